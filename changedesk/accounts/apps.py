@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "changedesk.accounts"
+    label = "accounts"
+    verbose_name = "Schools and people"

@@ -1,0 +1,187 @@
+"""Schools, the people in them, the FITS roles they hold, and delegation between approvers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from changedesk.accounts.choices import APPROVER_ROLES, Role
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a known time zone.") from None
+
+
+class User(AbstractUser):
+    """A person: a technician, a teacher, a headteacher or a supplier's engineer."""
+
+    job_title = models.CharField(
+        max_length=100, blank=True, help_text="Shown beside the name on the printed RFC."
+    )
+
+    class Meta:
+        ordering = ["first_name", "last_name", "username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    def roles_in(self, school: School) -> set[str]:
+        """The roles this user holds in `school` (uses prefetched memberships when present)."""
+        return {
+            role
+            for membership in self.memberships.all()
+            if membership.school_id == school.pk
+            for role in membership.role_list
+        }
+
+
+class SchoolQuerySet(models.QuerySet["School"]):
+    def for_user(self, user: User) -> SchoolQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(memberships__user=user).distinct()
+
+
+class School(models.Model):
+    """A school; every domain row belongs to one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_timezone]
+    )
+    peer_review_enabled = models.BooleanField(
+        default=True,
+        help_text="FITS allows a school to leave peer review out while it starts out.",
+    )
+    final_approver_may_be_originator = models.BooleanField(
+        default=False,
+        help_text="Allow the final approver of an RFC to be the person who raised it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SchoolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def holders_of(self, role: str) -> QuerySet[User]:
+        return User.objects.filter(
+            is_active=True, memberships__school=self, memberships__roles__role=role
+        ).distinct()
+
+
+class Membership(models.Model):
+    """A user's place in a school, with the set of FITS roles they hold there."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "school"], name="membership_unique_user_school")
+        ]
+        ordering = ["school__name", "user__first_name", "user__last_name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.school}"
+
+    @property
+    def role_list(self) -> list[str]:
+        """The role names, sorted in the order of `Role` (uses prefetched roles when present)."""
+        held = {r.role for r in self.roles.all()}
+        return [role.value for role in Role if role.value in held]
+
+    def set_roles(self, roles: Iterable[str]) -> None:
+        wanted = set(roles)
+        unknown = wanted - set(Role.values)
+        if unknown:
+            raise ValidationError({"roles": f"Unknown role: {', '.join(sorted(unknown))}."})
+        self.roles.exclude(role__in=wanted).delete()
+        existing = set(self.roles.values_list("role", flat=True))
+        MembershipRole.objects.bulk_create(
+            [MembershipRole(membership=self, role=role) for role in sorted(wanted - existing)]
+        )
+
+
+class MembershipRole(models.Model):
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=32, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "role"], name="membership_role_unique")
+        ]
+        indexes = [models.Index(fields=["role", "membership"])]
+
+    def __str__(self) -> str:
+        return self.get_role_display()
+
+
+class DelegationQuerySet(models.QuerySet["Delegation"]):
+    def active(self, at: object = None) -> DelegationQuerySet:
+        at = at or timezone.now()
+        return self.filter(revoked_at__isnull=True, starts_at__lte=at, ends_at__gt=at)
+
+    def covering(self, role: str) -> DelegationQuerySet:
+        return self.filter(Q(role="") | Q(role=role))
+
+
+class Delegation(models.Model):
+    """An approver names a deputy for a period: "J. Smith for the headteacher"."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="delegations")
+    approver = models.ForeignKey(User, on_delete=models.CASCADE, related_name="delegations_given")
+    deputy = models.ForeignKey(User, on_delete=models.CASCADE, related_name="delegations_held")
+    role = models.CharField(
+        max_length=32,
+        blank=True,
+        choices=[(r.value, r.label) for r in APPROVER_ROLES],
+        help_text="Leave blank to cover every approval role the approver holds.",
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["school", "deputy", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="delegation_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(approver=models.F("deputy")), name="delegation_not_to_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deputy} for {self.approver}"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and self.starts_at <= now < self.ends_at

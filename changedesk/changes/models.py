@@ -1,0 +1,256 @@
+"""The request for change (RFC) and its append-only, hash-chained history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from changedesk.accounts.models import School, User
+from changedesk.changes.choices import EventKind, Outcome, State
+
+# The sections of the FITS form. What an approval covers is the content of these fields.
+REQUEST_FIELDS = ("title", "description", "reason", "is_emergency", "emergency_justification")
+PLAN_FIELDS = ("details", "impact", "risk", "fallback_plan", "planned_start", "planned_end")
+PEOPLE_FIELDS = ("initial_approver", "peer_reviewer", "final_approver", "implementer")
+REVIEW_FIELDS = ("records_updated", "caused_incidents", "users_informed")
+
+REFERENCE_RE = re.compile(r"^RFC-(?P<number>\d{1,9})$", re.IGNORECASE)
+QUALIFIED_REFERENCE_RE = re.compile(r"^(?P<slug>[-\w]+?)[:/](?P<ref>RFC-\d{1,9})$", re.IGNORECASE)
+
+
+def format_reference(number: int) -> str:
+    return f"RFC-{number:04d}"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class ChangeQuerySet(models.QuerySet["Change"]):
+    def visible_to(self, user: Any) -> ChangeQuerySet:
+        """The RFCs of the schools `user` belongs to; the one scoping rule for every list."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(school__memberships__user=user)
+
+    def open(self) -> ChangeQuerySet:
+        from changedesk.changes.choices import OPEN_STATES
+
+        return self.filter(state__in=OPEN_STATES)
+
+    def by_reference(self, reference: str) -> ChangeQuerySet:
+        """Match `RFC-0007` or the school-qualified `greenfield:RFC-0007`."""
+        qualified = QUALIFIED_REFERENCE_RE.match(reference.strip())
+        if qualified:
+            number = REFERENCE_RE.match(qualified["ref"])
+            assert number is not None
+            return self.filter(school__slug=qualified["slug"], number=int(number["number"]))
+        plain = REFERENCE_RE.match(reference.strip())
+        if plain:
+            return self.filter(number=int(plain["number"]))
+        return self.none()
+
+
+class Change(models.Model):
+    """A request for change: the FITS form, the people named on it, and where it stands.
+
+    `state` is only ever assigned by `changedesk.changes.workflow.perform`.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="changes")
+    number = models.PositiveIntegerField(editable=False)
+
+    # The request (FITS step 2).
+    title = models.CharField("name", max_length=200)
+    description = models.TextField("brief description")
+    reason = models.TextField("reason for the change")
+    is_emergency = models.BooleanField("emergency change", default=False)
+    emergency_justification = models.TextField(blank=True)
+
+    # The plan (FITS step 4).
+    details = models.TextField("full details of the change", blank=True)
+    impact = models.TextField("impact on ICT services and users", blank=True)
+    risk = models.TextField("risk of failure and impact of failure", blank=True)
+    fallback_plan = models.TextField("fallback plan", blank=True)
+    planned_start = models.DateTimeField(null=True, blank=True)
+    planned_end = models.DateTimeField(null=True, blank=True)
+
+    # The people named on it.
+    originator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    initial_approver = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    peer_reviewer = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    final_approver = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    implementer = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    # Where it stands.
+    state = models.CharField(max_length=32, choices=State.choices, default=State.DRAFT)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    ratified = models.BooleanField(
+        default=False, help_text="An emergency change's final approval, given afterwards."
+    )
+    # The short review before closing (FITS step 10).
+    records_updated = models.BooleanField(null=True, blank=True)
+    caused_incidents = models.BooleanField(null=True, blank=True)
+    users_informed = models.BooleanField(null=True, blank=True)
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "number"], name="change_unique_reference"),
+            models.CheckConstraint(
+                condition=Q(planned_end__isnull=True)
+                | Q(planned_start__isnull=True)
+                | Q(planned_end__gt=models.F("planned_start")),
+                name="change_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["school", "state"]),
+            models.Index(fields=["school", "-created_at"]),
+            models.Index(fields=["school", "planned_start"]),
+            models.Index(fields=["state", "initial_approver"]),
+            models.Index(fields=["state", "peer_reviewer"]),
+            models.Index(fields=["state", "final_approver"]),
+            models.Index(fields=["state", "implementer"]),
+            models.Index(fields=["state", "originator"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("changes:detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        return format_reference(self.number)
+
+    @property
+    def qualified_reference(self) -> str:
+        return f"{self.school.slug}:{self.reference}"
+
+    @property
+    def absolute_link(self) -> str:
+        return f"{settings.SITE_URL}{self.get_absolute_url()}"
+
+    def content(self, fields: tuple[str, ...] = REQUEST_FIELDS + PLAN_FIELDS) -> dict[str, Any]:
+        """The content an approval covers, as plain JSON values."""
+        return {name: field_value(self, name) for name in fields}
+
+    def digest(self, fields: tuple[str, ...] = REQUEST_FIELDS + PLAN_FIELDS) -> str:
+        return hashlib.sha256(canonical_json(self.content(fields)).encode()).hexdigest()
+
+
+def field_value(change: Change, name: str) -> Any:
+    """A field's value as it is recorded in history: usernames for people, ISO 8601 for times."""
+    if name in PEOPLE_FIELDS or name == "originator":
+        person = getattr(change, name)
+        return person.username if person else None
+    value = getattr(change, name)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+class ChangeEventQuerySet(models.QuerySet["ChangeEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("History is append-only: events are never updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("History is append-only: events are never deleted.")
+
+
+class ChangeEvent(models.Model):
+    """One entry in an RFC's history: an action or an edit. Never updated, never deleted.
+
+    Each event's `hash` covers its content and the previous event's hash, so that an
+    edit made directly in the database breaks the chain where it was made.
+    """
+
+    change = models.ForeignKey(Change, on_delete=models.PROTECT, related_name="events")
+    sequence = models.PositiveIntegerField()
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_state = models.CharField(max_length=32, choices=State.choices, blank=True)
+    to_state = models.CharField(max_length=32, choices=State.choices, blank=True)
+    comment = models.TextField(blank=True)
+    # [{"field": name, "before": value, "after": value}, …]
+    diffs = models.JSONField(default=list, blank=True)
+    # Extra facts of an action, e.g. {"outcome": "succeeded"} or the review answers.
+    data = models.JSONField(default=dict, blank=True)
+    digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the content read")
+    previous_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    objects = ChangeEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["change", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["change", "sequence"], name="event_unique_sequence")
+        ]
+        indexes = [models.Index(fields=["kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.change_id} #{self.sequence} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("History is append-only: events are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("History is append-only: events are never deleted.")
+
+    def payload(self) -> dict[str, Any]:
+        """What the hash covers."""
+        return {
+            "change": self.change_id,
+            "sequence": self.sequence,
+            "kind": self.kind,
+            "actor": self.actor_id,
+            "on_behalf_of": self.on_behalf_of_id,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "comment": self.comment,
+            "diffs": self.diffs,
+            "data": self.data,
+            "digest": self.digest,
+            "created_at": self.created_at.isoformat(),
+        }
+
+    def compute_hash(self) -> str:
+        material = self.previous_hash + canonical_json(self.payload())
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    @property
+    def is_state_change(self) -> bool:
+        return bool(self.to_state) and self.to_state != self.from_state

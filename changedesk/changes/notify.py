@@ -1,0 +1,105 @@
+"""Who hears of an action: the next people to act, and the originator of any decision.
+
+Called by `workflow.perform` inside its transaction, so mail is queued if and only if
+the action happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from changedesk.accounts.models import Delegation, User
+from changedesk.changes.choices import Action, State
+from changedesk.changes.models import Change, ChangeEvent
+from changedesk.notifications.outbox import enqueue
+
+# For each state, the person field of who acts next and what they are asked to do.
+NEXT_ACTOR: dict[str, tuple[str, str]] = {
+    State.AWAITING_INITIAL_APPROVAL: ("initial_approver", "decide whether it may be planned"),
+    State.AWAITING_PEER_REVIEW: ("peer_reviewer", "review the plan"),
+    State.AWAITING_FINAL_APPROVAL: ("final_approver", "decide whether it may go ahead"),
+    State.APPROVED: ("implementer", "carry it out and record the outcome"),
+    State.IMPLEMENTED: ("originator", "update the records and close it"),
+}
+DECISIONS = {Action.APPROVE, Action.RETURN, Action.REJECT}
+
+
+def notify_after_action(change: Change, event: ChangeEvent) -> None:
+    told: set[int] = set()
+    if event.kind in DECISIONS:
+        _send(change, event, change.originator, "change_decision", "", told)
+    if event.to_state != event.from_state and event.to_state in NEXT_ACTOR:
+        field, task = NEXT_ACTOR[event.to_state]
+        person = getattr(change, field)
+        if person is not None:
+            _send(change, event, person, "change_waiting", task, told)
+            _tell_deputies(change, event, person, task, told)
+    if change.is_emergency and not change.ratified and event.to_state == State.APPROVED:
+        person = change.final_approver
+        if person is not None:
+            task = "ratify the emergency change"
+            _send(change, event, person, "change_waiting", task, told)
+            _tell_deputies(change, event, person, task, told)
+
+
+def _tell_deputies(
+    change: Change, event: ChangeEvent, approver: User, task: str, told: set[int]
+) -> None:
+    if approver.pk == change.originator_id and event.to_state == State.IMPLEMENTED:
+        return
+    deputies = User.objects.filter(
+        pk__in=Delegation.objects.active()
+        .filter(school=change.school_id, approver=approver)
+        .values("deputy")
+    )
+    for deputy in deputies:
+        _send(change, event, deputy, "change_waiting", task, told, on_behalf_of=approver)
+
+
+def _send(
+    change: Change,
+    event: ChangeEvent,
+    recipient: User,
+    template: str,
+    task: str,
+    told: set[int],
+    on_behalf_of: User | None = None,
+) -> None:
+    if recipient.pk in told:
+        return
+    told.add(recipient.pk)
+    enqueue(
+        recipient=recipient,
+        template=template,
+        context=_context(change, event, recipient, task, on_behalf_of),
+        key=f"change:{change.pk}:{event.sequence}:{template}:{recipient.pk}",
+        school=change.school,
+    )
+
+
+def _context(
+    change: Change, event: ChangeEvent, recipient: User, task: str, on_behalf_of: User | None
+) -> dict[str, Any]:
+    actor = event.actor
+    return {
+        "recipient_name": recipient.display_name,
+        "change_id": change.pk,
+        "reference": change.reference,
+        "title": change.title,
+        "school": change.school.name,
+        "is_emergency": change.is_emergency,
+        "state": change.get_state_display(),
+        "action": event.get_kind_display(),
+        "action_code": event.kind,
+        "actor": actor.display_name,
+        "actor_for": event.on_behalf_of.display_name if event.on_behalf_of else "",
+        "comment": event.comment,
+        "task": task,
+        "deputy_for": on_behalf_of.display_name if on_behalf_of else "",
+        "path": reverse("changes:detail", args=[change.pk]),
+        "decide_path": reverse("changes:detail", args=[change.pk]) + "#decide",
+        "planned_start": change.planned_start.isoformat() if change.planned_start else "",
+        "planned_end": change.planned_end.isoformat() if change.planned_end else "",
+    }

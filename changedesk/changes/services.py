@@ -1,0 +1,214 @@
+"""Creating and editing an RFC. Every edit is recorded field by field in its history.
+
+What may be edited depends on where the RFC stands: what an approver has read and
+approved is read-only from then on (FITS: the approval is of that content).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import School, User
+from changedesk.changes.choices import EventKind, State
+from changedesk.changes.history import record_event
+from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
+from changedesk.changes.workflow import InvalidAction, NotPermitted, StaleChange
+
+EDITABLE_FIELDS = (
+    *REQUEST_FIELDS,
+    *PLAN_FIELDS,
+    "initial_approver",
+    "peer_reviewer",
+    "final_approver",
+    "implementer",
+)
+# Which person field must hold which role.
+PERSON_ROLES = {
+    "initial_approver": Role.INITIAL_APPROVER,
+    "peer_reviewer": Role.PEER_REVIEWER,
+    "final_approver": Role.FINAL_APPROVER,
+    "implementer": Role.IMPLEMENTER,
+}
+_PLAN_PEOPLE = ("peer_reviewer", "final_approver", "implementer")
+
+
+def editable_fields(change: Change) -> frozenset[str]:
+    """The fields the originator may still change in the RFC's current state."""
+    state = change.state
+    if state == State.DRAFT:
+        return frozenset(EDITABLE_FIELDS)
+    if state == State.PLANNING:
+        return frozenset((*PLAN_FIELDS, *_PLAN_PEOPLE))
+    if state in (State.APPROVED, State.IMPLEMENTED) and change.is_emergency and not change.ratified:
+        # An emergency change's plan is completed after the event, then ratified.
+        return frozenset((*PLAN_FIELDS, *_PLAN_PEOPLE))
+    if state == State.APPROVED:
+        return frozenset({"implementer"})
+    return frozenset()
+
+
+def can_edit(change: Change, user: User) -> bool:
+    return (
+        user.is_authenticated
+        and user.pk == change.originator_id
+        and bool(editable_fields(change))
+        and Role.ORIGINATOR in user.roles_in(change.school)
+    )
+
+
+def default_people(school: School, originator: User) -> dict[str, User | None]:
+    """Sensible defaults: the sole holder of each role, never breaking separation of duties."""
+    holders: dict[str, list[User]] = {}
+    for field_name, role in PERSON_ROLES.items():
+        holders[field_name] = list(school.holders_of(role)[:3])
+    people: dict[str, User | None] = {}
+    for field_name, candidates in holders.items():
+        if field_name == "implementer" and any(u.pk == originator.pk for u in candidates):
+            people[field_name] = originator
+            continue
+        if field_name == "peer_reviewer" or (
+            field_name == "final_approver" and not school.final_approver_may_be_originator
+        ):
+            candidates = [u for u in candidates if u.pk != originator.pk]
+        people[field_name] = candidates[0] if len(candidates) == 1 else None
+    return people
+
+
+def validate_people(school: School, originator: User, values: dict[str, Any]) -> dict[str, str]:
+    """Field errors for people who do not hold the role, or who would break separation."""
+    errors: dict[str, str] = {}
+    for field_name, role in PERSON_ROLES.items():
+        person = values.get(field_name)
+        if person is None:
+            continue
+        if role not in person.roles_in(school):
+            errors[field_name] = (
+                f"{person.display_name} is not a {role.label.lower()} at {school.name}."
+            )
+        elif field_name == "peer_reviewer" and person.pk == originator.pk:
+            errors[field_name] = "The peer reviewer must be someone other than the originator."
+        elif (
+            field_name == "final_approver"
+            and person.pk == originator.pk
+            and not school.final_approver_may_be_originator
+        ):
+            errors[field_name] = "The final approver must be someone other than the originator."
+    start, end = values.get("planned_start"), values.get("planned_end")
+    if start and end and end <= start:
+        errors["planned_end"] = "The planned end must be after the planned start."
+    return errors
+
+
+def create_change(school: School, originator: User, data: dict[str, Any]) -> Change:
+    """Raise a new RFC in `school` as `originator`; `data` holds model field values."""
+    originator = User.objects.prefetch_related("memberships__roles").get(pk=originator.pk)
+    if Role.ORIGINATOR not in originator.roles_in(school):
+        raise NotPermitted(f"Only an originator at {school.name} may raise a request for change.")
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    values: dict[str, Any] = {**default_people(school, originator), **data}
+    errors = validate_people(school, originator, values)
+    if errors:
+        raise InvalidAction("Some fields need correcting.", errors)
+    with transaction.atomic():
+        # Locking the school serialises numbering, so references never collide.
+        School.objects.select_for_update().filter(pk=school.pk).first()
+        last = Change.objects.filter(school=school).aggregate(n=Max("number"))["n"] or 0
+        change = Change(school=school, originator=originator, number=last + 1, **values)
+        change.save()
+        record_event(
+            change,
+            EventKind.CREATE,
+            originator,
+            to_state=change.state,
+            diffs=[
+                {"field": n, "before": None, "after": field_value(change, n)}
+                for n in EDITABLE_FIELDS
+                if field_value(change, n) not in (None, "", False)
+            ],
+        )
+    return change
+
+
+def update_change(
+    change_id: int,
+    actor: User,
+    data: dict[str, Any],
+    *,
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Change:
+    """Edit an RFC as `actor`; records one `edit` event listing each changed field."""
+    with transaction.atomic():
+        change = (
+            Change.objects.select_for_update(of=("self",))
+            .select_related("school", "originator", "initial_approver", "peer_reviewer",
+                            "final_approver", "implementer")
+            .get(pk=change_id)
+        )  # fmt: skip
+        actor = User.objects.prefetch_related("memberships__roles").get(pk=actor.pk)
+        if expected_version is not None and change.version != expected_version:
+            raise StaleChange(
+                f"{change.reference} has changed since you loaded it. Reload it and try again."
+            )
+        if actor.pk != change.originator_id or Role.ORIGINATOR not in actor.roles_in(change.school):
+            raise NotPermitted(f"Only the originator of {change.reference} may edit it.")
+        allowed = editable_fields(change)
+        unknown = set(data) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidAction(
+                "Unknown fields.", {n: "This field cannot be set." for n in unknown}
+            )
+        before = {n: field_value(change, n) for n in data}
+        for name, value in data.items():
+            setattr(change, name, value)
+        changed = [n for n in data if field_value(change, n) != before[n]]
+        locked = [n for n in changed if n not in allowed]
+        if locked:
+            reason = _locked_reason(change)
+            raise InvalidAction(reason, {n: reason for n in locked})
+        values = {n: getattr(change, n) for n in (*EDITABLE_FIELDS,)}
+        errors = validate_people(change.school, change.originator, values)
+        if errors:
+            raise InvalidAction("Some fields need correcting.", errors)
+        if not changed:
+            return change
+        diffs = [
+            {"field": n, "before": before[n], "after": field_value(change, n)} for n in changed
+        ]
+        updated = Change.objects.filter(pk=change.pk, version=change.version).update(
+            **{n: getattr(change, n) for n in changed},
+            version=change.version + 1,
+            updated_at=timezone.now(),
+        )
+        if updated != 1:
+            raise StaleChange(f"{change.reference} has changed since you loaded it.")
+        change.version += 1
+        record_event(
+            change,
+            EventKind.EDIT,
+            actor,
+            from_state=change.state,
+            to_state=change.state,
+            comment=comment.strip(),
+            diffs=diffs,
+        )
+    return change
+
+
+def _locked_reason(change: Change) -> str:
+    if change.state in (
+        State.AWAITING_INITIAL_APPROVAL,
+        State.AWAITING_PEER_REVIEW,
+        State.AWAITING_FINAL_APPROVAL,
+    ):
+        return "This is waiting for a decision; it can be changed if it is returned."
+    if change.state in (State.CLOSED, State.REJECTED, State.WITHDRAWN):
+        return f"{change.reference} is {change.get_state_display().lower()} and cannot be changed."
+    return "This section was approved and is now read-only."  # fmt: skip

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from changedesk.changes import views
+
+app_name = "changes"
+
+urlpatterns = [
+    path("", views.my_work, name="my_work"),
+    path("changes/", views.change_list, name="list"),
+    path("changes/export.csv", views.change_export, name="export"),
+    path("changes/new/", views.change_create, name="create"),
+    path("changes/<int:pk>/", views.change_detail, name="detail"),
+    path("changes/<int:pk>/edit/", views.change_edit, name="edit"),
+    path("changes/<int:pk>/act/", views.change_act, name="act"),
+    path("changes/<int:pk>/print/", views.change_print, name="print"),
+]

@@ -1,0 +1,184 @@
+"""Shared test fixtures: a school with a named persona in every FITS role, built through
+the same services the CLI and the member pages use, so they cannot drift from the rules.
+
+Personas at Greenfield Primary (peer review on):
+  olivia  originator and implementer (the technician)
+  ian     initial approver (the ICT co-ordinator)
+  peter   peer reviewer (the trust's network manager)
+  fiona   final approver (the headteacher)
+  ivan    implementer only (a supplier's engineer)
+  sam     school administrator
+  oscar   originator at Hillside Academy, a different school (the outsider)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import School, User
+from changedesk.accounts.services import create_school, create_user, set_membership
+from changedesk.changes.models import Change
+from changedesk.changes.services import create_change
+from changedesk.changes.workflow import perform
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def _person(username: str, first: str, last: str, title: str = "") -> User:
+    return create_user(
+        username,
+        email=f"{username}@greenfield.example",
+        password=PASSWORD,
+        first_name=first,
+        last_name=last,
+        job_title=title,
+        check_password=False,
+    )
+
+
+@pytest.fixture
+def school(db) -> School:
+    return create_school("Greenfield Primary", "greenfield")
+
+
+@pytest.fixture
+def other_school(db) -> School:
+    return create_school("Hillside Academy", "hillside")
+
+
+@pytest.fixture
+def olivia(school) -> User:
+    user = _person("olivia", "Olivia", "Okafor", "ICT technician")
+    set_membership(user, school, [Role.ORIGINATOR, Role.IMPLEMENTER])
+    return user
+
+
+@pytest.fixture
+def ian(school) -> User:
+    user = _person("ian", "Ian", "Ingram", "ICT co-ordinator")
+    set_membership(user, school, [Role.INITIAL_APPROVER])
+    return user
+
+
+@pytest.fixture
+def peter(school) -> User:
+    user = _person("peter", "Peter", "Patel", "Network manager")
+    set_membership(user, school, [Role.PEER_REVIEWER])
+    return user
+
+
+@pytest.fixture
+def fiona(school) -> User:
+    user = _person("fiona", "Fiona", "Fraser", "Headteacher")
+    set_membership(user, school, [Role.FINAL_APPROVER])
+    return user
+
+
+@pytest.fixture
+def ivan(school) -> User:
+    user = _person("ivan", "Ivan", "Ivanov", "Supplier engineer")
+    set_membership(user, school, [Role.IMPLEMENTER])
+    return user
+
+
+@pytest.fixture
+def sam(school) -> User:
+    user = _person("sam", "Sam", "Singh", "School business manager")
+    set_membership(user, school, [Role.SCHOOL_ADMIN])
+    return user
+
+
+@pytest.fixture
+def oscar(other_school) -> User:
+    user = _person("oscar", "Oscar", "Owen", "Technician at Hillside")
+    set_membership(user, other_school, [Role.ORIGINATOR, Role.IMPLEMENTER])
+    return user
+
+
+@pytest.fixture
+def team(olivia, ian, peter, fiona, ivan, sam) -> dict[str, User]:
+    return {u.username: u for u in (olivia, ian, peter, fiona, ivan, sam)}
+
+
+REQUEST = {
+    "title": "Replace the ICT suite 2 switch",
+    "description": "Swap the failing 24-port switch in ICT suite 2 for the spare.",
+    "reason": "Pupils lose their network drives several times a lesson.",
+}
+
+
+def plan_data() -> dict:
+    start = (timezone.now() + timedelta(days=7)).replace(hour=18, minute=0, second=0, microsecond=0)
+    return {
+        "details": "1. Label cables. 2. Swap switch. 3. Restore config. 4. Test each PC.",
+        "impact": "ICT suite 2 offline for an hour after school.",
+        "risk": "Low; if the spare is faulty the suite stays offline until Monday.",
+        "fallback_plan": "Refit the old switch and restore its saved configuration.",
+        "planned_start": start,
+        "planned_end": start + timedelta(hours=1),
+    }
+
+
+@pytest.fixture
+def draft(team, school) -> Change:
+    return create_change(school, team["olivia"], dict(REQUEST))
+
+
+def advance(change: Change, team: dict[str, User], to: str) -> Change:
+    """Take `change` along the normal FITS path until it reaches state `to`."""
+    from changedesk.changes.services import update_change
+
+    steps = [
+        ("draft", lambda c: perform(c.pk, "submit", team["olivia"])),
+        ("awaiting_initial_approval", lambda c: perform(c.pk, "approve", team["ian"])),
+        (
+            "planning",
+            lambda c: (
+                update_change(c.pk, team["olivia"], plan_data()),
+                perform(c.pk, "submit_plan", team["olivia"]),
+            )[-1],
+        ),
+        ("awaiting_peer_review", lambda c: perform(c.pk, "approve", team["peter"])),
+        ("awaiting_final_approval", lambda c: perform(c.pk, "approve", team["fiona"])),
+        (
+            "approved",
+            lambda c: perform(
+                c.pk, "record_outcome", team["olivia"], data={"outcome": "succeeded"}
+            ),
+        ),
+        (
+            "implemented",
+            lambda c: perform(
+                c.pk,
+                "close",
+                team["olivia"],
+                data={"records_updated": True, "caused_incidents": False, "users_informed": True},
+            ),
+        ),
+    ]
+    for state, step in steps:
+        change.refresh_from_db()
+        if change.state == to:
+            return change
+        if change.state == state:
+            step(change)
+    change.refresh_from_db()
+    assert change.state == to, f"could not reach {to}; stuck at {change.state}"
+    return change
