@@ -1,5 +1,42 @@
-from django.urls import path  # noqa: F401
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from changedesk.accounts import views
 
 app_name = "accounts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("me/", views.profile, name="profile"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="accounts/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path("schools/", views.schools, name="schools"),
+    path("schools/<slug:slug>/", views.school_detail, name="school"),
+    path("schools/<slug:slug>/members/add/", views.member_add, name="member_add"),
+    path("schools/<slug:slug>/members/<int:user_id>/", views.member_edit, name="member_edit"),
+    path("schools/<slug:slug>/settings/", views.school_settings, name="school_settings"),
+    path("schools/<slug:slug>/delegations/", views.delegations, name="delegations"),
+    path(
+        "schools/<slug:slug>/delegations/<int:pk>/revoke/",
+        views.delegation_revoke,
+        name="delegation_revoke",
+    ),
+]

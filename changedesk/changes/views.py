@@ -1,11 +1,359 @@
-"""Pages for requests for change. (Being written: see the pages work in progress.)"""
+"""Pages for requests for change: My work, the change log, the RFC, its forms and its print.
 
-from django.http import HttpRequest, HttpResponse
+Every page is scoped by `Change.objects.visible_to`: an RFC of another school is a 404.
+Every rule is enforced by `services` and `workflow`; the views translate their errors
+into messages next to the fields.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import School, User
+from changedesk.changes import queries
+from changedesk.changes.choices import Action, EventKind, State
+from changedesk.changes.filters import ChangeFilterSet
+from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
+from changedesk.changes.models import Change, ChangeEvent
+from changedesk.changes.services import can_edit, create_change, update_change
+from changedesk.changes.workflow import WorkflowError, allowed_actions, perform
+
+PAGE_SIZE = 25
+# Buttons in the order a person reads them; the risky ones last.
+ACTION_ORDER = [a.value for a in (Action.SUBMIT, Action.SUBMIT_PLAN, Action.APPROVE,
+                                  Action.RATIFY, Action.RECORD_OUTCOME, Action.CLOSE,
+                                  Action.RETURN, Action.REJECT, Action.WITHDRAW)]  # fmt: skip
+DANGEROUS = {Action.REJECT, Action.WITHDRAW}
 
 
-def _todo(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    raise NotImplementedError
+def _current_user(request: HttpRequest) -> User:
+    """The signed-in user with their memberships and roles loaded once for the request."""
+    user = request.user
+    assert isinstance(user, User)
+    if not hasattr(user, "_prefetched_objects_cache"):
+        user = User.objects.prefetch_related("memberships__roles", "memberships__school").get(
+            pk=user.pk
+        )
+        request.user = user
+    return user
 
 
-my_work = change_list = change_export = change_create = _todo
-change_detail = change_edit = change_act = change_print = _todo
+def _visible_change(request: HttpRequest, pk: int) -> Change:
+    user = _current_user(request)
+    return get_object_or_404(queries.with_people(Change.objects.visible_to(user)), pk=pk)
+
+
+@require_GET
+def my_work(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    sections = queries.my_work(user)
+    waiting = sum(len(s.changes) for s in sections if s.key != "waiting")
+    return render(
+        request,
+        "changes/my_work.html",
+        {
+            "sections": sections,
+            "waiting": waiting,
+            "memberships": user.memberships.all(),
+            "may_raise": any(Role.ORIGINATOR in m.role_list for m in user.memberships.all()),
+        },
+    )
+
+
+def _filtered(request: HttpRequest) -> tuple[ChangeFilterSet, QuerySet[Change]]:
+    user = _current_user(request)
+    base = queries.with_people(Change.objects.visible_to(user))
+    filterset = ChangeFilterSet(request.GET, queryset=base)
+    queryset = filterset.qs if filterset.is_valid() else base.none()
+    return filterset, queryset
+
+
+@require_GET
+def change_list(request: HttpRequest) -> HttpResponse:
+    filterset, queryset = _filtered(request)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filterset,
+        "page": page,
+        "query": query.urlencode(),
+        "schools": School.objects.for_user(_current_user(request)),
+        "states": State.choices,
+        "sort": request.GET.get("sort", ""),
+    }
+    htmx = getattr(request, "htmx", False)
+    template = "changes/_list_results.html" if htmx else "changes/list.html"
+    return render(request, template, context)
+
+
+CSV_COLUMNS = [
+    ("reference", lambda c: c.qualified_reference),
+    ("school", lambda c: c.school.name),
+    ("title", lambda c: c.title),
+    ("state", lambda c: c.state),
+    ("emergency", lambda c: "yes" if c.is_emergency else "no"),
+    ("originator", lambda c: c.originator.username),
+    ("initial_approver", lambda c: c.initial_approver.username if c.initial_approver else ""),
+    ("peer_reviewer", lambda c: c.peer_reviewer.username if c.peer_reviewer else ""),
+    ("final_approver", lambda c: c.final_approver.username if c.final_approver else ""),
+    ("implementer", lambda c: c.implementer.username if c.implementer else ""),
+    ("planned_start", lambda c: c.planned_start.isoformat() if c.planned_start else ""),
+    ("planned_end", lambda c: c.planned_end.isoformat() if c.planned_end else ""),
+    ("outcome", lambda c: c.outcome),
+    ("created_at", lambda c: c.created_at.isoformat()),
+    ("description", lambda c: c.description),
+]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: str) -> str:
+    # A cell starting with these is a formula to a spreadsheet: keep it text.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@require_GET
+def change_export(request: HttpRequest) -> StreamingHttpResponse:
+    _, queryset = _filtered(request)
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow([name for name, _ in CSV_COLUMNS])
+        for change in queryset.iterator(chunk_size=500):
+            yield writer.writerow([_csv_cell(str(get(change))) for _, get in CSV_COLUMNS])
+
+    stamp = timezone.localdate().isoformat()
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="changes-{stamp}.csv"'
+    return response
+
+
+def _originator_schools(user: User) -> list[School]:
+    return [m.school for m in user.memberships.all() if Role.ORIGINATOR in m.role_list]
+
+
+@require_http_methods(["GET", "POST"])
+def change_create(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    schools = _originator_schools(user)
+    if not schools:
+        raise PermissionDenied("Only an originator may raise a request for change.")
+    chooser = SchoolChoiceForm(request.POST or request.GET or None, user=user)
+    if len(schools) == 1:
+        school: School | None = schools[0]
+    elif chooser.is_bound and chooser.is_valid():
+        school = chooser.cleaned_data["school"]
+    else:
+        school = None
+    if school is None:
+        return render(
+            request, "changes/choose_school.html", {"chooser": SchoolChoiceForm(user=user)}
+        )
+    data = request.POST if request.method == "POST" else None
+    form = ChangeForm(data, school=school, originator=user)
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                change = create_change(school, user, form.changed_values())
+            except WorkflowError as error:
+                _apply_errors(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"{change.reference} is saved as a draft.")
+                return redirect(change)
+        else:
+            status = 400
+    with timezone.override(ZoneInfo(school.timezone)):
+        return render(
+            request,
+            "changes/form.html",
+            {"form": form, "school": school, "change": None, "multiple_schools": len(schools) > 1},
+            status=status,
+        )
+
+
+def _apply_errors(form: Any, error: WorkflowError) -> None:
+    placed = False
+    for name, message in error.fields.items():
+        if name in form.fields:
+            form.add_error(name, message)
+            placed = True
+    if not placed or any(name not in form.fields for name in error.fields):
+        form.add_error(None, error.message)
+
+
+@require_http_methods(["GET", "POST"])
+def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _visible_change(request, pk)
+    user = _current_user(request)
+    if not can_edit(change, user):
+        raise PermissionDenied(f"You may not edit {change.reference} now.")
+    tz = ZoneInfo(change.school.timezone)
+    status = 200
+    with timezone.override(tz):
+        data = request.POST if request.method == "POST" else None
+        form = ChangeForm(data, school=change.school, originator=change.originator, change=change)
+        if form.is_bound:
+            version = _int_or_none(request.POST.get("version"))
+            if form.is_valid():
+                try:
+                    update_change(
+                        change.pk,
+                        user,
+                        form.changed_values(),
+                        comment=request.POST.get("comment", ""),
+                        expected_version=version,
+                    )
+                except WorkflowError as error:
+                    _apply_errors(form, error)
+                    status = error.status
+                else:
+                    messages.success(request, f"{change.reference} is saved.")
+                    return redirect(change)
+            else:
+                status = 400
+        return render(
+            request,
+            "changes/form.html",
+            {"form": form, "school": change.school, "change": change},
+            status=status,
+        )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _timeline(change: Change) -> list[ChangeEvent]:
+    return list(change.events.select_related("actor", "on_behalf_of").order_by("sequence"))
+
+
+def _detail_context(request: HttpRequest, change: Change, form: ActionForm | None) -> dict:
+    user = _current_user(request)
+    actions = allowed_actions(change, user)
+    ordered = [a for a in ACTION_ORDER if a in actions]
+    return {
+        "change": change,
+        "events": _timeline(change),
+        "actions": [(a, Action(a).label, a in DANGEROUS) for a in ordered],
+        "needs_outcome": Action.RECORD_OUTCOME in actions,
+        "needs_review": Action.CLOSE in actions,
+        "action_form": form or ActionForm(initial={"version": change.version}),
+        "can_edit": can_edit(change, user),
+        "waiting_on": _waiting_on(change),
+    }
+
+
+def _waiting_on(change: Change) -> User | None:
+    field = {
+        State.DRAFT: "originator",
+        State.AWAITING_INITIAL_APPROVAL: "initial_approver",
+        State.PLANNING: "originator",
+        State.AWAITING_PEER_REVIEW: "peer_reviewer",
+        State.AWAITING_FINAL_APPROVAL: "final_approver",
+        State.APPROVED: "implementer",
+        State.IMPLEMENTED: "originator",
+    }.get(State(change.state))
+    person: User | None = getattr(change, field) if field else None
+    return person
+
+
+@require_GET
+def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _visible_change(request, pk)
+    with timezone.override(ZoneInfo(change.school.timezone)):
+        return render(request, "changes/detail.html", _detail_context(request, change, None))
+
+
+@require_POST
+def change_act(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _visible_change(request, pk)
+    user = _current_user(request)
+    form = ActionForm(request.POST)
+    status = 400
+    if form.is_valid():
+        action = form.cleaned_data["action"]
+        try:
+            change = perform(
+                change.pk,
+                action,
+                user,
+                comment=form.cleaned_data["comment"],
+                data=form.payload(),
+                expected_version=form.cleaned_data["version"],
+            )
+        except WorkflowError as error:
+            status = error.status
+            for name, message in error.fields.items():
+                form.add_error(name if name in form.fields else None, message)
+            form.add_error(None, error.message)
+            change = _visible_change(request, pk)
+        else:
+            label = Action(action).label.lower()
+            messages.success(request, f"Done: {label} on {change.reference}.")
+            return redirect(change)
+    with timezone.override(ZoneInfo(change.school.timezone)):
+        context = _detail_context(request, change, form)
+        context["attempted"] = request.POST.get("action", "")
+        return render(request, "changes/detail.html", context, status=status)
+
+
+# The signature rows of the paper form: who signed each step, filled from the history.
+SIGNATURES = [
+    ("Originator", "originator", {EventKind.CREATE}, None),
+    ("Initial approver", "initial_approver", {EventKind.APPROVE}, State.AWAITING_INITIAL_APPROVAL),
+    ("Peer reviewer", "peer_reviewer", {EventKind.APPROVE}, State.AWAITING_PEER_REVIEW),
+    ("Final approver", "final_approver", {EventKind.APPROVE}, State.AWAITING_FINAL_APPROVAL),
+    ("Final approver (ratified)", "final_approver", {EventKind.RATIFY}, None),
+    ("Implementer (outcome)", "implementer", {EventKind.RECORD_OUTCOME}, None),
+    ("Closed by originator", "originator", {EventKind.CLOSE}, None),
+]
+
+
+def signature_rows(change: Change, events: list[ChangeEvent]) -> list[dict[str, Any]]:
+    """The latest signing event for each row: a returned plan is signed again."""
+    rows = []
+    for label, field, kinds, from_state in SIGNATURES:
+        if label.startswith("Peer") and not change.school.peer_review_enabled:
+            continue
+        if "ratified" in label and not change.is_emergency:
+            continue
+        signed = None
+        for event in events:
+            if event.kind in kinds and (from_state is None or event.from_state == from_state):
+                signed = event
+        rows.append({"label": label, "named": getattr(change, field), "event": signed})
+    return rows
+
+
+@require_GET
+def change_print(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _visible_change(request, pk)
+    events = _timeline(change)
+    with timezone.override(ZoneInfo(change.school.timezone)):
+        return render(
+            request,
+            "changes/print.html",
+            {"change": change, "events": events, "signatures": signature_rows(change, events)},
+        )

@@ -1,0 +1,47 @@
+"""The admin shows RFCs and their history read-only: state changes go through the workflow."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from changedesk.changes.models import Change, ChangeEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ChangeEventInline(admin.TabularInline):
+    model = ChangeEvent
+    extra = 0
+    fields = ["sequence", "kind", "actor", "on_behalf_of", "from_state", "to_state", "comment",
+              "created_at"]  # fmt: skip
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Change)
+class ChangeAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "school", "state", "is_emergency", "originator", "planned_start"]
+    list_filter = ["state", "is_emergency", "school"]
+    search_fields = ["title", "description"]
+    list_select_related = ["school", "originator"]
+    inlines = [ChangeEventInline]
+
+
+@admin.register(ChangeEvent)
+class ChangeEventAdmin(ReadOnlyAdmin):
+    list_display = ["change", "sequence", "kind", "actor", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["change", "actor"]

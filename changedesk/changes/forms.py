@@ -1,0 +1,143 @@
+"""Forms for the RFC pages. The rules live in `services` and `workflow`; these only collect
+input and put the errors those raise next to the fields they concern."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import School, User
+from changedesk.changes.choices import Outcome
+from changedesk.changes.models import Change
+from changedesk.changes.services import EDITABLE_FIELDS, PERSON_ROLES, editable_fields
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        user: User = obj
+        return f"{user.display_name} ({user.job_title})" if user.job_title else user.display_name
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+TEXTAREA_ROWS = {"description": 3, "reason": 3, "emergency_justification": 2, "details": 6}
+
+
+class ChangeForm(forms.ModelForm):
+    """The RFC form. Only the fields the originator may still change are offered."""
+
+    class Meta:
+        model = Change
+        fields = list(EDITABLE_FIELDS)
+        field_classes = {name: PersonChoiceField for name in PERSON_ROLES}
+        widgets = {
+            "planned_start": DateTimeLocalInput(),
+            "planned_end": DateTimeLocalInput(),
+            **{name: forms.Textarea(attrs={"rows": rows}) for name, rows in TEXTAREA_ROWS.items()},
+        }
+        help_texts = {
+            "title": "A short name people will recognise, e.g. “Replace the ICT suite 2 switch”.",
+            "reason": "Why it is needed: the problem it solves or the need it meets.",
+            "details": "The steps, in order, as the implementer will follow them.",
+            "impact": "Who and what will be affected, and for how long (e.g. downtime).",
+            "fallback_plan": "How to put things back if it goes wrong.",
+            "is_emergency": "Only when it cannot wait for the normal approvals.",
+            "planned_start": "In the school's time zone.",
+        }
+
+    def __init__(
+        self, *args: Any, school: School, originator: User, change: Change | None = None, **kw: Any
+    ) -> None:
+        kw["instance"] = change
+        super().__init__(*args, **kw)
+        self.school = school
+        allowed = editable_fields(change) if change is not None else frozenset(EDITABLE_FIELDS)
+        for name in list(self.fields):
+            if name not in allowed:
+                del self.fields[name]
+        for name, role in PERSON_ROLES.items():
+            if name in self.fields:
+                field = self.fields[name]
+                assert isinstance(field, forms.ModelChoiceField)
+                field.queryset = _holders(school, role, originator, name)
+                field.empty_label = "— not chosen yet —"
+        for name in ("title", "description", "reason"):
+            if name in self.fields:
+                self.fields[name].required = True
+
+    def _post_clean(self) -> None:
+        # The model's own validation runs in the service, with the rules in one place.
+        pass
+
+    def changed_values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.fields if name in self.cleaned_data}
+
+
+def _holders(school: School, role: str, originator: User, field_name: str) -> QuerySet[User]:
+    people = school.holders_of(role).order_by("first_name", "last_name", "username")
+    if field_name == "peer_reviewer" or (
+        field_name == "final_approver" and not school.final_approver_may_be_originator
+    ):
+        people = people.exclude(pk=originator.pk)
+    return people
+
+
+class SchoolChoiceForm(forms.Form):
+    school = forms.ModelChoiceField(queryset=School.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, user: User, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        field = self.fields["school"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = School.objects.filter(
+            memberships__user=user, memberships__roles__role=Role.ORIGINATOR
+        ).distinct()
+        field.to_field_name = "slug"
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class ActionForm(forms.Form):
+    """One workflow action from the RFC page: the action, a comment, and what it carries."""
+
+    action = forms.CharField()
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    outcome = forms.ChoiceField(choices=[("", "— choose —"), *Outcome.choices], required=False)
+    records_updated = forms.ChoiceField(
+        label="Have the configuration records been updated?",
+        choices=YES_NO,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    caused_incidents = forms.ChoiceField(
+        label="Did the change cause any incidents?",
+        choices=YES_NO,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    users_informed = forms.ChoiceField(
+        label="Were the users told beforehand?",
+        choices=YES_NO,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.cleaned_data.get("outcome"):
+            data["outcome"] = self.cleaned_data["outcome"]
+        for name in ("records_updated", "caused_incidents", "users_informed"):
+            answer = self.cleaned_data.get(name)
+            if answer in ("yes", "no"):
+                data[name] = answer == "yes"
+        return data

@@ -1,0 +1,248 @@
+"""The RFC pages: who may see and do what, the forms' errors, and query counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from changedesk.changes.models import Change
+from changedesk.changes.services import create_change
+from changedesk.conftest import PASSWORD, REQUEST, advance, plan_data
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_anonymous_is_sent_to_sign_in(client, draft):
+    for url in (
+        reverse("changes:my_work"),
+        reverse("changes:list"),
+        reverse("changes:export"),
+        reverse("changes:create"),
+        reverse("changes:detail", args=[draft.pk]),
+        reverse("changes:edit", args=[draft.pk]),
+        reverse("changes:print", args=[draft.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("accounts:login")), url
+    response = client.post(reverse("changes:act", args=[draft.pk]), {"action": "submit"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.state == "draft"
+
+
+def test_sign_in_with_password_then_my_work(client, olivia):
+    response = client.post(
+        reverse("accounts:login"), {"username": "olivia", "password": PASSWORD}, follow=True
+    )
+    assert response.status_code == 200
+    assert b"My work" in response.content
+
+
+def test_outsider_gets_404_everywhere(client, draft, oscar):
+    signed_in(client, oscar)
+    for name in ("detail", "edit", "print"):
+        assert client.get(reverse(f"changes:{name}", args=[draft.pk])).status_code == 404
+    response = client.post(reverse("changes:act", args=[draft.pk]), {"action": "submit"})
+    assert response.status_code == 404
+    listing = client.get(reverse("changes:list"))
+    assert draft.title.encode() not in listing.content
+    export = client.get(reverse("changes:export"))
+    assert draft.title not in b"".join(export.streaming_content).decode()
+
+
+def test_create_shows_field_errors_and_saves_nothing(client, olivia, ian):
+    signed_in(client, olivia)
+    response = client.post(reverse("changes:create"), {"title": "", "description": "x"})
+    assert response.status_code == 400
+    assert b"This field is required" in response.content
+    assert Change.objects.count() == 0
+
+
+def test_create_then_detail_shows_only_my_actions(client, olivia, ian, fiona):
+    signed_in(client, olivia)
+    response = client.post(reverse("changes:create"), {**REQUEST, "initial_approver": ian.pk})
+    change = Change.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == change.get_absolute_url()
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert 'value="submit"' in page
+    assert 'value="withdraw"' in page
+    assert 'value="approve"' not in page
+    signed_in(client, ian)
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert 'value="approve"' not in page  # still a draft: nothing for ian to do
+
+
+def test_non_originator_cannot_create(client, ian):
+    signed_in(client, ian)
+    assert client.get(reverse("changes:create")).status_code == 403
+
+
+def test_act_from_the_page_and_refusals(client, draft, team):
+    signed_in(client, team["ian"])
+    response = client.post(
+        reverse("changes:act", args=[draft.pk]), {"action": "submit", "version": draft.version}
+    )
+    assert response.status_code == 403
+    assert "Only the originator" in response.content.decode()
+    signed_in(client, team["olivia"])
+    response = client.post(
+        reverse("changes:act", args=[draft.pk]), {"action": "submit", "version": draft.version}
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.state == "awaiting_initial_approval"
+    signed_in(client, team["ian"])
+    response = client.post(
+        reverse("changes:act", args=[draft.pk]), {"action": "return", "version": draft.version}
+    )
+    assert response.status_code == 400
+    assert "Say why" in response.content.decode()
+    stale = client.post(
+        reverse("changes:act", args=[draft.pk]),
+        {"action": "approve", "version": draft.version - 1},
+    )
+    assert stale.status_code == 409
+    assert "has changed since you loaded it" in stale.content.decode()
+    draft.refresh_from_db()
+    assert draft.state == "awaiting_initial_approval"
+
+
+def test_close_from_the_page_needs_the_review(client, draft, team):
+    change = advance(draft, team, "implemented")
+    signed_in(client, team["olivia"])
+    url = reverse("changes:act", args=[change.pk])
+    response = client.post(url, {"action": "close", "version": change.version})
+    assert response.status_code == 400
+    response = client.post(
+        url,
+        {
+            "action": "close",
+            "version": change.version,
+            "records_updated": "yes",
+            "caused_incidents": "no",
+            "users_informed": "yes",
+        },
+    )
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert change.state == "closed"
+    assert change.users_informed is True
+
+
+def test_edit_only_by_originator_and_only_editable_sections(client, draft, team):
+    url = reverse("changes:edit", args=[draft.pk])
+    signed_in(client, team["ian"])
+    assert client.get(url).status_code == 403
+    change = advance(draft, team, "planning")
+    signed_in(client, team["olivia"])
+    page = client.get(url).content.decode()
+    assert 'name="details"' in page
+    assert 'name="title"' not in page  # approved by the initial approver: read-only
+    data = plan_data()
+    response = client.post(
+        url,
+        {
+            **{k: v for k, v in data.items() if k not in ("planned_start", "planned_end")},
+            "planned_start": "2030-03-04T18:00",
+            "planned_end": "2030-03-04T17:00",
+            "version": change.version,
+        },
+    )
+    assert response.status_code == 400
+    assert "after the planned start" in response.content.decode()
+    response = client.post(
+        url,
+        {
+            **{k: v for k, v in data.items() if k not in ("planned_start", "planned_end")},
+            "planned_start": "2030-03-04T18:00",
+            "planned_end": "2030-03-04T19:00",
+            "peer_reviewer": team["peter"].pk,
+            "version": change.version,
+        },
+    )
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert change.details == data["details"]
+    assert change.planned_start.isoformat() == "2030-03-04T18:00:00+00:00"
+
+
+def test_print_has_signature_rows_from_history(client, draft, team):
+    change = advance(draft, team, "closed")
+    signed_in(client, team["fiona"])
+    page = client.get(reverse("changes:print", args=[change.pk])).content.decode()
+    for name in ("Ian Ingram", "Peter Patel", "Fiona Fraser", "Olivia Okafor"):
+        assert name in page
+    assert "Signatures" in page
+
+
+def test_list_filters_and_csv(client, draft, team, school):
+    other = create_change(school, team["olivia"], {**REQUEST, "title": "Upgrade the MIS"})
+    signed_in(client, team["ian"])
+    page = client.get(reverse("changes:list"), {"q": "MIS"}).content.decode()
+    assert "Upgrade the MIS" in page
+    assert REQUEST["title"] not in page
+    page = client.get(reverse("changes:list"), {"q": draft.reference}).content.decode()
+    assert REQUEST["title"] in page
+    bad = client.get(reverse("changes:list"), {"starts_after": "not-a-date"})
+    assert bad.status_code == 200
+    assert "Enter a valid date" in bad.content.decode()
+    response = client.get(reverse("changes:export"), {"q": "MIS"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][0] == "reference"
+    assert [r[2] for r in rows[1:]] == ["Upgrade the MIS"]
+    assert rows[1][0] == f"greenfield:{other.reference}"
+
+
+def _make(school, olivia, n):
+    """Many RFCs quickly, in every open state and naming everyone, as a busy school has."""
+    states = ["draft", "awaiting_initial_approval", "planning", "approved", "implemented"]
+    people = {name: olivia for name in ("initial_approver", "implementer")}
+    start = Change.objects.filter(school=school).count()
+    Change.objects.bulk_create(
+        Change(
+            school=school,
+            originator=olivia,
+            number=start + i + 1,
+            state=states[i % len(states)],
+            **{**REQUEST, "title": f"Change {i}"},
+            **people,
+        )
+        for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("name", ["changes:list", "changes:my_work"])
+def test_query_counts_do_not_grow(client, team, school, name):
+    signed_in(client, team["olivia"])
+    _make(school, team["olivia"], 10)
+    client.get(reverse(name))
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(reverse(name)).status_code == 200
+    _make(school, team["olivia"], 1000 - 10)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(reverse(name)).status_code == 200
+    assert len(large) == len(small)
+
+
+def test_detail_query_count_does_not_grow_with_other_changes(client, draft, team, school):
+    signed_in(client, team["olivia"])
+    url = reverse("changes:detail", args=[draft.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    _make(school, team["olivia"], 200)
+    with CaptureQueriesContext(connection) as large:
+        client.get(url)
+    assert len(large) == len(small)
