@@ -12,13 +12,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
@@ -182,17 +186,21 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _send_welcome(request: HttpRequest, person: User) -> None:
-    """A new person sets their own password through the reset link."""
-    form = PasswordResetForm({"email": person.email})
-    if form.is_valid():
-        site = settings.SITE_URL.split("://", 1)
-        form.save(
-            request=request,
-            use_https=site[0] == "https",
-            domain_override=site[-1].rstrip("/"),
-            subject_template_name="accounts/email/welcome_subject.txt",
-            email_template_name="accounts/email/welcome.txt",
-        )
+    """A new person chooses their own password through a one-time link."""
+    protocol, _, domain = settings.SITE_URL.partition("://")
+    context = {
+        "user": person,
+        "protocol": protocol,
+        "domain": domain.rstrip("/"),
+        "uid": urlsafe_base64_encode(force_bytes(person.pk)),
+        "token": default_token_generator.make_token(person),
+    }
+    send_mail(
+        render_to_string("accounts/email/welcome_subject.txt", context).strip(),
+        render_to_string("accounts/email/welcome.txt", context),
+        None,
+        [person.email],
+    )
 
 
 @require_http_methods(["GET", "POST"])
