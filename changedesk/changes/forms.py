@@ -12,7 +12,12 @@ from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import Outcome
 from changedesk.changes.models import Change
-from changedesk.changes.services import EDITABLE_FIELDS, PERSON_ROLES, editable_fields
+from changedesk.changes.services import (
+    EDITABLE_FIELDS,
+    PERSON_ROLES,
+    default_people,
+    editable_fields,
+)
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -69,6 +74,11 @@ class ChangeForm(forms.ModelForm):
                 assert isinstance(field, forms.ModelChoiceField)
                 field.queryset = _holders(school, role, originator, name)
                 field.empty_label = "— not chosen yet —"
+        if change is None:
+            # The sensible default: the sole holder of each role, as the API does.
+            for name, person in default_people(school, originator).items():
+                if name in self.fields and person is not None:
+                    self.fields[name].initial = person.pk
         for name in ("title", "description", "reason"):
             if name in self.fields:
                 self.fields[name].required = True

@@ -1,0 +1,195 @@
+"""One RFC from draft to closed in a real browser (Chromium), as four people, with axe.
+
+The originator (Olivia) raises it, the initial approver (Ian) is refused a return without
+a reason and then approves, the peer reviewer (Peter) returns the plan, Olivia amends
+it, Peter approves, the headteacher (Fiona) approves on a phone, and Olivia records the
+outcome and closes it after the review. Each page is checked by axe for WCAG 2.2 AA.
+
+Needs Debian's Chromium at /usr/bin/chromium; skipped without it unless CI requires it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from changedesk.changes.models import Change
+from changedesk.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRED = os.environ.get("CHANGEDESK_REQUIRE_BROWSER") == "1"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+if not CHROMIUM.exists():
+    if REQUIRED:
+        raise RuntimeError("CHANGEDESK_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
+    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls in the test
+# itself are synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def check_accessibility(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    violations = results.response["violations"]
+    assert not violations, f"{page.url}: " + results.generate_report()
+
+
+class Person:
+    """One person's own browser session."""
+
+    def __init__(self, browser: Any, base: str, username: str, viewport: dict | None = None):
+        self.context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(10_000)
+        self.base = base
+        self.page.goto(f"{base}/accounts/login/")
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(PASSWORD)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(f"{base}/")
+
+    def open(self, change: Change) -> Any:
+        self.page.goto(f"{self.base}/changes/{change.pk}/")
+        return self.page
+
+    def act(self, action: str, comment: str = "") -> None:
+        if comment:
+            self.page.get_by_label("Comment").fill(comment)
+        self.page.get_by_role("button", name=action, exact=True).click()
+        self.page.wait_for_load_state()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def fill_plan(page: Any) -> None:
+    page.get_by_label("Full details of the change").fill("1. Label cables.\n2. Swap the switch.")
+    page.get_by_label("Impact on ICT services and users").fill("ICT suite 2 offline 18:00-19:00.")
+    page.get_by_label("Risk of failure and impact of failure").fill("Low; suite offline longer.")
+    page.get_by_label("Fallback plan").fill("Refit the old switch.")
+    page.get_by_label("Planned start").fill("2030-03-04T18:00")
+    page.get_by_label("Planned end").fill("2030-03-04T19:00")
+    page.get_by_label("Peer reviewer").select_option(label="Peter Patel (Network manager)")
+    page.get_by_label("Final approver").select_option(label="Fiona Fraser (Headteacher)")
+
+
+def test_draft_to_closed_as_four_people(browser, live_server, team):
+    base = live_server.url
+    olivia = Person(browser, base, "olivia")
+    page = olivia.page
+    check_accessibility(page)  # My work
+
+    # Olivia raises the RFC; the empty form is refused with errors next to the fields.
+    page.get_by_role("link", name="New RFC").click()
+    page.get_by_role("button", name="Save as draft").click()
+    assert page.locator(".field-error").first.is_visible()
+    check_accessibility(page)
+    page.get_by_label("Name").fill("Replace the ICT suite 2 switch")
+    page.get_by_label("Brief description").fill("Swap the failing switch for the spare.")
+    page.get_by_label("Reason for the change").fill("Pupils lose their network drives.")
+    page.get_by_role("button", name="Save as draft").click()
+    page.get_by_text("is saved as a draft").wait_for()
+    change = Change.objects.get()
+    olivia.act("Submit for approval")
+    page.get_by_text("Awaiting initial approval").first.wait_for()
+    check_accessibility(page)
+
+    # Ian finds it in My work; a return without a reason is refused; then he approves.
+    ian = Person(browser, base, "ian")
+    ian.page.get_by_role("link", name="Replace the ICT suite 2 switch").click()
+    ian.act("Return for amendment")
+    ian.page.get_by_text("Say why, so the originator knows what to do next.").wait_for()
+    check_accessibility(ian.page)
+    ian.act("Approve", comment="Yes: use the spare from the store room.")
+    ian.page.get_by_text("Done: approve").wait_for()
+    change.refresh_from_db()
+    assert change.state == "planning"
+
+    # Olivia writes the plan and submits it.
+    olivia.open(change).get_by_role("link", name="Edit").click()
+    fill_plan(page)
+    check_accessibility(page)
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("is saved").first.wait_for()
+    olivia.act("Submit the plan")
+
+    # Peter returns the plan with a reason; Olivia amends it and submits again.
+    peter = Person(browser, base, "peter")
+    peter.open(change)
+    peter.act("Return for amendment", comment="Add a step to save the running config first.")
+    olivia.open(change).get_by_role("link", name="Edit").click()
+    page.get_by_label("Full details of the change").fill(
+        "1. Save the running config.\n2. Label cables.\n3. Swap the switch."
+    )
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("is saved").first.wait_for()
+    olivia.act("Submit the plan")
+    peter.open(change)
+    peter.act("Approve", comment="Plan is sound.")
+
+    # Fiona, the headteacher, approves on her phone, from the link in her e-mail.
+    fiona = Person(browser, base, "fiona", viewport=PHONE)
+    fiona.page.goto(f"{base}/changes/{change.pk}/#decide")
+    check_accessibility(fiona.page)
+    fiona.act("Approve")
+    fiona.page.get_by_text("Done: approve").wait_for()
+
+    # Olivia, also the implementer, records the outcome, then reviews and closes it.
+    olivia.open(change)
+    page.get_by_label("Outcome").select_option("succeeded")
+    olivia.act("Record the outcome")
+    page.get_by_text("Done: record the outcome").wait_for()
+    page.get_by_role("group", name="Have the configuration records been updated?").get_by_label(
+        "Yes"
+    ).check()
+    page.get_by_role("group", name="Did the change cause any incidents?").get_by_label("No").check()
+    page.get_by_role("group", name="Were the users told beforehand?").get_by_label("Yes").check()
+    olivia.act("Close")
+    page.get_by_text("Done: close").wait_for()
+    check_accessibility(page)
+
+    change.refresh_from_db()
+    assert change.state == "closed"
+    kinds = list(change.events.values_list("kind", flat=True))
+    assert kinds.count("return") == 1
+    assert kinds[-1] == "close"
+    timeline = page.locator(".timeline").inner_text()
+    assert "Returned for amendment by Peter Patel" in timeline
+
+    # The printable form carries the signatures from the history.
+    page.get_by_role("link", name="Print").click()
+    assert "Fiona Fraser" in page.locator(".signatures").inner_text()
+    check_accessibility(page)
+
+    # The change log finds it and is accessible.
+    page.goto(f"{base}/changes/?state=closed")
+    assert page.get_by_role("link", name=change.reference).is_visible()
+    check_accessibility(page)
+    for person in (olivia, ian, peter, fiona):
+        person.close()
