@@ -174,6 +174,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, whichever field uses it (state, from_state, to_state, …).
+    "ENUM_NAME_OVERRIDES": {
+        "StateEnum": "changedesk.changes.choices.State",
+        "ActionEnum": "changedesk.changes.choices.Action",
+    },
 }
 
 # Security: safe defaults everywhere; the HTTPS-only ones switch on outside DEBUG.

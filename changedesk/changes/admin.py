@@ -22,9 +22,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ChangeEventInline(admin.TabularInline):
     model = ChangeEvent
     extra = 0
-    fields = ["sequence", "kind", "actor", "on_behalf_of", "from_state", "to_state", "comment",
-              "created_at"]  # fmt: skip
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "sequence", "kind", "actor", "on_behalf_of", "from_state", "to_state", "comment",
+        "created_at",
+    )  # fmt: skip
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

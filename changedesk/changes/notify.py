@@ -10,6 +10,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import Delegation, User
 from changedesk.changes.choices import Action, State
 from changedesk.changes.models import Change, ChangeEvent
@@ -35,25 +36,32 @@ def notify_after_action(change: Change, event: ChangeEvent) -> None:
         person = getattr(change, field)
         if person is not None:
             _send(change, event, person, "change_waiting", task, told)
-            _tell_deputies(change, event, person, task, told)
+            _tell_deputies(change, event, person, field, task, told)
     if change.is_emergency and not change.ratified and event.to_state == State.APPROVED:
         person = change.final_approver
         if person is not None:
             task = "ratify the emergency change"
             _send(change, event, person, "change_waiting", task, told)
-            _tell_deputies(change, event, person, task, told)
+            _tell_deputies(change, event, person, Role.FINAL_APPROVER, task, told)
 
 
 def _tell_deputies(
-    change: Change, event: ChangeEvent, approver: User, task: str, told: set[int]
+    change: Change, event: ChangeEvent, approver: User, role: str, task: str, told: set[int]
 ) -> None:
-    if approver.pk == change.originator_id and event.to_state == State.IMPLEMENTED:
+    # Only approvals may be delegated, and only the deputies covering this one can act on it.
+    if role not in APPROVER_ROLES:
         return
     deputies = User.objects.filter(
         pk__in=Delegation.objects.active()
+        .covering(role)
         .filter(school=change.school_id, approver=approver)
         .values("deputy")
     )
+    if role == Role.PEER_REVIEWER or (
+        role == Role.FINAL_APPROVER and not change.school.final_approver_may_be_originator
+    ):
+        # The originator may not decide this one, not even as someone's deputy.
+        deputies = deputies.exclude(pk=change.originator_id)
     for deputy in deputies:
         _send(change, event, deputy, "change_waiting", task, told, on_behalf_of=approver)
 

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Delegation, User
+from changedesk.changes import workflow
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 
@@ -51,7 +52,7 @@ def my_work(user: User) -> list[WorkSection]:
     memberships = list(user.memberships.prefetch_related("roles"))
     roles: set[str] = {role for m in memberships for role in m.role_list}
     implementer_schools = [m.school_id for m in memberships if Role.IMPLEMENTER in m.role_list]
-    deputising = list(Delegation.objects.active().filter(deputy=user))
+    deputising = workflow.deputising(user)
     visible = with_people(Change.objects.filter(school__memberships__user=user))
     sections: list[WorkSection] = []
 

@@ -6,6 +6,7 @@ approved is read-only from then on (FITS: the approval is of that content).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -167,6 +168,9 @@ def update_change(
             )
         before = {n: field_value(change, n) for n in data}
         for name, value in data.items():
+            if isinstance(value, datetime) and timezone.is_aware(value):
+                # The database gives times back in UTC: the same instant is not an edit.
+                value = value.astimezone(UTC)
             setattr(change, name, value)
         changed = [n for n in data if field_value(change, n) != before[n]]
         locked = [n for n in changed if n not in allowed]

@@ -176,12 +176,21 @@ def acting_for(actor: User, change: Change, transition: Transition) -> tuple[boo
 
 
 def _is_deputy(actor: User, approver: User, change: Change, transition: Transition) -> bool:
-    return (
-        Delegation.objects.active()
-        .covering(transition.by)
-        .filter(school=change.school_id, approver=approver, deputy=actor)
-        .exists()
+    return any(
+        d.school_id == change.school_id
+        and d.approver_id == approver.pk
+        and d.role in ("", transition.by)
+        for d in deputising(actor)
     )
+
+
+def deputising(actor: User) -> list[Delegation]:
+    """The actor's active delegations, read once per user object (once per request)."""
+    cached: list[Delegation] | None = getattr(actor, "_deputising", None)
+    if cached is None:
+        cached = list(Delegation.objects.active().filter(deputy=actor))
+        actor._deputising = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _separation_allows(actor: User, change: Change, transition: Transition) -> bool:

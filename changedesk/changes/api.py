@@ -1,0 +1,477 @@
+"""The RFC in the REST API: list, create, read, edit, act on and read the history of an RFC.
+
+Thin on purpose: the serializers parse and render, the viewset fetches and authorises
+(invisible -> 404), and every write goes through `services.create_change`,
+`services.update_change` or `workflow.perform`, whose `WorkflowError`s become 400/403/409
+in `changedesk.lib.api.exception_handler`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from changedesk.accounts.models import Membership, School, User
+from changedesk.changes import services, workflow
+from changedesk.changes.choices import Action, Outcome, State
+from changedesk.changes.filters import ChangeFilterSet
+from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent
+from changedesk.lib.api import if_match_version
+
+# --- Fields. ---
+
+
+@extend_schema_field({"type": "string", "description": "A username.", "example": "olivia"})
+class UsernameField(serializers.Field):
+    """A person named on an RFC, by username. Resolved against the RFC's school in `validate`."""
+
+    default_error_messages = {"invalid": "Give a username."}
+
+    def to_representation(self, value: User) -> str:
+        return value.username
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or not data.strip() or len(data) > 150 or "\x00" in data:
+            self.fail("invalid")
+        return data.strip()
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with its UTC offset: a time without one is ambiguous, so it is refused."""
+
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset, e.g. 2025-03-01T18:00:00+00:00.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed: datetime | None = None
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+        if parsed is not None and timezone.is_naive(parsed):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class SchoolField(serializers.SlugRelatedField):
+    """A school by slug, among the caller's schools only: others are as if they did not exist."""
+
+    default_error_messages = {
+        "does_not_exist": "You are not a member of a school called “{value}”.",
+        "invalid": "Give a school's slug.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data: Any) -> School:
+        if not isinstance(data, str) or "\x00" in data:
+            self.fail("invalid")
+        return cast(School, super().to_internal_value(data))
+
+    def get_queryset(self) -> Any:
+        request: Request | None = self.context.get("request")
+        if request is None:
+            return School.objects.none()
+        return School.objects.for_user(cast(User, request.user))
+
+
+# --- Serializers. ---
+
+WRITABLE_FIELDS = services.EDITABLE_FIELDS
+READ_ONLY_FIELDS = (
+    "id",
+    "reference",
+    "qualified_reference",
+    "state",
+    "originator",
+    "outcome",
+    "ratified",
+    "records_updated",
+    "caused_incidents",
+    "users_informed",
+    "version",
+    "allowed_actions",
+    "created_at",
+    "updated_at",
+    "url",
+)
+READ_ONLY_MESSAGES = {
+    "state": "This field is read-only: use the actions endpoint to move the RFC on.",
+    "school": "An RFC stays in the school it was raised in.",
+}
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    """An RFC. On create `school` is required; afterwards the RFC stays in its school."""
+
+    reference = serializers.CharField(read_only=True, help_text="RFC-0001, unique in the school.")
+    qualified_reference = serializers.CharField(
+        read_only=True, help_text="The school and the reference, e.g. greenfield:RFC-0001."
+    )
+    school = SchoolField(help_text="The school's slug; set on create only.")
+    originator = UsernameField(read_only=True)
+    initial_approver = UsernameField(required=False, allow_null=True)
+    peer_reviewer = UsernameField(required=False, allow_null=True)
+    final_approver = UsernameField(required=False, allow_null=True)
+    implementer = UsernameField(required=False, allow_null=True)
+    planned_start = AwareDateTimeField(required=False, allow_null=True)
+    planned_end = AwareDateTimeField(required=False, allow_null=True)
+    outcome = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Change
+        fields: tuple[str, ...] = (
+            "id",
+            "reference",
+            "qualified_reference",
+            "school",
+            "state",
+            *WRITABLE_FIELDS,
+            "originator",
+            "outcome",
+            "ratified",
+            "records_updated",
+            "caused_incidents",
+            "users_informed",
+            "version",
+            "allowed_actions",
+            "created_at",
+            "updated_at",
+            "url",
+        )
+        read_only_fields = READ_ONLY_FIELDS
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Outcome.choices, allow_null=True, read_only=True)
+    )
+    def get_outcome(self, change: Change) -> str | None:
+        return change.outcome or None
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=Action.choices))
+    )
+    def get_allowed_actions(self, change: Change) -> list[str]:
+        actor: User | None = self.context.get("actor")
+        return workflow.allowed_actions(change, actor) if actor is not None else []
+
+    def get_url(self, change: Change) -> str:
+        """The RFC's page."""
+        request: Request | None = self.context.get("request")
+        path = change.get_absolute_url()
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF would silently drop read-only and unknown keys; a client sending `state` or a
+        # misspelt field should hear that nothing was done with it.
+        if isinstance(data, dict):
+            known = {n for n, f in self.fields.items() if not f.read_only}
+            errors = {
+                name: [READ_ONLY_MESSAGES.get(name, "This field is read-only.")]
+                if name in self.fields
+                else ["Unknown field."]
+                for name in data
+                if name not in known
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Turn the usernames into people of the RFC's school."""
+        school: School = self.instance.school if self.instance is not None else attrs["school"]
+        named = {n: attrs[n] for n in PEOPLE_FIELDS if attrs.get(n) is not None}
+        found = {
+            u.username: u
+            for u in User.objects.filter(
+                username__in=set(named.values()), is_active=True, memberships__school=school
+            )
+        }
+        errors = {
+            name: [f"No one called “{username}” is an active member of {school.name}."]
+            for name, username in named.items()
+            if username not in found
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {**attrs, **{name: found[username] for name, username in named.items()}}
+
+
+class EditSerializer(ChangeSerializer):
+    """What a PATCH accepts: the editable fields, an optional comment and expected version."""
+
+    school = SchoolField(read_only=True)
+    comment = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    expected_version = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, write_only=True
+    )
+
+    class Meta(ChangeSerializer.Meta):
+        fields = (*ChangeSerializer.Meta.fields, "comment", "expected_version")
+
+
+class ChangeActionSerializer(serializers.Serializer):
+    """An action on an RFC and what it carries; the workflow checks the rest."""
+
+    action = serializers.ChoiceField(
+        choices=Action.choices,
+        error_messages={"invalid_choice": f"Unknown action “{{input}}”. Use one of: "
+                        f"{', '.join(Action.values)}."},
+    )  # fmt: skip
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required to reject or return."
+    )
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, required=False, help_text="For record_outcome."
+    )
+    records_updated = serializers.BooleanField(required=False, help_text="For close.")
+    caused_incidents = serializers.BooleanField(required=False, help_text="For close.")
+    users_informed = serializers.BooleanField(required=False, help_text="For close.")
+    expected_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The version you loaded; a different current version answers 409.",
+    )
+
+    PAYLOAD = ("outcome", "records_updated", "caused_incidents", "users_informed")
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [name for name in data if name not in self.fields]
+            if unknown:
+                raise serializers.ValidationError({n: ["Unknown field."] for n in unknown})
+        return super().to_internal_value(data)
+
+
+STATE_OR_NULL = serializers.ChoiceField(choices=State.choices, allow_null=True, read_only=True)
+
+
+class ChangeEventSerializer(serializers.ModelSerializer):
+    """One entry in an RFC's hash-chained history."""
+
+    actor = UsernameField(read_only=True)
+    actor_name = serializers.CharField(source="actor.display_name", read_only=True)
+    on_behalf_of = UsernameField(read_only=True, allow_null=True)
+    on_behalf_of_name = serializers.SerializerMethodField()
+    from_state = serializers.SerializerMethodField()
+    to_state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChangeEvent
+        fields = (
+            "sequence",
+            "kind",
+            "actor",
+            "actor_name",
+            "on_behalf_of",
+            "on_behalf_of_name",
+            "from_state",
+            "to_state",
+            "comment",
+            "diffs",
+            "data",
+            "digest",
+            "hash",
+            "previous_hash",
+            "created_at",
+        )
+        read_only_fields = fields
+        extra_kwargs = {
+            "diffs": {"help_text": "The fields it changed: [{field, before, after}, …]."},
+            "data": {"help_text": "What the action carried, e.g. the outcome."},
+        }
+
+    def get_on_behalf_of_name(self, event: ChangeEvent) -> str | None:
+        return event.on_behalf_of.display_name if event.on_behalf_of else None
+
+    @extend_schema_field(STATE_OR_NULL)
+    def get_from_state(self, event: ChangeEvent) -> str | None:
+        return event.from_state or None
+
+    @extend_schema_field(STATE_OR_NULL)
+    def get_to_state(self, event: ChangeEvent) -> str | None:
+        return event.to_state or None
+
+
+# --- The viewset. ---
+
+ID_PARAMETER = OpenApiParameter(
+    "id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The numeric id, or the school-qualified reference, e.g. greenfield:RFC-0001.",
+)
+_DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
+BAD_INPUT = OpenApiResponse(
+    _DETAIL, description="Bad input: a `detail`, and each field's errors as {field: [message]}."
+)
+FORBIDDEN = OpenApiResponse(_DETAIL, description="Your role may not do this.")
+NOT_FOUND = OpenApiResponse(_DETAIL, description="No such RFC among your schools.")
+CONFLICT = OpenApiResponse(_DETAIL, description="The RFC changed since you loaded it.")
+ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The change log: RFCs in your schools, filtered"),
+    create=extend_schema(
+        summary="Raise an RFC",
+        request=ChangeSerializer,
+        responses={201: ChangeSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
+    ),
+    retrieve=extend_schema(
+        summary="One RFC",
+        parameters=[ID_PARAMETER],
+        responses={200: ChangeSerializer, 404: NOT_FOUND},
+    ),
+    partial_update=extend_schema(
+        summary="Edit an RFC (the originator, in the sections still open)",
+        parameters=[ID_PARAMETER],
+        request=EditSerializer,
+        responses={200: ChangeSerializer, **ERRORS},
+    ),
+)
+class ChangeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ChangeSerializer
+    filterset_class = ChangeFilterSet
+    lookup_url_kwarg = "id"
+    # Numeric ids and school-qualified references (greenfield:RFC-0001) alike.
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self) -> Any:
+        return (
+            Change.objects.visible_to(self.request.user)
+            .select_related("school", "originator", *PEOPLE_FIELDS)
+            .order_by("-created_at", "-id")
+        )
+
+    def get_object(self) -> Change:
+        key = str(self.kwargs[self.lookup_url_kwarg]).strip()
+        queryset = self.get_queryset()
+        if key.isdigit():
+            matches = list(queryset.filter(pk=int(key))[:1]) if len(key) < 19 else []
+        else:
+            matches = list(queryset.by_reference(key)[:2])
+        if len(matches) != 1:
+            # A plain RFC-0001 seen in two schools is ambiguous: the qualified form is needed.
+            raise NotFound(
+                f"No request for change {key} among your schools."
+                + (" Give it with its school, e.g. school:RFC-0001." if matches else "")
+            )
+        self.check_object_permissions(self.request, matches[0])
+        return matches[0]
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "actor": self._actor()}
+
+    def _actor(self) -> User | None:
+        """The caller with their memberships and roles, fetched once per request."""
+        if not hasattr(self, "_actor_cache"):
+            user = self.request.user
+            self._actor_cache: User | None = (
+                User.objects.prefetch_related(
+                    Prefetch("memberships", Membership.objects.prefetch_related("roles"))
+                ).get(pk=user.pk)
+                if user.is_authenticated
+                else None
+            )
+        return self._actor_cache
+
+    def _caller(self) -> User:
+        actor = self._actor()
+        assert actor is not None  # IsAuthenticated has run
+        return actor
+
+    def _render(self, change_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+        change = self.get_queryset().get(pk=change_id)
+        return Response(self.get_serializer(change).data, status=status_code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        school = data.pop("school")
+        change = services.create_change(school, self._caller(), data)
+        return self._render(change.pk, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        change = self.get_object()
+        serializer = EditSerializer(
+            change, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        comment = data.pop("comment", "")
+        expected = data.pop("expected_version", None)
+        services.update_change(
+            change.pk,
+            self._caller(),
+            data,
+            comment=comment,
+            expected_version=expected if expected is not None else if_match_version(request),
+        )
+        return self._render(change.pk)
+
+    @extend_schema(
+        summary="Take an action: submit, approve, return, reject, submit_plan, …",
+        parameters=[ID_PARAMETER],
+        request=ChangeActionSerializer,
+        responses={200: ChangeSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="actions")
+    def actions(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        change = self.get_object()
+        serializer = ChangeActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        expected = data.get("expected_version")
+        workflow.perform(
+            change.pk,
+            data["action"],
+            self._caller(),
+            comment=data["comment"],
+            data={n: data[n] for n in ChangeActionSerializer.PAYLOAD if n in data},
+            expected_version=expected if expected is not None else if_match_version(request),
+        )
+        return self._render(change.pk)
+
+    @extend_schema(
+        summary="The RFC's history, oldest first",
+        parameters=[ID_PARAMETER],
+        responses={200: ChangeEventSerializer(many=True), 404: NOT_FOUND},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def history(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        change = self.get_object()
+        events = change.events.select_related("actor", "on_behalf_of").order_by("sequence")
+        return Response(ChangeEventSerializer(events, many=True).data)
