@@ -1,0 +1,445 @@
+"""The demo school: Greenfield Primary, its ICT team, and an RFC in every state.
+
+Everything is made through the same services and workflow door that people use, so the
+histories are real (and verify). Running it again creates nothing new: people are
+looked up by username and RFCs by title. The mail the demo would send is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import Membership, School, User
+from changedesk.accounts.services import create_school, create_user, set_membership
+from changedesk.changes.models import Change
+from changedesk.changes.services import create_change, update_change
+from changedesk.changes.workflow import perform
+from changedesk.notifications.models import OutboxMessage
+
+SCHOOL_NAME = "Greenfield Primary"
+SCHOOL_SLUG = "greenfield"
+PASSWORD = "changedesk-demo"
+EMAIL_DOMAIN = "greenfield.example"
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    first_name: str
+    last_name: str
+    job_title: str
+    roles: tuple[Role, ...]
+
+
+PEOPLE = (
+    Person("olivia", "Olivia", "Okafor", "ICT technician", (Role.ORIGINATOR, Role.IMPLEMENTER)),
+    Person("ian", "Ian", "Ingram", "ICT co-ordinator", (Role.INITIAL_APPROVER,)),
+    Person("peter", "Peter", "Patel", "Network manager, Oakfield Trust", (Role.PEER_REVIEWER,)),
+    Person("fiona", "Fiona", "Fraser", "Headteacher", (Role.FINAL_APPROVER,)),
+    Person("ivan", "Ivan", "Ivanov", "Engineer, Northgate IT Services", (Role.IMPLEMENTER,)),
+    Person("sam", "Sam", "Singh", "School business manager", (Role.SCHOOL_ADMIN,)),
+)
+
+# A step is a workflow action or edit, or "plan": fill in the scenario's plan.
+Step = Callable[[Change, dict[str, User]], Any] | str
+
+CLOSE_REVIEW = {"records_updated": True, "caused_incidents": False, "users_informed": True}
+
+
+@dataclass
+class Scenario:
+    """One demo RFC: what it asks, its plan, and the steps that bring it to its state."""
+
+    title: str
+    description: str
+    reason: str
+    plan: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+
+
+def _act(action: str, who: str, comment: str = "", **data: Any) -> Callable[..., Any]:
+    def step(change: Change, people: dict[str, User]) -> Change:
+        return perform(change.pk, action, people[who], comment=comment, data=data)
+
+    return step
+
+
+def _edit(values: dict[str, Any], comment: str = "") -> Callable[..., Any]:
+    def step(change: Change, people: dict[str, User]) -> Change:
+        return update_change(change.pk, people["olivia"], values, comment=comment)
+
+    return step
+
+
+def _people(**names: str) -> Callable[..., Any]:
+    """Name people on the RFC, e.g. the supplier's engineer as implementer."""
+
+    def step(change: Change, people: dict[str, User]) -> Change:
+        return update_change(change.pk, people["olivia"], {k: people[v] for k, v in names.items()})
+
+    return step
+
+
+class _Calendar:
+    """Planned times in the school's zone, relative to today, on school-friendly slots."""
+
+    def __init__(self, zone: str) -> None:
+        self.zone = ZoneInfo(zone)
+        self.today = timezone.now().astimezone(self.zone).date()
+
+    def friday(self, weeks: int) -> date:
+        """The Friday `weeks` weeks from this one (0: the coming Friday; -1: last week's)."""
+        ahead = (4 - self.today.weekday()) % 7 or 7
+        return self.today + timedelta(days=ahead + 7 * weeks)
+
+    def slot(self, day: date, start: time, hours: float) -> dict[str, datetime]:
+        begins = datetime.combine(day, start, tzinfo=self.zone)
+        return {"planned_start": begins, "planned_end": begins + timedelta(hours=hours)}
+
+
+def _plan(
+    details: str, impact: str, risk: str, fallback: str, when: dict[str, datetime]
+) -> dict[str, Any]:
+    return {"details": details, "impact": impact, "risk": risk, "fallback_plan": fallback, **when}
+
+
+def scenarios(cal: _Calendar) -> list[Scenario]:
+    """The demo RFCs, in the order they are numbered (RFC-0001 …)."""
+    after_school = time(18, 0)
+    return [
+        Scenario(
+            "Set up a guest Wi-Fi network for visitors",
+            "Add a separate guest wireless network with its own password, changed each term, "
+            "for visiting speakers, governors and supply staff.",
+            "Visitors keep asking for the staff Wi-Fi password, which then spreads.",
+            steps=[
+                _act("submit", "olivia"),
+                _act(
+                    "return",
+                    "ian",
+                    "Which VLAN will it use, and how is it kept away from the curriculum "
+                    "network? Talk to Peter first, then send it back.",
+                ),
+                _edit(
+                    {
+                        "description": "Add a separate guest wireless network on its own VLAN, "
+                        "internet only, with a password changed each term, for visiting "
+                        "speakers, governors and supply staff."
+                    },
+                    "Own VLAN, internet only, as agreed with Peter.",
+                ),
+            ],
+        ),
+        Scenario(
+            "Roll out the new office printer driver",
+            "Install the manufacturer's updated PCL6 driver for the two office "
+            "multifunction printers on the 14 staff laptops and the office PCs.",
+            "Since the last Windows update the office cannot print double-sided booklets; "
+            "the vendor has withdrawn the driver we use.",
+            steps=[_act("submit", "olivia")],
+        ),
+        Scenario(
+            "Windows 11 24H2 feature update for the ICT suite",
+            "Move the 30 PCs in the ICT suite from Windows 11 23H2 to 24H2.",
+            "23H2 leaves support in November; the suite must stay on a supported version.",
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian", "Yes, but in half-term, not during the Year 6 tests."),
+                _edit(
+                    {
+                        "details": "1. Pilot on two PCs for a week.\n2. Approve the update in "
+                        "Intune for the ICT suite group.\n3. Check each PC signs in and prints.",
+                        "impact": "The ICT suite is unavailable during the update window.",
+                    }
+                ),
+            ],
+        ),
+        Scenario(
+            "Update the firmware on the Wi-Fi access points",
+            "Upgrade the 18 wireless access points to the vendor's current firmware.",
+            "The current firmware drops iPads in the hall when more than 25 connect, and has a "
+            "published security flaw.",
+            plan=_plan(
+                "1. Back up the controller configuration.\n2. Upgrade the two hall access "
+                "points first and test with a class set of iPads.\n3. Upgrade the rest in "
+                "groups of four.\n4. Check coverage in every classroom.",
+                "No Wi-Fi in the affected rooms for about ten minutes per group, after school.",
+                "Low. An access point may fail to come back; the hall would then have weaker "
+                "coverage until it is replaced.",
+                "Roll each access point back to the previous firmware from the controller.",
+                cal.slot(cal.friday(1), after_school, 2),
+            ),
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian"),
+                "plan",
+                _act("submit_plan", "olivia"),
+            ],
+        ),
+        Scenario(
+            "Upgrade the MIS to the spring release",
+            "Apply the MIS supplier's spring release to the server and the office PCs.",
+            "The spring release is needed for the May school census return.",
+            plan=_plan(
+                "1. Northgate take a full backup and verify it restores.\n2. Upgrade the "
+                "database and the application server.\n3. Update the client on the office "
+                "PCs.\n4. The office checks registers, the census module and reports.",
+                "The MIS, registers and the parent app are unavailable from 16:00 to 20:00. "
+                "Teachers take paper registers at the after-school clubs.",
+                "Medium. A failed database upgrade could leave the MIS down the next morning.",
+                "Restore the verified backup and reinstall the previous client version.",
+                cal.slot(cal.friday(2), time(16, 0), 4),
+            ),
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian", "Agreed; book Northgate's engineer."),
+                _people(implementer="ivan"),
+                "plan",
+                _act("submit_plan", "olivia"),
+                _act(
+                    "return",
+                    "peter",
+                    "Add a check that the backup restores before you start, not just that it ran.",
+                ),
+                _edit(
+                    {
+                        "details": "1. Northgate take a full backup and restore it to the "
+                        "test server to prove it.\n2. Upgrade the database and the application "
+                        "server.\n3. Update the client on the office PCs.\n4. The office checks "
+                        "registers, the census module and reports."
+                    },
+                    "Restore test added.",
+                ),
+                _act("submit_plan", "olivia"),
+                _act("approve", "peter", "Sound plan now."),
+            ],
+        ),
+        Scenario(
+            "Replace the ICT suite 2 network switch",
+            "Swap the failing 24-port switch in ICT suite 2 for the spare.",
+            "Pupils lose their network drives several times a lesson.",
+            plan=_plan(
+                "1. Label every cable.\n2. Swap the switch.\n3. Restore the saved "
+                "configuration.\n4. Test each PC signs in and reaches its drives.",
+                "ICT suite 2 offline for an hour after school.",
+                "Low. If the spare is faulty the suite stays offline until Monday.",
+                "Refit the old switch and restore its saved configuration.",
+                cal.slot(cal.friday(0), after_school, 1),
+            ),
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian"),
+                "plan",
+                _act("submit_plan", "olivia"),
+                _act("approve", "peter"),
+                _act("approve", "fiona", "Fine after school on Friday."),
+            ],
+        ),
+        Scenario(
+            "Move the nightly backups to the new NAS",
+            "Point the nightly backup jobs at the new network storage and retire the USB drives.",
+            "The USB drives are full and are taken home by hand, which is neither safe nor "
+            "reliable.",
+            plan=_plan(
+                "1. Create the backup share on the NAS.\n2. Change the target of the nightly "
+                "jobs.\n3. Run one backup by hand and restore a test file.",
+                "None for users; backups run overnight.",
+                "Low. A failed job means one night without a backup.",
+                "Point the jobs back at the USB drive.",
+                cal.slot(cal.friday(-1), after_school, 1),
+            ),
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian"),
+                "plan",
+                _act("submit_plan", "olivia"),
+                _act("approve", "peter"),
+                _act("approve", "fiona"),
+                _act("record_outcome", "olivia", "Test restore worked.", outcome="succeeded"),
+            ],
+        ),
+        Scenario(
+            "Replace the UPS batteries in the server cupboard",
+            "Replace the batteries of the uninterruptible power supply in the server cupboard.",
+            "The UPS reports its batteries at end of life; a power cut would take the "
+            "servers down hard.",
+            plan=_plan(
+                "1. Shut the servers down cleanly.\n2. Northgate swap the batteries.\n"
+                "3. Start the servers and run the UPS self-test.",
+                "Servers, MIS and file shares down for 45 minutes after school.",
+                "Low.",
+                "Run the servers from mains without the UPS until new batteries arrive.",
+                cal.slot(cal.friday(-3), time(16, 30), 1),
+            ),
+            extra={"implementer": "ivan"},
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian"),
+                "plan",
+                _act("submit_plan", "olivia"),
+                _act("approve", "peter"),
+                _act("approve", "fiona"),
+                _act("record_outcome", "ivan", "Self-test passed.", outcome="succeeded"),
+                _act("close", "olivia", "Asset register updated.", **CLOSE_REVIEW),
+            ],
+        ),
+        Scenario(
+            "Give Year 6 pupils local administrator rights on their laptops",
+            "Make the Year 6 pupil accounts local administrators so they can install the "
+            "coding club's software themselves.",
+            "The coding club loses half a session each week waiting for installs.",
+            steps=[
+                _act("submit", "olivia"),
+                _act(
+                    "reject",
+                    "ian",
+                    "Pupils must not be administrators: it would let them switch off the web "
+                    "filter. Package the coding software for Intune instead.",
+                ),
+            ],
+        ),
+        Scenario(
+            "Move the school website to a new host",
+            "Move the school website from the current host to a cheaper one.",
+            "The hosting contract renews in the summer at a higher price.",
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian"),
+                _act(
+                    "withdraw",
+                    "olivia",
+                    "The trust is buying one website platform for all its schools; we will "
+                    "move with them instead.",
+                ),
+            ],
+        ),
+        Scenario(
+            "Patch the firewall against the VPN vulnerability",
+            "Apply the firewall vendor's emergency hotfix for the remote-access VPN.",
+            "The vendor reports the flaw is being exploited against schools.",
+            extra={
+                "is_emergency": True,
+                "emergency_justification": "The VPN is reachable from the internet and the "
+                "flaw is under active attack; it cannot wait for the next approval round.",
+            },
+            plan=_plan(
+                "1. Download the hotfix and check its checksum.\n2. Back up the firewall "
+                "configuration.\n3. Apply the hotfix and restart.\n4. Test the staff VPN.",
+                "Internet access and the VPN down for about 15 minutes at lunchtime.",
+                "Low; the hotfix is a small change from the vendor.",
+                "Restore the previous firmware image and configuration.",
+                cal.slot(cal.today, time(12, 30), 0.5),
+            ),
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian", "Go ahead now; Fiona to ratify afterwards."),
+                "plan",
+            ],
+        ),
+        Scenario(
+            "Update the interactive display software",
+            "Install the new version of the classroom interactive display software on the "
+            "teachers' laptops.",
+            "The new version is needed for the updated phonics resources.",
+            plan=_plan(
+                "1. Deploy the new version to the teachers' laptops from Intune.\n"
+                "2. Check each classroom display still calibrates.",
+                "None during lessons; deployed overnight.",
+                "Medium. The displays in Reception are an older model.",
+                "Redeploy the previous version from Intune.",
+                cal.slot(cal.friday(-2), after_school, 1),
+            ),
+            steps=[
+                _act("submit", "olivia"),
+                _act("approve", "ian"),
+                "plan",
+                _act("submit_plan", "olivia"),
+                _act("approve", "peter"),
+                _act("approve", "fiona"),
+                _act(
+                    "record_outcome",
+                    "olivia",
+                    "The Reception displays would not calibrate; rolled back overnight.",
+                    outcome="failed_backed_out",
+                ),
+                _act(
+                    "close",
+                    "olivia",
+                    "Reception displays to be replaced first; new RFC to follow.",
+                    records_updated=True,
+                    caused_incidents=True,
+                    users_informed=True,
+                ),
+            ],
+        ),
+    ]
+
+
+def build_demo() -> list[tuple[str, str, str]]:
+    """Build (or find) the demo school; returns the sign-ins: (username, password, roles)."""
+    with transaction.atomic():
+        before = OutboxMessage.objects.aggregate(n=Max("id"))["n"] or 0
+        school = School.objects.filter(slug=SCHOOL_SLUG).first() or create_school(
+            SCHOOL_NAME, SCHOOL_SLUG
+        )
+        people = {person.username: _ensure_person(person, school) for person in PEOPLE}
+        existing = set(Change.objects.filter(school=school).values_list("title", flat=True))
+        for scenario in scenarios(_Calendar(school.timezone)):
+            if scenario.title not in existing:
+                _build(scenario, school, people)
+        # Demo news is not news: the worker must never mail it to these made-up addresses.
+        OutboxMessage.objects.filter(id__gt=before, school=school).delete()
+    return [
+        (
+            person.username,
+            PASSWORD,
+            f"{people[person.username].display_name}, {person.job_title}: "
+            + ", ".join(Role(role).label.lower() for role in person.roles),
+        )
+        for person in PEOPLE
+    ]
+
+
+def _ensure_person(person: Person, school: School) -> User:
+    user = User.objects.filter(username=person.username).first()
+    if user is None:
+        user = create_user(
+            person.username,
+            email=f"{person.username}@{EMAIL_DOMAIN}",
+            password=PASSWORD,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            job_title=person.job_title,
+            check_password=False,
+        )
+    if not Membership.objects.filter(user=user, school=school).exists():
+        set_membership(user, school, person.roles)
+    return user
+
+
+def _build(scenario: Scenario, school: School, people: dict[str, User]) -> Change:
+    data: dict[str, Any] = {
+        "title": scenario.title,
+        "description": scenario.description,
+        "reason": scenario.reason,
+    }
+    for name, value in scenario.extra.items():
+        data[name] = people[value] if name == "implementer" else value
+    change = create_change(school, people["olivia"], data)
+    for step in scenario.steps:
+        if isinstance(step, str):
+            update_change(change.pk, people["olivia"], scenario.plan)
+        else:
+            step(change, people)
+    change.refresh_from_db()
+    return change

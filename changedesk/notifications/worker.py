@@ -1,0 +1,268 @@
+"""The outbox worker: sends the mail that is due, retrying with backoff while the server is down.
+
+How a message is never sent twice, even with several workers on one database:
+
+1. *Claim* (a short transaction): the row is locked (`SKIP LOCKED` where the database
+   has it, so workers pass each other by), its `attempts` counted up and its
+   `next_attempt_at` pushed `CLAIM_SECONDS` into the future. That lease hides it from
+   every other worker while this one sends; no transaction is held open over SMTP, so
+   web requests never wait on the mail server.
+2. *Send*, outside any transaction.
+3. *Record* (a short transaction): sent, or the error and the next try. The update is
+   fenced on the claimed `attempts`, so a worker that outlived its lease cannot
+   overwrite what another recorded.
+
+A worker killed between the mail server accepting a message and step 3 leaves the
+lease to expire and the message is sent again: that window (one UPDATE long) is the
+only way to send twice, and the retry carries the same Message-ID so mail clients
+drop the duplicate. The alternative, marking sent before sending, would lose mail.
+A message whose sending keeps killing the worker still uses up its attempts and ends
+`failed`, rather than being tried for ever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import smtplib
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from changedesk.notifications.choices import MessageStatus
+from changedesk.notifications.email import build_message
+from changedesk.notifications.models import OutboxMessage
+
+logger = logging.getLogger("changedesk.worker")
+
+# How long a claimed message stays hidden from other workers; far longer than one send.
+CLAIM_SECONDS = 15 * 60
+MAX_BACKOFF_SECONDS = 3600
+# Used when EMAIL_TIMEOUT is unset, so a silent mail server cannot hang the worker.
+DEFAULT_SMTP_TIMEOUT = 30
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure: doubling from OUTBOX_RETRY_SECONDS, at most 1h."""
+    base = max(1, int(settings.OUTBOX_RETRY_SECONDS))
+    seconds = base * 2 ** min(max(attempts - 1, 0), 20)
+    return timedelta(seconds=min(seconds, MAX_BACKOFF_SECONDS))
+
+
+def send_due(
+    batch: int = 50,
+    now: datetime | None = None,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[int, int]:
+    """Send up to `batch` messages that are due; returns (sent, failed attempts).
+
+    `now` fixes the clock for the whole pass (the tests move it forward); by default
+    it is the real time at each step. `should_stop` is asked before each message.
+    """
+    sent = failed = 0
+    mailer: BaseEmailBackend | None = None
+    try:
+        for _ in range(batch):
+            if should_stop is not None and should_stop():
+                break
+            claimed = claim_next(now)
+            if claimed is None:
+                break
+            try:
+                if mailer is None:
+                    # One connection for the whole pass, opened on the first message due.
+                    mailer = _connection()
+                    mailer.open()
+                delivered = mailer.send_messages([build_message(claimed)])
+                if delivered != 1:
+                    raise RuntimeError("the mail backend did not accept the message")
+            except Exception as exc:
+                failed += 1
+                record_failure(claimed, exc, now)
+                if _server_unreachable(exc):
+                    # The rest would fail the same way; leave them untouched until next time.
+                    break
+                continue
+            if mark_sent(claimed, now):
+                sent += 1
+    finally:
+        if mailer is not None:
+            _close_quietly(mailer)
+    return sent, failed
+
+
+def claim_next(now: datetime | None = None) -> OutboxMessage | None:
+    """Take the next due message for this worker: count the attempt and start its lease."""
+    at = now or timezone.now()
+    while True:
+        with transaction.atomic():
+            due = (
+                OutboxMessage.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=at)
+                .select_related("school")
+                .order_by("next_attempt_at", "id")
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True, of=("self",))
+            message = due.first()
+            if message is None:
+                return None
+            if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                # Only reached when a worker died mid-send on every one of its attempts.
+                _give_up(message, message.last_error or "The worker stopped while sending it.")
+                continue
+            # Compare-and-set on `attempts` keeps the claim exclusive on databases without
+            # row locks too (SQLite serialises the writers).
+            claimed = OutboxMessage.objects.filter(
+                pk=message.pk, status=MessageStatus.PENDING, attempts=message.attempts
+            ).update(
+                attempts=message.attempts + 1,
+                next_attempt_at=at + timedelta(seconds=CLAIM_SECONDS),
+            )
+        if claimed == 1:
+            message.attempts += 1
+            return message
+
+
+def mark_sent(message: OutboxMessage, now: datetime | None = None) -> bool:
+    updated = OutboxMessage.objects.filter(
+        pk=message.pk, status=MessageStatus.PENDING, attempts=message.attempts
+    ).update(status=MessageStatus.SENT, sent_at=now or timezone.now(), last_error="")
+    if updated:
+        logger.info("Sent %s %s to %s", message.template, message.pk, message.to_address)
+    else:
+        logger.warning("Message %s was sent but another worker had taken it over", message.pk)
+    return bool(updated)
+
+
+def record_failure(message: OutboxMessage, exc: BaseException, now: datetime | None = None) -> None:
+    """Note the error; try again later, or give up after OUTBOX_MAX_ATTEMPTS."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    at = now or timezone.now()
+    if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        _give_up(message, error)
+        return
+    next_attempt_at = at + backoff(message.attempts)
+    logger.warning(
+        "Could not send %s %s to %s (attempt %s), retrying at %s: %s",
+        message.template,
+        message.pk,
+        message.to_address,
+        message.attempts,
+        next_attempt_at.isoformat(),
+        error,
+    )
+    OutboxMessage.objects.filter(
+        pk=message.pk, status=MessageStatus.PENDING, attempts=message.attempts
+    ).update(last_error=error, next_attempt_at=next_attempt_at)
+
+
+def _give_up(message: OutboxMessage, error: str) -> None:
+    OutboxMessage.objects.filter(
+        pk=message.pk, status=MessageStatus.PENDING, attempts=message.attempts
+    ).update(status=MessageStatus.FAILED, last_error=error[:2000])
+    logger.error(
+        "Gave up on %s %s to %s after %s attempts: %s",
+        message.template,
+        message.pk,
+        message.to_address,
+        message.attempts,
+        error,
+    )
+
+
+class _Stopper:
+    """Set by a signal handler; a plain flag, since a handler must not take locks."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        logger.info("Stopping after the current message (signal %s)", signum)
+        self.stopped = True
+        # A second Ctrl-C stops at once.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopped and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+def run(once: bool = False, interval: float = 5, batch: int = 50) -> tuple[int, int]:
+    """Send the outbox until stopped (SIGTERM, SIGINT or Ctrl-C); with `once`, one pass.
+
+    Returns the totals (sent, failed attempts).
+    """
+    stopper = _Stopper()
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, stopper)
+    total_sent = total_failed = 0
+    if not once:
+        logger.info("Outbox worker started; checking every %ss", interval)
+    try:
+        while not stopper.stopped:
+            _refresh_connections()
+            try:
+                sent, failed = send_due(batch, should_stop=lambda: stopper.stopped)
+            except Exception:
+                if once:
+                    raise
+                # The database went away or similar: say so, wait, and carry on.
+                logger.exception("Outbox pass failed; trying again in %ss", interval)
+                stopper.sleep(interval)
+                continue
+            total_sent += sent
+            total_failed += failed
+            if once:
+                break
+            if sent + failed < batch:
+                stopper.sleep(interval)
+    except KeyboardInterrupt:
+        logger.info("Stopped")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _refresh_connections()
+    return total_sent, total_failed
+
+
+def _refresh_connections() -> None:
+    """Drop database connections that broke or outlived CONN_MAX_AGE, as a request would.
+
+    Not inside a transaction (the tests run the worker in one), where closing would abort it.
+    """
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _connection() -> BaseEmailBackend:
+    timeout = getattr(settings, "EMAIL_TIMEOUT", None) or DEFAULT_SMTP_TIMEOUT
+    return get_connection(fail_silently=False, timeout=timeout)
+
+
+def _server_unreachable(exc: BaseException) -> bool:
+    """Whether the error is the server's (down, refusing, timing out), not this message's."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421 or isinstance(exc, smtplib.SMTPAuthenticationError)
+    return isinstance(exc, OSError)
+
+
+def _close_quietly(mailer: BaseEmailBackend) -> None:
+    # The connection is being dropped anyway; a failure to say QUIT changes nothing.
+    with contextlib.suppress(Exception):
+        mailer.close()

@@ -1,0 +1,107 @@
+"""`changedesk demo`: Greenfield Primary with people in every role and an RFC in every state."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import Membership, School, User
+from changedesk.changes.choices import State
+from changedesk.changes.history import verify_all
+from changedesk.changes.models import Change, ChangeEvent
+from changedesk.changes.workflow import allowed_actions
+from changedesk.demo import PASSWORD, build_demo
+from changedesk.notifications.models import OutboxMessage
+from changedesk.notifications.outbox import enqueue
+
+
+def counts() -> dict[str, int]:
+    return {
+        "schools": School.objects.count(),
+        "users": User.objects.count(),
+        "memberships": Membership.objects.count(),
+        "changes": Change.objects.count(),
+        "events": ChangeEvent.objects.count(),
+        "outbox": OutboxMessage.objects.count(),
+    }
+
+
+@pytest.fixture
+def demo(db) -> list[tuple[str, str, str]]:
+    return build_demo()
+
+
+def rfc(number: int) -> Change:
+    return Change.objects.get(school__slug="greenfield", number=number)
+
+
+def test_it_builds_an_rfc_in_every_state_with_a_real_history(demo):
+    states = set(Change.objects.values_list("state", flat=True))
+    mis = Change.objects.get(title="Upgrade the MIS to the spring release")
+
+    assert states == set(State.values)
+    assert list(verify_all()) == []
+    assert mis.state == State.AWAITING_FINAL_APPROVAL
+    assert mis.implementer.username == "ivan"
+    assert list(mis.events.values_list("kind", flat=True)) == [
+        "create",
+        "submit",
+        "approve",
+        "edit",
+        "edit",
+        "submit_plan",
+        "return",
+        "edit",
+        "submit_plan",
+        "approve",
+    ]
+    closed = Change.objects.filter(state=State.CLOSED)
+    assert {c.outcome for c in closed} == {"succeeded", "failed_backed_out"}
+
+
+def test_running_it_again_creates_nothing(demo):
+    before = counts()
+
+    again = build_demo()
+
+    assert counts() == before
+    assert again == demo
+    assert before["schools"] == 1
+    assert before["changes"] >= len(State.values) + 1
+
+
+def test_it_has_people_in_every_role_who_can_sign_in(demo):
+    school = School.objects.get(slug="greenfield")
+    held = {role for user in User.objects.all() for role in user.roles_in(school)}
+
+    assert held == set(Role.values)
+    assert len(demo) == 6
+    for username, password, roles in demo:
+        assert password == PASSWORD
+        assert roles
+        assert authenticate(username=username, password=password) is not None
+
+
+def test_each_person_has_work_waiting_including_an_unratified_emergency(demo):
+    people = {u.username: u for u in User.objects.all()}
+
+    assert "approve" in allowed_actions(rfc(2), people["ian"])
+    assert "approve" in allowed_actions(rfc(4), people["peter"])
+    assert "approve" in allowed_actions(rfc(5), people["fiona"])
+    assert "record_outcome" in allowed_actions(rfc(6), people["olivia"])
+    assert "close" in allowed_actions(rfc(7), people["olivia"])
+    # The README's API example records the outcome of greenfield:RFC-0006 as Olivia.
+    assert Change.objects.by_reference("greenfield:RFC-0006").get().state == State.APPROVED
+    emergency = Change.objects.get(is_emergency=True)
+    assert emergency.state == State.APPROVED
+    assert not emergency.ratified
+    assert allowed_actions(emergency, people["fiona"]) == ["ratify"]
+
+
+def test_its_mail_is_never_sent_but_other_mail_is_kept(db, other_school, oscar):
+    queued = enqueue(recipient=oscar, template="change_waiting", context={}, key="elsewhere")
+
+    build_demo()
+
+    assert list(OutboxMessage.objects.all()) == [queued]
