@@ -1,9 +1,16 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", include("changedesk.changes.urls")),
     path("accounts/", include("changedesk.accounts.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=static("changedesk/favicon.svg"))),
+    ),
 ]

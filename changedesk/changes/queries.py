@@ -138,6 +138,8 @@ def my_work(user: User) -> list[WorkSection]:
                     State.AWAITING_FINAL_APPROVAL,
                     State.APPROVED,
                 ),
-            ).order_by("created_at"),
+            )
+            .exclude(state=State.APPROVED, implementer=user)
+            .order_by("created_at"),
         )
     return sections
