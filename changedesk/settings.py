@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "changedesk.accounts",
     "changedesk.changes",
     "changedesk.notifications",
+    "changedesk.configuration",
+    "changedesk.schedule",
+    "changedesk.communication",
 ]
 
 MIDDLEWARE = [

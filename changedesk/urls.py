@@ -7,6 +7,9 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", include("changedesk.changes.urls")),
     path("accounts/", include("changedesk.accounts.urls")),
+    path("items/", include("changedesk.configuration.urls")),
+    path("schedule/", include("changedesk.schedule.urls")),
+    path("notices/", include("changedesk.communication.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),
     path(

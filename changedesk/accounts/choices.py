@@ -10,6 +10,10 @@ class Role(models.TextChoices):
     FINAL_APPROVER = "final_approver", "Final approver"
     IMPLEMENTER = "implementer", "Implementer"
     SCHOOL_ADMIN = "school_admin", "School administrator"
+    # Writes and publishes the notices that tell the school about a change (FITS step 7).
+    COMMUNICATOR = "communicator", "Communicator"
+    # Reads the notice board, the schedule and the change log; decides nothing.
+    VIEWER = "viewer", "Viewer"
 
 
 # Roles whose holders decide on an RFC and may name a deputy for a period.
