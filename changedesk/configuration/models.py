@@ -1,0 +1,84 @@
+"""Configuration items: the services, servers, devices and software a school's ICT is made
+of (FITS's configuration records), and the RFCs that touch each of them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from changedesk.accounts.models import School, User
+from changedesk.changes.models import Change
+
+
+class ItemKind(models.TextChoices):
+    SERVICE = "service", "Service"
+    SERVER = "server", "Server"
+    NETWORK_DEVICE = "network_device", "Network device"
+    SOFTWARE = "software", "Software"
+    DEVICE_GROUP = "device_group", "Device group"
+    OTHER = "other", "Other"
+
+
+class ConfigurationItem(models.Model):
+    """One thing a change may touch, e.g. "ICT suite 2, 30 PCs" or "the MIS server"."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="items")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=ItemKind.choices, default=ItemKind.OTHER)
+    identifier = models.CharField(
+        "identifier or asset tag", max_length=100, blank=True, help_text="Unique in the school."
+    )
+    location = models.CharField(max_length=200, blank=True)
+    owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    users_affected = models.PositiveIntegerField(
+        "users who depend on it", default=0, help_text="Roughly how many people use it."
+    )
+    notes = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True, help_text="Retired items stay in history.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "identifier"],
+                condition=~Q(identifier=""),
+                name="item_unique_identifier",
+            ),
+        ]
+        indexes = [models.Index(fields=["school", "kind", "name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.identifier})" if self.identifier else self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("configuration:detail", args=[self.pk])
+
+
+class ChangeItem(models.Model):
+    """An RFC names an item it touches; on closing (FITS step 9) it records what changed."""
+
+    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="item_links")
+    item = models.ForeignKey(
+        ConfigurationItem, on_delete=models.PROTECT, related_name="change_links"
+    )
+    what_changed = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["item__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["change", "item"], name="change_item_unique"),
+        ]
+        indexes = [models.Index(fields=["item", "change"])]
+
+    def __str__(self) -> str:
+        return f"{self.change} touches {self.item}"
