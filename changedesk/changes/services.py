@@ -89,7 +89,7 @@ def validate_people(school: School, originator: User, values: dict[str, Any]) ->
             continue
         if role not in person.roles_in(school):
             errors[field_name] = (
-                f"{person.display_name} is not a {role.label.lower()} at {school.name}."
+                f"{person.display_name} is not {_article(role.label.lower())} at {school.name}."
             )
         elif field_name == "peer_reviewer" and person.pk == originator.pk:
             errors[field_name] = "The peer reviewer must be someone other than the originator."
@@ -103,6 +103,10 @@ def validate_people(school: School, originator: User, values: dict[str, Any]) ->
     if start and end and end <= start:
         errors["planned_end"] = "The planned end must be after the planned start."
     return errors
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
 def create_change(school: School, originator: User, data: dict[str, Any]) -> Change:
