@@ -47,6 +47,8 @@ PEOPLE = (
     Person("fiona", "Fiona", "Fraser", "Headteacher", (Role.FINAL_APPROVER,)),
     Person("ivan", "Ivan", "Ivanov", "Engineer, Northgate IT Services", (Role.IMPLEMENTER,)),
     Person("sam", "Sam", "Singh", "School business manager", (Role.SCHOOL_ADMIN,)),
+    Person("carol", "Carol", "Chen", "Office manager", (Role.COMMUNICATOR,)),
+    Person("tom", "Tom", "Taylor", "Year 6 teacher", (Role.VIEWER,)),
 )
 
 # A step is a workflow action or edit, or "plan": fill in the scenario's plan.

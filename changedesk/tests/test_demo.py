@@ -76,7 +76,7 @@ def test_it_has_people_in_every_role_who_can_sign_in(demo):
     held = {role for user in User.objects.all() for role in user.roles_in(school)}
 
     assert held == set(Role.values)
-    assert len(demo) == 6
+    assert len(demo) == 8
     for username, password, roles in demo:
         assert password == PASSWORD
         assert roles
