@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StateEnum": "changedesk.changes.choices.State",
         "ActionEnum": "changedesk.changes.choices.Action",
+        "FeedKindEnum": "changedesk.schedule.models.FeedKind",
+        "NoticeStatusEnum": "changedesk.communication.choices.NoticeStatus",
     },
 }
 

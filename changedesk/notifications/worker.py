@@ -215,6 +215,7 @@ def run(once: bool = False, interval: float = 5, batch: int = 50) -> tuple[int, 
     try:
         while not stopper.stopped:
             _refresh_connections()
+            _run_scheduled_jobs()
             try:
                 sent, failed = send_due(batch, should_stop=lambda: stopper.stopped)
             except Exception:
@@ -237,6 +238,19 @@ def run(once: bool = False, interval: float = 5, batch: int = 50) -> tuple[int, 
             signal.signal(sig, handler)
         _refresh_connections()
     return total_sent, total_failed
+
+
+def _run_scheduled_jobs() -> None:
+    """Queue what is due by the clock (notice reminders, summaries) before sending.
+
+    A failure there is logged and the outbox is sent all the same.
+    """
+    try:
+        from changedesk.communication.jobs import run_due
+
+        run_due(timezone.now())
+    except Exception:
+        logger.exception("Scheduled jobs failed; sending the outbox anyway")
 
 
 def _refresh_connections() -> None:

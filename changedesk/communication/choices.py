@@ -1,0 +1,39 @@
+"""The states and kinds of a notice, and how often a school hears the FITS summary."""
+
+from django.db import models
+
+
+class NoticeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class NoticeKind(models.TextChoices):
+    # Tells the school about one RFC (FITS step 7).
+    CHANGE = "change", "About a change"
+    # Written by a communicator, about no RFC in particular.
+    GENERAL = "general", "General notice"
+    # The regular summary of approvals and rejections, posted by the scheduled job.
+    SUMMARY = "summary", "Summary of changes"
+
+
+class SummaryFrequency(models.TextChoices):
+    WEEKLY = "weekly", "Every week"
+    MONTHLY = "monthly", "Every month"
+    OFF = "off", "Never"
+
+
+# The reminder lead times offered on the settings page, in minutes.
+LEAD_TIME_CHOICES = [
+    (10080, "1 week before"),
+    (2880, "2 days before"),
+    (1440, "The day before (24 hours)"),
+    (240, "4 hours before"),
+    (60, "1 hour before"),
+    (30, "30 minutes before"),
+    (15, "15 minutes before"),
+]
+DEFAULT_LEAD_MINUTES = (1440, 60)
+# The longest lead time a school may choose: two weeks.
+MAX_LEAD_MINUTES = 14 * 24 * 60

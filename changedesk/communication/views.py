@@ -1,0 +1,347 @@
+"""Pages for telling the school: the notice board (for members, and by secret link for
+anyone), its printable A4 version, the communicators' overview, notices and settings.
+
+A school's pages are visible to its members (any role, the viewer included); anyone else
+gets a 404. Writing notices needs the communicator role or, for an RFC's notice, being
+its originator; the settings need the school administrator role (403 otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from changedesk.accounts.models import School, User
+from changedesk.changes.choices import State
+from changedesk.changes.models import Change
+from changedesk.changes.workflow import WorkflowError
+from changedesk.communication import services
+from changedesk.communication.choices import NoticeStatus
+from changedesk.communication.forms import CommunicationSettingsForm, NoticeForm
+from changedesk.communication.mail import board_path
+from changedesk.communication.models import CommunicationSettings, Notice
+
+
+def _current_user(request: HttpRequest) -> User:
+    """The signed-in user with their memberships and roles, loaded once for the request."""
+    user = request.user
+    assert isinstance(user, User)
+    if not hasattr(user, "_prefetched_objects_cache"):
+        user = User.objects.prefetch_related("memberships__roles").get(pk=user.pk)
+        request.user = user
+    return user
+
+
+def _school(request: HttpRequest, slug: str) -> School:
+    return get_object_or_404(School.objects.for_user(_current_user(request)), slug=slug)
+
+
+def _notice(request: HttpRequest, slug: str, pk: int) -> Notice:
+    user = _current_user(request)
+    queryset = services.visible_notices(user).select_related(
+        "school", "change", "change__school", "published_by", "created_by"
+    )
+    return get_object_or_404(queryset, school__slug=slug, pk=pk)
+
+
+def _tz(school: School) -> ZoneInfo:
+    return ZoneInfo(school.timezone)
+
+
+# --- The board. ---
+
+
+def _board(request: HttpRequest, school: School, template: str, **extra: Any) -> HttpResponse:
+    with timezone.override(_tz(school)):
+        return render(
+            request,
+            template,
+            {"school": school, "board": services.board_for(school), **extra},
+        )
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    schools = list(School.objects.for_user(_current_user(request)))
+    if len(schools) == 1:
+        return redirect("communication:school_board", slug=schools[0].slug)
+    return render(request, "communication/index.html", {"schools": schools})
+
+
+@require_GET
+def school_board(request: HttpRequest, slug: str) -> HttpResponse:
+    school = _school(request, slug)
+    user = _current_user(request)
+    return _board(
+        request,
+        school,
+        "communication/board.html",
+        may_manage=services.may_manage(user, school),
+        print_url_name="communication:school_board_print",
+        print_arg=school.slug,
+    )
+
+
+@require_GET
+def school_board_print(request: HttpRequest, slug: str) -> HttpResponse:
+    school = _school(request, slug)
+    return _board(request, school, "communication/board_print.html", back_arg=school.slug)
+
+
+def _public(response: HttpResponse) -> HttpResponse:
+    # The link is the secret: keep it out of search engines and other sites' logs.
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _by_key(key: str) -> School:
+    configs = CommunicationSettings.objects.select_related("school")
+    return get_object_or_404(configs, board_key=key).school
+
+
+@login_not_required
+@require_GET
+def public_board(request: HttpRequest, key: str) -> HttpResponse:
+    school = _by_key(key)
+    return _public(
+        _board(
+            request,
+            school,
+            "communication/board.html",
+            public=True,
+            print_url_name="communication:board_print",
+            print_arg=key,
+        )
+    )
+
+
+@login_not_required
+@require_GET
+def public_board_print(request: HttpRequest, key: str) -> HttpResponse:
+    school = _by_key(key)
+    return _public(
+        _board(request, school, "communication/board_print.html", public=True, back_key=key)
+    )
+
+
+# --- The communicators' overview. ---
+
+
+@require_GET
+def manage(request: HttpRequest, slug: str) -> HttpResponse:
+    school = _school(request, slug)
+    user = _current_user(request)
+    if not services.may_manage(user, school):
+        raise PermissionDenied(f"Only a communicator of {school.name} may manage its notices.")
+    config = services.settings_for(school)
+    notices = Notice.objects.filter(school=school).select_related("change")
+    has_notice = Notice.objects.filter(change=OuterRef("pk"))
+    waiting = (
+        Change.objects.filter(school=school, state=State.APPROVED)
+        .exclude(Exists(has_notice))
+        .select_related("originator")
+        .order_by("planned_start", "id")[:50]
+    )
+    with timezone.override(_tz(school)):
+        return render(
+            request,
+            "communication/manage.html",
+            {
+                "school": school,
+                "config": config,
+                "board_path": board_path(config),
+                "untold": list(services.untold_changes_starting(school)),
+                "waiting": list(waiting),
+                "drafts": list(notices.filter(status=NoticeStatus.DRAFT).order_by("-updated_at")),
+                "published": list(
+                    notices.on_board(timezone.now()).order_by("starts_at", "id")[:100]
+                ),
+                "withdrawn": list(
+                    notices.filter(status=NoticeStatus.WITHDRAWN).order_by("-updated_at")[:20]
+                ),
+                "is_communicator": services.is_communicator(user, school),
+                "is_admin": services.is_school_admin(user, school),
+            },
+        )
+
+
+# --- Notices. ---
+
+
+@require_GET
+def notice_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    notice = _notice(request, slug, pk)
+    return _render_detail(request, notice)
+
+
+def _render_detail(
+    request: HttpRequest, notice: Notice, error: WorkflowError | None = None
+) -> HttpResponse:
+    user = _current_user(request)
+    with timezone.override(_tz(notice.school)):
+        return render(
+            request,
+            "communication/notice_detail.html",
+            {"notice": notice, "may_edit": services.may_edit(user, notice), "error": error},
+            status=error.status if error else 200,
+        )
+
+
+@require_http_methods(["GET", "POST"])
+def notice_create(request: HttpRequest, slug: str) -> HttpResponse:
+    school = _school(request, slug)
+    user = _current_user(request)
+    if not services.is_communicator(user, school):
+        raise PermissionDenied(f"Only a communicator of {school.name} may write a notice.")
+    with timezone.override(_tz(school)):
+        form = NoticeForm(request.POST or None)
+        status = 400 if form.is_bound else 200
+        if form.is_bound and form.is_valid():
+            try:
+                notice = services.create_notice(school, user, form.values())
+            except WorkflowError as error:
+                _apply_errors(form, error)
+                status = error.status
+            else:
+                messages.success(request, "The notice is saved as a draft.")
+                return redirect(notice)
+        return render(
+            request,
+            "communication/notice_form.html",
+            {"form": form, "school": school, "notice": None},
+            status=status,
+        )
+
+
+@require_POST
+def notice_draft(request: HttpRequest, slug: str, change_id: int) -> HttpResponse:
+    """Draft the notice of an approved RFC, or open the one it has."""
+    user = _current_user(request)
+    change = get_object_or_404(
+        Change.objects.visible_to(user).filter(school__slug=slug), pk=change_id
+    )
+    try:
+        notice, created = services.draft_from_change(change.pk, user)
+    except WorkflowError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        messages.error(request, error.message)
+        return redirect(change)
+    if created:
+        messages.success(request, f"A notice is drafted from {change.reference}: check the words.")
+    return redirect("communication:edit", slug=slug, pk=notice.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def notice_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    notice = _notice(request, slug, pk)
+    user = _current_user(request)
+    if not services.may_edit(user, notice):
+        raise PermissionDenied("You may not change this notice.")
+    with timezone.override(_tz(notice.school)):
+        form = NoticeForm(request.POST or None, notice=notice)
+        status = 400 if form.is_bound else 200
+        if form.is_bound and form.is_valid():
+            try:
+                services.update_notice(notice.pk, user, form.values())
+            except WorkflowError as error:
+                _apply_errors(form, error)
+                status = error.status
+            else:
+                messages.success(request, "The notice is saved.")
+                return redirect(notice)
+        return render(
+            request,
+            "communication/notice_form.html",
+            {"form": form, "school": notice.school, "notice": notice},
+            status=status,
+        )
+
+
+def _act(
+    request: HttpRequest, slug: str, pk: int, act: Callable[[int, User], Notice], done: str
+) -> HttpResponse:
+    notice = _notice(request, slug, pk)
+    user = _current_user(request)
+    try:
+        act(notice.pk, user)
+    except WorkflowError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from error
+        return _render_detail(request, notice, error)
+    messages.success(request, done)
+    return redirect(notice)
+
+
+@require_POST
+def notice_publish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        slug,
+        pk,
+        services.publish_notice,
+        "The notice is on the board, and the staff list has been e-mailed.",
+    )
+
+
+@require_POST
+def notice_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    return _act(request, slug, pk, services.withdraw_notice, "The notice is taken off the board.")
+
+
+def _apply_errors(form: Any, error: WorkflowError) -> None:
+    placed = False
+    for name, message in error.fields.items():
+        if name in form.fields:
+            form.add_error(name, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+# --- Settings. ---
+
+
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
+    school = _school(request, slug)
+    user = _current_user(request)
+    if not services.is_school_admin(user, school):
+        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+    config = services.settings_for(school)
+    form = CommunicationSettingsForm(request.POST or None, instance=config)
+    if form.is_bound and form.is_valid():
+        form.save()
+        messages.success(request, "The communication settings are saved.")
+        return redirect("communication:settings", slug=school.slug)
+    return render(
+        request,
+        "communication/settings.html",
+        {"school": school, "form": form, "config": config, "board_path": board_path(config)},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_POST
+def board_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
+    school = _school(request, slug)
+    try:
+        services.regenerate_board_key(school, _current_user(request))
+    except WorkflowError as error:
+        raise PermissionDenied(error.message) from error
+    messages.success(
+        request, "The notice board has a new link. The old one no longer works: share the new one."
+    )
+    return redirect("communication:settings", slug=school.slug)
