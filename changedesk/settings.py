@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "changedesk.configuration",
     "changedesk.schedule",
     "changedesk.communication",
+    "changedesk.committee",
 ]
 
 MIDDLEWARE = [

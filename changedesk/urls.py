@@ -10,6 +10,7 @@ urlpatterns = [
     path("items/", include("changedesk.configuration.urls")),
     path("schedule/", include("changedesk.schedule.urls")),
     path("notices/", include("changedesk.communication.urls")),
+    path("committee/", include("changedesk.committee.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),
     path(
