@@ -34,4 +34,5 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     *router.urls,
     path("", include("changedesk.communication.api")),
+    path("", include("changedesk.configuration.api")),
 ]

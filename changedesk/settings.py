@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "ActionEnum": "changedesk.changes.choices.Action",
         "FeedKindEnum": "changedesk.schedule.models.FeedKind",
         "NoticeStatusEnum": "changedesk.communication.choices.NoticeStatus",
+        "ItemKindEnum": "changedesk.configuration.models.ItemKind",
     },
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -34,6 +35,8 @@ from changedesk.changes import services, workflow
 from changedesk.changes.choices import Action, Outcome, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent
+from changedesk.configuration import services as item_services
+from changedesk.configuration.models import ChangeItem, ConfigurationItem
 from changedesk.lib.api import if_match_version
 
 # --- Fields. ---
@@ -98,6 +101,40 @@ class SchoolField(serializers.SlugRelatedField):
         return School.objects.for_user(cast(User, request.user))
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer"},
+        "description": "The ids of the configuration items it touches (see /api/v1/items/).",
+        "example": [3, 7],
+    }
+)
+class ItemIdsField(serializers.Field):
+    """The configuration items an RFC touches, by id. Resolved against its school in `validate`."""
+
+    default_error_messages = {
+        "invalid": "Give a list of item ids, e.g. [3, 7].",
+        "too_many": "At most 500 items on one request for change.",
+    }
+
+    def to_representation(self, change: Change) -> list[int]:
+        # Prefetched with the RFCs; the relation is declared in `configuration`.
+        links: Any = cast(Any, change).item_links.all()
+        return sorted(link.item_id for link in links)
+
+    def get_attribute(self, instance: Change) -> Change:
+        return instance
+
+    def to_internal_value(self, data: Any) -> list[int]:
+        if not isinstance(data, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in data
+        ):
+            self.fail("invalid")
+        if len(data) > 500:
+            self.fail("too_many")
+        return sorted(set(data))
+
+
 # --- Serializers. ---
 
 WRITABLE_FIELDS = services.EDITABLE_FIELDS
@@ -139,6 +176,7 @@ class ChangeSerializer(serializers.ModelSerializer):
     implementer = UsernameField(required=False, allow_null=True)
     planned_start = AwareDateTimeField(required=False, allow_null=True)
     planned_end = AwareDateTimeField(required=False, allow_null=True)
+    items = ItemIdsField(required=False)
     outcome = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
@@ -152,6 +190,7 @@ class ChangeSerializer(serializers.ModelSerializer):
             "school",
             "state",
             *WRITABLE_FIELDS,
+            "items",
             "originator",
             "outcome",
             "ratified",
@@ -202,8 +241,10 @@ class ChangeSerializer(serializers.ModelSerializer):
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Turn the usernames into people of the RFC's school."""
+        """Turn the usernames into people, and the item ids into items, of the RFC's school."""
         school: School = self.instance.school if self.instance is not None else attrs["school"]
+        if "items" in attrs:
+            attrs["items"] = _items_of(school, attrs["items"])
         named = {n: attrs[n] for n in PEOPLE_FIELDS if attrs.get(n) is not None}
         found = {
             u.username: u
@@ -219,6 +260,16 @@ class ChangeSerializer(serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         return {**attrs, **{name: found[username] for name, username in named.items()}}
+
+
+def _items_of(school: School, ids: list[int]) -> list[ConfigurationItem]:
+    items = list(ConfigurationItem.objects.filter(school=school, pk__in=ids))
+    missing = sorted(set(ids) - {item.pk for item in items})
+    if missing:
+        raise serializers.ValidationError(
+            {"items": [f"No item {', '.join(map(str, missing))} at {school.name}."]}
+        )
+    return items
 
 
 class EditSerializer(ChangeSerializer):
@@ -251,6 +302,12 @@ class ChangeActionSerializer(serializers.Serializer):
     records_updated = serializers.BooleanField(required=False, help_text="For close.")
     caused_incidents = serializers.BooleanField(required=False, help_text="For close.")
     users_informed = serializers.BooleanField(required=False, help_text="For close.")
+    item_changes = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=item_services.MAX_NOTE),
+        required=False,
+        help_text="For close: what changed on each item the RFC names, "
+        '{"<item id>": "what changed"} (FITS step 9).',
+    )
     expected_version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -371,6 +428,9 @@ class ChangeViewSet(
         return (
             Change.objects.visible_to(self.request.user)
             .select_related("school", "originator", *PEOPLE_FIELDS)
+            .prefetch_related(
+                Prefetch("item_links", ChangeItem.objects.only("id", "change_id", "item_id"))
+            )
             .order_by("-created_at", "-id")
         )
 
@@ -420,7 +480,11 @@ class ChangeViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         school = data.pop("school")
-        change = services.create_change(school, self._caller(), data)
+        items = data.pop("items", None)
+        with transaction.atomic():
+            change = services.create_change(school, self._caller(), data)
+            if items:
+                item_services.set_change_items(change, items, self._caller())
         return self._render(change.pk, status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -432,13 +496,20 @@ class ChangeViewSet(
         data = dict(serializer.validated_data)
         comment = data.pop("comment", "")
         expected = data.pop("expected_version", None)
-        services.update_change(
-            change.pk,
-            self._caller(),
-            data,
-            comment=comment,
-            expected_version=expected if expected is not None else if_match_version(request),
-        )
+        items = data.pop("items", None)
+        with transaction.atomic():
+            edited = services.update_change(
+                change.pk,
+                self._caller(),
+                data,
+                comment=comment,
+                expected_version=expected if expected is not None else if_match_version(request),
+            )
+            if items is not None:
+                unedited = edited.version == change.version
+                item_services.set_change_items(
+                    edited, items, self._caller(), comment=comment if unedited else ""
+                )
         return self._render(change.pk)
 
     @extend_schema(
@@ -454,10 +525,11 @@ class ChangeViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         expected = data.get("expected_version")
-        workflow.perform(
+        item_services.perform_recording_items(
             change.pk,
             data["action"],
             self._caller(),
+            item_changes=data.get("item_changes"),
             comment=data["comment"],
             data={n: data[n] for n in ChangeActionSerializer.PAYLOAD if n in data},
             expected_version=expected if expected is not None else if_match_version(request),

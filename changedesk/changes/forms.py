@@ -3,10 +3,11 @@ input and put the errors those raise next to the fields they concern."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
@@ -18,6 +19,8 @@ from changedesk.changes.services import (
     default_people,
     editable_fields,
 )
+from changedesk.configuration.models import ChangeItem, ConfigurationItem
+from changedesk.configuration.services import MAX_NOTE, items_editable
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -33,11 +36,30 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M")
 
 
+class ItemChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        item: ConfigurationItem = obj
+        label = f"{item.name} ({item.identifier})" if item.identifier else item.name
+        return label if item.is_active else f"{label} (retired)"
+
+
 TEXTAREA_ROWS = {"description": 3, "reason": 3, "emergency_justification": 2, "details": 6}
 
 
 class ChangeForm(forms.ModelForm):
-    """The RFC form. Only the fields the originator may still change are offered."""
+    """The RFC form. Only the fields the originator may still change are offered.
+
+    `items` is not a field of the RFC: the items it touches are saved with
+    `configuration.services.set_change_items`, and may change wherever the plan may.
+    """
+
+    items = ItemChoiceField(
+        queryset=ConfigurationItem.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Configuration items it touches",
+        help_text="The services, servers, devices and software this change will touch.",
+    )
 
     class Meta:
         model = Change
@@ -66,8 +88,12 @@ class ChangeForm(forms.ModelForm):
         self.school = school
         allowed = editable_fields(change) if change is not None else frozenset(EDITABLE_FIELDS)
         for name in list(self.fields):
-            if name not in allowed:
+            if name not in allowed and name != "items":
                 del self.fields[name]
+        if change is not None and not items_editable(change):
+            del self.fields["items"]
+        else:
+            self._set_up_items(school, change)
         for name, role in PERSON_ROLES.items():
             if name in self.fields:
                 field = self.fields[name]
@@ -83,12 +109,38 @@ class ChangeForm(forms.ModelForm):
             if name in self.fields:
                 self.fields[name].required = True
 
+    def _set_up_items(self, school: School, change: Change | None) -> None:
+        field = self.fields["items"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        # The school's items in use, and any retired one the RFC already names.
+        named = Q(change_links__change=change) if change is not None else Q(pk__in=[])
+        field.queryset = (
+            ConfigurationItem.objects.filter(school=school)
+            .filter(Q(is_active=True) | named)
+            .distinct()
+            .order_by("name", "id")
+        )
+        if change is not None:
+            field.initial = list(
+                ChangeItem.objects.filter(change=change).values_list("item_id", flat=True)
+            )
+
     def _post_clean(self) -> None:
         # The model's own validation runs in the service, with the rules in one place.
         pass
 
     def changed_values(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.fields if name in self.cleaned_data}
+        return {
+            name: self.cleaned_data[name]
+            for name in self.fields
+            if name in self.cleaned_data and name != "items"
+        }
+
+    def chosen_items(self) -> list[ConfigurationItem] | None:
+        """The items chosen, or None when the form does not offer them."""
+        if "items" not in self.fields:
+            return None
+        return list(self.cleaned_data.get("items") or [])
 
 
 def _holders(school: School, role: str, originator: User, field_name: str) -> QuerySet[User]:
@@ -141,6 +193,29 @@ class ActionForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
+
+    def __init__(self, *args: Any, items: Sequence[ConfigurationItem] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # On closing (FITS step 9): what changed on each item the RFC names.
+        for item in items:
+            self.fields[f"item_{item.pk}"] = forms.CharField(
+                label=f"What changed on {item.name}",
+                required=False,
+                max_length=MAX_NOTE,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    @property
+    def item_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith("item_")]
+
+    def item_changes(self) -> dict[int, str]:
+        notes: dict[int, str] = {}
+        for name in self.fields:
+            text = (self.cleaned_data.get(name) or "") if name.startswith("item_") else ""
+            if text.strip():
+                notes[int(name.removeprefix("item_"))] = text.strip()
+        return notes
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {}

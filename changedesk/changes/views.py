@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,7 +30,12 @@ from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.services import can_edit, create_change, update_change
-from changedesk.changes.workflow import WorkflowError, allowed_actions, perform
+from changedesk.changes.workflow import WorkflowError, allowed_actions
+from changedesk.configuration.services import (
+    item_links,
+    perform_recording_items,
+    set_change_items,
+)
 
 PAGE_SIZE = 25
 # Buttons in the order a person reads them; the risky ones last.
@@ -172,7 +178,11 @@ def change_create(request: HttpRequest) -> HttpResponse:
     if form.is_bound:
         if form.is_valid():
             try:
-                change = create_change(school, user, form.changed_values())
+                with transaction.atomic():
+                    change = create_change(school, user, form.changed_values())
+                    items = form.chosen_items()
+                    if items:
+                        set_change_items(change, items, user)
             except WorkflowError as error:
                 _apply_errors(form, error)
                 status = error.status
@@ -214,14 +224,23 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_bound:
             version = _int_or_none(request.POST.get("version"))
             if form.is_valid():
+                comment = request.POST.get("comment", "")
                 try:
-                    update_change(
-                        change.pk,
-                        user,
-                        form.changed_values(),
-                        comment=request.POST.get("comment", ""),
-                        expected_version=version,
-                    )
+                    with transaction.atomic():
+                        edited = update_change(
+                            change.pk,
+                            user,
+                            form.changed_values(),
+                            comment=comment,
+                            expected_version=version,
+                        )
+                        items = form.chosen_items()
+                        if items is not None:
+                            # The note goes with the items' event when no other field changed.
+                            unedited = edited.version == change.version
+                            set_change_items(
+                                edited, items, user, comment=comment if unedited else ""
+                            )
                 except WorkflowError as error:
                     _apply_errors(form, error)
                     status = error.status
@@ -253,13 +272,16 @@ def _detail_context(request: HttpRequest, change: Change, form: ActionForm | Non
     user = _current_user(request)
     actions = allowed_actions(change, user)
     ordered = [a for a in ACTION_ORDER if a in actions]
+    links = item_links(change)
     return {
         "change": change,
+        "item_links": links,
         "events": _timeline(change),
         "actions": [(a, Action(a).label, a in DANGEROUS) for a in ordered],
         "needs_outcome": Action.RECORD_OUTCOME in actions,
         "needs_review": Action.CLOSE in actions,
-        "action_form": form or ActionForm(initial={"version": change.version}),
+        "action_form": form
+        or ActionForm(initial={"version": change.version}, items=[link.item for link in links]),
         "can_edit": can_edit(change, user),
         "waiting_on": _waiting_on(change),
     }
@@ -290,15 +312,17 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def change_act(request: HttpRequest, pk: int) -> HttpResponse:
     change = _visible_change(request, pk)
     user = _current_user(request)
-    form = ActionForm(request.POST)
+    form = ActionForm(request.POST, items=[link.item for link in item_links(change)])
     status = 400
     if form.is_valid():
         action = form.cleaned_data["action"]
         try:
-            change = perform(
+            # Closing records what changed on each item too, in the same transaction.
+            change = perform_recording_items(
                 change.pk,
                 action,
                 user,
+                item_changes=form.item_changes() if action == Action.CLOSE else None,
                 comment=form.cleaned_data["comment"],
                 data=form.payload(),
                 expected_version=form.cleaned_data["version"],
@@ -355,5 +379,10 @@ def change_print(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "changes/print.html",
-            {"change": change, "events": events, "signatures": signature_rows(change, events)},
+            {
+                "change": change,
+                "events": events,
+                "signatures": signature_rows(change, events),
+                "item_links": item_links(change),
+            },
         )

@@ -3,6 +3,8 @@ of (FITS's configuration records), and the RFCs that touch each of them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
@@ -17,6 +19,19 @@ class ItemKind(models.TextChoices):
     SOFTWARE = "software", "Software"
     DEVICE_GROUP = "device_group", "Device group"
     OTHER = "other", "Other"
+
+
+class ConfigurationItemQuerySet(models.QuerySet["ConfigurationItem"]):
+    def visible_to(self, user: Any) -> ConfigurationItemQuerySet:
+        """The items of the schools `user` belongs to; the same scoping rule as for RFCs."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(school__memberships__user=user)
+
+    def active(self) -> ConfigurationItemQuerySet:
+        return self.filter(is_active=True)
 
 
 class ConfigurationItem(models.Model):
@@ -40,6 +55,8 @@ class ConfigurationItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ConfigurationItemQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
@@ -58,6 +75,11 @@ class ConfigurationItem(models.Model):
         from django.urls import reverse
 
         return reverse("configuration:detail", args=[self.pk])
+
+    @property
+    def key(self) -> str:
+        """How history and imports name the item: its identifier, or its name without one."""
+        return self.identifier or self.name
 
 
 class ChangeItem(models.Model):

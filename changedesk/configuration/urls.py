@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from changedesk.configuration import views
 
 app_name = "configuration"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.item_list, name="list"),
+    path("new/", views.item_create, name="create"),
+    path("import/<slug:slug>/", views.item_import, name="import"),
+    path("<int:pk>/", views.item_detail, name="detail"),
+    path("<int:pk>/edit/", views.item_edit, name="edit"),
+    path("<int:pk>/status/", views.item_status, name="status"),
+]

@@ -1,0 +1,232 @@
+"""Configuration items in the REST API: list, add, read, edit (and retire) an item, and the
+RFCs that touched it.
+
+The same rules as the pages: items of a school the caller is not in are a 404; adding and
+editing need a school administrator or an originator there (403), through `services`.
+Retiring is `PATCH {"is_active": false}`; items are never deleted through the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.db.models import Count, Prefetch
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from changedesk.accounts.models import Membership, School, User
+from changedesk.changes.api import BAD_INPUT, FORBIDDEN, NOT_FOUND, SchoolField, UsernameField
+from changedesk.changes.choices import State
+from changedesk.configuration import services
+from changedesk.configuration.filters import ItemFilterSet
+from changedesk.configuration.models import ChangeItem, ConfigurationItem
+
+READ_ONLY_MESSAGES = {
+    "school": "An item stays in the school it was added to.",
+}
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    """A configuration item. On create `school` is required; afterwards it stays there."""
+
+    school = SchoolField(help_text="The school's slug; set on create only.")
+    owner = UsernameField(required=False, allow_null=True)
+    change_count = serializers.IntegerField(
+        read_only=True, help_text="How many RFCs have named it."
+    )
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConfigurationItem
+        fields = (
+            "id",
+            "school",
+            "name",
+            "kind",
+            "identifier",
+            "location",
+            "owner",
+            "users_affected",
+            "notes",
+            "is_active",
+            "change_count",
+            "created_at",
+            "updated_at",
+            "url",
+        )
+        read_only_fields = ("id", "change_count", "created_at", "updated_at", "url")
+        extra_kwargs = {
+            "users_affected": {"min_value": 0, "max_value": services.MAX_USERS},
+            "notes": {"max_length": services.TEXT_LIMITS["notes"]},
+        }
+
+    def get_url(self, item: ConfigurationItem) -> str:
+        """The item's page."""
+        request: Request | None = self.context.get("request")
+        path = item.get_absolute_url()
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def to_internal_value(self, data: Any) -> Any:
+        # As for RFCs: a read-only or misspelt field is refused rather than ignored.
+        if isinstance(data, dict):
+            known = {n for n, f in self.fields.items() if not f.read_only}
+            errors = {
+                name: [READ_ONLY_MESSAGES.get(name, "This field is read-only.")]
+                if name in self.fields
+                else ["Unknown field."]
+                for name in data
+                if name not in known
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Turn the owner's username into a member of the item's school."""
+        school: School = self.instance.school if self.instance is not None else attrs["school"]
+        username = attrs.get("owner")
+        if username is not None:
+            owner = services.school_members(school).filter(username=username).first()
+            if owner is None:
+                raise serializers.ValidationError(
+                    {"owner": [f"No one called “{username}” is an active member of {school.name}."]}
+                )
+            attrs["owner"] = owner
+        return attrs
+
+
+class ItemEditSerializer(ItemSerializer):
+    school = SchoolField(read_only=True)
+
+
+class ItemChangeSerializer(serializers.Serializer):
+    """An RFC that named the item, and what it changed on the item when it closed."""
+
+    id = serializers.IntegerField(source="change.id")
+    reference = serializers.CharField(source="change.reference")
+    title = serializers.CharField(source="change.title")
+    state = serializers.ChoiceField(source="change.state", choices=State.choices)
+    is_emergency = serializers.BooleanField(source="change.is_emergency")
+    planned_start = serializers.DateTimeField(source="change.planned_start", allow_null=True)
+    planned_end = serializers.DateTimeField(source="change.planned_end", allow_null=True)
+    outcome = serializers.SerializerMethodField()
+    what_changed = serializers.CharField()
+    recorded_at = serializers.DateTimeField(allow_null=True)
+    recorded_by = UsernameField(allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    def get_outcome(self, link: ChangeItem) -> str | None:
+        return link.change.outcome or None
+
+    def get_url(self, link: ChangeItem) -> str:
+        """The RFC's page."""
+        request: Request | None = self.context.get("request")
+        path = link.change.get_absolute_url()
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+ITEM_ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Configuration items in your schools, filtered (in use unless status is given)"
+    ),
+    create=extend_schema(
+        summary="Add a configuration item (a school administrator or an originator)",
+        request=ItemSerializer,
+        responses={201: ItemSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
+    ),
+    retrieve=extend_schema(summary="One configuration item", responses={200: ItemSerializer}),
+    partial_update=extend_schema(
+        summary="Edit or retire a configuration item",
+        request=ItemEditSerializer,
+        responses={200: ItemSerializer, **ITEM_ERRORS},
+    ),
+)
+class ItemViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = ItemSerializer
+    filterset_class = ItemFilterSet
+    lookup_url_kwarg = "id"
+    # Digits only: anything else, or a number too big for the database, is simply not found.
+    lookup_value_regex = r"\d{1,18}"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return (
+            ConfigurationItem.objects.visible_to(self.request.user)
+            .select_related("school", "owner")
+            .annotate(change_count=Count("change_links"))
+            .order_by("school__name", "name", "id")
+        )
+
+    def get_object(self) -> ConfigurationItem:
+        # The detail views use the unfiltered queryset: a retired item is still found.
+        item = self.get_queryset().filter(pk=int(self.kwargs["id"])).first()
+        if item is None:
+            raise NotFound("No such configuration item among your schools.")
+        self.check_object_permissions(self.request, item)
+        return item
+
+    def _caller(self) -> User:
+        if not hasattr(self, "_caller_cache"):
+            self._caller_cache = User.objects.prefetch_related(
+                Prefetch("memberships", Membership.objects.prefetch_related("roles"))
+            ).get(pk=cast(User, self.request.user).pk)
+        return self._caller_cache
+
+    def _render(self, item_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+        item = self.get_queryset().get(pk=item_id)
+        return Response(self.get_serializer(item).data, status=status_code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        school = data.pop("school")
+        item = services.create_item(school, self._caller(), data)
+        return self._render(item.pk, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        item = self.get_object()
+        serializer = ItemEditSerializer(
+            item, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        services.update_item(item.pk, self._caller(), dict(serializer.validated_data))
+        return self._render(item.pk)
+
+    @extend_schema(
+        summary="The RFCs that named this item, newest first, with what each changed on it",
+        responses={200: ItemChangeSerializer(many=True), 404: NOT_FOUND},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def changes(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        item = self.get_object()
+        links = (
+            ChangeItem.objects.filter(item=item)
+            .select_related("change", "recorded_by")
+            .order_by("-change__created_at", "-change_id")
+        )
+        page = self.paginate_queryset(links)
+        context = self.get_serializer_context()
+        if page is not None:
+            data = ItemChangeSerializer(page, many=True, context=context).data
+            return self.get_paginated_response(data)
+        return Response(ItemChangeSerializer(links, many=True, context=context).data)
+
+
+router = SimpleRouter()
+router.register("items", ItemViewSet, basename="item")
+urlpatterns = router.urls

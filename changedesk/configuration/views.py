@@ -1,0 +1,326 @@
+"""Pages for configuration items: the list, an item and the RFCs that touched it, the forms,
+and the CSV import (upload, preview, confirm).
+
+Items of a school the user is not a member of are a 404; changing them needs a school
+administrator or an originator there (403 otherwise), importing needs the administrator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from changedesk.accounts.models import School, User
+from changedesk.changes.workflow import WorkflowError
+from changedesk.configuration import importer
+from changedesk.configuration.filters import STATUSES, ItemFilterSet
+from changedesk.configuration.forms import ImportForm, ItemForm
+from changedesk.configuration.models import ChangeItem, ConfigurationItem, ItemKind
+from changedesk.configuration.services import (
+    create_item,
+    delete_item,
+    may_import,
+    may_manage,
+    update_item,
+)
+
+PAGE_SIZE = 25
+IMPORT_SALT = "changedesk.configuration.import"
+# How long a preview may be confirmed; after that the file is uploaded again.
+IMPORT_MAX_AGE = 60 * 60
+PREVIEW_ROWS = 500
+
+
+def _current_user(request: HttpRequest) -> User:
+    """The signed-in user with their memberships and roles loaded once for the request."""
+    user = request.user
+    assert isinstance(user, User)
+    if not hasattr(user, "_prefetched_objects_cache"):
+        user = User.objects.prefetch_related("memberships__roles", "memberships__school").get(
+            pk=user.pk
+        )
+        request.user = user
+    return user
+
+
+def _schools(user: User) -> list[School]:
+    if user.is_superuser:
+        return list(School.objects.all())
+    return [m.school for m in user.memberships.all()]
+
+
+def _visible_item(request: HttpRequest, pk: int) -> tuple[ConfigurationItem, bool]:
+    """The item if the user may see it (else 404), and whether they may change it."""
+    user = _current_user(request)
+    item = get_object_or_404(
+        ConfigurationItem.objects.visible_to(user).select_related("school", "owner"), pk=pk
+    )
+    return item, may_manage(user, item.school)
+
+
+def _school_for(request: HttpRequest, slug: str) -> School:
+    user = _current_user(request)
+    school = next((s for s in _schools(user) if s.slug == slug), None)
+    if school is None:
+        raise Http404("No such school.")
+    return school
+
+
+@require_GET
+def item_list(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    base = (
+        ConfigurationItem.objects.visible_to(user)
+        .select_related("school", "owner")
+        .annotate(change_count=Count("change_links"))
+        .order_by("school__name", "name", "id")
+    )
+    filterset = ItemFilterSet(request.GET, queryset=base)
+    queryset = filterset.qs if filterset.is_valid() else base.none()
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    schools = _schools(user)
+    return render(
+        request,
+        "configuration/list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "query": query.urlencode(),
+            "schools": schools,
+            "kinds": ItemKind.choices,
+            "statuses": STATUSES,
+            "managed": [s for s in schools if may_manage(user, s)],
+            "importable": [s for s in schools if may_import(user, s)],
+        },
+    )
+
+
+@require_GET
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item, can_manage = _visible_item(request, pk)
+    links = (
+        ChangeItem.objects.filter(item=item)
+        .select_related("change", "recorded_by")
+        .order_by("-change__created_at", "-change_id")
+    )
+    page = Paginator(links, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "configuration/detail.html",
+        {"item": item, "can_manage": can_manage, "page": page},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def item_create(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    managed = [s for s in _schools(user) if may_manage(user, s)]
+    if not managed:
+        raise PermissionDenied("Only a school administrator or an originator may add items.")
+    slug = request.GET.get("school") or request.POST.get("school")
+    if slug:
+        school: School | None = _school_for(request, slug)
+        if school not in managed:
+            raise PermissionDenied(f"You may not add items to {school}.")
+    else:
+        school = managed[0] if len(managed) == 1 else None
+    if school is None:
+        return render(request, "configuration/choose_school.html", {"schools": managed})
+    form = ItemForm(request.POST if request.method == "POST" else None, school=school)
+    status = 200
+    if form.is_bound:
+        status = 400
+        if form.is_valid():
+            try:
+                item = create_item(school, user, form.values())
+            except WorkflowError as error:
+                _apply_errors(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"{item.name} is added to {school.name}.")
+                return redirect(item)
+    return render(
+        request,
+        "configuration/form.html",
+        {"form": form, "school": school, "item": None},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    item, can_manage = _visible_item(request, pk)
+    if not can_manage:
+        raise PermissionDenied(f"You may not change the items of {item.school.name}.")
+    user = _current_user(request)
+    data = request.POST if request.method == "POST" else None
+    form = ItemForm(data, school=item.school, instance=item)
+    status = 200
+    if form.is_bound:
+        status = 400
+        if form.is_valid():
+            try:
+                update_item(item.pk, user, form.values())
+            except WorkflowError as error:
+                _apply_errors(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"{form.cleaned_data['name']} is saved.")
+                return redirect("configuration:detail", pk=item.pk)
+    return render(
+        request,
+        "configuration/form.html",
+        {"form": form, "school": item.school, "item": item},
+        status=status,
+    )
+
+
+@require_POST
+def item_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Retire, bring back, or delete an item (only one no RFC has named may be deleted)."""
+    item, can_manage = _visible_item(request, pk)
+    if not can_manage:
+        raise PermissionDenied(f"You may not change the items of {item.school.name}.")
+    user = _current_user(request)
+    action = request.POST.get("action")
+    try:
+        if action == "retire":
+            update_item(item.pk, user, {"is_active": False})
+            messages.success(request, f"{item.name} is retired; its history stays.")
+        elif action == "reinstate":
+            update_item(item.pk, user, {"is_active": True})
+            messages.success(request, f"{item.name} is back in use.")
+        elif action == "delete":
+            delete_item(item.pk, user)
+            messages.success(request, f"{item.name} is deleted.")
+            return redirect(f"{reverse('configuration:list')}?school={item.school.slug}")
+        else:
+            messages.error(request, "Choose retire, reinstate or delete.")
+            return redirect(item)
+    except WorkflowError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from None
+        messages.error(request, error.message)
+    return redirect(item)
+
+
+def _apply_errors(form: Any, error: WorkflowError) -> None:
+    placed = False
+    for name, message in error.fields.items():
+        if name in form.fields:
+            form.add_error(name, message)
+            placed = True
+    if not placed or any(name not in form.fields for name in error.fields):
+        form.add_error(None, error.message)
+
+
+# --- Import from CSV. ---
+
+
+@require_http_methods(["GET", "POST"])
+def item_import(request: HttpRequest, slug: str) -> HttpResponse:
+    """Upload a file and preview it; confirm it with the signed copy the preview carries."""
+    school = _school_for(request, slug)
+    user = _current_user(request)
+    if not may_import(user, school):
+        raise PermissionDenied(f"Only a school administrator of {school.name} may import items.")
+    if request.method == "POST" and "payload" in request.POST:
+        return _confirm(request, school, user)
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
+    context: dict[str, Any] = {"school": school, "form": form, "columns": importer.COLUMNS}
+    if not form.is_bound:
+        return render(request, "configuration/import.html", context)
+    if not form.is_valid():
+        return render(request, "configuration/import.html", context, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        if upload.size > importer.MAX_BYTES:
+            raise importer.ImportRefused(
+                f"The file is {upload.size // 1024} KB; the most that can be imported at once "
+                f"is {importer.MAX_BYTES // 1024} KB. Split it into smaller files."
+            )
+        text = importer.decode(upload.read())
+        plan = importer.read(school, text)
+    except importer.ImportRefused as refusal:
+        form.add_error("file", str(refusal))
+        return render(request, "configuration/import.html", context, status=400)
+    payload = signing.dumps(
+        {"school": school.pk, "user": user.pk, "text": text}, salt=IMPORT_SALT, compress=True
+    )
+    return _preview(request, school, plan, payload)
+
+
+def _preview(
+    request: HttpRequest,
+    school: School,
+    plan: importer.ImportPlan,
+    payload: str | None,
+    status: int | None = None,
+) -> HttpResponse:
+    errors = plan.errors
+    return render(
+        request,
+        "configuration/import_preview.html",
+        {
+            "school": school,
+            "plan": plan,
+            "rows": plan.rows[:PREVIEW_ROWS],
+            "hidden_rows": max(0, len(plan.rows) - PREVIEW_ROWS),
+            "errors": errors,
+            "counts": plan.counts,
+            "payload": payload if not errors else None,
+        },
+        status=status or (400 if errors else 200),
+    )
+
+
+def _confirm(request: HttpRequest, school: School, user: User) -> HttpResponse:
+    try:
+        data = signing.loads(request.POST["payload"], salt=IMPORT_SALT, max_age=IMPORT_MAX_AGE)
+    except signing.SignatureExpired:
+        return _start_again(request, school, "The preview is more than an hour old.")
+    except signing.BadSignature:
+        return _start_again(request, school, "The preview could not be read.")
+    if data.get("school") != school.pk or data.get("user") != user.pk:
+        return _start_again(request, school, "The preview was made for someone else.")
+    try:
+        plan = importer.apply(school, data["text"], user)
+    except importer.ImportRefused as refusal:
+        return _start_again(request, school, str(refusal))
+    except WorkflowError as error:
+        raise PermissionDenied(error.message) from None
+    if plan.errors:
+        # The items changed since the preview; show what is wrong now, and write nothing.
+        return _preview(request, school, plan, None)
+    counts = plan.counts
+    messages.success(
+        request,
+        f"Imported into {school.name}: {counts['create']} added, {counts['update']} updated, "
+        f"{counts['unchanged']} unchanged.",
+    )
+    return redirect(f"{reverse('configuration:list')}?school={school.slug}&status=all")
+
+
+def _start_again(request: HttpRequest, school: School, reason: str) -> HttpResponse:
+    return render(
+        request,
+        "configuration/import.html",
+        {
+            "school": school,
+            "form": ImportForm(),
+            "columns": importer.COLUMNS,
+            "refusal": f"{reason} Nothing was imported; upload the file again.",
+        },
+        status=400,
+    )
