@@ -35,4 +35,6 @@ urlpatterns = [
     *router.urls,
     path("", include("changedesk.communication.api")),
     path("", include("changedesk.configuration.api")),
+    path("", include("changedesk.schedule.api")),
+    path("", include("changedesk.schedule.feed_api")),
 ]

@@ -1,5 +1,30 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
+
+from changedesk.schedule import views
 
 app_name = "schedule"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.forward_schedule, name="forward"),
+    path("print/", views.forward_schedule_print, name="print"),
+    path("slots/", views.safe_slots, name="slots"),
+    path("calendar/", views.calendars, name="calendars"),
+    path("calendar/<slug:slug>/", views.calendar_detail, name="calendar"),
+    path("calendar/<slug:slug>/teaching-day/", views.teaching_day_edit, name="teaching_day"),
+    path("calendar/<slug:slug>/periods/new/", views.period_create, name="period_create"),
+    path("calendar/<slug:slug>/periods/<int:pk>/", views.period_edit, name="period_edit"),
+    path(
+        "calendar/<slug:slug>/periods/<int:pk>/delete/",
+        views.period_delete,
+        name="period_delete",
+    ),
+    path("calendar/<slug:slug>/windows/new/", views.window_create, name="window_create"),
+    path("calendar/<slug:slug>/windows/<int:pk>/", views.window_edit, name="window_edit"),
+    path(
+        "calendar/<slug:slug>/windows/<int:pk>/delete/",
+        views.window_delete,
+        name="window_delete",
+    ),
+    path("calendar/<slug:slug>/import/", views.ics_import, name="import"),
+    path("feeds/", include("changedesk.schedule.feed_urls")),
+]

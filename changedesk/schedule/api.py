@@ -1,0 +1,363 @@
+"""The school calendar, an RFC's conflicts and the next safe slots, in the REST API.
+
+    /api/v1/calendar-periods/            GET (members), POST (school administrators)
+    /api/v1/calendar-periods/{id}/       GET (members), PATCH, DELETE (school administrators)
+    /api/v1/changes/{id}/conflicts/      GET: what the RFC's planned window collides with
+    /api/v1/schedule/slots/              GET ?school=&minutes=&items=: the next safe slots
+
+Included in `changedesk/api_urls.py` with `path("", include("changedesk.schedule.api"))`.
+A period of a school the caller is not in is a 404; a member who is not the school's
+administrator may read but not write (403).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+import django_filters
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, viewsets
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import MembershipRole, School, User
+from changedesk.changes.api import (
+    BAD_INPUT,
+    FORBIDDEN,
+    ID_PARAMETER,
+    NOT_FOUND,
+    AwareDateTimeField,
+    SchoolField,
+)
+from changedesk.changes.models import Change
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.schedule.calendar import school_tz
+from changedesk.schedule.conflicts import ConflictKind, find_conflicts
+from changedesk.schedule.models import CalendarPeriod, PeriodKind
+from changedesk.schedule.slots import next_safe_slots
+
+
+def is_school_admin(user: Any, school: School) -> bool:
+    if user.is_superuser:
+        return True
+    return MembershipRole.objects.filter(
+        membership__user=user, membership__school=school, role=Role.SCHOOL_ADMIN
+    ).exists()
+
+
+class RefuseUnknownFields:
+    """DRF silently drops unknown keys; a client that misspells a field should hear of it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            fields = cast(serializers.Serializer, self).fields
+            errors = {
+                name: ["This field is read-only."] if name in fields else ["Unknown field."]
+                for name in data
+                if name not in fields or fields[name].read_only
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer):
+    """A term, holiday, exam period, INSET day or change freeze of a school."""
+
+    school = SchoolField(help_text="The school's slug; set on create only.")
+    starts_at = AwareDateTimeField(help_text="For a whole day, local midnight.")
+    ends_at = AwareDateTimeField(help_text="Exclusive: for whole days, the midnight after.")
+
+    class Meta:
+        model = CalendarPeriod
+        fields = (
+            "id",
+            "school",
+            "kind",
+            "name",
+            "starts_at",
+            "ends_at",
+            "is_hard",
+            "notes",
+            "source_uid",
+            "created_at",
+        )
+        read_only_fields = ("id", "source_uid", "created_at")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = cast(CalendarPeriod | None, self.instance)
+        errors: dict[str, list[str]] = {}
+        if instance is not None and "school" in attrs and attrs["school"] != instance.school:
+            errors["school"] = ["A period stays in the school it belongs to."]
+        starts = attrs.get("starts_at", instance.starts_at if instance else None)
+        ends = attrs.get("ends_at", instance.ends_at if instance else None)
+        if starts is not None and ends is not None and ends <= starts:
+            errors["ends_at"] = ["It must end after it starts."]
+        kind = attrs.get("kind", instance.kind if instance else None)
+        is_hard = attrs.get("is_hard", instance.is_hard if instance else False)
+        if is_hard and kind != PeriodKind.FREEZE:
+            errors["is_hard"] = ["Only a change freeze can be hard."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class CalendarPeriodFilterSet(django_filters.FilterSet):
+    school = django_filters.CharFilter(field_name="school__slug", label="School (slug)")
+    kind = django_filters.MultipleChoiceFilter(choices=PeriodKind.choices, label="Kind")
+    ends_after = django_filters.IsoDateTimeFilter(
+        field_name="ends_at", lookup_expr="gt", label="Ends after (ISO 8601)"
+    )
+    starts_before = django_filters.IsoDateTimeFilter(
+        field_name="starts_at", lookup_expr="lt", label="Starts before (ISO 8601)"
+    )
+
+    class Meta:
+        model = CalendarPeriod
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Calendar periods of your schools, filtered"),
+    retrieve=extend_schema(
+        summary="One calendar period", responses={200: CalendarPeriodSerializer, 404: NOT_FOUND}
+    ),
+    create=extend_schema(
+        summary="Add a calendar period (school administrators)",
+        responses={201: CalendarPeriodSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
+    ),
+    partial_update=extend_schema(
+        summary="Edit a calendar period (school administrators)",
+        responses={200: CalendarPeriodSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+    destroy=extend_schema(
+        summary="Remove a calendar period (school administrators)",
+        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+)
+class CalendarPeriodViewSet(viewsets.ModelViewSet):
+    serializer_class = CalendarPeriodSerializer
+    filterset_class = CalendarPeriodFilterSet
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        schools = School.objects.for_user(cast(User, self.request.user)).values("pk")
+        return (
+            CalendarPeriod.objects.filter(school__in=schools)
+            .select_related("school")
+            .order_by("starts_at", "id")
+        )
+
+    def _require_admin(self, school: School) -> None:
+        if not is_school_admin(self.request.user, school):
+            raise PermissionDenied(
+                f"Only a school administrator of {school.name} may change its calendar."
+            )
+
+    def perform_create(self, serializer: Any) -> None:
+        self._require_admin(serializer.validated_data["school"])
+        serializer.save()
+
+    def perform_update(self, serializer: Any) -> None:
+        self._require_admin(serializer.instance.school)
+        serializer.save()
+
+    def perform_destroy(self, instance: CalendarPeriod) -> None:
+        self._require_admin(instance.school)
+        instance.delete()
+
+
+# --- Conflicts. ---
+
+
+class ConflictSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ConflictKind.choices)
+    hard = serializers.BooleanField(
+        help_text="True when it forbids approval (a hard freeze, for a non-emergency RFC)."
+    )
+    message = serializers.CharField(help_text="What it collides with, in plain words.")
+    change_id = serializers.IntegerField(
+        allow_null=True, help_text="The other RFC, for an overlap."
+    )
+    period_id = serializers.IntegerField(
+        allow_null=True, help_text="The exam period or change freeze."
+    )
+    item_ids = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The configuration items both RFCs touch."
+    )
+
+
+class ConflictsSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    qualified_reference = serializers.CharField()
+    planned_start = serializers.DateTimeField(allow_null=True)
+    planned_end = serializers.DateTimeField(allow_null=True)
+    has_hard_conflicts = serializers.BooleanField()
+    conflicts = ConflictSerializer(many=True)
+
+
+def visible_change(user: Any, key: str) -> Change:
+    """An RFC by numeric id or (school-qualified) reference, among the caller's schools."""
+    key = key.strip()
+    queryset = Change.objects.visible_to(user).select_related("school")
+    if key.isdigit():
+        matches = list(queryset.filter(pk=int(key))[:1]) if len(key) < 19 else []
+    else:
+        matches = list(queryset.by_reference(key)[:2])
+    if len(matches) != 1:
+        raise NotFound(
+            f"No request for change {key} among your schools."
+            + (" Give it with its school, e.g. school:RFC-0001." if matches else "")
+        )
+    return matches[0]
+
+
+class ChangeConflictsView(APIView):
+    """What an RFC's planned window collides with; empty when it has no window yet."""
+
+    @extend_schema(
+        summary="An RFC's conflicts: overlaps, exams, freezes, the teaching day, windows",
+        parameters=[ID_PARAMETER],
+        responses={200: ConflictsSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        change = visible_change(request.user, id)
+        conflicts = find_conflicts(change)
+        return Response(
+            ConflictsSerializer(
+                {
+                    "id": change.pk,
+                    "qualified_reference": change.qualified_reference,
+                    "planned_start": change.planned_start,
+                    "planned_end": change.planned_end,
+                    "has_hard_conflicts": any(c.hard for c in conflicts),
+                    "conflicts": [c.as_dict() for c in conflicts],
+                }
+            ).data
+        )
+
+
+# --- The next safe slots. ---
+
+
+class SlotsQuerySerializer(serializers.Serializer):
+    school = SchoolField(help_text="The school's slug.")
+    minutes = serializers.IntegerField(
+        min_value=15, max_value=7 * 24 * 60, help_text="How long the change takes."
+    )
+    items = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Ids of the configuration items it touches, comma-separated.",
+    )
+    after = AwareDateTimeField(required=False, help_text="Search from here (default: now).")
+    count = serializers.IntegerField(required=False, default=5, min_value=1, max_value=20)
+    change = serializers.CharField(
+        required=False, help_text="The RFC being planned (id or reference), left out of busy times."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        school: School = attrs["school"]
+        raw = [part.strip() for part in attrs.get("items", "").split(",") if part.strip()]
+        if any(not part.isdigit() or len(part) > 18 for part in raw):
+            raise serializers.ValidationError({"items": ["Give item ids, e.g. 3,7."]})
+        wanted = {int(part) for part in raw}
+        found = set(
+            ConfigurationItem.objects.filter(school=school, pk__in=wanted).values_list(
+                "pk", flat=True
+            )
+        )
+        missing = sorted(wanted - found)
+        if missing:
+            raise serializers.ValidationError(
+                {"items": [f"No item {', '.join(map(str, missing))} in {school.name}."]}
+            )
+        attrs["item_ids"] = sorted(found)
+        return attrs
+
+
+SLOTS_RESPONSE = inline_serializer(
+    "SafeSlots",
+    {
+        "school": serializers.CharField(),
+        "minutes": serializers.IntegerField(),
+        "slots": inline_serializer(
+            "SafeSlot",
+            {"start": serializers.DateTimeField(), "end": serializers.DateTimeField()},
+            many=True,
+        ),
+    },
+)
+
+
+class SafeSlotsView(APIView):
+    """The next windows free of every conflict for a change of a given length."""
+
+    @extend_schema(
+        summary="The next safe slots for a change",
+        parameters=[
+            OpenApiParameter("school", OpenApiTypes.STR, required=True),
+            OpenApiParameter("minutes", OpenApiTypes.INT, required=True),
+            OpenApiParameter("items", OpenApiTypes.STR, description="Item ids, comma-separated."),
+            OpenApiParameter("after", OpenApiTypes.DATETIME),
+            OpenApiParameter("count", OpenApiTypes.INT),
+            OpenApiParameter("change", OpenApiTypes.STR),
+        ],
+        responses={200: SLOTS_RESPONSE, 400: OpenApiResponse(description="Bad input.")},
+    )
+    def get(self, request: Request) -> Response:
+        data = {key: request.query_params.get(key) for key in request.query_params}
+        if len(request.query_params.getlist("items")) > 1:
+            data["items"] = ",".join(request.query_params.getlist("items"))
+        query = SlotsQuerySerializer(data=data, context={"request": request})
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        school: School = params["school"]
+        exclude = None
+        if params.get("change"):
+            change = visible_change(request.user, params["change"])
+            if change.school_id != school.pk:
+                raise serializers.ValidationError({"change": ["That RFC is in another school."]})
+            exclude = change.pk
+        found = next_safe_slots(
+            school,
+            timedelta(minutes=params["minutes"]),
+            params["item_ids"],
+            after=params.get("after"),
+            count=params["count"],
+            exclude_change_id=exclude,
+        )
+        tz = school_tz(school)
+        return Response(
+            {
+                "school": school.slug,
+                "minutes": params["minutes"],
+                "slots": [
+                    {"start": s.astimezone(tz).isoformat(), "end": e.astimezone(tz).isoformat()}
+                    for s, e in found
+                ],
+            }
+        )
+
+
+router = SimpleRouter()
+router.register("calendar-periods", CalendarPeriodViewSet, basename="calendar-period")
+
+urlpatterns = [
+    path("changes/<str:id>/conflicts/", ChangeConflictsView.as_view(), name="change-conflicts"),
+    path("schedule/slots/", SafeSlotsView.as_view(), name="schedule-slots"),
+    *router.urls,
+]

@@ -1,0 +1,245 @@
+"""Forms for the school calendar, the .ics import, the schedule's filters and the slot finder.
+
+Times typed into these forms are in the school's time zone; the forms turn them into
+instants (`calendar.local_at`), so 09:00 means 09:00 in the school whatever the season.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+
+from changedesk.accounts.models import School
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.schedule.calendar import DAY_FULL_NAMES, all_day_bounds, local_at, school_tz
+from changedesk.schedule.models import (
+    CalendarPeriod,
+    MaintenanceWindow,
+    PeriodKind,
+    SchoolCalendar,
+)
+
+WEEKDAY_CHOICES = [(str(i), name) for i, name in enumerate(DAY_FULL_NAMES)]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self) -> None:
+        super().__init__(format="%H:%M")
+
+
+class WeekdaysField(forms.TypedMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=WEEKDAY_CHOICES, coerce=int, **kwargs)
+
+
+class PeriodForm(forms.Form):
+    """A term, holiday, exam period, INSET day or freeze: whole days, or from a time to a time."""
+
+    kind = forms.ChoiceField(choices=PeriodKind.choices)
+    name = forms.CharField(max_length=200, help_text="E.g. “Spring term” or “GCSE mocks”.")
+    first_day = forms.DateField(widget=DateInput())
+    last_day = forms.DateField(widget=DateInput(), help_text="The same as the first for one day.")
+    all_day = forms.BooleanField(
+        label="Whole days", required=False, initial=True, help_text="Untick to give times."
+    )
+    start_time = forms.TimeField(
+        required=False, widget=TimeInput(), help_text="On the first day, if not whole days."
+    )
+    end_time = forms.TimeField(
+        required=False, widget=TimeInput(), help_text="On the last day, if not whole days."
+    )
+    is_hard = forms.BooleanField(
+        label="Hard freeze",
+        required=False,
+        help_text="Nothing may be approved inside a hard freeze (emergencies aside); a soft "
+        "freeze needs an override reason.",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, school: School, period: CalendarPeriod | None = None, **kw: Any):
+        self.school = school
+        self.period = period
+        if period is not None and "initial" not in kw:
+            kw["initial"] = period_initial(period, school)
+        super().__init__(*args, **kw)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("is_hard") and data.get("kind") != PeriodKind.FREEZE:
+            self.add_error("is_hard", "Only a change freeze can be hard.")
+        first, last = data.get("first_day"), data.get("last_day")
+        if first is None or last is None:
+            return data
+        tz = school_tz(self.school)
+        if data.get("all_day"):
+            if last < first:
+                self.add_error("last_day", "The last day cannot be before the first.")
+                return data
+            data["starts_at"], data["ends_at"] = all_day_bounds(first, last, tz)
+        else:
+            start_time, end_time = data.get("start_time"), data.get("end_time")
+            if start_time is None:
+                self.add_error("start_time", "Give a start time, or tick “Whole days”.")
+            if end_time is None:
+                self.add_error("end_time", "Give an end time, or tick “Whole days”.")
+            if start_time is None or end_time is None:
+                return data
+            data["starts_at"] = local_at(first, start_time, tz)
+            data["ends_at"] = local_at(last, end_time, tz)
+            if data["ends_at"] <= data["starts_at"]:
+                self.add_error("end_time", "It must end after it starts.")
+        return data
+
+    def save(self) -> CalendarPeriod:
+        period = self.period or CalendarPeriod(school=self.school)
+        data = self.cleaned_data
+        period.kind = data["kind"]
+        period.name = data["name"]
+        period.starts_at = data["starts_at"]
+        period.ends_at = data["ends_at"]
+        period.is_hard = bool(data["is_hard"]) and data["kind"] == PeriodKind.FREEZE
+        period.notes = data["notes"]
+        period.save()
+        return period
+
+
+def period_initial(period: CalendarPeriod, school: School) -> dict[str, Any]:
+    tz = school_tz(school)
+    start, end = period.starts_at.astimezone(tz), period.ends_at.astimezone(tz)
+    all_day = start.time() == time(0) and end.time() == time(0)
+    return {
+        "kind": period.kind,
+        "name": period.name,
+        "first_day": start.date(),
+        "last_day": (end - timedelta(days=1)).date() if all_day else end.date(),
+        "all_day": all_day,
+        "start_time": None if all_day else start.time(),
+        "end_time": None if all_day else end.time(),
+        "is_hard": period.is_hard,
+        "notes": period.notes,
+    }
+
+
+class TeachingDayForm(forms.ModelForm):
+    school_days = WeekdaysField(label="School days", help_text="The days the school teaches.")
+
+    class Meta:
+        model = SchoolCalendar
+        fields = ("teaching_day_start", "teaching_day_end", "school_days")
+        labels = {
+            "teaching_day_start": "The teaching day starts at",
+            "teaching_day_end": "The teaching day ends at",
+        }
+        widgets = {"teaching_day_start": TimeInput(), "teaching_day_end": TimeInput()}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("teaching_day_start"), data.get("teaching_day_end")
+        if start is not None and end is not None and end <= start:
+            self.add_error("teaching_day_end", "The teaching day must end after it starts.")
+        return data
+
+
+class MaintenanceWindowForm(forms.ModelForm):
+    weekdays = WeekdaysField(label="Days")
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ("name", "weekdays", "start_time", "end_time")
+        labels = {"start_time": "From", "end_time": "Until"}
+        help_texts = {
+            "name": "E.g. “Weekday evenings” or “Weekends”.",
+            "end_time": "Leave empty for midnight. An earlier time than “From” runs overnight.",
+        }
+        widgets = {"start_time": TimeInput(), "end_time": TimeInput()}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("end_time") is not None and data.get("end_time") == data.get("start_time"):
+            self.add_error("end_time", "A window needs some length: leave it empty for midnight.")
+        return data
+
+
+KIND_GUESS = "guess"
+
+
+class IcsUploadForm(forms.Form):
+    file = forms.FileField(
+        label="iCalendar file (.ics)",
+        help_text="Exported from the school's or the local authority's calendar.",
+    )
+    kind = forms.ChoiceField(
+        label="Import the events as",
+        choices=[(KIND_GUESS, "Guess from each event's name"), *PeriodKind.choices],
+        initial=KIND_GUESS,
+    )
+
+    def chosen_kind(self) -> str | None:
+        kind = self.cleaned_data["kind"]
+        return None if kind == KIND_GUESS else str(kind)
+
+
+class ItemChoiceField(forms.ModelMultipleChoiceField):
+    show_school = False
+
+    def label_from_instance(self, obj: Any) -> str:
+        item: ConfigurationItem = obj
+        return f"{item} ({item.school.name})" if self.show_school else str(item)
+
+
+class SlotsForm(forms.Form):
+    """What the slot finder needs: the school, how long, the items touched, from when."""
+
+    school = forms.ModelChoiceField(queryset=School.objects.none(), to_field_name="slug")
+    minutes = forms.IntegerField(
+        label="How long (minutes)", min_value=15, max_value=7 * 24 * 60, initial=60
+    )
+    items = ItemChoiceField(
+        label="Configuration items it touches",
+        queryset=ConfigurationItem.objects.none(),
+        required=False,
+        help_text="Slots avoid other changes to these.",
+    )
+    after = forms.DateField(
+        label="From", required=False, widget=DateInput(), help_text="Leave empty for now."
+    )
+    change = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, schools: list[School], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        school_field = self.fields["school"]
+        assert isinstance(school_field, forms.ModelChoiceField)
+        school_field.queryset = School.objects.filter(pk__in=[s.pk for s in schools])
+        if len(schools) == 1:
+            school_field.initial = schools[0].slug
+        items_field = self.fields["items"]
+        assert isinstance(items_field, ItemChoiceField)
+        items_field.queryset = ConfigurationItem.objects.filter(
+            school__in=[s.pk for s in schools], is_active=True
+        ).select_related("school")
+        items_field.show_school = len(schools) > 1
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        school = data.get("school")
+        if school is not None and any(i.school_id != school.pk for i in data.get("items", [])):
+            self.add_error("items", "Choose items of the school the change is in.")
+        return data
+
+    def after_instant(self) -> datetime | None:
+        after = self.cleaned_data.get("after")
+        school: School = self.cleaned_data["school"]
+        return local_at(after, time(0), school_tz(school)) if after else None

@@ -1,0 +1,214 @@
+"""Importing the school calendar from an iCalendar file: all-day and timed events, kinds
+chosen or guessed, idempotent re-import on UID, cancellations, and bad files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from changedesk.schedule.ics_import import IcsError, guess_kind, import_ics, read_ics
+from changedesk.schedule.models import CalendarPeriod
+from changedesk.schedule.tests.factories import at
+
+pytestmark = pytest.mark.django_db
+
+VTIMEZONE = """BEGIN:VTIMEZONE
+TZID:Europe/London
+BEGIN:STANDARD
+DTSTART:19701025T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:19700329T010000
+TZOFFSETFROM:+0000
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+
+
+def ics(*events: str) -> bytes:
+    body = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Test LA//Term dates//EN\n" + VTIMEZONE
+    body += "".join(events) + "END:VCALENDAR\n"
+    return body.replace("\n", "\r\n").encode()
+
+
+def event(uid: str, summary: str, *lines: str) -> str:
+    return "BEGIN:VEVENT\nUID:{}\nDTSTAMP:20250101T000000Z\nSUMMARY:{}\n{}\nEND:VEVENT\n".format(
+        uid, summary, "\n".join(lines)
+    )
+
+
+TERM_DATES = ics(
+    event(
+        "spring-2025@la", "Spring term", "DTSTART;VALUE=DATE:20250106", "DTEND;VALUE=DATE:20250405"
+    ),
+    event(
+        "feb-half@la",
+        "February half term",
+        "DTSTART;VALUE=DATE:20250217",
+        "DTEND;VALUE=DATE:20250222",
+    ),
+    event("inset-1@la", "INSET day", "DTSTART;VALUE=DATE:20250331"),
+    event("mocks@school", "GCSE mocks", "DTSTART;VALUE=DATE:20250303", "DTEND;VALUE=DATE:20250315"),
+    event(
+        "paper1@school",
+        "Maths paper 1",
+        "DTSTART;TZID=Europe/London:20250602T090000",
+        "DTEND;TZID=Europe/London:20250602T103000",
+    ),
+)
+
+
+def test_it_guesses_the_kind_from_the_name():
+    assert guess_kind("Spring Term 2025") == "term"
+    assert guess_kind("October half-term") == "holiday"
+    assert guess_kind("Half Term") == "holiday"
+    assert guess_kind("Christmas holidays") == "holiday"
+    assert guess_kind("INSET day") == "inset"
+    assert guess_kind("Staff training day") == "inset"
+    assert guess_kind("GCSE mocks") == "exam"
+    assert guess_kind("Year 6 SATs") == "exam"
+    assert guess_kind("Summer term exams") == "exam"
+    assert guess_kind("Sports day") is None
+
+
+def test_it_previews_without_writing(school):
+    preview = read_ics(TERM_DATES, school)
+    assert CalendarPeriod.objects.count() == 0
+    assert [(r.name, r.kind, r.action) for r in preview.rows] == [
+        ("Spring term", "term", "create"),
+        ("February half term", "holiday", "create"),
+        ("INSET day", "inset", "create"),
+        ("GCSE mocks", "exam", "create"),
+        ("Maths paper 1", "exam", "create"),
+    ]
+    assert preview.rows[3].when == "3\u201314 March"
+    assert preview.created == 5
+
+
+def test_all_day_events_run_local_midnight_to_local_midnight(school):
+    import_ics(TERM_DATES, school)
+    spring = CalendarPeriod.objects.get(source_uid="spring-2025@la")
+    assert spring.starts_at == at(2025, 1, 6)
+    # The last day is Fri 4 Apr, after the clocks went forward: midnight BST is 23:00 UTC.
+    assert spring.ends_at == at(2025, 4, 5)
+    assert spring.ends_at == datetime(2025, 4, 4, 23, tzinfo=UTC)
+    inset = CalendarPeriod.objects.get(source_uid="inset-1@la")
+    assert (inset.starts_at, inset.ends_at) == (at(2025, 3, 31), at(2025, 4, 1))
+    assert inset.kind == "inset"
+
+
+def test_timed_events_keep_their_time_zone(school):
+    import_ics(TERM_DATES, school)
+    paper = CalendarPeriod.objects.get(source_uid="paper1@school")
+    assert paper.starts_at == datetime(2025, 6, 2, 8, tzinfo=UTC)  # 09:00 BST
+    assert paper.ends_at == datetime(2025, 6, 2, 9, 30, tzinfo=UTC)
+    data = ics(
+        event("utc@x", "Exam", "DTSTART:20250110T090000Z", "DTEND:20250110T100000Z"),
+        event("float@x", "Exam", "DTSTART:20250602T090000", "DURATION:PT2H"),
+    )
+    preview = import_ics(data, school)
+    utc_exam = CalendarPeriod.objects.get(source_uid="utc@x")
+    assert utc_exam.starts_at == datetime(2025, 1, 10, 9, tzinfo=UTC)
+    floating = CalendarPeriod.objects.get(source_uid="float@x")
+    assert (floating.starts_at, floating.ends_at) == (at(2025, 6, 2, 9), at(2025, 6, 2, 11))
+    assert "read in Europe/London" in preview.rows[1].note
+
+
+def test_importing_again_updates_rather_than_duplicates(school):
+    import_ics(TERM_DATES, school)
+    assert CalendarPeriod.objects.count() == 5
+    again = import_ics(TERM_DATES, school)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+    assert CalendarPeriod.objects.count() == 5
+    moved = TERM_DATES.replace(b"DTEND;VALUE=DATE:20250315", b"DTEND;VALUE=DATE:20250318")
+    moved = moved.replace(b"SUMMARY:GCSE mocks", b"SUMMARY:GCSE mock exams")
+    result = import_ics(moved, school)
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 4)
+    mocks = CalendarPeriod.objects.get(source_uid="mocks@school")
+    assert mocks.name == "GCSE mock exams"
+    assert mocks.ends_at == at(2025, 3, 18)
+    assert CalendarPeriod.objects.count() == 5
+
+
+def test_the_same_uid_in_another_school_is_another_period(school, other_school):
+    import_ics(TERM_DATES, school)
+    import_ics(TERM_DATES, other_school)
+    assert CalendarPeriod.objects.filter(school=other_school).count() == 5
+    assert CalendarPeriod.objects.count() == 10
+
+
+def test_a_chosen_kind_wins_over_the_guess(school):
+    preview = import_ics(TERM_DATES, school, kind="holiday")
+    assert {row.kind for row in preview.rows} == {"holiday"}
+    assert set(CalendarPeriod.objects.values_list("kind", flat=True)) == {"holiday"}
+
+
+def test_events_it_cannot_place_are_listed_not_imported(school):
+    data = ics(
+        event("sports@x", "Sports day", "DTSTART;VALUE=DATE:20250620"),
+        event("weekly@x", "Exam club", "DTSTART;VALUE=DATE:20250620", "RRULE:FREQ=WEEKLY"),
+        event("nostart@x", "Exam without a date"),
+        event("mixed@x", "Exam", "DTSTART:20250602T090000Z", "DTEND;VALUE=DATE:20250603"),
+        event("backwards@x", "Exam", "DTSTART:20250602T090000Z", "DTEND:20250602T080000Z"),
+        event("mocks@x", "Mocks", "DTSTART;VALUE=DATE:20250303"),
+        event("mocks@x", "Mocks again", "DTSTART;VALUE=DATE:20250304"),
+    )
+    preview = import_ics(data, school)
+    notes = {row.uid: row.note for row in preview.rows if row.action == "skip"}
+    assert "does not say what kind" in notes["sports@x"]
+    assert "Repeating events" in notes["weekly@x"]
+    assert "start" in notes["nostart@x"]
+    assert "mix a date" in notes["mixed@x"]
+    assert "no length" in notes["backwards@x"]
+    assert list(CalendarPeriod.objects.values_list("source_uid", "name")) == [("mocks@x", "Mocks")]
+    # Choosing a kind imports the one whose name said nothing.
+    assert import_ics(data, school, kind="term").created == 1
+
+
+def test_a_cancelled_event_removes_its_period(school):
+    import_ics(TERM_DATES, school)
+    cancelled = TERM_DATES.replace(
+        b"SUMMARY:INSET day\r\n", b"SUMMARY:INSET day\r\nSTATUS:CANCELLED\r\n"
+    )
+    preview = import_ics(cancelled, school)
+    assert preview.deleted == 1
+    assert not CalendarPeriod.objects.filter(source_uid="inset-1@la").exists()
+    again = import_ics(cancelled, school)
+    assert again.deleted == 0
+    assert CalendarPeriod.objects.count() == 4
+
+
+def test_a_freeze_keeps_its_hardness_when_reimported(school):
+    data = ics(event("census@x", "Census day freeze", "DTSTART;VALUE=DATE:20250515"))
+    import_ics(data, school)
+    CalendarPeriod.objects.filter(source_uid="census@x").update(is_hard=True)
+    import_ics(data.replace(b"SUMMARY:Census day freeze", b"SUMMARY:Census freeze"), school)
+    assert CalendarPeriod.objects.get(source_uid="census@x").is_hard
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "The file is empty."),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "it is not text"),
+        (b"Name,Start\nSpring,2025-01-06\n", "it should begin with BEGIN:VCALENDAR"),
+        (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", "no events"),
+        (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nthis is not a line\r\n", "cannot be read"),
+    ],
+)
+def test_a_bad_file_is_refused_with_a_clear_error(school, data, message):
+    with pytest.raises(IcsError) as caught:
+        import_ics(data, school)
+    assert message in caught.value.message
+    assert CalendarPeriod.objects.count() == 0
+
+
+def test_a_huge_file_is_refused(school):
+    with pytest.raises(IcsError, match="too large"):
+        read_ics(b"BEGIN:VCALENDAR\r\n" + b"X" * (3 * 1024 * 1024), school)

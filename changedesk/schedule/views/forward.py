@@ -1,0 +1,233 @@
+"""The forward schedule of change: month, week and agenda views, and their printable form.
+
+It shows the RFCs with a planned window in the caller's schools only; a school or item
+of someone else's is a 404. What each day shows is capped (see `queries.day_cells`), so
+a page costs the same few queries however many RFCs the schools have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from changedesk.accounts.models import School
+from changedesk.changes.choices import State
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.schedule import queries
+from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates
+from changedesk.schedule.conflicts import find_conflicts_many
+from changedesk.schedule.views.common import current_user, schools_of
+
+VIEWS = ("month", "week", "agenda")
+MONTH_PER_DAY = 4
+WEEK_PER_DAY = 20
+AGENDA_DAYS = 31
+AGENDA_PAGE = 50
+PRINT_AGENDA_PAGE = 500
+AGENDA_OVERLAPS = 3  # overlapping RFCs named per row; the rest are counted
+ITEM_CHOICES_LIMIT = 500
+
+
+@dataclass
+class ScheduleQuery:
+    """What the schedule is asked to show, read from the query string."""
+
+    view: str
+    day: date
+    schools: list[School]
+    school: School | None
+    item: ConfigurationItem | None
+    state: str
+    approval: str
+    tz: ZoneInfo
+
+    def params(self, **overrides: Any) -> str:
+        values: dict[str, Any] = {
+            "view": self.view,
+            "date": self.day.isoformat(),
+            "school": self.school.slug if self.school else "",
+            "item": self.item.pk if self.item else "",
+            "state": self.state,
+            "approval": self.approval,
+        }
+        values.update(overrides)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    def states(self) -> set[str] | None:
+        if self.state:
+            return {self.state}
+        if self.approval == "approved":
+            return set(queries.APPROVED_STATES)
+        if self.approval == "pending":
+            return set(queries.NOT_YET_APPROVED_STATES)
+        return None
+
+
+def _parse_date(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _schedule_query(request: HttpRequest) -> ScheduleQuery:
+    user = current_user(request)
+    schools = schools_of(user)
+    slug = request.GET.get("school", "")
+    school = next((s for s in schools if s.slug == slug), None)
+    if slug and school is None:
+        raise Http404("No such school among yours.")
+    shown = [school] if school else schools
+    zones = {s.timezone for s in shown}
+    tz = ZoneInfo(zones.pop() if len(zones) == 1 else settings.TIME_ZONE)
+    item = None
+    item_id = request.GET.get("item", "")
+    if item_id:
+        if not item_id.isdigit() or len(item_id) > 18:
+            raise Http404("No such item.")
+        item = get_object_or_404(
+            ConfigurationItem, pk=int(item_id), school_id__in=[s.pk for s in shown]
+        )
+    view = request.GET.get("view", "month")
+    state = request.GET.get("state", "")
+    approval = request.GET.get("approval", "")
+    return ScheduleQuery(
+        view=view if view in VIEWS else "month",
+        day=_parse_date(request.GET.get("date"), timezone.now().astimezone(tz).date()),
+        schools=schools,
+        school=school,
+        item=item,
+        state=state if state in State.values else "",
+        approval=approval if approval in ("approved", "pending") else "",
+        tz=tz,
+    )
+
+
+def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, Any]:
+    first = query.day.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    grid_first = first - timedelta(days=first.weekday())
+    grid_last = last + timedelta(days=6 - last.weekday())
+    shown = [query.school] if query.school else query.schools
+    cells = queries.day_cells(
+        changes,
+        shown,
+        grid_first,
+        grid_last,
+        query.tz,
+        per_day=MONTH_PER_DAY,
+        today=today,
+        month=first.month,
+    )
+    for cell in cells:
+        cell.link = query.params(view="agenda", date=cell.day.isoformat())
+    return {
+        "title": f"{first:%B} {first.year}",
+        "weeks": [cells[i : i + 7] for i in range(0, len(cells), 7)],
+        "previous": query.params(date=(first - timedelta(days=1)).replace(day=1).isoformat()),
+        "next": query.params(date=(last + timedelta(days=1)).isoformat()),
+        "previous_label": "Previous month",
+        "next_label": "Next month",
+    }
+
+
+def _week_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, Any]:
+    first = query.day - timedelta(days=query.day.weekday())
+    last = first + timedelta(days=6)
+    shown = [query.school] if query.school else query.schools
+    cells = queries.day_cells(
+        changes, shown, first, last, query.tz, per_day=WEEK_PER_DAY, today=today
+    )
+    for cell in cells:
+        cell.link = query.params(view="agenda", date=cell.day.isoformat())
+    return {
+        "title": f"Week of {first.day} {first:%B} {first.year}",
+        "days": cells,
+        "previous": query.params(date=(first - timedelta(days=7)).isoformat()),
+        "next": query.params(date=(first + timedelta(days=7)).isoformat()),
+        "previous_label": "Previous week",
+        "next_label": "Next week",
+    }
+
+
+def _agenda_context(
+    request: HttpRequest, query: ScheduleQuery, changes: Any, printable: bool
+) -> dict[str, Any]:
+    first = query.day
+    last = first + timedelta(days=AGENDA_DAYS - 1)
+    start, end = queries.day_range(first, last, query.tz)
+    size = PRINT_AGENDA_PAGE if printable else AGENDA_PAGE
+    page = Paginator(queries.agenda(changes, start, end), size).get_page(request.GET.get("page"))
+    entries = list(page.object_list)
+    conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS)
+    for change in entries:
+        change.schedule_conflicts = conflicts[change.pk]  # type: ignore[attr-defined]
+    shown = [query.school] if query.school else query.schools
+    return {
+        "title": f"{describe_dates(first, last)} {last.year}",
+        "page": page,
+        "groups": queries.group_by_day(entries, query.tz, first),
+        "periods": queries.periods_between(shown, start, end),
+        "previous": query.params(date=(first - timedelta(days=AGENDA_DAYS)).isoformat()),
+        "next": query.params(date=(first + timedelta(days=AGENDA_DAYS)).isoformat()),
+        "previous_label": "Earlier",
+        "next_label": "Later",
+    }
+
+
+def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
+    query = _schedule_query(request)
+    today = timezone.now().astimezone(query.tz).date()
+    shown = [query.school] if query.school else query.schools
+    changes = queries.scheduled(
+        shown, item_id=query.item.pk if query.item else None, states=query.states()
+    )
+    if query.view == "month":
+        context = _month_context(query, changes, today)
+    elif query.view == "week":
+        context = _week_context(query, changes, today)
+    else:
+        context = _agenda_context(request, query, changes, printable)
+    items = ConfigurationItem.objects.filter(school_id__in=[s.pk for s in shown]).select_related(
+        "school"
+    )[:ITEM_CHOICES_LIMIT]
+    context.update(
+        {
+            "query": query,
+            "printable": printable,
+            "day_names": DAY_FULL_NAMES,
+            "items": items,
+            "states": State.choices,
+            "views": [(v, v.capitalize(), query.params(view=v)) for v in VIEWS],
+            "today_params": query.params(date=today.isoformat()),
+            "print_params": query.params(),
+            "tz_name": str(query.tz),
+            "forward_url": reverse("schedule:forward"),
+            "show_school": len(shown) > 1,
+            "agenda_columns": 5 if len(shown) > 1 else 4,
+        }
+    )
+    template = "schedule/forward_print.html" if printable else "schedule/forward.html"
+    with timezone.override(query.tz):
+        return render(request, template, context)
+
+
+@require_GET
+def forward_schedule(request: HttpRequest) -> HttpResponse:
+    return _schedule(request, printable=False)
+
+
+@require_GET
+def forward_schedule_print(request: HttpRequest) -> HttpResponse:
+    return _schedule(request, printable=True)
