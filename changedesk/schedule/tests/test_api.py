@@ -218,9 +218,7 @@ def test_slots_refuse_bad_input(school, team, year, oscar, other_school):
 def test_the_schema_describes_the_endpoints():
     from drf_spectacular.generators import SchemaGenerator
 
-    schema = SchemaGenerator().get_schema(
-        request=None, public=True
-    )
+    schema = SchemaGenerator().get_schema(request=None, public=True)
     paths = schema["paths"]
     assert "/api/v1/calendar-periods/" in paths
     assert "/api/v1/changes/{id}/conflicts/" in paths
