@@ -308,6 +308,13 @@ class ChangeActionSerializer(serializers.Serializer):
         help_text="For close: what changed on each item the RFC names, "
         '{"<item id>": "what changed"} (FITS step 9).',
     )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="For approve: why approve despite the window's soft conflicts "
+        "(see /changes/{id}/conflicts/); the history keeps it.",
+    )
     expected_version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -315,7 +322,13 @@ class ChangeActionSerializer(serializers.Serializer):
         help_text="The version you loaded; a different current version answers 409.",
     )
 
-    PAYLOAD = ("outcome", "records_updated", "caused_incidents", "users_informed")
+    PAYLOAD = (
+        "outcome",
+        "records_updated",
+        "caused_incidents",
+        "users_informed",
+        "override_reason",
+    )
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):

@@ -187,6 +187,13 @@ class ActionForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
+    override_reason = forms.CharField(
+        label="Why approve despite the conflicts?",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed to approve a change with conflicts; the history keeps it.",
+    )
     users_informed = forms.ChoiceField(
         label="Were the users told beforehand?",
         choices=YES_NO,
@@ -219,6 +226,8 @@ class ActionForm(forms.Form):
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
+        if self.cleaned_data.get("override_reason", "").strip():
+            data["override_reason"] = self.cleaned_data["override_reason"].strip()
         if self.cleaned_data.get("outcome"):
             data["outcome"] = self.cleaned_data["outcome"]
         for name in ("records_updated", "caused_incidents", "users_informed"):

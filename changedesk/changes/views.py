@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
 from changedesk.changes import queries
-from changedesk.changes.choices import Action, EventKind, State
+from changedesk.changes.choices import OPEN_STATES, Action, EventKind, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
 from changedesk.changes.models import Change, ChangeEvent
@@ -36,6 +36,7 @@ from changedesk.configuration.services import (
     perform_recording_items,
     set_change_items,
 )
+from changedesk.schedule.conflicts import Conflict, find_conflicts
 
 PAGE_SIZE = 25
 # Buttons in the order a person reads them; the risky ones last.
@@ -173,7 +174,7 @@ def change_create(request: HttpRequest) -> HttpResponse:
             request, "changes/choose_school.html", {"chooser": SchoolChoiceForm(user=user)}
         )
     data = request.POST if request.method == "POST" else None
-    form = ChangeForm(data, school=school, originator=user)
+    form = ChangeForm(data, school=school, originator=user, initial=_slot_initial(request))
     status = 200
     if form.is_bound:
         if form.is_valid():
@@ -200,6 +201,17 @@ def change_create(request: HttpRequest) -> HttpResponse:
         )
 
 
+def _slot_initial(request: HttpRequest) -> dict[str, str]:
+    """A slot taken from the next-safe-slot finder arrives as ?planned_start=…&planned_end=…"""
+    if request.method != "GET":
+        return {}
+    return {
+        name: request.GET[name]
+        for name in ("planned_start", "planned_end")
+        if request.GET.get(name)
+    }
+
+
 def _apply_errors(form: Any, error: WorkflowError) -> None:
     placed = False
     for name, message in error.fields.items():
@@ -220,7 +232,13 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     with timezone.override(tz):
         data = request.POST if request.method == "POST" else None
-        form = ChangeForm(data, school=change.school, originator=change.originator, change=change)
+        form = ChangeForm(
+            data,
+            school=change.school,
+            originator=change.originator,
+            change=change,
+            initial=_slot_initial(request),
+        )
         if form.is_bound:
             version = _int_or_none(request.POST.get("version"))
             if form.is_valid():
@@ -273,8 +291,11 @@ def _detail_context(request: HttpRequest, change: Change, form: ActionForm | Non
     actions = allowed_actions(change, user)
     ordered = [a for a in ACTION_ORDER if a in actions]
     links = item_links(change)
+    conflicts = _conflicts(change)
     return {
         "change": change,
+        "conflicts": conflicts,
+        "needs_override": Action.APPROVE in actions and any(not c.hard for c in conflicts),
         "item_links": links,
         "events": _timeline(change),
         "actions": [(a, Action(a).label, a in DANGEROUS) for a in ordered],
@@ -285,6 +306,13 @@ def _detail_context(request: HttpRequest, change: Change, form: ActionForm | Non
         "can_edit": can_edit(change, user),
         "waiting_on": _waiting_on(change),
     }
+
+
+def _conflicts(change: Change) -> list[Conflict]:
+    """What the planned window collides with, shown to the planner and every approver."""
+    if change.planned_start is None or change.state not in OPEN_STATES:
+        return []
+    return find_conflicts(change)
 
 
 def _waiting_on(change: Change) -> User | None:
