@@ -290,6 +290,57 @@ def _apply_payload(change: Change, transition: Transition, data: dict[str, Any])
     return recorded
 
 
+# --- Acting in a change advisory committee meeting. ---
+
+# Registered at start-up by the committee app (`CommitteeConfig.ready`), so that the
+# workflow need not import it. Given the meeting's id, the actor, the locked RFC and the
+# transition, it returns the approver the actor acts for, or raises a `WorkflowError`.
+CommitteeCheck = Callable[[int, User, Change, Transition], User]
+_committee_check: CommitteeCheck | None = None
+
+
+def register_committee_check(check: CommitteeCheck) -> None:
+    global _committee_check
+    _committee_check = check
+
+
+# --- What an approval must weigh: the window's conflicts with the school calendar. ---
+
+# Registered at start-up by the schedule app (`ScheduleConfig.ready`). Given the locked RFC,
+# it returns what its planned window collides with, as (hard, soft) lists of plain-words
+# messages: a hard conflict (a hard freeze) stops approval; soft ones need a reason.
+ApprovalCheck = Callable[[Change], tuple[list[str], list[str]]]
+_approval_checks: list[ApprovalCheck] = []
+
+
+def register_approval_check(check: ApprovalCheck) -> None:
+    if check not in _approval_checks:
+        _approval_checks.append(check)
+
+
+def _check_approval(change: Change, data: dict[str, Any]) -> dict[str, Any]:
+    hard: list[str] = []
+    soft: list[str] = []
+    for check in _approval_checks:
+        more_hard, more_soft = check(change)
+        hard += more_hard
+        soft += more_soft
+    if hard:
+        raise InvalidAction(
+            "This change cannot be approved in that window.",
+            {"planned_start": " ".join(hard) + " Move the change to another time."},
+        )
+    if not soft:
+        return {}
+    reason = data.get("override_reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidAction(
+            "The window has conflicts.",
+            {"override_reason": "Say why it should be approved anyway: " + " ".join(soft)},
+        )
+    return {"override_reason": reason.strip()[:1000], "conflicts": soft}
+
+
 # --- The one door. ---
 
 
@@ -301,11 +352,14 @@ def perform(
     comment: str = "",
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    committee_meeting: int | None = None,
 ) -> Change:
     """Take `action` on the RFC as `actor`: lock, guard, change state, record, notify.
 
     Raises a `WorkflowError` subclass, having written nothing, when the action may not
     be taken. Exactly one of two concurrent actions wins; the other gets `StaleChange`.
+    With `committee_meeting`, the actor (the meeting's chair or secretary) records the
+    decision taken in that meeting for the approver named on the RFC, who was present.
     """
     if action not in Action.values:
         known = ", ".join(Action.values)
@@ -327,20 +381,30 @@ def perform(
                 f"{change.reference} is {change.get_state_display().lower()}: "
                 f"“{Action(action).label}” is not possible now."
             )
-        allowed, on_behalf_of = acting_for(actor, change, transition)
-        if not allowed:
-            raise NotPermitted(_refusal(change, transition))
+        if committee_meeting is not None:
+            check = _committee_check
+            if check is None:
+                raise InvalidAction("Decisions in committee are not available.")
+            on_behalf_of: User | None = check(committee_meeting, actor, change, transition)
+        else:
+            allowed, on_behalf_of = acting_for(actor, change, transition)
+            if not allowed:
+                raise NotPermitted(_refusal(change, transition))
         if transition.needs_reason and not comment:
             raise InvalidAction(
                 "Give a reason.", {"comment": "Say why, so the originator knows what to do next."}
             )
         before = {name: field_value(change, name) for name in _RECORDED}
         recorded = _apply_payload(change, transition, data)
+        if committee_meeting is not None:
+            recorded["committee_meeting"] = committee_meeting
         if transition.by == Role.IMPLEMENTER and change.implementer_id is None:
             change.implementer = actor
         errors = _missing(change, transition)
         if errors:
             raise InvalidAction("Some sections need filling in first.", errors)
+        if transition.action == Action.APPROVE:
+            recorded.update(_check_approval(change, data))
         from_state = change.state
         target = (
             transition.route(change, transition.target) if transition.route else transition.target
