@@ -270,7 +270,12 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request,
             "changes/form.html",
-            {"form": form, "school": change.school, "change": change},
+            {
+                "form": form,
+                "school": change.school,
+                "change": change,
+                "conflicts": _conflicts(change) if "planned_start" in form.fields else [],
+            },
             status=status,
         )
 

@@ -193,3 +193,46 @@ def test_draft_to_closed_as_four_people(browser, live_server, team):
     check_accessibility(page)
     for person in (olivia, ian, peter, fiona):
         person.close()
+
+
+def test_planning_into_an_exam_period_then_taking_a_safe_slot(browser, live_server, team, draft):
+    """The plan hits the exam period: the conflict is shown to the planner in plain words;
+    she takes the next safe slot and the conflict is gone. (The approver's side is in
+    test_conflicts_integration.)"""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from changedesk.conftest import advance
+    from changedesk.schedule.models import CalendarPeriod, PeriodKind
+
+    london = ZoneInfo("Europe/London")
+    change = advance(draft, team, "planning")
+    CalendarPeriod.objects.create(
+        school=change.school,
+        kind=PeriodKind.EXAM,
+        name="GCSE mocks",
+        starts_at=datetime(2030, 3, 4, tzinfo=london),
+        ends_at=datetime(2030, 3, 9, tzinfo=london),
+    )
+    base = live_server.url
+    olivia = Person(browser, base, "olivia")
+    page = olivia.open(change)
+    page.get_by_role("link", name="Edit").click()
+    fill_plan(page)
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("is saved").first.wait_for()
+    conflicts = page.locator(".conflicts")
+    assert "GCSE mocks" in conflicts.inner_text()
+    check_accessibility(page)
+
+    # The originator asks for the next safe slot and takes the first one.
+    page.get_by_role("link", name="Find the next safe slot").click()
+    page.locator(".slot").first.wait_for()
+    check_accessibility(page)
+    page.get_by_role("link", name="Use this slot").first.click()
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("is saved").first.wait_for()
+    assert page.locator(".conflicts").count() == 0
+    change.refresh_from_db()
+    assert not (datetime(2030, 3, 4, tzinfo=london) <= change.planned_start)
+    olivia.close()
