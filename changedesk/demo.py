@@ -23,6 +23,7 @@ from changedesk.accounts.services import create_school, create_user, set_members
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import perform
+from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.notifications.models import OutboxMessage
 
 SCHOOL_NAME = "Greenfield Primary"
@@ -399,6 +400,7 @@ def build_demo() -> list[tuple[str, str, str]]:
         for scenario in scenarios(_Calendar(school.timezone)):
             if scenario.title not in existing:
                 _build(scenario, school, people)
+        _school_setting(school, people)
         # Demo news is not news: the worker must never mail it to these made-up addresses.
         OutboxMessage.objects.filter(id__gt=before, school=school).delete()
     return [
@@ -445,3 +447,98 @@ def _build(scenario: Scenario, school: School, people: dict[str, User]) -> Chang
             step(change, people)
     change.refresh_from_db()
     return change
+
+
+# Configuration items, the school calendar and a notice, added once the RFCs exist (so
+# their histories are as they were planned), and only when missing.
+ITEMS = [
+    ("Core network switch", ItemKind.NETWORK_DEVICE, "NET-001", "Server room", 420),
+    ("ICT suite 2 switch", ItemKind.NETWORK_DEVICE, "NET-014", "ICT suite 2", 30),
+    ("MIS server", ItemKind.SERVER, "SRV-002", "Server room", 60),
+    ("Management information system", ItemKind.SERVICE, "SVC-MIS", "", 60),
+    ("Wi-Fi access points", ItemKind.DEVICE_GROUP, "WIFI-ALL", "Whole school", 400),
+    ("ICT suite 2, 30 PCs", ItemKind.DEVICE_GROUP, "SUITE-2", "ICT suite 2", 30),
+    ("Office printers", ItemKind.DEVICE_GROUP, "PRN-OFFICE", "School office", 12),
+]
+# Which demo RFCs touch which items (by title prefix and identifiers), where the plan is
+# still open to edit.
+ITEMS_ON = {
+    "Set up a guest Wi-Fi network": ["WIFI-ALL", "NET-001"],
+    "Windows 11 24H2 feature update": ["SUITE-2"],
+}
+
+
+def _school_setting(school: School, people: dict[str, User]) -> None:
+    from changedesk.configuration.services import create_item, set_change_items
+    from changedesk.schedule.models import (
+        CalendarPeriod,
+        MaintenanceWindow,
+        PeriodKind,
+        SchoolCalendar,
+    )
+
+    by_tag = {i.identifier: i for i in ConfigurationItem.objects.filter(school=school)}
+    for name, kind, tag, location, users in ITEMS:
+        if tag not in by_tag:
+            by_tag[tag] = create_item(
+                school,
+                people["sam"],
+                {
+                    "name": name,
+                    "kind": kind,
+                    "identifier": tag,
+                    "location": location,
+                    "users_affected": users,
+                },
+            )
+    for change in Change.objects.filter(school=school).select_related("originator"):
+        for prefix, tags in ITEMS_ON.items():
+            if change.title.startswith(prefix) and not change.item_links.exists():
+                set_change_items(change, [by_tag[t] for t in tags], change.originator)
+
+    SchoolCalendar.objects.get_or_create(school=school)
+    zone = ZoneInfo(school.timezone)
+    today = timezone.now().astimezone(zone).date()
+
+    def local(day: date) -> datetime:
+        return datetime.combine(day, time(0, 0), tzinfo=zone)
+
+    term_start = today - timedelta(days=today.weekday() + 21)
+    # Exams over the week of the RFC awaiting final approval: the headteacher sees the
+    # conflict and is asked for a reason to approve it anyway.
+    awaiting = Change.objects.filter(school=school, state="awaiting_final_approval").first()
+    exam_day = (
+        awaiting.planned_start.astimezone(zone).date()
+        if awaiting and awaiting.planned_start
+        else today + timedelta(days=21)
+    )
+    periods = [
+        ("demo-term", PeriodKind.TERM, "This term", term_start, today + timedelta(days=70), False),
+        ("demo-inset", PeriodKind.INSET, "Staff training",
+         term_start, term_start + timedelta(1), False),
+        ("demo-exams", PeriodKind.EXAM, "Year 6 practice SATs",
+         exam_day - timedelta(days=exam_day.weekday()),
+         exam_day - timedelta(days=exam_day.weekday()) + timedelta(days=5), False),
+        ("demo-freeze", PeriodKind.FREEZE, "Census day freeze",
+         today + timedelta(days=45), today + timedelta(days=47), True),
+    ]  # fmt: skip
+    for uid, period_kind, name, first, after_last, hard in periods:
+        CalendarPeriod.objects.get_or_create(
+            school=school,
+            source_uid=uid,
+            defaults={
+                "kind": period_kind,
+                "name": name,
+                "starts_at": local(first),
+                "ends_at": local(after_last),
+                "is_hard": hard,
+            },
+        )
+    if not MaintenanceWindow.objects.filter(school=school).exists():
+        MaintenanceWindow.objects.create(
+            school=school, name="Weekdays after 17:30", weekdays=[0, 1, 2, 3, 4],
+            start_time=time(17, 30), end_time=None,
+        )  # fmt: skip
+        MaintenanceWindow.objects.create(
+            school=school, name="Weekends", weekdays=[5, 6], start_time=time(0, 0), end_time=None
+        )
