@@ -37,4 +37,5 @@ urlpatterns = [
     path("", include("changedesk.configuration.api")),
     path("", include("changedesk.schedule.api")),
     path("", include("changedesk.schedule.feed_api")),
+    path("", include("changedesk.committee.api")),
 ]

@@ -185,6 +185,7 @@ SPECTACULAR_SETTINGS = {
         "FeedKindEnum": "changedesk.schedule.models.FeedKind",
         "NoticeStatusEnum": "changedesk.communication.choices.NoticeStatus",
         "ItemKindEnum": "changedesk.configuration.models.ItemKind",
+        "MeetingStatusEnum": "changedesk.committee.choices.MeetingStatus",
     },
 }
 

@@ -216,6 +216,7 @@ def run(once: bool = False, interval: float = 5, batch: int = 50) -> tuple[int, 
         while not stopper.stopped:
             _refresh_connections()
             _run_scheduled_jobs()
+            _run_nudges()
             try:
                 sent, failed = send_due(batch, should_stop=lambda: stopper.stopped)
             except Exception:
@@ -251,6 +252,19 @@ def _run_scheduled_jobs() -> None:
         run_due(timezone.now())
     except Exception:
         logger.exception("Scheduled jobs failed; sending the outbox anyway")
+
+
+def _run_nudges() -> None:
+    """Queue the reminders to approvers, implementers and originators an RFC waits for.
+
+    A failure there is logged and the outbox is sent all the same.
+    """
+    try:
+        from changedesk.notifications import nudges
+
+        nudges.run_due(timezone.now())
+    except Exception:
+        logger.exception("Nudges failed; sending the outbox anyway")
 
 
 def _refresh_connections() -> None:

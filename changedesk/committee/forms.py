@@ -1,0 +1,109 @@
+"""Forms for the committee's pages. They parse; the rules live in `services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from changedesk.accounts.models import School, User
+from changedesk.committee.choices import Decision
+from changedesk.committee.models import Meeting, ReminderSettings
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M")
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.display_name)
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        title = f", {obj.job_title}" if obj.job_title else ""
+        return f"{obj.display_name}{title}"
+
+
+def school_members(school: School) -> Any:
+    return User.objects.filter(is_active=True, memberships__school=school).order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+class MeetingForm(forms.Form):
+    title = forms.CharField(max_length=200, help_text="E.g. “CAC, spring term 2”.")
+    held_at = forms.DateTimeField(label="Date and time", widget=DateTimeLocalInput())
+    chair = PersonChoiceField(queryset=User.objects.none(), empty_label="Choose the chair")
+    minutes = forms.CharField(
+        label="General minutes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Apologies, matters arising, other business. The decisions are minuted "
+        "item by item on the agenda.",
+    )
+
+    def __init__(
+        self, *args: Any, school: School, meeting: Meeting | None = None, **kwargs: Any
+    ) -> None:
+        if meeting is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "title": meeting.title,
+                "held_at": meeting.held_at,
+                "chair": meeting.chair_id,
+                "minutes": meeting.minutes,
+            }
+        super().__init__(*args, **kwargs)
+        field = self.fields["chair"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = school_members(school)
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class AttendanceForm(forms.Form):
+    members_present = PeopleChoiceField(
+        label="Members present",
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The committee can decide for an approver only if they are ticked here.",
+    )
+
+    def __init__(self, *args: Any, meeting: Meeting, **kwargs: Any) -> None:
+        if "initial" not in kwargs:
+            kwargs["initial"] = {"members_present": [u.pk for u in meeting.members_present.all()]}
+        super().__init__(*args, **kwargs)
+        field = self.fields["members_present"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = school_members(meeting.school)
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    minute = forms.CharField(
+        label="Minute",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the committee said. Needed to return or reject: it is the reason "
+        "the originator reads.",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args: Any, decisions: list[Decision] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if decisions is not None:
+            field = self.fields["decision"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(d.value, d.label) for d in decisions]
+
+
+class ReminderSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ReminderSettings
+        fields = ["nudges_enabled", "nudge_after_days"]

@@ -1,0 +1,361 @@
+"""The change advisory committee: meetings, their agendas, attendance and decisions.
+
+Every write goes through a function here, which checks the actor's role on the server and
+raises the workflow's errors (`NotPermitted` 403, `InvalidAction` 400 with field errors,
+`StaleChange` 409), so the pages and the API refuse alike. A decision on an RFC is applied
+through `workflow.perform(..., committee_meeting=id)`: the chair or the secretary acts for
+the approver named on the RFC, who must be recorded present (`approver_in_meeting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from changedesk.accounts.choices import APPROVER_ROLES, Role
+from changedesk.accounts.models import School, User
+from changedesk.changes.choices import AWAITING_DECISION_STATES, Action, State
+from changedesk.changes.models import Change
+from changedesk.changes.workflow import (
+    InvalidAction,
+    NotPermitted,
+    StaleChange,
+    Transition,
+    WorkflowError,
+    acting_for,
+    perform,
+    transition_for,
+)
+from changedesk.committee.choices import DECISION_ACTIONS, Decision, MeetingStatus
+from changedesk.committee.models import AgendaItem, Meeting, ReminderSettings
+
+MEETING_FIELDS = ("title", "held_at", "chair", "minutes")
+# The order RFCs are listed in on an agenda: earliest in the FITS process first.
+STATE_ORDER = {
+    State.AWAITING_INITIAL_APPROVAL: 0,
+    State.AWAITING_PEER_REVIEW: 1,
+    State.AWAITING_FINAL_APPROVAL: 2,
+}
+
+
+# --- Who may. ---
+
+
+def _roles(user: Any, school: School) -> set[str]:
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    return user.roles_in(school)
+
+
+def is_school_admin(user: Any, school: School) -> bool:
+    return Role.SCHOOL_ADMIN in _roles(user, school)
+
+
+def may_run(user: Any, meeting: Meeting) -> bool:
+    """The chair, or a school administrator as the committee's secretary."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.pk == meeting.chair_id or is_school_admin(user, meeting.school)
+
+
+def _must_run(user: User, meeting: Meeting) -> None:
+    if not may_run(user, meeting):
+        raise NotPermitted(
+            f"Only the chair of “{meeting.title}” or a school administrator of "
+            f"{meeting.school.name} may do this."
+        )
+
+
+def _with_roles(user: User) -> User:
+    return User.objects.prefetch_related("memberships__roles").get(pk=user.pk)
+
+
+def _members(school: School, people: Iterable[User]) -> tuple[list[User], list[str]]:
+    """`people` who are active members of `school`, and the names of those who are not."""
+    wanted = {p.pk: p for p in people}
+    members = set(
+        User.objects.filter(pk__in=wanted, is_active=True, memberships__school=school).values_list(
+            "pk", flat=True
+        )
+    )
+    strangers = [p.display_name for pk, p in wanted.items() if pk not in members]
+    return [p for pk, p in wanted.items() if pk in members], strangers
+
+
+def visible_meetings(user: User) -> QuerySet[Meeting]:
+    return Meeting.objects.visible_to(user)
+
+
+# --- Settings. ---
+
+
+def reminder_settings_for(school: School) -> ReminderSettings:
+    """The school's reminder settings, made with the defaults on first use."""
+    config = ReminderSettings.objects.filter(school=school).first()
+    if config is not None:
+        return config
+    try:
+        with transaction.atomic():
+            return ReminderSettings.objects.create(school=school)
+    except IntegrityError:
+        # Another request made them at the same moment.
+        return ReminderSettings.objects.get(school=school)
+
+
+# --- Meetings. ---
+
+
+def _clean_meeting(school: School, values: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    title = str(values.get("title") or "").strip()
+    if not title:
+        errors["title"] = "Give the meeting a title, e.g. “CAC, spring term 2”."
+    elif len(title) > 200:
+        errors["title"] = "At most 200 characters."
+    values["title"] = title
+    held_at = values.get("held_at")
+    if not isinstance(held_at, datetime):
+        errors["held_at"] = "Give the date and time of the meeting."
+    chair = values.get("chair")
+    if not isinstance(chair, User):
+        errors["chair"] = "Name who chairs the meeting."
+    elif _members(school, [chair])[1]:
+        errors["chair"] = f"{chair.display_name} is not a member of {school.name}."
+    values["minutes"] = str(values.get("minutes") or "")
+    return errors
+
+
+def create_meeting(school: School, actor: User, data: dict[str, Any]) -> Meeting:
+    """Plan a meeting of `school`'s committee; a school administrator's task."""
+    actor = _with_roles(actor)
+    if not is_school_admin(actor, school):
+        raise NotPermitted(f"Only a school administrator of {school.name} may plan a meeting.")
+    values = {name: data.get(name) for name in MEETING_FIELDS}
+    errors = _clean_meeting(school, values)
+    if errors:
+        raise InvalidAction("Some fields need correcting.", errors)
+    return Meeting.objects.create(school=school, created_by=actor, **values)
+
+
+def update_meeting(meeting_id: int, actor: User, data: dict[str, Any]) -> Meeting:
+    """Change a meeting's title, time, chair or general minutes (the chair or an admin)."""
+    unknown = set(data) - set(MEETING_FIELDS)
+    if unknown:
+        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    actor = _with_roles(actor)
+    with transaction.atomic():
+        meeting = Meeting.objects.select_for_update().select_related("school").get(pk=meeting_id)
+        _must_run(actor, meeting)
+        values = {name: data.get(name, getattr(meeting, name)) for name in MEETING_FIELDS}
+        errors = _clean_meeting(meeting.school, values)
+        if errors:
+            raise InvalidAction("Some fields need correcting.", errors)
+        for name, value in values.items():
+            setattr(meeting, name, value)
+        meeting.save(update_fields=[*MEETING_FIELDS, "updated_at"])
+    return meeting
+
+
+def record_attendance(meeting_id: int, actor: User, present: Iterable[User]) -> Meeting:
+    """Record who is present: the committee may decide only for approvers in this list."""
+    actor = _with_roles(actor)
+    with transaction.atomic():
+        meeting = Meeting.objects.select_for_update().select_related("school").get(pk=meeting_id)
+        _must_run(actor, meeting)
+        members, strangers = _members(meeting.school, present)
+        if strangers:
+            raise InvalidAction(
+                "Only members of the school can attend.",
+                {"members_present": f"Not members of {meeting.school.name}: "
+                 f"{', '.join(sorted(strangers))}."},
+            )  # fmt: skip
+        kept = {u.pk for u in members}
+        decided_for = (
+            User.objects.filter(
+                pk__in=meeting.items.exclude(decided_for=None).values("decided_for")
+            )
+            .exclude(pk__in=kept)
+            .order_by("username")
+        )
+        missing = [u.display_name for u in decided_for]
+        if missing:
+            raise InvalidAction(
+                "The committee has already decided for someone you left out.",
+                {"members_present": f"{', '.join(missing)} took part in decisions already "
+                 "recorded, so must stay on the list."},
+            )  # fmt: skip
+        meeting.members_present.set(members)
+        meeting.save(update_fields=["updated_at"])
+    return meeting
+
+
+def awaiting_approval(school: School) -> QuerySet[Change]:
+    """The school's RFCs waiting for a decision: what an agenda is built from."""
+    return Change.objects.filter(school=school, state__in=AWAITING_DECISION_STATES)
+
+
+def build_agenda(meeting_id: int, actor: User) -> int:
+    """Add to the agenda every RFC of the school awaiting approval that is not on it yet.
+
+    Building again later adds what has arrived since and leaves the listed items as they
+    are. Returns how many were added.
+    """
+    actor = _with_roles(actor)
+    with transaction.atomic():
+        meeting = Meeting.objects.select_for_update().select_related("school").get(pk=meeting_id)
+        _must_run(actor, meeting)
+        if meeting.status != MeetingStatus.PLANNED:
+            raise StaleChange(f"“{meeting.title}” has been held: its agenda is closed.")
+        listed = set(meeting.items.values_list("change_id", flat=True))
+        waiting = [
+            c
+            for c in awaiting_approval(meeting.school).only("pk", "state", "number")
+            if c.pk not in listed
+        ]
+        waiting.sort(key=lambda c: (STATE_ORDER.get(State(c.state), 9), c.number))
+        last = meeting.items.aggregate(n=Max("order"))["n"] or 0
+        AgendaItem.objects.bulk_create(
+            AgendaItem(meeting=meeting, change=c, order=last + i, state_when_listed=c.state)
+            for i, c in enumerate(waiting, start=1)
+        )
+        if waiting:
+            meeting.save(update_fields=["updated_at"])
+    return len(waiting)
+
+
+# --- Decisions. ---
+
+
+def possible_decisions(item: AgendaItem) -> list[Decision]:
+    """The decisions the workflow allows on the item's RFC as it stands now; none once
+    decided, or when the RFC no longer awaits a decision (decided outside the meeting)."""
+    if item.is_decided or item.change.state not in AWAITING_DECISION_STATES:
+        return []
+    allowed = [
+        decision
+        for decision, action in DECISION_ACTIONS.items()
+        if transition_for(item.change.state, action) is not None
+    ]
+    return [Decision(d) for d in allowed] + [Decision.DEFERRED]
+
+
+def decide(
+    item_id: int,
+    actor: User,
+    decision: str,
+    minute: str = "",
+    *,
+    expected_version: int | None = None,
+) -> AgendaItem:
+    """Record the committee's decision on one agenda item, and apply it to the RFC.
+
+    Approve, return and reject go through the workflow on behalf of the approver named on
+    the RFC (who must be present); a deferral changes nothing but the minutes. Either both
+    the minute and the RFC's new state are written, or neither.
+    """
+    if decision not in Decision.values:
+        raise InvalidAction(
+            "Choose a decision.", {"decision": f"Use one of: {', '.join(Decision.values)}."}
+        )
+    minute = (minute or "").strip()
+    actor = _with_roles(actor)
+    try:
+        with transaction.atomic():
+            item = (
+                AgendaItem.objects.select_for_update(of=("self",))
+                .select_related("meeting", "meeting__school", "change")
+                .get(pk=item_id)
+            )
+            meeting = item.meeting
+            _must_run(actor, meeting)
+            if item.is_decided:
+                raise StaleChange(
+                    f"The committee has already decided on {item.change.reference}: "
+                    f"{item.get_decision_display().lower()}."
+                )
+            if item.change.state not in AWAITING_DECISION_STATES:
+                raise StaleChange(
+                    f"{item.change.reference} is {item.change.get_state_display().lower()}: "
+                    "it no longer awaits a decision."
+                )
+            action = DECISION_ACTIONS.get(decision)
+            if action is not None:
+                # The minute is the reason the history keeps: for a return or a rejection,
+                # and for approving despite soft conflicts with the school calendar.
+                override = {"override_reason": minute} if minute else {}
+                change = perform(
+                    item.change_id,
+                    action,
+                    actor,
+                    comment=minute,
+                    data=override if action == Action.APPROVE else None,
+                    expected_version=expected_version,
+                    committee_meeting=meeting.pk,
+                )
+                event = change.events.order_by("-sequence").only("on_behalf_of").first()
+                assert event is not None
+                item.decided_for_id = event.on_behalf_of_id
+            item.decision = decision
+            item.minute = minute
+            item.decided_at = timezone.now()
+            item.decided_by = actor
+            item.save(
+                update_fields=["decision", "minute", "decided_at", "decided_by", "decided_for"]
+            )
+            if meeting.status != MeetingStatus.HELD:
+                meeting.status = MeetingStatus.HELD
+                meeting.save(update_fields=["status", "updated_at"])
+    except WorkflowError as error:
+        # The page and the API call the decision's reason its minute.
+        for name in ("comment", "override_reason"):
+            if name in error.fields:
+                error.fields["minute"] = error.fields.pop(name)
+        raise
+    return item
+
+
+def approver_in_meeting(
+    meeting_id: int, actor: User, change: Change, transition: Transition
+) -> User:
+    """Whom `actor` acts for when recording, in meeting `meeting_id`, a decision on `change`.
+
+    Registered with the workflow at start-up (see `apps.py`) and called by `perform` with
+    the RFC locked. The actor must chair the meeting or be a school administrator; the
+    approver named on the RFC must be recorded present, and is held to every rule an
+    approver acting alone is held to (their role, separation of duties).
+    """
+    meeting = (
+        Meeting.objects.filter(pk=meeting_id, school_id=change.school_id)
+        .select_related("school")
+        .first()
+    )
+    if meeting is None:
+        raise InvalidAction(
+            "No such meeting.", {"committee_meeting": f"Not a meeting of {change.school.name}."}
+        )
+    _must_run(actor, meeting)
+    verb = transition.action.label.lower()
+    if transition.by not in APPROVER_ROLES:
+        raise InvalidAction(f"The committee decides approvals; it may not {verb}.")
+    named: User | None = getattr(change, transition.person)
+    role = Role(transition.by).label.lower()
+    if named is None:
+        raise InvalidAction(
+            f"No {role} is named on {change.reference}.",
+            {transition.person: f"Name the {role} first."},
+        )
+    if not meeting.members_present.filter(pk=named.pk).exists():
+        raise NotPermitted(
+            f"{named.display_name}, the {role} named on {change.reference}, is not recorded "
+            f"as present at “{meeting.title}”, so the committee cannot decide for them."
+        )
+    approver = _with_roles(named)
+    allowed, deputy_for = acting_for(approver, change, transition)
+    if not allowed or deputy_for is not None:
+        raise NotPermitted(f"{approver.display_name} may not {verb} {change.reference}.")
+    return approver
