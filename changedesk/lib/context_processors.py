@@ -4,7 +4,22 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    return {"SITE_URL": settings.SITE_URL}
+    return {
+        "SITE_URL": settings.SITE_URL,
+        "may_raise_rfc": SimpleLazyObject(lambda: _may_raise(request)),
+    }
+
+
+def _may_raise(request: HttpRequest) -> bool:
+    """Whether the navigation offers "New RFC": only originators may raise one."""
+    from changedesk.accounts.choices import Role
+    from changedesk.accounts.models import MembershipRole
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    return MembershipRole.objects.filter(membership__user=user, role=Role.ORIGINATOR).exists()

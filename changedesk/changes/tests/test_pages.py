@@ -246,3 +246,10 @@ def test_detail_query_count_does_not_grow_with_other_changes(client, draft, team
     with CaptureQueriesContext(connection) as large:
         client.get(url)
     assert len(large) == len(small)
+
+
+def test_new_rfc_is_offered_only_to_originators(client, team):
+    client.force_login(team["olivia"])
+    assert 'href="/changes/new/"' in client.get(reverse("changes:my_work")).content.decode()
+    client.force_login(team["fiona"])
+    assert 'href="/changes/new/"' not in client.get(reverse("changes:my_work")).content.decode()
