@@ -522,13 +522,12 @@ def _school_setting(school: School, people: dict[str, User]) -> None:
         ("demo-freeze", PeriodKind.FREEZE, "Census day freeze",
          today + timedelta(days=45), today + timedelta(days=47), True),
     ]  # fmt: skip
-    for uid, period_kind, name, first, after_last, hard in periods:
+    for _key, period_kind, name, first, after_last, hard in periods:
         CalendarPeriod.objects.get_or_create(
             school=school,
-            source_uid=uid,
+            kind=period_kind,
+            name=name,
             defaults={
-                "kind": period_kind,
-                "name": name,
                 "starts_at": local(first),
                 "ends_at": local(after_last),
                 "is_hard": hard,
