@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +19,7 @@ app_name = "api"
 class DocsView(SpectacularSwaggerSplitView):
     """Swagger UI sets inline styles; everything else on the site keeps the strict policy."""
 
+    @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = policy(style_src="'self' 'unsafe-inline'")
