@@ -16,8 +16,9 @@ $(BIN)/changedesk: requirements.txt requirements-dev.txt pyproject.toml
 	@touch $@
 
 run: $(BIN)/changedesk
-	DEBUG=$${DEBUG:-true} $(BIN)/changedesk demo
-	DEBUG=$${DEBUG:-true} $(BIN)/changedesk serve --host $(HOST) --port $(PORT)
+	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/changedesk demo
+	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} \
+		$(BIN)/changedesk serve --host $(HOST) --port $(PORT)
 
 test: lint pytest
 
