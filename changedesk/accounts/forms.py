@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -59,7 +60,11 @@ ROLE_CHOICES = [(role.value, role.label) for role in Role]
 class MemberForm(forms.Form):
     """Add a person to a school: an existing account by username, or a new one."""
 
-    username = forms.CharField(max_length=150, help_text="Their sign-in name.")
+    username = forms.CharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="Their sign-in name: letters, digits and @ . + - _ only.",
+    )
     email = forms.EmailField(
         required=False, help_text="Needed for a new person: they get a link to set a password."
     )
@@ -130,7 +135,11 @@ class DelegationForm(forms.ModelForm):
         super().__init__(*args, **kw)
         self.instance.school = school
         members = User.objects.filter(is_active=True, memberships__school=school).distinct()
-        approvers = members.filter(memberships__roles__role__in=APPROVER_ROLES).distinct()
+        approvers = User.objects.filter(
+            is_active=True,
+            memberships__school=school,
+            memberships__roles__role__in=APPROVER_ROLES,
+        ).distinct()
         approver = self.fields["approver"]
         deputy = self.fields["deputy"]
         assert isinstance(approver, forms.ModelChoiceField)

@@ -140,7 +140,14 @@ class MembershipRole(models.Model):
 class DelegationQuerySet(models.QuerySet["Delegation"]):
     def active(self, at: object = None) -> DelegationQuerySet:
         at = at or timezone.now()
-        return self.filter(revoked_at__isnull=True, starts_at__lte=at, ends_at__gt=at)
+        return self.filter(
+            revoked_at__isnull=True,
+            starts_at__lte=at,
+            ends_at__gt=at,
+            # A deputy who has left the school (or been deactivated) deputises no more.
+            deputy__is_active=True,
+            deputy__memberships__school=models.F("school"),
+        )
 
     def covering(self, role: str) -> DelegationQuerySet:
         return self.filter(Q(role="") | Q(role=role))

@@ -6,7 +6,9 @@ the school administrator role. Anyone outside the school gets a 404.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from smtplib import SMTPException
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -36,6 +39,8 @@ from changedesk.accounts.forms import (
 )
 from changedesk.accounts.models import Delegation, Membership, School, User
 from changedesk.accounts.services import create_user, set_membership
+
+logger = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -169,8 +174,13 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
                     job_title=data["job_title"],
                 )
             set_membership(person, place.school, data["roles"])
-        if created:
-            _send_welcome(request, person)
+        if created and not _send_welcome(request, person):
+            messages.warning(
+                request,
+                f"{person.display_name} is added, but the e-mail with their link could not be "
+                "sent. They can use “Forgotten your password?” on the sign-in page.",
+            )
+        elif created:
             messages.success(
                 request,
                 f"{person.display_name} is added; an e-mail with a link to set a password "
@@ -185,7 +195,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _send_welcome(request: HttpRequest, person: User) -> None:
+def _send_welcome(request: HttpRequest, person: User) -> bool:
     """A new person chooses their own password through a one-time link."""
     protocol, _, domain = settings.SITE_URL.partition("://")
     context = {
@@ -195,12 +205,17 @@ def _send_welcome(request: HttpRequest, person: User) -> None:
         "uid": urlsafe_base64_encode(force_bytes(person.pk)),
         "token": default_token_generator.make_token(person),
     }
-    send_mail(
-        render_to_string("accounts/email/welcome_subject.txt", context).strip(),
-        render_to_string("accounts/email/welcome.txt", context),
-        None,
-        [person.email],
-    )
+    try:
+        send_mail(
+            render_to_string("accounts/email/welcome_subject.txt", context).strip(),
+            render_to_string("accounts/email/welcome.txt", context),
+            None,
+            [person.email],
+        )
+    except (OSError, SMTPException):
+        logger.exception("Could not send the welcome e-mail to %s", person.email)
+        return False
+    return True
 
 
 @require_http_methods(["GET", "POST"])
@@ -222,7 +237,12 @@ def member_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
         if problem:
             form.add_error(None, problem)
         elif removing:
-            membership.delete()
+            with transaction.atomic():
+                # Whoever leaves the school neither deputises there nor is deputised for.
+                Delegation.objects.filter(school=place.school, revoked_at__isnull=True).filter(
+                    Q(deputy=membership.user) | Q(approver=membership.user)
+                ).update(revoked_at=timezone.now())
+                membership.delete()
             messages.success(request, f"{membership.user.display_name} is removed.")
             return redirect("accounts:school", slug=place.school.slug)
         elif form.is_valid():

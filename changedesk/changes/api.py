@@ -450,7 +450,7 @@ class ChangeViewSet(
     def get_object(self) -> Change:
         key = str(self.kwargs[self.lookup_url_kwarg]).strip()
         queryset = self.get_queryset()
-        if key.isdigit():
+        if key.isascii() and key.isdecimal():
             matches = list(queryset.filter(pk=int(key))[:1]) if len(key) < 19 else []
         else:
             matches = list(queryset.by_reference(key)[:2])

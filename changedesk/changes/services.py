@@ -6,7 +6,7 @@ approved is read-only from then on (FITS: the approval is of that content).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -35,6 +35,8 @@ PERSON_ROLES = {
     "final_approver": Role.FINAL_APPROVER,
     "implementer": Role.IMPLEMENTER,
 }
+# How far from today a window may be planned (or recorded, for past changes).
+PLANNING_HORIZON = timedelta(days=20 * 366)
 _PLAN_PEOPLE = ("peer_reviewer", "final_approver", "implementer")
 
 
@@ -100,6 +102,10 @@ def validate_people(school: School, originator: User, values: dict[str, Any]) ->
         ):
             errors[field_name] = "The final approver must be someone other than the originator."
     start, end = values.get("planned_start"), values.get("planned_end")
+    now = timezone.now()
+    for name, when in (("planned_start", start), ("planned_end", end)):
+        if when and abs(when - now) > PLANNING_HORIZON:
+            errors[name] = "Choose a time within 20 years of today."
     if start and end and end <= start:
         errors["planned_end"] = "The planned end must be after the planned start."
     return errors

@@ -186,8 +186,9 @@ class NoticeViewSet(
             queryset = queryset.filter(school__slug=params["school"])
         if params.get("status") in NoticeStatus.values:
             queryset = queryset.filter(status=params["status"])
-        if str(params.get("change", "")).isdigit() and len(params["change"]) < 19:
-            queryset = queryset.filter(change_id=int(params["change"]))
+        change_key = str(params.get("change", ""))
+        if change_key.isascii() and change_key.isdecimal() and len(change_key) < 19:
+            queryset = queryset.filter(change_id=int(change_key))
         return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:

@@ -202,7 +202,7 @@ def _kind(row: Row, value: str) -> Any:
 def _users(row: Row, value: str) -> int | None:
     if not value:
         return 0
-    if not value.isdigit() or int(value) > MAX_USERS:
+    if not (value.isascii() and value.isdecimal()) or len(value) > 9 or int(value) > MAX_USERS:
         row.errors.append(
             RowError(row.number, "users_affected", f"“{value[:20]}” is not a whole number.")
         )

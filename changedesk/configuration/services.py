@@ -324,7 +324,7 @@ def clean_item_changes(raw: dict[Any, Any] | None) -> dict[int, str]:
     notes: dict[int, str] = {}
     for key, text in (raw or {}).items():
         key_text = str(key).strip()
-        if not key_text.isdigit() or len(key_text) > 18:
+        if not (key_text.isascii() and key_text.isdecimal()) or len(key_text) > 18:
             raise InvalidAction(
                 "What changed on each item is keyed by the item's id.",
                 {"item_changes": f"“{key_text[:40]}” is not an item id."},

@@ -75,7 +75,7 @@ def if_match_version(request: Request) -> int | None:
     if not header or header == "*":
         return None
     value = header.removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise exceptions.ValidationError(
             {"If-Match": ['Give the version you loaded, e.g. If-Match: "3".']}
         )

@@ -44,7 +44,7 @@ from changedesk.changes.api import (
 )
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.schedule.calendar import school_tz
+from changedesk.schedule.calendar import sane_year, school_tz
 from changedesk.schedule.conflicts import ConflictKind, find_conflicts
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 from changedesk.schedule.slots import next_safe_slots
@@ -213,7 +213,7 @@ def visible_change(user: Any, key: str) -> Change:
     """An RFC by numeric id or (school-qualified) reference, among the caller's schools."""
     key = key.strip()
     queryset = Change.objects.visible_to(user).select_related("school")
-    if key.isdigit():
+    if key.isascii() and key.isdecimal():
         matches = list(queryset.filter(pk=int(key))[:1]) if len(key) < 19 else []
     else:
         matches = list(queryset.by_reference(key)[:2])
@@ -271,8 +271,11 @@ class SlotsQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         school: School = attrs["school"]
+        after = attrs.get("after")
+        if after is not None and not sane_year(after.year + 1):
+            raise serializers.ValidationError({"after": ["Choose a time between 1900 and 2998."]})
         raw = [part.strip() for part in attrs.get("items", "").split(",") if part.strip()]
-        if any(not part.isdigit() or len(part) > 18 for part in raw):
+        if any(not (part.isascii() and part.isdecimal()) or len(part) > 18 for part in raw):
             raise serializers.ValidationError({"items": ["Give item ids, e.g. 3,7."]})
         wanted = {int(part) for part in raw}
         found = set(

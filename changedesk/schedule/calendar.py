@@ -309,3 +309,11 @@ def load_calendars(
 
 def load_calendar(school: School, start: datetime, end: datetime) -> CalendarData:
     return load_calendars([school], start, end)[school.pk]
+
+
+# Dates a school calendar deals in; outside them date arithmetic would overflow.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def sane_year(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR

@@ -13,7 +13,13 @@ from django import forms
 
 from changedesk.accounts.models import School
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.schedule.calendar import DAY_FULL_NAMES, all_day_bounds, local_at, school_tz
+from changedesk.schedule.calendar import (
+    DAY_FULL_NAMES,
+    all_day_bounds,
+    local_at,
+    sane_year,
+    school_tz,
+)
 from changedesk.schedule.models import (
     CalendarPeriod,
     MaintenanceWindow,
@@ -81,6 +87,10 @@ class PeriodForm(forms.Form):
         if data.get("is_hard") and data.get("kind") != PeriodKind.FREEZE:
             self.add_error("is_hard", "Only a change freeze can be hard.")
         first, last = data.get("first_day"), data.get("last_day")
+        for name, day in (("first_day", first), ("last_day", last)):
+            if day is not None and not sane_year(day.year):
+                self.add_error(name, "Choose a date between 1900 and 2999.")
+                return data
         if first is None or last is None:
             return data
         tz = school_tz(self.school)
@@ -234,6 +244,9 @@ class SlotsForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        after = data.get("after")
+        if after is not None and not sane_year(after.year + 1):
+            self.add_error("after", "Choose a date between 1900 and 2998.")
         school = data.get("school")
         if school is not None and any(i.school_id != school.pk for i in data.get("items", [])):
             self.add_error("items", "Choose items of the school the change is in.")

@@ -25,7 +25,7 @@ from changedesk.accounts.models import School
 from changedesk.changes.choices import State
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.schedule import queries
-from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates
+from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates, sane_year
 from changedesk.schedule.conflicts import find_conflicts_many
 from changedesk.schedule.views.common import current_user, schools_of
 
@@ -76,9 +76,10 @@ class ScheduleQuery:
 
 def _parse_date(value: str | None, default: date) -> date:
     try:
-        return date.fromisoformat(value) if value else default
+        parsed = date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    return parsed if sane_year(parsed.year) else default
 
 
 def _schedule_query(request: HttpRequest) -> ScheduleQuery:
@@ -94,7 +95,7 @@ def _schedule_query(request: HttpRequest) -> ScheduleQuery:
     item = None
     item_id = request.GET.get("item", "")
     if item_id:
-        if not item_id.isdigit() or len(item_id) > 18:
+        if not (item_id.isascii() and item_id.isdecimal()) or len(item_id) > 18:
             raise Http404("No such item.")
         item = get_object_or_404(
             ConfigurationItem, pk=int(item_id), school_id__in=[s.pk for s in shown]

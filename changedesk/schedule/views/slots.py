@@ -27,7 +27,11 @@ from changedesk.schedule.views.common import current_user, schools_of
 def _slot_data_from_change(request: HttpRequest, user: User) -> dict[str, Any] | None:
     """Start the slot finder from an RFC: its school, its length and its items."""
     change_id = request.GET.get("change", "")
-    if not change_id.isdigit() or len(change_id) > 18 or "school" in request.GET:
+    if (
+        not (change_id.isascii() and change_id.isdecimal())
+        or len(change_id) > 18
+        or "school" in request.GET
+    ):
         return None
     change = get_object_or_404(Change.objects.visible_to(user), pk=int(change_id))
     minutes = 60
