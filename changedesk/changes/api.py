@@ -30,14 +30,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from changedesk.accounts.models import Membership, School, User
+from changedesk.accounts.models import School, User
 from changedesk.changes import services, workflow
 from changedesk.changes.choices import Action, Outcome, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent
 from changedesk.configuration import services as item_services
 from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.lib.api import if_match_version
+from changedesk.lib.api import CallerMixin, if_match_version
 
 # --- Fields. ---
 
@@ -426,6 +426,7 @@ ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
     ),
 )
 class ChangeViewSet(
+    CallerMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -462,27 +463,6 @@ class ChangeViewSet(
             )
         self.check_object_permissions(self.request, matches[0])
         return matches[0]
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "actor": self._actor()}
-
-    def _actor(self) -> User | None:
-        """The caller with their memberships and roles, fetched once per request."""
-        if not hasattr(self, "_actor_cache"):
-            user = self.request.user
-            self._actor_cache: User | None = (
-                User.objects.prefetch_related(
-                    Prefetch("memberships", Membership.objects.prefetch_related("roles"))
-                ).get(pk=user.pk)
-                if user.is_authenticated
-                else None
-            )
-        return self._actor_cache
-
-    def _caller(self) -> User:
-        actor = self._actor()
-        assert actor is not None  # IsAuthenticated has run
-        return actor
 
     def _render(self, change_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         change = self.get_queryset().get(pk=change_id)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.choices import Role
+from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
 from changedesk.changes import queries
 from changedesk.changes.choices import OPEN_STATES, Action, EventKind, State
@@ -44,18 +45,6 @@ ACTION_ORDER = [a.value for a in (Action.SUBMIT, Action.SUBMIT_PLAN, Action.APPR
                                   Action.RATIFY, Action.RECORD_OUTCOME, Action.CLOSE,
                                   Action.RETURN, Action.REJECT, Action.WITHDRAW)]  # fmt: skip
 DANGEROUS = {Action.REJECT, Action.WITHDRAW}
-
-
-def _current_user(request: HttpRequest) -> User:
-    """The signed-in user with their memberships and roles loaded once for the request."""
-    user = request.user
-    assert isinstance(user, User)
-    if not hasattr(user, "_prefetched_objects_cache"):
-        user = User.objects.prefetch_related("memberships__roles", "memberships__school").get(
-            pk=user.pk
-        )
-        request.user = user
-    return user
 
 
 def _visible_change(request: HttpRequest, pk: int) -> Change:

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from changedesk.accounts.models import Membership, School, User
+from changedesk.accounts.models import School, User
 from changedesk.changes.api import (
     BAD_INPUT,
     FORBIDDEN,
@@ -38,6 +38,7 @@ from changedesk.changes.workflow import InvalidAction
 from changedesk.committee import services
 from changedesk.committee.choices import Decision, MeetingStatus
 from changedesk.committee.models import AgendaItem, Meeting
+from changedesk.lib.api import CallerMixin
 
 _DETAIL = inline_serializer("MeetingErrorDetail", {"detail": serializers.CharField()})
 ERRORS = {
@@ -184,6 +185,7 @@ class AgendaSerializer(serializers.Serializer):
     ),
 )
 class MeetingViewSet(
+    CallerMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -212,27 +214,6 @@ class MeetingViewSet(
 
     def get_serializer_class(self) -> Any:
         return MeetingSerializer if self.action == "list" else MeetingDetailSerializer
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "actor": self._actor()}
-
-    def _actor(self) -> User | None:
-        """The caller with their memberships and roles, fetched once per request."""
-        if not hasattr(self, "_actor_cache"):
-            user = self.request.user
-            self._actor_cache: User | None = (
-                User.objects.prefetch_related(
-                    Prefetch("memberships", Membership.objects.prefetch_related("roles"))
-                ).get(pk=user.pk)
-                if user.is_authenticated
-                else None
-            )
-        return self._actor_cache
-
-    def _caller(self) -> User:
-        actor = self._actor()
-        assert actor is not None  # IsAuthenticated has run
-        return actor
 
     def _render(self, meeting_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         meeting = self.get_queryset().get(pk=meeting_id)

@@ -20,7 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from changedesk.accounts.models import School, User
+from changedesk.accounts.current import current_user as _current_user
+from changedesk.accounts.models import School
 from changedesk.changes.workflow import WorkflowError
 from changedesk.committee import services
 from changedesk.committee.agenda import APPROVER_FIELDS, agenda_rows
@@ -33,16 +34,6 @@ from changedesk.committee.forms import (
 from changedesk.committee.models import AgendaItem, Meeting
 
 PAGE_SIZE = 25
-
-
-def _current_user(request: HttpRequest) -> User:
-    """The signed-in user with their memberships and roles, loaded once for the request."""
-    user = request.user
-    assert isinstance(user, User)
-    if not hasattr(user, "_prefetched_objects_cache"):
-        user = User.objects.prefetch_related("memberships__roles").get(pk=user.pk)
-        request.user = user
-    return user
 
 
 def _school(request: HttpRequest, slug: str) -> School:

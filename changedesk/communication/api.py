@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -24,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from changedesk.accounts.models import Membership, School, User
+from changedesk.accounts.models import School, User
 from changedesk.changes.api import (
     BAD_INPUT,
     FORBIDDEN,
@@ -36,6 +35,7 @@ from changedesk.changes.models import Change
 from changedesk.communication import services
 from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.models import Notice
+from changedesk.lib.api import CallerMixin
 
 WRITABLE = services.EDITABLE_FIELDS
 _DETAIL = inline_serializer("NoticeErrorDetail", {"detail": serializers.CharField()})
@@ -162,6 +162,7 @@ class NoticeEditSerializer(NoticeSerializer):
     ),
 )
 class NoticeViewSet(
+    CallerMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -190,27 +191,6 @@ class NoticeViewSet(
         if change_key.isascii() and change_key.isdecimal() and len(change_key) < 19:
             queryset = queryset.filter(change_id=int(change_key))
         return queryset
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "actor": self._actor()}
-
-    def _actor(self) -> User | None:
-        """The caller with their memberships and roles, fetched once per request."""
-        if not hasattr(self, "_actor_cache"):
-            user = self.request.user
-            self._actor_cache: User | None = (
-                User.objects.prefetch_related(
-                    Prefetch("memberships", Membership.objects.prefetch_related("roles"))
-                ).get(pk=user.pk)
-                if user.is_authenticated
-                else None
-            )
-        return self._actor_cache
-
-    def _caller(self) -> User:
-        actor = self._actor()
-        assert actor is not None  # IsAuthenticated has run
-        return actor
 
     def _render(self, notice_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         notice = self.get_queryset().get(pk=notice_id)

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
@@ -30,16 +31,6 @@ from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.forms import CommunicationSettingsForm, NoticeForm
 from changedesk.communication.mail import board_path
 from changedesk.communication.models import CommunicationSettings, Notice
-
-
-def _current_user(request: HttpRequest) -> User:
-    """The signed-in user with their memberships and roles, loaded once for the request."""
-    user = request.user
-    assert isinstance(user, User)
-    if not hasattr(user, "_prefetched_objects_cache"):
-        user = User.objects.prefetch_related("memberships__roles").get(pk=user.pk)
-        request.user = user
-    return user
 
 
 def _school(request: HttpRequest, slug: str) -> School:

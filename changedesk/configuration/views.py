@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
 from changedesk.changes.workflow import WorkflowError
 from changedesk.configuration import importer
@@ -38,18 +39,6 @@ IMPORT_SALT = "changedesk.configuration.import"
 # How long a preview may be confirmed; after that the file is uploaded again.
 IMPORT_MAX_AGE = 60 * 60
 PREVIEW_ROWS = 500
-
-
-def _current_user(request: HttpRequest) -> User:
-    """The signed-in user with their memberships and roles loaded once for the request."""
-    user = request.user
-    assert isinstance(user, User)
-    if not hasattr(user, "_prefetched_objects_cache"):
-        user = User.objects.prefetch_related("memberships__roles", "memberships__school").get(
-            pk=user.pk
-        )
-        request.user = user
-    return user
 
 
 def _schools(user: User) -> list[School]:

@@ -8,16 +8,18 @@ so that a refusal reads the same whichever endpoint met it: the status from the 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import Prefetch
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from changedesk.accounts.models import Membership, User
 from changedesk.changes.workflow import WorkflowError
 
 logger = logging.getLogger(__name__)
@@ -80,3 +82,37 @@ def if_match_version(request: Request) -> int | None:
             {"If-Match": ['Give the version you loaded, e.g. If-Match: "3".']}
         )
     return int(value)
+
+
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
+
+    _ViewBase = GenericAPIView
+else:
+    _ViewBase = object
+
+
+class CallerMixin(_ViewBase):
+    """For viewsets: the caller with their memberships and roles, fetched once per request
+    (so permission checks on every row of a list cost no query), and given to serializers
+    as the `actor` in their context."""
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "actor": self._actor()}
+
+    def _actor(self) -> User | None:
+        if not hasattr(self, "_actor_cache"):
+            user = self.request.user
+            self._actor_cache: User | None = (
+                User.objects.prefetch_related(
+                    Prefetch("memberships", Membership.objects.prefetch_related("roles"))
+                ).get(pk=user.pk)
+                if user.is_authenticated
+                else None
+            )
+        return self._actor_cache
+
+    def _caller(self) -> User:
+        actor = self._actor()
+        assert actor is not None  # IsAuthenticated has run
+        return actor

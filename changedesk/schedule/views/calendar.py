@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts.choices import Role
+from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
 from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_window, school_tz
 from changedesk.schedule.forms import (
@@ -31,7 +32,7 @@ from changedesk.schedule.forms import (
 )
 from changedesk.schedule.ics_import import IcsError, import_ics, read_ics
 from changedesk.schedule.models import CalendarPeriod, MaintenanceWindow, SchoolCalendar
-from changedesk.schedule.views.common import current_user, schools_of
+from changedesk.schedule.views.common import schools_of
 
 
 @dataclass

@@ -21,13 +21,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
 from changedesk.changes.choices import State
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.schedule import queries
 from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates, sane_year
 from changedesk.schedule.conflicts import find_conflicts_many
-from changedesk.schedule.views.common import current_user, schools_of
+from changedesk.schedule.views.common import schools_of
 
 VIEWS = ("month", "week", "agenda")
 MONTH_PER_DAY = 4

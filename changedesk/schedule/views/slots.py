@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
 from changedesk.changes.services import can_edit
@@ -21,7 +22,7 @@ from changedesk.configuration.models import ChangeItem
 from changedesk.schedule.calendar import school_tz
 from changedesk.schedule.forms import SlotsForm
 from changedesk.schedule.slots import next_safe_slots
-from changedesk.schedule.views.common import current_user, schools_of
+from changedesk.schedule.views.common import schools_of
 
 
 def _slot_data_from_change(request: HttpRequest, user: User) -> dict[str, Any] | None:

@@ -1,0 +1,20 @@
+"""The signed-in person, with their memberships, schools and roles loaded once a request."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from changedesk.accounts.models import User
+
+
+def current_user(request: HttpRequest) -> User:
+    """`request.user` with memberships, their schools and roles prefetched (and kept on the
+    request, so every later `roles_in` and permission check costs no query)."""
+    user = request.user
+    assert isinstance(user, User)
+    if not hasattr(user, "_prefetched_objects_cache"):
+        user = User.objects.prefetch_related("memberships__roles", "memberships__school").get(
+            pk=user.pk
+        )
+        request.user = user
+    return user
