@@ -39,6 +39,19 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.CSRF_COOKIE_SECURE = False
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the browser tests (see changedesk/tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from changedesk.tests.browser import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture(autouse=True)
 def _fast_tests(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -10,82 +10,16 @@ Needs Debian's Chromium at /usr/bin/chromium; skipped without it unless CI requi
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from changedesk.changes.models import Change
-from changedesk.conftest import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("CHANGEDESK_REQUIRE_BROWSER") == "1"
+from changedesk.tests.browser import PHONE, Person, check_accessibility, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-if not CHROMIUM.exists():
-    if REQUIRED:
-        raise RuntimeError("CHANGEDESK_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls in the test
-# itself are synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def check_accessibility(page: Any) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-    violations = results.response["violations"]
-    assert not violations, f"{page.url}: " + results.generate_report()
-
-
-class Person:
-    """One person's own browser session."""
-
-    def __init__(self, browser: Any, base: str, username: str, viewport: dict | None = None):
-        self.context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(10_000)
-        self.base = base
-        self.page.goto(f"{base}/accounts/login/")
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(PASSWORD)
-        self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_url(f"{base}/")
-
-    def open(self, change: Change) -> Any:
-        self.page.goto(f"{self.base}/changes/{change.pk}/")
-        return self.page
-
-    def act(self, action: str, comment: str = "") -> None:
-        if comment:
-            self.page.get_by_label("Comment").fill(comment)
-        self.page.get_by_role("button", name=action, exact=True).click()
-        self.page.wait_for_load_state()
-
-    def close(self) -> None:
-        self.context.close()
+require_chromium()
 
 
 def fill_plan(page: Any) -> None:

@@ -7,65 +7,19 @@ Needs Debian's Chromium at /usr/bin/chromium; skipped without it unless CI requi
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from changedesk.changes.choices import State
-from changedesk.conftest import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("CHANGEDESK_REQUIRE_BROWSER") == "1"
+from changedesk.tests.browser import check_accessibility, require_chromium, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-if not CHROMIUM.exists():
-    if REQUIRED:
-        raise RuntimeError("CHANGEDESK_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+require_chromium()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def check_accessibility(page: Any) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-    violations = results.response["violations"]
-    assert not violations, f"{page.url}: " + results.generate_report()
-
-
-def sign_in(browser: Any, base: str, username: str, errors: list[str]) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    # A page that breaks the content security policy says so on the console.
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-    return page
+def console_errors(errors: list[str]):
+    """A page that breaks the content security policy says so on the console."""
+    return lambda message: errors.append(message.text) if message.type == "error" else None
 
 
 def test_a_meeting_from_agenda_to_printed_minutes(
@@ -73,7 +27,7 @@ def test_a_meeting_from_agenda_to_printed_minutes(
 ):
     base = live_server.url
     errors: list[str] = []
-    page = sign_in(browser, base, "sam", errors)
+    page = sign_in(browser, base, "sam", on_console=console_errors(errors))
 
     page.goto(f"{base}/committee/greenfield/")
     check_accessibility(page)

@@ -7,65 +7,15 @@ Needs Debian's Chromium at /usr/bin/chromium; skipped without it unless CI requi
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from changedesk.communication.models import Notice
 from changedesk.communication.services import settings_for
-from changedesk.conftest import PASSWORD
-
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRED = os.environ.get("CHANGEDESK_REQUIRE_BROWSER") == "1"
+from changedesk.tests.browser import PHONE, check_accessibility, require_chromium, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-if not CHROMIUM.exists():
-    if REQUIRED:
-        raise RuntimeError("CHANGEDESK_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def check_accessibility(page: Any) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-    violations = results.response["violations"]
-    assert not violations, f"{page.url}: " + results.generate_report()
-
-
-def sign_in(browser: Any, base: str, username: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
-    return page
+require_chromium()
 
 
 def test_a_notice_from_draft_to_the_printed_board(browser, live_server, approved, carol, vera):

@@ -14,22 +14,20 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from changedesk.changes.tests.test_browser import (  # noqa: F401  (the browser fixture)
-    Person,
-    browser,
-    check_accessibility,
-)
 from changedesk.schedule.models import CalendarPeriod
 from changedesk.schedule.tests.factories import LONDON, item, planned, school_year
 from changedesk.schedule.tests.test_ics_import import TERM_DATES
+from changedesk.tests.browser import Person, check_accessibility, require_chromium
 
 # Set to a directory to keep screenshots of the pages, to look at them.
 SCREENSHOTS = os.environ.get("CHANGEDESK_SCREENSHOTS", "")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+require_chromium()
 
-def test_calendar_and_schedule_pages(browser, live_server, team, school, tmp_path: Path):  # noqa: F811
+
+def test_calendar_and_schedule_pages(browser, live_server, team, school, tmp_path: Path):
     base = live_server.url
     school_year(school)
     mis = item(school, "the MIS server")

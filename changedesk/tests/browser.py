@@ -1,0 +1,92 @@
+"""What the browser tests share: Debian's Chromium, signing in, and the axe check.
+
+A browser test module starts with `require_chromium()`, marks itself
+`pytest.mark.browser`, and takes the `browser` fixture from changedesk/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from changedesk.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def require_chromium() -> None:
+    """Skip the calling module without Chromium, unless CI requires the browser tests."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CHANGEDESK_REQUIRE_BROWSER") == "1":
+            raise RuntimeError("CHANGEDESK_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
+        pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the tests
+    # themselves are synchronous and safe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+
+
+def check_accessibility(page: Any) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    violations = results.response["violations"]
+    assert not violations, f"{page.url}: " + results.generate_report()
+
+
+def sign_in(
+    browser: Any,
+    base: str,
+    username: str,
+    *,
+    viewport: dict | None = None,
+    on_console: Callable[[Any], None] | None = None,
+) -> Any:
+    """A new browser context signed in as `username`; returns its page, on My work."""
+    context = browser.new_context(viewport=viewport or DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    if on_console is not None:
+        page.on("console", on_console)
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+class Person:
+    """One person's own browser session, acting on RFCs."""
+
+    def __init__(self, browser: Any, base: str, username: str, viewport: dict | None = None):
+        self.page = sign_in(browser, base, username, viewport=viewport)
+        self.context = self.page.context
+        self.base = base
+
+    def open(self, change: Any) -> Any:
+        self.page.goto(f"{self.base}/changes/{change.pk}/")
+        return self.page
+
+    def act(self, action: str, comment: str = "") -> None:
+        if comment:
+            self.page.get_by_label("Comment").fill(comment)
+        self.page.get_by_role("button", name=action, exact=True).click()
+        self.page.wait_for_load_state()
+
+    def close(self) -> None:
+        self.context.close()
