@@ -497,7 +497,7 @@ def _school_setting(school: School, people: dict[str, User]) -> None:
                 set_change_items(change, [by_tag[t] for t in tags], change.originator)
 
     SchoolCalendar.objects.get_or_create(school=school)
-    zone = ZoneInfo(school.timezone)
+    zone = school.zone
     today = timezone.now().astimezone(zone).date()
 
     def local(day: date) -> datetime:

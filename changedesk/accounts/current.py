@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 
-from changedesk.accounts.models import User
+from changedesk.accounts.models import School, User
 
 
 def current_user(request: HttpRequest) -> User:
@@ -18,3 +19,8 @@ def current_user(request: HttpRequest) -> User:
         )
         request.user = user
     return user
+
+
+def member_school(request: HttpRequest, slug: str) -> School:
+    """The school `slug` if the signed-in person belongs to it (anyone else: 404)."""
+    return get_object_or_404(School.objects.for_user(current_user(request)), slug=slug)

@@ -83,6 +83,11 @@ class School(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The school's time zone: its calendar, its planned windows and its mail use it."""
+        return ZoneInfo(self.timezone)
+
     def holders_of(self, role: str) -> QuerySet[User]:
         return User.objects.filter(
             is_active=True, memberships__school=self, memberships__roles__role=role

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -37,6 +36,7 @@ from changedesk.configuration.services import (
     perform_recording_items,
     set_change_items,
 )
+from changedesk.lib.forms import show_workflow_error
 from changedesk.schedule.conflicts import Conflict, find_conflicts
 
 PAGE_SIZE = 25
@@ -174,14 +174,14 @@ def change_create(request: HttpRequest) -> HttpResponse:
                     if items:
                         set_change_items(change, items, user)
             except WorkflowError as error:
-                _apply_errors(form, error)
+                show_workflow_error(form, error)
                 status = error.status
             else:
                 messages.success(request, f"{change.reference} is saved as a draft.")
                 return redirect(change)
         else:
             status = 400
-    with timezone.override(ZoneInfo(school.timezone)):
+    with timezone.override(school.zone):
         return render(
             request,
             "changes/form.html",
@@ -201,23 +201,13 @@ def _slot_initial(request: HttpRequest) -> dict[str, str]:
     }
 
 
-def _apply_errors(form: Any, error: WorkflowError) -> None:
-    placed = False
-    for name, message in error.fields.items():
-        if name in form.fields:
-            form.add_error(name, message)
-            placed = True
-    if not placed or any(name not in form.fields for name in error.fields):
-        form.add_error(None, error.message)
-
-
 @require_http_methods(["GET", "POST"])
 def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
     change = _visible_change(request, pk)
     user = _current_user(request)
     if not can_edit(change, user):
         raise PermissionDenied(f"You may not edit {change.reference} now.")
-    tz = ZoneInfo(change.school.timezone)
+    tz = change.school.zone
     status = 200
     with timezone.override(tz):
         data = request.POST if request.method == "POST" else None
@@ -249,7 +239,7 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
                                 edited, items, user, comment=comment if unedited else ""
                             )
                 except WorkflowError as error:
-                    _apply_errors(form, error)
+                    show_workflow_error(form, error)
                     status = error.status
                 else:
                     messages.success(request, f"{change.reference} is saved.")
@@ -326,7 +316,7 @@ def _waiting_on(change: Change) -> User | None:
 @require_GET
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     change = _visible_change(request, pk)
-    with timezone.override(ZoneInfo(change.school.timezone)):
+    with timezone.override(change.school.zone):
         return render(request, "changes/detail.html", _detail_context(request, change, None))
 
 
@@ -359,7 +349,7 @@ def change_act(request: HttpRequest, pk: int) -> HttpResponse:
             label = Action(action).label.lower()
             messages.success(request, f"Done: {label} on {change.reference}.")
             return redirect(change)
-    with timezone.override(ZoneInfo(change.school.timezone)):
+    with timezone.override(change.school.zone):
         context = _detail_context(request, change, form)
         context["attempted"] = request.POST.get("action", "")
         return render(request, "changes/detail.html", context, status=status)
@@ -397,7 +387,7 @@ def signature_rows(change: Change, events: list[ChangeEvent]) -> list[dict[str, 
 def change_print(request: HttpRequest, pk: int) -> HttpResponse:
     change = _visible_change(request, pk)
     events = _timeline(change)
-    with timezone.override(ZoneInfo(change.school.timezone)):
+    with timezone.override(change.school.zone):
         return render(
             request,
             "changes/print.html",

@@ -8,9 +8,6 @@ agenda, decisions) needs to chair it or be a school administrator (403 otherwise
 
 from __future__ import annotations
 
-from typing import Any
-from zoneinfo import ZoneInfo
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -21,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.current import current_user as _current_user
+from changedesk.accounts.current import member_school
 from changedesk.accounts.models import School
 from changedesk.changes.workflow import WorkflowError
 from changedesk.committee import services
@@ -32,12 +30,9 @@ from changedesk.committee.forms import (
     ReminderSettingsForm,
 )
 from changedesk.committee.models import AgendaItem, Meeting
+from changedesk.lib.forms import show_workflow_error
 
 PAGE_SIZE = 25
-
-
-def _school(request: HttpRequest, slug: str) -> School:
-    return get_object_or_404(School.objects.for_user(_current_user(request)), slug=slug)
 
 
 def _meeting(request: HttpRequest, slug: str, pk: int) -> Meeting:
@@ -56,21 +51,6 @@ def _running(request: HttpRequest, slug: str, pk: int) -> Meeting:
     return meeting
 
 
-def _tz(school: School) -> ZoneInfo:
-    return ZoneInfo(school.timezone)
-
-
-def _apply_errors(form: Any, error: WorkflowError) -> None:
-    """Each message by its field; the ones about fields not on this form (e.g. the RFC's
-    planned start, for a window the calendar forbids) with the summary at the top."""
-    others = [m for name, m in error.fields.items() if name not in form.fields]
-    for name, message in error.fields.items():
-        if name in form.fields:
-            form.add_error(name, message)
-    if others or not error.fields:
-        form.add_error(None, " ".join([error.message, *others]))
-
-
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     schools = list(School.objects.for_user(_current_user(request)))
@@ -81,7 +61,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     meetings = (
         Meeting.objects.filter(school=school)
         .select_related("chair")
@@ -92,7 +72,7 @@ def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-held_at", "-id")
     )
     page = Paginator(meetings, PAGE_SIZE).get_page(request.GET.get("page"))
-    with timezone.override(_tz(school)):
+    with timezone.override(school.zone):
         return render(
             request,
             "committee/meeting_list.html",
@@ -107,18 +87,18 @@ def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     user = _current_user(request)
     if not services.is_school_admin(user, school):
         raise PermissionDenied(f"Only a school administrator of {school.name} may plan a meeting.")
-    with timezone.override(_tz(school)):
+    with timezone.override(school.zone):
         form = MeetingForm(request.POST or None, school=school)
         status = 400 if form.is_bound else 200
         if form.is_bound and form.is_valid():
             try:
                 meeting = services.create_meeting(school, user, form.values())
             except WorkflowError as error:
-                _apply_errors(form, error)
+                show_workflow_error(form, error)
                 status = error.status
             else:
                 messages.success(request, "The meeting is planned. Build its agenda when ready.")
@@ -134,14 +114,14 @@ def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def meeting_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     meeting = _running(request, slug, pk)
-    with timezone.override(_tz(meeting.school)):
+    with timezone.override(meeting.school.zone):
         form = MeetingForm(request.POST or None, school=meeting.school, meeting=meeting)
         status = 400 if form.is_bound else 200
         if form.is_bound and form.is_valid():
             try:
                 services.update_meeting(meeting.pk, _current_user(request), form.values())
             except WorkflowError as error:
-                _apply_errors(form, error)
+                show_workflow_error(form, error)
                 status = error.status
             else:
                 messages.success(request, "The meeting is saved.")
@@ -172,7 +152,7 @@ def _render_detail(
     may_run = services.may_run(user, meeting)
     present = list(meeting.members_present.all())
     rows = agenda_rows(_items(meeting), present, may_run, failed)
-    with timezone.override(_tz(meeting.school)):
+    with timezone.override(meeting.school.zone):
         return render(
             request,
             "committee/meeting_detail.html",
@@ -204,7 +184,7 @@ def attendees(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 meeting.pk, _current_user(request), form.cleaned_data["members_present"]
             )
         except WorkflowError as error:
-            _apply_errors(form, error)
+            show_workflow_error(form, error)
             status = error.status
         else:
             messages.success(request, "The attendance is recorded.")
@@ -253,7 +233,7 @@ def decide(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRespon
             expected_version=form.cleaned_data["version"],
         )
     except WorkflowError as error:
-        _apply_errors(form, error)
+        show_workflow_error(form, error)
         return _render_detail(request, meeting, (item.pk, form), status=error.status)
     item.refresh_from_db(fields=["decision"])
     messages.success(
@@ -267,7 +247,7 @@ def decide(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRespon
 @require_GET
 def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     meeting = _meeting(request, slug, pk)
-    with timezone.override(_tz(meeting.school)):
+    with timezone.override(meeting.school.zone):
         return render(
             request,
             "committee/minutes.html",
@@ -282,7 +262,7 @@ def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     if not services.is_school_admin(_current_user(request), school):
         raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
     form = ReminderSettingsForm(

@@ -207,7 +207,7 @@ def _decision(event: ChangeEvent) -> tuple[str, str] | None:
 
 def summarise(school: School, start: date, end: date) -> Summary:
     """The RFCs approved, rejected, carried out and failed in the period, in order."""
-    tz = ZoneInfo(school.timezone)
+    tz = school.zone
     events = (
         ChangeEvent.objects.filter(
             change__school=school,
@@ -277,7 +277,7 @@ def post_summaries(now: datetime) -> int:
     configs = {c.school_id: c for c in CommunicationSettings.objects.all()}
     for school in School.objects.order_by("pk"):
         config = configs.get(school.pk) or settings_for(school)
-        period = last_complete_period(config.summary_frequency, now, ZoneInfo(school.timezone))
+        period = last_complete_period(config.summary_frequency, now, school.zone)
         done = config.last_summary_period_end
         if period is None or (done is not None and done >= period[1]):
             continue
@@ -301,7 +301,7 @@ def post_summary(school: School, start: date, end: date, now: datetime) -> int:
     summary = summarise(school, start, end)
     posted = 0
     if summary.entries:
-        tz = ZoneInfo(school.timezone)
+        tz = school.zone
         shown_until = datetime.combine(
             _boundary_after(config.summary_frequency, end), SUMMARY_AT, tzinfo=tz
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -211,7 +210,7 @@ def drafted_fields(change: Change, now: datetime | None = None) -> dict[str, Any
     who = originator.display_name
     if originator.job_title:
         who = f"{who}, {originator.job_title}"
-    when = plain_window(change.planned_start, change.planned_end, ZoneInfo(change.school.timezone),
+    when = plain_window(change.planned_start, change.planned_end, change.school.zone,
                         now or timezone.now())  # fmt: skip
     if not when and change.is_emergency:
         when = "As soon as possible: this is an emergency change."

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -22,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.current import current_user as _current_user
+from changedesk.accounts.current import member_school
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
@@ -31,10 +31,7 @@ from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.forms import CommunicationSettingsForm, NoticeForm
 from changedesk.communication.mail import board_path
 from changedesk.communication.models import CommunicationSettings, Notice
-
-
-def _school(request: HttpRequest, slug: str) -> School:
-    return get_object_or_404(School.objects.for_user(_current_user(request)), slug=slug)
+from changedesk.lib.forms import show_workflow_error
 
 
 def _notice(request: HttpRequest, slug: str, pk: int) -> Notice:
@@ -45,15 +42,11 @@ def _notice(request: HttpRequest, slug: str, pk: int) -> Notice:
     return get_object_or_404(queryset, school__slug=slug, pk=pk)
 
 
-def _tz(school: School) -> ZoneInfo:
-    return ZoneInfo(school.timezone)
-
-
 # --- The board. ---
 
 
 def _board(request: HttpRequest, school: School, template: str, **extra: Any) -> HttpResponse:
-    with timezone.override(_tz(school)):
+    with timezone.override(school.zone):
         return render(
             request,
             template,
@@ -71,7 +64,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def school_board(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     user = _current_user(request)
     return _board(
         request,
@@ -85,7 +78,7 @@ def school_board(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def school_board_print(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     return _board(request, school, "communication/board_print.html", back_arg=school.slug)
 
 
@@ -132,7 +125,7 @@ def public_board_print(request: HttpRequest, key: str) -> HttpResponse:
 
 @require_GET
 def manage(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     user = _current_user(request)
     if not services.may_manage(user, school):
         raise PermissionDenied(f"Only a communicator of {school.name} may manage its notices.")
@@ -145,7 +138,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("originator")
         .order_by("planned_start", "id")[:50]
     )
-    with timezone.override(_tz(school)):
+    with timezone.override(school.zone):
         return render(
             request,
             "communication/manage.html",
@@ -181,7 +174,7 @@ def _render_detail(
     request: HttpRequest, notice: Notice, error: WorkflowError | None = None
 ) -> HttpResponse:
     user = _current_user(request)
-    with timezone.override(_tz(notice.school)):
+    with timezone.override(notice.school.zone):
         return render(
             request,
             "communication/notice_detail.html",
@@ -192,18 +185,18 @@ def _render_detail(
 
 @require_http_methods(["GET", "POST"])
 def notice_create(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     user = _current_user(request)
     if not services.is_communicator(user, school):
         raise PermissionDenied(f"Only a communicator of {school.name} may write a notice.")
-    with timezone.override(_tz(school)):
+    with timezone.override(school.zone):
         form = NoticeForm(request.POST or None)
         status = 400 if form.is_bound else 200
         if form.is_bound and form.is_valid():
             try:
                 notice = services.create_notice(school, user, form.values())
             except WorkflowError as error:
-                _apply_errors(form, error)
+                show_workflow_error(form, error)
                 status = error.status
             else:
                 messages.success(request, "The notice is saved as a draft.")
@@ -241,14 +234,14 @@ def notice_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     user = _current_user(request)
     if not services.may_edit(user, notice):
         raise PermissionDenied("You may not change this notice.")
-    with timezone.override(_tz(notice.school)):
+    with timezone.override(notice.school.zone):
         form = NoticeForm(request.POST or None, notice=notice)
         status = 400 if form.is_bound else 200
         if form.is_bound and form.is_valid():
             try:
                 services.update_notice(notice.pk, user, form.values())
             except WorkflowError as error:
-                _apply_errors(form, error)
+                show_workflow_error(form, error)
                 status = error.status
             else:
                 messages.success(request, "The notice is saved.")
@@ -292,22 +285,12 @@ def notice_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _act(request, slug, pk, services.withdraw_notice, "The notice is taken off the board.")
 
 
-def _apply_errors(form: Any, error: WorkflowError) -> None:
-    placed = False
-    for name, message in error.fields.items():
-        if name in form.fields:
-            form.add_error(name, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
-
-
 # --- Settings. ---
 
 
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     user = _current_user(request)
     if not services.is_school_admin(user, school):
         raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
@@ -327,7 +310,7 @@ def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def board_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
-    school = _school(request, slug)
+    school = member_school(request, slug)
     try:
         services.regenerate_board_key(school, _current_user(request))
     except WorkflowError as error:

@@ -33,6 +33,7 @@ from changedesk.configuration.services import (
     may_manage,
     update_item,
 )
+from changedesk.lib.forms import show_workflow_error
 
 PAGE_SIZE = 25
 IMPORT_SALT = "changedesk.configuration.import"
@@ -134,7 +135,7 @@ def item_create(request: HttpRequest) -> HttpResponse:
             try:
                 item = create_item(school, user, form.values())
             except WorkflowError as error:
-                _apply_errors(form, error)
+                show_workflow_error(form, error)
                 status = error.status
             else:
                 messages.success(request, f"{item.name} is added to {school.name}.")
@@ -162,7 +163,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 update_item(item.pk, user, form.values())
             except WorkflowError as error:
-                _apply_errors(form, error)
+                show_workflow_error(form, error)
                 status = error.status
             else:
                 messages.success(request, f"{form.cleaned_data['name']} is saved.")
@@ -202,16 +203,6 @@ def item_status(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied(error.message) from None
         messages.error(request, error.message)
     return redirect(item)
-
-
-def _apply_errors(form: Any, error: WorkflowError) -> None:
-    placed = False
-    for name, message in error.fields.items():
-        if name in form.fields:
-            form.add_error(name, message)
-            placed = True
-    if not placed or any(name not in form.fields for name in error.fields):
-        form.add_error(None, error.message)
 
 
 # --- Import from CSV. ---

@@ -44,7 +44,7 @@ from changedesk.changes.api import (
 )
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.schedule.calendar import sane_year, school_tz
+from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.conflicts import ConflictKind, find_conflicts
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 from changedesk.schedule.slots import next_safe_slots
@@ -343,7 +343,7 @@ class SafeSlotsView(APIView):
             count=params["count"],
             exclude_change_id=exclude,
         )
-        tz = school_tz(school)
+        tz = school.zone
         return Response(
             {
                 "school": school.slug,

@@ -39,10 +39,6 @@ DAY_FULL_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satur
 # --- Time zones and local days. ---
 
 
-def school_tz(school: School) -> ZoneInfo:
-    return ZoneInfo(school.timezone)
-
-
 def local_at(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The instant of `at` o'clock on `day` in `tz`.
 
@@ -290,7 +286,7 @@ def load_calendars(
     if not by_id:
         return {}
     margin = timedelta(days=2)
-    data = {pk: CalendarData(school=school, tz=school_tz(school)) for pk, school in by_id.items()}
+    data = {pk: CalendarData(school=school, tz=school.zone) for pk, school in by_id.items()}
     for calendar in SchoolCalendar.objects.filter(school_id__in=by_id):
         target = data[calendar.school_id]
         target.teaching_start = calendar.teaching_day_start

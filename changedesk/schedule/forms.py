@@ -18,7 +18,6 @@ from changedesk.schedule.calendar import (
     all_day_bounds,
     local_at,
     sane_year,
-    school_tz,
 )
 from changedesk.schedule.models import (
     CalendarPeriod,
@@ -93,7 +92,7 @@ class PeriodForm(forms.Form):
                 return data
         if first is None or last is None:
             return data
-        tz = school_tz(self.school)
+        tz = self.school.zone
         if data.get("all_day"):
             if last < first:
                 self.add_error("last_day", "The last day cannot be before the first.")
@@ -127,7 +126,7 @@ class PeriodForm(forms.Form):
 
 
 def period_initial(period: CalendarPeriod, school: School) -> dict[str, Any]:
-    tz = school_tz(school)
+    tz = school.zone
     start, end = period.starts_at.astimezone(tz), period.ends_at.astimezone(tz)
     all_day = start.time() == time(0) and end.time() == time(0)
     return {
@@ -255,4 +254,4 @@ class SlotsForm(forms.Form):
     def after_instant(self) -> datetime | None:
         after = self.cleaned_data.get("after")
         school: School = self.cleaned_data["school"]
-        return local_at(after, time(0), school_tz(school)) if after else None
+        return local_at(after, time(0), school.zone) if after else None

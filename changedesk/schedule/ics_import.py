@@ -22,7 +22,7 @@ import icalendar
 from django.db import transaction
 
 from changedesk.accounts.models import School
-from changedesk.schedule.calendar import all_day_bounds, describe_period_span, school_tz
+from changedesk.schedule.calendar import all_day_bounds, describe_period_span
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -166,7 +166,7 @@ def _uid(event: icalendar.Event, summary: str) -> str:
 
 def _bounds(event: icalendar.Event, school: School) -> tuple[datetime, datetime, str]:
     """The event's [start, end) as aware datetimes, and a note; ValueError if unreadable."""
-    tz = school_tz(school)
+    tz = school.zone
     try:
         start = event.start
         end = event.end
@@ -213,7 +213,7 @@ def read_ics(data: bytes | str, school: School, *, kind: str | None = None) -> I
         raise IcsError("The file has no events (VEVENT) in it: nothing to import.")
     if len(events) > MAX_EVENTS:
         raise IcsError(f"The file has {len(events)} events: at most {MAX_EVENTS} at a time.")
-    tz = school_tz(school)
+    tz = school.zone
     preview = IcsPreview(school)
     seen: set[str] = set()
     for event in events:

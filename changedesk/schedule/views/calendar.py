@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from changedesk.accounts.choices import Role
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
-from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_window, school_tz
+from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_window
 from changedesk.schedule.forms import (
     IcsUploadForm,
     MaintenanceWindowForm,
@@ -78,7 +78,7 @@ def calendar_detail(request: HttpRequest, slug: str) -> HttpResponse:
         periods = periods.filter(ends_at__gt=timezone.now() - timedelta(days=1))
     calendar = SchoolCalendar.objects.filter(school=school).first() or SchoolCalendar(school=school)
     windows = list(MaintenanceWindow.objects.filter(school=school))
-    with timezone.override(school_tz(school)):
+    with timezone.override(school.zone):
         return render(
             request,
             "schedule/calendar.html",
@@ -266,5 +266,5 @@ def ics_import(request: HttpRequest, slug: str) -> HttpResponse:
                     compress=True,
                 )
     context["form"] = form
-    with timezone.override(school_tz(school)):
+    with timezone.override(school.zone):
         return render(request, "schedule/import.html", context, status=status)

@@ -19,7 +19,6 @@ from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
 from changedesk.changes.services import can_edit
 from changedesk.configuration.models import ChangeItem
-from changedesk.schedule.calendar import school_tz
 from changedesk.schedule.forms import SlotsForm
 from changedesk.schedule.slots import next_safe_slots
 from changedesk.schedule.views.common import schools_of
@@ -50,7 +49,7 @@ def _slot_data_from_change(request: HttpRequest, user: User) -> dict[str, Any] |
 def _use_slot_url(
     start: datetime, end: datetime, school: School, change: Change | None, user: User
 ) -> str:
-    tz = school_tz(school)
+    tz = school.zone
     times = {
         "planned_start": start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
         "planned_end": end.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
@@ -103,6 +102,6 @@ def safe_slots(request: HttpRequest) -> HttpResponse:
     htmx = bool(getattr(request, "htmx", False))
     context["htmx"] = htmx
     template = "schedule/_slots_results.html" if htmx else "schedule/slots.html"
-    tz = school_tz(context["school"]) if "school" in context else ZoneInfo(settings.TIME_ZONE)
+    tz = context["school"].zone if "school" in context else ZoneInfo(settings.TIME_ZONE)
     with timezone.override(tz):
         return render(request, template, context, status=status)
