@@ -37,7 +37,7 @@ from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent
 from changedesk.configuration import services as item_services
 from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.lib.api import CallerMixin, if_match_version
+from changedesk.lib.api import CallerMixin, RefuseUnknownFields, if_match_version
 
 # --- Fields. ---
 
@@ -161,8 +161,10 @@ READ_ONLY_MESSAGES = {
 }
 
 
-class ChangeSerializer(serializers.ModelSerializer):
+class ChangeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     """An RFC. On create `school` is required; afterwards the RFC stays in its school."""
+
+    read_only_messages = READ_ONLY_MESSAGES
 
     reference = serializers.CharField(read_only=True, help_text="RFC-0001, unique in the school.")
     qualified_reference = serializers.CharField(
@@ -224,22 +226,6 @@ class ChangeSerializer(serializers.ModelSerializer):
         path = change.get_absolute_url()
         return request.build_absolute_uri(path) if request is not None else path
 
-    def to_internal_value(self, data: Any) -> Any:
-        # DRF would silently drop read-only and unknown keys; a client sending `state` or a
-        # misspelt field should hear that nothing was done with it.
-        if isinstance(data, dict):
-            known = {n for n, f in self.fields.items() if not f.read_only}
-            errors = {
-                name: [READ_ONLY_MESSAGES.get(name, "This field is read-only.")]
-                if name in self.fields
-                else ["Unknown field."]
-                for name in data
-                if name not in known
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Turn the usernames into people, and the item ids into items, of the RFC's school."""
         school: School = self.instance.school if self.instance is not None else attrs["school"]
@@ -285,7 +271,7 @@ class EditSerializer(ChangeSerializer):
         fields = (*ChangeSerializer.Meta.fields, "comment", "expected_version")
 
 
-class ChangeActionSerializer(serializers.Serializer):
+class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer):
     """An action on an RFC and what it carries; the workflow checks the rest."""
 
     action = serializers.ChoiceField(
@@ -329,13 +315,6 @@ class ChangeActionSerializer(serializers.Serializer):
         "users_informed",
         "override_reason",
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = [name for name in data if name not in self.fields]
-            if unknown:
-                raise serializers.ValidationError({n: ["Unknown field."] for n in unknown})
-        return super().to_internal_value(data)
 
 
 STATE_OR_NULL = serializers.ChoiceField(choices=State.choices, allow_null=True, read_only=True)

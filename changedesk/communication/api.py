@@ -35,7 +35,7 @@ from changedesk.changes.models import Change
 from changedesk.communication import services
 from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.models import Notice
-from changedesk.lib.api import CallerMixin
+from changedesk.lib.api import CallerMixin, RefuseUnknownFields
 
 WRITABLE = services.EDITABLE_FIELDS
 _DETAIL = inline_serializer("NoticeErrorDetail", {"detail": serializers.CharField()})
@@ -57,7 +57,7 @@ class ChangeField(serializers.PrimaryKeyRelatedField):
         return Change.objects.visible_to(request.user)
 
 
-class NoticeSerializer(serializers.ModelSerializer):
+class NoticeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     """A notice. On create give `school`, and `change` (an RFC's id) to draft it from the RFC:
     the fields you leave out are filled in from the RFC's impact section and planned window."""
 
@@ -112,19 +112,6 @@ class NoticeSerializer(serializers.ModelSerializer):
     def get_may_edit(self, notice: Notice) -> bool:
         actor: User | None = self.context.get("actor")
         return actor is not None and services.may_edit(actor, notice)
-
-    def to_internal_value(self, data: Any) -> Any:
-        # A key that would be ignored is an error, so a typo does not pass silently.
-        if isinstance(data, dict):
-            known = {n for n, f in self.fields.items() if not f.read_only}
-            errors = {
-                name: ["This field is read-only." if name in self.fields else "Unknown field."]
-                for name in data
-                if name not in known
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         change = attrs.get("change")

@@ -25,14 +25,17 @@ from changedesk.changes.choices import State
 from changedesk.configuration import services
 from changedesk.configuration.filters import ItemFilterSet
 from changedesk.configuration.models import ChangeItem, ConfigurationItem
+from changedesk.lib.api import RefuseUnknownFields
 
 READ_ONLY_MESSAGES = {
     "school": "An item stays in the school it was added to.",
 }
 
 
-class ItemSerializer(serializers.ModelSerializer):
+class ItemSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     """A configuration item. On create `school` is required; afterwards it stays there."""
+
+    read_only_messages = READ_ONLY_MESSAGES
 
     school = SchoolField(help_text="The school's slug; set on create only.")
     owner = UsernameField(required=False, allow_null=True)
@@ -70,21 +73,6 @@ class ItemSerializer(serializers.ModelSerializer):
         request: Request | None = self.context.get("request")
         path = item.get_absolute_url()
         return request.build_absolute_uri(path) if request is not None else path
-
-    def to_internal_value(self, data: Any) -> Any:
-        # As for RFCs: a read-only or misspelt field is refused rather than ignored.
-        if isinstance(data, dict):
-            known = {n for n, f in self.fields.items() if not f.read_only}
-            errors = {
-                name: [READ_ONLY_MESSAGES.get(name, "This field is read-only.")]
-                if name in self.fields
-                else ["Unknown field."]
-                for name in data
-                if name not in known
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Turn the owner's username into a member of the item's school."""

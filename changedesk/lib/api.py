@@ -8,13 +8,13 @@ so that a refusal reads the same whichever endpoint met it: the status from the 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import Prefetch
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -116,3 +116,25 @@ class CallerMixin(_ViewBase):
         actor = self._actor()
         assert actor is not None  # IsAuthenticated has run
         return actor
+
+
+class RefuseUnknownFields:
+    """DRF silently drops read-only and unknown keys; a client that sends `state` or a
+    misspelt field should hear that nothing was done with it. `read_only_messages` says
+    why a particular read-only field cannot be written."""
+
+    read_only_messages: dict[str, str] = {}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            fields = cast(serializers.Serializer, self).fields
+            errors = {
+                name: [self.read_only_messages.get(name, "This field is read-only.")]
+                if name in fields
+                else ["Unknown field."]
+                for name in data
+                if name not in fields or fields[name].read_only
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]

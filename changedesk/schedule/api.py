@@ -44,6 +44,7 @@ from changedesk.changes.api import (
 )
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.api import RefuseUnknownFields
 from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.conflicts import ConflictKind, find_conflicts
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
@@ -56,22 +57,6 @@ def is_school_admin(user: Any, school: School) -> bool:
     return MembershipRole.objects.filter(
         membership__user=user, membership__school=school, role=Role.SCHOOL_ADMIN
     ).exists()
-
-
-class RefuseUnknownFields:
-    """DRF silently drops unknown keys; a client that misspells a field should hear of it."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            fields = cast(serializers.Serializer, self).fields
-            errors = {
-                name: ["This field is read-only."] if name in fields else ["Unknown field."]
-                for name in data
-                if name not in fields or fields[name].read_only
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer):

@@ -22,6 +22,7 @@ from rest_framework.routers import SimpleRouter
 
 from changedesk.accounts.models import School, User
 from changedesk.changes.api import BAD_INPUT, SchoolField
+from changedesk.lib.api import RefuseUnknownFields
 from changedesk.schedule.feeds import create_feed_token, feed_url, revoke_feed_token
 from changedesk.schedule.models import FeedKind, FeedToken
 
@@ -56,20 +57,13 @@ class FeedTokenSerializer(serializers.ModelSerializer):
         return feed_url(token)
 
 
-class FeedTokenCreateSerializer(serializers.Serializer):
+class FeedTokenCreateSerializer(RefuseUnknownFields, serializers.Serializer):
     """Which feed to make a link to: your own (`person`) or a school's (`school` + slug)."""
 
     kind = serializers.ChoiceField(choices=FeedKind.choices)
     school = FeedSchoolField(
         required=False, allow_null=True, help_text="The school's slug; only for kind=school."
     )
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = [name for name in data if name not in self.fields]
-            if unknown:
-                raise serializers.ValidationError({n: ["Unknown field."] for n in unknown})
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         school = attrs.get("school")
