@@ -505,7 +505,7 @@ def _describe(exc: Exception) -> str:
     from django.core.exceptions import ImproperlyConfigured, ValidationError
     from django.db import DatabaseError
 
-    from changedesk.changes.workflow import WorkflowError
+    from changedesk.lib.errors import WorkflowError
 
     if isinstance(exc, ValidationError):
         return _validation_message(exc)

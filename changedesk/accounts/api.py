@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
@@ -13,17 +12,63 @@ from rest_framework.views import APIView
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Membership, School, User
+from changedesk.accounts.permissions import with_roles
 
 ROLES_FIELD = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
 
 
-def _with_roles(user: Any) -> User:
-    """The caller with their memberships, schools and roles, in three queries."""
-    return User.objects.prefetch_related(
-        Prefetch(
-            "memberships", Membership.objects.select_related("school").prefetch_related("roles")
-        )
-    ).get(pk=user.pk)
+# --- Shared by every app's API: the caller with their roles, and a school by slug. ---
+
+
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
+
+    _ViewBase = GenericAPIView
+else:
+    _ViewBase = object
+
+
+class CallerMixin(_ViewBase):
+    """For viewsets: the caller with their memberships and roles, fetched once per request
+    (so permission checks on every row of a list cost no query), and given to serializers
+    as the `actor` in their context."""
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "actor": self._actor()}
+
+    def _actor(self) -> User | None:
+        if not hasattr(self, "_actor_cache"):
+            user = self.request.user
+            self._actor_cache: User | None = with_roles(user) if user.is_authenticated else None
+        return self._actor_cache
+
+    def _caller(self) -> User:
+        actor = self._actor()
+        assert actor is not None  # IsAuthenticated has run
+        return actor
+
+
+class SchoolField(serializers.SlugRelatedField):
+    """A school by slug, among the caller's schools only: others are as if they did not exist."""
+
+    default_error_messages = {
+        "does_not_exist": "You are not a member of a school called “{value}”.",
+        "invalid": "Give a school's slug.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data: Any) -> School:
+        if not isinstance(data, str) or "\x00" in data:
+            self.fail("invalid")
+        return cast(School, super().to_internal_value(data))
+
+    def get_queryset(self) -> Any:
+        request: Request | None = self.context.get("request")
+        if request is None:
+            return School.objects.none()
+        return School.objects.for_user(cast(User, request.user))
 
 
 class SchoolSerializer(serializers.ModelSerializer):
@@ -87,7 +132,7 @@ class SchoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_serializer_context(self) -> dict[str, Any]:
         context = dict(super().get_serializer_context())
         if self.request.user.is_authenticated:
-            context["actor"] = _with_roles(self.request.user)
+            context["actor"] = with_roles(self.request.user)
         return context
 
 
@@ -96,4 +141,4 @@ class MeView(APIView):
 
     @extend_schema(summary="You, and your schools and roles", responses=MeSerializer)
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(_with_roles(request.user)).data)
+        return Response(MeSerializer(with_roles(request.user)).data)

@@ -8,21 +8,16 @@ in `changedesk.lib.api.exception_handler`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Prefetch
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -30,6 +25,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User
 from changedesk.changes import services, workflow
 from changedesk.changes.choices import Action, Outcome, State
@@ -37,68 +33,18 @@ from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent
 from changedesk.configuration import services as item_services
 from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.lib.api import CallerMixin, RefuseUnknownFields, if_match_version
+from changedesk.lib.api import (
+    BAD_INPUT,
+    ERRORS,
+    FORBIDDEN,
+    NOT_FOUND,
+    AwareDateTimeField,
+    RefuseUnknownFields,
+    UsernameField,
+    if_match_version,
+)
 
 # --- Fields. ---
-
-
-@extend_schema_field({"type": "string", "description": "A username.", "example": "olivia"})
-class UsernameField(serializers.Field):
-    """A person named on an RFC, by username. Resolved against the RFC's school in `validate`."""
-
-    default_error_messages = {"invalid": "Give a username."}
-
-    def to_representation(self, value: User) -> str:
-        return value.username
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str) or not data.strip() or len(data) > 150 or "\x00" in data:
-            self.fail("invalid")
-        return data.strip()
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with its UTC offset: a time without one is ambiguous, so it is refused."""
-
-    default_error_messages = {
-        "naive": "Give the time with its UTC offset, e.g. 2025-03-01T18:00:00+00:00.",
-    }
-
-    def to_internal_value(self, value: Any) -> datetime:
-        parsed: datetime | None = None
-        if isinstance(value, datetime):
-            parsed = value
-        elif isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
-        if parsed is not None and timezone.is_naive(parsed):
-            self.fail("naive")
-        return super().to_internal_value(value)
-
-
-class SchoolField(serializers.SlugRelatedField):
-    """A school by slug, among the caller's schools only: others are as if they did not exist."""
-
-    default_error_messages = {
-        "does_not_exist": "You are not a member of a school called “{value}”.",
-        "invalid": "Give a school's slug.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="slug", **kwargs)
-
-    def to_internal_value(self, data: Any) -> School:
-        if not isinstance(data, str) or "\x00" in data:
-            self.fail("invalid")
-        return cast(School, super().to_internal_value(data))
-
-    def get_queryset(self) -> Any:
-        request: Request | None = self.context.get("request")
-        if request is None:
-            return School.objects.none()
-        return School.objects.for_user(cast(User, request.user))
 
 
 @extend_schema_field(
@@ -375,14 +321,6 @@ ID_PARAMETER = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The numeric id, or the school-qualified reference, e.g. greenfield:RFC-0001.",
 )
-_DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
-BAD_INPUT = OpenApiResponse(
-    _DETAIL, description="Bad input: a `detail`, and each field's errors as {field: [message]}."
-)
-FORBIDDEN = OpenApiResponse(_DETAIL, description="Your role may not do this.")
-NOT_FOUND = OpenApiResponse(_DETAIL, description="No such RFC among your schools.")
-CONFLICT = OpenApiResponse(_DETAIL, description="The RFC changed since you loaded it.")
-ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
 
 
 @extend_schema_view(

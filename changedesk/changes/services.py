@@ -18,7 +18,7 @@ from changedesk.accounts.models import School, User
 from changedesk.changes.choices import EventKind, State
 from changedesk.changes.history import record_event
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
-from changedesk.changes.workflow import InvalidAction, NotPermitted, StaleChange
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 
 EDITABLE_FIELDS = (
     *REQUEST_FIELDS,

@@ -30,12 +30,13 @@ from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.services import can_edit, create_change, update_change
-from changedesk.changes.workflow import WorkflowError, allowed_actions
+from changedesk.changes.workflow import allowed_actions
 from changedesk.configuration.services import (
     item_links,
     perform_recording_items,
     set_change_items,
 )
+from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
 from changedesk.schedule.conflicts import Conflict, find_conflicts
 

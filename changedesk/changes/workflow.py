@@ -19,42 +19,9 @@ from changedesk.accounts.models import Delegation, User
 from changedesk.changes.choices import Action, Outcome, State
 from changedesk.changes.history import record_event
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange, UnknownAction
 
 ALL_CONTENT = REQUEST_FIELDS + PLAN_FIELDS
-
-
-# --- Errors: each maps to one HTTP status in the API and to a message on the pages. ---
-
-
-class WorkflowError(Exception):
-    """Base class; `message` is written for the person who tried the action."""
-
-    status = 400
-
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
-
-
-class UnknownAction(WorkflowError):
-    status = 400
-
-
-class InvalidAction(WorkflowError):
-    """The RFC or the payload lacks what the action needs (400, with field errors)."""
-
-    status = 400
-
-
-class NotPermitted(WorkflowError):
-    status = 403
-
-
-class StaleChange(WorkflowError):
-    """The RFC changed under the caller: another action won the race (409)."""
-
-    status = 409
 
 
 # --- Routing: where an action leads when the FITS path forks. ---

@@ -26,19 +26,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User
-from changedesk.changes.api import (
-    BAD_INPUT,
-    FORBIDDEN,
-    AwareDateTimeField,
-    SchoolField,
-    UsernameField,
-)
-from changedesk.changes.workflow import InvalidAction
 from changedesk.committee import services
 from changedesk.committee.choices import Decision, MeetingStatus
 from changedesk.committee.models import AgendaItem, Meeting
-from changedesk.lib.api import CallerMixin
+from changedesk.lib.api import BAD_INPUT, FORBIDDEN, AwareDateTimeField, UsernameField
+from changedesk.lib.errors import InvalidAction
 
 _DETAIL = inline_serializer("MeetingErrorDetail", {"detail": serializers.CharField()})
 ERRORS = {

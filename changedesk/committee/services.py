@@ -21,18 +21,10 @@ from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import AWAITING_DECISION_STATES, Action, State
 from changedesk.changes.models import Change
-from changedesk.changes.workflow import (
-    InvalidAction,
-    NotPermitted,
-    StaleChange,
-    Transition,
-    WorkflowError,
-    acting_for,
-    perform,
-    transition_for,
-)
+from changedesk.changes.workflow import Transition, acting_for, perform, transition_for
 from changedesk.committee.choices import DECISION_ACTIONS, Decision, MeetingStatus
 from changedesk.committee.models import AgendaItem, Meeting, ReminderSettings
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange, WorkflowError
 
 MEETING_FIELDS = ("title", "held_at", "chair", "minutes")
 # The order RFCs are listed in on an agenda: earliest in the FITS process first.

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.current import member_school
 from changedesk.accounts.models import School
-from changedesk.changes.workflow import WorkflowError
 from changedesk.committee import services
 from changedesk.committee.agenda import APPROVER_FIELDS, agenda_rows
 from changedesk.committee.forms import (
@@ -30,6 +29,7 @@ from changedesk.committee.forms import (
     ReminderSettingsForm,
 )
 from changedesk.committee.models import AgendaItem, Meeting
+from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
 
 PAGE_SIZE = 25

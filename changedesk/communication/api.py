@@ -23,19 +23,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User
-from changedesk.changes.api import (
-    BAD_INPUT,
-    FORBIDDEN,
-    AwareDateTimeField,
-    SchoolField,
-    UsernameField,
-)
 from changedesk.changes.models import Change
 from changedesk.communication import services
 from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.models import Notice
-from changedesk.lib.api import CallerMixin, RefuseUnknownFields
+from changedesk.lib.api import (
+    BAD_INPUT,
+    FORBIDDEN,
+    AwareDateTimeField,
+    RefuseUnknownFields,
+    UsernameField,
+)
 
 WRITABLE = services.EDITABLE_FIELDS
 _DETAIL = inline_serializer("NoticeErrorDetail", {"detail": serializers.CharField()})

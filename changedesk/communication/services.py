@@ -21,11 +21,11 @@ from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Membership, School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
-from changedesk.changes.workflow import InvalidAction, NotPermitted, StaleChange
 from changedesk.communication.choices import NoticeKind, NoticeStatus
 from changedesk.communication.mail import queue_published
 from changedesk.communication.models import CommunicationSettings, Notice, new_board_key
 from changedesk.communication.plain import plain_window
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 
 # What a notice's editor may set. A change's notice takes its window from the RFC.
 TEXT_FIELDS = ("title", "what", "when_text", "what_you_will_notice", "what_to_do", "who_to_ask")

@@ -25,12 +25,12 @@ from changedesk.accounts.current import member_school
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
-from changedesk.changes.workflow import WorkflowError
 from changedesk.communication import services
 from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.forms import CommunicationSettingsForm, NoticeForm
 from changedesk.communication.mail import board_path
 from changedesk.communication.models import CommunicationSettings, Notice
+from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
 
 

@@ -19,13 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from changedesk.accounts.api import SchoolField
 from changedesk.accounts.models import Membership, School, User
-from changedesk.changes.api import BAD_INPUT, FORBIDDEN, NOT_FOUND, SchoolField, UsernameField
 from changedesk.changes.choices import State
 from changedesk.configuration import services
 from changedesk.configuration.filters import ItemFilterSet
 from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.lib.api import RefuseUnknownFields
+from changedesk.lib.api import BAD_INPUT, FORBIDDEN, NOT_FOUND, RefuseUnknownFields, UsernameField
 
 READ_ONLY_MESSAGES = {
     "school": "An item stays in the school it was added to.",

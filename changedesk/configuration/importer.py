@@ -19,7 +19,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from changedesk.accounts.models import School, User
-from changedesk.changes.workflow import NotPermitted
 from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.configuration.services import (
     MAX_USERS,
@@ -28,6 +27,7 @@ from changedesk.configuration.services import (
     school_members,
     with_roles,
 )
+from changedesk.lib.errors import NotPermitted
 
 COLUMNS = ("name", "kind", "identifier", "location", "owner", "users_affected", "notes")
 REQUIRED_COLUMNS = ("name",)

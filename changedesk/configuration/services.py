@@ -26,8 +26,9 @@ from changedesk.changes.choices import Action, EventKind, State
 from changedesk.changes.history import record_event
 from changedesk.changes.models import Change
 from changedesk.changes.services import editable_fields
-from changedesk.changes.workflow import InvalidAction, NotPermitted, StaleChange, perform
+from changedesk.changes.workflow import perform
 from changedesk.configuration.models import ChangeItem, ConfigurationItem, ItemKind
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 
 MANAGER_ROLES = frozenset({Role.SCHOOL_ADMIN, Role.ORIGINATOR})
 ITEM_FIELDS = (

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
-from changedesk.changes.workflow import WorkflowError
 from changedesk.configuration import importer
 from changedesk.configuration.filters import STATUSES, ItemFilterSet
 from changedesk.configuration.forms import ImportForm, ItemForm
@@ -33,6 +32,7 @@ from changedesk.configuration.services import (
     may_manage,
     update_item,
 )
+from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
 
 PAGE_SIZE = 25

@@ -8,19 +8,21 @@ so that a refusal reads the same whichever endpoint met it: the status from the 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime
+from typing import Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from changedesk.accounts.models import Membership, User
-from changedesk.changes.workflow import WorkflowError
+from changedesk.lib.errors import WorkflowError
 
 logger = logging.getLogger(__name__)
 
@@ -84,40 +86,6 @@ def if_match_version(request: Request) -> int | None:
     return int(value)
 
 
-if TYPE_CHECKING:
-    from rest_framework.generics import GenericAPIView
-
-    _ViewBase = GenericAPIView
-else:
-    _ViewBase = object
-
-
-class CallerMixin(_ViewBase):
-    """For viewsets: the caller with their memberships and roles, fetched once per request
-    (so permission checks on every row of a list cost no query), and given to serializers
-    as the `actor` in their context."""
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "actor": self._actor()}
-
-    def _actor(self) -> User | None:
-        if not hasattr(self, "_actor_cache"):
-            user = self.request.user
-            self._actor_cache: User | None = (
-                User.objects.prefetch_related(
-                    Prefetch("memberships", Membership.objects.prefetch_related("roles"))
-                ).get(pk=user.pk)
-                if user.is_authenticated
-                else None
-            )
-        return self._actor_cache
-
-    def _caller(self) -> User:
-        actor = self._actor()
-        assert actor is not None  # IsAuthenticated has run
-        return actor
-
-
 class RefuseUnknownFields:
     """DRF silently drops read-only and unknown keys; a client that sends `state` or a
     misspelt field should hear that nothing was done with it. `read_only_messages` says
@@ -138,3 +106,52 @@ class RefuseUnknownFields:
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+# --- Fields and responses the apps share. ---
+
+
+@extend_schema_field({"type": "string", "description": "A username.", "example": "olivia"})
+class UsernameField(serializers.Field):
+    """A person named on an RFC, by username. Resolved against the RFC's school in `validate`."""
+
+    default_error_messages = {"invalid": "Give a username."}
+
+    def to_representation(self, value: Any) -> str:
+        return value.username
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or not data.strip() or len(data) > 150 or "\x00" in data:
+            self.fail("invalid")
+        return data.strip()
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with its UTC offset: a time without one is ambiguous, so it is refused."""
+
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset, e.g. 2025-03-01T18:00:00+00:00.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed: datetime | None = None
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+        if parsed is not None and timezone.is_naive(parsed):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+_DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
+BAD_INPUT = OpenApiResponse(
+    _DETAIL, description="Bad input: a `detail`, and each field's errors as {field: [message]}."
+)
+FORBIDDEN = OpenApiResponse(_DETAIL, description="Your role may not do this.")
+NOT_FOUND = OpenApiResponse(_DETAIL, description="No such RFC among your schools.")
+CONFLICT = OpenApiResponse(_DETAIL, description="The RFC changed since you loaded it.")
+ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from changedesk.changes.workflow import WorkflowError
+from changedesk.lib.errors import WorkflowError
 
 
 def show_workflow_error(form: Any, error: WorkflowError) -> None:

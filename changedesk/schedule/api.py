@@ -32,19 +32,19 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from changedesk.accounts.api import SchoolField
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import MembershipRole, School, User
-from changedesk.changes.api import (
-    BAD_INPUT,
-    FORBIDDEN,
-    ID_PARAMETER,
-    NOT_FOUND,
-    AwareDateTimeField,
-    SchoolField,
-)
+from changedesk.changes.api import ID_PARAMETER
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib.api import RefuseUnknownFields
+from changedesk.lib.api import (
+    BAD_INPUT,
+    FORBIDDEN,
+    NOT_FOUND,
+    AwareDateTimeField,
+    RefuseUnknownFields,
+)
 from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.conflicts import ConflictKind, find_conflicts
 from changedesk.schedule.models import CalendarPeriod, PeriodKind

@@ -20,9 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from changedesk.accounts.api import SchoolField
 from changedesk.accounts.models import School, User
-from changedesk.changes.api import BAD_INPUT, SchoolField
-from changedesk.lib.api import RefuseUnknownFields
+from changedesk.lib.api import BAD_INPUT, RefuseUnknownFields
 from changedesk.schedule.feeds import create_feed_token, feed_url, revoke_feed_token
 from changedesk.schedule.models import FeedKind, FeedToken
 

@@ -14,8 +14,9 @@ from django.db import connection, connections
 
 from changedesk.changes.models import REQUEST_FIELDS, Change
 from changedesk.changes.services import create_change, update_change
-from changedesk.changes.workflow import InvalidAction, StaleChange, WorkflowError, perform
+from changedesk.changes.workflow import perform
 from changedesk.conftest import REQUEST, advance
+from changedesk.lib.errors import InvalidAction, StaleChange, WorkflowError
 
 pytestmark = [
     pytest.mark.postgres,

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from changedesk.changes.workflow import InvalidAction, perform
+from changedesk.changes.workflow import perform
 from changedesk.conftest import advance
+from changedesk.lib.errors import InvalidAction
 from changedesk.schedule.models import CalendarPeriod
 
 pytestmark = pytest.mark.django_db

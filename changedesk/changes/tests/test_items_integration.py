@@ -14,10 +14,11 @@ from changedesk.accounts.models import User
 from changedesk.changes.choices import EventKind
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
-from changedesk.changes.workflow import InvalidAction, NotPermitted, perform
+from changedesk.changes.workflow import perform
 from changedesk.configuration.models import ChangeItem, ConfigurationItem
 from changedesk.configuration.services import create_item, set_change_items
 from changedesk.conftest import REQUEST, advance, plan_data
+from changedesk.lib.errors import InvalidAction, NotPermitted
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from changedesk.accounts.models import Delegation, School, User
 from changedesk.accounts.services import create_user, set_membership
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
-from changedesk.changes.workflow import InvalidAction, NotPermitted, perform
+from changedesk.changes.workflow import perform
 from changedesk.conftest import PASSWORD, REQUEST, advance, plan_data
+from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.notifications.models import OutboxMessage
 from changedesk.notifications.outbox import enqueue
 

@@ -27,13 +27,9 @@ from changedesk.changes.choices import TERMINAL_STATES, Action, State
 from changedesk.changes.history import verify_chain
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.services import create_change, update_change
-from changedesk.changes.workflow import (
-    InvalidAction,
-    WorkflowError,
-    allowed_actions,
-    perform,
-)
+from changedesk.changes.workflow import allowed_actions, perform
 from changedesk.conftest import PASSWORD, REQUEST, plan_data
+from changedesk.lib.errors import InvalidAction, WorkflowError
 from changedesk.notifications.models import OutboxMessage
 
 PERSONAS = ("olivia", "ian", "peter", "fiona", "ivan", "dora", "oscar")

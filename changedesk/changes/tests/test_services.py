@@ -17,8 +17,9 @@ from changedesk.changes.services import (
     update_change,
     validate_people,
 )
-from changedesk.changes.workflow import InvalidAction, NotPermitted, StaleChange, perform
+from changedesk.changes.workflow import perform
 from changedesk.conftest import PASSWORD, REQUEST, advance, plan_data
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 
 ALL_CONTENT = REQUEST_FIELDS + PLAN_FIELDS
 

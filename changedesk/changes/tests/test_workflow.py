@@ -14,17 +14,15 @@ from changedesk.accounts.services import create_user, set_membership
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
-from changedesk.changes.workflow import (
-    TRANSITIONS,
+from changedesk.changes.workflow import TRANSITIONS, allowed_actions, perform
+from changedesk.conftest import PASSWORD, REQUEST, advance, plan_data
+from changedesk.lib.errors import (
     InvalidAction,
     NotPermitted,
     StaleChange,
     UnknownAction,
     WorkflowError,
-    allowed_actions,
-    perform,
 )
-from changedesk.conftest import PASSWORD, REQUEST, advance, plan_data
 from changedesk.notifications.models import OutboxMessage
 
 REVIEW_OK = {"records_updated": True, "caused_incidents": False, "users_informed": True}

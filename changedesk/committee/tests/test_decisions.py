@@ -9,10 +9,11 @@ from changedesk.accounts.choices import Role
 from changedesk.accounts.services import set_membership
 from changedesk.changes.choices import State
 from changedesk.changes.history import verify_chain
-from changedesk.changes.workflow import InvalidAction, NotPermitted, StaleChange, perform
+from changedesk.changes.workflow import perform
 from changedesk.committee import services
 from changedesk.committee.choices import MeetingStatus
 from changedesk.committee.models import Meeting
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 from changedesk.notifications.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from changedesk.changes.workflow import InvalidAction, NotPermitted, StaleChange, perform
+from changedesk.changes.workflow import perform
 from changedesk.communication.models import Notice
 from changedesk.communication.services import (
     draft_from_change,
@@ -22,6 +22,7 @@ from changedesk.communication.services import (
     withdraw_notice,
 )
 from changedesk.conftest import advance
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 
 pytestmark = pytest.mark.django_db
 

@@ -1,3 +1,5 @@
+"""What every page's template may use: the site's address and whether to offer "New RFC"."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,6 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import MembershipRole
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
@@ -16,9 +21,6 @@ def site(request: HttpRequest) -> dict[str, Any]:
 
 def _may_raise(request: HttpRequest) -> bool:
     """Whether the navigation offers "New RFC": only originators may raise one."""
-    from changedesk.accounts.choices import Role
-    from changedesk.accounts.models import MembershipRole
-
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return False

@@ -1,0 +1,94 @@
+"""The rulebook: who may do what, in one place.
+
+Every page, API view and service asks these questions here rather than answering them
+again. The answers read the person's memberships and roles; load them once with
+`with_roles` (pages get them from `current.current_user`, viewsets from `CallerMixin`) and
+every later check costs no query.
+
+- A **member** of a school holds a membership there. A superuser is treated as a member
+  (and as the **school administrator**) of every school, so that an operator can set a
+  school up; a superuser holds none of the FITS roles, so never decides on an RFC.
+- **Separation of duties** (FITS): the originator of an RFC is never its peer reviewer,
+  and is its final approver only where the school allows it. `originator_may_be` is the
+  one statement of that rule; forms, services, the workflow, My work and mail ask it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Prefetch
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import Membership, User
+
+if TYPE_CHECKING:
+    from changedesk.accounts.models import School
+
+
+def with_roles(user: Any) -> User:
+    """`user` with their memberships, schools and roles loaded (three queries), so that
+    every later `roles_in` and check here costs none. Already loaded: returned as it is."""
+    if isinstance(user, User) and "memberships" in getattr(user, "_prefetched_objects_cache", {}):
+        return user
+    return User.objects.prefetch_related(
+        Prefetch(
+            "memberships", Membership.objects.select_related("school").prefetch_related("roles")
+        )
+    ).get(pk=user.pk)
+
+
+def roles(user: Any, school: School) -> set[str]:
+    """The roles `user` holds in `school`; none for anyone signed out or deactivated."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    found: set[str] = user.roles_in(school)
+    return found
+
+
+def holds(user: Any, role: str, school: School) -> bool:
+    return role in roles(user, school)
+
+
+def holds_any(user: Any, wanted: frozenset[str] | set[str], school: School) -> bool:
+    return bool(roles(user, school) & set(wanted))
+
+
+def is_member(user: Any, school: School) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.is_superuser) or any(m.school_id == school.pk for m in user.memberships.all())
+
+
+def is_school_admin(user: Any, school: School) -> bool:
+    """The school's administrator: its members, roles, settings, calendar and imports."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.is_superuser) or Role.SCHOOL_ADMIN in user.roles_in(school)
+
+
+def is_school_admin_or(user: Any, role: str, school: School) -> bool:
+    """A holder of `role`, or the school administrator who sets the work up."""
+    return holds(user, role, school) or is_school_admin(user, school)
+
+
+# --- Separation of duties. ---
+
+
+def originator_may_be(role: str, school: School) -> bool:
+    """May an RFC's originator also act in `role` on it (named, or as a deputy)?"""
+    if role == Role.PEER_REVIEWER:
+        return False
+    if role == Role.FINAL_APPROVER:
+        return bool(school.final_approver_may_be_originator)
+    return True
+
+
+def separation_error(role: str) -> str:
+    label = Role(role).label.lower()
+    return f"The {label} must be someone other than the originator."
+
+
+def separation_allows(person_id: int | None, originator_id: int, role: str, school: School) -> bool:
+    """Whether `person_id` may act in `role` on an RFC raised by `originator_id`."""
+    return person_id != originator_id or originator_may_be(role, school)
