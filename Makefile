@@ -26,6 +26,7 @@ lint: $(BIN)/changedesk
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy changedesk
+	$(BIN)/lint-imports
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=changedesk.settings
 
 pytest: $(BIN)/changedesk

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "changedesk.schedule",
     "changedesk.communication",
     "changedesk.committee",
+    "changedesk.site",
 ]
 
 MIDDLEWARE = [

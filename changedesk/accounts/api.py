@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Membership, School, User
-from changedesk.accounts.permissions import with_roles
+from changedesk.accounts.permissions import roles, with_roles
 
 ROLES_FIELD = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
 
@@ -89,7 +89,7 @@ class SchoolSerializer(serializers.ModelSerializer):
     @extend_schema_field(ROLES_FIELD)
     def get_roles(self, school: School) -> list[str]:
         actor: User | None = self.context.get("actor")
-        return sorted(actor.roles_in(school), key=Role.values.index) if actor else []
+        return sorted(roles(actor, school), key=Role.values.index) if actor else []
 
 
 class MembershipSerializer(serializers.Serializer):
@@ -119,7 +119,9 @@ class MeSerializer(serializers.ModelSerializer):
     list=extend_schema(summary="Your schools, with the roles you hold in each"),
     retrieve=extend_schema(summary="One of your schools, with the roles you hold in it"),
 )
-class SchoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SchoolViewSet(
+    CallerMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = SchoolSerializer
     lookup_field = "slug"
     lookup_value_regex = r"[-\w]+"
@@ -128,12 +130,6 @@ class SchoolViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self) -> Any:
         return School.objects.for_user(cast(User, self.request.user)).order_by("name", "pk")
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = dict(super().get_serializer_context())
-        if self.request.user.is_authenticated:
-            context["actor"] = with_roles(self.request.user)
-        return context
 
 
 class MeView(APIView):

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from changedesk.accounts.choices import Role
-from changedesk.accounts.models import MembershipRole
+from changedesk.accounts.permissions import holds_anywhere
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
@@ -22,6 +22,4 @@ def site(request: HttpRequest) -> dict[str, Any]:
 def _may_raise(request: HttpRequest) -> bool:
     """Whether the navigation offers "New RFC": only originators may raise one."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return False
-    return MembershipRole.objects.filter(membership__user=user, role=Role.ORIGINATOR).exists()
+    return user is not None and holds_anywhere(user, Role.ORIGINATOR)

@@ -6,19 +6,18 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from changedesk.accounts.models import School, User
+from changedesk.accounts.permissions import with_roles
 
 
 def current_user(request: HttpRequest) -> User:
-    """`request.user` with memberships, their schools and roles prefetched (and kept on the
-    request, so every later `roles_in` and permission check costs no query)."""
+    """`request.user` with memberships, their schools and roles loaded (`with_roles`, and
+    kept on the request, so every later `roles_in` and permission check costs no query)."""
     user = request.user
     assert isinstance(user, User)
-    if not hasattr(user, "_prefetched_objects_cache"):
-        user = User.objects.prefetch_related("memberships__roles", "memberships__school").get(
-            pk=user.pk
-        )
-        request.user = user
-    return user
+    loaded = with_roles(user)
+    if loaded is not user:
+        request.user = loaded
+    return loaded
 
 
 def member_school(request: HttpRequest, slug: str) -> School:

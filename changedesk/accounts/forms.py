@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import Delegation, School, User
+from changedesk.accounts.permissions import holds
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -166,6 +167,6 @@ class DelegationForm(forms.ModelForm):
         if end and end <= timezone.now():
             self.add_error("ends_at", "The end must be in the future.")
         role = data.get("role")
-        if approver and role and role not in approver.roles_in(self.instance.school):
+        if approver and role and not holds(approver, role, self.instance.school):
             self.add_error("role", f"{approver.display_name} does not hold that role here.")
         return data

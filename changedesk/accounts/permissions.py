@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Prefetch
 
 from changedesk.accounts.choices import Role
-from changedesk.accounts.models import Membership, User
+from changedesk.accounts.models import Membership, MembershipRole, User
 
 if TYPE_CHECKING:
     from changedesk.accounts.models import School
@@ -54,6 +54,16 @@ def holds_any(user: Any, wanted: frozenset[str] | set[str], school: School) -> b
     return bool(roles(user, school) & set(wanted))
 
 
+def holds_anywhere(user: Any, role: str) -> bool:
+    """Whether `user` holds `role` in any school (e.g. may raise an RFC somewhere): from the
+    loaded memberships when they are, else in one query."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if "memberships" in getattr(user, "_prefetched_objects_cache", {}):
+        return any(role in m.role_list for m in user.memberships.all())
+    return MembershipRole.objects.filter(membership__user=user, role=role).exists()
+
+
 def is_member(user: Any, school: School) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
@@ -70,6 +80,18 @@ def is_school_admin(user: Any, school: School) -> bool:
 def is_school_admin_or(user: Any, role: str, school: School) -> bool:
     """A holder of `role`, or the school administrator who sets the work up."""
     return holds(user, role, school) or is_school_admin(user, school)
+
+
+def holds_or_superuser(user: Any, wanted: str | frozenset[str] | set[str], school: School) -> bool:
+    """A holder of `wanted` (a role, or any of a set) in `school`, or a superuser.
+
+    For the school's housekeeping (writing notices, keeping the item list), which an operator
+    may do for any school; never for deciding on an RFC, which asks `holds` alone."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return holds_any(user, {wanted} if isinstance(wanted, str) else wanted, school)
 
 
 # --- Separation of duties. ---

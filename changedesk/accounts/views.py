@@ -1,7 +1,8 @@
 """Pages for people and schools: sign-in, profile, members and roles, settings, delegations.
 
 A school's pages are visible to its members; changing members, roles and settings needs
-the school administrator role. Anyone outside the school gets a 404.
+the school administrator role (a superuser counts as one). Anyone outside the school gets
+a 404. Who may is asked of `accounts.permissions`; the writes are `accounts.services`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -29,7 +28,8 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
-from changedesk.accounts.choices import APPROVER_ROLES, Role
+from changedesk.accounts.choices import APPROVER_ROLES
+from changedesk.accounts.current import current_user
 from changedesk.accounts.forms import (
     DelegationForm,
     MemberForm,
@@ -38,7 +38,14 @@ from changedesk.accounts.forms import (
     ThrottledAuthenticationForm,
 )
 from changedesk.accounts.models import Delegation, Membership, School, User
-from changedesk.accounts.services import create_user, set_membership
+from changedesk.accounts.permissions import holds_any, is_member, is_school_admin, roles
+from changedesk.accounts.services import (
+    add_member,
+    change_roles,
+    remove_member,
+    revoke_delegation,
+)
+from changedesk.lib.views import act, form_page, warning
 
 logger = logging.getLogger(__name__)
 
@@ -85,27 +92,27 @@ class Place:
 
 
 def _place(request: HttpRequest, slug: str) -> Place:
-    user = request.user
-    assert isinstance(user, User)
+    user = current_user(request)
     school = get_object_or_404(School, slug=slug)
-    membership = (
-        Membership.objects.filter(user=user, school=school).prefetch_related("roles").first()
-    )
-    if membership is None and not user.is_superuser:
+    if not is_member(user, school):
         raise Http404("No such school.")
-    roles = set(membership.role_list) if membership else set()
-    return Place(school, roles, user.is_superuser or Role.SCHOOL_ADMIN in roles)
+    return Place(school, roles(user, school), is_school_admin(user, school))
 
 
-def _require_admin(place: Place) -> None:
+def _administered(request: HttpRequest, slug: str) -> Place:
+    place = _place(request, slug)
     if not place.is_admin:
         raise PermissionDenied(f"Only a school administrator of {place.school.name} may do this.")
+    return place
+
+
+def _school_page(place: Place) -> str:
+    return reverse("accounts:school", args=[place.school.slug])
 
 
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = current_user(request)
     token = Token.objects.filter(user=user).first()
     if request.method == "POST" and request.POST.get("token") in ("create", "revoke"):
         Token.objects.filter(user=user).delete()
@@ -116,12 +123,11 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your API token is revoked.")
         return redirect("accounts:profile")
-    memberships = user.memberships.select_related("school").prefetch_related("roles")
     return render(
         request,
         "accounts/profile.html",
         {
-            "memberships": memberships,
+            "memberships": user.memberships.all(),
             "has_token": token is not None,
             "new_token": request.session.pop("new_token", None),
             "delegations": Delegation.objects.active()
@@ -133,11 +139,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def schools(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    memberships = {
-        m.school_id: m for m in user.memberships.select_related("school").prefetch_related("roles")
-    }
+    user = current_user(request)
+    memberships = {m.school_id: m for m in user.memberships.all()}
     rows = [(school, memberships.get(school.pk)) for school in School.objects.for_user(user)]
     return render(request, "accounts/schools.html", {"rows": rows})
 
@@ -156,42 +159,32 @@ def school_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
-    place = _place(request, slug)
-    _require_admin(place)
+    place = _administered(request, slug)
     form = MemberForm(request.POST or None, school=place.school)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        with transaction.atomic():
-            person = form.existing
-            created = person is None
-            if person is None:
-                person = create_user(
-                    data["username"],
-                    email=data["email"],
-                    password=None,
-                    first_name=data["first_name"],
-                    last_name=data["last_name"],
-                    job_title=data["job_title"],
-                )
-            set_membership(person, place.school, data["roles"])
-        if created and not _send_welcome(request, person):
-            messages.warning(
-                request,
-                f"{person.display_name} is added, but the e-mail with their link could not be "
-                "sent. They can use “Forgotten your password?” on the sign-in page.",
-            )
-        elif created:
-            messages.success(
-                request,
-                f"{person.display_name} is added; an e-mail with a link to set a password "
-                f"went to {person.email}.",
-            )
-        else:
-            messages.success(request, f"{person.display_name} is added to {place.school.name}.")
-        return redirect("accounts:school", slug=place.school.slug)
-    status = 400 if form.is_bound else 200
-    return render(
-        request, "accounts/member_add.html", {"place": place, "form": form}, status=status
+    return form_page(
+        request,
+        form,
+        "accounts/member_add.html",
+        {"place": place},
+        save=lambda: add_member(place.school, form.cleaned_data, form.existing),
+        done=lambda added: _welcome(request, place.school, *added),
+        success_url=_school_page(place),
+    )
+
+
+def _welcome(request: HttpRequest, school: School, person: User, created: bool) -> str:
+    """Send a new person their link (once they are saved, so that a mail server that is
+    down does not undo the adding), and say what happened."""
+    if not created:
+        return f"{person.display_name} is added to {school.name}."
+    if not _send_welcome(request, person):
+        return warning(
+            f"{person.display_name} is added, but the e-mail with their link could not be "
+            "sent. They can use “Forgotten your password?” on the sign-in page."
+        )
+    return (
+        f"{person.display_name} is added; an e-mail with a link to set a password "
+        f"went to {person.email}."
     )
 
 
@@ -220,115 +213,86 @@ def _send_welcome(request: HttpRequest, person: User) -> bool:
 
 @require_http_methods(["GET", "POST"])
 def member_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
-    place = _place(request, slug)
-    _require_admin(place)
+    place = _administered(request, slug)
     membership = get_object_or_404(
-        Membership.objects.select_related("user").prefetch_related("roles"),
+        Membership.objects.select_related("user", "school").prefetch_related("roles"),
         school=place.school,
         user_id=user_id,
     )
+    name = membership.user.display_name
     form = RolesForm(request.POST or None, initial={"roles": membership.role_list})
-    if request.method == "POST":
-        removing = request.POST.get("remove") == "1"
-        roles: list[str] = (
-            [] if removing else (form.cleaned_data["roles"] if form.is_valid() else [])
-        )
-        problem = _last_admin_problem(place.school, membership, roles)
-        if problem:
-            form.add_error(None, problem)
-        elif removing:
-            with transaction.atomic():
-                # Whoever leaves the school neither deputises there nor is deputised for.
-                Delegation.objects.filter(school=place.school, revoked_at__isnull=True).filter(
-                    Q(deputy=membership.user) | Q(approver=membership.user)
-                ).update(revoked_at=timezone.now())
-                membership.delete()
-            messages.success(request, f"{membership.user.display_name} is removed.")
-            return redirect("accounts:school", slug=place.school.slug)
-        elif form.is_valid():
-            set_membership(membership.user, place.school, roles)
-            messages.success(request, f"{membership.user.display_name}'s roles are saved.")
-            return redirect("accounts:school", slug=place.school.slug)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(
+    removing = request.POST.get("remove") == "1"
+    return form_page(
         request,
+        form,
         "accounts/member_edit.html",
-        {"place": place, "membership": membership, "form": form},
-        status=status,
+        {"place": place, "membership": membership},
+        save=lambda: (
+            remove_member(membership)
+            if removing
+            else change_roles(membership, form.cleaned_data["roles"])
+        ),
+        done=f"{name} is removed." if removing else f"{name}'s roles are saved.",
+        success_url=_school_page(place),
     )
-
-
-def _last_admin_problem(school: School, membership: Membership, roles: list[str]) -> str:
-    if Role.SCHOOL_ADMIN in roles or Role.SCHOOL_ADMIN not in membership.role_list:
-        return ""
-    others = (
-        Membership.objects.filter(school=school, roles__role=Role.SCHOOL_ADMIN)
-        .exclude(pk=membership.pk)
-        .exists()
-    )
-    return "" if others else "A school needs at least one administrator: name another first."
 
 
 @require_http_methods(["GET", "POST"])
 def school_settings(request: HttpRequest, slug: str) -> HttpResponse:
-    place = _place(request, slug)
-    _require_admin(place)
+    place = _administered(request, slug)
     form = SchoolSettingsForm(request.POST or None, instance=place.school)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "The school's settings are saved.")
-        return redirect("accounts:school", slug=place.school.slug)
-    status = 400 if form.is_bound else 200
-    return render(
-        request, "accounts/school_settings.html", {"place": place, "form": form}, status=status
+    return form_page(
+        request,
+        form,
+        "accounts/school_settings.html",
+        {"place": place},
+        save=form.save,
+        done="The school's settings are saved.",
+        success_url=_school_page(place),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def delegations(request: HttpRequest, slug: str) -> HttpResponse:
     place = _place(request, slug)
-    user = request.user
-    assert isinstance(user, User)
-    may_delegate = place.is_admin or bool(place.roles & set(APPROVER_ROLES))
-    form = None
-    status = 200
-    if may_delegate:
-        form = DelegationForm(
-            request.POST or None, school=place.school, user=user, is_admin=place.is_admin
-        )
-        if request.method == "POST":
-            if form.is_valid():
-                delegation = form.save()
-                messages.success(
-                    request, f"{delegation.deputy} will deputise for {delegation.approver}."
-                )
-                return redirect("accounts:delegations", slug=place.school.slug)
-            status = 400
-    elif request.method == "POST":
-        raise PermissionDenied("Only an approver or a school administrator may name a deputy.")
+    user = current_user(request)
     listed = (
         Delegation.objects.filter(school=place.school, ends_at__gt=timezone.now())
         .select_related("approver", "deputy")
         .order_by("starts_at")
     )
-    return render(
+    context = {"place": place, "delegations": listed, "now": timezone.now()}
+    if not (place.is_admin or holds_any(user, frozenset(APPROVER_ROLES), place.school)):
+        if request.method == "POST":
+            raise PermissionDenied("Only an approver or a school administrator may name a deputy.")
+        return render(request, "accounts/delegations.html", {**context, "form": None})
+    form = DelegationForm(
+        request.POST or None, school=place.school, user=user, is_admin=place.is_admin
+    )
+    return form_page(
         request,
+        form,
         "accounts/delegations.html",
-        {"place": place, "form": form, "delegations": listed, "now": timezone.now()},
-        status=status,
+        context,
+        save=form.save,
+        done=lambda delegation: f"{delegation.deputy} will deputise for {delegation.approver}.",
+        success_url=reverse("accounts:delegations", args=[place.school.slug]),
     )
 
 
 @require_POST
 def delegation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _place(request, slug)
-    delegation = get_object_or_404(Delegation, school=place.school, pk=pk)
-    user = request.user
-    if not (place.is_admin or delegation.approver_id == user.pk):
+    delegation = get_object_or_404(
+        Delegation.objects.select_related("approver", "deputy"), school=place.school, pk=pk
+    )
+    if not (place.is_admin or delegation.approver_id == request.user.pk):
         raise PermissionDenied("Only the approver or a school administrator may revoke this.")
-    if delegation.revoked_at is None:
-        Delegation.objects.filter(pk=delegation.pk).update(revoked_at=timezone.now())
-        messages.success(
-            request, f"{delegation.deputy} no longer deputises for {delegation.approver}."
-        )
-    return redirect(reverse("accounts:delegations", kwargs={"slug": place.school.slug}))
+    return act(
+        request,
+        lambda: revoke_delegation(delegation),
+        done=lambda revoked: (
+            f"{delegation.deputy} no longer deputises for {delegation.approver}." if revoked else ""
+        ),
+        then=reverse("accounts:delegations", kwargs={"slug": place.school.slug}),
+    )

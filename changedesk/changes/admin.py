@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from changedesk.changes.models import Change, ChangeEvent
+from changedesk.changes.models import Change, ChangeEvent, ChangeItem
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -46,3 +46,12 @@ class ChangeEventAdmin(ReadOnlyAdmin):
     list_display = ["change", "sequence", "kind", "actor", "created_at"]
     list_filter = ["kind"]
     list_select_related = ["change", "actor"]
+
+
+@admin.register(ChangeItem)
+class ChangeItemAdmin(ReadOnlyAdmin):
+    """Links are made by naming items on an RFC and noted on closing it, not here."""
+
+    list_display = ["change", "item", "recorded_at", "recorded_by"]
+    list_select_related = ["change", "item", "recorded_by"]
+    readonly_fields = ["change", "item", "what_changed", "recorded_at", "recorded_by"]

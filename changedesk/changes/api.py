@@ -27,12 +27,12 @@ from rest_framework.response import Response
 
 from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User
-from changedesk.changes import services, workflow
+from changedesk.changes import extensions, services, workflow
+from changedesk.changes import items as rfc_items
 from changedesk.changes.choices import Action, Outcome, State
 from changedesk.changes.filters import ChangeFilterSet
-from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent
-from changedesk.configuration import services as item_services
-from changedesk.configuration.models import ChangeItem, ConfigurationItem
+from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent, ChangeItem
+from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.api import (
     BAD_INPUT,
     ERRORS,
@@ -235,17 +235,10 @@ class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer):
     caused_incidents = serializers.BooleanField(required=False, help_text="For close.")
     users_informed = serializers.BooleanField(required=False, help_text="For close.")
     item_changes = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, max_length=item_services.MAX_NOTE),
+        child=serializers.CharField(allow_blank=True, max_length=rfc_items.MAX_NOTE),
         required=False,
         help_text="For close: what changed on each item the RFC names, "
         '{"<item id>": "what changed"} (FITS step 9).',
-    )
-    override_reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=1000,
-        help_text="For approve: why approve despite the window's soft conflicts "
-        "(see /changes/{id}/conflicts/); the history keeps it.",
     )
     expected_version = serializers.IntegerField(
         required=False,
@@ -254,13 +247,20 @@ class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer):
         help_text="The version you loaded; a different current version answers 409.",
     )
 
-    PAYLOAD = (
-        "outcome",
-        "records_updated",
-        "caused_incidents",
-        "users_informed",
-        "override_reason",
-    )
+    PAYLOAD = ("outcome", "records_updated", "caused_incidents", "users_informed", "item_changes")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # What the apps add to a decision, e.g. `override_reason` (see changes.extensions).
+        fields = super().get_fields()
+        for extra in extensions.action_fields():
+            fields[extra.name] = extra.serializer_field()
+        return fields
+
+    def payload(self) -> dict[str, Any]:
+        """What the action carries, for `workflow.perform`'s `data`."""
+        data = self.validated_data
+        names = (*self.PAYLOAD, *(f.name for f in extensions.action_fields()))
+        return {name: data[name] for name in names if name in data}
 
 
 STATE_OR_NULL = serializers.ChoiceField(choices=State.choices, allow_null=True, read_only=True)
@@ -394,7 +394,7 @@ class ChangeViewSet(
         with transaction.atomic():
             change = services.create_change(school, self._caller(), data)
             if items:
-                item_services.set_change_items(change, items, self._caller())
+                rfc_items.set_change_items(change, items, self._caller())
         return self._render(change.pk, status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -417,7 +417,7 @@ class ChangeViewSet(
             )
             if items is not None:
                 unedited = edited.version == change.version
-                item_services.set_change_items(
+                rfc_items.set_change_items(
                     edited, items, self._caller(), comment=comment if unedited else ""
                 )
         return self._render(change.pk)
@@ -435,13 +435,12 @@ class ChangeViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         expected = data.get("expected_version")
-        item_services.perform_recording_items(
+        workflow.perform(
             change.pk,
             data["action"],
             self._caller(),
-            item_changes=data.get("item_changes"),
             comment=data["comment"],
-            data={n: data[n] for n in ChangeActionSerializer.PAYLOAD if n in data},
+            data=serializer.payload(),
             expected_version=expected if expected is not None else if_match_version(request),
         )
         return self._render(change.pk)

@@ -9,18 +9,16 @@ from typing import Any
 from django import forms
 from django.db.models import Q, QuerySet
 
+from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
-from changedesk.changes.choices import Outcome
-from changedesk.changes.models import Change
-from changedesk.changes.services import (
-    EDITABLE_FIELDS,
-    PERSON_ROLES,
-    default_people,
-    editable_fields,
-)
-from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.configuration.services import MAX_NOTE, items_editable
+from changedesk.changes import extensions
+from changedesk.changes.choices import Action, Outcome
+from changedesk.changes.items import MAX_NOTE, items_editable
+from changedesk.changes.models import Change, ChangeItem
+from changedesk.changes.services import EDITABLE_FIELDS, PERSON_ROLES, default_people
+from changedesk.changes.workflow import editable_fields
+from changedesk.configuration.models import ConfigurationItem
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -50,7 +48,7 @@ class ChangeForm(forms.ModelForm):
     """The RFC form. Only the fields the originator may still change are offered.
 
     `items` is not a field of the RFC: the items it touches are saved with
-    `configuration.services.set_change_items`, and may change wherever the plan may.
+    `changes.items.set_change_items`, and may change wherever the plan may.
     """
 
     items = ItemChoiceField(
@@ -145,9 +143,7 @@ class ChangeForm(forms.ModelForm):
 
 def _holders(school: School, role: str, originator: User, field_name: str) -> QuerySet[User]:
     people = school.holders_of(role).order_by("first_name", "last_name", "username")
-    if field_name == "peer_reviewer" or (
-        field_name == "final_approver" and not school.final_approver_may_be_originator
-    ):
+    if not permissions.originator_may_be(role, school):
         people = people.exclude(pk=originator.pk)
     return people
 
@@ -187,13 +183,6 @@ class ActionForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    override_reason = forms.CharField(
-        label="Why approve despite the conflicts?",
-        required=False,
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed to approve a change with conflicts; the history keeps it.",
-    )
     users_informed = forms.ChoiceField(
         label="Were the users told beforehand?",
         choices=YES_NO,
@@ -203,6 +192,9 @@ class ActionForm(forms.Form):
 
     def __init__(self, *args: Any, items: Sequence[ConfigurationItem] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # What the apps add to a decision (e.g. why approve despite the conflicts).
+        for extra in extensions.action_fields():
+            self.fields[extra.name] = extra.form_field()
         # On closing (FITS step 9): what changed on each item the RFC names.
         for item in items:
             self.fields[f"item_{item.pk}"] = forms.CharField(
@@ -216,22 +208,29 @@ class ActionForm(forms.Form):
     def item_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith("item_")]
 
-    def item_changes(self) -> dict[int, str]:
-        notes: dict[int, str] = {}
+    def item_changes(self) -> dict[str, str]:
+        notes: dict[str, str] = {}
         for name in self.fields:
             text = (self.cleaned_data.get(name) or "") if name.startswith("item_") else ""
             if text.strip():
-                notes[int(name.removeprefix("item_"))] = text.strip()
+                notes[name.removeprefix("item_")] = text.strip()
         return notes
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, action: str) -> dict[str, Any]:
+        """What the action carries, for `workflow.perform`'s `data`."""
         data: dict[str, Any] = {}
-        if self.cleaned_data.get("override_reason", "").strip():
-            data["override_reason"] = self.cleaned_data["override_reason"].strip()
+        for extra in extensions.action_fields():
+            value = self.cleaned_data.get(extra.name)
+            if isinstance(value, str):
+                value = value.strip()
+            if value not in (None, ""):
+                data[extra.name] = value
         if self.cleaned_data.get("outcome"):
             data["outcome"] = self.cleaned_data["outcome"]
         for name in ("records_updated", "caused_incidents", "users_informed"):
             answer = self.cleaned_data.get(name)
             if answer in ("yes", "no"):
                 data[name] = answer == "yes"
+        if action == Action.CLOSE:
+            data["item_changes"] = self.item_changes()
         return data

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import EventKind, Outcome, State
+from changedesk.configuration.models import ConfigurationItem
 
 # The sections of the FITS form. What an approval covers is the content of these fields.
 REQUEST_FIELDS = ("title", "description", "reason", "is_emergency", "emergency_justification")
@@ -254,3 +255,32 @@ class ChangeEvent(models.Model):
     @property
     def is_state_change(self) -> bool:
         return bool(self.to_state) and self.to_state != self.from_state
+
+
+class ChangeItem(models.Model):
+    """An RFC names an item it touches; on closing (FITS step 9) it records what changed.
+
+    What changed is written from the close event's data (which the hash chain covers).
+    """
+
+    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="item_links")
+    item = models.ForeignKey(
+        ConfigurationItem, on_delete=models.PROTECT, related_name="change_links"
+    )
+    what_changed = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        # Moved here from `configuration`; the table keeps its name.
+        db_table = "configuration_changeitem"
+        ordering = ["item__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["change", "item"], name="change_item_unique"),
+        ]
+        indexes = [models.Index(fields=["item", "change"], name="configurati_item_id_801198_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.change} touches {self.item}"

@@ -6,43 +6,34 @@ the action happened.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.urls import reverse
 
-from changedesk.accounts.choices import APPROVER_ROLES, Role
+from changedesk.accounts import permissions
+from changedesk.accounts.choices import APPROVER_ROLES
 from changedesk.accounts.models import Delegation, User
-from changedesk.changes.choices import Action, State
+from changedesk.changes.choices import Action
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.notifications.outbox import enqueue
 
-# For each state, the person field of who acts next and what they are asked to do.
-NEXT_ACTOR: dict[str, tuple[str, str]] = {
-    State.AWAITING_INITIAL_APPROVAL: ("initial_approver", "decide whether it may be planned"),
-    State.AWAITING_PEER_REVIEW: ("peer_reviewer", "review the plan"),
-    State.AWAITING_FINAL_APPROVAL: ("final_approver", "decide whether it may go ahead"),
-    State.APPROVED: ("implementer", "carry it out and record the outcome"),
-    State.IMPLEMENTED: ("originator", "update the records and close it"),
-}
+# (role, the RFC field naming the person, what they are asked to do)
+Task = tuple[str, str, str]
 DECISIONS = {Action.APPROVE, Action.RETURN, Action.REJECT}
 
 
-def notify_after_action(change: Change, event: ChangeEvent) -> None:
+def notify_after_action(change: Change, event: ChangeEvent, asked: Sequence[Task]) -> None:
+    """The originator hears of every decision; each person newly `asked` to act (the
+    workflow's table says who, see `workflow.perform`) is told, with their deputies."""
     told: set[int] = set()
     if event.kind in DECISIONS:
         _send(change, event, change.originator, "change_decision", "", told)
-    if event.to_state != event.from_state and event.to_state in NEXT_ACTOR:
-        field, task = NEXT_ACTOR[event.to_state]
+    for role, field, task in asked:
         person = getattr(change, field)
         if person is not None:
             _send(change, event, person, "change_waiting", task, told)
-            _tell_deputies(change, event, person, field, task, told)
-    if change.is_emergency and not change.ratified and event.to_state == State.APPROVED:
-        person = change.final_approver
-        if person is not None:
-            task = "ratify the emergency change"
-            _send(change, event, person, "change_waiting", task, told)
-            _tell_deputies(change, event, person, Role.FINAL_APPROVER, task, told)
+            _tell_deputies(change, event, person, role, task, told)
 
 
 def _tell_deputies(
@@ -57,9 +48,7 @@ def _tell_deputies(
         .filter(school=change.school_id, approver=approver)
         .values("deputy")
     )
-    if role == Role.PEER_REVIEWER or (
-        role == Role.FINAL_APPROVER and not change.school.final_approver_may_be_originator
-    ):
+    if not permissions.originator_may_be(role, change.school):
         # The originator may not decide this one, not even as someone's deputy.
         deputies = deputies.exclude(pk=change.originator_id)
     for deputy in deputies:

@@ -7,13 +7,14 @@ queries a page makes does not grow with the number of RFCs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from changedesk.accounts.choices import Role
+from changedesk.accounts import permissions
+from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import Delegation, User
 from changedesk.changes import workflow
-from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 
 PEOPLE = ("school", "originator", "initial_approver", "peer_reviewer", "final_approver",
@@ -33,113 +34,87 @@ class WorkSection:
     changes: list[Change]
 
 
-def _covered(user: User, role: str, deputising: list[Delegation]) -> Q:
-    """RFCs naming `user` in the role's field, or an approver `user` deputises for."""
-    field = {
-        Role.INITIAL_APPROVER: "initial_approver",
-        Role.PEER_REVIEWER: "peer_reviewer",
-        Role.FINAL_APPROVER: "final_approver",
-    }[role]  # type: ignore[index]
+# How My work presents each role's section; what goes in it is read off the workflow's table.
+SECTIONS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    Role.INITIAL_APPROVER: ("initial", "To approve for planning",
+                            "Agree that these may be planned, send them back, or reject them.",
+                            ("-is_emergency", "created_at")),
+    Role.PEER_REVIEWER: ("peer", "To peer review", "Check that each plan is technically sound.",
+                         ("planned_start", "created_at")),
+    Role.FINAL_APPROVER: ("final", "To approve for implementation",
+                          "Give the go-ahead, accepting the impact on the school; "
+                          "ratify emergency changes.", ("planned_start", "created_at")),
+    Role.IMPLEMENTER: ("implement", "To carry out",
+                       "Approved changes to implement; record the outcome when done.",
+                       ("planned_start", "created_at")),
+    Role.ORIGINATOR: ("mine", "My requests",
+                      "Drafts to submit, plans to write, and implemented changes to review "
+                      "and close.",
+                      ("state", "created_at")),
+}  # fmt: skip
+
+
+def _steps(role: str) -> Q:
+    """The RFCs in a state where the table asks `role` to act."""
+    condition = Q(pk__in=[])
+    for row in workflow.task_rows(role):
+        condition |= Q(state=row.source) & row.only_when.query
+    return condition
+
+
+def _named(user: User, role: str, deputising: list[Delegation], memberships: list[Any]) -> Q:
+    """RFCs on which `user` is the person for `role`: named, a deputy of the one named, or
+    (for work anyone holding the role may pick up) a holder while no one is named."""
+    field = workflow.ROLE_FIELD[role]
     condition = Q(**{field: user})
-    for delegation in deputising:
-        if delegation.role in ("", role):
-            condition |= Q(**{field: delegation.approver_id, "school": delegation.school_id})
+    if role in APPROVER_ROLES:
+        for delegation in deputising:
+            if delegation.role in ("", role):
+                condition |= Q(**{field: delegation.approver_id, "school": delegation.school_id})
+    if any(row.claims for row in workflow.task_rows(role)):
+        holding = [m.school_id for m in memberships if role in m.role_list]
+        condition |= Q(**{f"{field}__isnull": True, "school__in": holding})
+    if role != Role.ORIGINATOR:
+        # Separation of duties: never one's own RFC where the rulebook says so.
+        allowed = [
+            m.school_id for m in memberships if permissions.originator_may_be(role, m.school)
+        ]
+        condition &= ~Q(originator=user) | Q(school__in=allowed)
     return condition
 
 
 def my_work(user: User) -> list[WorkSection]:
     """What waits for `user`, one section per role they hold somewhere (as in FITS's steps)."""
-    memberships = list(user.memberships.prefetch_related("roles"))
+    memberships = list(user.memberships.select_related("school").prefetch_related("roles"))
     roles: set[str] = {role for m in memberships for role in m.role_list}
-    implementer_schools = [m.school_id for m in memberships if Role.IMPLEMENTER in m.role_list]
     deputising = workflow.deputising(user)
-    visible = with_people(Change.objects.filter(school__memberships__user=user))
-    sections: list[WorkSection] = []
-
-    def add(key: str, title: str, role: str, hint: str, query: QuerySet[Change]) -> None:
-        sections.append(WorkSection(key, title, role, hint, list(query[:100])))
-
     deputy_roles = {d.role for d in deputising}
-
-    def acts_as(role: str) -> bool:
-        return role in roles or "" in deputy_roles or role in deputy_roles
-
-    if acts_as(Role.INITIAL_APPROVER):
-        add(
-            "initial",
-            "To approve for planning",
-            Role.INITIAL_APPROVER,
-            "Agree that these may be planned, send them back, or reject them.",
-            visible.filter(
-                _covered(user, Role.INITIAL_APPROVER, deputising),
-                state=State.AWAITING_INITIAL_APPROVAL,
-            ).order_by("-is_emergency", "created_at"),
-        )
-    if acts_as(Role.PEER_REVIEWER):
-        add(
-            "peer",
-            "To peer review",
-            Role.PEER_REVIEWER,
-            "Check that each plan is technically sound.",
-            visible.filter(
-                _covered(user, Role.PEER_REVIEWER, deputising), state=State.AWAITING_PEER_REVIEW
-            )
-            .exclude(originator=user)
-            .order_by("planned_start", "created_at"),
-        )
-    if acts_as(Role.FINAL_APPROVER):
-        add(
-            "final",
-            "To approve for implementation",
-            Role.FINAL_APPROVER,
-            "Give the go-ahead, accepting the impact on the school; ratify emergency changes.",
-            visible.filter(
-                _covered(user, Role.FINAL_APPROVER, deputising),
-                Q(state=State.AWAITING_FINAL_APPROVAL)
-                | Q(
-                    state__in=(State.APPROVED, State.IMPLEMENTED),
-                    is_emergency=True,
-                    ratified=False,
-                ),
-            ).order_by("planned_start", "created_at"),
-        )
-    if Role.IMPLEMENTER in roles:
-        add(
-            "implement",
-            "To carry out",
-            Role.IMPLEMENTER,
-            "Approved changes to implement; record the outcome when done.",
-            visible.filter(
-                Q(implementer=user) | Q(implementer__isnull=True, school__in=implementer_schools),
-                state=State.APPROVED,
-            ).order_by("planned_start", "created_at"),
-        )
+    visible = with_people(Change.objects.filter(school__in=[m.school_id for m in memberships]))
+    sections: list[WorkSection] = []
+    for role, (key, title, hint, order) in SECTIONS.items():
+        deputy = role in APPROVER_ROLES and ("" in deputy_roles or role in deputy_roles)
+        if role not in roles and not deputy:
+            continue
+        query = visible.filter(_steps(role), _named(user, role, deputising, memberships))
+        sections.append(WorkSection(key, title, role, hint, list(query.order_by(*order)[:100])))
     if Role.ORIGINATOR in roles:
-        add(
-            "mine",
-            "My requests",
-            Role.ORIGINATOR,
-            "Drafts to submit, plans to write, and implemented changes to review and close.",
-            visible.filter(
-                originator=user,
-                state__in=(State.DRAFT, State.PLANNING, State.IMPLEMENTED),
-            ).order_by("state", "created_at"),
-        )
-        add(
-            "waiting",
-            "My requests waiting on others",
-            Role.ORIGINATOR,
-            "Nothing for you to do until someone else acts.",
-            visible.filter(
-                originator=user,
-                state__in=(
-                    State.AWAITING_INITIAL_APPROVAL,
-                    State.AWAITING_PEER_REVIEW,
-                    State.AWAITING_FINAL_APPROVAL,
-                    State.APPROVED,
-                ),
-            )
-            .exclude(state=State.APPROVED, implementer=user)
-            .order_by("created_at"),
-        )
+        sections.append(_waiting_on_others(user, visible))
     return sections
+
+
+def _waiting_on_others(user: User, visible: QuerySet[Change]) -> WorkSection:
+    """My RFCs where the next step is someone else's (and not mine in another role)."""
+    mine = {row.source for row in workflow.task_rows(Role.ORIGINATOR)}
+    condition, theirs = Q(pk__in=[]), Q(pk__in=[])
+    for row in workflow.TRANSITIONS:
+        if row.task and row.by != Role.ORIGINATOR and row.source not in mine:
+            condition |= Q(state=row.source)
+            theirs |= Q(state=row.source, **{row.person: user})
+    query = visible.filter(condition, originator=user).exclude(theirs).order_by("created_at")
+    return WorkSection(
+        "waiting",
+        "My requests waiting on others",
+        Role.ORIGINATOR,
+        "Nothing for you to do until someone else acts.",
+        list(query[:100]),
+    )

@@ -13,12 +13,15 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
+from changedesk.changes import writer
 from changedesk.changes.choices import EventKind, State
 from changedesk.changes.history import record_event
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
-from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
+from changedesk.changes.workflow import editable_fields
+from changedesk.lib.errors import InvalidAction, NotPermitted
 
 EDITABLE_FIELDS = (
     *REQUEST_FIELDS,
@@ -37,22 +40,6 @@ PERSON_ROLES = {
 }
 # How far from today a window may be planned (or recorded, for past changes).
 PLANNING_HORIZON = timedelta(days=20 * 366)
-_PLAN_PEOPLE = ("peer_reviewer", "final_approver", "implementer")
-
-
-def editable_fields(change: Change) -> frozenset[str]:
-    """The fields the originator may still change in the RFC's current state."""
-    state = change.state
-    if state == State.DRAFT:
-        return frozenset(EDITABLE_FIELDS)
-    if state == State.PLANNING:
-        return frozenset((*PLAN_FIELDS, *_PLAN_PEOPLE))
-    if state in (State.APPROVED, State.IMPLEMENTED) and change.is_emergency and not change.ratified:
-        # An emergency change's plan is completed after the event, then ratified.
-        return frozenset((*PLAN_FIELDS, *_PLAN_PEOPLE))
-    if state == State.APPROVED:
-        return frozenset({"implementer"})
-    return frozenset()
 
 
 def can_edit(change: Change, user: User) -> bool:
@@ -60,7 +47,7 @@ def can_edit(change: Change, user: User) -> bool:
         user.is_authenticated
         and user.pk == change.originator_id
         and bool(editable_fields(change))
-        and Role.ORIGINATOR in user.roles_in(change.school)
+        and permissions.holds(user, Role.ORIGINATOR, change.school)
     )
 
 
@@ -74,9 +61,7 @@ def default_people(school: School, originator: User) -> dict[str, User | None]:
         if field_name == "implementer" and any(u.pk == originator.pk for u in candidates):
             people[field_name] = originator
             continue
-        if field_name == "peer_reviewer" or (
-            field_name == "final_approver" and not school.final_approver_may_be_originator
-        ):
+        if not permissions.originator_may_be(PERSON_ROLES[field_name], school):
             candidates = [u for u in candidates if u.pk != originator.pk]
         people[field_name] = candidates[0] if len(candidates) == 1 else None
     return people
@@ -93,14 +78,8 @@ def validate_people(school: School, originator: User, values: dict[str, Any]) ->
             errors[field_name] = (
                 f"{person.display_name} is not {_article(role.label.lower())} at {school.name}."
             )
-        elif field_name == "peer_reviewer" and person.pk == originator.pk:
-            errors[field_name] = "The peer reviewer must be someone other than the originator."
-        elif (
-            field_name == "final_approver"
-            and person.pk == originator.pk
-            and not school.final_approver_may_be_originator
-        ):
-            errors[field_name] = "The final approver must be someone other than the originator."
+        elif not permissions.separation_allows(person.pk, originator.pk, role, school):
+            errors[field_name] = permissions.separation_error(role)
     start, end = values.get("planned_start"), values.get("planned_end")
     now = timezone.now()
     for name, when in (("planned_start", start), ("planned_end", end)):
@@ -117,8 +96,8 @@ def _article(noun: str) -> str:
 
 def create_change(school: School, originator: User, data: dict[str, Any]) -> Change:
     """Raise a new RFC in `school` as `originator`; `data` holds model field values."""
-    originator = User.objects.prefetch_related("memberships__roles").get(pk=originator.pk)
-    if Role.ORIGINATOR not in originator.roles_in(school):
+    originator = permissions.with_roles(originator)
+    if not permissions.holds(originator, Role.ORIGINATOR, school):
         raise NotPermitted(f"Only an originator at {school.name} may raise a request for change.")
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -156,19 +135,11 @@ def update_change(
     expected_version: int | None = None,
 ) -> Change:
     """Edit an RFC as `actor`; records one `edit` event listing each changed field."""
-    with transaction.atomic():
-        change = (
-            Change.objects.select_for_update(of=("self",))
-            .select_related("school", "originator", "initial_approver", "peer_reviewer",
-                            "final_approver", "implementer")
-            .get(pk=change_id)
-        )  # fmt: skip
-        actor = User.objects.prefetch_related("memberships__roles").get(pk=actor.pk)
-        if expected_version is not None and change.version != expected_version:
-            raise StaleChange(
-                f"{change.reference} has changed since you loaded it. Reload it and try again."
-            )
-        if actor.pk != change.originator_id or Role.ORIGINATOR not in actor.roles_in(change.school):
+    with writer.locked(change_id, expected_version) as change:
+        actor = permissions.with_roles(actor)
+        if actor.pk != change.originator_id or not permissions.holds(
+            actor, Role.ORIGINATOR, change.school
+        ):
             raise NotPermitted(f"Only the originator of {change.reference} may edit it.")
         allowed = editable_fields(change)
         unknown = set(data) - set(EDITABLE_FIELDS)
@@ -193,25 +164,15 @@ def update_change(
             raise InvalidAction("Some fields need correcting.", errors)
         if not changed:
             return change
-        diffs = [
-            {"field": n, "before": before[n], "after": field_value(change, n)} for n in changed
-        ]
-        updated = Change.objects.filter(pk=change.pk, version=change.version).update(
-            **{n: getattr(change, n) for n in changed},
-            version=change.version + 1,
-            updated_at=timezone.now(),
-        )
-        if updated != 1:
-            raise StaleChange(f"{change.reference} has changed since you loaded it.")
-        change.version += 1
-        record_event(
+        writer.save(
             change,
             EventKind.EDIT,
             actor,
-            from_state=change.state,
-            to_state=change.state,
+            fields=changed,
             comment=comment.strip(),
-            diffs=diffs,
+            diffs=[
+                {"field": n, "before": before[n], "after": field_value(change, n)} for n in changed
+            ],
         )
     return change
 

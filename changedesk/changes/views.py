@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,21 +23,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts.choices import Role
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
-from changedesk.changes import queries
-from changedesk.changes.choices import OPEN_STATES, Action, EventKind, State
+from changedesk.changes import extensions, queries, workflow
+from changedesk.changes.choices import Action, EventKind, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
+from changedesk.changes.items import item_links, set_change_items
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.services import can_edit, create_change, update_change
 from changedesk.changes.workflow import allowed_actions
-from changedesk.configuration.services import (
-    item_links,
-    perform_recording_items,
-    set_change_items,
-)
 from changedesk.lib.errors import WorkflowError
-from changedesk.lib.forms import show_workflow_error
-from changedesk.schedule.conflicts import Conflict, find_conflicts
+from changedesk.lib.views import form_page
 
 PAGE_SIZE = 25
 # Buttons in the order a person reads them; the risky ones last.
@@ -91,6 +85,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
         "schools": School.objects.for_user(_current_user(request)),
         "states": State.choices,
         "sort": request.GET.get("sort", ""),
+        "columns": extensions.columns(),
     }
     htmx = getattr(request, "htmx", False)
     template = "changes/_list_results.html" if htmx else "changes/list.html"
@@ -131,10 +126,12 @@ def change_export(request: HttpRequest) -> StreamingHttpResponse:
     _, queryset = _filtered(request)
     writer = csv.writer(_Echo())
 
+    columns = [*CSV_COLUMNS, *((c.name, c.value) for c in extensions.columns())]
+
     def rows() -> Iterator[str]:
-        yield writer.writerow([name for name, _ in CSV_COLUMNS])
+        yield writer.writerow([name for name, _ in columns])
         for change in queryset.iterator(chunk_size=500):
-            yield writer.writerow([_csv_cell(str(get(change))) for _, get in CSV_COLUMNS])
+            yield writer.writerow([_csv_cell(str(get(change))) for _, get in columns])
 
     stamp = timezone.localdate().isoformat()
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -152,43 +149,47 @@ def change_create(request: HttpRequest) -> HttpResponse:
     schools = _originator_schools(user)
     if not schools:
         raise PermissionDenied("Only an originator may raise a request for change.")
-    chooser = SchoolChoiceForm(request.POST or request.GET or None, user=user)
-    if len(schools) == 1:
-        school: School | None = schools[0]
-    elif chooser.is_bound and chooser.is_valid():
-        school = chooser.cleaned_data["school"]
-    else:
-        school = None
+    school = _chosen_school(request, user, schools)
     if school is None:
         return render(
             request, "changes/choose_school.html", {"chooser": SchoolChoiceForm(user=user)}
         )
     data = request.POST if request.method == "POST" else None
     form = ChangeForm(data, school=school, originator=user, initial=_slot_initial(request))
-    status = 200
-    if form.is_bound:
-        if form.is_valid():
-            try:
-                with transaction.atomic():
-                    change = create_change(school, user, form.changed_values())
-                    items = form.chosen_items()
-                    if items:
-                        set_change_items(change, items, user)
-            except WorkflowError as error:
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                messages.success(request, f"{change.reference} is saved as a draft.")
-                return redirect(change)
-        else:
-            status = 400
+
+    def save() -> Change:
+        change = create_change(school, user, form.changed_values())
+        items = form.chosen_items()
+        if items:
+            set_change_items(change, items, user)
+        return change
+
+    context = {
+        "school": school,
+        "change": None,
+        "multiple_schools": len(schools) > 1,
+        "stylesheets": _stylesheets("edit"),
+    }
     with timezone.override(school.zone):
-        return render(
+        return form_page(
             request,
+            form,
             "changes/form.html",
-            {"form": form, "school": school, "change": None, "multiple_schools": len(schools) > 1},
-            status=status,
+            context,
+            save=save,
+            done=lambda change: f"{change.reference} is saved as a draft.",
         )
+
+
+def _chosen_school(request: HttpRequest, user: User, schools: list[School]) -> School | None:
+    """The school to raise the RFC in: the only one, or the one chosen."""
+    if len(schools) == 1:
+        return schools[0]
+    chooser = SchoolChoiceForm(request.POST or request.GET or None, user=user)
+    if chooser.is_bound and chooser.is_valid():
+        chosen: School = chooser.cleaned_data["school"]
+        return chosen
+    return None
 
 
 def _slot_initial(request: HttpRequest) -> dict[str, str]:
@@ -208,9 +209,7 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = _current_user(request)
     if not can_edit(change, user):
         raise PermissionDenied(f"You may not edit {change.reference} now.")
-    tz = change.school.zone
-    status = 200
-    with timezone.override(tz):
+    with timezone.override(change.school.zone):
         data = request.POST if request.method == "POST" else None
         form = ChangeForm(
             data,
@@ -219,45 +218,39 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
             change=change,
             initial=_slot_initial(request),
         )
-        if form.is_bound:
-            version = _int_or_none(request.POST.get("version"))
-            if form.is_valid():
-                comment = request.POST.get("comment", "")
-                try:
-                    with transaction.atomic():
-                        edited = update_change(
-                            change.pk,
-                            user,
-                            form.changed_values(),
-                            comment=comment,
-                            expected_version=version,
-                        )
-                        items = form.chosen_items()
-                        if items is not None:
-                            # The note goes with the items' event when no other field changed.
-                            unedited = edited.version == change.version
-                            set_change_items(
-                                edited, items, user, comment=comment if unedited else ""
-                            )
-                except WorkflowError as error:
-                    show_workflow_error(form, error)
-                    status = error.status
-                else:
-                    messages.success(request, f"{change.reference} is saved.")
-                    return redirect(change)
-            else:
-                status = 400
-        return render(
+
+        context = {
+            "school": change.school,
+            "change": change,
+            "show_plan_panels": "planned_start" in form.fields,
+            "stylesheets": _stylesheets("edit"),
+        }
+        return form_page(
             request,
+            form,
             "changes/form.html",
-            {
-                "form": form,
-                "school": change.school,
-                "change": change,
-                "conflicts": _conflicts(change) if "planned_start" in form.fields else [],
-            },
-            status=status,
+            context,
+            save=lambda: _save_edit(request, change, user, form),
+            done=f"{change.reference} is saved.",
         )
+
+
+def _save_edit(request: HttpRequest, change: Change, user: User, form: ChangeForm) -> Change:
+    comment = request.POST.get("comment", "")
+    version = _int_or_none(request.POST.get("version"))
+    edited = update_change(
+        change.pk, user, form.changed_values(), comment=comment, expected_version=version
+    )
+    items = form.chosen_items()
+    if items is not None:
+        # The note goes with the items' event when no other field changed.
+        unedited = edited.version == change.version
+        set_change_items(edited, items, user, comment=comment if unedited else "")
+    return change
+
+
+def _stylesheets(*places: str) -> list[str]:
+    return ["configuration/configuration.css", *extensions.stylesheets(*places)]
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -276,42 +269,25 @@ def _detail_context(request: HttpRequest, change: Change, form: ActionForm | Non
     actions = allowed_actions(change, user)
     ordered = [a for a in ACTION_ORDER if a in actions]
     links = item_links(change)
-    conflicts = _conflicts(change)
+    form = form or ActionForm(
+        initial={"version": change.version}, items=[link.item for link in links]
+    )
+    waiting = workflow.waiting_on(change)
     return {
         "change": change,
-        "conflicts": conflicts,
-        "needs_override": Action.APPROVE in actions and any(not c.hard for c in conflicts),
         "item_links": links,
         "events": _timeline(change),
         "actions": [(a, Action(a).label, a in DANGEROUS) for a in ordered],
         "needs_outcome": Action.RECORD_OUTCOME in actions,
         "needs_review": Action.CLOSE in actions,
-        "action_form": form
-        or ActionForm(initial={"version": change.version}, items=[link.item for link in links]),
+        "action_form": form,
+        "extra_fields": [
+            form[f.name] for f in extensions.action_fields() if f.shown(change, actions)
+        ],
         "can_edit": can_edit(change, user),
-        "waiting_on": _waiting_on(change),
+        "waiting_on": waiting[1] if waiting else None,
+        "stylesheets": _stylesheets("top", "main"),
     }
-
-
-def _conflicts(change: Change) -> list[Conflict]:
-    """What the planned window collides with, shown to the planner and every approver."""
-    if change.planned_start is None or change.state not in OPEN_STATES:
-        return []
-    return find_conflicts(change)
-
-
-def _waiting_on(change: Change) -> User | None:
-    field = {
-        State.DRAFT: "originator",
-        State.AWAITING_INITIAL_APPROVAL: "initial_approver",
-        State.PLANNING: "originator",
-        State.AWAITING_PEER_REVIEW: "peer_reviewer",
-        State.AWAITING_FINAL_APPROVAL: "final_approver",
-        State.APPROVED: "implementer",
-        State.IMPLEMENTED: "originator",
-    }.get(State(change.state))
-    person: User | None = getattr(change, field) if field else None
-    return person
 
 
 @require_GET
@@ -330,14 +306,12 @@ def change_act(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         action = form.cleaned_data["action"]
         try:
-            # Closing records what changed on each item too, in the same transaction.
-            change = perform_recording_items(
+            change = workflow.perform(
                 change.pk,
                 action,
                 user,
-                item_changes=form.item_changes() if action == Action.CLOSE else None,
                 comment=form.cleaned_data["comment"],
-                data=form.payload(),
+                data=form.payload(action),
                 expected_version=form.cleaned_data["version"],
             )
         except WorkflowError as error:
@@ -356,32 +330,32 @@ def change_act(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "changes/detail.html", context, status=status)
 
 
-# The signature rows of the paper form: who signed each step, filled from the history.
-SIGNATURES = [
-    ("Originator", "originator", {EventKind.CREATE}, None),
-    ("Initial approver", "initial_approver", {EventKind.APPROVE}, State.AWAITING_INITIAL_APPROVAL),
-    ("Peer reviewer", "peer_reviewer", {EventKind.APPROVE}, State.AWAITING_PEER_REVIEW),
-    ("Final approver", "final_approver", {EventKind.APPROVE}, State.AWAITING_FINAL_APPROVAL),
-    ("Final approver (ratified)", "final_approver", {EventKind.RATIFY}, None),
-    ("Implementer (outcome)", "implementer", {EventKind.RECORD_OUTCOME}, None),
-    ("Closed by originator", "originator", {EventKind.CLOSE}, None),
-]
-
-
 def signature_rows(change: Change, events: list[ChangeEvent]) -> list[dict[str, Any]]:
-    """The latest signing event for each row: a returned plan is signed again."""
-    rows = []
-    for label, field, kinds, from_state in SIGNATURES:
-        if label.startswith("Peer") and not change.school.peer_review_enabled:
+    """The signature rows of the paper form, read off the workflow's table: the originator,
+    then each row that signs, with the latest event that signed it (a returned plan is
+    signed again)."""
+    rows = [_signed("Originator", change.originator, events, {EventKind.CREATE}, None)]
+    seen: set[str] = set()
+    for step in workflow.TRANSITIONS:
+        if not step.signature or step.signature in seen:
             continue
-        if "ratified" in label and not change.is_emergency:
+        seen.add(step.signature)
+        if step.signed_when is not None and not step.signed_when(change):
             continue
-        signed = None
-        for event in events:
-            if event.kind in kinds and (from_state is None or event.from_state == from_state):
-                signed = event
-        rows.append({"label": label, "named": getattr(change, field), "event": signed})
+        sources = {t.source for t in workflow.TRANSITIONS if t.signature == step.signature}
+        named = getattr(change, step.person)
+        rows.append(_signed(step.signature, named, events, {step.action}, sources))
     return rows
+
+
+def _signed(
+    label: str, named: User | None, events: list[ChangeEvent], kinds: set[str], sources: Any
+) -> dict[str, Any]:
+    signed = None
+    for event in events:
+        if event.kind in kinds and (sources is None or event.from_state in sources):
+            signed = event
+    return {"label": label, "named": named, "event": signed}
 
 
 @require_GET
@@ -397,5 +371,6 @@ def change_print(request: HttpRequest, pk: int) -> HttpResponse:
                 "events": events,
                 "signatures": signature_rows(change, events),
                 "item_links": item_links(change),
+                "stylesheets": _stylesheets("print"),
             },
         )

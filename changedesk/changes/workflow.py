@@ -1,27 +1,57 @@
 """The FITS change workflow: one table of transitions, and one door every action goes through.
 
 Read the table from top to bottom and it is the FITS process: who may do what, from which
-state, to which state, and what the RFC must hold first. `perform` is the only code that
-changes an RFC's state; views, the API, the CLI, the demo data and the tests all call it.
+state, to which state, what the RFC must hold first, what the action carries, and what the
+RFC then waits for. Everything else that asks "who acts now" reads it: who the RFC waits
+on, My work, who is told and who is nudged, the signature rows of the print, and which
+fields the originator may still edit. `perform` is the only code that changes an RFC's
+state, and it names no action: what is special about one is data on its row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
+from django.db.models import Q
 
-from changedesk.accounts.choices import Role
+from changedesk.accounts import permissions
+from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import Delegation, User
+from changedesk.changes import extensions, items, notify, writer
 from changedesk.changes.choices import Action, Outcome, State
-from changedesk.changes.history import record_event
-from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
+from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, ChangeEvent, field_value
 from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange, UnknownAction
 
 ALL_CONTENT = REQUEST_FIELDS + PLAN_FIELDS
+REVIEW = ("records_updated", "caused_incidents", "users_informed")
+# The RFC field naming the person who acts in each role.
+ROLE_FIELD: dict[str, str] = {
+    Role.ORIGINATOR: "originator",
+    Role.INITIAL_APPROVER: "initial_approver",
+    Role.PEER_REVIEWER: "peer_reviewer",
+    Role.FINAL_APPROVER: "final_approver",
+    Role.IMPLEMENTER: "implementer",
+}
+# What the originator may edit while a step waits on them.
+EVERYTHING = (*ALL_CONTENT, "initial_approver", "peer_reviewer", "final_approver", "implementer")
+THE_PLAN = (*PLAN_FIELDS, "peer_reviewer", "final_approver", "implementer")
+
+
+# --- Conditions: a test on one RFC, and the same test as a query for the lists. ---
+
+
+@dataclass(frozen=True)
+class Condition:
+    test: Callable[[Change], bool]
+    query: Q
+
+
+UNRATIFIED_EMERGENCY = Condition(
+    lambda change: change.is_emergency and not change.ratified, Q(is_emergency=True, ratified=False)
+)
+ALWAYS = Condition(lambda change: True, Q())
 
 
 # --- Routing: where an action leads when the FITS path forks. ---
@@ -37,8 +67,63 @@ def peer_review_optional(change: Change, target: State) -> State:
     return target if change.school.peer_review_enabled else State.AWAITING_FINAL_APPROVAL
 
 
-def unratified_emergency(change: Change) -> bool:
-    return change.is_emergency and not change.ratified
+# --- Guards: what a row checks beyond the fields it requires (field errors, or none). ---
+
+Guard = Callable[[Change], dict[str, str]]
+
+
+def emergency_justified(change: Change) -> dict[str, str]:
+    if change.is_emergency and not change.emergency_justification.strip():
+        return {"emergency_justification": "Say why this change cannot wait."}
+    return {}
+
+
+def peer_reviewer_named(change: Change) -> dict[str, str]:
+    if change.school.peer_review_enabled and change.peer_reviewer_id is None:
+        return {"peer_reviewer": "Name a peer reviewer before you submit the plan."}
+    return {}
+
+
+def ratified_if_emergency(change: Change) -> dict[str, str]:
+    if UNRATIFIED_EMERGENCY.test(change):
+        return {
+            "ratified": "The final approver must ratify this emergency change before it closes."
+        }
+    return {}
+
+
+# --- What an action carries: each payload name, and how its value is read. ---
+
+
+def _outcome(value: Any) -> tuple[Any, str]:
+    if value not in Outcome.values:
+        return None, f"Choose the outcome: one of {', '.join(Outcome.values)}."
+    return value, ""
+
+
+def _yes_no(value: Any) -> tuple[Any, str]:
+    return (value, "") if isinstance(value, bool) else (None, "Answer yes or no.")
+
+
+def _records_updated(value: Any) -> tuple[Any, str]:
+    if value is False:
+        return None, "Update the configuration records before you close the change."
+    return _yes_no(value)
+
+
+# Each reader returns (value, error). The value is recorded in the event's data, and set on
+# the RFC's field of that name where there is one.
+PAYLOAD_READERS: dict[str, Callable[[Any], tuple[Any, str]]] = {
+    "outcome": _outcome,
+    "records_updated": _records_updated,
+    "caused_incidents": _yes_no,
+    "users_informed": _yes_no,
+    "item_changes": items.read_item_notes,
+}
+# Payload that is refused on any other action than its own (it would otherwise be lost).
+ONLY_WITH_ITS_ACTION = {
+    "item_changes": "What changed on each item is recorded when the change is closed."
+}
 
 
 @dataclass(frozen=True)
@@ -47,62 +132,110 @@ class Transition:
     action: Action
     target: State
     by: Role
-    # The RFC field naming who must act; approvers may act through a deputy.
-    person: str
+    # What the RFC must hold first, and what else the row checks.
     requires: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
     needs_reason: bool = False
     # The content this action approves: its digest is recorded with the event.
     approves: tuple[str, ...] = ()
     route: Callable[[Change, State], State] | None = None
-    only_when: Callable[[Change], bool] | None = None
-    payload: tuple[str, ...] = field(default=())
+    only_when: Condition = ALWAYS
+    # What the action carries (see PAYLOAD_READERS); each is set on the RFC and recorded.
+    payload: tuple[str, ...] = ()
+    # Fields set on the RFC when the action is taken, e.g. {"ratified": True}, and what else
+    # is done in the same transaction once its event is written.
+    sets: tuple[tuple[str, Any], ...] = ()
+    effects: tuple[Callable[[Change, ChangeEvent], None], ...] = ()
+    # The person who acts becomes the one named, when no one is yet (the implementer).
+    claims: bool = False
+    # While the RFC waits for this row: what the person is asked to do (the rows without a
+    # task are the other ways out), and which fields the originator may still edit.
+    task: str = ""
+    edits: tuple[str, ...] = ()
+    # The signature row of the printed form this action fills, and when it is printed.
+    signature: str = ""
+    signed_when: Callable[[Change], bool] | None = None
+
+    @property
+    def person(self) -> str:
+        """The RFC field naming who must act."""
+        return ROLE_FIELD[self.by]
+
+    def applies(self, change: Change) -> bool:
+        return self.only_when.test(change)
+
+    def destination(self, change: Change) -> State:
+        return self.route(change, self.target) if self.route else self.target
+
+    def accepts_impact(self, change: Change) -> bool:
+        """Whether this approval gives the go-ahead, accepting the impact on the school: the
+        final approval, or an emergency's initial approval. The calendar weighs here."""
+        return (
+            bool(self.approves)
+            and self.source != State.APPROVED
+            and self.destination(change) == State.APPROVED
+        )
 
 
 S, A, R = State, Action, Role
-REVIEW = ("records_updated", "caused_incidents", "users_informed")
+PEER_REVIEW_ON = "peer_review_on"
 
 TRANSITIONS: tuple[Transition, ...] = (
     # 2. The originator raises the RFC and sends it for approval to proceed.
-    Transition(S.DRAFT, A.SUBMIT, S.AWAITING_INITIAL_APPROVAL, R.ORIGINATOR, "originator",
-               requires=("title", "description", "reason", "initial_approver")),
-    Transition(S.DRAFT, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR, "originator"),
+    Transition(S.DRAFT, A.SUBMIT, S.AWAITING_INITIAL_APPROVAL, R.ORIGINATOR,
+               requires=("title", "description", "reason", "initial_approver"),
+               guards=(emergency_justified,), task="complete it and submit it", edits=EVERYTHING),
+    Transition(S.DRAFT, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
     # 3. The initial approver agrees it may be planned, sends it back, or rejects it.
     Transition(S.AWAITING_INITIAL_APPROVAL, A.APPROVE, S.PLANNING, R.INITIAL_APPROVER,
-               "initial_approver", approves=REQUEST_FIELDS, route=emergency_skips_planning),
+               approves=REQUEST_FIELDS, route=emergency_skips_planning,
+               task="decide whether it may be planned", signature="Initial approver"),
     Transition(S.AWAITING_INITIAL_APPROVAL, A.RETURN, S.DRAFT, R.INITIAL_APPROVER,
-               "initial_approver", needs_reason=True),
+               needs_reason=True),
     Transition(S.AWAITING_INITIAL_APPROVAL, A.REJECT, S.REJECTED, R.INITIAL_APPROVER,
-               "initial_approver", needs_reason=True),
-    Transition(S.AWAITING_INITIAL_APPROVAL, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR, "originator"),
+               needs_reason=True),
+    Transition(S.AWAITING_INITIAL_APPROVAL, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
     # 4. The originator plans it.
-    Transition(S.PLANNING, A.SUBMIT_PLAN, S.AWAITING_PEER_REVIEW, R.ORIGINATOR, "originator",
-               requires=(*PLAN_FIELDS, "final_approver"), route=peer_review_optional),
-    Transition(S.PLANNING, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR, "originator"),
+    Transition(S.PLANNING, A.SUBMIT_PLAN, S.AWAITING_PEER_REVIEW, R.ORIGINATOR,
+               requires=(*PLAN_FIELDS, "final_approver"), guards=(peer_reviewer_named,),
+               route=peer_review_optional, task="write the plan and submit it", edits=THE_PLAN),
+    Transition(S.PLANNING, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
     # 5. A peer reviewer, never the originator, confirms the plan is sound.
     Transition(S.AWAITING_PEER_REVIEW, A.APPROVE, S.AWAITING_FINAL_APPROVAL, R.PEER_REVIEWER,
-               "peer_reviewer", approves=ALL_CONTENT),
-    Transition(S.AWAITING_PEER_REVIEW, A.RETURN, S.PLANNING, R.PEER_REVIEWER,
-               "peer_reviewer", needs_reason=True),
+               approves=ALL_CONTENT, task="review the plan", signature="Peer reviewer",
+               signed_when=lambda change: change.school.peer_review_enabled),
+    Transition(S.AWAITING_PEER_REVIEW, A.RETURN, S.PLANNING, R.PEER_REVIEWER, needs_reason=True),
     # 6. The final approver accepts the impact on the school.
     Transition(S.AWAITING_FINAL_APPROVAL, A.APPROVE, S.APPROVED, R.FINAL_APPROVER,
-               "final_approver", approves=ALL_CONTENT),
+               approves=ALL_CONTENT, task="decide whether it may go ahead",
+               signature="Final approver"),
     Transition(S.AWAITING_FINAL_APPROVAL, A.RETURN, S.PLANNING, R.FINAL_APPROVER,
-               "final_approver", needs_reason=True),
+               needs_reason=True),
     Transition(S.AWAITING_FINAL_APPROVAL, A.REJECT, S.REJECTED, R.FINAL_APPROVER,
-               "final_approver", needs_reason=True),
+               needs_reason=True),
     # 8. The implementer carries it out and records the outcome.
-    Transition(S.APPROVED, A.RECORD_OUTCOME, S.IMPLEMENTED, R.IMPLEMENTER, "implementer",
-               payload=("outcome",)),
-    Transition(S.APPROVED, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR, "originator"),
+    Transition(S.APPROVED, A.RECORD_OUTCOME, S.IMPLEMENTED, R.IMPLEMENTER, payload=("outcome",),
+               claims=True, task="carry it out and record the outcome", edits=("implementer",),
+               signature="Implementer (outcome)"),
+    Transition(S.APPROVED, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
     # Emergency changes: the final approval is given afterwards, on the completed plan.
-    Transition(S.APPROVED, A.RATIFY, S.APPROVED, R.FINAL_APPROVER, "final_approver",
+    Transition(S.APPROVED, A.RATIFY, S.APPROVED, R.FINAL_APPROVER,
                requires=(*PLAN_FIELDS, "final_approver"), approves=ALL_CONTENT,
-               only_when=unratified_emergency),
-    Transition(S.IMPLEMENTED, A.RATIFY, S.IMPLEMENTED, R.FINAL_APPROVER, "final_approver",
+               only_when=UNRATIFIED_EMERGENCY, sets=(("ratified", True),),
+               task="ratify the emergency change", edits=THE_PLAN,
+               signature="Final approver (ratified)",
+               signed_when=lambda change: change.is_emergency),
+    Transition(S.IMPLEMENTED, A.RATIFY, S.IMPLEMENTED, R.FINAL_APPROVER,
                requires=(*PLAN_FIELDS, "final_approver"), approves=ALL_CONTENT,
-               only_when=unratified_emergency),
+               only_when=UNRATIFIED_EMERGENCY, sets=(("ratified", True),),
+               task="ratify the emergency change", edits=THE_PLAN,
+               signature="Final approver (ratified)",
+               signed_when=lambda change: change.is_emergency),
     # 9 and 10. The records are updated, the short review answered, and the originator closes.
-    Transition(S.IMPLEMENTED, A.CLOSE, S.CLOSED, R.ORIGINATOR, "originator", payload=REVIEW),
+    Transition(S.IMPLEMENTED, A.CLOSE, S.CLOSED, R.ORIGINATOR, payload=(*REVIEW, "item_changes"),
+               guards=(ratified_if_emergency,), effects=(items.record_item_notes,),
+               task="update the records and close it",
+               signature="Closed by originator"),
 )  # fmt: skip
 
 _BY_KEY = {(t.source, t.action): t for t in TRANSITIONS}
@@ -116,6 +249,34 @@ def actions_from(state: str) -> list[Transition]:
     return [t for t in TRANSITIONS if t.source == state]
 
 
+# --- What the table says about an RFC: who it waits on, and what may still be edited. ---
+
+
+def tasks(change: Change, state: str | None = None) -> list[Transition]:
+    """The rows the RFC waits for in `state` (its own by default), in table order."""
+    state = change.state if state is None else state
+    return [t for t in actions_from(state) if t.task and t.applies(change)]
+
+
+def waiting_on(change: Change) -> tuple[Transition, User | None] | None:
+    """The first step the RFC waits for, and the person named for it (None: not yet named)."""
+    waiting = tasks(change)
+    if not waiting:
+        return None
+    first = waiting[0]
+    return first, getattr(change, first.person)
+
+
+def editable_fields(change: Change) -> frozenset[str]:
+    """The fields the originator may still change: those of the steps it waits for."""
+    return frozenset(name for t in tasks(change) for name in t.edits)
+
+
+def task_rows(role: str) -> list[Transition]:
+    """The rows in which `role` is asked to act (My work's sections are built from them)."""
+    return [t for t in TRANSITIONS if t.task and t.by == role]
+
+
 # --- Who may act. ---
 
 
@@ -126,14 +287,17 @@ def acting_for(actor: User, change: Change, transition: Transition) -> tuple[boo
     """
     if not actor.is_active:
         return False, None
-    roles = actor.roles_in(change.school)
+    roles = permissions.roles(actor, change.school)
     named: User | None = getattr(change, transition.person)
-    if transition.person == "originator":
+    if transition.by == Role.ORIGINATOR:
         return (actor.pk == change.originator_id and Role.ORIGINATOR in roles), None
-    if transition.by == Role.IMPLEMENTER:
-        allowed = Role.IMPLEMENTER in roles and (named is None or named.pk == actor.pk)
+    if transition.claims:
+        # Anyone holding the role may pick the work up while no one is named.
+        allowed = transition.by in roles and (named is None or named.pk == actor.pk)
         return allowed, None
-    if not _separation_allows(actor, change, transition):
+    if not permissions.separation_allows(
+        actor.pk, change.originator_id, transition.by, change.school
+    ):
         return False, None
     if named is not None and named.pk == actor.pk and transition.by in roles:
         return True, None
@@ -143,7 +307,7 @@ def acting_for(actor: User, change: Change, transition: Transition) -> tuple[boo
 
 
 def _is_deputy(actor: User, approver: User, change: Change, transition: Transition) -> bool:
-    return any(
+    return transition.by in APPROVER_ROLES and any(
         d.school_id == change.school_id
         and d.approver_id == approver.pk
         and d.role in ("", transition.by)
@@ -160,27 +324,15 @@ def deputising(actor: User) -> list[Delegation]:
     return cached
 
 
-def _separation_allows(actor: User, change: Change, transition: Transition) -> bool:
-    if actor.pk != change.originator_id:
-        return True
-    if transition.by == Role.PEER_REVIEWER:
-        return False
-    if transition.by == Role.FINAL_APPROVER:
-        return change.school.final_approver_may_be_originator
-    return True
-
-
 def allowed_actions(change: Change, user: User) -> list[str]:
     """The actions `user` may take on `change` now (what the buttons and the API show)."""
     if not user.is_authenticated:
         return []
-    result = []
-    for transition in actions_from(change.state):
-        if transition.only_when and not transition.only_when(change):
-            continue
-        if acting_for(user, change, transition)[0]:
-            result.append(transition.action.value)
-    return result
+    return [
+        t.action.value
+        for t in actions_from(change.state)
+        if t.applies(change) and acting_for(user, change, t)[0]
+    ]
 
 
 # --- What the RFC must hold. ---
@@ -193,119 +345,46 @@ def _missing(change: Change, transition: Transition) -> dict[str, str]:
         if value is None or (isinstance(value, str) and not value.strip()):
             label = Change._meta.get_field(name).verbose_name  # type: ignore[union-attr]
             errors[name] = f"Fill in the {label} before you {transition.action.label.lower()}."
-    if (
-        transition.action == Action.SUBMIT
-        and change.is_emergency
-        and not change.emergency_justification.strip()
-    ):
-        errors["emergency_justification"] = "Say why this change cannot wait."
+    for guard in transition.guards:
+        errors.update(guard(change))
     if change.planned_start and change.planned_end and change.planned_end <= change.planned_start:
         errors["planned_end"] = "The planned end must be after the planned start."
-    errors.update(_people_errors(change, transition))
+    errors.update(_people_errors(change))
     return errors
 
 
-def _people_errors(change: Change, transition: Transition) -> dict[str, str]:
+def _people_errors(change: Change) -> dict[str, str]:
+    """Separation of duties for the people named on the RFC (the one rule, in permissions)."""
     errors: dict[str, str] = {}
-    school = change.school
-    if (
-        transition.action == Action.SUBMIT_PLAN
-        and school.peer_review_enabled
-        and change.peer_reviewer_id is None
-    ):
-        errors["peer_reviewer"] = "Name a peer reviewer before you submit the plan."
-    if change.peer_reviewer_id is not None and change.peer_reviewer_id == change.originator_id:
-        errors["peer_reviewer"] = "The peer reviewer must be someone other than the originator."
-    if (
-        change.final_approver_id is not None
-        and change.final_approver_id == change.originator_id
-        and not school.final_approver_may_be_originator
-    ):
-        errors["final_approver"] = "The final approver must be someone other than the originator."
+    for role in (Role.PEER_REVIEWER, Role.FINAL_APPROVER):
+        field = ROLE_FIELD[role]
+        person_id = getattr(change, f"{field}_id")
+        if person_id is not None and not permissions.separation_allows(
+            person_id, change.originator_id, role, change.school
+        ):
+            errors[field] = permissions.separation_error(role)
     return errors
 
 
 def _apply_payload(change: Change, transition: Transition, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate and set what the action carries (the outcome, the review answers)."""
+    """Read and set what the action carries (the outcome, the review answers)."""
     recorded: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    if "outcome" in transition.payload:
-        outcome = data.get("outcome")
-        if outcome not in Outcome.values:
-            choices = ", ".join(Outcome.values)
-            errors["outcome"] = f"Choose the outcome: one of {choices}."
-        else:
-            change.outcome = outcome
-            recorded["outcome"] = outcome
-    for name in REVIEW:
-        if name not in transition.payload:
-            continue
-        value = data.get(name)
-        if not isinstance(value, bool):
-            errors[name] = "Answer yes or no."
-        elif name == "records_updated" and not value:
-            errors[name] = "Update the configuration records before you close the change."
-        else:
-            setattr(change, name, value)
+    for name, message in ONLY_WITH_ITS_ACTION.items():
+        if data.get(name) and name not in transition.payload:
+            owners = " or ".join(sorted({t.action.value for t in TRANSITIONS if name in t.payload}))
+            raise InvalidAction(message, {name: f"Send this with the {owners} action only."})
+    for name in transition.payload:
+        value, error = PAYLOAD_READERS[name](data.get(name))
+        if error:
+            errors[name] = error
+        elif value != {}:
+            if name in _FIELDS:
+                setattr(change, name, value)
             recorded[name] = value
-    if transition.action == Action.CLOSE and unratified_emergency(change):
-        errors["ratified"] = (
-            "The final approver must ratify this emergency change before it closes."
-        )
     if errors:
         raise InvalidAction("The action needs more information.", errors)
     return recorded
-
-
-# --- Acting in a change advisory committee meeting. ---
-
-# Registered at start-up by the committee app (`CommitteeConfig.ready`), so that the
-# workflow need not import it. Given the meeting's id, the actor, the locked RFC and the
-# transition, it returns the approver the actor acts for, or raises a `WorkflowError`.
-CommitteeCheck = Callable[[int, User, Change, Transition], User]
-_committee_check: CommitteeCheck | None = None
-
-
-def register_committee_check(check: CommitteeCheck) -> None:
-    global _committee_check
-    _committee_check = check
-
-
-# --- What an approval must weigh: the window's conflicts with the school calendar. ---
-
-# Registered at start-up by the schedule app (`ScheduleConfig.ready`). Given the locked RFC,
-# it returns what its planned window collides with, as (hard, soft) lists of plain-words
-# messages: a hard conflict (a hard freeze) stops approval; soft ones need a reason.
-ApprovalCheck = Callable[[Change], tuple[list[str], list[str]]]
-_approval_checks: list[ApprovalCheck] = []
-
-
-def register_approval_check(check: ApprovalCheck) -> None:
-    if check not in _approval_checks:
-        _approval_checks.append(check)
-
-
-def _check_approval(change: Change, data: dict[str, Any]) -> dict[str, Any]:
-    hard: list[str] = []
-    soft: list[str] = []
-    for check in _approval_checks:
-        more_hard, more_soft = check(change)
-        hard += more_hard
-        soft += more_soft
-    if hard:
-        raise InvalidAction(
-            "This change cannot be approved in that window.",
-            {"planned_start": " ".join(hard) + " Move the change to another time."},
-        )
-    if not soft:
-        return {}
-    reason = data.get("override_reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidAction(
-            "The window has conflicts.",
-            {"override_reason": "Say why it should be approved anyway: " + " ".join(soft)},
-        )
-    return {"override_reason": reason.strip()[:1000], "conflicts": soft}
 
 
 # --- The one door. ---
@@ -319,117 +398,105 @@ def perform(
     comment: str = "",
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
-    committee_meeting: int | None = None,
 ) -> Change:
     """Take `action` on the RFC as `actor`: lock, guard, change state, record, notify.
 
     Raises a `WorkflowError` subclass, having written nothing, when the action may not
     be taken. Exactly one of two concurrent actions wins; the other gets `StaleChange`.
-    With `committee_meeting`, the actor (the meeting's chair or secretary) records the
-    decision taken in that meeting for the approver named on the RFC, who was present.
+    `data` holds what the action carries: its row's payload, and what the extensions'
+    guards read (e.g. `override_reason`). An extension's authority (e.g. a committee
+    meeting, `data["committee_meeting"]`) may let the actor decide for the named approver.
     """
     if action not in Action.values:
         known = ", ".join(Action.values)
         raise UnknownAction(f"Unknown action {action!r}.", {"action": f"Use one of: {known}."})
     data = data or {}
     comment = (comment or "").strip()
-    with transaction.atomic():
-        change = (
-            Change.objects.select_for_update(of=("self",))
-            .select_related("school", *_PEOPLE)
-            .get(pk=change_id)
-        )
-        actor = User.objects.prefetch_related("memberships__roles").get(pk=actor.pk)
-        if expected_version is not None and change.version != expected_version:
-            raise StaleChange(_stale_message(change))
+    with writer.locked(change_id, expected_version) as change:
+        actor = permissions.with_roles(actor)
         transition = transition_for(change.state, action)
-        if transition is None or (transition.only_when and not transition.only_when(change)):
+        if transition is None or not transition.applies(change):
             raise StaleChange(
                 f"{change.reference} is {change.get_state_display().lower()}: "
                 f"“{Action(action).label}” is not possible now."
             )
-        if committee_meeting is not None:
-            check = _committee_check
-            if check is None:
-                raise InvalidAction("Decisions in committee are not available.")
-            on_behalf_of: User | None = check(committee_meeting, actor, change, transition)
-        else:
-            allowed, on_behalf_of = acting_for(actor, change, transition)
-            if not allowed:
-                raise NotPermitted(_refusal(change, transition))
+        on_behalf_of, recorded = _authorise(actor, change, transition, data)
+        waited_for = {(t.action, t.by) for t in tasks(change)}
         if transition.needs_reason and not comment:
             raise InvalidAction(
                 "Give a reason.", {"comment": "Say why, so the originator knows what to do next."}
             )
         before = {name: field_value(change, name) for name in _RECORDED}
-        recorded = _apply_payload(change, transition, data)
-        if committee_meeting is not None:
-            recorded["committee_meeting"] = committee_meeting
-        if transition.by == Role.IMPLEMENTER and change.implementer_id is None:
-            change.implementer = actor
+        recorded.update(_apply_payload(change, transition, data))
+        if transition.claims and getattr(change, transition.person) is None:
+            setattr(change, transition.person, actor)
         errors = _missing(change, transition)
         if errors:
             raise InvalidAction("Some sections need filling in first.", errors)
-        if transition.action == Action.APPROVE:
-            recorded.update(_check_approval(change, data))
+        recorded.update(extensions.run_guards(change, transition, data))
         from_state = change.state
-        target = (
-            transition.route(change, transition.target) if transition.route else transition.target
-        )
-        change.state = target
-        if transition.action == Action.RATIFY:
-            change.ratified = True
-        after = {name: field_value(change, name) for name in _RECORDED}
+        change.state = transition.destination(change)
+        for name, value in transition.sets:
+            setattr(change, name, value)
         diffs = [
-            {"field": n, "before": before[n], "after": after[n]}
+            {"field": n, "before": before[n], "after": field_value(change, n)}
             for n in _RECORDED
-            if before[n] != after[n]
+            if before[n] != field_value(change, n)
         ]
-        updated = Change.objects.filter(pk=change.pk, version=change.version).update(
-            **{n: getattr(change, n) for n in _SAVED}, version=change.version + 1,
-            updated_at=timezone.now(),
-        )  # fmt: skip
-        if updated != 1:
-            raise StaleChange(_stale_message(change))
-        change.version += 1
-        event = record_event(
+        event = writer.save(
             change,
             transition.action,
             actor,
+            fields=_SAVED,
             on_behalf_of=on_behalf_of,
             from_state=from_state,
-            to_state=target,
             comment=comment,
             diffs=diffs,
             data=recorded,
             digest=change.digest(transition.approves) if transition.approves else "",
         )
-        from changedesk.changes.notify import notify_after_action
-
-        notify_after_action(change, event)
+        for effect in transition.effects:
+            effect(change, event)
+        extensions.run_effects(change, event, transition, data)
+        asked = [
+            (t.by, t.person, t.task)
+            for t in tasks(change)
+            if change.state != from_state and (t.action, t.by) not in waited_for
+        ]
+        notify.notify_after_action(change, event, asked)
     return change
 
 
-_PEOPLE = ("originator", "initial_approver", "peer_reviewer", "final_approver", "implementer")
+def _authorise(
+    actor: User, change: Change, transition: Transition, data: dict[str, Any]
+) -> tuple[User | None, dict[str, Any]]:
+    """For whom the actor acts, and what the event records of the authority they act by."""
+    authority = extensions.authority_for(data)
+    if authority is not None:
+        on_behalf_of: User | None = authority.resolve(
+            data[authority.key], actor, change, transition
+        )
+        return on_behalf_of, {authority.key: data[authority.key]}
+    allowed, on_behalf_of = acting_for(actor, change, transition)
+    if not allowed:
+        raise NotPermitted(_refusal(change, transition))
+    return on_behalf_of, {}
+
+
+_FIELDS = frozenset(f.name for f in Change._meta.get_fields())
 _SAVED = ("state", "outcome", "ratified", "implementer", *REVIEW)
 _RECORDED = ("outcome", "implementer", *REVIEW)
-
-
-def _stale_message(change: Change) -> str:
-    return (
-        f"{change.reference} has changed since you loaded it (it is now "
-        f"{change.get_state_display().lower()}). Reload it and try again."
-    )
 
 
 def _refusal(change: Change, transition: Transition) -> str:
     who = Role(transition.by).label.lower()
     named: User | None = getattr(change, transition.person)
-    if transition.person == "originator":
-        return f"Only the originator of {change.reference} may {transition.action.label.lower()}."
+    verb = transition.action.label.lower()
+    if transition.by == Role.ORIGINATOR:
+        return f"Only the originator of {change.reference} may {verb}."
     if named is not None:
         return (
             f"Only {named.display_name}, the {who} named on {change.reference}, "
-            f"or their deputy may {transition.action.label.lower()}."
+            f"or their deputy may {verb}."
         )
-    return f"Only a {who} of {change.school.name} may {transition.action.label.lower()}."
+    return f"Only a {who} of {change.school.name} may {verb}."

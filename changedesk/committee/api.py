@@ -30,6 +30,7 @@ from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User
 from changedesk.committee import services
 from changedesk.committee.choices import Decision, MeetingStatus
+from changedesk.committee.filters import MeetingFilterSet
 from changedesk.committee.models import AgendaItem, Meeting
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, AwareDateTimeField, UsernameField
 from changedesk.lib.errors import InvalidAction
@@ -186,8 +187,7 @@ class MeetingViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = MeetingSerializer
-    filterset_class = None
-    filter_backends: list[Any] = []
+    filterset_class = MeetingFilterSet
 
     def get_queryset(self) -> Any:
         queryset = (
@@ -199,11 +199,6 @@ class MeetingViewSet(
         if self.action != "list":
             items = AgendaItem.objects.select_related("change", "decided_by", "decided_for")
             queryset = queryset.prefetch_related(Prefetch("items", items))
-        params = self.request.query_params
-        if params.get("school"):
-            queryset = queryset.filter(school__slug=params["school"])
-        if params.get("status") in MeetingStatus.values:
-            queryset = queryset.filter(status=params["status"])
         return queryset
 
     def get_serializer_class(self) -> Any:

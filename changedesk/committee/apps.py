@@ -7,9 +7,8 @@ class CommitteeConfig(AppConfig):
     verbose_name = "Change advisory committee"
 
     def ready(self) -> None:
-        # The one place the committee plugs into the workflow: who a meeting's chair or
-        # secretary acts for when `perform` is given `committee_meeting`.
-        from changedesk.changes.workflow import register_committee_check
-        from changedesk.committee.services import approver_in_meeting
+        # The one place the committee plugs into the RFC: see committee/rfc.py.
+        from changedesk.changes import extensions
+        from changedesk.committee.rfc import EXTENSION
 
-        register_committee_check(approver_in_meeting)
+        extensions.register(EXTENSION)

@@ -3,8 +3,9 @@
 Every write goes through a function here, which checks the actor's role on the server and
 raises the workflow's errors (`NotPermitted` 403, `InvalidAction` 400 with field errors,
 `StaleChange` 409), so the pages and the API refuse alike. A decision on an RFC is applied
-through `workflow.perform(..., committee_meeting=id)`: the chair or the secretary acts for
-the approver named on the RFC, who must be recorded present (`approver_in_meeting`).
+through `workflow.perform(..., data={"committee_meeting": id})` (see `rfc.py`): the chair
+or the secretary acts for the approver named on the RFC, who must be recorded present
+(`approver_in_meeting`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from django.utils import timezone
 
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import School, User
+from changedesk.accounts.permissions import is_school_admin
+from changedesk.accounts.permissions import with_roles as _with_roles
 from changedesk.changes.choices import AWAITING_DECISION_STATES, Action, State
 from changedesk.changes.models import Change
 from changedesk.changes.workflow import Transition, acting_for, perform, transition_for
@@ -35,21 +38,12 @@ STATE_ORDER = {
 }
 
 
-# --- Who may. ---
-
-
-def _roles(user: Any, school: School) -> set[str]:
-    if not user.is_authenticated or not user.is_active:
-        return set()
-    return user.roles_in(school)
-
-
-def is_school_admin(user: Any, school: School) -> bool:
-    return Role.SCHOOL_ADMIN in _roles(user, school)
+# --- Who may (beyond the rules in `accounts.permissions`). ---
 
 
 def may_run(user: Any, meeting: Meeting) -> bool:
-    """The chair, or a school administrator as the committee's secretary."""
+    """The chair, or a school administrator as the committee's secretary (a superuser
+    counts as one, as everywhere)."""
     if not user.is_authenticated or not user.is_active:
         return False
     return user.pk == meeting.chair_id or is_school_admin(user, meeting.school)
@@ -61,10 +55,6 @@ def _must_run(user: User, meeting: Meeting) -> None:
             f"Only the chair of “{meeting.title}” or a school administrator of "
             f"{meeting.school.name} may do this."
         )
-
-
-def _with_roles(user: User) -> User:
-    return User.objects.prefetch_related("memberships__roles").get(pk=user.pk)
 
 
 def _members(school: School, people: Iterable[User]) -> tuple[list[User], list[str]]:
@@ -279,15 +269,16 @@ def decide(
             if action is not None:
                 # The minute is the reason the history keeps: for a return or a rejection,
                 # and for approving despite soft conflicts with the school calendar.
-                override = {"override_reason": minute} if minute else {}
+                data: dict[str, Any] = {"committee_meeting": meeting.pk}
+                if minute and action == Action.APPROVE:
+                    data["override_reason"] = minute
                 change = perform(
                     item.change_id,
                     action,
                     actor,
                     comment=minute,
-                    data=override if action == Action.APPROVE else None,
+                    data=data,
                     expected_version=expected_version,
-                    committee_meeting=meeting.pk,
                 )
                 event = change.events.order_by("-sequence").only("on_behalf_of").first()
                 assert event is not None

@@ -2,11 +2,15 @@
 agenda and the decision forms, attendance, the printable minutes, the reminder settings.
 
 A school's meetings are visible to its members; anyone else gets a 404. Planning a
-meeting and the settings need the school administrator role; running one (attendance,
-agenda, decisions) needs to chair it or be a school administrator (403 otherwise).
+meeting and the settings need the school administrator role (a superuser counts as one);
+running one (attendance, agenda, decisions) needs to chair it or be a school
+administrator (403 otherwise).
 """
 
 from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -14,14 +18,18 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.current import member_school
 from changedesk.accounts.models import School
+from changedesk.accounts.permissions import is_school_admin
 from changedesk.committee import services
 from changedesk.committee.agenda import APPROVER_FIELDS, agenda_rows
+from changedesk.committee.choices import MeetingStatus
+from changedesk.committee.filters import MeetingFilterSet
 from changedesk.committee.forms import (
     AttendanceForm,
     DecisionForm,
@@ -29,8 +37,7 @@ from changedesk.committee.forms import (
     ReminderSettingsForm,
 )
 from changedesk.committee.models import AgendaItem, Meeting
-from changedesk.lib.errors import WorkflowError
-from changedesk.lib.forms import show_workflow_error
+from changedesk.lib.views import act, form_page, info
 
 PAGE_SIZE = 25
 
@@ -51,6 +58,13 @@ def _running(request: HttpRequest, slug: str, pk: int) -> Meeting:
     return meeting
 
 
+def _administered(request: HttpRequest, slug: str, what: str = "do this") -> School:
+    school = member_school(request, slug)
+    if not is_school_admin(_current_user(request), school):
+        raise PermissionDenied(f"Only a school administrator of {school.name} may {what}.")
+    return school
+
+
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     schools = list(School.objects.for_user(_current_user(request)))
@@ -62,7 +76,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
     school = member_school(request, slug)
-    meetings = (
+    base = (
         Meeting.objects.filter(school=school)
         .select_related("chair")
         .annotate(
@@ -71,7 +85,11 @@ def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
         )
         .order_by("-held_at", "-id")
     )
+    # The school is the page's own; the API's other filters apply as they are.
+    filterset = MeetingFilterSet({**request.GET.dict(), "school": school.slug}, queryset=base)
+    meetings = filterset.qs if filterset.is_valid() else base.none()
     page = Paginator(meetings, PAGE_SIZE).get_page(request.GET.get("page"))
+    status = filterset.form.cleaned_data.get("status", "") if filterset.is_valid() else ""
     with timezone.override(school.zone):
         return render(
             request,
@@ -79,58 +97,45 @@ def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
             {
                 "school": school,
                 "page": page,
+                "filter": filterset,
+                "statuses": MeetingStatus.choices,
+                "status": status,
+                "query": urlencode({"status": status}) if status else "",
                 "waiting": services.awaiting_approval(school).count(),
-                "is_admin": services.is_school_admin(_current_user(request), school),
+                "is_admin": is_school_admin(_current_user(request), school),
             },
         )
 
 
 @require_http_methods(["GET", "POST"])
 def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
-    school = member_school(request, slug)
+    school = _administered(request, slug, "plan a meeting")
     user = _current_user(request)
-    if not services.is_school_admin(user, school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may plan a meeting.")
     with timezone.override(school.zone):
         form = MeetingForm(request.POST or None, school=school)
-        status = 400 if form.is_bound else 200
-        if form.is_bound and form.is_valid():
-            try:
-                meeting = services.create_meeting(school, user, form.values())
-            except WorkflowError as error:
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                messages.success(request, "The meeting is planned. Build its agenda when ready.")
-                return redirect(meeting)
-        return render(
+        return form_page(
             request,
+            form,
             "committee/meeting_form.html",
-            {"form": form, "school": school, "meeting": None},
-            status=status,
+            {"school": school, "meeting": None},
+            save=lambda: services.create_meeting(school, user, form.values()),
+            done="The meeting is planned. Build its agenda when ready.",
         )
 
 
 @require_http_methods(["GET", "POST"])
 def meeting_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     meeting = _running(request, slug, pk)
+    user = _current_user(request)
     with timezone.override(meeting.school.zone):
         form = MeetingForm(request.POST or None, school=meeting.school, meeting=meeting)
-        status = 400 if form.is_bound else 200
-        if form.is_bound and form.is_valid():
-            try:
-                services.update_meeting(meeting.pk, _current_user(request), form.values())
-            except WorkflowError as error:
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                messages.success(request, "The meeting is saved.")
-                return redirect(meeting)
-        return render(
+        return form_page(
             request,
+            form,
             "committee/meeting_form.html",
-            {"form": form, "school": meeting.school, "meeting": meeting},
-            status=status,
+            {"school": meeting.school, "meeting": meeting},
+            save=lambda: services.update_meeting(meeting.pk, user, form.values()),
+            done="The meeting is saved.",
         )
 
 
@@ -142,106 +147,90 @@ def _items(meeting: Meeting) -> list[AgendaItem]:
     )
 
 
-def _render_detail(
-    request: HttpRequest,
-    meeting: Meeting,
-    failed: tuple[int, DecisionForm] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    user = _current_user(request)
-    may_run = services.may_run(user, meeting)
+def _detail(
+    request: HttpRequest, meeting: Meeting, failed: tuple[int, DecisionForm] | None = None
+) -> dict[str, Any]:
+    """What the meeting page shows; `failed` is the (item id, form) of a refused decision."""
+    may_run = services.may_run(_current_user(request), meeting)
     present = list(meeting.members_present.all())
-    rows = agenda_rows(_items(meeting), present, may_run, failed)
-    with timezone.override(meeting.school.zone):
-        return render(
-            request,
-            "committee/meeting_detail.html",
-            {
-                "meeting": meeting,
-                "school": meeting.school,
-                "present": present,
-                "rows": rows,
-                "may_run": may_run,
-                "is_planned": meeting.status == "planned",
-            },
-            status=status,
-        )
+    return {
+        "meeting": meeting,
+        "school": meeting.school,
+        "present": present,
+        "rows": agenda_rows(_items(meeting), present, may_run, failed),
+        "may_run": may_run,
+        "is_planned": meeting.status == "planned",
+    }
 
 
 @require_GET
 def meeting_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    return _render_detail(request, _meeting(request, slug, pk))
+    meeting = _meeting(request, slug, pk)
+    with timezone.override(meeting.school.zone):
+        return render(request, "committee/meeting_detail.html", _detail(request, meeting))
 
 
 @require_http_methods(["GET", "POST"])
 def attendees(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     meeting = _running(request, slug, pk)
+    user = _current_user(request)
     form = AttendanceForm(request.POST or None, meeting=meeting)
-    status = 400 if form.is_bound else 200
-    if form.is_bound and form.is_valid():
-        try:
-            services.record_attendance(
-                meeting.pk, _current_user(request), form.cleaned_data["members_present"]
-            )
-        except WorkflowError as error:
-            show_workflow_error(form, error)
-            status = error.status
-        else:
-            messages.success(request, "The attendance is recorded.")
-            return redirect(meeting)
-    return render(
+    return form_page(
         request,
+        form,
         "committee/attendees.html",
-        {"form": form, "meeting": meeting, "school": meeting.school},
-        status=status,
+        {"meeting": meeting, "school": meeting.school},
+        save=lambda: services.record_attendance(
+            meeting.pk, user, form.cleaned_data["members_present"]
+        ),
+        done="The attendance is recorded.",
     )
+
+
+def _added(added: int) -> str:
+    if added:
+        return f"{added} RFC{'s' if added != 1 else ''} added to the agenda."
+    return info("No RFC awaiting approval is missing from the agenda.")
 
 
 @require_POST
 def build_agenda(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     meeting = _running(request, slug, pk)
-    try:
-        added = services.build_agenda(meeting.pk, _current_user(request))
-    except WorkflowError as error:
-        messages.error(request, error.message)
-        return redirect(meeting)
-    if added:
-        messages.success(request, f"{added} RFC{'s' if added != 1 else ''} added to the agenda.")
-    else:
-        messages.info(request, "No RFC awaiting approval is missing from the agenda.")
-    return redirect(meeting)
+    user = _current_user(request)
+    return act(request, lambda: services.build_agenda(meeting.pk, user), done=_added, then=meeting)
 
 
 @require_POST
 def decide(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpResponse:
     meeting = _running(request, slug, pk)
+    user = _current_user(request)
     item = get_object_or_404(meeting.items.select_related("change"), pk=item_pk)
+    back = f"{meeting.get_absolute_url()}#item-{item.pk}"
     decisions = services.possible_decisions(item)
     if not decisions:
         # Decided already, here or outside the meeting, perhaps from another tab.
         messages.error(request, f"{item.change.reference} no longer awaits a decision.")
-        return redirect(f"{meeting.get_absolute_url()}#item-{item.pk}")
+        return redirect(back)
     form = DecisionForm(request.POST, prefix=f"item{item.pk}", decisions=decisions)
-    if not form.is_valid():
-        return _render_detail(request, meeting, (item.pk, form), status=400)
-    try:
-        services.decide(
-            item.pk,
-            _current_user(request),
-            form.cleaned_data["decision"],
-            form.cleaned_data["minute"],
-            expected_version=form.cleaned_data["version"],
+    with timezone.override(meeting.school.zone):
+        return form_page(
+            request,
+            form,
+            "committee/meeting_detail.html",
+            lambda: _detail(request, meeting, (item.pk, form)),
+            save=lambda: services.decide(
+                item.pk,
+                user,
+                form.cleaned_data["decision"],
+                form.cleaned_data["minute"],
+                expected_version=form.cleaned_data["version"],
+            ),
+            done=lambda decided: (
+                f"The decision on {item.change.reference} is minuted: "
+                f"{decided.get_decision_display().lower()}."
+            ),
+            success_url=back,
         )
-    except WorkflowError as error:
-        show_workflow_error(form, error)
-        return _render_detail(request, meeting, (item.pk, form), status=error.status)
-    item.refresh_from_db(fields=["decision"])
-    messages.success(
-        request,
-        f"The decision on {item.change.reference} is minuted: "
-        f"{item.get_decision_display().lower()}.",
-    )
-    return redirect(f"{meeting.get_absolute_url()}#item-{item.pk}")
 
 
 @require_GET
@@ -262,19 +251,16 @@ def minutes(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
-    school = member_school(request, slug)
-    if not services.is_school_admin(_current_user(request), school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+    school = _administered(request, slug)
     form = ReminderSettingsForm(
         request.POST or None, instance=services.reminder_settings_for(school)
     )
-    if form.is_bound and form.is_valid():
-        form.save()
-        messages.success(request, "The reminder settings are saved.")
-        return redirect("committee:list", slug=school.slug)
-    return render(
+    return form_page(
         request,
+        form,
         "committee/settings.html",
-        {"school": school, "form": form},
-        status=400 if form.is_bound else 200,
+        {"school": school},
+        save=form.save,
+        done="The reminder settings are saved.",
+        success_url=reverse("committee:list", args=[school.slug]),
     )

@@ -28,6 +28,7 @@ from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
 from changedesk.communication import services
 from changedesk.communication.choices import NoticeStatus
+from changedesk.communication.filters import NoticeFilterSet
 from changedesk.communication.models import Notice
 from changedesk.lib.api import (
     BAD_INPUT,
@@ -156,12 +157,11 @@ class NoticeViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = NoticeSerializer
-    filterset_class = None
-    filter_backends: list[Any] = []
+    filterset_class = NoticeFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        queryset = (
+        return (
             services.visible_notices(self.request.user)
             .select_related(
                 "school", "change", "change__school", "change__originator", "published_by"
@@ -169,15 +169,6 @@ class NoticeViewSet(
             .select_related("created_by")
             .order_by("-created_at", "-id")
         )
-        params = self.request.query_params
-        if params.get("school"):
-            queryset = queryset.filter(school__slug=params["school"])
-        if params.get("status") in NoticeStatus.values:
-            queryset = queryset.filter(status=params["status"])
-        change_key = str(params.get("change", ""))
-        if change_key.isascii() and change_key.isdecimal() and len(change_key) < 19:
-            queryset = queryset.filter(change_id=int(change_key))
-        return queryset
 
     def _render(self, notice_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         notice = self.get_queryset().get(pk=notice_id)

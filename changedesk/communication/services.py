@@ -19,6 +19,13 @@ from django.utils import timezone
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Membership, School, User
+from changedesk.accounts.permissions import (
+    holds,
+    holds_or_superuser,
+    is_school_admin,
+    is_school_admin_or,
+    with_roles,
+)
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.communication.choices import NoticeKind, NoticeStatus
@@ -36,37 +43,21 @@ MAX_LENGTHS = {"title": 200, "when_text": 200, "who_to_ask": 200}
 UNTOLD_WITHIN = timedelta(days=7)
 
 
-# --- Who may. ---
-
-
-def _roles(user: User, school: School) -> set[str]:
-    return user.roles_in(school) if user.is_authenticated else set()
+# --- Who may (the rules are in `accounts.permissions`). ---
 
 
 def is_communicator(user: Any, school: School) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return bool(user.is_superuser or Role.COMMUNICATOR in _roles(user, school))
-
-
-def is_school_admin(user: Any, school: School) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return bool(user.is_superuser or Role.SCHOOL_ADMIN in _roles(user, school))
+    """Writes and publishes the school's notices: a communicator, or a superuser."""
+    return holds_or_superuser(user, Role.COMMUNICATOR, school)
 
 
 def may_manage(user: Any, school: School) -> bool:
     """The communication overview: communicators, and the administrator who sets it up."""
-    return is_communicator(user, school) or is_school_admin(user, school)
+    return is_school_admin_or(user, Role.COMMUNICATOR, school)
 
 
 def _is_originator_of(user: Any, change: Change) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.pk == change.originator_id
-        and Role.ORIGINATOR in _roles(user, change.school)
-    )
+    return user.pk == change.originator_id and holds(user, Role.ORIGINATOR, change.school)
 
 
 def may_draft(user: Any, change: Change) -> bool:
@@ -262,7 +253,7 @@ def draft_from_change(
     """
     data = dict(data or {})
     change = Change.objects.select_related("school", "originator").get(pk=change_id)
-    actor = User.objects.prefetch_related("memberships__roles").get(pk=actor.pk)
+    actor = with_roles(actor)
     if not may_draft(actor, change):
         raise NotPermitted(
             f"Only a communicator or the originator of {change.reference} may write its notice."
@@ -297,7 +288,7 @@ def draft_from_change(
 
 def create_notice(school: School, actor: User, data: dict[str, Any]) -> Notice:
     """A general notice, about no RFC in particular: communicators only."""
-    actor = User.objects.prefetch_related("memberships__roles").get(pk=actor.pk)
+    actor = with_roles(actor)
     if not is_communicator(actor, school):
         raise NotPermitted(f"Only a communicator of {school.name} may write a general notice.")
     _check_fields(None, data, False)
@@ -315,7 +306,7 @@ def _locked(notice_id: int, actor: User) -> tuple[Notice, User]:
         .select_related("school", "change", "change__school", "change__originator")
         .get(pk=notice_id)
     )
-    actor = User.objects.prefetch_related("memberships__roles").get(pk=actor.pk)
+    actor = with_roles(actor)
     if not may_edit(actor, notice):
         raise NotPermitted(_refusal(notice))
     return notice, actor

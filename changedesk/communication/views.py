@@ -11,27 +11,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.current import member_school
 from changedesk.accounts.models import School, User
+from changedesk.accounts.permissions import is_school_admin
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.communication import services
 from changedesk.communication.choices import NoticeStatus
+from changedesk.communication.filters import NoticeFilterSet
 from changedesk.communication.forms import CommunicationSettingsForm, NoticeForm
 from changedesk.communication.mail import board_path
 from changedesk.communication.models import CommunicationSettings, Notice
 from changedesk.lib.errors import WorkflowError
-from changedesk.lib.forms import show_workflow_error
+from changedesk.lib.views import act, forbid, form_page
 
 
 def _notice(request: HttpRequest, slug: str, pk: int) -> Notice:
@@ -123,6 +125,11 @@ def public_board_print(request: HttpRequest, key: str) -> HttpResponse:
 # --- The communicators' overview. ---
 
 
+def _with_status(notices: QuerySet[Notice], status: str) -> QuerySet[Notice]:
+    """The overview's lists narrow the school's notices as the API's `?status=` does."""
+    return NoticeFilterSet({"status": status}, queryset=notices).qs
+
+
 @require_GET
 def manage(request: HttpRequest, slug: str) -> HttpResponse:
     school = member_school(request, slug)
@@ -138,6 +145,8 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("originator")
         .order_by("planned_start", "id")[:50]
     )
+    drafts = _with_status(notices, NoticeStatus.DRAFT).order_by("-updated_at")
+    withdrawn = _with_status(notices, NoticeStatus.WITHDRAWN).order_by("-updated_at")[:20]
     with timezone.override(school.zone):
         return render(
             request,
@@ -148,15 +157,13 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
                 "board_path": board_path(config),
                 "untold": list(services.untold_changes_starting(school)),
                 "waiting": list(waiting),
-                "drafts": list(notices.filter(status=NoticeStatus.DRAFT).order_by("-updated_at")),
+                "drafts": list(drafts),
                 "published": list(
                     notices.on_board(timezone.now()).order_by("starts_at", "id")[:100]
                 ),
-                "withdrawn": list(
-                    notices.filter(status=NoticeStatus.WITHDRAWN).order_by("-updated_at")[:20]
-                ),
+                "withdrawn": list(withdrawn),
                 "is_communicator": services.is_communicator(user, school),
-                "is_admin": services.is_school_admin(user, school),
+                "is_admin": is_school_admin(user, school),
             },
         )
 
@@ -191,21 +198,13 @@ def notice_create(request: HttpRequest, slug: str) -> HttpResponse:
         raise PermissionDenied(f"Only a communicator of {school.name} may write a notice.")
     with timezone.override(school.zone):
         form = NoticeForm(request.POST or None)
-        status = 400 if form.is_bound else 200
-        if form.is_bound and form.is_valid():
-            try:
-                notice = services.create_notice(school, user, form.values())
-            except WorkflowError as error:
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                messages.success(request, "The notice is saved as a draft.")
-                return redirect(notice)
-        return render(
+        return form_page(
             request,
+            form,
             "communication/notice_form.html",
-            {"form": form, "school": school, "notice": None},
-            status=status,
+            {"school": school, "notice": None},
+            save=lambda: services.create_notice(school, user, form.values()),
+            done="The notice is saved as a draft.",
         )
 
 
@@ -216,16 +215,16 @@ def notice_draft(request: HttpRequest, slug: str, change_id: int) -> HttpRespons
     change = get_object_or_404(
         Change.objects.visible_to(user).filter(school__slug=slug), pk=change_id
     )
-    try:
-        notice, created = services.draft_from_change(change.pk, user)
-    except WorkflowError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from error
-        messages.error(request, error.message)
-        return redirect(change)
-    if created:
-        messages.success(request, f"A notice is drafted from {change.reference}: check the words.")
-    return redirect("communication:edit", slug=slug, pk=notice.pk)
+    return act(
+        request,
+        lambda: services.draft_from_change(change.pk, user),
+        done=lambda drafted: (
+            f"A notice is drafted from {change.reference}: check the words." if drafted[1] else ""
+        ),
+        then=change,
+        done_then=lambda drafted: reverse("communication:edit", args=[slug, drafted[0].pk]),
+        refused=forbid,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -236,37 +235,29 @@ def notice_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise PermissionDenied("You may not change this notice.")
     with timezone.override(notice.school.zone):
         form = NoticeForm(request.POST or None, notice=notice)
-        status = 400 if form.is_bound else 200
-        if form.is_bound and form.is_valid():
-            try:
-                services.update_notice(notice.pk, user, form.values())
-            except WorkflowError as error:
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                messages.success(request, "The notice is saved.")
-                return redirect(notice)
-        return render(
+        return form_page(
             request,
+            form,
             "communication/notice_form.html",
-            {"form": form, "school": notice.school, "notice": notice},
-            status=status,
+            {"school": notice.school, "notice": notice},
+            save=lambda: services.update_notice(notice.pk, user, form.values()),
+            done="The notice is saved.",
         )
 
 
 def _act(
-    request: HttpRequest, slug: str, pk: int, act: Callable[[int, User], Notice], done: str
+    request: HttpRequest, slug: str, pk: int, run: Callable[[int, User], Notice], done: str
 ) -> HttpResponse:
+    """Publish or withdraw: a refusal for the role is the 403 page; any other is the notice
+    again, with the error and its status."""
     notice = _notice(request, slug, pk)
     user = _current_user(request)
-    try:
-        act(notice.pk, user)
-    except WorkflowError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from error
+
+    def refused(error: WorkflowError) -> HttpResponse:
+        forbid(error)
         return _render_detail(request, notice, error)
-    messages.success(request, done)
-    return redirect(notice)
+
+    return act(request, lambda: run(notice.pk, user), done=done, then=notice, refused=refused)
 
 
 @require_POST
@@ -288,34 +279,36 @@ def notice_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 # --- Settings. ---
 
 
+def _administered(request: HttpRequest, slug: str) -> School:
+    school = member_school(request, slug)
+    if not is_school_admin(_current_user(request), school):
+        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+    return school
+
+
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
-    school = member_school(request, slug)
-    user = _current_user(request)
-    if not services.is_school_admin(user, school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+    school = _administered(request, slug)
     config = services.settings_for(school)
     form = CommunicationSettingsForm(request.POST or None, instance=config)
-    if form.is_bound and form.is_valid():
-        form.save()
-        messages.success(request, "The communication settings are saved.")
-        return redirect("communication:settings", slug=school.slug)
-    return render(
+    return form_page(
         request,
+        form,
         "communication/settings.html",
-        {"school": school, "form": form, "config": config, "board_path": board_path(config)},
-        status=400 if form.is_bound else 200,
+        {"school": school, "config": config, "board_path": board_path(config)},
+        save=form.save,
+        done="The communication settings are saved.",
+        success_url=reverse("communication:settings", args=[school.slug]),
     )
 
 
 @require_POST
 def board_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
     school = member_school(request, slug)
-    try:
-        services.regenerate_board_key(school, _current_user(request))
-    except WorkflowError as error:
-        raise PermissionDenied(error.message) from error
-    messages.success(
-        request, "The notice board has a new link. The old one no longer works: share the new one."
+    return act(
+        request,
+        lambda: services.regenerate_board_key(school, _current_user(request)),
+        done="The notice board has a new link. The old one no longer works: share the new one.",
+        then=reverse("communication:settings", args=[school.slug]),
+        refused=forbid,
     )
-    return redirect("communication:settings", slug=school.slug)

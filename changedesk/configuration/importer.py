@@ -19,13 +19,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from changedesk.accounts.models import School, User
+from changedesk.accounts.permissions import with_roles
 from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.configuration.services import (
     MAX_USERS,
     TEXT_LIMITS,
     may_import,
     school_members,
-    with_roles,
 )
 from changedesk.lib.errors import NotPermitted
 

@@ -1,5 +1,6 @@
 """Configuration items: the services, servers, devices and software a school's ICT is made
-of (FITS's configuration records), and the RFCs that touch each of them."""
+of (FITS's configuration records). A catalogue below the RFC: `changes.ChangeItem` links
+an RFC to the items it touches (`item.change_links`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from django.db import models
 from django.db.models import Q
 
 from changedesk.accounts.models import School, User
-from changedesk.changes.models import Change
 
 
 class ItemKind(models.TextChoices):
@@ -80,27 +80,3 @@ class ConfigurationItem(models.Model):
     def key(self) -> str:
         """How history and imports name the item: its identifier, or its name without one."""
         return self.identifier or self.name
-
-
-class ChangeItem(models.Model):
-    """An RFC names an item it touches; on closing (FITS step 9) it records what changed."""
-
-    change = models.ForeignKey(Change, on_delete=models.CASCADE, related_name="item_links")
-    item = models.ForeignKey(
-        ConfigurationItem, on_delete=models.PROTECT, related_name="change_links"
-    )
-    what_changed = models.TextField(blank=True)
-    recorded_at = models.DateTimeField(null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["item__name", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["change", "item"], name="change_item_unique"),
-        ]
-        indexes = [models.Index(fields=["item", "change"])]
-
-    def __str__(self) -> str:
-        return f"{self.change} touches {self.item}"

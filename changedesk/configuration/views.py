@@ -24,7 +24,7 @@ from changedesk.accounts.models import School, User
 from changedesk.configuration import importer
 from changedesk.configuration.filters import STATUSES, ItemFilterSet
 from changedesk.configuration.forms import ImportForm, ItemForm
-from changedesk.configuration.models import ChangeItem, ConfigurationItem, ItemKind
+from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.configuration.services import (
     create_item,
     delete_item,
@@ -33,7 +33,7 @@ from changedesk.configuration.services import (
     update_item,
 )
 from changedesk.lib.errors import WorkflowError
-from changedesk.lib.forms import show_workflow_error
+from changedesk.lib.views import act, forbid, form_page
 
 PAGE_SIZE = 25
 IMPORT_SALT = "changedesk.configuration.import"
@@ -99,10 +99,8 @@ def item_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item, can_manage = _visible_item(request, pk)
-    links = (
-        ChangeItem.objects.filter(item=item)
-        .select_related("change", "recorded_by")
-        .order_by("-change__created_at", "-change_id")
+    links = item.change_links.select_related("change", "recorded_by").order_by(
+        "-change__created_at", "-change_id"
     )
     page = Paginator(links, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -112,96 +110,89 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
-def item_create(request: HttpRequest) -> HttpResponse:
-    user = _current_user(request)
+def _school_to_add_to(request: HttpRequest, user: User) -> tuple[School | None, list[School]]:
+    """The school a new item goes to (the one asked for, or the only one the user manages;
+    None to ask), and the schools the user may add items to. 403 for someone with none."""
     managed = [s for s in _schools(user) if may_manage(user, s)]
     if not managed:
         raise PermissionDenied("Only a school administrator or an originator may add items.")
     slug = request.GET.get("school") or request.POST.get("school")
-    if slug:
-        school: School | None = _school_for(request, slug)
-        if school not in managed:
-            raise PermissionDenied(f"You may not add items to {school}.")
-    else:
-        school = managed[0] if len(managed) == 1 else None
+    if not slug:
+        return (managed[0] if len(managed) == 1 else None), managed
+    school = _school_for(request, slug)
+    if school not in managed:
+        raise PermissionDenied(f"You may not add items to {school}.")
+    return school, managed
+
+
+@require_http_methods(["GET", "POST"])
+def item_create(request: HttpRequest) -> HttpResponse:
+    user = _current_user(request)
+    school, managed = _school_to_add_to(request, user)
     if school is None:
         return render(request, "configuration/choose_school.html", {"schools": managed})
     form = ItemForm(request.POST if request.method == "POST" else None, school=school)
-    status = 200
-    if form.is_bound:
-        status = 400
-        if form.is_valid():
-            try:
-                item = create_item(school, user, form.values())
-            except WorkflowError as error:
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                messages.success(request, f"{item.name} is added to {school.name}.")
-                return redirect(item)
-    return render(
+    return form_page(
         request,
+        form,
         "configuration/form.html",
-        {"form": form, "school": school, "item": None},
-        status=status,
+        {"school": school, "item": None},
+        save=lambda: create_item(school, user, form.values()),
+        done=lambda item: f"{item.name} is added to {school.name}.",
     )
+
+
+def _managed_item(request: HttpRequest, pk: int) -> ConfigurationItem:
+    """The item, if the user may change it: 404 if they may not see it, else 403."""
+    item, can_manage = _visible_item(request, pk)
+    if not can_manage:
+        raise PermissionDenied(f"You may not change the items of {item.school.name}.")
+    return item
 
 
 @require_http_methods(["GET", "POST"])
 def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    item, can_manage = _visible_item(request, pk)
-    if not can_manage:
-        raise PermissionDenied(f"You may not change the items of {item.school.name}.")
+    item = _managed_item(request, pk)
     user = _current_user(request)
     data = request.POST if request.method == "POST" else None
     form = ItemForm(data, school=item.school, instance=item)
-    status = 200
-    if form.is_bound:
-        status = 400
-        if form.is_valid():
-            try:
-                update_item(item.pk, user, form.values())
-            except WorkflowError as error:
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                messages.success(request, f"{form.cleaned_data['name']} is saved.")
-                return redirect("configuration:detail", pk=item.pk)
-    return render(
+    return form_page(
         request,
+        form,
         "configuration/form.html",
-        {"form": form, "school": item.school, "item": item},
-        status=status,
+        {"school": item.school, "item": item},
+        save=lambda: update_item(item.pk, user, form.values()),
+        done=lambda saved: f"{saved.name} is saved.",
+        success_url=reverse("configuration:detail", args=[item.pk]),
     )
 
 
 @require_POST
 def item_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Retire, bring back, or delete an item (only one no RFC has named may be deleted)."""
-    item, can_manage = _visible_item(request, pk)
-    if not can_manage:
-        raise PermissionDenied(f"You may not change the items of {item.school.name}.")
+    item = _managed_item(request, pk)
     user = _current_user(request)
     action = request.POST.get("action")
-    try:
-        if action == "retire":
-            update_item(item.pk, user, {"is_active": False})
-            messages.success(request, f"{item.name} is retired; its history stays.")
-        elif action == "reinstate":
-            update_item(item.pk, user, {"is_active": True})
-            messages.success(request, f"{item.name} is back in use.")
-        elif action == "delete":
-            delete_item(item.pk, user)
-            messages.success(request, f"{item.name} is deleted.")
-            return redirect(f"{reverse('configuration:list')}?school={item.school.slug}")
-        else:
-            messages.error(request, "Choose retire, reinstate or delete.")
-            return redirect(item)
-    except WorkflowError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from None
-        messages.error(request, error.message)
+    if action in ("retire", "reinstate"):
+        in_use = action == "reinstate"
+        said = "is back in use." if in_use else "is retired; its history stays."
+        return act(
+            request,
+            lambda: update_item(item.pk, user, {"is_active": in_use}),
+            done=f"{item.name} {said}",
+            then=item,
+            refused=forbid,
+        )
+    if action == "delete":
+        return act(
+            request,
+            lambda: delete_item(item.pk, user),
+            done=f"{item.name} is deleted.",
+            then=item,
+            done_then=lambda _: f"{reverse('configuration:list')}?school={item.school.slug}",
+            refused=forbid,
+        )
+    messages.error(request, "Choose retire, reinstate or delete.")
     return redirect(item)
 
 
@@ -221,8 +212,21 @@ def item_import(request: HttpRequest, slug: str) -> HttpResponse:
     context: dict[str, Any] = {"school": school, "form": form, "columns": importer.COLUMNS}
     if not form.is_bound:
         return render(request, "configuration/import.html", context)
-    if not form.is_valid():
+    read = _read_upload(form, school)
+    if read is None:
         return render(request, "configuration/import.html", context, status=400)
+    plan, text = read
+    payload = signing.dumps(
+        {"school": school.pk, "user": user.pk, "text": text}, salt=IMPORT_SALT, compress=True
+    )
+    return _preview(request, school, plan, payload)
+
+
+def _read_upload(form: ImportForm, school: School) -> tuple[importer.ImportPlan, str] | None:
+    """What importing the uploaded file would do, and its text; None, with the reason on
+    the form, when it cannot be read."""
+    if not form.is_valid():
+        return None
     upload = form.cleaned_data["file"]
     try:
         if upload.size > importer.MAX_BYTES:
@@ -231,14 +235,10 @@ def item_import(request: HttpRequest, slug: str) -> HttpResponse:
                 f"is {importer.MAX_BYTES // 1024} KB. Split it into smaller files."
             )
         text = importer.decode(upload.read())
-        plan = importer.read(school, text)
+        return importer.read(school, text), text
     except importer.ImportRefused as refusal:
         form.add_error("file", str(refusal))
-        return render(request, "configuration/import.html", context, status=400)
-    payload = signing.dumps(
-        {"school": school.pk, "user": user.pk, "text": text}, salt=IMPORT_SALT, compress=True
-    )
-    return _preview(request, school, plan, payload)
+        return None
 
 
 def _preview(

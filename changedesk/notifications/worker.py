@@ -215,8 +215,7 @@ def run(once: bool = False, interval: float = 5, batch: int = 50) -> tuple[int, 
     try:
         while not stopper.stopped:
             _refresh_connections()
-            _run_scheduled_jobs()
-            _run_nudges()
+            run_jobs(timezone.now())
             try:
                 sent, failed = send_due(batch, should_stop=lambda: stopper.stopped)
             except Exception:
@@ -241,30 +240,29 @@ def run(once: bool = False, interval: float = 5, batch: int = 50) -> tuple[int, 
     return total_sent, total_failed
 
 
-def _run_scheduled_jobs() -> None:
-    """Queue what is due by the clock (notice reminders, summaries) before sending.
+# --- Jobs: what the apps queue by the clock before each pass sends the outbox. ---
 
-    A failure there is logged and the outbox is sent all the same.
-    """
-    try:
-        from changedesk.communication.jobs import run_due
-
-        run_due(timezone.now())
-    except Exception:
-        logger.exception("Scheduled jobs failed; sending the outbox anyway")
+# Registered by the apps through `changes.extensions` (reminders, summaries, nudges), so the
+# worker imports none of them. Run in the order registered.
+_jobs: dict[str, Callable[[datetime], Any]] = {}
 
 
-def _run_nudges() -> None:
-    """Queue the reminders to approvers, implementers and originators an RFC waits for.
+def register_job(name: str, run_job: Callable[[datetime], Any]) -> None:
+    _jobs[name] = run_job
 
-    A failure there is logged and the outbox is sent all the same.
-    """
-    try:
-        from changedesk.notifications import nudges
 
-        nudges.run_due(timezone.now())
-    except Exception:
-        logger.exception("Nudges failed; sending the outbox anyway")
+def unregister_job(name: str) -> None:
+    _jobs.pop(name, None)
+
+
+def run_jobs(now: datetime) -> None:
+    """Run every registered job once. A failing job is logged and the others run, and the
+    outbox is sent all the same."""
+    for name, job in list(_jobs.items()):
+        try:
+            job(now)
+        except Exception:
+            logger.exception("The %s job failed; sending the outbox anyway", name)
 
 
 def _refresh_connections() -> None:

@@ -7,7 +7,8 @@
 
 Included in `changedesk/api_urls.py` with `path("", include("changedesk.schedule.api"))`.
 A period of a school the caller is not in is a 404; a member who is not the school's
-administrator may read but not write (403).
+administrator may read but not write (403, from `services`, as on the pages). The list's
+filters are the calendar page's (`filters.CalendarPeriodFilterSet`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
-import django_filters
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,15 +26,14 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from changedesk.accounts.api import SchoolField
-from changedesk.accounts.choices import Role
-from changedesk.accounts.models import MembershipRole, School, User
+from changedesk.accounts.models import School, User
 from changedesk.changes.api import ID_PARAMETER
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
@@ -45,18 +44,12 @@ from changedesk.lib.api import (
     AwareDateTimeField,
     RefuseUnknownFields,
 )
+from changedesk.schedule import services
 from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.conflicts import ConflictKind, find_conflicts
-from changedesk.schedule.models import CalendarPeriod, PeriodKind
+from changedesk.schedule.filters import CalendarPeriodFilterSet
+from changedesk.schedule.models import CalendarPeriod
 from changedesk.schedule.slots import next_safe_slots
-
-
-def is_school_admin(user: Any, school: School) -> bool:
-    if user.is_superuser:
-        return True
-    return MembershipRole.objects.filter(
-        membership__user=user, membership__school=school, role=Role.SCHOOL_ADMIN
-    ).exists()
 
 
 class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer):
@@ -87,32 +80,16 @@ class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer)
         errors: dict[str, list[str]] = {}
         if instance is not None and "school" in attrs and attrs["school"] != instance.school:
             errors["school"] = ["A period stays in the school it belongs to."]
-        starts = attrs.get("starts_at", instance.starts_at if instance else None)
-        ends = attrs.get("ends_at", instance.ends_at if instance else None)
-        if starts is not None and ends is not None and ends <= starts:
-            errors["ends_at"] = ["It must end after it starts."]
-        kind = attrs.get("kind", instance.kind if instance else None)
-        is_hard = attrs.get("is_hard", instance.is_hard if instance else False)
-        if is_hard and kind != PeriodKind.FREEZE:
-            errors["is_hard"] = ["Only a change freeze can be hard."]
+        rules = services.period_errors(
+            attrs.get("kind", instance.kind if instance else None),
+            attrs.get("starts_at", instance.starts_at if instance else None),
+            attrs.get("ends_at", instance.ends_at if instance else None),
+            attrs.get("is_hard", instance.is_hard if instance else False),
+        )
+        errors.update({name: [message] for name, message in rules.items()})
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
-
-
-class CalendarPeriodFilterSet(django_filters.FilterSet):
-    school = django_filters.CharFilter(field_name="school__slug", label="School (slug)")
-    kind = django_filters.MultipleChoiceFilter(choices=PeriodKind.choices, label="Kind")
-    ends_after = django_filters.IsoDateTimeFilter(
-        field_name="ends_at", lookup_expr="gt", label="Ends after (ISO 8601)"
-    )
-    starts_before = django_filters.IsoDateTimeFilter(
-        field_name="starts_at", lookup_expr="lt", label="Starts before (ISO 8601)"
-    )
-
-    class Meta:
-        model = CalendarPeriod
-        fields: list[str] = []
 
 
 @extend_schema_view(
@@ -134,35 +111,36 @@ class CalendarPeriodFilterSet(django_filters.FilterSet):
     ),
 )
 class CalendarPeriodViewSet(viewsets.ModelViewSet):
+    # Writes go through `services`, which loads the caller's roles and checks that they are
+    # the school's administrator.
     serializer_class = CalendarPeriodSerializer
     filterset_class = CalendarPeriodFilterSet
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def _caller(self) -> User:
+        return cast(User, self.request.user)
+
     def get_queryset(self) -> Any:
-        schools = School.objects.for_user(cast(User, self.request.user)).values("pk")
+        schools = School.objects.for_user(self._caller()).values("pk")
         return (
             CalendarPeriod.objects.filter(school__in=schools)
             .select_related("school")
             .order_by("starts_at", "id")
         )
 
-    def _require_admin(self, school: School) -> None:
-        if not is_school_admin(self.request.user, school):
-            raise PermissionDenied(
-                f"Only a school administrator of {school.name} may change its calendar."
-            )
-
     def perform_create(self, serializer: Any) -> None:
-        self._require_admin(serializer.validated_data["school"])
-        serializer.save()
+        values = dict(serializer.validated_data)
+        school = values.pop("school")
+        serializer.instance = services.create_period(school, self._caller(), values)
 
     def perform_update(self, serializer: Any) -> None:
-        self._require_admin(serializer.instance.school)
-        serializer.save()
+        values = dict(serializer.validated_data)
+        values.pop("school", None)  # the same school: `validate` refuses another
+        period = services.update_period(serializer.instance.pk, self._caller(), values)
+        serializer.instance = period
 
     def perform_destroy(self, instance: CalendarPeriod) -> None:
-        self._require_admin(instance.school)
-        instance.delete()
+        services.delete_period(instance.pk, self._caller())
 
 
 # --- Conflicts. ---

@@ -7,8 +7,8 @@ class ScheduleConfig(AppConfig):
     verbose_name = "Forward schedule of change and school calendar"
 
     def ready(self) -> None:
-        # Approvals weigh the window's conflicts; the workflow asks without importing us.
-        from changedesk.changes.workflow import register_approval_check
-        from changedesk.schedule.conflicts import approval_check
+        # The one place the schedule plugs into the RFC: see schedule/rfc.py.
+        from changedesk.changes import extensions
+        from changedesk.schedule.rfc import EXTENSION
 
-        register_approval_check(approval_check)
+        extensions.register(EXTENSION)

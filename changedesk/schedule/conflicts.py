@@ -30,8 +30,7 @@ from django.db import models
 
 from changedesk.accounts.models import School
 from changedesk.changes.choices import OPEN_STATES
-from changedesk.changes.models import Change, format_reference
-from changedesk.configuration.models import ChangeItem
+from changedesk.changes.models import Change, ChangeItem, format_reference
 from changedesk.schedule.calendar import (
     EN_DASH,
     CalendarData,
@@ -367,14 +366,3 @@ def find_conflicts_many(
         )
         result[change.pk] = _check(plan, calendars[change.school_id], by_item, max_overlaps)
     return result
-
-
-def approval_check(change: Change) -> tuple[list[str], list[str]]:
-    """For `workflow.perform`: the (hard, soft) conflicts an approval must weigh."""
-    if change.planned_start is None or change.planned_end is None:
-        return [], []
-    conflicts = find_conflicts(change)
-    return (
-        [c.message for c in hard_conflicts(conflicts)],
-        [c.message for c in soft_conflicts(conflicts)],
-    )

@@ -23,7 +23,8 @@ from rest_framework.routers import SimpleRouter
 from changedesk.accounts.api import SchoolField
 from changedesk.accounts.models import School, User
 from changedesk.lib.api import BAD_INPUT, RefuseUnknownFields
-from changedesk.schedule.feeds import create_feed_token, feed_url, revoke_feed_token
+from changedesk.schedule import services
+from changedesk.schedule.feeds import feed_url
 from changedesk.schedule.models import FeedKind, FeedToken
 
 
@@ -108,7 +109,9 @@ class FeedTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         serializer = FeedTokenCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        token = create_feed_token(cast(User, request.user), data["kind"], data.get("school"))
+        token = services.create_feed_token(
+            cast(User, request.user), data["kind"], data.get("school")
+        )
         return Response(self.get_serializer(token).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -121,7 +124,7 @@ class FeedTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        token = revoke_feed_token(self.get_object())
+        token = services.revoke_feed_token(self.get_object(), cast(User, request.user))
         return Response(self.get_serializer(token).data)
 
 

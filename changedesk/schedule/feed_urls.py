@@ -4,7 +4,7 @@ Included by `schedule/urls.py`, so the names are `schedule:feed_…`."""
 
 from django.urls import path, re_path
 
-from changedesk.schedule import feeds
+from changedesk.schedule.views import feeds
 
 urlpatterns = [
     path("", feeds.feed_list, name="feed_list"),

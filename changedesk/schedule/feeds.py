@@ -11,30 +11,20 @@ UID for life and its SEQUENCE is the change's version, which every edit and acti
 a withdrawn or rejected change stays in the feed as STATUS:CANCELLED for a while, long
 enough for every subscriber to have fetched it and taken it off their calendar.
 
-The page where a user manages their links lives here too; the API is in `feed_api.py`.
+What a feed holds is built here; the links are made and revoked by `services`, the feed
+and the page where a user manages their links are in `views/feeds.py`, the API in
+`feed_api.py`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from django import forms
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.cache import get_conditional_response
-from django.utils.http import quote_etag
-from django.views.decorators.http import require_GET, require_POST, require_safe
 from icalendar import Calendar, Event, vText
 from icalendar.enums import STATUS, TRANSP
 
@@ -76,37 +66,6 @@ def feed_url(token: FeedToken) -> str:
 def webcal_url(token: FeedToken) -> str:
     """The same address with the webcal: scheme, which opens the user's calendar app."""
     return "webcal:" + feed_url(token).split(":", 1)[1]
-
-
-def create_feed_token(user: User, kind: str, school: School | None = None) -> FeedToken:
-    """A new secret link for `user`; it replaces (revokes) their previous link of the same
-    kind and school, so a leaked link is dealt with by asking for a new one."""
-    if kind == FeedKind.SCHOOL:
-        if school is None:
-            raise ValidationError({"school": "Choose the school whose changes the feed shows."})
-        if not School.objects.for_user(user).filter(pk=school.pk).exists():
-            raise ValidationError({"school": f"You are not a member of {school.name}."})
-    elif kind == FeedKind.PERSON:
-        if school is not None:
-            raise ValidationError(
-                {"school": "Your own feed covers all your schools: leave the school out."}
-            )
-    else:
-        raise ValidationError({"kind": f"Unknown kind of feed “{kind}”."})
-    with transaction.atomic():
-        # Two requests at once would otherwise both find no link to revoke.
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        FeedToken.objects.filter(
-            user=user, kind=kind, school=school, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
-        return FeedToken.objects.create(user=user, kind=kind, school=school)
-
-
-def revoke_feed_token(token: FeedToken) -> FeedToken:
-    """Stop a link working, at once. Revoking a revoked link changes nothing."""
-    FeedToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    token.refresh_from_db(fields=["revoked_at"])
-    return token
 
 
 def usable_token(key: str) -> FeedToken | None:
@@ -252,24 +211,6 @@ def build_calendar(token: FeedToken, changes: QuerySet[Change] | list[Change]) -
     return calendar.to_ical()
 
 
-@login_not_required
-@require_safe
-def feed_ics(request: HttpRequest, key: str) -> HttpResponse:
-    """The feed itself, for calendar apps: no session, the key in the address is the pass."""
-    token = usable_token(key)
-    if token is None:
-        raise Http404("No such feed.")
-    body = build_calendar(token, feed_changes(token, timezone.now()))
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    name = token.school.slug if token.school else "my"
-    response["Content-Disposition"] = f'inline; filename="{name}-changes.ics"'
-    # Revalidate each time (a revoked link must stop at once), but cheaply: 304 when unchanged.
-    response["Cache-Control"] = "private, no-cache"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["ETag"] = quote_etag(hashlib.sha256(body).hexdigest()[:32])
-    return get_conditional_response(request, etag=response["ETag"], response=response) or response
-
-
 # --- The page where a user manages their links. ---
 
 
@@ -332,49 +273,3 @@ def feed_rows(user: User) -> tuple[list[FeedRow], list[FeedToken]]:
         else:
             unused.append(token)
     return rows, unused
-
-
-@require_GET
-def feed_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    rows, unused = feed_rows(user)
-    return render(request, "schedule/feeds.html", {"rows": rows, "unused": unused})
-
-
-class FeedTokenForm(forms.Form):
-    kind = forms.ChoiceField(choices=FeedKind.choices)
-    school = forms.SlugField(required=False, max_length=60)
-
-
-@require_POST
-def feed_create(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    form = FeedTokenForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "That is not a feed you can have.")
-        return redirect("schedule:feed_list")
-    slug = form.cleaned_data["school"]
-    school = get_object_or_404(School.objects.for_user(user), slug=slug) if slug else None
-    try:
-        token = create_feed_token(user, form.cleaned_data["kind"], school)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("schedule:feed_list")
-    messages.success(
-        request,
-        f"The new link to “{feed_title(token)}” is ready; any earlier one has stopped working.",
-    )
-    return redirect(reverse("schedule:feed_list") + "#" + feed_anchor(token.school))
-
-
-@require_POST
-def feed_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    # Someone else's link is as if it did not exist.
-    token = get_object_or_404(
-        FeedToken.objects.select_related("school", "user"), pk=pk, user=request.user.pk
-    )
-    revoke_feed_token(token)
-    messages.success(request, f"The link to “{feed_title(token)}” no longer works.")
-    return redirect("schedule:feed_list")

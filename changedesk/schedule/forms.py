@@ -1,7 +1,9 @@
-"""Forms for the school calendar, the .ics import, the schedule's filters and the slot finder.
+"""Forms for the school calendar, the .ics import, the slot finder and the feed links.
 
 Times typed into these forms are in the school's time zone; the forms turn them into
 instants (`calendar.local_at`), so 09:00 means 09:00 in the school whatever the season.
+The forms collect and check input; the writes, and the rules a value must meet, are in
+`services` (the forms ask the same rules, to show every error at once).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from changedesk.schedule.calendar import (
 )
 from changedesk.schedule.models import (
     CalendarPeriod,
+    FeedKind,
     MaintenanceWindow,
     PeriodKind,
     SchoolCalendar,
 )
+from changedesk.schedule.services import period_errors, teaching_day_errors, window_errors
 
 WEEKDAY_CHOICES = [(str(i), name) for i, name in enumerate(DAY_FULL_NAMES)]
 
@@ -83,7 +87,7 @@ class PeriodForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("is_hard") and data.get("kind") != PeriodKind.FREEZE:
+        if "is_hard" in period_errors(data.get("kind"), None, None, data.get("is_hard")):
             self.add_error("is_hard", "Only a change freeze can be hard.")
         first, last = data.get("first_day"), data.get("last_day")
         for name, day in (("first_day", first), ("last_day", last)):
@@ -108,21 +112,22 @@ class PeriodForm(forms.Form):
                 return data
             data["starts_at"] = local_at(first, start_time, tz)
             data["ends_at"] = local_at(last, end_time, tz)
-            if data["ends_at"] <= data["starts_at"]:
-                self.add_error("end_time", "It must end after it starts.")
+            wrong = period_errors(None, data["starts_at"], data["ends_at"], False)
+            if "ends_at" in wrong:
+                self.add_error("end_time", wrong["ends_at"])
         return data
 
-    def save(self) -> CalendarPeriod:
-        period = self.period or CalendarPeriod(school=self.school)
+    def values(self) -> dict[str, Any]:
+        """What `services.create_period` and `update_period` take."""
         data = self.cleaned_data
-        period.kind = data["kind"]
-        period.name = data["name"]
-        period.starts_at = data["starts_at"]
-        period.ends_at = data["ends_at"]
-        period.is_hard = bool(data["is_hard"]) and data["kind"] == PeriodKind.FREEZE
-        period.notes = data["notes"]
-        period.save()
-        return period
+        return {
+            "kind": data["kind"],
+            "name": data["name"],
+            "starts_at": data["starts_at"],
+            "ends_at": data["ends_at"],
+            "is_hard": bool(data["is_hard"]),
+            "notes": data["notes"],
+        }
 
 
 def period_initial(period: CalendarPeriod, school: School) -> dict[str, Any]:
@@ -156,10 +161,13 @@ class TeachingDayForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        start, end = data.get("teaching_day_start"), data.get("teaching_day_end")
-        if start is not None and end is not None and end <= start:
-            self.add_error("teaching_day_end", "The teaching day must end after it starts.")
+        errors = teaching_day_errors(data.get("teaching_day_start"), data.get("teaching_day_end"))
+        for name, message in errors.items():
+            self.add_error(name, message)
         return data
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
 class MaintenanceWindowForm(forms.ModelForm):
@@ -177,9 +185,12 @@ class MaintenanceWindowForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("end_time") is not None and data.get("end_time") == data.get("start_time"):
-            self.add_error("end_time", "A window needs some length: leave it empty for midnight.")
+        for name, message in window_errors(data.get("start_time"), data.get("end_time")).items():
+            self.add_error(name, message)
         return data
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
 KIND_GUESS = "guess"
@@ -203,6 +214,18 @@ class IcsUploadForm(forms.Form):
 
 class ItemChoiceField(forms.ModelMultipleChoiceField):
     show_school = False
+
+    def clean(self, value: Any) -> Any:
+        # An id no database column can hold is simply not one of the choices (not a 500).
+        for pk in value if isinstance(value, list | tuple) else ():
+            text = str(pk)
+            if not (text.isascii() and text.isdecimal()) or len(text) > 18:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
 
     def label_from_instance(self, obj: Any) -> str:
         item: ConfigurationItem = obj
@@ -255,3 +278,10 @@ class SlotsForm(forms.Form):
         after = self.cleaned_data.get("after")
         school: School = self.cleaned_data["school"]
         return local_at(after, time(0), school.zone) if after else None
+
+
+class FeedTokenForm(forms.Form):
+    """Which feed to make a link to, from the feeds page: the services check the rest."""
+
+    kind = forms.ChoiceField(choices=FeedKind.choices)
+    school = forms.SlugField(required=False, max_length=60)

@@ -23,14 +23,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet
+from django.db.models import Count, F, IntegerField, QuerySet
 from django.db.models.expressions import RawSQL, Window
 from django.db.models.functions import RowNumber
 
 from changedesk.accounts.models import School
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
-from changedesk.configuration.models import ChangeItem
 from changedesk.schedule.calendar import local_midnight
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 
@@ -51,26 +50,6 @@ SHOWN_PERIODS = (PeriodKind.HOLIDAY, PeriodKind.EXAM, PeriodKind.INSET, PeriodKi
 CONTINUING_LIMIT = 200
 LOOKBACK = timedelta(days=92)
 PERIOD_LIMIT = 300
-
-
-def scheduled(
-    schools: list[School],
-    *,
-    item_id: int | None = None,
-    states: frozenset[str] | set[str] | None = None,
-) -> QuerySet[Change]:
-    """The RFCs with a planned window in `schools` (the caller's, already authorised)."""
-    queryset = Change.objects.filter(
-        school_id__in=[s.pk for s in schools],
-        planned_start__isnull=False,
-        planned_end__isnull=False,
-        state__in=sorted(states if states else DEFAULT_STATES),
-    )
-    if item_id is not None:
-        queryset = queryset.filter(
-            Exists(ChangeItem.objects.filter(change=OuterRef("pk"), item_id=item_id))
-        )
-    return queryset
 
 
 @dataclass

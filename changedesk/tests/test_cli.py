@@ -1,4 +1,8 @@
-"""The `changedesk` command: its own commands in-process, Django's through a real process."""
+"""The `changedesk` command: its own commands in-process, Django's through a real process.
+
+The commands are Django management commands (`changedesk.*.management.commands`); `cli.main`
+runs them as the installed `changedesk` does.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
@@ -20,6 +25,7 @@ from changedesk.changes.models import ChangeEvent
 from changedesk.changes.workflow import perform
 from changedesk.conftest import PASSWORD, advance
 from changedesk.notifications.models import OutboxMessage
+from changedesk.site.management.commands import serve
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -45,9 +51,18 @@ def test_it_lists_its_commands(capsys, args):
     status, out, _ = run(capsys, *args)
 
     assert status == 0
-    for command in ("serve", "worker", "demo", "school", "user", "token", "verify-history"):
-        assert command in out
+    for command, text in [
+        ("serve", "migrate, collect static files and serve"),
+        ("worker", "send the queued e-mail"),
+        ("demo", "build the demo school"),
+        ("school", "add or list schools"),
+        ("user", "add people"),
+        ("token", "print an API token"),
+        ("verify-history", "check every RFC's hash-chained history"),
+    ]:
+        assert re.search(rf"^  {command} +{text}", out, re.MULTILINE), command
     assert "changedesk migrate" in out
+    assert "changedesk help" in out
 
 
 def test_it_explains_a_subcommand(capsys):
@@ -55,6 +70,32 @@ def test_it_explains_a_subcommand(capsys):
 
     assert status == 0
     assert "--role" in out
+    assert "their roles in that school are replaced" in " ".join(out.split())
+
+
+def test_a_usage_mistake_points_to_the_help_of_the_subcommand(school, capsys):
+    status, _, err = run(capsys, "user", "add", "tess", "--school", "greenfield")
+
+    assert status == 2
+    assert err == (
+        "changedesk: error: the following arguments are required: --role "
+        "(see `changedesk user add --help`)\n"
+    )
+
+
+def test_a_subcommand_takes_traceback_after_its_arguments(school, capsys):
+    status, out, err = run(capsys, "school", "add", "Hillside Academy", "--traceback")
+
+    assert (status, err) == (0, "")
+    assert "Added Hillside Academy (hillside-academy)" in out
+
+
+def test_the_commands_are_django_management_commands(draft, team):
+    out = io.StringIO()
+
+    call_command("verify-history", stdout=out)
+
+    assert out.getvalue() == "OK: 1 events in 1 RFCs\n"
 
 
 def test_an_unknown_command_is_one_line(db, capsys):
@@ -408,7 +449,7 @@ def test_demo_prints_the_sign_ins(db, capsys, settings):
 def exec_calls(monkeypatch, settings, tmp_path):
     settings.STATIC_ROOT = tmp_path / "static"
     calls: list[list[str]] = []
-    monkeypatch.setattr(cli, "_exec", calls.append)
+    monkeypatch.setattr(serve, "_exec", calls.append)
     return calls
 
 
@@ -460,18 +501,15 @@ def test_serve_refuses_a_bad_web_concurrency(db, capsys, settings, exec_calls, m
 
 
 def test_serve_in_debug_runs_the_development_server(db, capsys, settings, monkeypatch):
-    import django.core.management
-
     settings.DEBUG = True
-    real = django.core.management.call_command
     commands: list[tuple] = []
 
-    def call_command(name, *args, **kwargs):
+    def fake_call_command(name, *args, **kwargs):
         commands.append((name, *args))
         if name != "runserver":
-            real(name, *args, **kwargs)
+            call_command(name, *args, **kwargs)
 
-    monkeypatch.setattr(django.core.management, "call_command", call_command)
+    monkeypatch.setattr(serve, "call_command", fake_call_command)
 
     assert run(capsys, "serve", "--port", "8001")[0] == 0
     assert commands == [("migrate",), ("runserver", "127.0.0.1:8001")]
@@ -503,6 +541,8 @@ def test_the_installed_command_runs_django_commands_and_its_own(tmp_path):
     added = changedesk(tmp_path, "school", "add", "Hillside Academy", "--slug", "hillside")
     again = changedesk(tmp_path, "school", "add", "Hillside Academy", "--slug", "hillside")
     checked = changedesk(tmp_path, "check")
+    listed = changedesk(tmp_path, "help")
+    explained = changedesk(tmp_path, "help", "worker")
 
     assert added.returncode == 0, added.stderr
     assert "Added Hillside Academy (hillside)" in added.stdout
@@ -510,6 +550,17 @@ def test_the_installed_command_runs_django_commands_and_its_own(tmp_path):
     assert again.stderr == ("changedesk: error: a school with the slug 'hillside' already exists\n")
     assert checked.returncode == 0
     assert "System check identified no issues" in checked.stdout
+    assert listed.returncode == 0
+    sections = dict(re.findall(r"^\[(\w+)\]\n((?:    .+\n)+)", listed.stdout, re.MULTILINE))
+    listing = {app: text.split() for app, text in sections.items()}
+    assert {"school", "token", "user"} <= set(listing["accounts"])
+    assert "verify-history" in listing["changes"]
+    assert "worker" in listing["notifications"]
+    assert {"demo", "serve"} <= set(listing["site"])
+    assert "migrate" in listing["django"]
+    assert explained.returncode == 0
+    assert "usage: changedesk worker" in explained.stdout
+    assert "--once" in explained.stdout
 
 
 def test_the_installed_command_explains_an_unmigrated_database(tmp_path):

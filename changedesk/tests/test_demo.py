@@ -11,9 +11,9 @@ from changedesk.changes.choices import State
 from changedesk.changes.history import verify_all
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.workflow import allowed_actions
-from changedesk.demo import PASSWORD, build_demo
 from changedesk.notifications.models import OutboxMessage
 from changedesk.notifications.outbox import enqueue
+from changedesk.site.demo import PASSWORD, build_demo
 
 
 def counts() -> dict[str, int]:

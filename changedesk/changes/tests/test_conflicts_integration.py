@@ -127,3 +127,56 @@ def test_the_edit_form_takes_a_slot_from_the_finder(client, draft, team):
     url = reverse("changes:edit", args=[change.pk])
     page = client.get(url, {"planned_start": "2030-03-05T18:00", "planned_end": "2030-03-05T19:00"})
     assert 'value="2030-03-05T18:00"' in page.content.decode()
+
+
+# --- Only the approval that accepts the impact on the school weighs the calendar. ---
+
+
+def _planned_draft(school, team, **request):
+    from changedesk.changes.services import create_change, update_change
+    from changedesk.conftest import REQUEST, plan_data
+
+    change = create_change(school, team["olivia"], {**REQUEST, **request})
+    update_change(change.pk, team["olivia"], plan_data())
+    change.refresh_from_db()
+    return change
+
+
+def test_the_initial_approver_may_agree_to_planning_in_a_hard_freeze(school, team):
+    change = _planned_draft(school, team)
+    around(change, "freeze", "Year-end freeze", is_hard=True)
+    perform(change.pk, "submit", team["olivia"])
+
+    change = perform(change.pk, "approve", team["ian"])
+
+    assert change.state == "planning"
+    event = change.events.get(kind="approve")
+    assert "override_reason" not in event.data
+
+
+def test_the_peer_reviewer_is_not_asked_about_exams(client, draft, team):
+    change = advance(draft, team, "awaiting_peer_review")
+    around(change, "exam", "GCSE mocks")
+    client.force_login(team["peter"])
+
+    page = client.get(reverse("changes:detail", args=[change.pk])).content.decode()
+    assert "GCSE mocks" in page  # shown to everyone
+    assert 'name="override_reason"' not in page
+
+    change = perform(change.pk, "approve", team["peter"])
+    assert change.state == "awaiting_final_approval"
+
+
+def test_an_emergency_initial_approval_accepts_the_impact_so_weighs_the_calendar(school, team):
+    change = _planned_draft(
+        school, team, is_emergency=True, emergency_justification="Registers are down."
+    )
+    around(change, "exam", "GCSE mocks")
+    perform(change.pk, "submit", team["olivia"])
+
+    with pytest.raises(InvalidAction) as refused:
+        perform(change.pk, "approve", team["ian"])
+    assert "GCSE mocks" in refused.value.fields["override_reason"]
+
+    change = perform(change.pk, "approve", team["ian"], data={"override_reason": "Urgent."})
+    assert change.state == "approved"

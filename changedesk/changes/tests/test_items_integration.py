@@ -12,11 +12,12 @@ from rest_framework.test import APIClient
 
 from changedesk.accounts.models import User
 from changedesk.changes.choices import EventKind
-from changedesk.changes.models import Change
+from changedesk.changes.items import set_change_items
+from changedesk.changes.models import Change, ChangeItem
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import perform
-from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.configuration.services import create_item, set_change_items
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.configuration.services import create_item
 from changedesk.conftest import REQUEST, advance, plan_data
 from changedesk.lib.errors import InvalidAction, NotPermitted
 
@@ -269,6 +270,24 @@ def test_closing_through_the_api_records_item_changes(draft, team, items):
     assert response.json()["state"] == "closed"
     link = ChangeItem.objects.get(change=change, item=items["mis"])
     assert (link.what_changed, link.recorded_by) == ("Patched to 9.1", team["olivia"])
+
+
+def test_the_notes_are_in_the_close_event_so_the_hash_chain_covers_them(draft, team, items):
+    from changedesk.changes.history import verify_chain
+
+    change = _implemented(draft, team, items)
+    api(team["olivia"]).post(
+        f"/api/v1/changes/{change.pk}/actions/",
+        {"action": "close", **CLOSE, "item_changes": {str(items["mis"].pk): "Patched to 9.1"}},
+    )
+    close = change.events.get(kind="close")
+    assert close.data["item_changes"] == {str(items["mis"].pk): "Patched to 9.1"}
+    events = list(change.events.order_by("sequence"))
+    assert verify_chain(change, events) is None
+    # A note rewritten in the database no longer matches the event's hash.
+    tampered = events[-1]
+    tampered.data = {**tampered.data, "item_changes": {str(items["mis"].pk): "Nothing"}}
+    assert tampered.compute_hash() != tampered.hash
 
 
 @pytest.mark.parametrize("key", ["unknown", "other", "word"])

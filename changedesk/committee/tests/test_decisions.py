@@ -29,7 +29,9 @@ def last_event(change):
 def test_the_secretary_records_an_approval_for_the_approver_present(
     meeting, agenda, waiting_initial, team
 ):
-    change = perform(waiting_initial.pk, "approve", team["sam"], committee_meeting=meeting.pk)
+    change = perform(
+        waiting_initial.pk, "approve", team["sam"], data={"committee_meeting": meeting.pk}
+    )
 
     assert change.state == State.PLANNING
     event = last_event(change)
@@ -42,7 +44,9 @@ def test_the_secretary_records_an_approval_for_the_approver_present(
 
 
 def test_the_chair_records_a_decision_too(meeting, agenda, waiting_initial, team):
-    change = perform(waiting_initial.pk, "approve", team["fiona"], committee_meeting=meeting.pk)
+    change = perform(
+        waiting_initial.pk, "approve", team["fiona"], data={"committee_meeting": meeting.pk}
+    )
 
     event = last_event(change)
     assert (event.actor, event.on_behalf_of) == (team["fiona"], team["ian"])
@@ -56,7 +60,7 @@ def test_the_originator_hears_the_committee_decided_for_the_approver(
         "return",
         team["sam"],
         comment="Say which switch.",
-        committee_meeting=meeting.pk,
+        data={"committee_meeting": meeting.pk},
     )
 
     message = OutboxMessage.objects.filter(template="change_decision").order_by("-id").first()
@@ -73,7 +77,7 @@ def test_an_approver_not_recorded_present_cannot_be_decided_for(
     services.record_attendance(meeting.pk, team["sam"], [team["fiona"]])
 
     with pytest.raises(NotPermitted) as refused:
-        perform(waiting_initial.pk, "approve", team["sam"], committee_meeting=meeting.pk)
+        perform(waiting_initial.pk, "approve", team["sam"], data={"committee_meeting": meeting.pk})
 
     assert refused.value.status == 403
     assert "Ian Ingram" in refused.value.message
@@ -90,13 +94,13 @@ def test_someone_neither_chair_nor_administrator_may_not_record(
     services.record_attendance(meeting.pk, team["sam"], [team["ian"], team["peter"]])
     for person in (team["peter"], team["ian"]):
         with pytest.raises(NotPermitted):
-            perform(waiting_initial.pk, "approve", person, committee_meeting=meeting.pk)
+            perform(waiting_initial.pk, "approve", person, data={"committee_meeting": meeting.pk})
 
 
 def test_return_and_reject_still_need_a_reason(meeting, agenda, waiting_initial, team):
     for action in ("return", "reject"):
         with pytest.raises(InvalidAction) as refused:
-            perform(waiting_initial.pk, action, team["sam"], committee_meeting=meeting.pk)
+            perform(waiting_initial.pk, action, team["sam"], data={"committee_meeting": meeting.pk})
         assert "comment" in refused.value.fields
 
 
@@ -105,7 +109,7 @@ def test_the_approver_is_held_to_the_rules_of_their_role(meeting, agenda, waitin
     set_membership(team["ian"], waiting_initial.school, [Role.VIEWER])
 
     with pytest.raises(NotPermitted):
-        perform(waiting_initial.pk, "approve", team["sam"], committee_meeting=meeting.pk)
+        perform(waiting_initial.pk, "approve", team["sam"], data={"committee_meeting": meeting.pk})
 
 
 def test_the_originator_present_cannot_have_the_committee_final_approve_for_them(
@@ -123,7 +127,7 @@ def test_the_originator_present_cannot_have_the_committee_final_approve_for_them
     services.record_attendance(meeting.pk, team["sam"], [team["olivia"]])
 
     with pytest.raises(NotPermitted):
-        perform(waiting_final.pk, "approve", team["sam"], committee_meeting=meeting.pk)
+        perform(waiting_final.pk, "approve", team["sam"], data={"committee_meeting": meeting.pk})
 
 
 def test_a_meeting_of_another_school_is_refused(
@@ -135,7 +139,9 @@ def test_a_meeting_of_another_school_is_refused(
     )  # fmt: skip
 
     with pytest.raises(InvalidAction) as refused:
-        perform(waiting_initial.pk, "approve", team["sam"], committee_meeting=elsewhere.pk)
+        perform(
+            waiting_initial.pk, "approve", team["sam"], data={"committee_meeting": elsewhere.pk}
+        )
 
     assert "committee_meeting" in refused.value.fields
 
@@ -144,7 +150,7 @@ def test_a_committee_takes_approval_decisions_only(meeting, team, draft):
     services.record_attendance(meeting.pk, team["sam"], [team["olivia"]])
 
     with pytest.raises(InvalidAction):
-        perform(draft.pk, "submit", team["sam"], committee_meeting=meeting.pk)
+        perform(draft.pk, "submit", team["sam"], data={"committee_meeting": meeting.pk})
 
 
 def test_without_a_meeting_perform_is_unchanged(waiting_initial, team):
@@ -348,7 +354,7 @@ def test_approving_despite_soft_conflicts_takes_the_minute_as_the_reason(
 def test_the_rfc_page_says_the_decision_was_taken_in_committee(
     client, meeting, agenda, waiting_initial, team
 ):
-    perform(waiting_initial.pk, "approve", team["sam"], committee_meeting=meeting.pk)
+    perform(waiting_initial.pk, "approve", team["sam"], data={"committee_meeting": meeting.pk})
     client.force_login(team["olivia"])
     page = client.get(f"/changes/{waiting_initial.pk}/").content.decode()
     assert "Decided in" in page

@@ -372,7 +372,7 @@ def test_the_board_issues_a_fixed_number_of_queries(client, school, carol, team,
 def render_panel(rf, change, user):
     from django.template import engines
 
-    template = engines["django"].from_string("{% load communication %}{% rfc_notice change %}")
+    template = engines["django"].from_string("{% load rfc %}{% rfc_panels 'main' %}")
     request = rf.get(change.get_absolute_url())
     request.user = user
     return template.render({"change": change}, request)

@@ -9,9 +9,11 @@ from django.urls import reverse
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.services import set_membership
+from changedesk.changes.items import set_change_items
+from changedesk.changes.models import ChangeItem
 from changedesk.changes.services import create_change
-from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.configuration.services import create_item, set_change_items
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.configuration.services import create_item
 from changedesk.configuration.tests.conftest import make_items
 from changedesk.conftest import REQUEST
 

@@ -7,9 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from changedesk.changes.items import set_change_items
+from changedesk.changes.models import ChangeItem
 from changedesk.changes.services import create_change
-from changedesk.configuration.models import ChangeItem, ConfigurationItem
-from changedesk.configuration.services import set_change_items
+from changedesk.configuration.models import ConfigurationItem
 from changedesk.configuration.tests.conftest import make_items
 from changedesk.conftest import REQUEST
 

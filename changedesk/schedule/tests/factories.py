@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from changedesk.changes.models import Change
+from changedesk.changes.models import Change, ChangeItem
 from changedesk.changes.services import create_change
-from changedesk.configuration.models import ChangeItem, ConfigurationItem
+from changedesk.configuration.models import ConfigurationItem
 from changedesk.conftest import REQUEST
 from changedesk.schedule.calendar import all_day_bounds
 from changedesk.schedule.models import CalendarPeriod, MaintenanceWindow, SchoolCalendar

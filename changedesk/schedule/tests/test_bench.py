@@ -16,8 +16,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from changedesk.changes.models import Change
-from changedesk.configuration.models import ChangeItem
+from changedesk.changes.models import Change, ChangeItem
 from changedesk.conftest import REQUEST
 from changedesk.schedule.slots import next_safe_slots
 from changedesk.schedule.tests.factories import LONDON, item, school_year

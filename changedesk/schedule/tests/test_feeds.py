@@ -22,8 +22,8 @@ from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import perform
 from changedesk.conftest import REQUEST, advance, plan_data
-from changedesk.schedule.feeds import create_feed_token, revoke_feed_token
 from changedesk.schedule.models import FeedToken
+from changedesk.schedule.services import create_feed_token, revoke_feed_token
 
 SITE = "https://changedesk.example.org"
 
@@ -314,7 +314,7 @@ def test_unknown_and_revoked_keys_are_not_found(client, team, school):
     assert client.get("/schedule/feeds/not-a-key-at-all-123456.ics").status_code == 404
     assert client.get(f"/schedule/feeds/{token.key[:-1]}.ics").status_code == 404
     assert client.get(f"/schedule/feeds/{token.key}x.ics").status_code == 404
-    revoke_feed_token(token)
+    revoke_feed_token(token, team["olivia"])
     response = client.get(feed_path(token))
     assert response.status_code == 404
     assert b"VEVENT" not in response.content
@@ -346,15 +346,29 @@ def test_a_feed_stops_when_its_owner_is_deactivated(client, team, school):
 
 
 def test_no_one_gets_a_link_to_a_school_they_are_not_in(team, school, oscar):
-    from django.core.exceptions import ValidationError
+    from changedesk.lib.errors import InvalidAction
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidAction) as refused:
         create_feed_token(oscar, "school", school)
-    with pytest.raises(ValidationError):
+    assert refused.value.fields == {"school": "You are not a member of Greenfield Primary."}
+    with pytest.raises(InvalidAction):
         create_feed_token(oscar, "school", None)
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidAction):
         create_feed_token(team["olivia"], "person", school)
+    with pytest.raises(InvalidAction):
+        create_feed_token(team["olivia"], "everyone")
     assert not FeedToken.objects.exists()
+
+
+def test_only_the_owner_of_a_link_revokes_it(team, school):
+    from changedesk.lib.errors import NotPermitted
+
+    token = create_feed_token(team["olivia"], "person")
+    with pytest.raises(NotPermitted):
+        revoke_feed_token(token, team["ian"])
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert revoke_feed_token(token, team["olivia"]).revoked_at is not None
 
 
 # --- Cost stays flat. ---

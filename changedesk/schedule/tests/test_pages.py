@@ -199,7 +199,7 @@ def test_the_month_view_costs_the_same_with_50_or_1000_changes(client, school, t
             )
             for i in range(count)
         )
-        from changedesk.configuration.models import ChangeItem
+        from changedesk.changes.models import ChangeItem
 
         ChangeItem.objects.bulk_create(ChangeItem(change=c, item=mis) for c in changes[::5])
 

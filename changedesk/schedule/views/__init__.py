@@ -1,4 +1,7 @@
-"""Pages of the forward schedule of change, the school calendar and the slot finder."""
+"""Pages of the forward schedule of change, the school calendar and the slot finder.
+
+The feeds and the page that manages their links are in `views/feeds.py`, routed by
+`feed_urls.py`."""
 
 from changedesk.schedule.views.calendar import (
     ICS_SALT,

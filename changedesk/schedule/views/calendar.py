@@ -1,7 +1,8 @@
 """The school calendar pages: periods, the teaching day, maintenance windows, .ics import.
 
 Members of the school read them; its school administrators change them (403 for other
-members); anyone outside the school gets a 404.
+members); anyone outside the school gets a 404. The writes go through `services`, which
+checks again who may.
 """
 
 from __future__ import annotations
@@ -13,34 +14,42 @@ from typing import Any
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from changedesk.accounts.choices import Role
 from changedesk.accounts.current import current_user
-from changedesk.accounts.models import School
+from changedesk.accounts.models import School, User
+from changedesk.lib.views import act, forbid, form_page
+from changedesk.schedule import services
 from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_window
+from changedesk.schedule.filters import CalendarPeriodFilterSet
 from changedesk.schedule.forms import (
     IcsUploadForm,
     MaintenanceWindowForm,
     PeriodForm,
     TeachingDayForm,
 )
-from changedesk.schedule.ics_import import IcsError, import_ics, read_ics
+from changedesk.schedule.ics_import import IcsError, IcsPreview, read_ics
 from changedesk.schedule.models import CalendarPeriod, MaintenanceWindow, SchoolCalendar
 from changedesk.schedule.views.common import schools_of
+
+PERIODS_SHOWN = 500
 
 
 @dataclass
 class Place:
     """The signed-in user's standing in one school."""
 
+    user: User
     school: School
     is_admin: bool
+
+    @property
+    def calendar_url(self) -> str:
+        return reverse("schedule:calendar", args=[self.school.slug])
 
 
 def _place(request: HttpRequest, slug: str) -> Place:
@@ -48,7 +57,7 @@ def _place(request: HttpRequest, slug: str) -> Place:
     school = next((s for s in schools_of(user) if s.slug == slug), None)
     if school is None:
         raise Http404("No such school.")
-    return Place(school, user.is_superuser or Role.SCHOOL_ADMIN in user.roles_in(school))
+    return Place(user, school, services.may_change_calendar(user, school))
 
 
 def _admin_place(request: HttpRequest, slug: str) -> Place:
@@ -73,9 +82,6 @@ def calendar_detail(request: HttpRequest, slug: str) -> HttpResponse:
     place = _place(request, slug)
     school = place.school
     show_all = request.GET.get("all") == "1"
-    periods = CalendarPeriod.objects.filter(school=school).order_by("starts_at", "id")
-    if not show_all:
-        periods = periods.filter(ends_at__gt=timezone.now() - timedelta(days=1))
     calendar = SchoolCalendar.objects.filter(school=school).first() or SchoolCalendar(school=school)
     windows = list(MaintenanceWindow.objects.filter(school=school))
     with timezone.override(school.zone):
@@ -88,10 +94,43 @@ def calendar_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 "calendar": calendar,
                 "school_days": ", ".join(DAY_FULL_NAMES[int(d)] for d in calendar.school_days),
                 "windows": [(w, describe_window(w)) for w in windows],
-                "periods": periods[:500],
+                "periods": _periods(school, show_all)[:PERIODS_SHOWN],
                 "show_all": show_all,
             },
         )
+
+
+def _periods(school: School, show_all: bool) -> Any:
+    """The page's list, through the API's filter set: current and coming ones are those
+    ending after yesterday (`ends_after`), all of them with `?all=1`."""
+    data = {"school": school.slug}
+    if not show_all:
+        data["ends_after"] = (timezone.now() - timedelta(days=1)).isoformat()
+    base = CalendarPeriod.objects.filter(school=school).order_by("starts_at", "id")
+    return CalendarPeriodFilterSet(data, queryset=base).qs
+
+
+def _calendar_form(
+    request: HttpRequest,
+    place: Place,
+    form: Any,
+    title: str,
+    *,
+    save: Any,
+    done: Any,
+    delete_url: str = "",
+    template: str = "schedule/form.html",
+) -> HttpResponse:
+    """A calendar form page: `save` runs the service; a refusal shows on the form."""
+    return form_page(
+        request,
+        form,
+        template,
+        {"school": place.school, "title": title, "delete_url": delete_url},
+        save=save,
+        done=done,
+        success_url=place.calendar_url,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -101,25 +140,14 @@ def teaching_day_edit(request: HttpRequest, slug: str) -> HttpResponse:
         school=place.school
     )
     form = TeachingDayForm(request.POST or None, instance=calendar)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "The teaching day is saved.")
-        return redirect("schedule:calendar", slug=slug)
-    return _form_page(request, place, form, "The teaching day and school days")
-
-
-def _form_page(
-    request: HttpRequest,
-    place: Place,
-    form: Any,
-    title: str,
-    *,
-    delete_url: str = "",
-    template: str = "schedule/form.html",
-) -> HttpResponse:
-    status = 400 if form.is_bound and form.errors else 200
-    context = {"school": place.school, "form": form, "title": title, "delete_url": delete_url}
-    return render(request, template, context, status=status)
+    return _calendar_form(
+        request,
+        place,
+        form,
+        "The teaching day and school days",
+        save=lambda: services.save_teaching_day(place.school, place.user, form.values()),
+        done="The teaching day is saved.",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -127,11 +155,15 @@ def period_create(request: HttpRequest, slug: str) -> HttpResponse:
     place = _admin_place(request, slug)
     initial = {"kind": request.GET.get("kind", "term"), "all_day": True}
     form = PeriodForm(request.POST or None, school=place.school, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        period = form.save()
-        messages.success(request, f"“{period.name}” is added to the calendar.")
-        return redirect("schedule:calendar", slug=slug)
-    return _form_page(request, place, form, "Add a period", template="schedule/period_form.html")
+    return _calendar_form(
+        request,
+        place,
+        form,
+        "Add a period",
+        save=lambda: services.create_period(place.school, place.user, form.values()),
+        done=lambda period: f"“{period.name}” is added to the calendar.",
+        template="schedule/period_form.html",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -139,15 +171,13 @@ def period_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
     period = get_object_or_404(CalendarPeriod, pk=pk, school=place.school)
     form = PeriodForm(request.POST or None, school=place.school, period=period)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"“{period.name}” is saved.")
-        return redirect("schedule:calendar", slug=slug)
-    return _form_page(
+    return _calendar_form(
         request,
         place,
         form,
         f"Edit “{period.name}”",
+        save=lambda: services.update_period(period.pk, place.user, form.values()),
+        done=lambda saved: f"“{saved.name}” is saved.",
         delete_url=reverse("schedule:period_delete", args=[slug, pk]),
         template="schedule/period_form.html",
     )
@@ -158,14 +188,14 @@ def period_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
     period = get_object_or_404(CalendarPeriod, pk=pk, school=place.school)
     if request.method == "POST":
-        period.delete()
-        messages.success(request, f"“{period.name}” is removed from the calendar.")
-        return redirect("schedule:calendar", slug=slug)
-    return render(
-        request,
-        "schedule/confirm_delete.html",
-        {"school": place.school, "thing": f"the {period.get_kind_display().lower()} “{period}”"},
-    )
+        return act(
+            request,
+            lambda: services.delete_period(period.pk, place.user),
+            done=f"“{period.name}” is removed from the calendar.",
+            then=place.calendar_url,
+        )
+    thing = f"the {period.get_kind_display().lower()} “{period}”"
+    return render(request, "schedule/confirm_delete.html", {"school": place.school, "thing": thing})
 
 
 @require_http_methods(["GET", "POST"])
@@ -175,27 +205,29 @@ def window_create(request: HttpRequest, slug: str) -> HttpResponse:
         school=place.school, start_time=time(17, 30), weekdays=[0, 1, 2, 3, 4]
     )
     form = MaintenanceWindowForm(request.POST or None, instance=window)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"The maintenance window “{window.name}” is added.")
-        return redirect("schedule:calendar", slug=slug)
-    return _form_page(request, place, form, "Add a maintenance window")
+    return _calendar_form(
+        request,
+        place,
+        form,
+        "Add a maintenance window",
+        save=lambda: services.create_window(place.school, place.user, form.values()),
+        done=lambda added: f"The maintenance window “{added.name}” is added.",
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def window_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
     window = get_object_or_404(MaintenanceWindow, pk=pk, school=place.school)
+    title = f"Edit the maintenance window “{window.name}”"
     form = MaintenanceWindowForm(request.POST or None, instance=window)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"The maintenance window “{window.name}” is saved.")
-        return redirect("schedule:calendar", slug=slug)
-    return _form_page(
+    return _calendar_form(
         request,
         place,
         form,
-        f"Edit the maintenance window “{window.name}”",
+        title,
+        save=lambda: services.update_window(window.pk, place.user, form.values()),
+        done=lambda saved: f"The maintenance window “{saved.name}” is saved.",
         delete_url=reverse("schedule:window_delete", args=[slug, pk]),
     )
 
@@ -205,66 +237,83 @@ def window_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
     window = get_object_or_404(MaintenanceWindow, pk=pk, school=place.school)
     if request.method == "POST":
-        window.delete()
-        messages.success(request, f"The maintenance window “{window.name}” is removed.")
-        return redirect("schedule:calendar", slug=slug)
-    return render(
-        request,
-        "schedule/confirm_delete.html",
-        {"school": place.school, "thing": f"the maintenance window “{window.name}”"},
-    )
+        return act(
+            request,
+            lambda: services.delete_window(window.pk, place.user),
+            done=f"The maintenance window “{window.name}” is removed.",
+            then=place.calendar_url,
+        )
+    thing = f"the maintenance window “{window.name}”"
+    return render(request, "schedule/confirm_delete.html", {"school": place.school, "thing": thing})
+
+
+# --- Importing an .ics file: upload, preview, then import. ---
 
 
 ICS_SALT = "changedesk.schedule.ics-import"
 ICS_MAX_AGE = 60 * 60
+ICS_READ_LIMIT = 2 * 1024 * 1024 + 1
 
 
 @require_http_methods(["GET", "POST"])
 def ics_import(request: HttpRequest, slug: str) -> HttpResponse:
     """Upload, preview, then import: the file travels signed in the confirm form."""
     place = _admin_place(request, slug)
-    school = place.school
-    context: dict[str, Any] = {"school": school}
     if request.method == "POST" and "payload" in request.POST:
-        try:
-            payload = signing.loads(request.POST["payload"], salt=ICS_SALT, max_age=ICS_MAX_AGE)
-        except signing.BadSignature:
-            messages.error(request, "That preview has expired: choose the file again.")
-            return redirect("schedule:import", slug=slug)
-        if payload.get("school") != school.pk:
-            raise PermissionDenied("That preview is of another school's calendar.")
-        try:
-            result = import_ics(payload["ics"], school, kind=payload.get("kind"))
-        except (IcsError, IntegrityError):
-            messages.error(request, "The calendar changed while importing: try again.")
-            return redirect("schedule:import", slug=slug)
-        messages.success(
-            request,
-            f"Imported: {result.created} new, {result.updated} updated, "
-            f"{result.deleted} removed, {result.unchanged} unchanged, "
-            f"{result.skipped} not imported.",
-        )
-        return redirect("schedule:calendar", slug=slug)
+        return _ics_confirm(request, place)
     form = IcsUploadForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {"school": place.school, "form": form}
     status = 200
     if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            data = upload.read(2 * 1024 * 1024 + 1)
-            kind = form.chosen_kind()
-            try:
-                preview = read_ics(data, school, kind=kind)
-            except IcsError as error:
-                form.add_error("file", error.message)
-            else:
-                status = 200
-                context["preview"] = preview
-                context["payload"] = signing.dumps(
-                    {"school": school.pk, "kind": kind, "ics": data.decode("utf-8-sig")},
-                    salt=ICS_SALT,
-                    compress=True,
-                )
-    context["form"] = form
-    with timezone.override(school.zone):
+        preview = _ics_preview(form, place.school)
+        status = 400 if preview is None else 200
+        if preview is not None:
+            context.update(preview)
+    with timezone.override(place.school.zone):
         return render(request, "schedule/import.html", context, status=status)
+
+
+def _ics_preview(form: IcsUploadForm, school: School) -> dict[str, Any] | None:
+    """What importing the uploaded file would do, and the signed copy to confirm it with;
+    None, with the reason on the form, when it cannot be read."""
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data["file"].read(ICS_READ_LIMIT)
+    kind = form.chosen_kind()
+    try:
+        preview: IcsPreview = read_ics(data, school, kind=kind)
+    except IcsError as error:
+        form.add_error("file", error.message)
+        return None
+    payload = signing.dumps(
+        {"school": school.pk, "kind": kind, "ics": data.decode("utf-8-sig")},
+        salt=ICS_SALT,
+        compress=True,
+    )
+    return {"preview": preview, "payload": payload}
+
+
+def _ics_confirm(request: HttpRequest, place: Place) -> HttpResponse:
+    """Import the file the preview showed, as signed into its confirm form."""
+    again = reverse("schedule:import", args=[place.school.slug])
+    try:
+        payload = signing.loads(request.POST["payload"], salt=ICS_SALT, max_age=ICS_MAX_AGE)
+    except signing.BadSignature:
+        messages.error(request, "That preview has expired: choose the file again.")
+        return redirect(again)
+    if payload.get("school") != place.school.pk:
+        raise PermissionDenied("That preview is of another school's calendar.")
+    return act(
+        request,
+        lambda: services.import_calendar(
+            place.school, place.user, payload["ics"], kind=payload.get("kind")
+        ),
+        done=lambda result: (
+            f"Imported: {result.created} new, {result.updated} updated, "
+            f"{result.deleted} removed, {result.unchanged} unchanged, "
+            f"{result.skipped} not imported."
+        ),
+        then=again,
+        done_then=lambda _: place.calendar_url,
+        refused=forbid,
+    )

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -24,10 +25,12 @@ from django.views.decorators.http import require_GET
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
 from changedesk.changes.choices import State
+from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.schedule import queries
 from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates, sane_year
 from changedesk.schedule.conflicts import find_conflicts_many
+from changedesk.schedule.filters import ScheduleFilterSet
 from changedesk.schedule.views.common import schools_of
 
 VIEWS = ("month", "week", "agenda")
@@ -42,7 +45,8 @@ ITEM_CHOICES_LIMIT = 500
 
 @dataclass
 class ScheduleQuery:
-    """What the schedule is asked to show, read from the query string."""
+    """What the schedule is asked to show, read from the query string: the view and the
+    day it starts from, and the filters' values (to show them and to keep them in links)."""
 
     view: str
     day: date
@@ -65,14 +69,9 @@ class ScheduleQuery:
         values.update(overrides)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
-    def states(self) -> set[str] | None:
-        if self.state:
-            return {self.state}
-        if self.approval == "approved":
-            return set(queries.APPROVED_STATES)
-        if self.approval == "pending":
-            return set(queries.NOT_YET_APPROVED_STATES)
-        return None
+    @property
+    def shown(self) -> list[School]:
+        return [self.school] if self.school else self.schools
 
 
 def _parse_date(value: str | None, default: date) -> date:
@@ -83,37 +82,26 @@ def _parse_date(value: str | None, default: date) -> date:
     return parsed if sane_year(parsed.year) else default
 
 
-def _schedule_query(request: HttpRequest) -> ScheduleQuery:
-    user = current_user(request)
-    schools = schools_of(user)
-    slug = request.GET.get("school", "")
-    school = next((s for s in schools if s.slug == slug), None)
-    if slug and school is None:
-        raise Http404("No such school among yours.")
-    shown = [school] if school else schools
+def _schedule_query(request: HttpRequest) -> tuple[ScheduleQuery, QuerySet[Change]]:
+    """What is asked for, and the RFCs it covers (see `filters.ScheduleFilterSet`)."""
+    filters = ScheduleFilterSet(request.GET, schools=schools_of(current_user(request)))
+    if not filters.is_valid() and {"school", "item"} & set(filters.errors):
+        raise Http404("No such school or item among yours.")
+    shown = filters.shown
     zones = {s.timezone for s in shown}
     tz = ZoneInfo(zones.pop() if len(zones) == 1 else settings.TIME_ZONE)
-    item = None
-    item_id = request.GET.get("item", "")
-    if item_id:
-        if not (item_id.isascii() and item_id.isdecimal()) or len(item_id) > 18:
-            raise Http404("No such item.")
-        item = get_object_or_404(
-            ConfigurationItem, pk=int(item_id), school_id__in=[s.pk for s in shown]
-        )
     view = request.GET.get("view", "month")
-    state = request.GET.get("state", "")
-    approval = request.GET.get("approval", "")
-    return ScheduleQuery(
+    query = ScheduleQuery(
         view=view if view in VIEWS else "month",
         day=_parse_date(request.GET.get("date"), timezone.now().astimezone(tz).date()),
-        schools=schools,
-        school=school,
-        item=item,
-        state=state if state in State.values else "",
-        approval=approval if approval in ("approved", "pending") else "",
+        schools=filters.schools,
+        school=filters.value("school"),
+        item=filters.value("item"),
+        state=filters.value("state") or "",
+        approval=filters.value("approval") or "",
         tz=tz,
     )
+    return query, filters.qs
 
 
 def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, Any]:
@@ -121,7 +109,7 @@ def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str,
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     grid_first = first - timedelta(days=first.weekday())
     grid_last = last + timedelta(days=6 - last.weekday())
-    shown = [query.school] if query.school else query.schools
+    shown = query.shown
     cells = queries.day_cells(
         changes,
         shown,
@@ -147,7 +135,7 @@ def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str,
 def _week_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, Any]:
     first = query.day - timedelta(days=query.day.weekday())
     last = first + timedelta(days=6)
-    shown = [query.school] if query.school else query.schools
+    shown = query.shown
     cells = queries.day_cells(
         changes, shown, first, last, query.tz, per_day=WEEK_PER_DAY, today=today
     )
@@ -175,7 +163,7 @@ def _agenda_context(
     conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS)
     for change in entries:
         change.schedule_conflicts = conflicts[change.pk]  # type: ignore[attr-defined]
-    shown = [query.school] if query.school else query.schools
+    shown = query.shown
     return {
         "title": f"{describe_dates(first, last)} {last.year}",
         "page": page,
@@ -189,12 +177,9 @@ def _agenda_context(
 
 
 def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
-    query = _schedule_query(request)
+    query, changes = _schedule_query(request)
     today = timezone.now().astimezone(query.tz).date()
-    shown = [query.school] if query.school else query.schools
-    changes = queries.scheduled(
-        shown, item_id=query.item.pk if query.item else None, states=query.states()
-    )
+    shown = query.shown
     if query.view == "month":
         context = _month_context(query, changes, today)
     elif query.view == "week":

@@ -16,9 +16,8 @@ from django.views.decorators.http import require_GET
 
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, User
-from changedesk.changes.models import Change
+from changedesk.changes.models import Change, ChangeItem
 from changedesk.changes.services import can_edit
-from changedesk.configuration.models import ChangeItem
 from changedesk.schedule.forms import SlotsForm
 from changedesk.schedule.slots import next_safe_slots
 from changedesk.schedule.views.common import schools_of
@@ -63,40 +62,17 @@ def _use_slot_url(
 
 @require_GET
 def safe_slots(request: HttpRequest) -> HttpResponse:
+    """The slot finder: its form, and once asked the next safe slots (a partial for htmx)."""
     user = current_user(request)
-    schools = schools_of(user)
     data: Any = _slot_data_from_change(request, user)
     if data is None and "school" in request.GET:
         data = request.GET
-    form = SlotsForm(data, schools=schools)
+    form = SlotsForm(data, schools=schools_of(user))
     context: dict[str, Any] = {"form": form}
     status = 200
     if form.is_bound:
         if form.is_valid():
-            school: School = form.cleaned_data["school"]
-            change = None
-            if form.cleaned_data.get("change"):
-                change = (
-                    Change.objects.visible_to(user)
-                    .filter(pk=form.cleaned_data["change"], school=school)
-                    .select_related("school")
-                    .first()
-                )
-            found = next_safe_slots(
-                school,
-                timedelta(minutes=form.cleaned_data["minutes"]),
-                [item.pk for item in form.cleaned_data["items"]],
-                after=form.after_instant(),
-                exclude_change_id=change.pk if change else None,
-            )
-            context.update(
-                {
-                    "searched": True,
-                    "school": school,
-                    "change": change,
-                    "slots": [(s, e, _use_slot_url(s, e, school, change, user)) for s, e in found],
-                }
-            )
+            context.update(_search(form, user))
         else:
             status = 400
     htmx = bool(getattr(request, "htmx", False))
@@ -105,3 +81,29 @@ def safe_slots(request: HttpRequest) -> HttpResponse:
     tz = context["school"].zone if "school" in context else ZoneInfo(settings.TIME_ZONE)
     with timezone.override(tz):
         return render(request, template, context, status=status)
+
+
+def _search(form: SlotsForm, user: User) -> dict[str, Any]:
+    """The slots the valid `form` asks for, each with the link to plan the change in it."""
+    school: School = form.cleaned_data["school"]
+    change = None
+    if form.cleaned_data.get("change"):
+        change = (
+            Change.objects.visible_to(user)
+            .filter(pk=form.cleaned_data["change"], school=school)
+            .select_related("school")
+            .first()
+        )
+    found = next_safe_slots(
+        school,
+        timedelta(minutes=form.cleaned_data["minutes"]),
+        [item.pk for item in form.cleaned_data["items"]],
+        after=form.after_instant(),
+        exclude_change_id=change.pk if change else None,
+    )
+    return {
+        "searched": True,
+        "school": school,
+        "change": change,
+        "slots": [(s, e, _use_slot_url(s, e, school, change, user)) for s, e in found],
+    }

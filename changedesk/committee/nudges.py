@@ -35,8 +35,10 @@ from typing import Any
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Delegation, MembershipRole, User
+from changedesk.changes import workflow
 from changedesk.changes.choices import AWAITING_DECISION_STATES, State
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.committee.models import DEFAULT_NUDGE_DAYS, ReminderSettings
@@ -45,12 +47,6 @@ from changedesk.notifications.models import OutboxMessage
 logger = logging.getLogger("changedesk.nudges")
 
 APPROVAL, OVERDUE, CLOSE = "nudge_approval", "nudge_overdue", "nudge_close"
-# Who an RFC awaiting a decision waits for, and what they are asked to do.
-APPROVERS: dict[str, tuple[str, str]] = {
-    State.AWAITING_INITIAL_APPROVAL: ("initial_approver", "decide whether it may be planned"),
-    State.AWAITING_PEER_REVIEW: ("peer_reviewer", "review the plan"),
-    State.AWAITING_FINAL_APPROVAL: ("final_approver", "decide whether it may go ahead"),
-}
 # The implementer usually records the outcome just after the work: give them a moment.
 OVERDUE_GRACE = timedelta(hours=1)
 # Keys looked up per query: well inside every database's limit on parameters.
@@ -168,8 +164,9 @@ def _period(now: datetime, since: datetime, policy: Policy, first: timedelta) ->
 
 
 def _add_approvals(found: Pass, approvals: list[tuple[Change, Policy]]) -> None:
-    named = {getattr(c, APPROVERS[c.state][0] + "_id") for c, _ in approvals}
-    named.discard(None)
+    # Who each RFC waits on, and what they are asked to do, as the workflow's table says.
+    waits = {c.pk: workflow.waiting_on(c) for c, _ in approvals}
+    named = {person.pk for wait in waits.values() if wait and (person := wait[1])}
     deputies: dict[int, list[Delegation]] = defaultdict(list)
     if named:
         for delegation in (
@@ -180,10 +177,13 @@ def _add_approvals(found: Pass, approvals: list[tuple[Change, Policy]]) -> None:
             deputies[delegation.approver_id].append(delegation)
     for change, policy in approvals:
         since: datetime | None = getattr(change, "entered_at", None)
-        person_field, task = APPROVERS[change.state]
-        approver: User | None = getattr(change, person_field)
-        if since is None or approver is None:
+        wait = waits[change.pk]
+        if since is None or wait is None:
             continue
+        step, approver = wait
+        if approver is None:
+            continue
+        task = step.task
         period = _period(found.now, since, policy, policy.every)
         if period is None:
             continue
@@ -191,7 +191,7 @@ def _add_approvals(found: Pass, approvals: list[tuple[Change, Policy]]) -> None:
                       policy.every, task)  # fmt: skip
         found.nudges.append(nudge)
         for delegation in deputies.get(approver.pk, []):
-            if _deputy_may_act(change, delegation, Role(person_field)):
+            if _deputy_may_act(change, delegation, step.by):
                 found.nudges.append(
                     replace(nudge, recipient=delegation.deputy, deputy_for=approver)
                 )
@@ -202,16 +202,13 @@ def _event_wait(change: Change) -> str:
     return f"e{getattr(change, 'entered_event', 0)}"
 
 
-def _deputy_may_act(change: Change, delegation: Delegation, role: Role) -> bool:
+def _deputy_may_act(change: Change, delegation: Delegation, role: str) -> bool:
     if delegation.school_id != change.school_id or delegation.role not in ("", role):
         return False
     # The originator may not decide this one, not even as someone's deputy.
-    if delegation.deputy_id == change.originator_id:
-        if role == Role.PEER_REVIEWER:
-            return False
-        if role == Role.FINAL_APPROVER and not change.school.final_approver_may_be_originator:
-            return False
-    return True
+    return permissions.separation_allows(
+        delegation.deputy_id, change.originator_id, role, change.school
+    )
 
 
 def _add_overdue(found: Pass, overdue: list[tuple[Change, Policy]]) -> None:

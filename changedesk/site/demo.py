@@ -469,7 +469,8 @@ ITEMS_ON = {
 
 
 def _school_setting(school: School, people: dict[str, User]) -> None:
-    from changedesk.configuration.services import create_item, set_change_items
+    from changedesk.changes.items import set_change_items
+    from changedesk.configuration.services import create_item
     from changedesk.schedule.models import (
         CalendarPeriod,
         MaintenanceWindow,

@@ -15,9 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from changedesk.accounts.models import Delegation
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import perform
+from changedesk.committee import nudges
 from changedesk.committee.models import ReminderSettings
 from changedesk.conftest import REQUEST, advance, plan_data
-from changedesk.notifications import nudges, worker
+from changedesk.notifications import worker
 from changedesk.notifications.email import render
 from changedesk.notifications.models import OutboxMessage
 

@@ -1,0 +1,210 @@
+"""The one seam between the RFC and the apps around it.
+
+An app above the core plugs into the RFC by describing what it adds in one `Extension` and
+registering it from its `AppConfig.ready()`:
+
+    class ScheduleConfig(AppConfig):
+        def ready(self) -> None:
+            from changedesk.changes import extensions
+            from changedesk.schedule.rfc import EXTENSION
+
+            extensions.register(EXTENSION)
+
+The core never imports the app: it asks the registry. What an extension may add:
+
+- `guards`: checks on an action, run by `workflow.perform` with the RFC locked, after the
+  row's own checks and before the state changes. A guard reads the action's `data` (the
+  names it reads are its `payload`, which the pages and the API then accept), raises a
+  `WorkflowError` to refuse, and returns facts to keep in the event's data.
+- `effects`: run in the same transaction right after an action's event is written.
+- `authorities`: a way to act for the approver named on the RFC other than as their deputy
+  (the committee: the chair records the decision of the approver present). Chosen when the
+  action's `data` holds the authority's `key`.
+- `action_fields`: fields on the RFC page's decision form and the action API (e.g.
+  `override_reason`), each with when the page shows it.
+- `panels`: sections of the RFC page (`place="top"`, above its sections, or `"main"`,
+  below them), of its edit form (`"edit"`, beside the plan) or of its print (`"print"`),
+  each a template and a function giving its context (None: not shown).
+- `event_notes`: lines under a history event on the RFC page (e.g. "Decided in a meeting").
+- `columns` and `filters`: on the change log page, its CSV export and the RFC API list.
+- `jobs`: run by the outbox worker on every pass (reminders, summaries, nudges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from changedesk.notifications import worker
+
+if TYPE_CHECKING:
+    from django import forms
+    from django.http import HttpRequest
+    from rest_framework import serializers
+
+    from changedesk.accounts.models import User
+    from changedesk.changes.models import Change, ChangeEvent
+    from changedesk.changes.workflow import Transition
+
+
+@dataclass(frozen=True)
+class Guard:
+    applies: Callable[[Change, Transition], bool]
+    check: Callable[[Change, Transition, dict[str, Any]], dict[str, Any]]
+    payload: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Effect:
+    applies: Callable[[Transition], bool]
+    run: Callable[[Change, ChangeEvent, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Authority:
+    key: str
+    # (the value of data[key], the actor, the locked RFC, the row) -> the approver acted for
+    resolve: Callable[[Any, User, Change, Transition], User]
+
+
+@dataclass(frozen=True)
+class ActionField:
+    name: str
+    form_field: Callable[[], forms.Field]
+    serializer_field: Callable[[], serializers.Field]
+    # Whether the decision form shows it, given the RFC and the actions the person may take.
+    shown: Callable[[Change, list[str]], bool]
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: Callable[[HttpRequest, Change], dict[str, Any] | None]
+    place: str = "main"
+    order: int = 50
+    stylesheet: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    url: str = ""
+    strong: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    header: str
+    value: Callable[[Change], str]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[datetime], Any]
+
+
+@dataclass(frozen=True)
+class Extension:
+    app: str
+    guards: tuple[Guard, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    authorities: tuple[Authority, ...] = ()
+    action_fields: tuple[ActionField, ...] = ()
+    panels: tuple[Panel, ...] = ()
+    event_notes: tuple[Callable[[ChangeEvent], Iterable[Note]], ...] = ()
+    columns: tuple[Column, ...] = ()
+    filters: dict[str, Any] = field(default_factory=dict)
+    jobs: tuple[Job, ...] = ()
+
+
+_registry: dict[str, Extension] = {}
+
+
+def register(extension: Extension) -> None:
+    """Plug `extension` in (from the app's `ready()`); registering it again replaces it."""
+    _registry[extension.app] = extension
+    for job in extension.jobs:
+        worker.register_job(job.name, job.run)
+    if extension.filters:
+        from changedesk.changes.filters import ChangeFilterSet
+
+        ChangeFilterSet.base_filters.update(extension.filters)
+
+
+def unregister(app: str) -> None:
+    """Take an extension out again (for tests)."""
+    extension = _registry.pop(app, None)
+    if extension is None:
+        return
+    for job in extension.jobs:
+        worker.unregister_job(job.name)
+    if extension.filters:
+        from changedesk.changes.filters import ChangeFilterSet
+
+        for name in extension.filters:
+            ChangeFilterSet.base_filters.pop(name, None)
+
+
+def extensions() -> list[Extension]:
+    return list(_registry.values())
+
+
+# --- What the core asks. ---
+
+
+def run_guards(change: Change, transition: Transition, data: dict[str, Any]) -> dict[str, Any]:
+    recorded: dict[str, Any] = {}
+    for extension in _registry.values():
+        for guard in extension.guards:
+            if guard.applies(change, transition):
+                recorded.update(guard.check(change, transition, data))
+    return recorded
+
+
+def run_effects(
+    change: Change, event: ChangeEvent, transition: Transition, data: dict[str, Any]
+) -> None:
+    for extension in _registry.values():
+        for effect in extension.effects:
+            if effect.applies(transition):
+                effect.run(change, event, data)
+
+
+def authority_for(data: dict[str, Any]) -> Authority | None:
+    for extension in _registry.values():
+        for authority in extension.authorities:
+            if data.get(authority.key) is not None:
+                return authority
+    return None
+
+
+def guard_payload() -> tuple[str, ...]:
+    """The names the guards read from an action's data (the API and the pages accept them)."""
+    return tuple(name for e in _registry.values() for g in e.guards for name in g.payload)
+
+
+def action_fields() -> list[ActionField]:
+    return [f for e in _registry.values() for f in e.action_fields]
+
+
+def panels(place: str) -> list[Panel]:
+    found = [p for e in _registry.values() for p in e.panels if p.place == place]
+    return sorted(found, key=lambda p: p.order)
+
+
+def stylesheets(*places: str) -> list[str]:
+    """The stylesheets the panels of these places need, each once."""
+    sheets = [p.stylesheet for place in places for p in panels(place) if p.stylesheet]
+    return list(dict.fromkeys(sheets))
+
+
+def event_notes(event: ChangeEvent) -> list[Note]:
+    return [note for e in _registry.values() for notes in e.event_notes for note in notes(event)]
+
+
+def columns() -> list[Column]:
+    return [c for e in _registry.values() for c in e.columns]

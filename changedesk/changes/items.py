@@ -1,0 +1,176 @@
+"""The configuration items an RFC touches: naming them while the plan is open, and on
+closing (FITS step 9) what changed on each, kept in the close event's data.
+
+Items are a catalogue below the RFC (`configuration`); an RFC's links to them live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils import timezone
+
+from changedesk.accounts import permissions
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import User
+from changedesk.changes import writer
+from changedesk.changes.choices import EventKind, State
+from changedesk.changes.models import Change, ChangeEvent, ChangeItem
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.errors import InvalidAction, NotPermitted
+
+MAX_NOTE = 10_000
+MAX_ITEMS = 500
+
+
+def item_links(change: Change) -> list[ChangeItem]:
+    """The items `change` names, with what changed on each, in name order."""
+    return list(
+        ChangeItem.objects.filter(change=change)
+        .select_related("item", "recorded_by")
+        .order_by("item__name", "item_id")
+    )
+
+
+def items_editable(change: Change) -> bool:
+    """Items go with the plan: they may change wherever its details may."""
+    from changedesk.changes.workflow import editable_fields
+
+    return "details" in editable_fields(change)
+
+
+def _labels(items: Iterable[ConfigurationItem]) -> list[str]:
+    return sorted(item.key for item in items)
+
+
+def set_change_items(
+    change: Change,
+    items: Iterable[ConfigurationItem],
+    actor: User,
+    *,
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Change:
+    """Name the items `change` touches, as its originator; records one `edit` event.
+
+    Only the originator may do it, and only while the plan may be edited. Items must belong
+    to the RFC's school; a retired item may stay on an RFC that named it but not be added.
+    """
+    wanted_ids = {item.pk for item in items}
+    with writer.locked(change.pk, expected_version) as change:
+        actor = permissions.with_roles(actor)
+        if actor.pk != change.originator_id or not permissions.holds(
+            actor, Role.ORIGINATOR, change.school
+        ):
+            raise NotPermitted(
+                f"Only the originator of {change.reference} may name the items it touches."
+            )
+        current = {link.item_id: link.item for link in item_links(change)}
+        if set(current) == wanted_ids:
+            return change
+        if not items_editable(change):
+            reason = _locked_reason(change)
+            raise InvalidAction(reason, {"items": reason})
+        added_ids = wanted_ids - set(current)
+        # Locked, so an item cannot be deleted between this check and the link to it.
+        added = {
+            item.pk: item
+            for item in ConfigurationItem.objects.select_for_update(of=("self",)).filter(
+                pk__in=added_ids
+            )
+        }
+        errors = _item_errors(change, added_ids, added)
+        if errors:
+            raise InvalidAction("Some items cannot be named on this change.", {"items": errors})
+        removed_ids = set(current) - wanted_ids
+        ChangeItem.objects.filter(change=change, item_id__in=removed_ids).delete()
+        ChangeItem.objects.bulk_create(
+            [ChangeItem(change=change, item=added[pk]) for pk in sorted(added_ids)]
+        )
+        after = [item for pk, item in current.items() if pk not in removed_ids]
+        after += list(added.values())
+        writer.save(
+            change,
+            EventKind.EDIT,
+            actor,
+            comment=comment.strip(),
+            diffs=[
+                {"field": "items", "before": _labels(current.values()), "after": _labels(after)}
+            ],
+        )
+    return change
+
+
+def _item_errors(change: Change, added_ids: set[int], added: dict[int, ConfigurationItem]) -> str:
+    problems = []
+    missing = sorted(added_ids - set(added))
+    if missing:
+        problems.append(f"No item {', '.join(map(str, missing))} at {change.school.name}.")
+    for item in added.values():
+        if item.school_id != change.school_id:
+            problems.append(f"No item {item.pk} at {change.school.name}.")
+        elif not item.is_active:
+            problems.append(f"{item.name} is retired and cannot be named on a change.")
+    return " ".join(problems)
+
+
+def _locked_reason(change: Change) -> str:
+    if change.state in (State.CLOSED, State.REJECTED, State.WITHDRAWN):
+        return f"{change.reference} is {change.get_state_display().lower()} and cannot be changed."
+    return (
+        "The items a change touches go with its plan, which cannot be changed now: "
+        f"{change.reference} is {change.get_state_display().lower()}."
+    )
+
+
+# --- On closing: what changed on each item, in the close event's data. ---
+
+
+def read_item_notes(raw: Any) -> tuple[dict[str, str] | None, str]:
+    """The close action's `item_changes`, `{"<item id>": "what changed"}`, as a payload reader:
+    (the notes by item id, blank ones left out; or an error)."""
+    if raw is None:
+        return {}, ""
+    if not isinstance(raw, dict):
+        return None, 'Give what changed on each item as {"<item id>": "what changed"}.'
+    notes: dict[str, str] = {}
+    for key, text in raw.items():
+        key_text = str(key).strip()
+        if not (key_text.isascii() and key_text.isdecimal()) or len(key_text) > 18:
+            return None, f"“{key_text[:40]}” is not an item id."
+        if not isinstance(text, str):
+            return None, f"Give the note for item {key_text} as text."
+        if len(text) > MAX_NOTE:
+            return None, f"At most {MAX_NOTE} characters for item {key_text}."
+        if text.strip():
+            notes[str(int(key_text))] = text.strip()
+    return notes, ""
+
+
+def record_item_notes(change: Change, event: ChangeEvent) -> None:
+    """An effect of closing: copy the notes of the close event onto the items' links (for
+    the item pages), refusing notes for items the RFC does not name (which undoes the close)."""
+    notes: dict[str, str] = event.data.get("item_changes") or {}
+    if not notes:
+        return
+    links = {
+        link.item_id: link
+        for link in ChangeItem.objects.filter(change=change, item_id__in=[int(k) for k in notes])
+    }
+    unknown = sorted(int(key) for key in notes if int(key) not in links)
+    if unknown:
+        ids = ", ".join(str(pk) for pk in unknown)
+        raise InvalidAction(
+            "Some notes are for items this change does not name.",
+            {"item_changes": f"{change.reference} does not name item {ids}."},
+        )
+    now = timezone.now()
+    for key, text in notes.items():
+        link = links[int(key)]
+        link.what_changed = text
+        link.recorded_at = now
+        link.recorded_by = event.actor
+    ChangeItem.objects.bulk_update(
+        list(links.values()), ["what_changed", "recorded_at", "recorded_by"]
+    )

@@ -1,0 +1,45 @@
+"""One filter set for the notices: `/api/v1/notices/` and the notice lists of the
+communicators' overview share it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from changedesk.communication.choices import NoticeStatus
+from changedesk.communication.models import Notice
+
+# The largest id the database keeps (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+class IdField(forms.IntegerField):
+    """A row's id: a whole number the database can hold (others are a field error)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    field_class = IdField
+
+
+class NoticeFilterSet(django_filters.FilterSet):
+    """`school` (a slug), `status` and `change` (an RFC's id); an empty value filters
+    nothing, a bad one is a field error (a 400 from the API)."""
+
+    school = django_filters.CharFilter(method="by_school", label="School (slug)")
+    status = django_filters.ChoiceFilter(
+        choices=NoticeStatus.choices, label="Status", empty_label="Any status"
+    )
+    change = IdFilter(field_name="change_id", label="RFC (id)")
+
+    class Meta:
+        model = Notice
+        fields: list[str] = []
+
+    def by_school(self, queryset: QuerySet[Notice], name: str, value: str) -> QuerySet[Notice]:
+        return queryset.filter(school__slug=value) if value else queryset

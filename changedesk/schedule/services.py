@@ -1,0 +1,269 @@
+"""The school calendar's writes: its periods, teaching day and maintenance windows, the
+.ics import, and the secret links of the calendar feeds.
+
+Every write goes through a function here; the pages and the API call them, and the check
+of who may is made here, so a page and the API cannot disagree. Who may:
+
+- a school's administrator (a superuser counts as one) changes its calendar;
+- anyone signed in makes and revokes their own feed links; a school's feed only while a
+  member of the school.
+
+Refusals are the domain errors: `InvalidAction` (400, with a message per field),
+`NotPermitted` (403), `StaleChange` (409, the row went away under the caller). The rules
+a value must meet (`period_errors`, `teaching_day_errors`, `window_errors`) are stated
+once here; the forms and the serializer ask them too, to show every error at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from changedesk.accounts import permissions
+from changedesk.accounts.models import School, User
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
+from changedesk.schedule.ics_import import IcsError, IcsPreview, import_ics
+from changedesk.schedule.models import (
+    CalendarPeriod,
+    FeedKind,
+    FeedToken,
+    MaintenanceWindow,
+    PeriodKind,
+    SchoolCalendar,
+)
+
+FIELD_ERRORS = "Some fields need correcting."
+PERIOD_FIELDS = ("kind", "name", "starts_at", "ends_at", "is_hard", "notes")
+TEACHING_DAY_FIELDS = ("teaching_day_start", "teaching_day_end", "school_days")
+WINDOW_FIELDS = ("name", "weekdays", "start_time", "end_time")
+
+Row = TypeVar("Row", bound=models.Model)
+
+
+# --- Who may. ---
+
+
+def may_change_calendar(user: Any, school: School) -> bool:
+    """Periods, the teaching day, maintenance windows and imports: the school administrator."""
+    return permissions.is_school_admin(user, school)
+
+
+def _require_admin(actor: User, school: School) -> None:
+    if not may_change_calendar(permissions.with_roles(actor), school):
+        raise NotPermitted(f"Only a school administrator of {school.name} may change its calendar.")
+
+
+def _known(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    return dict(values)
+
+
+def _locked(model: type[Row], pk: int) -> Row:
+    """The row, locked until the transaction ends; gone already is a 409."""
+    row = model._default_manager.select_for_update(of=("self",)).filter(pk=pk).first()
+    if row is None:
+        raise StaleChange("Someone else has just removed it.")
+    return row
+
+
+# --- The rules a value must meet. ---
+
+
+def period_errors(
+    kind: Any, starts_at: datetime | None, ends_at: datetime | None, is_hard: Any
+) -> dict[str, str]:
+    """Field errors for a period: it ends after it starts, and only a freeze is hard."""
+    errors: dict[str, str] = {}
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        errors["ends_at"] = "It must end after it starts."
+    if is_hard and kind != PeriodKind.FREEZE:
+        errors["is_hard"] = "Only a change freeze can be hard."
+    return errors
+
+
+def teaching_day_errors(start: time | None, end: time | None) -> dict[str, str]:
+    if start is not None and end is not None and end <= start:
+        return {"teaching_day_end": "The teaching day must end after it starts."}
+    return {}
+
+
+def window_errors(start: time | None, end: time | None) -> dict[str, str]:
+    if end is not None and end == start:
+        return {"end_time": "A window needs some length: leave it empty for midnight."}
+    return {}
+
+
+def _days_error(days: Any) -> str:
+    if not isinstance(days, list) or not days:
+        return "Choose at least one day."
+    if any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in days):
+        return "Give the days as numbers, Monday = 0 to Sunday = 6."
+    return ""
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    if errors:
+        raise InvalidAction(FIELD_ERRORS, errors)
+
+
+def _refuse_one(field: str, message: str) -> None:
+    """One thing wrong: the message says it, on its own and by its field."""
+    raise InvalidAction(message, {field: message})
+
+
+# --- Calendar periods. ---
+
+
+def _check_period(period: CalendarPeriod) -> None:
+    errors = period_errors(period.kind, period.starts_at, period.ends_at, period.is_hard)
+    if period.kind not in PeriodKind.values:
+        errors["kind"] = f"Choose the kind: one of {', '.join(PeriodKind.values)}."
+    if not (period.name or "").strip():
+        errors["name"] = "Give the period a name."
+    if period.starts_at is None:
+        errors["starts_at"] = "Give when it starts."
+    if period.ends_at is None:
+        errors["ends_at"] = "Give when it ends."
+    _refuse(errors)
+
+
+def create_period(school: School, actor: User, values: dict[str, Any]) -> CalendarPeriod:
+    """Add a term, holiday, exam period, INSET day or freeze to `school`'s calendar."""
+    _require_admin(actor, school)
+    period = CalendarPeriod(
+        school=school, **{"is_hard": False, "notes": "", **_known(values, PERIOD_FIELDS)}
+    )
+    _check_period(period)
+    period.save()
+    return period
+
+
+def update_period(period_id: int, actor: User, values: dict[str, Any]) -> CalendarPeriod:
+    values = _known(values, PERIOD_FIELDS)
+    with transaction.atomic():
+        period = _locked(CalendarPeriod, period_id)
+        _require_admin(actor, period.school)
+        for name, value in values.items():
+            setattr(period, name, value)
+        _check_period(period)
+        period.save()
+    return period
+
+
+def delete_period(period_id: int, actor: User) -> CalendarPeriod:
+    """Remove a period; returns it as it was, for saying what was removed."""
+    with transaction.atomic():
+        period = _locked(CalendarPeriod, period_id)
+        _require_admin(actor, period.school)
+        period.delete()
+    return period
+
+
+def import_calendar(
+    school: School, actor: User, data: bytes | str, *, kind: str | None = None
+) -> IcsPreview:
+    """Import an .ics file into `school`'s calendar (see `ics_import`): all of it or none."""
+    _require_admin(actor, school)
+    try:
+        return import_ics(data, school, kind=kind)  # one transaction
+    except (IcsError, IntegrityError):
+        # The file was read at the preview; only a calendar changed since gets here.
+        raise StaleChange("The calendar changed while importing: try again.") from None
+
+
+# --- The teaching day and the maintenance windows. ---
+
+
+def save_teaching_day(school: School, actor: User, values: dict[str, Any]) -> SchoolCalendar:
+    """Set when `school` teaches: the start and end of its day, and its school days."""
+    values = _known(values, TEACHING_DAY_FIELDS)
+    _require_admin(actor, school)
+    with transaction.atomic():
+        calendar = SchoolCalendar.objects.select_for_update().filter(
+            school=school
+        ).first() or SchoolCalendar(school=school)
+        for name, value in values.items():
+            setattr(calendar, name, value)
+        errors = teaching_day_errors(calendar.teaching_day_start, calendar.teaching_day_end)
+        if error := _days_error(calendar.school_days):
+            errors["school_days"] = error
+        _refuse(errors)
+        calendar.save()
+    return calendar
+
+
+def _check_window(window: MaintenanceWindow) -> None:
+    errors = window_errors(window.start_time, window.end_time)
+    if not (window.name or "").strip():
+        errors["name"] = "Give the window a name."
+    if error := _days_error(window.weekdays):
+        errors["weekdays"] = error
+    _refuse(errors)
+
+
+def create_window(school: School, actor: User, values: dict[str, Any]) -> MaintenanceWindow:
+    """Add a preferred time for changes, e.g. weekdays after 17:30."""
+    _require_admin(actor, school)
+    window = MaintenanceWindow(school=school, **_known(values, WINDOW_FIELDS))
+    _check_window(window)
+    window.save()
+    return window
+
+
+def update_window(window_id: int, actor: User, values: dict[str, Any]) -> MaintenanceWindow:
+    values = _known(values, WINDOW_FIELDS)
+    with transaction.atomic():
+        window = _locked(MaintenanceWindow, window_id)
+        _require_admin(actor, window.school)
+        for name, value in values.items():
+            setattr(window, name, value)
+        _check_window(window)
+        window.save()
+    return window
+
+
+def delete_window(window_id: int, actor: User) -> MaintenanceWindow:
+    with transaction.atomic():
+        window = _locked(MaintenanceWindow, window_id)
+        _require_admin(actor, window.school)
+        window.delete()
+    return window
+
+
+# --- The secret links of the calendar feeds. ---
+
+
+def create_feed_token(user: User, kind: str, school: School | None = None) -> FeedToken:
+    """A new secret link for `user`; it replaces (revokes) their previous link of the same
+    kind and school, so a leaked link is dealt with by asking for a new one."""
+    if kind == FeedKind.SCHOOL:
+        if school is None:
+            _refuse_one("school", "Choose the school whose changes the feed shows.")
+        elif not permissions.is_member(permissions.with_roles(user), school):
+            _refuse_one("school", f"You are not a member of {school.name}.")
+    elif kind == FeedKind.PERSON:
+        if school is not None:
+            _refuse_one("school", "Your own feed covers all your schools: leave the school out.")
+    else:
+        _refuse_one("kind", f"Unknown kind of feed “{kind}”.")
+    with transaction.atomic():
+        # Two requests at once would otherwise both find no link to revoke.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        FeedToken.objects.filter(
+            user=user, kind=kind, school=school, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        return FeedToken.objects.create(user=user, kind=kind, school=school)
+
+
+def revoke_feed_token(token: FeedToken, actor: User) -> FeedToken:
+    """Stop a link of `actor`'s working, at once. Revoking a revoked link changes nothing."""
+    if token.user_id != actor.pk:
+        raise NotPermitted("Only the person a link was made for may revoke it.")
+    FeedToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token

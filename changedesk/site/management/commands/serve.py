@@ -1,0 +1,79 @@
+"""`changedesk serve`: migrate, collect the static files, and serve."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError, CommandParser
+from django.db import connections
+
+from changedesk.lib.env import env_int
+from changedesk.lib.management import base
+
+
+class Command(base.Command):
+    help = "migrate, collect static files and serve the web application"
+    description = (
+        "Migrate the database, collect the static files, then serve with gunicorn "
+        "(WEB_CONCURRENCY workers, default 2; extra options in GUNICORN_CMD_ARGS), or with "
+        "Django's auto-reloading development server when DEBUG is true."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+        parser.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host: str = options["host"]
+        port: int = options["port"]
+        # Django's reloader runs this command again in a child process on every code change;
+        # the parent has already migrated.
+        if os.environ.get("RUN_MAIN") != "true":
+            call_command("migrate", interactive=False)
+            if not settings.DEBUG:
+                # In development the static files are served straight from the apps.
+                call_command("collectstatic", interactive=False, verbosity=0)
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if settings.DEBUG:
+            call_command("runserver", address)
+            return
+        workers = env_int("WEB_CONCURRENCY", 2)
+        if workers < 1:
+            raise CommandError(f"WEB_CONCURRENCY must be at least 1, not {workers}")
+        connections.close_all()
+        _exec(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "changedesk.wsgi:application",
+                "--bind",
+                address,
+                "--workers",
+                str(workers),
+                "--access-logfile",
+                "-",
+            ]
+        )
+
+
+def _exec(argv: list[str]) -> None:
+    """Replace this process (so gunicorn gets the supervisor's signals directly)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)  # noqa: S606 - a fixed program: this Python running gunicorn
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
+    return port
