@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from changedesk.lib.email_url import parse_email_url
@@ -19,6 +20,10 @@ from changedesk.lib.env import (
     env_timezone,
     secret_key,
 )
+
+# Lets the code name the type of a Django class that the type stubs take parameters for, e.g.
+# `admin.ModelAdmin[Change]` or `forms.ModelForm[Change]`; it changes nothing else.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR.parent / "var"))).resolve()

@@ -23,7 +23,7 @@ ROLES_FIELD = serializers.ListField(child=serializers.ChoiceField(choices=Role.c
 if TYPE_CHECKING:
     from rest_framework.generics import GenericAPIView
 
-    _ViewBase = GenericAPIView
+    _ViewBase = GenericAPIView[Any]
 else:
     _ViewBase = object
 
@@ -48,7 +48,7 @@ class CallerMixin(_ViewBase):
         return actor
 
 
-class SchoolField(serializers.SlugRelatedField):
+class SchoolField(serializers.SlugRelatedField[School]):
     """A school by slug, among the caller's schools only: others are as if they did not exist."""
 
     default_error_messages = {
@@ -62,7 +62,7 @@ class SchoolField(serializers.SlugRelatedField):
     def to_internal_value(self, data: Any) -> School:
         if not isinstance(data, str) or "\x00" in data:
             self.fail("invalid")
-        return cast(School, super().to_internal_value(data))
+        return super().to_internal_value(data)
 
     def get_queryset(self) -> Any:
         request: Request | None = self.context.get("request")
@@ -71,7 +71,7 @@ class SchoolField(serializers.SlugRelatedField):
         return School.objects.for_user(cast(User, request.user))
 
 
-class SchoolSerializer(serializers.ModelSerializer):
+class SchoolSerializer(serializers.ModelSerializer[School]):
     roles = serializers.SerializerMethodField(help_text="The roles you hold in this school.")
 
     class Meta:
@@ -92,7 +92,7 @@ class SchoolSerializer(serializers.ModelSerializer):
         return sorted(roles(actor, school), key=Role.values.index) if actor else []
 
 
-class MembershipSerializer(serializers.Serializer):
+class MembershipSerializer(serializers.Serializer[Membership]):
     school = serializers.CharField(source="school.slug")
     school_name = serializers.CharField(source="school.name")
     roles = ROLES_FIELD
@@ -105,7 +105,7 @@ class MembershipSerializer(serializers.Serializer):
         }
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(serializers.ModelSerializer[User]):
     display_name = serializers.CharField(read_only=True)
     memberships = MembershipSerializer(many=True, read_only=True)
 
@@ -120,7 +120,7 @@ class MeSerializer(serializers.ModelSerializer):
     retrieve=extend_schema(summary="One of your schools, with the roles you hold in it"),
 )
 class SchoolViewSet(
-    CallerMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    CallerMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[School]
 ):
     serializer_class = SchoolSerializer
     lookup_field = "slug"

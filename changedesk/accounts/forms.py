@@ -105,7 +105,7 @@ class RolesForm(forms.Form):
     )
 
 
-class SchoolSettingsForm(forms.ModelForm):
+class SchoolSettingsForm(forms.ModelForm[School]):
     class Meta:
         model = School
         fields = ["name", "timezone", "peer_review_enabled", "final_approver_may_be_originator"]
@@ -116,7 +116,7 @@ class SchoolSettingsForm(forms.ModelForm):
         help_texts = {"timezone": "An IANA time zone, e.g. Europe/London."}
 
 
-class DelegationForm(forms.ModelForm):
+class DelegationForm(forms.ModelForm[Delegation]):
     """An approver names a deputy for a period (a school administrator may do it for them)."""
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractUser
@@ -197,3 +198,31 @@ class Delegation(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and self.starts_at <= now < self.ends_at
+
+
+# --- The one scoping rule: every row belongs to a school, and is seen by its members. ---
+
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+def member_schools(user: Any, path: str = "school") -> Q:
+    """Rows (reached through `path`) of the schools `user` belongs to: every school for a
+    superuser, none for someone signed out. A filter on the school ids, from the
+    memberships already loaded when they are (no query), else from a subquery."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return Q()
+    if "memberships" in getattr(user, "_prefetched_objects_cache", {}):
+        ids: Any = [m.school_id for m in user.memberships.all()]
+    else:
+        ids = Membership.objects.filter(user=user).values("school_id")
+    return Q(**{f"{path}__in": ids})
+
+
+class SchoolScopedQuerySet(models.QuerySet[_Row]):
+    """For a model with a `school`: `visible_to(user)`, the one scoping rule for every list
+    (invisible rows are 404 to the pages and the API)."""
+
+    def visible_to(self, user: Any) -> Self:
+        return self.filter(member_schools(user))

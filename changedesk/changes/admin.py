@@ -1,14 +1,17 @@
 """The admin shows RFCs and their history read-only: state changes go through the workflow."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
 from changedesk.changes.models import Change, ChangeEvent, ChangeItem
 
+_M = TypeVar("_M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -19,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ChangeEventInline(admin.TabularInline):
+class ChangeEventInline(admin.TabularInline[ChangeEvent, Change]):
     model = ChangeEvent
     extra = 0
     fields = readonly_fields = (
@@ -33,7 +36,7 @@ class ChangeEventInline(admin.TabularInline):
 
 
 @admin.register(Change)
-class ChangeAdmin(ReadOnlyAdmin):
+class ChangeAdmin(ReadOnlyAdmin[Change]):
     list_display = ["__str__", "school", "state", "is_emergency", "originator", "planned_start"]
     list_filter = ["state", "is_emergency", "school"]
     search_fields = ["title", "description"]
@@ -42,14 +45,14 @@ class ChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChangeEvent)
-class ChangeEventAdmin(ReadOnlyAdmin):
+class ChangeEventAdmin(ReadOnlyAdmin[ChangeEvent]):
     list_display = ["change", "sequence", "kind", "actor", "created_at"]
     list_filter = ["kind"]
     list_select_related = ["change", "actor"]
 
 
 @admin.register(ChangeItem)
-class ChangeItemAdmin(ReadOnlyAdmin):
+class ChangeItemAdmin(ReadOnlyAdmin[ChangeItem]):
     """Links are made by naming items on an RFC and noted on closing it, not here."""
 
     list_display = ["change", "item", "recorded_at", "recorded_by"]

@@ -31,7 +31,13 @@ from changedesk.changes import extensions, services, workflow
 from changedesk.changes import items as rfc_items
 from changedesk.changes.choices import Action, Outcome, State
 from changedesk.changes.filters import ChangeFilterSet
-from changedesk.changes.models import PEOPLE_FIELDS, Change, ChangeEvent, ChangeItem
+from changedesk.changes.models import (
+    PEOPLE_FIELDS,
+    Change,
+    ChangeEvent,
+    ChangeItem,
+    ChangeQuerySet,
+)
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.api import (
     BAD_INPUT,
@@ -55,7 +61,7 @@ from changedesk.lib.api import (
         "example": [3, 7],
     }
 )
-class ItemIdsField(serializers.Field):
+class ItemIdsField(serializers.Field[Any, Any, list[int], Change]):
     """The configuration items an RFC touches, by id. Resolved against its school in `validate`."""
 
     default_error_messages = {
@@ -107,7 +113,7 @@ READ_ONLY_MESSAGES = {
 }
 
 
-class ChangeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
+class ChangeSerializer(RefuseUnknownFields, serializers.ModelSerializer[Change]):
     """An RFC. On create `school` is required; afterwards the RFC stays in its school."""
 
     read_only_messages = READ_ONLY_MESSAGES
@@ -172,8 +178,30 @@ class ChangeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
         path = change.get_absolute_url()
         return request.build_absolute_uri(path) if request is not None else path
 
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # What the apps add to the RFC (see changes.extensions): shown, and set on create
+        # and edit where the app allows it.
+        fields = super().get_fields()
+        for extra in extensions.change_fields():
+            field = extra.serializer_field()
+            # The app says what the RFC shows; no attribute of the RFC holds it.
+            field.get_attribute = extra.value  # type: ignore[method-assign,assignment]
+            fields[extra.name] = field
+        return fields
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Turn the usernames into people, and the item ids into items, of the RFC's school."""
+        locked = [
+            extra.name
+            for extra in extensions.change_fields()
+            if extra.name in attrs
+            and self.instance is not None
+            and not extra.editable(self.instance)
+        ]
+        if locked:
+            raise serializers.ValidationError(
+                {name: ["This cannot be changed now."] for name in locked}
+            )
         school: School = self.instance.school if self.instance is not None else attrs["school"]
         if "items" in attrs:
             attrs["items"] = _items_of(school, attrs["items"])
@@ -192,6 +220,11 @@ class ChangeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         return {**attrs, **{name: found[username] for name, username in named.items()}}
+
+
+def _app_values(data: dict[str, Any]) -> dict[str, Any]:
+    """Take the apps' fields out of `data` (what the RFC's services do not know)."""
+    return {e.name: data.pop(e.name) for e in extensions.change_fields() if e.name in data}
 
 
 def _items_of(school: School, ids: list[int]) -> list[ConfigurationItem]:
@@ -217,7 +250,7 @@ class EditSerializer(ChangeSerializer):
         fields = (*ChangeSerializer.Meta.fields, "comment", "expected_version")
 
 
-class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer):
+class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
     """An action on an RFC and what it carries; the workflow checks the rest."""
 
     action = serializers.ChoiceField(
@@ -249,7 +282,7 @@ class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer):
 
     PAYLOAD = ("outcome", "records_updated", "caused_incidents", "users_informed", "item_changes")
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # What the apps add to a decision, e.g. `override_reason` (see changes.extensions).
         fields = super().get_fields()
         for extra in extensions.action_fields():
@@ -266,7 +299,7 @@ class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer):
 STATE_OR_NULL = serializers.ChoiceField(choices=State.choices, allow_null=True, read_only=True)
 
 
-class ChangeEventSerializer(serializers.ModelSerializer):
+class ChangeEventSerializer(serializers.ModelSerializer[ChangeEvent]):
     """One entry in an RFC's hash-chained history."""
 
     actor = UsernameField(read_only=True)
@@ -347,7 +380,7 @@ class ChangeViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Change],
 ):
     serializer_class = ChangeSerializer
     filterset_class = ChangeFilterSet
@@ -355,7 +388,7 @@ class ChangeViewSet(
     # Numeric ids and school-qualified references (greenfield:RFC-0001) alike.
     lookup_value_regex = r"[^/]+"
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> ChangeQuerySet:
         return (
             Change.objects.visible_to(self.request.user)
             .select_related("school", "originator", *PEOPLE_FIELDS)
@@ -391,10 +424,12 @@ class ChangeViewSet(
         data = dict(serializer.validated_data)
         school = data.pop("school")
         items = data.pop("items", None)
+        extra = _app_values(data)
         with transaction.atomic():
             change = services.create_change(school, self._caller(), data)
             if items:
                 rfc_items.set_change_items(change, items, self._caller())
+            extensions.save_change_fields(change, extra, self._caller())
         return self._render(change.pk, status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -407,6 +442,7 @@ class ChangeViewSet(
         comment = data.pop("comment", "")
         expected = data.pop("expected_version", None)
         items = data.pop("items", None)
+        extra = _app_values(data)
         with transaction.atomic():
             edited = services.update_change(
                 change.pk,
@@ -420,6 +456,7 @@ class ChangeViewSet(
                 rfc_items.set_change_items(
                     edited, items, self._caller(), comment=comment if unedited else ""
                 )
+            extensions.save_change_fields(edited, extra, self._caller())
         return self._render(change.pk)
 
     @extend_schema(

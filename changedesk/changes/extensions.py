@@ -22,6 +22,9 @@ The core never imports the app: it asks the registry. What an extension may add:
   action's `data` holds the authority's `key`.
 - `action_fields`: fields on the RFC page's decision form and the action API (e.g.
   `override_reason`), each with when the page shows it.
+- `change_fields`: fields on the RFC's form and in its API (create, read, edit) that the
+  app keeps in its own tables: what they show for an RFC, whether they may be changed in
+  its state, and how a value is saved (in the same transaction as the RFC's own edit).
 - `panels`: sections of the RFC page (`place="top"`, above its sections, or `"main"`,
   below them), of its edit form (`"edit"`, beside the plan) or of its print (`"print"`),
   each a template and a function giving its context (None: not shown).
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
     from rest_framework import serializers
 
-    from changedesk.accounts.models import User
+    from changedesk.accounts.models import School, User
     from changedesk.changes.models import Change, ChangeEvent
     from changedesk.changes.workflow import Transition
 
@@ -73,9 +76,22 @@ class Authority:
 class ActionField:
     name: str
     form_field: Callable[[], forms.Field]
-    serializer_field: Callable[[], serializers.Field]
+    serializer_field: Callable[[], serializers.Field[Any, Any, Any, Any]]
     # Whether the decision form shows it, given the RFC and the actions the person may take.
     shown: Callable[[Change, list[str]], bool]
+
+
+@dataclass(frozen=True)
+class ChangeField:
+    name: str
+    form_field: Callable[[School, Change | None], forms.Field]
+    serializer_field: Callable[[], serializers.Field[Any, Any, Any, Any]]
+    # The value shown for an RFC (the form's initial value, the API's field).
+    value: Callable[[Change], Any]
+    # Whether it may be set on the RFC as it stands (on a new RFC: always).
+    editable: Callable[[Change], bool]
+    # Save a value given on the form or in the API, as `actor`, after the RFC's own fields.
+    save: Callable[[Change, Any, User], None]
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,7 @@ class Extension:
     effects: tuple[Effect, ...] = ()
     authorities: tuple[Authority, ...] = ()
     action_fields: tuple[ActionField, ...] = ()
+    change_fields: tuple[ChangeField, ...] = ()
     panels: tuple[Panel, ...] = ()
     event_notes: tuple[Callable[[ChangeEvent], Iterable[Note]], ...] = ()
     columns: tuple[Column, ...] = ()
@@ -189,6 +206,17 @@ def guard_payload() -> tuple[str, ...]:
 
 def action_fields() -> list[ActionField]:
     return [f for e in _registry.values() for f in e.action_fields]
+
+
+def change_fields() -> list[ChangeField]:
+    return [f for e in _registry.values() for f in e.change_fields]
+
+
+def save_change_fields(change: Change, values: dict[str, Any], actor: User) -> None:
+    """Save what the extensions' fields were given (`values` by field name)."""
+    for extra in change_fields():
+        if extra.name in values:
+            extra.save(change, values[extra.name], actor)
 
 
 def panels(place: str) -> list[Panel]:

@@ -21,7 +21,7 @@ from changedesk.changes.workflow import editable_fields
 from changedesk.configuration.models import ConfigurationItem
 
 
-class PersonChoiceField(forms.ModelChoiceField):
+class PersonChoiceField(forms.ModelChoiceField[User]):
     def label_from_instance(self, obj: Any) -> str:
         user: User = obj
         return f"{user.display_name} ({user.job_title})" if user.job_title else user.display_name
@@ -34,7 +34,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M")
 
 
-class ItemChoiceField(forms.ModelMultipleChoiceField):
+class ItemChoiceField(forms.ModelMultipleChoiceField[ConfigurationItem]):
     def label_from_instance(self, obj: Any) -> str:
         item: ConfigurationItem = obj
         label = f"{item.name} ({item.identifier})" if item.identifier else item.name
@@ -44,7 +44,7 @@ class ItemChoiceField(forms.ModelMultipleChoiceField):
 TEXTAREA_ROWS = {"description": 3, "reason": 3, "emergency_justification": 2, "details": 6}
 
 
-class ChangeForm(forms.ModelForm):
+class ChangeForm(forms.ModelForm[Change]):
     """The RFC form. Only the fields the originator may still change are offered.
 
     `items` is not a field of the RFC: the items it touches are saved with
@@ -88,6 +88,13 @@ class ChangeForm(forms.ModelForm):
         for name in list(self.fields):
             if name not in allowed and name != "items":
                 del self.fields[name]
+        self.extension_names = []
+        for extra in extensions.change_fields():
+            if change is None or extra.editable(change):
+                self.fields[extra.name] = extra.form_field(school, change)
+                if change is not None:
+                    self.fields[extra.name].initial = extra.value(change)
+                self.extension_names.append(extra.name)
         if change is not None and not items_editable(change):
             del self.fields["items"]
         else:
@@ -128,11 +135,20 @@ class ChangeForm(forms.ModelForm):
         pass
 
     def changed_values(self) -> dict[str, Any]:
+        """The RFC's own fields, for `services.create_change` and `update_change`."""
         return {
             name: self.cleaned_data[name]
             for name in self.fields
-            if name in self.cleaned_data and name != "items"
+            if name in self.cleaned_data and name != "items" and name not in self.extension_names
         }
+
+    def extension_values(self) -> dict[str, Any]:
+        """What the apps' fields were given, for `extensions.save_change_fields`."""
+        return {name: self.cleaned_data[name] for name in self.extension_names}
+
+    @property
+    def extension_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.extension_names]
 
     def chosen_items(self) -> list[ConfigurationItem] | None:
         """The items chosen, or None when the form does not offer them."""

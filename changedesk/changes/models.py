@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 from changedesk.changes.choices import EventKind, Outcome, State
 from changedesk.configuration.models import ConfigurationItem
 
@@ -33,14 +33,8 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-class ChangeQuerySet(models.QuerySet["Change"]):
-    def visible_to(self, user: Any) -> ChangeQuerySet:
-        """The RFCs of the schools `user` belongs to; the one scoping rule for every list."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self.filter(school__memberships__user=user)
+class ChangeQuerySet(SchoolScopedQuerySet["Change"]):
+    """RFCs: `visible_to(user)` (the scoping rule), `open()`, `by_reference()`."""
 
     def open(self) -> ChangeQuerySet:
         from changedesk.changes.choices import OPEN_STATES

@@ -76,10 +76,12 @@ def _send(
     )
 
 
-def _context(
-    change: Change, event: ChangeEvent, recipient: User, task: str, on_behalf_of: User | None
+def change_mail_context(
+    change: Change, recipient: User, task: str, on_behalf_of: User | None = None
 ) -> dict[str, Any]:
-    actor = event.actor
+    """What every e-mail about an RFC says of it, to `recipient` (see the e-mail templates);
+    the nudges use it too."""
+    path = reverse("changes:detail", args=[change.pk])
     return {
         "recipient_name": recipient.display_name,
         "change_id": change.pk,
@@ -88,15 +90,23 @@ def _context(
         "school": change.school.name,
         "is_emergency": change.is_emergency,
         "state": change.get_state_display(),
-        "action": event.get_kind_display(),
-        "action_code": event.kind,
-        "actor": actor.display_name,
-        "actor_for": event.on_behalf_of.display_name if event.on_behalf_of else "",
-        "comment": event.comment,
         "task": task,
         "deputy_for": on_behalf_of.display_name if on_behalf_of else "",
-        "path": reverse("changes:detail", args=[change.pk]),
-        "decide_path": reverse("changes:detail", args=[change.pk]) + "#decide",
+        "path": path,
+        "decide_path": path + "#decide",
         "planned_start": change.planned_start.isoformat() if change.planned_start else "",
         "planned_end": change.planned_end.isoformat() if change.planned_end else "",
+    }
+
+
+def _context(
+    change: Change, event: ChangeEvent, recipient: User, task: str, on_behalf_of: User | None
+) -> dict[str, Any]:
+    return {
+        **change_mail_context(change, recipient, task, on_behalf_of),
+        "action": event.get_kind_display(),
+        "action_code": event.kind,
+        "actor": event.actor.display_name,
+        "actor_for": event.on_behalf_of.display_name if event.on_behalf_of else "",
+        "comment": event.comment,
     }

@@ -8,7 +8,7 @@ into messages next to the fields.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
@@ -42,6 +43,14 @@ ACTION_ORDER = [a.value for a in (Action.SUBMIT, Action.SUBMIT_PLAN, Action.APPR
 DANGEROUS = {Action.REJECT, Action.WITHDRAW}
 
 
+def _button_order(action: str) -> float:
+    """Where a button goes; an action not listed above (a new one) goes after the ones that
+    move the RFC forward and before return, reject and withdraw."""
+    if action in ACTION_ORDER:
+        return ACTION_ORDER.index(action)
+    return ACTION_ORDER.index(Action.RETURN) - 0.5
+
+
 def _visible_change(request: HttpRequest, pk: int) -> Change:
     user = _current_user(request)
     return get_object_or_404(queries.with_people(Change.objects.visible_to(user)), pk=pk)
@@ -59,7 +68,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
             "sections": sections,
             "waiting": waiting,
             "memberships": user.memberships.all(),
-            "may_raise": any(Role.ORIGINATOR in m.role_list for m in user.memberships.all()),
+            "may_raise": permissions.holds_anywhere(user, Role.ORIGINATOR),
         },
     )
 
@@ -92,7 +101,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-CSV_COLUMNS = [
+CSV_COLUMNS: list[tuple[str, Callable[[Change], str]]] = [
     ("reference", lambda c: c.qualified_reference),
     ("school", lambda c: c.school.name),
     ("title", lambda c: c.title),
@@ -140,7 +149,8 @@ def change_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _originator_schools(user: User) -> list[School]:
-    return [m.school for m in user.memberships.all() if Role.ORIGINATOR in m.role_list]
+    schools = [m.school for m in user.memberships.all()]
+    return [school for school in schools if permissions.holds(user, Role.ORIGINATOR, school)]
 
 
 @require_http_methods(["GET", "POST"])
@@ -162,6 +172,7 @@ def change_create(request: HttpRequest) -> HttpResponse:
         items = form.chosen_items()
         if items:
             set_change_items(change, items, user)
+        extensions.save_change_fields(change, form.extension_values(), user)
         return change
 
     context = {
@@ -246,6 +257,7 @@ def _save_edit(request: HttpRequest, change: Change, user: User, form: ChangeFor
         # The note goes with the items' event when no other field changed.
         unedited = edited.version == change.version
         set_change_items(edited, items, user, comment=comment if unedited else "")
+    extensions.save_change_fields(edited, form.extension_values(), user)
     return change
 
 
@@ -264,10 +276,12 @@ def _timeline(change: Change) -> list[ChangeEvent]:
     return list(change.events.select_related("actor", "on_behalf_of").order_by("sequence"))
 
 
-def _detail_context(request: HttpRequest, change: Change, form: ActionForm | None) -> dict:
+def _detail_context(
+    request: HttpRequest, change: Change, form: ActionForm | None
+) -> dict[str, Any]:
     user = _current_user(request)
     actions = allowed_actions(change, user)
-    ordered = [a for a in ACTION_ORDER if a in actions]
+    ordered = sorted(actions, key=_button_order)
     links = item_links(change)
     form = form or ActionForm(
         initial={"version": change.version}, items=[link.item for link in links]

@@ -3,7 +3,7 @@ from django.contrib import admin
 from changedesk.committee.models import AgendaItem, Meeting, ReminderSettings
 
 
-class AgendaItemInline(admin.TabularInline):
+class AgendaItemInline(admin.TabularInline[AgendaItem, Meeting]):
     model = AgendaItem
     extra = 0
     raw_id_fields = ("change", "decided_by", "decided_for")
@@ -11,7 +11,7 @@ class AgendaItemInline(admin.TabularInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(admin.ModelAdmin):
+class MeetingAdmin(admin.ModelAdmin[Meeting]):
     list_display = ("title", "school", "held_at", "status", "chair")
     list_filter = ("status", "school")
     raw_id_fields = ("chair", "created_by")
@@ -20,5 +20,5 @@ class MeetingAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReminderSettings)
-class ReminderSettingsAdmin(admin.ModelAdmin):
+class ReminderSettingsAdmin(admin.ModelAdmin[ReminderSettings]):
     list_display = ("school", "nudges_enabled", "nudge_after_days")

@@ -61,7 +61,7 @@ def _people(school: School, usernames: list[str], field: str) -> list[User]:
     return [found[name] for name in dict.fromkeys(usernames)]
 
 
-class AgendaItemSerializer(serializers.ModelSerializer):
+class AgendaItemSerializer(serializers.ModelSerializer[AgendaItem]):
     change = serializers.IntegerField(source="change_id", read_only=True)
     reference = serializers.CharField(source="change.reference", read_only=True)
     title = serializers.CharField(source="change.title", read_only=True)
@@ -88,7 +88,7 @@ class AgendaItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeetingSerializer(serializers.ModelSerializer):
+class MeetingSerializer(serializers.ModelSerializer[Meeting]):
     """A meeting of a school's change advisory committee. Plan one with `school`, `title`,
     `held_at` and `chair` (a member's username); a school administrator's task."""
 
@@ -139,7 +139,7 @@ class MeetingDetailSerializer(MeetingSerializer):
         fields = (*MeetingSerializer.Meta.fields, "items")
 
 
-class AttendanceSerializer(serializers.Serializer):
+class AttendanceSerializer(serializers.Serializer[Any]):
     members_present = serializers.ListField(
         child=serializers.CharField(max_length=150),
         max_length=500,
@@ -147,7 +147,7 @@ class AttendanceSerializer(serializers.Serializer):
     )
 
 
-class DecisionSerializer(serializers.Serializer):
+class DecisionSerializer(serializers.Serializer[Any]):
     item = serializers.IntegerField(help_text="The agenda item's id.")
     decision = serializers.ChoiceField(choices=Decision.choices)
     minute = serializers.CharField(
@@ -160,7 +160,7 @@ class DecisionSerializer(serializers.Serializer):
     )
 
 
-class AgendaSerializer(serializers.Serializer):
+class AgendaSerializer(serializers.Serializer[Any]):
     added = serializers.IntegerField(read_only=True)
     items = AgendaItemSerializer(many=True, read_only=True)
 
@@ -184,7 +184,7 @@ class MeetingViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Meeting],
 ):
     serializer_class = MeetingSerializer
     filterset_class = MeetingFilterSet

@@ -18,12 +18,12 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M")
 
 
-class PersonChoiceField(forms.ModelChoiceField):
+class PersonChoiceField(forms.ModelChoiceField[User]):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.display_name)
 
 
-class PeopleChoiceField(forms.ModelMultipleChoiceField):
+class PeopleChoiceField(forms.ModelMultipleChoiceField[User]):
     def label_from_instance(self, obj: Any) -> str:
         title = f", {obj.job_title}" if obj.job_title else ""
         return f"{obj.display_name}{title}"
@@ -103,7 +103,7 @@ class DecisionForm(forms.Form):
             field.choices = [(d.value, d.label) for d in decisions]
 
 
-class ReminderSettingsForm(forms.ModelForm):
+class ReminderSettingsForm(forms.ModelForm[ReminderSettings]):
     class Meta:
         model = ReminderSettings
         fields = ["nudges_enabled", "nudge_after_days"]

@@ -12,7 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.committee.choices import Decision, MeetingStatus
@@ -49,14 +49,8 @@ class ReminderSettings(models.Model):
         return f"Reminders at {self.school}"
 
 
-class MeetingQuerySet(models.QuerySet["Meeting"]):
-    def visible_to(self, user: User) -> MeetingQuerySet:
-        """The meetings of the schools `user` belongs to."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self.filter(school__memberships__user=user)
+class MeetingQuerySet(SchoolScopedQuerySet["Meeting"]):
+    """Meetings: `visible_to(user)`, the meetings of the schools `user` belongs to."""
 
 
 class Meeting(models.Model):

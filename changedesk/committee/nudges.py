@@ -41,6 +41,7 @@ from changedesk.accounts.models import Delegation, MembershipRole, User
 from changedesk.changes import workflow
 from changedesk.changes.choices import AWAITING_DECISION_STATES, State
 from changedesk.changes.models import Change, ChangeEvent
+from changedesk.changes.notify import change_mail_context
 from changedesk.committee.models import DEFAULT_NUDGE_DAYS, ReminderSettings
 from changedesk.notifications.models import OutboxMessage
 
@@ -305,24 +306,13 @@ def _queue(found: Pass) -> int:
 
 def _context(nudge: Nudge, now: datetime) -> dict[str, Any]:
     change = nudge.change
-    path = change.get_absolute_url()
+    context = change_mail_context(change, nudge.recipient, nudge.task, nudge.deputy_for)
     return {
-        "recipient_name": nudge.recipient.display_name,
-        "change_id": change.pk,
-        "reference": change.reference,
-        "title": change.title,
-        "school": change.school.name,
-        "is_emergency": change.is_emergency,
-        "state": change.get_state_display(),
-        "task": nudge.task,
-        "deputy_for": nudge.deputy_for.display_name if nudge.deputy_for else "",
+        **context,
         # An overdue change with no implementer named goes to every implementer.
         "named": change.implementer_id is not None,
         "days": max(1, (now - nudge.since).days),
         "since": nudge.since.isoformat(),
         "every_days": nudge.every.days,
-        "path": path,
-        "decide_path": path + "#decide" if nudge.template == APPROVAL else path,
-        "planned_start": change.planned_start.isoformat() if change.planned_start else "",
-        "planned_end": change.planned_end.isoformat() if change.planned_end else "",
+        "decide_path": context["decide_path"] if nudge.template == APPROVAL else context["path"],
     }

@@ -48,7 +48,7 @@ ERRORS = {
 }
 
 
-class ChangeField(serializers.PrimaryKeyRelatedField):
+class ChangeField(serializers.PrimaryKeyRelatedField[Change]):
     """An RFC by id, among those the caller may see."""
 
     def get_queryset(self) -> Any:
@@ -58,7 +58,7 @@ class ChangeField(serializers.PrimaryKeyRelatedField):
         return Change.objects.visible_to(request.user)
 
 
-class NoticeSerializer(RefuseUnknownFields, serializers.ModelSerializer):
+class NoticeSerializer(RefuseUnknownFields, serializers.ModelSerializer[Notice]):
     """A notice. On create give `school`, and `change` (an RFC's id) to draft it from the RFC:
     the fields you leave out are filled in from the RFC's impact section and planned window."""
 
@@ -154,7 +154,7 @@ class NoticeViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Notice],
 ):
     serializer_class = NoticeSerializer
     filterset_class = NoticeFilterSet

@@ -24,7 +24,9 @@ class IdField(forms.IntegerField):
 
 
 class IdFilter(django_filters.NumberFilter):
-    field_class = IdField
+    # An id is a whole number where a NumberFilter reads a decimal; django-filter's types allow
+    # only a DecimalField here. It stays a NumberFilter: the API schema shows it as a number.
+    field_class = IdField  # type: ignore[assignment]
 
 
 class NoticeFilterSet(django_filters.FilterSet):

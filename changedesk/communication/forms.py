@@ -81,7 +81,7 @@ class LeadTimesField(forms.TypedMultipleChoiceField):
         return [str(v) for v in value] if isinstance(value, list) else value
 
 
-class CommunicationSettingsForm(forms.ModelForm):
+class CommunicationSettingsForm(forms.ModelForm[CommunicationSettings]):
     reminder_lead_minutes = LeadTimesField(
         label="Remind the staff list",
         required=False,

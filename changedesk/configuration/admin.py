@@ -6,7 +6,7 @@ from changedesk.configuration.models import ConfigurationItem
 
 
 @admin.register(ConfigurationItem)
-class ConfigurationItemAdmin(admin.ModelAdmin):
+class ConfigurationItemAdmin(admin.ModelAdmin[ConfigurationItem]):
     list_display = ["name", "identifier", "kind", "school", "location", "owner", "is_active"]
     list_filter = ["kind", "is_active", "school"]
     search_fields = ["name", "identifier", "location"]

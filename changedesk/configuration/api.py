@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -31,7 +31,7 @@ READ_ONLY_MESSAGES = {
 }
 
 
-class ItemSerializer(RefuseUnknownFields, serializers.ModelSerializer):
+class ItemSerializer(RefuseUnknownFields, serializers.ModelSerializer[ConfigurationItem]):
     """A configuration item. On create `school` is required; afterwards it stays there."""
 
     read_only_messages = READ_ONLY_MESSAGES
@@ -91,7 +91,7 @@ class ItemEditSerializer(ItemSerializer):
     school = SchoolField(read_only=True)
 
 
-class ItemChangeSerializer(serializers.Serializer):
+class ItemChangeSerializer(serializers.Serializer[Any]):
     """An RFC that named the item, and what it changed on the item when it closed."""
 
     id = serializers.IntegerField(source="change.id")
@@ -141,7 +141,7 @@ class ItemViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[ConfigurationItem],
 ):
     serializer_class = ItemSerializer
     filterset_class = ItemFilterSet
@@ -160,7 +160,9 @@ class ItemViewSet(
 
     def get_object(self) -> ConfigurationItem:
         # The detail views use the unfiltered queryset: a retired item is still found.
-        item = self.get_queryset().filter(pk=int(self.kwargs["id"])).first()
+        item: ConfigurationItem | None = (
+            self.get_queryset().filter(pk=int(self.kwargs["id"])).first()
+        )
         if item is None:
             raise NotFound("No such configuration item among your schools.")
         self.check_object_permissions(self.request, item)
@@ -199,7 +201,8 @@ class ItemViewSet(
     @action(detail=True, methods=["get"], filter_backends=[])
     def changes(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         item = self.get_object()
-        links = item.change_links.select_related("change", "recorded_by").order_by(
+        # The RFCs' links to it (`changes.ChangeItem`), paged by this viewset of items.
+        links: QuerySet[Any] = item.change_links.select_related("change", "recorded_by").order_by(
             "-change__created_at", "-change_id"
         )
         page = self.paginate_queryset(links)

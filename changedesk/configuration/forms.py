@@ -12,13 +12,13 @@ from changedesk.configuration.models import ConfigurationItem
 from changedesk.configuration.services import school_members
 
 
-class OwnerChoiceField(forms.ModelChoiceField):
+class OwnerChoiceField(forms.ModelChoiceField[User]):
     def label_from_instance(self, obj: Any) -> str:
         user: User = obj
         return f"{user.display_name} ({user.username})"
 
 
-class ItemForm(forms.ModelForm):
+class ItemForm(forms.ModelForm[ConfigurationItem]):
     class Meta:
         model = ConfigurationItem
         fields = ["name", "kind", "identifier", "location", "owner", "users_affected", "notes"]

@@ -4,12 +4,10 @@ an RFC to the items it touches (`item.change_links`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 from django.db.models import Q
 
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 
 
 class ItemKind(models.TextChoices):
@@ -21,14 +19,8 @@ class ItemKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class ConfigurationItemQuerySet(models.QuerySet["ConfigurationItem"]):
-    def visible_to(self, user: Any) -> ConfigurationItemQuerySet:
-        """The items of the schools `user` belongs to; the same scoping rule as for RFCs."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_superuser:
-            return self.all()
-        return self.filter(school__memberships__user=user)
+class ConfigurationItemQuerySet(SchoolScopedQuerySet["ConfigurationItem"]):
+    """Items: `visible_to(user)` (the scoping rule) and `active()`."""
 
     def active(self) -> ConfigurationItemQuerySet:
         return self.filter(is_active=True)

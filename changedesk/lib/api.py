@@ -95,7 +95,7 @@ class RefuseUnknownFields:
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            fields = cast(serializers.Serializer, self).fields
+            fields = cast(serializers.Serializer[Any], self).fields
             errors = {
                 name: [self.read_only_messages.get(name, "This field is read-only.")]
                 if name in fields
@@ -112,13 +112,14 @@ class RefuseUnknownFields:
 
 
 @extend_schema_field({"type": "string", "description": "A username.", "example": "olivia"})
-class UsernameField(serializers.Field):
+class UsernameField(serializers.Field[Any, Any, str, Any]):
     """A person named on an RFC, by username. Resolved against the RFC's school in `validate`."""
 
     default_error_messages = {"invalid": "Give a username."}
 
     def to_representation(self, value: Any) -> str:
-        return value.username
+        username: str = value.username  # a User's (`lib` cannot import `accounts`)
+        return username
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str) or not data.strip() or len(data) > 150 or "\x00" in data:

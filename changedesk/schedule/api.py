@@ -52,7 +52,7 @@ from changedesk.schedule.models import CalendarPeriod
 from changedesk.schedule.slots import next_safe_slots
 
 
-class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer):
+class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer[CalendarPeriod]):
     """A term, holiday, exam period, INSET day or change freeze of a school."""
 
     school = SchoolField(help_text="The school's slug; set on create only.")
@@ -76,7 +76,7 @@ class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer)
         read_only_fields = ("id", "source_uid", "created_at")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        instance = cast(CalendarPeriod | None, self.instance)
+        instance = self.instance
         errors: dict[str, list[str]] = {}
         if instance is not None and "school" in attrs and attrs["school"] != instance.school:
             errors["school"] = ["A period stays in the school it belongs to."]
@@ -110,7 +110,7 @@ class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer)
         responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
     ),
 )
-class CalendarPeriodViewSet(viewsets.ModelViewSet):
+class CalendarPeriodViewSet(viewsets.ModelViewSet[CalendarPeriod]):
     # Writes go through `services`, which loads the caller's roles and checks that they are
     # the school's administrator.
     serializer_class = CalendarPeriodSerializer
@@ -146,7 +146,7 @@ class CalendarPeriodViewSet(viewsets.ModelViewSet):
 # --- Conflicts. ---
 
 
-class ConflictSerializer(serializers.Serializer):
+class ConflictSerializer(serializers.Serializer[dict[str, Any]]):
     kind = serializers.ChoiceField(choices=ConflictKind.choices)
     hard = serializers.BooleanField(
         help_text="True when it forbids approval (a hard freeze, for a non-emergency RFC)."
@@ -163,7 +163,7 @@ class ConflictSerializer(serializers.Serializer):
     )
 
 
-class ConflictsSerializer(serializers.Serializer):
+class ConflictsSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     qualified_reference = serializers.CharField()
     planned_start = serializers.DateTimeField(allow_null=True)
@@ -216,7 +216,7 @@ class ChangeConflictsView(APIView):
 # --- The next safe slots. ---
 
 
-class SlotsQuerySerializer(serializers.Serializer):
+class SlotsQuerySerializer(serializers.Serializer[Any]):
     school = SchoolField(help_text="The school's slug.")
     minutes = serializers.IntegerField(
         min_value=15, max_value=7 * 24 * 60, help_text="How long the change takes."

@@ -33,7 +33,7 @@ class FeedSchoolField(SchoolField):
     """A school's slug, among the caller's schools only."""
 
 
-class FeedTokenSerializer(serializers.ModelSerializer):
+class FeedTokenSerializer(serializers.ModelSerializer[FeedToken]):
     """A secret link to an iCalendar feed. Anyone with `url` can read the feed."""
 
     school: serializers.SlugRelatedField[School] = serializers.SlugRelatedField(
@@ -58,7 +58,7 @@ class FeedTokenSerializer(serializers.ModelSerializer):
         return feed_url(token)
 
 
-class FeedTokenCreateSerializer(RefuseUnknownFields, serializers.Serializer):
+class FeedTokenCreateSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
     """Which feed to make a link to: your own (`person`) or a school's (`school` + slug)."""
 
     kind = serializers.ChoiceField(choices=FeedKind.choices)
@@ -85,7 +85,7 @@ class FeedTokenCreateSerializer(RefuseUnknownFields, serializers.Serializer):
         responses={201: FeedTokenSerializer, 400: BAD_INPUT},
     ),
 )
-class FeedTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class FeedTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[FeedToken]):
     serializer_class = FeedTokenSerializer
     lookup_url_kwarg = "id"
     lookup_value_regex = r"\d{1,18}"

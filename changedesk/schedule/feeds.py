@@ -208,7 +208,8 @@ def build_calendar(token: FeedToken, changes: QuerySet[Change] | list[Change]) -
         # In a person's feed, the time is busy only for the one who carries the change out.
         busy = token.kind == FeedKind.PERSON and change.implementer_id == token.user_id
         calendar.add_component(change_event(change, host, busy=busy))
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves its return type out
+    return ical
 
 
 # --- The page where a user manages their links. ---

@@ -13,7 +13,7 @@ people keep. A value a filter cannot read is a 400 with the field's error from t
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django import forms
@@ -127,7 +127,8 @@ class ScheduleFilterSet(django_filters.FilterSet):
         self.schools = schools
 
     def get_form_class(self) -> type[ScheduleFilterForm]:
-        form_class: type[ScheduleFilterForm] = super().get_form_class()
+        # Built on `Meta.form`; django-filter's types only know it is some `Form`.
+        form_class = cast(type[ScheduleFilterForm], super().get_form_class())
         form_class.schools = self.schools
         return form_class
 

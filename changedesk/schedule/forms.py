@@ -147,7 +147,7 @@ def period_initial(period: CalendarPeriod, school: School) -> dict[str, Any]:
     }
 
 
-class TeachingDayForm(forms.ModelForm):
+class TeachingDayForm(forms.ModelForm[SchoolCalendar]):
     school_days = WeekdaysField(label="School days", help_text="The days the school teaches.")
 
     class Meta:
@@ -170,7 +170,7 @@ class TeachingDayForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class MaintenanceWindowForm(forms.ModelForm):
+class MaintenanceWindowForm(forms.ModelForm[MaintenanceWindow]):
     weekdays = WeekdaysField(label="Days")
 
     class Meta:
@@ -212,7 +212,7 @@ class IcsUploadForm(forms.Form):
         return None if kind == KIND_GUESS else str(kind)
 
 
-class ItemChoiceField(forms.ModelMultipleChoiceField):
+class ItemChoiceField(forms.ModelMultipleChoiceField[ConfigurationItem]):
     show_school = False
 
     def clean(self, value: Any) -> Any:

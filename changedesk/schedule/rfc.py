@@ -91,7 +91,7 @@ def _override_form_field() -> forms.Field:
     )
 
 
-def _override_serializer_field() -> serializers.Field:
+def _override_serializer_field() -> serializers.Field[Any, Any, Any, Any]:
     return serializers.CharField(
         required=False,
         allow_blank=True,

@@ -16,6 +16,7 @@ once here; the forms and the serializer ask them too, to show every error at onc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any, TypeVar
 
@@ -134,34 +135,17 @@ def _check_period(period: CalendarPeriod) -> None:
 
 def create_period(school: School, actor: User, values: dict[str, Any]) -> CalendarPeriod:
     """Add a term, holiday, exam period, INSET day or freeze to `school`'s calendar."""
-    _require_admin(actor, school)
-    period = CalendarPeriod(
-        school=school, **{"is_hard": False, "notes": "", **_known(values, PERIOD_FIELDS)}
-    )
-    _check_period(period)
-    period.save()
-    return period
+    defaults = {"is_hard": False, "notes": ""}
+    return _create(CalendarPeriod, school, actor, values, PERIOD_FIELDS, _check_period, defaults)
 
 
 def update_period(period_id: int, actor: User, values: dict[str, Any]) -> CalendarPeriod:
-    values = _known(values, PERIOD_FIELDS)
-    with transaction.atomic():
-        period = _locked(CalendarPeriod, period_id)
-        _require_admin(actor, period.school)
-        for name, value in values.items():
-            setattr(period, name, value)
-        _check_period(period)
-        period.save()
-    return period
+    return _update(CalendarPeriod, period_id, actor, values, PERIOD_FIELDS, _check_period)
 
 
 def delete_period(period_id: int, actor: User) -> CalendarPeriod:
     """Remove a period; returns it as it was, for saying what was removed."""
-    with transaction.atomic():
-        period = _locked(CalendarPeriod, period_id)
-        _require_admin(actor, period.school)
-        period.delete()
-    return period
+    return _delete(CalendarPeriod, period_id, actor)
 
 
 def import_calendar(
@@ -208,31 +192,66 @@ def _check_window(window: MaintenanceWindow) -> None:
 
 def create_window(school: School, actor: User, values: dict[str, Any]) -> MaintenanceWindow:
     """Add a preferred time for changes, e.g. weekdays after 17:30."""
-    _require_admin(actor, school)
-    window = MaintenanceWindow(school=school, **_known(values, WINDOW_FIELDS))
-    _check_window(window)
-    window.save()
-    return window
+    return _create(MaintenanceWindow, school, actor, values, WINDOW_FIELDS, _check_window)
 
 
 def update_window(window_id: int, actor: User, values: dict[str, Any]) -> MaintenanceWindow:
-    values = _known(values, WINDOW_FIELDS)
-    with transaction.atomic():
-        window = _locked(MaintenanceWindow, window_id)
-        _require_admin(actor, window.school)
-        for name, value in values.items():
-            setattr(window, name, value)
-        _check_window(window)
-        window.save()
-    return window
+    return _update(MaintenanceWindow, window_id, actor, values, WINDOW_FIELDS, _check_window)
 
 
 def delete_window(window_id: int, actor: User) -> MaintenanceWindow:
+    return _delete(MaintenanceWindow, window_id, actor)
+
+
+# --- Writing a row of a school's calendar: the administrator only, checked, locked. ---
+
+
+def _create(
+    model: type[Row],
+    school: School,
+    actor: User,
+    values: dict[str, Any],
+    fields: tuple[str, ...],
+    check: Callable[[Row], None],
+    defaults: dict[str, Any] | None = None,
+) -> Row:
+    _require_admin(actor, school)
+    row = model(school=school, **{**(defaults or {}), **_known(values, fields)})
+    check(row)
+    row.save()
+    return row
+
+
+def _update(
+    model: type[Row],
+    pk: int,
+    actor: User,
+    values: dict[str, Any],
+    fields: tuple[str, ...],
+    check: Callable[[Row], None],
+) -> Row:
+    values = _known(values, fields)
     with transaction.atomic():
-        window = _locked(MaintenanceWindow, window_id)
-        _require_admin(actor, window.school)
-        window.delete()
-    return window
+        row = _locked(model, pk)
+        _require_admin(actor, _school_of(row))
+        for name, value in values.items():
+            setattr(row, name, value)
+        check(row)
+        row.save()
+    return row
+
+
+def _delete(model: type[Row], pk: int, actor: User) -> Row:
+    with transaction.atomic():
+        row = _locked(model, pk)
+        _require_admin(actor, _school_of(row))
+        row.delete()
+    return row
+
+
+def _school_of(row: models.Model) -> School:
+    school: School = getattr(row, "school")  # noqa: B009 (every calendar row has one)
+    return school
 
 
 # --- The secret links of the calendar feeds. ---

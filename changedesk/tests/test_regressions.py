@@ -29,6 +29,7 @@ from rest_framework.test import APIClient
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Delegation, Membership, School, User
 from changedesk.accounts.services import create_user, set_membership
+from changedesk.changes.items import set_change_items
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import allowed_actions, perform
@@ -36,14 +37,6 @@ from changedesk.configuration.models import ConfigurationItem
 from changedesk.configuration.services import create_item
 from changedesk.conftest import PASSWORD, REQUEST, advance, plan_data
 from changedesk.lib.errors import NotPermitted, StaleChange
-
-try:  # Where naming an RFC's items lives has moved before; follow it.
-    from changedesk.changes.services import set_change_items
-except ImportError:
-    try:
-        from changedesk.changes.items import set_change_items
-    except ImportError:
-        from changedesk.configuration.services import set_change_items
 
 pytestmark = pytest.mark.django_db
 

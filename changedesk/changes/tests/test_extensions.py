@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from changedesk.changes import extensions
 from changedesk.changes.extensions import (
     ActionField,
+    ChangeField,
     Column,
     Effect,
     Extension,
@@ -36,6 +37,8 @@ from changedesk.notifications import worker
 pytestmark = pytest.mark.django_db
 
 ran: list[tuple[str, object]] = []
+# Where the pilot app keeps its own field of an RFC (an app would have a table).
+codes: dict[int, str] = {}
 
 
 def _needs_go(change, transition, data):
@@ -67,6 +70,16 @@ PILOT = Extension(
             shown=lambda change, actions: "approve" in actions,
         ),
     ),
+    change_fields=(
+        ChangeField(
+            "pilot_code",
+            lambda school, change: forms.CharField(label="Pilot code", required=False),
+            lambda: serializers.CharField(required=False, allow_blank=True),
+            value=lambda change: codes.get(change.pk, ""),
+            editable=lambda change: change.state == "draft",
+            save=lambda change, value, actor: codes.__setitem__(change.pk, value),
+        ),
+    ),
     panels=(
         Panel(
             "changes/_event_notes.html",
@@ -87,6 +100,7 @@ PILOT = Extension(
 @pytest.fixture
 def pilot():
     ran.clear()
+    codes.clear()
     extensions.register(PILOT)
     yield PILOT
     extensions.unregister("pilot")
@@ -151,6 +165,33 @@ def test_the_change_log_has_its_column_and_filter(pilot, client, draft, team):
     api.force_authenticate(team["olivia"])
     assert api.get("/api/v1/changes/?pilot=nothing").json()["count"] == 0
     assert api.get("/api/v1/changes/", {"pilot": draft.title}).json()["count"] == 1
+
+
+def test_the_rfc_form_and_api_carry_its_field(pilot, client, draft, team, school):
+    from changedesk.conftest import REQUEST
+
+    client.login(username="olivia", password=PASSWORD)
+    edit = f"/changes/{draft.pk}/edit/"
+    assert 'name="pilot_code"' in client.get(edit).content.decode()
+    form = {**REQUEST, "initial_approver": team["ian"].pk, "pilot_code": "P-7"}
+    assert client.post(edit, {**form, "version": draft.version}).status_code == 302
+    assert codes[draft.pk] == "P-7"
+    assert 'value="P-7"' in client.get(edit).content.decode()
+
+    api = APIClient()
+    api.force_authenticate(team["olivia"])
+    created = api.post(
+        "/api/v1/changes/", {**REQUEST, "school": school.slug, "pilot_code": "P-9"}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["pilot_code"] == "P-9"
+    assert api.get(f"/api/v1/changes/{draft.pk}/").json()["pilot_code"] == "P-7"
+
+    submitted = perform(draft.pk, "submit", team["olivia"])
+    refused = api.patch(f"/api/v1/changes/{submitted.pk}/", {"pilot_code": "X"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["pilot_code"] == ["This cannot be changed now."]
+    assert codes[draft.pk] == "P-7"
 
 
 def test_the_worker_runs_its_job(pilot):

@@ -14,7 +14,6 @@ another school's, with a stale version).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import pairwise
@@ -32,6 +31,7 @@ from changedesk.accounts.models import Delegation, School, User
 from changedesk.accounts.services import create_user, set_membership
 from changedesk.changes.choices import TERMINAL_STATES, Action, State
 from changedesk.changes.history import verify_chain
+from changedesk.changes.items import set_change_items
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import allowed_actions, perform
@@ -42,14 +42,6 @@ from changedesk.conftest import PASSWORD, REQUEST, plan_data
 from changedesk.lib.errors import InvalidAction, StaleChange, WorkflowError
 from changedesk.notifications.models import OutboxMessage
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
-
-try:  # Naming an RFC's items has moved before (and may again): follow it.
-    from changedesk.changes.services import set_change_items
-except ImportError:
-    try:
-        from changedesk.changes.items import set_change_items
-    except ImportError:
-        from changedesk.configuration.services import set_change_items
 
 PERSONAS = ("olivia", "ian", "peter", "fiona", "ivan", "dora", "oscar", "sam")
 # Besides the workflow actions: the originator's edits (a plan in each kind of window),
@@ -175,19 +167,13 @@ def plan_in(window: str) -> dict[str, Any]:
     return plan
 
 
-# `perform` has taken the meeting as a keyword, and as `data["committee_meeting"]`.
-_MEETING_KEYWORD = "committee_meeting" in inspect.signature(perform).parameters
-
-
 def in_committee(
     change_id: int, action: str, actor: User, meeting: int, comment: str, data: dict[str, Any]
 ) -> Change:
     """Record the committee's decision in `meeting`, as `actor` (its chair or secretary)."""
-    if _MEETING_KEYWORD:
-        return perform(change_id, action, actor, comment=comment, data=data,
-                       committee_meeting=meeting)  # fmt: skip
-    return perform(change_id, action, actor, comment=comment,
-                   data={**data, "committee_meeting": meeting})  # fmt: skip
+    return perform(
+        change_id, action, actor, comment=comment, data={**data, "committee_meeting": meeting}
+    )
 
 
 def delegate(school: School, approver: User, deputy: User) -> None:
@@ -412,17 +398,22 @@ def check_conflicts_weighed(world: World, was: Prior, event: ChangeEvent) -> Non
         if conflicted:
             assert str(data.get("override_reason", "")).strip(), (data, world.log)
             assert data.get("conflicts"), (data, world.log)
-    if not conflicted:
-        # Nothing to override: no override is recorded.
+    if not conflicted or not accepts_impact:
+        # Nothing to override, or not this approval's to weigh: no override is recorded.
         assert "override_reason" not in data and not data.get("conflicts"), (data, world.log)
 
 
 def check_conflict_refusal(world: World, was: Prior, error: InvalidAction) -> None:
-    """An approval refused over the calendar is refused for the window it is in."""
+    """An approval refused over the calendar is refused for the window it is in, and only
+    the approval that accepts the impact on the school is refused over it."""
+    accepts_impact = was.state == State.AWAITING_FINAL_APPROVAL or (
+        was.state == State.AWAITING_INITIAL_APPROVAL and world.emergency
+    )
     if "planned_start" in error.fields:  # a hard freeze: move the change
         assert was.window == "hard" and not world.emergency, (error.fields, world.log)
+        assert accepts_impact, (error.fields, world.log)
     if "override_reason" in error.fields:  # soft conflicts: give a reason
-        assert was.window in CONFLICTED, (error.fields, world.log)
+        assert was.window in CONFLICTED and accepts_impact, (error.fields, world.log)
 
 
 def check_committee(
@@ -704,10 +695,11 @@ def test_an_approval_weighs_the_window_it_accepts(cast, case):
             assert error is not None and "planned_start" in error.fields, world.log
         elif accepts_impact and conflicted and not case["reason"].strip():
             assert error is not None and "override_reason" in error.fields, world.log
-        elif accepts_impact or not conflicted:
+        else:
+            # Cleared, or not this approval's to weigh (planning may still move it).
             assert error is None, world.log
             event = world.change.events.order_by("sequence").last()
-            if conflicted:
+            if conflicted and accepts_impact:
                 assert event.data["override_reason"] == case["reason"].strip(), world.log
         note(f"{case['stage']}, {was.window} window: {type(error).__name__}")
         transaction.set_rollback(True)
