@@ -29,9 +29,10 @@ else:
 
 
 class CallerMixin(_ViewBase):
-    """For viewsets: the caller with their memberships and roles, fetched once per request
-    (so permission checks on every row of a list cost no query), and given to serializers
-    as the `actor` in their context."""
+    # For viewsets: the caller with their memberships and roles, fetched once per request
+    # (so permission checks on every row of a list cost no query), and given to serializers
+    # as the `actor` in their context. (A comment, not a docstring: the API schema would
+    # show a docstring as the description of every endpoint that uses the mixin.)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "actor": self._actor()}

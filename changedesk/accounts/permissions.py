@@ -7,7 +7,10 @@ every later check costs no query.
 
 - A **member** of a school holds a membership there. A superuser is treated as a member
   (and as the **school administrator**) of every school, so that an operator can set a
-  school up; a superuser holds none of the FITS roles, so never decides on an RFC.
+  school up and do whatever its administrator may: its members, settings and calendar,
+  and, as the secretary of a change advisory committee meeting, recording the decisions
+  of the approvers present. A superuser holds none of the FITS roles, so never decides
+  on an RFC in their own name.
 - **Separation of duties** (FITS): the originator of an RFC is never its peer reviewer,
   and is its final approver only where the school allows it. `originator_may_be` is the
   one statement of that rule; forms, services, the workflow, My work and mail ask it.
@@ -62,6 +65,18 @@ def holds_anywhere(user: Any, role: str) -> bool:
     if "memberships" in getattr(user, "_prefetched_objects_cache", {}):
         return any(role in m.role_list for m in user.memberships.all())
     return MembershipRole.objects.filter(membership__user=user, role=role).exists()
+
+
+def schools(user: Any) -> list[School]:
+    """The schools `user` may see, by name: every school for a superuser, else those of the
+    memberships (already loaded with `with_roles`: no query)."""
+    if not user.is_authenticated:
+        return []
+    if user.is_superuser:
+        from changedesk.accounts.models import School
+
+        return list(School.objects.order_by("name"))
+    return sorted((m.school for m in user.memberships.all()), key=lambda school: school.name)
 
 
 def is_member(user: Any, school: School) -> bool:

@@ -280,7 +280,8 @@ class ChangeActionSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
         help_text="The version you loaded; a different current version answers 409.",
     )
 
-    PAYLOAD = ("outcome", "records_updated", "caused_incidents", "users_informed", "item_changes")
+    # What the actions carry, as the workflow's table says (each has its field above).
+    PAYLOAD = tuple(dict.fromkeys(name for t in workflow.TRANSITIONS for name in t.payload))
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # What the apps add to a decision, e.g. `override_reason` (see changes.extensions).

@@ -13,9 +13,9 @@ registering it from its `AppConfig.ready()`:
 The core never imports the app: it asks the registry. What an extension may add:
 
 - `guards`: checks on an action, run by `workflow.perform` with the RFC locked, after the
-  row's own checks and before the state changes. A guard reads the action's `data` (the
-  names it reads are its `payload`, which the pages and the API then accept), raises a
-  `WorkflowError` to refuse, and returns facts to keep in the event's data.
+  row's own checks and before the state changes. A guard reads the action's `data` (what
+  a person gives through the extension's `action_fields`), raises a `WorkflowError` to
+  refuse, and returns facts to keep in the event's data.
 - `effects`: run in the same transaction right after an action's event is written.
 - `authorities`: a way to act for the approver named on the RFC other than as their deputy
   (the committee: the chair records the decision of the approver present). Chosen when the
@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from changedesk.notifications import worker
 
 if TYPE_CHECKING:
@@ -56,7 +58,6 @@ if TYPE_CHECKING:
 class Guard:
     applies: Callable[[Change, Transition], bool]
     check: Callable[[Change, Transition, dict[str, Any]], dict[str, Any]]
-    payload: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,28 +143,41 @@ _registry: dict[str, Extension] = {}
 
 
 def register(extension: Extension) -> None:
-    """Plug `extension` in (from the app's `ready()`); registering it again replaces it."""
+    """Plug `extension` in (from the app's `ready()`); registering it again replaces it.
+
+    Its change-log filters and worker jobs join the core's; a name another part already
+    uses is refused, so that no app can silently replace what another (or the core) offers.
+    """
+    if extension.app in _registry:
+        unregister(extension.app)
+    from changedesk.changes.filters import ChangeFilterSet
+
+    for name, found in extension.filters.items():
+        if name in ChangeFilterSet.base_filters:
+            raise ImproperlyConfigured(f"{extension.app}: the change log has a {name!r} filter")
+        if getattr(found, "field_name", None) is None:
+            found.field_name = name
+    for job in extension.jobs:
+        if worker.has_job(job.name):
+            raise ImproperlyConfigured(f"{extension.app}: a worker job {job.name!r} exists")
     _registry[extension.app] = extension
+    ChangeFilterSet.base_filters.update(extension.filters)
     for job in extension.jobs:
         worker.register_job(job.name, job.run)
-    if extension.filters:
-        from changedesk.changes.filters import ChangeFilterSet
-
-        ChangeFilterSet.base_filters.update(extension.filters)
 
 
 def unregister(app: str) -> None:
-    """Take an extension out again (for tests)."""
+    """Take an extension out again, and exactly what it added (for tests)."""
     extension = _registry.pop(app, None)
     if extension is None:
         return
+    from changedesk.changes.filters import ChangeFilterSet
+
     for job in extension.jobs:
         worker.unregister_job(job.name)
-    if extension.filters:
-        from changedesk.changes.filters import ChangeFilterSet
-
-        for name in extension.filters:
-            ChangeFilterSet.base_filters.pop(name, None)
+    for name, added in extension.filters.items():
+        if ChangeFilterSet.base_filters.get(name) is added:
+            del ChangeFilterSet.base_filters[name]
 
 
 def extensions() -> list[Extension]:
@@ -199,11 +213,6 @@ def authority_for(data: dict[str, Any]) -> Authority | None:
     return None
 
 
-def guard_payload() -> tuple[str, ...]:
-    """The names the guards read from an action's data (the API and the pages accept them)."""
-    return tuple(name for e in _registry.values() for g in e.guards for name in g.payload)
-
-
 def action_fields() -> list[ActionField]:
     return [f for e in _registry.values() for f in e.action_fields]
 
@@ -213,10 +222,18 @@ def change_fields() -> list[ChangeField]:
 
 
 def save_change_fields(change: Change, values: dict[str, Any], actor: User) -> None:
-    """Save what the extensions' fields were given (`values` by field name)."""
+    """Save what the extensions' fields were given (`values` by field name), refusing a
+    field that may not change on the RFC as it stands now."""
+    from changedesk.lib.errors import InvalidAction
+
     for extra in change_fields():
-        if extra.name in values:
-            extra.save(change, values[extra.name], actor)
+        if extra.name not in values:
+            continue
+        if not extra.editable(change):
+            raise InvalidAction(
+                "This cannot be changed now.", {extra.name: "This cannot be changed now."}
+            )
+        extra.save(change, values[extra.name], actor)
 
 
 def panels(place: str) -> list[Panel]:

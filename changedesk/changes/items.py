@@ -7,7 +7,7 @@ Items are a catalogue below the RFC (`configuration`); an RFC's links to them li
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from django.utils import timezone
 
@@ -129,7 +129,7 @@ def _locked_reason(change: Change) -> str:
 
 def read_item_notes(raw: Any) -> tuple[dict[str, str] | None, str]:
     """The close action's `item_changes`, `{"<item id>": "what changed"}`, as a payload reader:
-    (the notes by item id, blank ones left out; or an error)."""
+    the notes by item id, blank ones left out. Refuses what it cannot read, saying why."""
     if raw is None:
         return {}, ""
     if not isinstance(raw, dict):
@@ -138,14 +138,21 @@ def read_item_notes(raw: Any) -> tuple[dict[str, str] | None, str]:
     for key, text in raw.items():
         key_text = str(key).strip()
         if not (key_text.isascii() and key_text.isdecimal()) or len(key_text) > 18:
-            return None, f"“{key_text[:40]}” is not an item id."
+            _refuse("What changed on each item is keyed by the item's id.",
+                    f"“{key_text[:40]}” is not an item id.")  # fmt: skip
         if not isinstance(text, str):
-            return None, f"Give the note for item {key_text} as text."
+            _refuse(
+                "Describe what changed in words.", f"Give the note for item {key_text} as text."
+            )
         if len(text) > MAX_NOTE:
-            return None, f"At most {MAX_NOTE} characters for item {key_text}."
+            _refuse("A note is too long.", f"At most {MAX_NOTE} characters for item {key_text}.")
         if text.strip():
             notes[str(int(key_text))] = text.strip()
     return notes, ""
+
+
+def _refuse(detail: str, message: str) -> NoReturn:
+    raise InvalidAction(detail, {"item_changes": message})
 
 
 def record_item_notes(change: Change, event: ChangeEvent) -> None:

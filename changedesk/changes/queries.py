@@ -91,26 +91,29 @@ def my_work(user: User) -> list[WorkSection]:
     deputy_roles = {d.role for d in deputising}
     visible = with_people(Change.objects.filter(school__in=[m.school_id for m in memberships]))
     sections: list[WorkSection] = []
+    mine = Q(pk__in=[])  # what waits for me in a role other than the originator's
     for role, (key, title, hint, order) in SECTIONS.items():
         deputy = role in APPROVER_ROLES and ("" in deputy_roles or role in deputy_roles)
         if role not in roles and not deputy:
             continue
-        query = visible.filter(_steps(role), _named(user, role, deputising, memberships))
-        sections.append(WorkSection(key, title, role, hint, list(query.order_by(*order)[:100])))
+        condition = _steps(role) & _named(user, role, deputising, memberships)
+        if role != Role.ORIGINATOR:
+            mine |= condition
+        query = visible.filter(condition).order_by(*order)
+        sections.append(WorkSection(key, title, role, hint, list(query[:100])))
     if Role.ORIGINATOR in roles:
-        sections.append(_waiting_on_others(user, visible))
+        sections.append(_waiting_on_others(user, visible, mine))
     return sections
 
 
-def _waiting_on_others(user: User, visible: QuerySet[Change]) -> WorkSection:
-    """My RFCs where the next step is someone else's (and not mine in another role)."""
-    mine = {row.source for row in workflow.task_rows(Role.ORIGINATOR)}
-    condition, theirs = Q(pk__in=[]), Q(pk__in=[])
-    for row in workflow.TRANSITIONS:
-        if row.task and row.by != Role.ORIGINATOR and row.source not in mine:
-            condition |= Q(state=row.source)
-            theirs |= Q(state=row.source, **{row.person: user})
-    query = visible.filter(condition, originator=user).exclude(theirs).order_by("created_at")
+def _waiting_on_others(user: User, visible: QuerySet[Change], mine: Q) -> WorkSection:
+    """My RFCs whose next step is someone else's: not mine as originator, nor in any other
+    section of mine (e.g. one I implement myself)."""
+    theirs = {row.source for row in workflow.TRANSITIONS if row.task and row.by != Role.ORIGINATOR}
+    own = {row.source for row in workflow.task_rows(Role.ORIGINATOR)}
+    query = (
+        visible.filter(originator=user, state__in=theirs - own).exclude(mine).order_by("created_at")
+    )
     return WorkSection(
         "waiting",
         "My requests waiting on others",

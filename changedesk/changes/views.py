@@ -11,12 +11,11 @@ import csv
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -32,7 +31,6 @@ from changedesk.changes.items import item_links, set_change_items
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.services import can_edit, create_change, update_change
 from changedesk.changes.workflow import allowed_actions
-from changedesk.lib.errors import WorkflowError
 from changedesk.lib.views import form_page
 
 PAGE_SIZE = 25
@@ -316,32 +314,28 @@ def change_act(request: HttpRequest, pk: int) -> HttpResponse:
     change = _visible_change(request, pk)
     user = _current_user(request)
     form = ActionForm(request.POST, items=[link.item for link in item_links(change)])
-    status = 400
-    if form.is_valid():
+
+    def save() -> Change:
         action = form.cleaned_data["action"]
-        try:
-            change = workflow.perform(
-                change.pk,
-                action,
-                user,
-                comment=form.cleaned_data["comment"],
-                data=form.payload(action),
-                expected_version=form.cleaned_data["version"],
-            )
-        except WorkflowError as error:
-            status = error.status
-            for name, message in error.fields.items():
-                form.add_error(name if name in form.fields else None, message)
-            form.add_error(None, error.message)
-            change = _visible_change(request, pk)
-        else:
-            label = Action(action).label.lower()
-            messages.success(request, f"Done: {label} on {change.reference}.")
-            return redirect(change)
+        return workflow.perform(
+            change.pk,
+            action,
+            user,
+            comment=form.cleaned_data["comment"],
+            data=form.payload(action),
+            expected_version=form.cleaned_data["version"],
+        )
+
+    def page() -> dict[str, Any]:
+        # The RFC as it is now (a refusal may be that someone else acted meanwhile).
+        now = _visible_change(request, pk)
+        return {**_detail_context(request, now, form), "attempted": request.POST.get("action", "")}
+
+    def done(acted: Change) -> str:
+        return f"Done: {Action(form.cleaned_data['action']).label.lower()} on {acted.reference}."
+
     with timezone.override(change.school.zone):
-        context = _detail_context(request, change, form)
-        context["attempted"] = request.POST.get("action", "")
-        return render(request, "changes/detail.html", context, status=status)
+        return form_page(request, form, "changes/detail.html", page, save=save, done=done)
 
 
 def signature_rows(change: Change, events: list[ChangeEvent]) -> list[dict[str, Any]]:

@@ -135,6 +135,8 @@ class Transition:
     # What the RFC must hold first, and what else the row checks.
     requires: tuple[str, ...] = ()
     guards: tuple[Guard, ...] = ()
+    # What the person is told when the RFC lacks something the row requires.
+    refusal: str = "Some sections need filling in first."
     needs_reason: bool = False
     # The content this action approves: its digest is recorded with the event.
     approves: tuple[str, ...] = ()
@@ -213,11 +215,6 @@ TRANSITIONS: tuple[Transition, ...] = (
                needs_reason=True),
     Transition(S.AWAITING_FINAL_APPROVAL, A.REJECT, S.REJECTED, R.FINAL_APPROVER,
                needs_reason=True),
-    # 8. The implementer carries it out and records the outcome.
-    Transition(S.APPROVED, A.RECORD_OUTCOME, S.IMPLEMENTED, R.IMPLEMENTER, payload=("outcome",),
-               claims=True, task="carry it out and record the outcome", edits=("implementer",),
-               signature="Implementer (outcome)"),
-    Transition(S.APPROVED, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
     # Emergency changes: the final approval is given afterwards, on the completed plan.
     Transition(S.APPROVED, A.RATIFY, S.APPROVED, R.FINAL_APPROVER,
                requires=(*PLAN_FIELDS, "final_approver"), approves=ALL_CONTENT,
@@ -231,10 +228,15 @@ TRANSITIONS: tuple[Transition, ...] = (
                task="ratify the emergency change", edits=THE_PLAN,
                signature="Final approver (ratified)",
                signed_when=lambda change: change.is_emergency),
+    # 8. The implementer carries it out and records the outcome.
+    Transition(S.APPROVED, A.RECORD_OUTCOME, S.IMPLEMENTED, R.IMPLEMENTER, payload=("outcome",),
+               claims=True, task="carry it out and record the outcome", edits=("implementer",),
+               signature="Implementer (outcome)"),
+    Transition(S.APPROVED, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
     # 9 and 10. The records are updated, the short review answered, and the originator closes.
     Transition(S.IMPLEMENTED, A.CLOSE, S.CLOSED, R.ORIGINATOR, payload=(*REVIEW, "item_changes"),
                guards=(ratified_if_emergency,), effects=(items.record_item_notes,),
-               task="update the records and close it",
+               refusal="The action needs more information.", task="update the records and close it",
                signature="Closed by originator"),
 )  # fmt: skip
 
@@ -260,7 +262,8 @@ def tasks(change: Change, state: str | None = None) -> list[Transition]:
 
 def waiting_on(change: Change) -> tuple[Transition, User | None] | None:
     """The first step the RFC waits for, and the person named for it (None: not yet named)."""
-    waiting = tasks(change)
+    # The main path first; a step that only some RFCs need (ratifying an emergency) after.
+    waiting = sorted(tasks(change), key=lambda t: t.only_when is not ALWAYS)
     if not waiting:
         return None
     first = waiting[0]
@@ -371,7 +374,7 @@ def _apply_payload(change: Change, transition: Transition, data: dict[str, Any])
     recorded: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, message in ONLY_WITH_ITS_ACTION.items():
-        if data.get(name) and name not in transition.payload:
+        if name not in transition.payload and PAYLOAD_READERS[name](data.get(name))[0]:
             owners = " or ".join(sorted({t.action.value for t in TRANSITIONS if name in t.payload}))
             raise InvalidAction(message, {name: f"Send this with the {owners} action only."})
     for name in transition.payload:
@@ -412,7 +415,7 @@ def perform(
         raise UnknownAction(f"Unknown action {action!r}.", {"action": f"Use one of: {known}."})
     data = data or {}
     comment = (comment or "").strip()
-    with writer.locked(change_id, expected_version) as change:
+    with writer.locked(change_id, expected_version, say_state=True) as change:
         actor = permissions.with_roles(actor)
         transition = transition_for(change.state, action)
         if transition is None or not transition.applies(change):
@@ -432,7 +435,7 @@ def perform(
             setattr(change, transition.person, actor)
         errors = _missing(change, transition)
         if errors:
-            raise InvalidAction("Some sections need filling in first.", errors)
+            raise InvalidAction(transition.refusal, errors)
         recorded.update(extensions.run_guards(change, transition, data))
         from_state = change.state
         change.state = transition.destination(change)
@@ -484,8 +487,16 @@ def _authorise(
 
 
 _FIELDS = frozenset(f.name for f in Change._meta.get_fields())
-_SAVED = ("state", "outcome", "ratified", "implementer", *REVIEW)
-_RECORDED = ("outcome", "implementer", *REVIEW)
+# What an action writes on the RFC, read off the table. Recorded as field changes in its
+# event: the payload that lands in a field, and the person a row lets its actor claim.
+# Saved besides: the state and the flags the rows set (which the action itself records).
+_RECORDED = tuple(
+    dict.fromkeys(
+        [name for t in TRANSITIONS for name in t.payload if name in _FIELDS]
+        + [t.person for t in TRANSITIONS if t.claims]
+    )
+)
+_SAVED = tuple(dict.fromkeys(["state", *(n for t in TRANSITIONS for n, _ in t.sets), *_RECORDED]))
 
 
 def _refusal(change: Change, transition: Transition) -> str:

@@ -22,10 +22,13 @@ from changedesk.lib.errors import StaleChange
 
 
 @contextmanager
-def locked(change_id: int, expected_version: int | None = None) -> Iterator[Change]:
+def locked(
+    change_id: int, expected_version: int | None = None, *, say_state: bool = False
+) -> Iterator[Change]:
     """Inside one transaction: the RFC, locked for writing, with its school and people.
 
-    Refuses (409) when the caller loaded another version than the one there now.
+    Refuses (409) when the caller loaded another version than the one there now (saying
+    the state it is in now, with `say_state`, for an action).
     """
     with transaction.atomic():
         change = (
@@ -34,7 +37,7 @@ def locked(change_id: int, expected_version: int | None = None) -> Iterator[Chan
             .get(pk=change_id)
         )
         if expected_version is not None and change.version != expected_version:
-            raise StaleChange(stale_message(change))
+            raise StaleChange(stale_message(change, say_state))
         yield change
 
 
@@ -68,7 +71,9 @@ def save(
     )
 
 
-def stale_message(change: Change) -> str:
+def stale_message(change: Change, say_state: bool = True) -> str:
+    if not say_state:
+        return f"{change.reference} has changed since you loaded it. Reload it and try again."
     return (
         f"{change.reference} has changed since you loaded it (it is now "
         f"{change.get_state_display().lower()}). Reload it and try again."

@@ -257,12 +257,15 @@ def _add_close(found: Pass, change: Change, policy: Policy) -> None:
     if since is None:
         return
     period = _period(found.now, since, policy, policy.every)
-    if period is None:
+    wait = workflow.waiting_on(change)  # closing it, the originator's step
+    if period is None or wait is None:
         return
-    task = "update the records and close it"
+    step, originator = wait
+    if originator is None:
+        return
     found.nudges.append(
-        Nudge(change, CLOSE, change.originator, since, _event_wait(change), period,
-              policy.every, task)
+        Nudge(change, CLOSE, originator, since, _event_wait(change), period,
+              policy.every, step.task)
     )  # fmt: skip
 
 

@@ -91,14 +91,21 @@ class ItemEditSerializer(ItemSerializer):
     school = SchoolField(read_only=True)
 
 
+def _rfc_states() -> list[tuple[str, str]]:
+    """The RFC's states by their API names. The catalogue sits below the RFC and imports
+    none of it: they are read from the model that links an RFC to its items."""
+    link: Any = ConfigurationItem.change_links.rel.related_model
+    state: Any = link._meta.get_field("change").related_model._meta.get_field("state")
+    return list(state.choices)
+
+
 class ItemChangeSerializer(serializers.Serializer[Any]):
     """An RFC that named the item, and what it changed on the item when it closed."""
 
     id = serializers.IntegerField(source="change.id")
     reference = serializers.CharField(source="change.reference")
     title = serializers.CharField(source="change.title")
-    # The RFC's state, by its API name (the catalogue sits below the RFC: it names no state).
-    state = serializers.CharField(source="change.state")
+    state = serializers.ChoiceField(source="change.state", choices=_rfc_states())
     is_emergency = serializers.BooleanField(source="change.is_emergency")
     planned_start = serializers.DateTimeField(source="change.planned_start", allow_null=True)
     planned_end = serializers.DateTimeField(source="change.planned_end", allow_null=True)

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
 from changedesk.configuration import importer
@@ -43,9 +44,7 @@ PREVIEW_ROWS = 500
 
 
 def _schools(user: User) -> list[School]:
-    if user.is_superuser:
-        return list(School.objects.all())
-    return [m.school for m in user.memberships.all()]
+    return permissions.schools(user)
 
 
 def _visible_item(request: HttpRequest, pk: int) -> tuple[ConfigurationItem, bool]:

@@ -251,6 +251,10 @@ def register_job(name: str, run_job: Callable[[datetime], Any]) -> None:
     _jobs[name] = run_job
 
 
+def has_job(name: str) -> bool:
+    return name in _jobs
+
+
 def unregister_job(name: str) -> None:
     _jobs.pop(name, None)
 

@@ -113,7 +113,7 @@ def _override_note(event: ChangeEvent) -> list[Note]:
 
 EXTENSION = Extension(
     app="schedule",
-    guards=(Guard(applies=_accepts_impact, check=weigh_conflicts, payload=(OVERRIDE,)),),
+    guards=(Guard(applies=_accepts_impact, check=weigh_conflicts),),
     action_fields=(
         ActionField(OVERRIDE, _override_form_field, _override_serializer_field, _override_shown),
     ),

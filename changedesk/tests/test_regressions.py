@@ -248,6 +248,30 @@ def test_my_work_leaves_her_own_rfc_out_of_her_peer_reviews(client, draft, team,
     assert "approve" not in allowed_actions(own, User.objects.get(pk=olivia.pk))
 
 
+def test_my_work_keeps_an_rfc_she_approved_herself_under_waiting_on_others(
+    client, draft, team, school
+):
+    # A school where the originator may be the final approver: she approves her own plan,
+    # and the RFC then waits on the implementer. It must still be on her My work.
+    school.final_approver_may_be_originator = True
+    school.save()
+    olivia = team["olivia"]
+    change = advance(draft, team, "awaiting_peer_review")
+    set_membership(olivia, school, [Role.ORIGINATOR, Role.IMPLEMENTER, Role.FINAL_APPROVER])
+    # (The plan names Fiona: it goes back to name Olivia before it is submitted again.)
+    perform(change.pk, "return", team["peter"], comment="Name yourself as final approver.")
+    update_change(change.pk, olivia, {"final_approver": olivia, "implementer": team["ivan"]})
+    perform(change.pk, "submit_plan", olivia)
+    perform(change.pk, "approve", team["peter"])
+    change = perform(change.pk, "approve", olivia)
+    assert change.state == "approved"
+    client.force_login(olivia)
+
+    page = client.get(reverse("changes:my_work")).content.decode()
+
+    assert f'href="{change.get_absolute_url()}"' in section(page, "My requests waiting on others")
+
+
 # --- d. Naming items with a stale version is refused and changes nothing. ---
 
 

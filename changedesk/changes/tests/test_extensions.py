@@ -53,7 +53,6 @@ PILOT = Extension(
         Guard(
             applies=lambda change, t: t.action == "approve" and t.source == "awaiting_peer_review",
             check=_needs_go,
-            payload=("pilot_go",),
         ),
     ),
     effects=(
@@ -199,7 +198,38 @@ def test_the_worker_runs_its_job(pilot):
     assert ("job", datetime(2026, 1, 5, 9, 0, tzinfo=UTC)) in ran
 
 
+def test_a_name_the_core_or_another_app_uses_is_refused(pilot):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from changedesk.changes.filters import ChangeFilterSet
+
+    core_school = ChangeFilterSet.base_filters["school"]
+    clash = Extension(app="clash", filters={"school": django_filters.CharFilter()})
+    with pytest.raises(ImproperlyConfigured):
+        extensions.register(clash)
+    with pytest.raises(ImproperlyConfigured):
+        extensions.register(Extension(app="clash", jobs=(Job("pilot", lambda now: None),)))
+    assert ChangeFilterSet.base_filters["school"] is core_school
+    assert "clash" not in {e.app for e in extensions.extensions()}
+
+
+def test_a_filter_without_a_field_filters_on_its_name(pilot, draft, team):
+    named = Extension(app="named", filters={"title": django_filters.CharFilter()})
+    extensions.register(named)
+    try:
+        api = APIClient()
+        api.force_authenticate(team["olivia"])
+        assert api.get("/api/v1/changes/", {"title": draft.title}).json()["count"] == 1
+        assert api.get("/api/v1/changes/", {"title": "nothing"}).json()["count"] == 0
+    finally:
+        extensions.unregister("named")
+
+
 def test_unregistered_it_leaves_no_trace(client, draft, team):
     client.login(username="olivia", password=PASSWORD)
     assert "Pilot" not in client.get("/changes/").content.decode()
     assert "pilot" not in {e.app for e in extensions.extensions()}
+    from changedesk.changes.filters import ChangeFilterSet
+
+    assert "pilot" not in ChangeFilterSet.base_filters
+    assert not worker.has_job("pilot")
