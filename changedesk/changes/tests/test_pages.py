@@ -253,3 +253,42 @@ def test_new_rfc_is_offered_only_to_originators(client, team):
     assert 'href="/changes/new/"' in client.get(reverse("changes:my_work")).content.decode()
     client.force_login(team["fiona"])
     assert 'href="/changes/new/"' not in client.get(reverse("changes:my_work")).content.decode()
+
+
+def test_print_signature_rows_follow_the_paper_form(draft, team):
+    from changedesk.changes.views import signature_rows
+
+    change = advance(draft, team, "closed")
+    events = list(change.events.order_by("sequence"))
+    labels = [row["label"] for row in signature_rows(change, events)]
+    assert labels == [
+        "Originator",
+        "Initial approver",
+        "Peer reviewer",
+        "Final approver",
+        "Implementer (outcome)",
+        "Closed by originator",
+    ]
+    assert all(row["event"] is not None for row in signature_rows(change, events))
+
+
+def test_an_unratified_emergency_waits_on_the_main_path(client, school, team):
+    from changedesk.changes.services import update_change
+    from changedesk.changes.views import signature_rows
+    from changedesk.changes.workflow import perform, waiting_on
+    from changedesk.conftest import plan_data
+
+    change = create_change(
+        school,
+        team["olivia"],
+        {**REQUEST, "is_emergency": True, "emergency_justification": "Registers are down."},
+    )
+    perform(change.pk, "submit", team["olivia"])
+    change = perform(change.pk, "approve", team["ian"])
+    # Approved: the implementer carries it out; ratifying is the final approver's side step.
+    assert waiting_on(change)[0].action == "record_outcome"
+    update_change(change.pk, team["olivia"], {**plan_data(), "implementer": team["ivan"]})
+    change = perform(change.pk, "record_outcome", team["ivan"], data={"outcome": "succeeded"})
+    assert waiting_on(change)[1] == team["olivia"]
+    labels = [row["label"] for row in signature_rows(change, list(change.events.all()))]
+    assert labels.index("Final approver (ratified)") == labels.index("Final approver") + 1
