@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import QUALIFIED_REFERENCE_RE, REFERENCE_RE, Change
+from changedesk.lib.filters import FilterSet
 
 SORTS = {
     "reference": ("school__name", "number"),
@@ -23,7 +24,7 @@ SORTS = {
 }
 
 
-class ChangeFilterSet(django_filters.FilterSet):
+class ChangeFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     state = django_filters.MultipleChoiceFilter(choices=State.choices, label="State")
     school = django_filters.CharFilter(method="by_school", label="School (slug)")

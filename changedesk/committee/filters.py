@@ -7,9 +7,10 @@ from django.db.models import QuerySet
 
 from changedesk.committee.choices import MeetingStatus
 from changedesk.committee.models import Meeting
+from changedesk.lib.filters import FilterSet
 
 
-class MeetingFilterSet(django_filters.FilterSet):
+class MeetingFilterSet(FilterSet):
     """`school` (a slug) and `status`; an empty value filters nothing, a bad one is a
     field error (a 400 from the API)."""
 

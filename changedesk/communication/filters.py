@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.models import Notice
+from changedesk.lib.filters import FilterSet
 
 # The largest id the database keeps (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -29,7 +30,7 @@ class IdFilter(django_filters.NumberFilter):
     field_class = IdField  # type: ignore[assignment]
 
 
-class NoticeFilterSet(django_filters.FilterSet):
+class NoticeFilterSet(FilterSet):
     """`school` (a slug), `status` and `change` (an RFC's id); an empty value filters
     nothing, a bad one is a field error (a 400 from the API)."""
 

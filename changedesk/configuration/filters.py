@@ -6,11 +6,12 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from changedesk.configuration.models import ConfigurationItem, ItemKind
+from changedesk.lib.filters import FilterSet
 
 STATUSES = [("active", "In use"), ("retired", "Retired"), ("all", "All")]
 
 
-class ItemFilterSet(django_filters.FilterSet):
+class ItemFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     school = django_filters.CharFilter(method="by_school", label="School (slug)")
     kind = django_filters.MultipleChoiceFilter(choices=ItemKind.choices, label="Kind")

@@ -23,6 +23,7 @@ from changedesk.accounts.models import School
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change, ChangeItem
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.filters import FilterSet
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 from changedesk.schedule.queries import APPROVED_STATES, DEFAULT_STATES, NOT_YET_APPROVED_STATES
 
@@ -44,7 +45,7 @@ class StorableIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = StorableIsoDateTimeField
 
 
-class CalendarPeriodFilterSet(django_filters.FilterSet):
+class CalendarPeriodFilterSet(FilterSet):
     school = django_filters.CharFilter(field_name="school__slug", label="School (slug)")
     kind = django_filters.MultipleChoiceFilter(choices=PeriodKind.choices, label="Kind")
     ends_after = StorableIsoDateTimeFilter(
@@ -97,7 +98,7 @@ class ScheduleFilterForm(forms.Form):
         return item
 
 
-class ScheduleFilterSet(django_filters.FilterSet):
+class ScheduleFilterSet(FilterSet):
     """The RFCs with a planned window in `schools` (the caller's), narrowed to one of
     them, to those naming an item, to a state, or to approved (or not yet approved) ones.
     Without a state or an approval it shows every state but rejected and withdrawn.
