@@ -427,9 +427,7 @@ class ChangeViewSet(
         items = data.pop("items", None)
         extra = _app_values(data)
         with transaction.atomic():
-            change = services.create_change(school, self._caller(), data)
-            if items:
-                rfc_items.set_change_items(change, items, self._caller())
+            change = services.create_change(school, self._caller(), data, items=items or [])
             extensions.save_change_fields(change, extra, self._caller())
         return self._render(change.pk, status.HTTP_201_CREATED)
 

@@ -102,6 +102,27 @@ def set_change_items(
     return change
 
 
+def name_items_on_new(change: Change, items: Iterable[ConfigurationItem]) -> list[str]:
+    """Name `items` on an RFC being raised (inside its transaction); returns their labels
+    for its `create` event. The same rules as `set_change_items`: the RFC's school, in use."""
+    wanted_ids = {item.pk for item in items}
+    if not wanted_ids:
+        return []
+    found = {
+        item.pk: item
+        for item in ConfigurationItem.objects.select_for_update(of=("self",)).filter(
+            pk__in=wanted_ids
+        )
+    }
+    errors = _item_errors(change, wanted_ids, found)
+    if errors:
+        raise InvalidAction("Some items cannot be named on this change.", {"items": errors})
+    ChangeItem.objects.bulk_create(
+        [ChangeItem(change=change, item=found[pk]) for pk in sorted(wanted_ids)]
+    )
+    return _labels(found.values())
+
+
 def _item_errors(change: Change, added_ids: set[int], added: dict[int, ConfigurationItem]) -> str:
     problems = []
     missing = sorted(added_ids - set(added))

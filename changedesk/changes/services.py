@@ -6,6 +6,7 @@ approved is read-only from then on (FITS: the approval is of that content).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +20,10 @@ from changedesk.accounts.models import School, User
 from changedesk.changes import writer
 from changedesk.changes.choices import EventKind, State
 from changedesk.changes.history import record_event
+from changedesk.changes.items import name_items_on_new
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
 from changedesk.changes.workflow import editable_fields
+from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.errors import InvalidAction, NotPermitted
 
 EDITABLE_FIELDS = (
@@ -94,8 +97,15 @@ def _article(noun: str) -> str:
     return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
-def create_change(school: School, originator: User, data: dict[str, Any]) -> Change:
-    """Raise a new RFC in `school` as `originator`; `data` holds model field values."""
+def create_change(
+    school: School,
+    originator: User,
+    data: dict[str, Any],
+    *,
+    items: Iterable[ConfigurationItem] = (),
+) -> Change:
+    """Raise a new RFC in `school` as `originator`; `data` holds model field values, and
+    `items` the configuration items it touches. One `create` event records it all."""
     originator = permissions.with_roles(originator)
     if not permissions.holds(originator, Role.ORIGINATOR, school):
         raise NotPermitted(f"Only an originator at {school.name} may raise a request for change.")
@@ -112,17 +122,15 @@ def create_change(school: School, originator: User, data: dict[str, Any]) -> Cha
         last = Change.objects.filter(school=school).aggregate(n=Max("number"))["n"] or 0
         change = Change(school=school, originator=originator, number=last + 1, **values)
         change.save()
-        record_event(
-            change,
-            EventKind.CREATE,
-            originator,
-            to_state=change.state,
-            diffs=[
-                {"field": n, "before": None, "after": field_value(change, n)}
-                for n in EDITABLE_FIELDS
-                if field_value(change, n) not in (None, "", False)
-            ],
-        )
+        diffs = [
+            {"field": n, "before": None, "after": field_value(change, n)}
+            for n in EDITABLE_FIELDS
+            if field_value(change, n) not in (None, "", False)
+        ]
+        named = name_items_on_new(change, items)
+        if named:
+            diffs.append({"field": "items", "before": [], "after": named})
+        record_event(change, EventKind.CREATE, originator, to_state=change.state, diffs=diffs)
     return change
 
 

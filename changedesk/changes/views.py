@@ -166,10 +166,8 @@ def change_create(request: HttpRequest) -> HttpResponse:
     form = ChangeForm(data, school=school, originator=user, initial=_slot_initial(request))
 
     def save() -> Change:
-        change = create_change(school, user, form.changed_values())
-        items = form.chosen_items()
-        if items:
-            set_change_items(change, items, user)
+        items = form.chosen_items() or []
+        change = create_change(school, user, form.changed_values(), items=items)
         extensions.save_change_fields(change, form.extension_values(), user)
         return change
 

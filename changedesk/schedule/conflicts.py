@@ -267,11 +267,8 @@ def _outside_window(plan: _Planned, cal: CalendarData) -> list[Conflict]:
     windows = cal.window_intervals(plan.start, plan.end)
     if any(s <= plan.start and plan.end <= e for s, e in windows):
         return []
-    described = cal.describe_windows()
-    if any(overlaps(s, e, plan.start, plan.end) for s, e in windows):
-        message = f"Runs outside the maintenance windows ({described})."
-    else:
-        message = f"Lies outside every maintenance window ({described})."
+    # One wording whether it runs over a window's edge or misses them all.
+    message = f"Runs outside the maintenance windows ({cal.describe_windows()})."
     return [Conflict(kind=ConflictKind.OUTSIDE_WINDOW, hard=False, message=message)]
 
 

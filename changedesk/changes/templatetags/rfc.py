@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from changedesk.changes import extensions
+from changedesk.changes.choices import Outcome
 
 register = template.Library()
 
@@ -53,3 +54,9 @@ def by_authority(event: Any) -> bool:
 @register.simple_tag
 def column_value(column: extensions.Column, change: Any) -> str:
     return column.value(change)
+
+
+@register.filter
+def outcome_label(value: str) -> str:
+    """An outcome in words ("Failed, fallback plan carried out"), not its API name."""
+    return str(dict(Outcome.choices).get(value, value))

@@ -70,8 +70,11 @@ def test_the_originator_names_items_when_raising_an_rfc(client, team, items):
     assert response.status_code == 302
     change = Change.objects.get()
     assert named(change) == {"ICT suite 2 switch"}
-    [event] = item_events(change)
-    assert event.diffs == [{"field": "items", "before": [], "after": ["SW-02"]}]
+    # One event, "Created", names them: no "Edited" right after it.
+    assert item_events(change) == []
+    [event] = change.events.all()
+    assert event.kind == EventKind.CREATE
+    assert {"field": "items", "before": [], "after": ["SW-02"]} in event.diffs
     assert event.actor == team["olivia"]
 
 
@@ -343,6 +346,17 @@ def test_the_api_names_items_when_raising_an_rfc(team, school, items):
     )
     assert response.status_code == 201, response.json()
     assert response.json()["items"] == [items["mis"].pk]
+    change = Change.objects.get(pk=response.json()["id"])
+    assert [e.kind for e in change.events.all()] == [EventKind.CREATE]
+
+
+def test_raising_an_rfc_with_an_item_it_cannot_use_writes_nothing(team, school, items, elsewhere):
+    response = api(team["olivia"]).post(
+        "/api/v1/changes/", {"school": "greenfield", **REQUEST, "items": [elsewhere.pk]}
+    )
+    assert response.status_code == 400
+    assert "items" in response.json()
+    assert not Change.objects.exists()
 
 
 @pytest.mark.parametrize("value", [["1"], "3", [True], [0], [-1], {"id": 1}, [2**70], "elsewhere"])

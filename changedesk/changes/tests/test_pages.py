@@ -292,3 +292,14 @@ def test_an_unratified_emergency_waits_on_the_main_path(client, school, team):
     assert waiting_on(change)[1] == team["olivia"]
     labels = [row["label"] for row in signature_rows(change, list(change.events.all()))]
     assert labels.index("Final approver (ratified)") == labels.index("Final approver") + 1
+
+
+def test_the_history_gives_the_outcome_in_words(client, draft, team):
+    from changedesk.changes.workflow import perform
+
+    change = advance(draft, team, "approved")
+    perform(change.pk, "record_outcome", team["olivia"], data={"outcome": "failed_backed_out"})
+    signed_in(client, team["olivia"])
+    page = client.get(reverse("changes:detail", args=[change.pk])).content.decode()
+    assert "Outcome: failed, fallback plan carried out</p>" in page
+    assert "failed_backed_out" not in page
