@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
-from changedesk.accounts.choices import Role
+from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
 from changedesk.changes import extensions, queries, workflow
@@ -277,7 +277,6 @@ def _detail_context(
 ) -> dict[str, Any]:
     user = _current_user(request)
     actions = allowed_actions(change, user)
-    ordered = sorted(actions, key=_button_order)
     links = item_links(change)
     form = form or ActionForm(
         initial={"version": change.version}, items=[link.item for link in links]
@@ -287,7 +286,7 @@ def _detail_context(
         "change": change,
         "item_links": links,
         "events": _timeline(change),
-        "actions": [(a, Action(a).label, a in DANGEROUS) for a in ordered],
+        **_decision_box(change, actions),
         "needs_outcome": Action.RECORD_OUTCOME in actions,
         "needs_review": Action.CLOSE in actions,
         "action_form": form,
@@ -297,6 +296,33 @@ def _detail_context(
         "can_edit": can_edit(change, user),
         "waiting_on": waiting[1] if waiting else None,
         "stylesheets": _stylesheets("top", "main"),
+    }
+
+
+def _decision_box(change: Change, actions: list[str]) -> dict[str, Any]:
+    """The buttons for what this person may do now, in reading order; a step that waits on
+    what someone else must write first is not offered but said ("Olivia must fill in …")."""
+    rows = [
+        row
+        for a in sorted(actions, key=_button_order)
+        if (row := workflow.transition_for(change.state, a))
+    ]
+    held = {
+        row.action: unmet
+        for row in rows
+        if row.by != Role.ORIGINATOR and (unmet := workflow.unmet(change, row))
+    }
+    rows = [row for row in rows if row.action not in held]
+    return {
+        "actions": [(r.action.value, r.action.label, r.action in DANGEROUS) for r in rows],
+        "held": [
+            f"{change.originator.display_name} must fill in the {', '.join(labels.values())} "
+            f"before you can {Action(action).label.lower()}."
+            for action, labels in held.items()
+        ],
+        # A decision box for approvers; the next step for the originator or implementer.
+        "decides": any(row.by in APPROVER_ROLES for row in rows),
+        "needs_reason": " or ".join(r.action.label.lower() for r in rows if r.needs_reason),
     }
 
 
@@ -330,10 +356,25 @@ def change_act(request: HttpRequest, pk: int) -> HttpResponse:
         return {**_detail_context(request, now, form), "attempted": request.POST.get("action", "")}
 
     def done(acted: Change) -> str:
-        return f"Done: {Action(form.cleaned_data['action']).label.lower()} on {acted.reference}."
+        return confirmation(acted, form.cleaned_data["action"], user)
 
     with timezone.override(change.school.zone):
         return form_page(request, form, "changes/detail.html", page, save=save, done=done)
+
+
+def confirmation(change: Change, action: str, actor: User) -> str:
+    """What an action did, in plain words, and who is asked to act next (from the table):
+    "RFC-0007 approved. Ivan Ivanov has been asked to carry it out and record the outcome."""
+    said = f"{change.reference} {EventKind(action).label.lower()}."
+    waiting = workflow.waiting_on(change)
+    if waiting is None:
+        return said
+    step, person = waiting
+    if person is None:
+        return f"{said} Next, someone must {step.task}."
+    if person.pk == actor.pk:
+        return f"{said} Next, you {step.task}."
+    return f"{said} {person.display_name} has been asked to {step.task}."
 
 
 def signature_rows(change: Change, events: list[ChangeEvent]) -> list[dict[str, Any]]:

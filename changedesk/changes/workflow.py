@@ -341,13 +341,22 @@ def allowed_actions(change: Change, user: User) -> list[str]:
 # --- What the RFC must hold. ---
 
 
-def _missing(change: Change, transition: Transition) -> dict[str, str]:
-    errors: dict[str, str] = {}
+def unmet(change: Change, transition: Transition) -> dict[str, str]:
+    """The fields the row requires that the RFC does not hold yet, by name, with labels."""
+    found: dict[str, str] = {}
     for name in transition.requires:
         value = getattr(change, name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            label = Change._meta.get_field(name).verbose_name  # type: ignore[union-attr]
-            errors[name] = f"Fill in the {label} before you {transition.action.label.lower()}."
+            found[name] = str(Change._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
+    return found
+
+
+def _missing(change: Change, transition: Transition) -> dict[str, str]:
+    verb = transition.action.label.lower()
+    errors = {
+        name: f"Fill in the {label} before you {verb}."
+        for name, label in unmet(change, transition).items()
+    }
     for guard in transition.guards:
         errors.update(guard(change))
     if change.planned_start and change.planned_end and change.planned_end <= change.planned_start:

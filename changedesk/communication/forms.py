@@ -34,7 +34,7 @@ class NoticeForm(forms.Form):
         label="When",
         max_length=200,
         required=False,
-        help_text="As people say it, e.g. “Tuesday 4 March, 6pm to 7pm”.",
+        help_text="As people say it, e.g. “Tuesday 4 March, 18:00 to 19:00”.",
     )
     what_you_will_notice = forms.CharField(
         label="What people will notice",
@@ -46,7 +46,7 @@ class NoticeForm(forms.Form):
         label="What to do",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="E.g. “Save your work and sign out before 6pm.” Leave blank if nothing.",
+        help_text="E.g. “Save your work and sign out before 18:00.” Leave blank if nothing.",
     )
     who_to_ask = forms.CharField(label="Who to ask", max_length=200, required=False)
     starts_at = forms.DateTimeField(

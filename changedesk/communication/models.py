@@ -106,7 +106,7 @@ class Notice(models.Model):
     title = models.CharField(max_length=200)
     what = models.TextField("what is happening", blank=True)
     when_text = models.CharField(
-        "when", max_length=200, blank=True, help_text="In plain words, e.g. Tuesday 4 March, 6pm."
+        "when", max_length=200, blank=True, help_text="In plain words, e.g. Tuesday 4 March, 18:00."
     )
     what_you_will_notice = models.TextField("what people will notice", blank=True)
     what_to_do = models.TextField("what to do", blank=True)

@@ -1,4 +1,7 @@
-"""Times and periods written the way a school writes them: "Tuesday 4 March, 6pm to 7pm".
+"""Times and periods in plain words: "Tuesday 4 March, 18:00 to 19:00".
+
+Times are in 24-hour form, as everywhere else in changedesk; a period that ends at
+midnight ends at 24:00, so it reads as the end of that day.
 
 Day and month names are spelt out here rather than taken from the C library's locale,
 so the words do not depend on how the server was set up.
@@ -26,15 +29,11 @@ MONTHS = (
 )
 
 
-def plain_clock(moment: datetime) -> str:
-    """6pm, 6:30pm, midday, midnight."""
-    if moment.minute == 0 and moment.hour == 12:
-        return "midday"
-    if moment.minute == 0 and moment.hour == 0:
-        return "midnight"
-    hour = moment.hour % 12 or 12
-    suffix = "am" if moment.hour < 12 else "pm"
-    return f"{hour}{suffix}" if moment.minute == 0 else f"{hour}:{moment.minute:02d}{suffix}"
+def plain_clock(moment: datetime, *, ends: bool = False) -> str:
+    """18:00, 09:30; an end at midnight is 24:00."""
+    if ends and moment.hour == 0 and moment.minute == 0:
+        return "24:00"
+    return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
 def plain_date(day: date, *, this_year: int | None = None) -> str:
@@ -63,7 +62,7 @@ def plain_window(
         ends_at_midnight and ends.date() == begins.date() + timedelta(days=1)
     )
     if same_day:
-        return f"{day}, {plain_clock(begins)} to {plain_clock(ends)}"
+        return f"{day}, {plain_clock(begins)} to {plain_clock(ends, ends=True)}"
     return f"{day}, {plain_clock(begins)} to {plain_date(ends.date(), this_year=year)}, " + (
         plain_clock(ends)
     )

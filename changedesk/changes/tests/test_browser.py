@@ -61,7 +61,7 @@ def test_draft_to_closed_as_four_people(browser, live_server, team):
     ian.page.get_by_text("Say why, so the originator knows what to do next.").wait_for()
     check_accessibility(ian.page)
     ian.act("Approve", comment="Yes: use the spare from the store room.")
-    ian.page.get_by_text("Done: approve").wait_for()
+    ian.page.get_by_text("has been asked to write the plan and submit it").wait_for()
     change.refresh_from_db()
     assert change.state == "planning"
 
@@ -92,20 +92,20 @@ def test_draft_to_closed_as_four_people(browser, live_server, team):
     fiona.page.goto(f"{base}/changes/{change.pk}/#decide")
     check_accessibility(fiona.page)
     fiona.act("Approve")
-    fiona.page.get_by_text("Done: approve").wait_for()
+    fiona.page.get_by_text("has been asked to carry it out and record the outcome").wait_for()
 
     # Olivia, also the implementer, records the outcome, then reviews and closes it.
     olivia.open(change)
     page.get_by_label("Outcome").select_option("succeeded")
     olivia.act("Record the outcome")
-    page.get_by_text("Done: record the outcome").wait_for()
+    page.get_by_text("Next, you update the records and close it.").wait_for()
     page.get_by_role("group", name="Have the configuration records been updated?").get_by_label(
         "Yes"
     ).check()
     page.get_by_role("group", name="Did the change cause any incidents?").get_by_label("No").check()
     page.get_by_role("group", name="Were the users told beforehand?").get_by_label("Yes").check()
     olivia.act("Close")
-    page.get_by_text("Done: close").wait_for()
+    page.get_by_text(f"{change.reference} closed.").wait_for()
     check_accessibility(page)
 
     change.refresh_from_db()

@@ -303,3 +303,60 @@ def test_the_history_gives_the_outcome_in_words(client, draft, team):
     page = client.get(reverse("changes:detail", args=[change.pk])).content.decode()
     assert "Outcome: failed, fallback plan carried out</p>" in page
     assert "failed_backed_out" not in page
+
+
+def test_the_decision_box_fits_the_person(client, draft, team):
+    signed_in(client, team["olivia"])
+    own = client.get(reverse("changes:detail", args=[draft.pk])).content.decode()
+    assert "Your next step" in own and "Your decision" not in own
+    assert "A comment is needed" not in own  # she may submit or withdraw, not return
+
+    from changedesk.changes.workflow import perform
+
+    perform(draft.pk, "submit", team["olivia"])
+    signed_in(client, team["ian"])
+    theirs = client.get(reverse("changes:detail", args=[draft.pk])).content.decode()
+    assert "Your decision" in theirs
+    assert "A comment is needed to return for amendment or reject," in theirs
+
+
+def test_a_confirmation_says_what_happens_next(client, draft, team):
+    signed_in(client, team["olivia"])
+    response = client.post(
+        reverse("changes:act", args=[draft.pk]),
+        {"action": "submit", "version": draft.version},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert (
+        f"{draft.reference} submitted for approval. Ian Ingram has been asked to decide "
+        "whether it may be planned." in page
+    )
+
+
+def test_an_emergency_tells_the_headteacher_what_waits_before_she_can_ratify(
+    client, school, team
+):
+    from changedesk.changes.services import update_change
+    from changedesk.changes.workflow import perform
+    from changedesk.conftest import plan_data
+
+    change = create_change(
+        school,
+        team["olivia"],
+        {**REQUEST, "is_emergency": True, "emergency_justification": "Registers are down."},
+    )
+    perform(change.pk, "submit", team["olivia"])
+    perform(change.pk, "approve", team["ian"])
+    signed_in(client, team["fiona"])
+    url = reverse("changes:detail", args=[change.pk])
+
+    page = client.get(url).content.decode()
+    assert "Olivia Okafor must fill in the full details of the change" in page
+    assert "before you can ratify the emergency change." in page
+    assert 'value="ratify"' not in page  # no button that can only fail
+
+    update_change(change.pk, team["olivia"], plan_data())
+    page = client.get(url).content.decode()
+    assert 'value="ratify"' in page
+    assert "must fill in" not in page

@@ -39,7 +39,7 @@ def test_it_drafts_from_the_rfc_in_plain_words(school, team, draft):
     assert notice.title == "Replace the ICT suite 2 switch"
     assert notice.what == change.description
     assert notice.what_you_will_notice == "ICT suite 2 offline for an hour after school."
-    assert notice.when_text == "Monday 10 March, 6pm to 7pm"
+    assert notice.when_text == "Monday 10 March, 18:00 to 19:00"
     assert notice.who_to_ask == "Olivia Okafor, ICT technician"
     assert (notice.starts_at, notice.ends_at) == (change.planned_start, change.planned_end)
     assert notice.created_by == team["olivia"]
@@ -51,7 +51,7 @@ def test_the_when_is_written_in_the_school_time_zone(team, draft, school):
     with time_machine.travel(datetime(2025, 3, 3, 9, tzinfo=UTC), tick=False):
         change = advance(draft, team, "approved")
         notice, _ = draft_from_change(change.pk, team["olivia"])
-    assert notice.when_text == "Monday 10 March, 7pm to 8pm"
+    assert notice.when_text == "Monday 10 March, 19:00 to 20:00"
 
 
 def test_a_communicator_may_draft_and_a_second_draft_opens_the_first(approved, carol, olivia):

@@ -62,13 +62,15 @@ def test_publishing_mails_the_staff_list_through_the_worker(notice, carol, mail_
 
     [received] = mail_server.messages
     assert received["To"] == STAFF_LIST
-    assert received["Subject"] == ("Replace the ICT suite 2 switch, Monday 10 March, 6pm to 7pm")
+    assert received["Subject"] == (
+        "Replace the ICT suite 2 switch, Monday 10 March, 18:00 to 19:00"
+    )
     text, html = bodies(received)
     text = text.replace("\r\n", "\n")
     key = settings_for(school).board_key
     link = f"https://changes.greenfield.example/notices/board/{key}/"
     assert "Hello everyone," in text
-    assert "When: Monday 10 March, 6pm to 7pm" in text
+    assert "When: Monday 10 March, 18:00 to 19:00" in text
     assert "What you will notice:\nICT suite 2 offline for an hour after school." in text
     assert "What to do:\nBook ICT suite 1 instead." in text
     assert "Who to ask: Olivia Okafor, ICT technician" in text
@@ -113,12 +115,12 @@ def test_reminders_go_at_each_lead_time_and_never_twice(notice, carol, mail_serv
 
     subjects = [m["Subject"] for m in mail_server.messages]
     assert subjects == [
-        "Replace the ICT suite 2 switch, Monday 10 March, 6pm to 7pm",
+        "Replace the ICT suite 2 switch, Monday 10 March, 18:00 to 19:00",
         "Reminder: Replace the ICT suite 2 switch, in 1 day",
         "Reminder: Replace the ICT suite 2 switch, in 1 hour",
     ]
     text, html = bodies(mail_server.messages[2])
-    assert "A reminder: this starts in 1 hour (Monday 10 March, 6pm to 7pm)." in text
+    assert "A reminder: this starts in 1 hour (Monday 10 March, 18:00 to 19:00)." in text
     assert "A reminder: this starts in 1 hour." in html
     assert OutboxMessage.objects.filter(template="notice_reminder").count() == 2
 

@@ -18,38 +18,41 @@ def utc(*args):
 
 def test_it_writes_a_window_on_one_day_without_the_current_year():
     start, end = utc(2025, 3, 4, 18), utc(2025, 3, 4, 19)
-    assert plain_window(start, end, LONDON, now=utc(2025, 2, 1)) == "Tuesday 4 March, 6pm to 7pm"
+    assert (
+        plain_window(start, end, LONDON, now=utc(2025, 2, 1)) == "Tuesday 4 March, 18:00 to 19:00"
+    )
 
 
 def test_it_uses_the_school_time_zone_in_summer_time():
-    # 17:30 UTC is 6:30pm in London in June (BST).
+    # 17:30 UTC is 18:30 in London in June (BST).
     start, end = utc(2025, 6, 10, 17, 30), utc(2025, 6, 10, 19)
-    assert plain_window(start, end, LONDON, now=start) == "Tuesday 10 June, 6:30pm to 8pm"
+    assert plain_window(start, end, LONDON, now=start) == "Tuesday 10 June, 18:30 to 20:00"
 
 
 def test_it_names_the_year_when_it_is_not_this_year():
     start, end = utc(2026, 1, 5, 12), utc(2026, 1, 5, 13, 15)
     assert (
         plain_window(start, end, LONDON, now=utc(2025, 12, 1))
-        == "Monday 5 January 2026, midday to 1:15pm"
+        == "Monday 5 January 2026, 12:00 to 13:15"
     )
 
 
 def test_it_ends_at_midnight_on_the_same_evening():
     start, end = utc(2025, 3, 4, 22), utc(2025, 3, 5, 0)
-    assert plain_window(start, end, LONDON, now=start) == "Tuesday 4 March, 10pm to midnight"
+    assert plain_window(start, end, LONDON, now=start) == "Tuesday 4 March, 22:00 to 24:00"
 
 
 def test_it_spans_days():
     start, end = utc(2025, 3, 7, 18), utc(2025, 3, 10, 7)
     assert (
-        plain_window(start, end, LONDON, now=start) == "Friday 7 March, 6pm to Monday 10 March, 7am"
+        plain_window(start, end, LONDON, now=start)
+        == "Friday 7 March, 18:00 to Monday 10 March, 07:00"
     )
 
 
 def test_it_says_nothing_without_a_start_and_from_without_an_end():
     assert plain_window(None, None, LONDON) == ""
-    assert plain_window(utc(2025, 3, 4, 9), None, LONDON) == "Tuesday 4 March, from 9am"
+    assert plain_window(utc(2025, 3, 4, 9), None, LONDON) == "Tuesday 4 March, from 09:00"
 
 
 @pytest.mark.parametrize(
