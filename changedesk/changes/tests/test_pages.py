@@ -334,9 +334,7 @@ def test_a_confirmation_says_what_happens_next(client, draft, team):
     )
 
 
-def test_an_emergency_tells_the_headteacher_what_waits_before_she_can_ratify(
-    client, school, team
-):
+def test_an_emergency_tells_the_headteacher_what_waits_before_she_can_ratify(client, school, team):
     from changedesk.changes.services import update_change
     from changedesk.changes.workflow import perform
     from changedesk.conftest import plan_data
