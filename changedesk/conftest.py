@@ -77,6 +77,23 @@ def _person(username: str, first: str, last: str, title: str = "") -> User:
     )
 
 
+def member(username: str, school: School, roles: list[str]) -> User:
+    """Someone else at `school` with `roles` (e.g. a second originator), named after the
+    username: `member("orla", school, [Role.ORIGINATOR])` is Orla Example."""
+    user = _person(username, username.capitalize(), "Example")
+    set_membership(user, school, roles)
+    return user
+
+
+@pytest.fixture
+def root(db) -> User:
+    """An operator: a superuser who is a member of no school."""
+    user = create_user("root", email="root@example.org", password=None, first_name="Rita")
+    user.is_superuser = True
+    user.save()
+    return user
+
+
 @pytest.fixture
 def school(db) -> School:
     return create_school("Greenfield Primary", "greenfield")

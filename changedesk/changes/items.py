@@ -72,22 +72,9 @@ def set_change_items(
         if not items_editable(change):
             reason = _locked_reason(change)
             raise InvalidAction(reason, {"items": reason})
-        added_ids = wanted_ids - set(current)
-        # Locked, so an item cannot be deleted between this check and the link to it.
-        added = {
-            item.pk: item
-            for item in ConfigurationItem.objects.select_for_update(of=("self",)).filter(
-                pk__in=added_ids
-            )
-        }
-        errors = _item_errors(change, added_ids, added)
-        if errors:
-            raise InvalidAction("Some items cannot be named on this change.", {"items": errors})
         removed_ids = set(current) - wanted_ids
         ChangeItem.objects.filter(change=change, item_id__in=removed_ids).delete()
-        ChangeItem.objects.bulk_create(
-            [ChangeItem(change=change, item=added[pk]) for pk in sorted(added_ids)]
-        )
+        added = _link(change, wanted_ids - set(current))
         after = [item for pk, item in current.items() if pk not in removed_ids]
         after += list(added.values())
         writer.save(
@@ -106,21 +93,26 @@ def name_items_on_new(change: Change, items: Iterable[ConfigurationItem]) -> lis
     """Name `items` on an RFC being raised (inside its transaction); returns their labels
     for its `create` event. The same rules as `set_change_items`: the RFC's school, in use."""
     wanted_ids = {item.pk for item in items}
-    if not wanted_ids:
-        return []
+    return _labels(_link(change, wanted_ids).values()) if wanted_ids else []
+
+
+def _link(change: Change, item_ids: set[int]) -> dict[int, ConfigurationItem]:
+    """Link the locked `change` to the items `item_ids`, which must be of its school and in
+    use; returns them by id. Locked, so an item cannot be deleted between this check and
+    the link to it."""
     found = {
         item.pk: item
         for item in ConfigurationItem.objects.select_for_update(of=("self",)).filter(
-            pk__in=wanted_ids
+            pk__in=item_ids
         )
     }
-    errors = _item_errors(change, wanted_ids, found)
+    errors = _item_errors(change, item_ids, found)
     if errors:
         raise InvalidAction("Some items cannot be named on this change.", {"items": errors})
     ChangeItem.objects.bulk_create(
-        [ChangeItem(change=change, item=found[pk]) for pk in sorted(wanted_ids)]
+        [ChangeItem(change=change, item=found[pk]) for pk in sorted(item_ids)]
     )
-    return _labels(found.values())
+    return found
 
 
 def _item_errors(change: Change, added_ids: set[int], added: dict[int, ConfigurationItem]) -> str:

@@ -22,8 +22,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from changedesk.accounts.choices import Role
-from changedesk.accounts.models import School, User
-from changedesk.accounts.services import create_school, create_user, set_membership
+from changedesk.accounts.models import User
+from changedesk.accounts.services import create_school
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import perform
@@ -31,7 +31,7 @@ from changedesk.committee import services as committee
 from changedesk.communication import services as notices
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.configuration.services import create_item
-from changedesk.conftest import PASSWORD, REQUEST
+from changedesk.conftest import REQUEST, member
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 
 try:  # Where naming an RFC's items lives has moved before; follow it.
@@ -112,19 +112,6 @@ def take(change: Change, team: dict[str, User], target: str, days: int) -> None:
     perform(change.pk, "close", olivia, data=CLOSE)
 
 
-def person(username: str, school: School, roles: list[str]) -> User:
-    user = create_user(
-        username,
-        email=f"{username}@greenfield.example",
-        password=PASSWORD,
-        first_name=username.capitalize(),
-        last_name="Example",
-        check_password=False,
-    )
-    set_membership(user, school, roles)
-    return user
-
-
 @pytest.fixture(scope="module")
 def busy(django_db_setup, django_db_blocker):
     """A busy Greenfield, made once for the module and rolled back after it (each test runs
@@ -141,7 +128,7 @@ def busy(django_db_setup, django_db_blocker):
 def build() -> dict:
     school = create_school("Greenfield Primary", "greenfield")
     team = {
-        name: person(name, school, roles)
+        name: member(name, school, roles)
         for name, roles in (
             ("olivia", [Role.ORIGINATOR, Role.IMPLEMENTER]),
             ("ian", [Role.INITIAL_APPROVER]),

@@ -28,14 +28,14 @@ from rest_framework.test import APIClient
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Delegation, Membership, School, User
-from changedesk.accounts.services import create_user, set_membership
+from changedesk.accounts.services import set_membership
 from changedesk.changes.items import set_change_items
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import allowed_actions, perform
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.configuration.services import create_item
-from changedesk.conftest import PASSWORD, REQUEST, advance, plan_data
+from changedesk.conftest import REQUEST, advance, member, plan_data
 from changedesk.lib.errors import NotPermitted, StaleChange
 
 pytestmark = pytest.mark.django_db
@@ -46,19 +46,6 @@ def api(user: User | None = None) -> APIClient:
     if user is not None:
         client.force_login(user)
     return client
-
-
-def person(username: str, school: School, roles: list[str]) -> User:
-    user = create_user(
-        username,
-        email=f"{username}@greenfield.example",
-        password=PASSWORD,
-        first_name=username.capitalize(),
-        last_name="Example",
-        check_password=False,
-    )
-    set_membership(user, school, roles)
-    return user
 
 
 def delegate(school: School, approver: User, deputy: User, role: str = "") -> Delegation:
@@ -84,7 +71,7 @@ def history(change: Change) -> tuple[str, int, int]:
 @pytest.fixture
 def dora(school) -> User:
     """The deputy head, who deputises for Ian (the initial approver) and holds no role."""
-    return person("dora", school, [])
+    return member("dora", school, [])
 
 
 @pytest.fixture
@@ -124,7 +111,7 @@ def test_a_deputy_who_left_the_school_may_not_approve_through_perform(waiting, t
 
 def test_a_deputy_who_was_never_a_member_may_not_approve(waiting, team, school, other_school):
     """A delegation to someone of another school (made in the admin, say) gives nothing."""
-    stranger = person("stan", other_school, [Role.INITIAL_APPROVER])
+    stranger = member("stan", other_school, [Role.INITIAL_APPROVER])
     delegate(school, team["ian"], stranger)
     before = history(waiting)
     with pytest.raises(NotPermitted):
@@ -222,7 +209,7 @@ def section(html: str, title: str) -> str:
 def test_my_work_leaves_her_own_rfc_out_of_her_peer_reviews(client, draft, team, school):
     olivia, peter = team["olivia"], team["peter"]
     # Another originator's RFC waits for Peter too: that one she should review for him.
-    orla = person("orla", school, [Role.ORIGINATOR])
+    orla = member("orla", school, [Role.ORIGINATOR])
     theirs = create_change(school, orla, {**REQUEST, "title": "Move the staff printer"})
     perform(theirs.pk, "submit", orla)
     perform(theirs.pk, "approve", team["ian"])

@@ -15,19 +15,10 @@ from django.utils import timezone
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Delegation, Membership, User
-from changedesk.accounts.services import change_roles, create_user, remove_member
+from changedesk.accounts.services import change_roles, remove_member
 from changedesk.lib.errors import InvalidAction
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root(db) -> User:
-    """An operator: a superuser who is a member of no school."""
-    user = create_user("root", email="root@example.org", password=None, first_name="Rita")
-    user.is_superuser = True
-    user.save()
-    return user
 
 
 def loaded(user: User) -> User:

@@ -9,8 +9,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from changedesk.accounts.models import User
-from changedesk.accounts.services import create_user
 from changedesk.changes.choices import State
 from changedesk.committee import services
 from changedesk.committee.models import Meeting
@@ -19,15 +17,6 @@ from changedesk.lib.errors import NotPermitted
 pytestmark = pytest.mark.django_db
 
 MEETINGS = "/api/v1/committee/meetings/"
-
-
-@pytest.fixture
-def root(db) -> User:
-    """An operator: a superuser who is a member of no school."""
-    user = create_user("root", email="root@example.org", password=None, first_name="Rita")
-    user.is_superuser = True
-    user.save()
-    return user
 
 
 def url(name, meeting, *extra):

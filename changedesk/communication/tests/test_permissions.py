@@ -8,23 +8,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
-from changedesk.accounts.models import User
 from changedesk.accounts.permissions import with_roles
-from changedesk.accounts.services import create_user
 from changedesk.communication import services
 from changedesk.communication.models import Notice
 from changedesk.lib.errors import NotPermitted
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root(db) -> User:
-    """An operator: a superuser who is a member of no school."""
-    user = create_user("root", email="root@example.org", password=None, first_name="Rita")
-    user.is_superuser = True
-    user.save()
-    return user
 
 
 @pytest.fixture

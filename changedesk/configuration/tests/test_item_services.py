@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from changedesk.accounts.services import create_user
 from changedesk.configuration import importer, services
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.errors import NotPermitted
@@ -17,15 +16,6 @@ from changedesk.lib.errors import NotPermitted
 pytestmark = pytest.mark.django_db
 
 CSV = "name,kind,identifier\nMIS server,server,SRV-MIS\n"
-
-
-@pytest.fixture
-def root(db):
-    """An operator: a superuser who is a member of no school."""
-    user = create_user("root", email="root@example.org", password=None, first_name="Rita")
-    user.is_superuser = True
-    user.save()
-    return user
 
 
 def writes(school, switch):

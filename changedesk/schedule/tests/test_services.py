@@ -26,15 +26,6 @@ def _frozen():
 
 
 @pytest.fixture
-def root(db):
-    """An operator: a superuser who is a member of no school."""
-    user = create_user("root", email="root@example.org", password=None, first_name="Rita")
-    user.is_superuser = True
-    user.save()
-    return user
-
-
-@pytest.fixture
 def year(school):
     return school_year(school)
 

@@ -7,6 +7,7 @@ checks again who may.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
@@ -187,15 +188,13 @@ def period_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def period_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
     period = get_object_or_404(CalendarPeriod, pk=pk, school=place.school)
-    if request.method == "POST":
-        return act(
-            request,
-            lambda: services.delete_period(period.pk, place.user),
-            done=f"“{period.name}” is removed from the calendar.",
-            then=place.calendar_url,
-        )
-    thing = f"the {period.get_kind_display().lower()} “{period}”"
-    return render(request, "schedule/confirm_delete.html", {"school": place.school, "thing": thing})
+    return _delete_page(
+        request,
+        place,
+        f"the {period.get_kind_display().lower()} “{period}”",
+        run=lambda: services.delete_period(period.pk, place.user),
+        done=f"“{period.name}” is removed from the calendar.",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -236,14 +235,21 @@ def window_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def window_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
     window = get_object_or_404(MaintenanceWindow, pk=pk, school=place.school)
+    return _delete_page(
+        request,
+        place,
+        f"the maintenance window “{window.name}”",
+        run=lambda: services.delete_window(window.pk, place.user),
+        done=f"The maintenance window “{window.name}” is removed.",
+    )
+
+
+def _delete_page(
+    request: HttpRequest, place: Place, thing: str, *, run: Callable[[], Any], done: str
+) -> HttpResponse:
+    """Ask "Remove {thing}?"; on the POST, remove it and go back to the calendar."""
     if request.method == "POST":
-        return act(
-            request,
-            lambda: services.delete_window(window.pk, place.user),
-            done=f"The maintenance window “{window.name}” is removed.",
-            then=place.calendar_url,
-        )
-    thing = f"the maintenance window “{window.name}”"
+        return act(request, run, done=done, then=place.calendar_url)
     return render(request, "schedule/confirm_delete.html", {"school": place.school, "thing": thing})
 
 
