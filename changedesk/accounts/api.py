@@ -83,6 +83,9 @@ class SchoolSerializer(serializers.ModelSerializer[School]):
             "timezone",
             "peer_review_enabled",
             "final_approver_may_be_originator",
+            "decision_links_enabled",
+            "normal_lead_days",
+            "standard_lead_hours",
             "roles",
         )
         read_only_fields = fields

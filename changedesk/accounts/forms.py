@@ -108,7 +108,15 @@ class RolesForm(forms.Form):
 class SchoolSettingsForm(forms.ModelForm[School]):
     class Meta:
         model = School
-        fields = ["name", "timezone", "peer_review_enabled", "final_approver_may_be_originator"]
+        fields = [
+            "name",
+            "timezone",
+            "peer_review_enabled",
+            "final_approver_may_be_originator",
+            "decision_links_enabled",
+            "normal_lead_days",
+            "standard_lead_hours",
+        ]
         labels = {
             "peer_review_enabled": "Peer review plans before final approval",
             "final_approver_may_be_originator": "The final approver may be the originator",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -70,6 +71,29 @@ class School(models.Model):
     final_approver_may_be_originator = models.BooleanField(
         default=False,
         help_text="Allow the final approver of an RFC to be the person who raised it.",
+    )
+    decision_links_enabled = models.BooleanField(
+        "approve from e-mail",
+        default=True,
+        help_text=(
+            "Approvers' e-mails carry a link that lets them decide on that one RFC without "
+            "signing in (single-use, expiring, void once the RFC changes)."
+        ),
+    )
+    normal_lead_days = models.PositiveSmallIntegerField(
+        "lead time for normal changes (working days)",
+        default=2,
+        validators=[MaxValueValidator(30)],
+        help_text=(
+            "The next safe slot for a normal change starts at least this many working days "
+            "ahead: time to approve it and to tell the users."
+        ),
+    )
+    standard_lead_hours = models.PositiveSmallIntegerField(
+        "lead time for standard changes (hours)",
+        default=4,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text="The next safe slot for a standard (pre-approved) change starts this far ahead.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

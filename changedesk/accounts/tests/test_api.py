@@ -35,6 +35,9 @@ def test_it_lists_my_schools_with_my_roles(olivia, oscar):
             "timezone": "Europe/London",
             "peer_review_enabled": True,
             "final_approver_may_be_originator": False,
+            "decision_links_enabled": True,
+            "normal_lead_days": 2,
+            "standard_lead_hours": 4,
             "roles": ["originator", "implementer"],
         }
     ]

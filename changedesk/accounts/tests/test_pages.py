@@ -148,10 +148,16 @@ def test_admin_changes_settings(client, school, team):
     response = client.post(url, {"name": "Greenfield", "timezone": "Mars/Olympus"})
     assert response.status_code == 400
     assert "not a known time zone" in response.content.decode()
-    response = client.post(url, {"name": "Greenfield", "timezone": "Europe/London"})
+    settings = {"name": "Greenfield", "timezone": "Europe/London", "standard_lead_hours": 2}
+    response = client.post(url, settings | {"normal_lead_days": 99})
+    assert response.status_code == 400
+    assert "less than or equal to 30" in response.content.decode()
+    response = client.post(url, settings | {"normal_lead_days": 3})
     assert response.status_code == 302
     school.refresh_from_db()
     assert school.peer_review_enabled is False
+    assert school.decision_links_enabled is False
+    assert (school.normal_lead_days, school.standard_lead_hours) == (3, 2)
 
 
 def test_approver_names_a_deputy_and_revokes(client, school, team):
