@@ -15,10 +15,15 @@ $(BIN)/changedesk: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
+# The product as it runs in production (its own error pages, gunicorn, static files
+# collected), on plain HTTP, with an outbox worker beside it printing the mail to the console
+# with links to the port served. `DEBUG=true make run` for Django's debug pages and reloader.
+RUN_ENV = DEBUG=$${DEBUG:-false} HTTPS=$${HTTPS:-false} EMAIL_URL=$${EMAIL_URL:-console://} \
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
+
 run: $(BIN)/changedesk
-	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/changedesk demo
-	DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/changedesk serve --host $(HOST) --port $(PORT)
+	$(RUN_ENV) $(BIN)/changedesk demo
+	$(RUN_ENV) $(BIN)/changedesk serve --host $(HOST) --port $(PORT) --worker
 
 test: lint pytest
 

@@ -26,8 +26,10 @@ The core never imports the app: it asks the registry. What an extension may add:
   app keeps in its own tables: what they show for an RFC, whether they may be changed in
   its state, and how a value is saved (in the same transaction as the RFC's own edit).
 - `panels`: sections of the RFC page (`place="top"`, above its sections, or `"main"`,
-  below them), of its edit form (`"edit"`, beside the plan) or of its print (`"print"`),
-  each a template and a function giving its context (None: not shown).
+  below them), of its edit form (`"edit"`, beside the plan), of its print (`"print"`) or
+  of the page an approver's e-mail link opens (`"decide"`, shown without signing in, so
+  with `request.user` anonymous: nothing there may link beyond that one decision), each a
+  template and a function giving its context (None: not shown).
 - `event_notes`: lines under a history event on the RFC page (e.g. "Decided in a meeting").
 - `columns` and `filters`: on the change log page, its CSV export and the RFC API list.
 - `jobs`: run by the outbox worker on every pass (reminders, summaries, nudges).

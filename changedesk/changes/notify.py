@@ -14,6 +14,7 @@ from django.urls import reverse
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES
 from changedesk.accounts.models import Delegation, User
+from changedesk.changes import decision_links
 from changedesk.changes.choices import Action
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.notifications.outbox import enqueue
@@ -93,7 +94,8 @@ def change_mail_context(
         "task": task,
         "deputy_for": on_behalf_of.display_name if on_behalf_of else "",
         "path": path,
-        "decide_path": path + "#decide",
+        # A decision link for an approver when the school allows them (`decision_links`).
+        "decide_path": decision_links.mail_decide_path(change, recipient),
         "planned_start": change.planned_start.isoformat() if change.planned_start else "",
         "planned_end": change.planned_end.isoformat() if change.planned_end else "",
     }

@@ -12,5 +12,7 @@ urlpatterns = [
     path("changes/<int:pk>/", views.change_detail, name="detail"),
     path("changes/<int:pk>/edit/", views.change_edit, name="edit"),
     path("changes/<int:pk>/act/", views.change_act, name="act"),
+    path("changes/<int:pk>/decide/", views.change_decide, name="decide"),
+    path("decide/<str:token>/", views.decide_by_link, name="decide_link"),
     path("changes/<int:pk>/print/", views.change_print, name="print"),
 ]

@@ -10,12 +10,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,7 +26,7 @@ from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
-from changedesk.changes import extensions, queries, workflow
+from changedesk.changes import decision_links, extensions, queries, workflow
 from changedesk.changes.choices import Action, EventKind, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
@@ -31,6 +34,7 @@ from changedesk.changes.items import item_links, set_change_items
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.services import can_edit, create_change, update_change
 from changedesk.changes.workflow import allowed_actions
+from changedesk.lib.errors import NotPermitted
 from changedesk.lib.views import form_page
 
 PAGE_SIZE = 25
@@ -299,13 +303,16 @@ def _detail_context(
     }
 
 
-def _decision_box(change: Change, actions: list[str]) -> dict[str, Any]:
-    """The buttons for what this person may do now, in reading order; a step that waits on
-    what someone else must write first is not offered but said ("Olivia must fill in …")."""
+def _decision_box(
+    change: Change, actions: list[str], roles: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """The buttons for what this person may do now, in reading order (only the steps of
+    `roles` when given); a step that waits on what someone else must write first is not
+    offered but said ("Olivia must fill in …")."""
     rows = [
         row
         for a in sorted(actions, key=_button_order)
-        if (row := workflow.transition_for(change.state, a))
+        if (row := workflow.transition_for(change.state, a)) and (roles is None or row.by in roles)
     ]
     held = {
         row.action: unmet
@@ -324,6 +331,87 @@ def _decision_box(change: Change, actions: list[str]) -> dict[str, Any]:
         "decides": any(row.by in APPROVER_ROLES for row in rows),
         "needs_reason": " or ".join(r.action.label.lower() for r in rows if r.needs_reason),
     }
+
+
+@require_GET
+def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """The RFC's decision box: where an e-mail's "Decide now" goes when the school does not
+    use decision links. A path, not a #fragment, so that signing in on the way keeps it."""
+    change = _visible_change(request, pk)
+    return redirect(change.get_absolute_url() + "#decide")
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def decide_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """One decision on one RFC from the link in an approver's e-mail, without signing in
+    (see `decision_links`). Showing the page never acts; the decision is a POST."""
+    try:
+        link = decision_links.read(token)
+    except decision_links.LinkRefused as refused:
+        return _link_refused(request, refused)
+    change, person = link.change, link.person
+    form = ActionForm(request.POST or None, initial={"version": link.version})
+    approver = frozenset(APPROVER_ROLES)
+
+    def offered() -> list[str]:
+        box = _decision_box(change, allowed_actions(change, person), approver)
+        return [action for action, _, _ in box["actions"]]
+
+    def save() -> str:
+        action = form.cleaned_data["action"]
+        if action not in offered():
+            raise NotPermitted(
+                f"“{Action(action).label if action in Action.values else action}” cannot be "
+                f"done from this link. Sign in to see {change.reference}."
+            )
+        workflow.perform(
+            change.pk,
+            action,
+            person,
+            comment=form.cleaned_data["comment"],
+            data=form.payload(action),
+            expected_version=link.version,
+            channel=link.channel,
+        )
+        return request.path
+
+    def page() -> dict[str, Any]:
+        actions = allowed_actions(change, person)
+        return {
+            "change": change,
+            "person": person,
+            **_decision_box(change, actions, approver),
+            "action_form": form,
+            "extra_fields": [
+                form[f.name] for f in extensions.action_fields() if f.shown(change, actions)
+            ],
+            "stylesheets": _stylesheets("decide"),
+            "sign_in": _sign_in_to_decide(change),
+        }
+
+    with timezone.override(change.school.zone):
+        return form_page(request, form, "changes/decide_link.html", page, save=save)
+
+
+def _link_refused(request: HttpRequest, refused: decision_links.LinkRefused) -> HttpResponse:
+    change, used = refused.change, refused.used
+    context: dict[str, Any] = {"message": refused.message, "change": change, "used": used}
+    if change is not None:
+        context["sign_in"] = _sign_in_to_decide(change)
+        if used is not None:
+            context["next_step"] = confirmation(change, used.kind, used.actor)
+    else:
+        context["sign_in"] = reverse("accounts:login")
+    with timezone.override(change.school.zone if change else None):
+        # A used link is the page after a decision: the person did nothing wrong.
+        status = 200 if used is not None else 410 if change is not None else 400
+        return render(request, "changes/decide_link_refused.html", context, status=status)
+
+
+def _sign_in_to_decide(change: Change) -> str:
+    after = reverse("changes:decide", args=[change.pk])
+    return f"{reverse('accounts:login')}?{urlencode({'next': after})}"
 
 
 @require_GET

@@ -410,6 +410,7 @@ def perform(
     comment: str = "",
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    channel: dict[str, str] | None = None,
 ) -> Change:
     """Take `action` on the RFC as `actor`: lock, guard, change state, record, notify.
 
@@ -418,6 +419,8 @@ def perform(
     `data` holds what the action carries: its row's payload, and what the extensions'
     guards read (e.g. `override_reason`). An extension's authority (e.g. a committee
     meeting, `data["committee_meeting"]`) may let the actor decide for the named approver.
+    `channel` says how the action came in when not through a signed-in page or the API (e.g.
+    `{"via": "email_link", "link": …}`); the event's data keeps it.
     """
     if action not in Action.values:
         known = ", ".join(Action.values)
@@ -446,6 +449,7 @@ def perform(
         if errors:
             raise InvalidAction(transition.refusal, errors)
         recorded.update(extensions.run_guards(change, transition, data))
+        recorded.update(channel or {})
         from_state = change.state
         change.state = transition.destination(change)
         for name, value in transition.sets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -82,6 +83,16 @@ class AttendanceForm(forms.Form):
         field = self.fields["members_present"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
         field.queryset = school_members(meeting.school)
+        # Whom the committee has decided for: `record_attendance` keeps them on the list,
+        # so the page does not offer to take them off.
+        self.kept = {
+            str(pk)
+            for pk in meeting.items.exclude(decided_for=None).values_list("decided_for", flat=True)
+        }
+
+    def boxes(self) -> list[tuple[Any, bool]]:
+        """Each member's box, and whether it stays ticked (decided for)."""
+        return [(box, str(box.data["value"]) in self.kept) for box in self["members_present"]]
 
 
 class DecisionForm(forms.Form):
@@ -90,17 +101,29 @@ class DecisionForm(forms.Form):
         label="Minute",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What the committee said. Needed to return or reject: it is the reason "
-        "the originator reads.",
+        help_text="What the committee said, for the minutes.",
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args: Any, decisions: list[Decision] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if decisions is not None:
-            field = self.fields["decision"]
-            assert isinstance(field, forms.ChoiceField)
-            field.choices = [(d.value, d.label) for d in decisions]
+            self.offer(decisions)
+
+    def offer(self, decisions: Sequence[Decision], needs_minute: Sequence[Decision] = ()) -> None:
+        """Offer only `decisions`; the minute is needed for `needs_minute`, being the
+        reason the originator reads. On a bound form, what it shows again."""
+        field = self.fields["decision"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(d.value, d.label) for d in decisions]
+        if len(decisions) == 1:
+            self.initial["decision"] = decisions[0].value
+        if needs_minute:
+            which = " or ".join(d.label.lower() for d in needs_minute)
+            self.fields["minute"].help_text = (
+                f"What the committee said. Needed to {which}: it is the reason the "
+                "originator reads."
+            )
 
 
 class ReminderSettingsForm(forms.ModelForm[ReminderSettings]):

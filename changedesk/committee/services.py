@@ -5,26 +5,29 @@ raises the workflow's errors (`NotPermitted` 403, `InvalidAction` 400 with field
 `StaleChange` 409), so the pages and the API refuse alike. A decision on an RFC is applied
 through `workflow.perform(..., data={"committee_meeting": id})` (see `rfc.py`): the chair
 or the secretary acts for the approver named on the RFC, who must be recorded present
-(`approver_in_meeting`).
+(`approver_in_meeting`). What the meeting page offers is asked of the same rules
+beforehand (`offer`), so it offers only what `decide` will take.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
+from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import Membership, School, User
 from changedesk.accounts.permissions import is_school_admin
 from changedesk.accounts.permissions import with_roles as _with_roles
 from changedesk.changes.choices import AWAITING_DECISION_STATES, Action, State
 from changedesk.changes.models import Change
-from changedesk.changes.workflow import Transition, acting_for, perform, transition_for
+from changedesk.changes.workflow import Transition, acting_for, perform, transition_for, unmet
 from changedesk.committee.choices import DECISION_ACTIONS, Decision, MeetingStatus
 from changedesk.committee.models import AgendaItem, Meeting, ReminderSettings
 from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange, WorkflowError
@@ -213,17 +216,88 @@ def build_agenda(meeting_id: int, actor: User) -> int:
 # --- Decisions. ---
 
 
-def possible_decisions(item: AgendaItem) -> list[Decision]:
-    """The decisions the workflow allows on the item's RFC as it stands now; none once
+@dataclass(frozen=True)
+class Offer:
+    """What the committee can decide on one agenda item now: the decisions it can take
+    (deferring, whenever it can decide at all), why it cannot take the others the workflow
+    has in the RFC's state (in the words `decide` refuses them with), and which decisions
+    need a minute, as it is the reason the originator reads."""
+
+    decisions: list[Decision]
+    why_not: list[str]
+    needs_minute: list[Decision]
+
+
+def _rows(item: AgendaItem) -> list[tuple[Decision, Transition]]:
+    """The workflow's rows for the decisions on the item's RFC in its state; none once
     decided, or when the RFC no longer awaits a decision (decided outside the meeting)."""
-    if item.is_decided or item.change.state not in AWAITING_DECISION_STATES:
+    change = item.change
+    if item.is_decided or change.state not in AWAITING_DECISION_STATES:
         return []
-    allowed = [
-        decision
+    return [
+        (Decision(decision), row)
         for decision, action in DECISION_ACTIONS.items()
-        if transition_for(item.change.state, action) is not None
+        if (row := transition_for(change.state, action)) is not None and row.applies(change)
     ]
-    return [Decision(d) for d in allowed] + [Decision.DEFERRED]
+
+
+def decisions_in_state(item: AgendaItem) -> list[Decision]:
+    """Every decision the workflow has for the item's RFC in its state, whether or not the
+    committee can take it now: what a posted decision is read against, so that one it
+    cannot take is refused by `decide`, in words, rather than as an unknown choice."""
+    rows = _rows(item)
+    return [*(d for d, _ in rows), Decision.DEFERRED] if rows else []
+
+
+def present_with_roles(meeting: Meeting) -> list[User]:
+    """Who is recorded present, with their memberships and roles loaded (as `with_roles`
+    does for one person), so that deciding what the committee may do for each approver on
+    the agenda costs the same two queries however long the agenda is."""
+    present = list(meeting.members_present.all())
+    prefetch_related_objects(
+        present,
+        Prefetch(
+            "memberships", Membership.objects.select_related("school").prefetch_related("roles")
+        ),
+    )
+    return present
+
+
+def offer(item: AgendaItem, present: Iterable[User]) -> Offer:
+    """What the committee can decide on `item` now, `present` being who is recorded present
+    at its meeting: the rules `decide` (through `approver_in_meeting` and `perform`) holds
+    the decision to, asked before it is offered rather than after."""
+    rows = _rows(item)
+    if not rows:
+        return Offer([], [], [])
+    people = {person.pk: person for person in present}
+    change = item.change
+    offered: list[Decision] = []
+    why_not: list[str] = []
+    for decision, row in rows:
+        try:
+            _approver_for(change, row, people)
+        except WorkflowError as refusal:
+            why_not.append(refusal.message)
+            continue
+        if missing := unmet(change, row):
+            why_not.append(
+                f"{change.originator.display_name} must fill in the "
+                f"{', '.join(missing.values())} before the committee can "
+                f"{row.action.label.lower()}."
+            )
+            continue
+        offered.append(decision)
+    needs_minute = [d for d, row in rows if row.needs_reason and d in offered]
+    return Offer([*offered, Decision.DEFERRED], list(dict.fromkeys(why_not)), needs_minute)
+
+
+def possible_decisions(item: AgendaItem, present: Iterable[User] | None = None) -> list[Decision]:
+    """The decisions the committee can take on `item` now (see `offer`); `present` is read
+    from the meeting when not given."""
+    if present is None:
+        present = item.meeting.members_present.all()
+    return offer(item, present).decisions
 
 
 def decide(
@@ -283,6 +357,8 @@ def decide(
                 event = change.events.order_by("-sequence").only("on_behalf_of").first()
                 assert event is not None
                 item.decided_for_id = event.on_behalf_of_id
+                # The RFC as the decision left it, for the confirmation (who is asked next).
+                item.change = change
             item.decision = decision
             item.minute = minute
             item.decided_at = timezone.now()
@@ -322,6 +398,15 @@ def approver_in_meeting(
             "No such meeting.", {"committee_meeting": f"Not a meeting of {change.school.name}."}
         )
     _must_run(actor, meeting)
+    present = {person.pk: person for person in meeting.members_present.all()}
+    return _approver_for(change, transition, present)
+
+
+def _approver_for(change: Change, transition: Transition, present: Mapping[int, User]) -> User:
+    """The approver whose step `transition` is, whom the committee may decide for when
+    `present` (by id) are recorded at its meeting; else the refusal, in the plain words the
+    meeting page shows next to the RFC and the server gives when the decision is posted
+    anyway. The one statement of what the committee may decide, for both."""
     verb = transition.action.label.lower()
     if transition.by not in APPROVER_ROLES:
         raise InvalidAction(f"The committee decides approvals; it may not {verb}.")
@@ -329,16 +414,33 @@ def approver_in_meeting(
     role = Role(transition.by).label.lower()
     if named is None:
         raise InvalidAction(
-            f"No {role} is named on {change.reference}.",
+            f"No {role} is named on {change.reference}: the committee can only defer it.",
             {transition.person: f"Name the {role} first."},
         )
-    if not meeting.members_present.filter(pk=named.pk).exists():
+    if named.pk not in present:
         raise NotPermitted(
-            f"{named.display_name}, the {role} named on {change.reference}, is not recorded "
-            f"as present at “{meeting.title}”, so the committee cannot decide for them."
+            f"{named.display_name} ({role}) is not at this meeting: "
+            f"the committee can only defer {change.reference}."
         )
-    approver = _with_roles(named)
+    approver = _with_roles(present[named.pk])
     allowed, deputy_for = acting_for(approver, change, transition)
     if not allowed or deputy_for is not None:
-        raise NotPermitted(f"{approver.display_name} may not {verb} {change.reference}.")
+        raise NotPermitted(
+            f"{_why_not_for(approver, change, transition)}: the committee can only defer it."
+        )
     return approver
+
+
+def _why_not_for(approver: User, change: Change, transition: Transition) -> str:
+    """Why `acting_for` refused the approver present, in words (the rule is its own)."""
+    role = Role(transition.by).label.lower()
+    name = approver.display_name
+    if not approver.is_active:
+        return f"The account of {name} ({role}) is deactivated"
+    if transition.by not in permissions.roles(approver, change.school):
+        article = "an" if role[0] in "aeiou" else "a"
+        return f"{name} is named on {change.reference} but is no longer {article} {role}"
+    return (
+        f"{name} raised {change.reference}, so may not "
+        f"{transition.action.label.lower()} it as its {role}"
+    )

@@ -24,11 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.current import member_school
-from changedesk.accounts.models import School
+from changedesk.accounts.models import School, User
 from changedesk.accounts.permissions import is_school_admin
+from changedesk.changes.choices import EventKind
+from changedesk.changes.workflow import waiting_on
 from changedesk.committee import services
-from changedesk.committee.agenda import APPROVER_FIELDS, agenda_rows
-from changedesk.committee.choices import MeetingStatus
+from changedesk.committee.agenda import PEOPLE, agenda_rows
+from changedesk.committee.choices import Decision, MeetingStatus
 from changedesk.committee.filters import MeetingFilterSet
 from changedesk.committee.forms import (
     AttendanceForm,
@@ -142,7 +144,7 @@ def meeting_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def _items(meeting: Meeting) -> list[AgendaItem]:
     return list(
         meeting.items.select_related(
-            "change", "decided_by", "decided_for", *(f"change__{f}" for f in APPROVER_FIELDS)
+            "change__school", "decided_by", "decided_for", *(f"change__{f}" for f in PEOPLE)
         )
     )
 
@@ -152,7 +154,12 @@ def _detail(
 ) -> dict[str, Any]:
     """What the meeting page shows; `failed` is the (item id, form) of a refused decision."""
     may_run = services.may_run(_current_user(request), meeting)
-    present = list(meeting.members_present.all())
+    # Whoever runs the meeting is offered decisions: what the committee may decide for each
+    # approver present depends on their roles.
+    if may_run:
+        present = services.present_with_roles(meeting)
+    else:
+        present = list(meeting.members_present.all())
     return {
         "meeting": meeting,
         "school": meeting.school,
@@ -206,7 +213,9 @@ def decide(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRespon
     user = _current_user(request)
     item = get_object_or_404(meeting.items.select_related("change"), pk=item_pk)
     back = f"{meeting.get_absolute_url()}#item-{item.pk}"
-    decisions = services.possible_decisions(item)
+    # Read against all the workflow has in the RFC's state: one the committee cannot take
+    # now (its approver absent, say) is refused by `services.decide` in words, on the item.
+    decisions = services.decisions_in_state(item)
     if not decisions:
         # Decided already, here or outside the meeting, perhaps from another tab.
         messages.error(request, f"{item.change.reference} no longer awaits a decision.")
@@ -225,12 +234,32 @@ def decide(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRespon
                 form.cleaned_data["minute"],
                 expected_version=form.cleaned_data["version"],
             ),
-            done=lambda decided: (
-                f"The decision on {item.change.reference} is minuted: "
-                f"{decided.get_decision_display().lower()}."
-            ),
+            done=lambda decided: decided_message(decided, user),
             success_url=back,
         )
+
+
+def decided_message(item: AgendaItem, actor: User) -> str:
+    """What the decision did, in plain words, and who is asked to act next (from the
+    workflow's table), as the RFC page says it: "RFC-0007 approved at the meeting. Ivan
+    Ivanov has been asked to carry it out and record the outcome." """
+    change = item.change
+    waiting = waiting_on(change)
+    if item.decision == Decision.DEFERRED:
+        said = f"{change.reference} deferred to a later meeting."
+        step, person = waiting if waiting is not None else (None, None)
+        if step is None or person is None:
+            return said
+        return f"{said} It still waits for {person.display_name} to {step.task}."
+    said = f"{change.reference} {EventKind(item.decision).label.lower()} at the meeting."
+    if waiting is None:
+        return said
+    step, person = waiting
+    if person is None:
+        return f"{said} Next, someone must {step.task}."
+    if person.pk == actor.pk:
+        return f"{said} Next, you {step.task}."
+    return f"{said} {person.display_name} has been asked to {step.task}."
 
 
 @require_GET

@@ -4,8 +4,9 @@
   decision in its place, an emergency's initial approval) weighs the window's conflicts
   with the school calendar: a hard freeze refuses it; soft conflicts need an
   `override_reason`, kept in the event's data with the conflicts it overrode.
-- The RFC page shows the conflicts to everyone (above the sections), and so does its edit
-  form beside the plan; the decision form asks for the override reason when it is needed.
+- The RFC page shows the conflicts to everyone (above the sections), and so do its edit
+  form beside the plan and the page an approver's e-mail link opens; the decision form
+  asks for the override reason when it is needed.
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
     return {"conflicts": conflicts} if conflicts else None
 
 
+def _decide_panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
+    # Seen without signing in: the conflicts, but no link into the rest of changedesk.
+    conflicts = conflicts_of(change)
+    return {"conflicts": conflicts, "links": False} if conflicts else None
+
+
 def _override_note(event: ChangeEvent) -> list[Note]:
     reason = (event.data or {}).get(OVERRIDE)
     return [Note(text=str(reason), strong="Approved despite conflicts:")] if reason else []
@@ -123,6 +130,12 @@ EXTENSION = Extension(
             "schedule/_plan_conflicts.html",
             _panel,
             place="edit",
+            stylesheet="schedule/schedule.css",
+        ),
+        Panel(
+            "schedule/_conflicts.html",
+            _decide_panel,
+            place="decide",
             stylesheet="schedule/schedule.css",
         ),
     ),

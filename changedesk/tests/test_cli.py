@@ -578,3 +578,155 @@ def test_the_demo_sets_up_a_fresh_machine(tmp_path):
     assert "olivia" in demo.stdout
     assert verified.returncode == 0
     assert re.fullmatch(r"OK: \d+ events in 12 RFCs\n", verified.stdout)
+
+
+class FakeProcess:
+    """What `serve --worker` sees of the outbox worker it starts."""
+
+    started: list[list[str]] = []
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+        self.terminated = False
+        FakeProcess.started.append(argv)
+        FakeProcess.last = self
+
+    def poll(self) -> int | None:
+        return 0 if self.terminated else None
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
+@pytest.fixture
+def fake_worker(monkeypatch):
+    FakeProcess.started = []
+    monkeypatch.setattr(serve.subprocess, "Popen", FakeProcess)
+    return FakeProcess
+
+
+def test_serve_with_a_worker_runs_the_outbox_beside_gunicorn_and_stops_it(
+    db, capsys, settings, exec_calls, fake_worker, monkeypatch
+):
+    settings.DEBUG = False
+    supervised: list[list[str]] = []
+    monkeypatch.setattr(serve, "_supervise", supervised.append)
+
+    assert run(capsys, "serve", "--port", "8123", "--worker")[0] == 0
+
+    assert exec_calls == []  # gunicorn runs as a child, so the worker can be stopped after it
+    [gunicorn] = supervised
+    assert gunicorn[gunicorn.index("--bind") + 1] == "127.0.0.1:8123"
+    [worker] = fake_worker.started
+    assert worker[1:] == ["-m", "changedesk.cli", "worker", "--interval", "2"]
+    assert fake_worker.last.terminated
+
+
+def test_serve_in_debug_with_a_worker_starts_it_once_beside_the_reloader(
+    db, capsys, settings, fake_worker, monkeypatch
+):
+    settings.DEBUG = True
+    monkeypatch.setattr(serve, "call_command", lambda name, *args, **kw: None)
+
+    assert run(capsys, "serve", "--worker")[0] == 0
+    assert len(fake_worker.started) == 1 and fake_worker.last.terminated
+    # The reloader's child process runs the command again: it starts no second worker.
+    monkeypatch.setenv("RUN_MAIN", "true")
+    assert run(capsys, "serve", "--worker")[0] == 0
+    assert len(fake_worker.started) == 1
+
+
+def test_serve_without_a_worker_starts_none(db, capsys, settings, exec_calls, fake_worker):
+    settings.DEBUG = False
+
+    assert run(capsys, "serve")[0] == 0
+
+    assert fake_worker.started == [] and len(exec_calls) == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(predicate, seconds: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.25)
+
+
+def test_make_run_serves_the_product_and_prints_the_mail_with_links_to_its_port(tmp_path):
+    """What `make run` runs (see the Makefile), on a port of its own, as a newcomer meets it:
+    the product's own 404 page, and an approval e-mail on the console whose link opens the
+    decision page on that port."""
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    site = f"http://127.0.0.1:{port}"
+    env = {"DEBUG": "false", "HTTPS": "false", "EMAIL_URL": "console://", "SITE_URL": site}
+    assert changedesk(tmp_path, "demo").returncode == 0
+    script = Path(sys.executable).with_name("changedesk")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "changedesk.cli"]
+    child_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
+    child_env |= env | {"DATA_DIR": str(tmp_path), "WEB_CONCURRENCY": "1"}
+    log = tmp_path / "console.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(  # noqa: S603
+            [*command, "serve", "--port", str(port), "--worker"],
+            env=child_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+
+        def serving() -> bool:
+            try:
+                urllib.request.urlopen(f"{site}/accounts/login/", timeout=2)  # noqa: S310
+            except OSError:  # not listening yet, or still starting
+                return False
+            return True
+
+        _wait_for(serving)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{site}/no-such-page/", timeout=5)  # noqa: S310
+        assert missing.value.code == 404
+        page = missing.value.read().decode()
+        assert "<title>Not found · changedesk</title>" in page
+        assert "URLconf" not in page  # not Django's debug page
+
+        submitted = subprocess.run(  # noqa: S603
+            [
+                *command,
+                "shell",
+                "-c",
+                "from changedesk.changes.models import Change\n"
+                "from changedesk.changes.workflow import perform\n"
+                "c = Change.objects.filter(state='draft').first()\n"
+                "perform(c.pk, 'submit', c.originator)\n",
+            ],
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert submitted.returncode == 0, submitted.stderr
+        _wait_for(lambda: "Decide now: " in log.read_text())
+        link = re.search(r"Decide now: (\S+)", log.read_text())
+        assert link is not None and link.group(1).startswith(f"{site}/decide/")
+        with urllib.request.urlopen(link.group(1), timeout=5) as decision:  # noqa: S310
+            assert "Your decision, Ian Ingram" in decision.read().decode()
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)

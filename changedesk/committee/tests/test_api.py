@@ -142,7 +142,7 @@ def test_decision_refusals_in_the_api(team, meeting, agenda):
     services.record_attendance(meeting.pk, team["sam"], [team["fiona"]])
     absent = api(team["sam"]).post(path, {"item": first.pk, "decision": "approve"})
     assert absent.status_code == 403
-    assert "not recorded as present" in absent.json()["detail"]
+    assert "is not at this meeting: the committee can only defer" in absent.json()["detail"]
 
     stale = api(team["sam"]).post(path, {"item": second.pk, "decision": "approve", "version": 1})
     assert stale.status_code == 409

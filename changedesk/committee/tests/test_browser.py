@@ -47,7 +47,10 @@ def test_a_meeting_from_agenda_to_printed_minutes(
     item.get_by_label("Approve").check()
     item.get_by_label("Minute").fill("Agreed: plan it for half term.")
     item.get_by_role("button", name=f"Record the decision on {waiting_initial.reference}").click()
-    page.get_by_text(f"The decision on {waiting_initial.reference} is minuted").wait_for()
+    page.get_by_text(
+        f"{waiting_initial.reference} approved at the meeting. "
+        "Olivia Okafor has been asked to write the plan and submit it."
+    ).wait_for()
     check_accessibility(page)
     waiting_initial.refresh_from_db()
     assert waiting_initial.state == State.PLANNING

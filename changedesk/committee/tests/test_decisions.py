@@ -81,7 +81,10 @@ def test_an_approver_not_recorded_present_cannot_be_decided_for(
 
     assert refused.value.status == 403
     assert "Ian Ingram" in refused.value.message
-    assert "not recorded as present" in refused.value.message
+    assert refused.value.message == (
+        "Ian Ingram (initial approver) is not at this meeting: "
+        "the committee can only defer RFC-0001."
+    )
     waiting_initial.refresh_from_db()
     assert waiting_initial.state == State.AWAITING_INITIAL_APPROVAL
     assert last_event(waiting_initial).kind == "submit"

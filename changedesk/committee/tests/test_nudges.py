@@ -83,7 +83,9 @@ def test_it_nudges_the_approver_once_the_wait_passes_n_days(submitted, site):
     assert rendered.subject == (
         "Reminder: RFC-0001 has waited 3 days for you: Replace the ICT suite 2 switch"
     )
-    link = f"https://changes.greenfield.example{submitted.get_absolute_url()}#decide"
+    # A fresh link to decide from the e-mail, for the RFC as it is now.
+    link = f"https://changes.greenfield.example{message.context['decide_path']}"
+    assert link.startswith("https://changes.greenfield.example/decide/")
     assert f"Decide now: {link}" in rendered.text
     assert "decide whether it may be planned" in rendered.text
     assert f'href="{link}"' in rendered.html

@@ -162,7 +162,7 @@ def test_a_refused_decision_is_shown_on_the_item(as_user, team, meeting, agenda)
     absent = client.post(url("decide", meeting, item.pk), {f"item{item.pk}-decision": "approve"})
 
     assert absent.status_code == 403
-    assert "not recorded as present" in absent.content.decode()
+    assert "Ian Ingram (initial approver) is not at this meeting" in absent.content.decode()
 
     other = agenda["RFC-0002"]
     no_reason = client.post(

@@ -35,11 +35,14 @@ def mail_to(username: str, template: str) -> OutboxMessage:
 def test_it_asks_the_next_person_to_decide_with_a_link_to_the_decision(draft, team):
     perform(draft.pk, "submit", team["olivia"])
 
-    mail = build_message(mail_to("ian", "change_waiting"))
+    message = mail_to("ian", "change_waiting")
+    mail = build_message(message)
 
     assert mail.subject == "RFC-0001 waits for you: Replace the ICT suite 2 switch"
     assert mail.to == ["ian@greenfield.example"]
-    link = f"https://changes.greenfield.example/changes/{draft.pk}/#decide"
+    # The link to decide from the e-mail (see changes/tests/test_decision_links.py).
+    assert message.context["decide_path"].startswith("/decide/")
+    link = f"https://changes.greenfield.example{message.context['decide_path']}"
     assert "Hello Ian Ingram," in mail.body
     assert "to decide whether it may be planned" in mail.body
     assert "Last step: Submitted for approval, by Olivia Okafor" in mail.body
@@ -135,7 +138,7 @@ def test_it_gives_the_planned_time_in_the_schools_zone_and_an_open_button_for_wo
 
     assert "to carry it out and record the outcome" in mail.body
     assert "Planned: Friday 10 July 2026, 18:00 to 19:00" in mail.body
-    assert f"Open RFC-0001: https://changes.greenfield.example/changes/{change.pk}/#decide" in (
+    assert f"Open RFC-0001: https://changes.greenfield.example/changes/{change.pk}/decide/" in (
         mail.body
     )
     assert ">Open RFC-0001</a>" in mail.alternatives[0][0]

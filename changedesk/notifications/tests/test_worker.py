@@ -44,7 +44,8 @@ def test_it_sends_a_text_and_html_mail_with_the_decide_link(waiting, mail_server
     assert received["Message-ID"].endswith("@changes.greenfield.example>")
     text = received.get_body(("plain",)).get_content()
     html = received.get_body(("html",)).get_content()
-    link = f"https://changes.greenfield.example/changes/{draft.pk}/#decide"
+    link = f"https://changes.greenfield.example{waiting.context['decide_path']}"
+    assert link.startswith("https://changes.greenfield.example/decide/")
     assert f"Decide now: {link}" in text
     assert f'href="{link}"' in html
     assert "Decide now</a>" in html

@@ -25,7 +25,8 @@ class Command(base.Command):
     def handle(self, *args: Any, **options: Any) -> None:
         # `make run` builds the demo before `serve` migrates: a fresh machine has no tables yet.
         call_command("migrate", interactive=False, verbosity=0)
-        if not settings.DEBUG:
+        # Served over HTTPS is what a live instance looks like (`make run` serves plain HTTP).
+        if settings.SESSION_COOKIE_SECURE:
             self.stderr.write(
                 f"{PROG}: warning: the demo password is published; "
                 "remove the demo people before going live.",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -21,12 +25,19 @@ class Command(base.Command):
     description = (
         "Migrate the database, collect the static files, then serve with gunicorn "
         "(WEB_CONCURRENCY workers, default 2; extra options in GUNICORN_CMD_ARGS), or with "
-        "Django's auto-reloading development server when DEBUG is true."
+        "Django's auto-reloading development server when DEBUG is true. With --worker, an "
+        "outbox worker runs beside the server and stops with it (what `make run` does); in "
+        "production run `changedesk worker` as a service of its own."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
         parser.add_argument("--port", type=_port, default=8000, help="port to listen on (8000)")
+        parser.add_argument(
+            "--worker",
+            action="store_true",
+            help="also send the outbox from a worker beside the server, stopped with it",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
@@ -39,27 +50,34 @@ class Command(base.Command):
                 # In development the static files are served straight from the apps.
                 call_command("collectstatic", interactive=False, verbosity=0)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        # The development server's reloader runs this command again in its child: only the
+        # parent starts the outbox worker.
+        beside = options["worker"] and os.environ.get("RUN_MAIN") != "true"
         if settings.DEBUG:
-            call_command("runserver", address)
+            with _outbox_worker(beside):
+                call_command("runserver", address)
             return
         workers = env_int("WEB_CONCURRENCY", 2)
         if workers < 1:
             raise CommandError(f"WEB_CONCURRENCY must be at least 1, not {workers}")
         connections.close_all()
-        _exec(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "changedesk.wsgi:application",
-                "--bind",
-                address,
-                "--workers",
-                str(workers),
-                "--access-logfile",
-                "-",
-            ]
-        )
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "changedesk.wsgi:application",
+            "--bind",
+            address,
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+        ]
+        if not beside:
+            _exec(gunicorn)
+            return
+        with _outbox_worker(True):
+            _supervise(gunicorn)
 
 
 def _exec(argv: list[str]) -> None:
@@ -67,6 +85,41 @@ def _exec(argv: list[str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(argv[0], argv)  # noqa: S606 - a fixed program: this Python running gunicorn
+
+
+def _supervise(argv: list[str]) -> None:
+    """Run `argv` as a child until it ends, passing on SIGTERM (Ctrl-C reaches it directly)."""
+    sys.stdout.flush()
+    child = subprocess.Popen(argv)  # noqa: S603 - a fixed program: this Python running gunicorn
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        child.wait()
+    except KeyboardInterrupt:
+        child.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _outbox_worker(start: bool) -> Iterator[None]:
+    """`changedesk worker` in a child process while the block runs, when `start`."""
+    if not start:
+        yield
+        return
+    sys.stdout.flush()
+    # A fixed program: this Python running changedesk's command line.
+    worker = subprocess.Popen([sys.executable, "-m", "changedesk.cli", "worker", "--interval", "2"])
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker.poll() is None:
+            worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def _port(value: str) -> int:
