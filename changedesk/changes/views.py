@@ -31,7 +31,7 @@ from changedesk.changes.choices import Action, EventKind, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
 from changedesk.changes.items import item_links, set_change_items
-from changedesk.changes.models import Change, ChangeEvent
+from changedesk.changes.models import PLAN_FIELDS, Change, ChangeEvent
 from changedesk.changes.services import can_edit, create_change, update_change
 from changedesk.changes.workflow import allowed_actions
 from changedesk.lib.errors import NotPermitted
@@ -173,14 +173,18 @@ def change_create(request: HttpRequest) -> HttpResponse:
         items = form.chosen_items() or []
         change = create_change(school, user, form.changed_values(), items=items)
         extensions.save_change_fields(change, form.extension_values(), user)
-        return change
+        return _then_submit(request, change, user)
 
-    context = {
-        "school": school,
-        "change": None,
-        "multiple_schools": len(schools) > 1,
-        "stylesheets": _stylesheets("edit"),
-    }
+    def context() -> dict[str, Any]:
+        return {
+            "school": school,
+            "change": None,
+            "multiple_schools": len(schools) > 1,
+            "plan_folded": _plan_folded(form, None),
+            "may_submit": True,
+            "stylesheets": _stylesheets("edit"),
+        }
+
     with timezone.override(school.zone):
         return form_page(
             request,
@@ -188,8 +192,36 @@ def change_create(request: HttpRequest) -> HttpResponse:
             "changes/form.html",
             context,
             save=save,
-            done=lambda change: f"{change.reference} is saved as a draft.",
+            done=lambda change: _saved(request, change, user, "is saved as a draft"),
         )
+
+
+SUBMIT_NOW = "submit"
+
+
+def _then_submit(request: HttpRequest, change: Change, user: User) -> Change:
+    """ "Save and submit": the draft just saved goes for approval in the same transaction, so
+    that a refusal (e.g. no initial approver named) keeps nothing and shows on the form."""
+    if request.POST.get("then") != SUBMIT_NOW:
+        return change
+    return workflow.perform(change.pk, Action.SUBMIT, user, expected_version=change.version)
+
+
+def _saved(request: HttpRequest, change: Change, user: User, saved: str) -> str:
+    if request.POST.get("then") == SUBMIT_NOW:
+        return confirmation(change, Action.SUBMIT, user)
+    return f"{change.reference} {saved}."
+
+
+def _plan_folded(form: ChangeForm, change: Change | None) -> bool:
+    """The plan may follow later on a new RFC or a draft: it is folded under "Add the plan
+    now" unless something of it is already written, sent or wrong."""
+    if change is not None and change.state != State.DRAFT:
+        return False
+    names = [name for name in PLAN_FIELDS if name in form.fields]
+    if form.is_bound:
+        return not any(form.data.get(n) for n in names) and not any(n in form.errors for n in names)
+    return not any(form[name].value() for name in names)
 
 
 def _chosen_school(request: HttpRequest, user: User, schools: list[School]) -> School | None:
@@ -230,19 +262,23 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
             initial=_slot_initial(request),
         )
 
-        context = {
-            "school": change.school,
-            "change": change,
-            "show_plan_panels": "planned_start" in form.fields,
-            "stylesheets": _stylesheets("edit"),
-        }
+        def context() -> dict[str, Any]:
+            return {
+                "school": change.school,
+                "change": change,
+                "show_plan_panels": "planned_start" in form.fields,
+                "plan_folded": _plan_folded(form, change),
+                "may_submit": change.state == State.DRAFT,
+                "stylesheets": _stylesheets("edit"),
+            }
+
         return form_page(
             request,
             form,
             "changes/form.html",
             context,
-            save=lambda: _save_edit(request, change, user, form),
-            done=f"{change.reference} is saved.",
+            save=lambda: _then_submit(request, _save_edit(request, change, user, form), user),
+            done=lambda edited: _saved(request, edited, user, "is saved"),
         )
 
 
@@ -258,7 +294,7 @@ def _save_edit(request: HttpRequest, change: Change, user: User, form: ChangeFor
         unedited = edited.version == change.version
         set_change_items(edited, items, user, comment=comment if unedited else "")
     extensions.save_change_fields(edited, form.extension_values(), user)
-    return change
+    return Change.objects.get(pk=change.pk)
 
 
 def _stylesheets(*places: str) -> list[str]:
@@ -352,6 +388,7 @@ def decide_by_link(request: HttpRequest, token: str) -> HttpResponse:
         return _link_refused(request, refused)
     change, person = link.change, link.person
     form = ActionForm(request.POST or None, initial={"version": link.version})
+    form.fields["comment"].widget.attrs["rows"] = 2  # Approve stays on a phone's first screen
     approver = frozenset(APPROVER_ROLES)
 
     def offered() -> list[str]:

@@ -726,7 +726,7 @@ def test_make_run_serves_the_product_and_prints_the_mail_with_links_to_its_port(
         link = re.search(r"Decide now: (\S+)", log.read_text())
         assert link is not None and link.group(1).startswith(f"{site}/decide/")
         with urllib.request.urlopen(link.group(1), timeout=5) as decision:  # noqa: S310
-            assert "Your decision, Ian Ingram" in decision.read().decode()
+            assert "deciding as Ian Ingram" in decision.read().decode()
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)

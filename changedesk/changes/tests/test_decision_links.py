@@ -45,7 +45,7 @@ def test_the_mail_to_an_approver_carries_a_link_that_needs_no_sign_in(submitted,
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Your decision, Ian" in page
+    assert "Your decision</h2>" in page and "deciding as Ian Ingram" in page
     for button in ("Approve", "Return for amendment", "Reject"):
         assert f">{button}</button>" in page
     assert submitted.description in page
@@ -170,7 +170,7 @@ def test_the_final_approver_sees_the_window_and_its_conflicts(draft, team, clien
 
     page = client.get(path).content.decode()
 
-    assert "Your decision, Fiona" in page
+    assert "deciding as Fiona Fraser" in page
     assert f"{change.planned_start:%H}:00 to" in page or "to " in page
     assert change.impact in page
     assert change.risk in page

@@ -358,3 +358,87 @@ def test_an_emergency_tells_the_headteacher_what_waits_before_she_can_ratify(cli
     page = client.get(url).content.decode()
     assert 'value="ratify"' in page
     assert "must fill in" not in page
+
+
+# --- The new-RFC form: the request first, the plan folded, and "Save and submit". ---
+
+
+def test_the_new_rfc_form_folds_the_plan_and_offers_save_and_submit(client, olivia, ian):
+    page = signed_in(client, olivia).get(reverse("changes:create")).content.decode()
+
+    folded = page.index('<details class="section plan-later">')
+    assert page.index("Add the plan now") > folded
+    assert page.index('name="details"') > folded
+    assert page.index('name="title"') < folded
+    # Enter in a field saves a draft; sending is the second button, said in words.
+    draft_button = page.index(">Save as draft</button>")
+    assert draft_button < page.index('value="submit">Save and submit for approval</button>')
+
+
+def test_a_plan_written_or_refused_stays_open(client, olivia, ian):
+    signed_in(client, olivia)
+    # A slot taken from the slot finder arrives as the planned window: the plan is open.
+    slot = client.get(reverse("changes:create") + "?planned_start=2030-01-07T18:00").content
+    assert b"plan-later" not in slot
+    bad = {**REQUEST, "initial_approver": ian.pk, "planned_start": "soon", "planned_end": ""}
+    refused = client.post(reverse("changes:create"), bad)
+    assert refused.status_code == 400
+    assert b"plan-later" not in refused.content
+
+
+def test_save_and_submit_raises_and_sends_it_in_one_step(client, olivia, ian):
+    signed_in(client, olivia)
+
+    response = client.post(
+        reverse("changes:create"), {**REQUEST, "initial_approver": ian.pk, "then": "submit"}
+    )
+
+    change = Change.objects.get()
+    assert response.status_code == 302
+    assert change.state == "awaiting_initial_approval"
+    assert [e.kind for e in change.events.order_by("sequence")] == ["create", "submit"]
+    page = client.get(change.get_absolute_url()).content.decode()
+    assert (
+        f"{change.reference} submitted for approval. Ian Ingram has been asked to decide "
+        "whether it may be planned."
+    ) in page
+
+
+def test_save_and_submit_refused_keeps_nothing(client, olivia, school):
+    # No initial approver in the school: the RFC cannot be sent, so it is not saved either.
+    signed_in(client, olivia)
+
+    response = client.post(reverse("changes:create"), {**REQUEST, "then": "submit"})
+
+    assert response.status_code == 400
+    assert "initial approver" in response.content.decode().lower()
+    assert Change.objects.count() == 0
+
+
+def test_a_draft_may_be_saved_and_submitted_from_its_edit_page(client, draft, team):
+    signed_in(client, team["olivia"])
+    url = reverse("changes:edit", args=[draft.pk])
+    assert b"Save and submit for approval" in client.get(url).content
+
+    response = client.post(
+        url,
+        {
+            **REQUEST,
+            "title": "Replace the switch in ICT suite 2",
+            "initial_approver": team["ian"].pk,
+            "version": draft.version,
+            "then": "submit",
+        },
+    )
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.title, draft.state) == (
+        "Replace the switch in ICT suite 2",
+        "awaiting_initial_approval",
+    )
+    # Once submitted, the edit page only saves.
+    planning = advance(draft, team, "planning")
+    page = client.get(reverse("changes:edit", args=[planning.pk])).content
+    assert b"Save and submit" not in page
+    assert b"plan-later" not in page
