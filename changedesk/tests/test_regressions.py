@@ -337,3 +337,20 @@ def test_the_edit_page_refuses_items_saved_with_a_stale_version(client, stale, t
     )
     assert response.status_code == 302
     assert named(change) == {switch.pk}
+
+
+def test_times_are_in_24_hour_form_even_where_a_template_leaves_them_unformatted():
+    """Issue 7: "10:45pm" on one page, 22:45 on the others; Django's en_GB formats print an
+    unformatted time as "10:45 p.m." (the admin does), so changedesk's own formats say H:i."""
+    from datetime import datetime
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    moment = datetime(2026, 12, 2, 22, 45)
+    for language in ("en-gb", "en"):
+        with translation.override(language):
+            shown = Template("{{ moment }} | {{ moment|time }} | {{ moment|date }}").render(
+                Context({"moment": moment})
+            )
+        assert shown == "2 Dec 2026, 22:45 | 22:45 | 2 Dec 2026", (language, shown)
