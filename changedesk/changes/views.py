@@ -127,15 +127,21 @@ class _Echo:
         return value
 
 
+# A cell starting with one of these is a formula to a spreadsheet (the full-width forms too).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def _csv_cell(value: str) -> str:
-    # A cell starting with these is a formula to a spreadsheet: keep it text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Text a spreadsheet keeps as text: a formula-like start is escaped with a quote mark.
+    Every cell is quoted besides (see `change_export`), so that a spreadsheet splitting on
+    ";" (as Excel does in many locales) cannot cut a cell into a formula after the ";"."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 @require_GET
 def change_export(request: HttpRequest) -> StreamingHttpResponse:
     _, queryset = _filtered(request)
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
 
     columns = [*CSV_COLUMNS, *((c.name, c.value) for c in extensions.columns())]
 

@@ -495,7 +495,7 @@ def _authorise(
         return on_behalf_of, {authority.key: data[authority.key]}
     allowed, on_behalf_of = acting_for(actor, change, transition)
     if not allowed:
-        raise NotPermitted(_refusal(change, transition))
+        raise NotPermitted(_refusal(change, transition, actor))
     return on_behalf_of, {}
 
 
@@ -512,12 +512,20 @@ _RECORDED = tuple(
 _SAVED = tuple(dict.fromkeys(["state", *(n for t in TRANSITIONS for n, _ in t.sets), *_RECORDED]))
 
 
-def _refusal(change: Change, transition: Transition) -> str:
+def _refusal(change: Change, transition: Transition, actor: User) -> str:
+    """Why `actor` may not take the step, said to them."""
     who = Role(transition.by).label.lower()
     named: User | None = getattr(change, transition.person)
     verb = transition.action.label.lower()
     if transition.by == Role.ORIGINATOR:
         return f"Only the originator of {change.reference} may {verb}."
+    if actor.pk == change.originator_id and not permissions.separation_allows(
+        actor.pk, change.originator_id, transition.by, change.school
+    ):
+        return (
+            f"You raised {change.reference}, so you may not {verb} it as its {who}: "
+            f"{change.school.name} asks for someone other than the originator."
+        )
     if named is not None:
         return (
             f"Only {named.display_name}, the {who} named on {change.reference}, "

@@ -68,6 +68,11 @@ class AgendaItemSerializer(serializers.ModelSerializer[AgendaItem]):
     state = serializers.CharField(source="change.state", read_only=True)
     decided_by = UsernameField(read_only=True, allow_null=True)
     decided_for = UsernameField(read_only=True, allow_null=True)
+    decision = serializers.ChoiceField(
+        choices=[("", "Not decided yet"), *Decision.choices],
+        read_only=True,
+        help_text="What the committee decided; empty while the item is not decided yet.",
+    )
 
     class Meta:
         model = AgendaItem
@@ -242,13 +247,16 @@ class MeetingViewSet(
         request=None,
         responses={200: AgendaSerializer, **ERRORS},
     )
-    @action(detail=True, methods=["get", "post"])
+    # The whole agenda in one list, as it is returned (not paginated).
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def agenda(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         meeting = self.get_object()
+        items = meeting.items.select_related(
+            "change__school", "decided_by", "decided_for"
+        ).order_by("order", "pk")
         if request.method == "GET":
-            return Response(AgendaItemSerializer(meeting.items.all(), many=True).data)
+            return Response(AgendaItemSerializer(items, many=True).data)
         added = services.build_agenda(meeting.pk, self._caller())
-        items = meeting.items.select_related("change", "decided_by", "decided_for")
         return Response({"added": added, "items": AgendaItemSerializer(items, many=True).data})
 
     @extend_schema(

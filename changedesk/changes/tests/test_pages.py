@@ -442,3 +442,20 @@ def test_a_draft_may_be_saved_and_submitted_from_its_edit_page(client, draft, te
     page = client.get(reverse("changes:edit", args=[planning.pk])).content
     assert b"Save and submit" not in page
     assert b"plan-later" not in page
+
+
+def test_the_csv_export_cannot_be_opened_as_formulas(client, team, school):
+    """Issue 8: "semi;=cmd|' /C calc'!A0" was written unquoted; Excel in a ";" locale split it
+    and ran the second half as a formula."""
+    for title in ("semi;=cmd|' /C calc'!A0", '=HYPERLINK("http://x")', "\uff1dSUM(A1)"):
+        create_change(school, team["olivia"], {**REQUEST, "title": title})
+    signed_in(client, team["olivia"])
+
+    body = b"".join(client.get(reverse("changes:export")).streaming_content).decode()
+
+    lines = body.splitlines()
+    assert all(line.startswith('"') and line.endswith('"') for line in lines)
+    titles = {row[2] for row in csv.reader(io.StringIO(body))}
+    assert {"semi;=cmd|' /C calc'!A0", '\'=HYPERLINK("http://x")', "'\uff1dSUM(A1)"} <= titles
+    # Split on ";" as such a spreadsheet does: no piece outside quotes starts a formula.
+    assert '"semi;=cmd' in body

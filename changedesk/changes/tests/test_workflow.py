@@ -230,6 +230,13 @@ def test_it_refuses_the_originator_as_final_approver_by_default(draft, team, sch
     change.refresh_from_db()
     assert allowed_actions(change, olivia) == []
     refused(change, NotPermitted, "approve", olivia)
+    # Said to her, not about her: not "Only Olivia Okafor, the final approver named…".
+    with pytest.raises(NotPermitted) as said:
+        perform(change.pk, "approve", olivia)
+    assert said.value.message == (
+        f"You raised {change.reference}, so you may not approve it as its final approver: "
+        "Greenfield Primary asks for someone other than the originator."
+    )
 
 
 def test_it_lets_the_originator_give_final_approval_where_the_school_allows(draft, team, school):

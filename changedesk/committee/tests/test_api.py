@@ -164,3 +164,18 @@ def test_the_schema_describes_the_committee(team):
         "/api/v1/committee/meetings/{id}/attendees/",
         "/api/v1/committee/meetings/{id}/decide/",
     } <= set(paths)
+
+
+def test_the_schema_says_the_agenda_is_a_list_and_an_undecided_item_is_empty():
+    """Issue 8: the schema said the agenda was paginated and left "" out of `decision`."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    agenda = schema["paths"]["/api/v1/committee/meetings/{id}/agenda/"]["get"]
+    body = agenda["responses"]["200"]["content"]["application/json"]["schema"]
+    assert body["type"] == "array"
+    decision = schema["components"]["schemas"]["AgendaItem"]["properties"]["decision"]
+    enums = [
+        schema["components"]["schemas"][ref["$ref"].split("/")[-1]] for ref in decision["oneOf"]
+    ]
+    assert [""] in [enum["enum"] for enum in enums]
