@@ -3,7 +3,8 @@
     /api/v1/calendar-periods/            GET (members), POST (school administrators)
     /api/v1/calendar-periods/{id}/       GET (members), PATCH, DELETE (school administrators)
     /api/v1/changes/{id}/conflicts/      GET: what the RFC's planned window collides with
-    /api/v1/schedule/slots/              GET ?school=&minutes=&items=: the next safe slots
+    /api/v1/schedule/slots/              GET ?school=&minutes=&items=&type=: the next safe slots,
+                                         after the school's lead time for that kind of change
 
 Included in `changedesk/api_urls.py` with `path("", include("changedesk.schedule.api"))`.
 A period of a school the caller is not in is a 404; a member who is not the school's
@@ -49,7 +50,7 @@ from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.conflicts import ConflictKind, find_conflicts
 from changedesk.schedule.filters import CalendarPeriodFilterSet
 from changedesk.schedule.models import CalendarPeriod
-from changedesk.schedule.slots import next_safe_slots
+from changedesk.schedule.slots import ChangeKind, find_safe_slots
 
 
 class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer[CalendarPeriod]):
@@ -226,10 +227,21 @@ class SlotsQuerySerializer(serializers.Serializer[Any]):
         allow_blank=True,
         help_text="Ids of the configuration items it touches, comma-separated.",
     )
-    after = AwareDateTimeField(required=False, help_text="Search from here (default: now).")
+    after = AwareDateTimeField(
+        required=False,
+        help_text="Search from here (default: now); a time before the school's lead time is "
+        "up is raised to it.",
+    )
     count = serializers.IntegerField(required=False, default=5, min_value=1, max_value=20)
     change = serializers.CharField(
         required=False, help_text="The RFC being planned (id or reference), left out of busy times."
+    )
+    type = serializers.ChoiceField(
+        choices=[kind.value for kind in ChangeKind],
+        required=False,
+        help_text="The kind of change, which sets the lead time: `normal` (the school's "
+        "working days), `standard` (its hours) or `emergency` (none). Default: the RFC's "
+        "(`emergency` or `normal`) when `change` is given, else `normal`.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +272,10 @@ SLOTS_RESPONSE = inline_serializer(
     {
         "school": serializers.CharField(),
         "minutes": serializers.IntegerField(),
+        "type": serializers.CharField(help_text="The kind of change searched for."),
+        "earliest": serializers.DateTimeField(
+            help_text="Where the search started: the end of the lead time, or a later `after`."
+        ),
         "slots": inline_serializer(
             "SafeSlot",
             {"start": serializers.DateTimeField(), "end": serializers.DateTimeField()},
@@ -281,6 +297,7 @@ class SafeSlotsView(APIView):
             OpenApiParameter("after", OpenApiTypes.DATETIME),
             OpenApiParameter("count", OpenApiTypes.INT),
             OpenApiParameter("change", OpenApiTypes.STR),
+            OpenApiParameter("type", OpenApiTypes.STR, enum=[kind.value for kind in ChangeKind]),
         ],
         responses={200: SLOTS_RESPONSE, 400: OpenApiResponse(description="Bad input.")},
     )
@@ -293,15 +310,19 @@ class SafeSlotsView(APIView):
         params = query.validated_data
         school: School = params["school"]
         exclude = None
+        kind = ChangeKind(params.get("type") or ChangeKind.NORMAL)
         if params.get("change"):
             change = visible_change(request.user, params["change"])
             if change.school_id != school.pk:
                 raise serializers.ValidationError({"change": ["That RFC is in another school."]})
             exclude = change.pk
-        found = next_safe_slots(
+            if not params.get("type") and change.is_emergency:
+                kind = ChangeKind.EMERGENCY
+        search = find_safe_slots(
             school,
             timedelta(minutes=params["minutes"]),
             params["item_ids"],
+            kind=kind,
             after=params.get("after"),
             count=params["count"],
             exclude_change_id=exclude,
@@ -311,9 +332,11 @@ class SafeSlotsView(APIView):
             {
                 "school": school.slug,
                 "minutes": params["minutes"],
+                "type": kind.value,
+                "earliest": search.earliest.astimezone(tz).isoformat(),
                 "slots": [
                     {"start": s.astimezone(tz).isoformat(), "end": e.astimezone(tz).isoformat()}
-                    for s, e in found
+                    for s, e in search.slots
                 ],
             }
         )

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 
 from changedesk.accounts.models import School
+from changedesk.changes import forms as changes_forms
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.schedule.calendar import (
     DAY_FULL_NAMES,
@@ -29,6 +30,7 @@ from changedesk.schedule.models import (
     SchoolCalendar,
 )
 from changedesk.schedule.services import period_errors, teaching_day_errors, window_errors
+from changedesk.schedule.slots import CHANGE_KIND_CHOICES, ChangeKind
 
 WEEKDAY_CHOICES = [(str(i), name) for i, name in enumerate(DAY_FULL_NAMES)]
 
@@ -212,7 +214,11 @@ class IcsUploadForm(forms.Form):
         return None if kind == KIND_GUESS else str(kind)
 
 
-class ItemChoiceField(forms.ModelMultipleChoiceField[ConfigurationItem]):
+class ItemChoiceField(changes_forms.ItemChoiceField):
+    """The RFC form's item picker (ticked boxes, `_item_picker.html`), naming each item's
+    school when the person has several."""
+
+    widget = forms.CheckboxSelectMultiple
     show_school = False
 
     def clean(self, value: Any) -> Any:
@@ -229,15 +235,26 @@ class ItemChoiceField(forms.ModelMultipleChoiceField[ConfigurationItem]):
 
     def label_from_instance(self, obj: Any) -> str:
         item: ConfigurationItem = obj
-        return f"{item} ({item.school.name})" if self.show_school else str(item)
+        label = super().label_from_instance(item)
+        return f"{label} ({item.school.name})" if self.show_school else label
 
 
 class SlotsForm(forms.Form):
-    """What the slot finder needs: the school, how long, the items touched, from when."""
+    """What the slot finder needs: the school, how long, the kind of change (which sets the
+    lead time), the items touched, from when."""
 
     school = forms.ModelChoiceField(queryset=School.objects.none(), to_field_name="slug")
     minutes = forms.IntegerField(
         label="How long (minutes)", min_value=15, max_value=7 * 24 * 60, initial=60
+    )
+    type = forms.ChoiceField(
+        label="Kind of change",
+        choices=CHANGE_KIND_CHOICES,
+        initial=ChangeKind.NORMAL.value,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Sets how far ahead slots start: a normal change needs time to be approved "
+        "and for its users to be told.",
     )
     items = ItemChoiceField(
         label="Configuration items it touches",
@@ -246,7 +263,10 @@ class SlotsForm(forms.Form):
         help_text="Slots avoid other changes to these.",
     )
     after = forms.DateField(
-        label="From", required=False, widget=DateInput(), help_text="Leave empty for now."
+        label="From",
+        required=False,
+        widget=DateInput(),
+        help_text="Leave empty for the soonest the school's lead time allows.",
     )
     change = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
@@ -259,9 +279,11 @@ class SlotsForm(forms.Form):
             school_field.initial = schools[0].slug
         items_field = self.fields["items"]
         assert isinstance(items_field, ItemChoiceField)
-        items_field.queryset = ConfigurationItem.objects.filter(
-            school__in=[s.pk for s in schools], is_active=True
-        ).select_related("school")
+        items_field.queryset = (
+            ConfigurationItem.objects.filter(school__in=[s.pk for s in schools], is_active=True)
+            .select_related("school")
+            .order_by("school__name", "name", "id")
+        )
         items_field.show_school = len(schools) > 1
 
     def clean(self) -> dict[str, Any]:
@@ -273,6 +295,9 @@ class SlotsForm(forms.Form):
         if school is not None and any(i.school_id != school.pk for i in data.get("items", [])):
             self.add_error("items", "Choose items of the school the change is in.")
         return data
+
+    def kind(self) -> ChangeKind:
+        return ChangeKind(self.cleaned_data.get("type") or ChangeKind.NORMAL)
 
     def after_instant(self) -> datetime | None:
         after = self.cleaned_data.get("after")

@@ -167,15 +167,17 @@ def test_an_rfc_without_a_window_has_no_conflicts(draft, team):
 
 def test_the_next_safe_slots(school, team, year, oscar):
     mis = item(school, "the MIS server")
-    busy = planned(school, team["olivia"], at(2025, 3, 18, 17), at(2025, 3, 18, 19), [mis])
+    # Now is Tuesday 12:00: a normal change's slots start two working days on, on Thursday.
+    busy = planned(school, team["olivia"], at(2025, 3, 20, 17), at(2025, 3, 20, 19), [mis])
     olivia = client_for(team["olivia"])
     response = olivia.get(SLOTS, {"school": "greenfield", "minutes": 60, "items": str(mis.pk)})
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["school"], body["minutes"]) == ("greenfield", 60)
+    assert (body["type"], body["earliest"]) == ("normal", "2025-03-20T12:00:00+00:00")
     assert body["slots"][0] == {
-        "start": "2025-03-18T19:00:00+00:00",
-        "end": "2025-03-18T20:00:00+00:00",
+        "start": "2025-03-20T19:00:00+00:00",
+        "end": "2025-03-20T20:00:00+00:00",
     }
     assert len(body["slots"]) == 5
     moved = olivia.get(
@@ -184,14 +186,43 @@ def test_the_next_safe_slots(school, team, year, oscar):
          "count": 2},
     ).json()  # fmt: skip
     assert [s["start"] for s in moved["slots"]] == [
-        "2025-03-18T17:30:00+00:00",
-        "2025-03-19T17:30:00+00:00",
+        "2025-03-20T17:30:00+00:00",
+        "2025-03-21T17:30:00+00:00",
     ]
     after_change = olivia.get(
         SLOTS, {"school": "greenfield", "minutes": 60, "after": "2025-04-01T12:00:00+00:00",
                 "count": 1},
     ).json()  # fmt: skip
     assert after_change["slots"][0]["start"] == "2025-04-01T17:30:00+01:00"  # BST
+
+
+def test_the_slots_keep_the_lead_time_of_the_kind_of_change(school, team, year):
+    olivia = client_for(team["olivia"])
+
+    def first(**params):
+        body = olivia.get(SLOTS, {"school": "greenfield", "minutes": 60, "count": 1, **params})
+        assert body.status_code == 200, body.json()
+        return body.json()["earliest"], body.json()["slots"][0]["start"]
+
+    # An `after` before the lead is up is raised to it; a later one wins.
+    assert first(after="2025-03-18T12:00:00+00:00") == (
+        "2025-03-20T12:00:00+00:00",
+        "2025-03-20T17:30:00+00:00",
+    )
+    assert first(after="2025-03-24T12:00:00+00:00")[1] == "2025-03-24T17:30:00+00:00"
+    assert first(type="standard") == ("2025-03-18T16:00:00+00:00", "2025-03-18T17:30:00+00:00")
+    assert first(type="emergency")[1] == "2025-03-18T17:30:00+00:00"
+    # An emergency RFC's slots keep no lead unless the caller says otherwise.
+    emergency = planned(
+        school, team["olivia"], at(2025, 3, 25, 17), at(2025, 3, 25, 18), is_emergency=True,
+        emergency_justification="The MIS server is down.",
+    )  # fmt: skip
+    assert first(change=emergency.reference)[1] == "2025-03-18T17:30:00+00:00"
+    assert first(change=emergency.reference, type="normal")[1] == "2025-03-20T17:30:00+00:00"
+    # A school that keeps no lead.
+    school.normal_lead_days = 0
+    school.save(update_fields=["normal_lead_days"])
+    assert first() == ("2025-03-18T12:00:00+00:00", "2025-03-18T17:30:00+00:00")
 
 
 def test_slots_refuse_bad_input(school, team, year, oscar, other_school):
@@ -205,6 +236,7 @@ def test_slots_refuse_bad_input(school, team, year, oscar, other_school):
         ({"school": "greenfield", "minutes": 60, "items": str(hillside_item.pk)}, "items"),
         ({"school": "greenfield", "minutes": 60, "after": "2025-04-01T12:00"}, "after"),
         ({"school": "greenfield", "minutes": 60, "count": 100}, "count"),
+        ({"school": "greenfield", "minutes": 60, "type": "urgent"}, "type"),
         ({"school": "hillside", "minutes": 60}, "school"),
     ]
     for params, field in cases:

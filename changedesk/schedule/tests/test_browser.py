@@ -91,9 +91,10 @@ def test_calendar_and_schedule_pages(browser, live_server, team, school, tmp_pat
         page.screenshot(path=f"{SCREENSHOTS}/print.png", full_page=True)
     page.goto(f"{base}/schedule/slots/")
     page.get_by_label("How long (minutes)").fill("60")
-    page.get_by_label("Configuration items it touches").select_option(label="the MIS server")
+    page.get_by_role("checkbox", name="the MIS server").check()
     page.get_by_role("button", name="Find slots").click()
     page.get_by_role("heading", name="Next safe slots").wait_for()
+    assert page.get_by_text("Slots start after 2 working days").is_visible()
     assert page.get_by_role("link", name="Use this slot").first.is_visible()
     check_accessibility(page)
     if SCREENSHOTS:

@@ -407,20 +407,56 @@ def test_import_refuses_a_bad_file_and_a_forged_preview(client, school, team, ot
 
 def test_slots_page_offers_safe_slots_with_a_link_to_plan(client, school, team, year):
     mis = item(school, "the MIS server")
-    change = planned(school, team["olivia"], at(2025, 3, 18, 17), at(2025, 3, 18, 19), [mis])
-    planned(school, team["olivia"], at(2025, 3, 18, 17), at(2025, 3, 18, 20), [mis])
+    change = planned(school, team["olivia"], at(2025, 3, 20, 17), at(2025, 3, 20, 19), [mis])
+    planned(school, team["olivia"], at(2025, 3, 20, 17), at(2025, 3, 20, 20), [mis])
     client = signed_in(client, team["olivia"])
     response = client.get(reverse("schedule:slots"), {"change": change.pk})
     assert response.status_code == 200
     page = text(response)
-    # Its own two hours, its items, after the other change on the same item.
-    assert "Tuesday 18 March 2025, 20:00\u201322:00" in page
+    # Its own two hours, its items (ticked), after the other change on the same item, and
+    # no sooner than two working days from now (Tuesday 12:00).
+    assert "Thursday 20 March 2025, 20:00\u201322:00" in page
+    assert re.search(rf'<input type="checkbox" name="items" value="{mis.pk}"[^>]* checked', page)
+    assert "Slots start after 2 working days, from Thu 20 Mar 12:00" in page
+    assert reverse("accounts:school", args=[school.slug]) in page
     edit = reverse("changes:edit", args=[change.pk])
-    assert f"{edit}?planned_start=2025-03-18T20%3A00&amp;planned_end=2025-03-18T22%3A00" in page
+    assert f"{edit}?planned_start=2025-03-20T20%3A00&amp;planned_end=2025-03-20T22%3A00" in page
     # Someone who may not edit it sees the slots without the link.
     assert edit not in text(
         signed_in(client, team["ian"]).get(reverse("schedule:slots"), {"change": change.pk})
     )
+
+
+def test_slots_page_picks_items_with_the_rfc_forms_checkboxes(client, school, team, year):
+    mis, suite = item(school, "the MIS server", "MIS-01"), item(school, "ICT suite 2")
+    page = text(signed_in(client, team["olivia"]).get(reverse("schedule:slots")))
+    assert not re.search(r"<select[^>]*multiple", page)  # no ctrl-click list
+    assert page.count('class="item-choices"') == 1
+    for it in (mis, suite):
+        assert f'<input type="checkbox" name="items" value="{it.pk}"' in page
+    assert "the MIS server (MIS-01)</label>" in page
+    assert '<input type="radio" name="type" value="normal"' in page
+
+
+def test_slots_page_says_why_the_first_slot_is_when_it_is(client, school, team, year):
+    client = signed_in(client, team["olivia"])
+    url = reverse("schedule:slots")
+    base = {"school": school.slug, "minutes": "60"}
+    standard = text(client.get(url, {**base, "type": "standard"}))
+    assert "Slots start after 4 hours, from Tue 18 Mar 16:00: time to tell its users" in standard
+    assert "Tuesday 18 March 2025, 17:30\u201318:30" in standard
+    emergency = text(client.get(url, {**base, "type": "emergency"}))
+    assert "no lead time" in emergency and "Tuesday 18 March 2025, 17:30" in emergency
+    # A date after the lead is up wins, and needs no explanation.
+    later = text(client.get(url, {**base, "after": "2025-03-24"}))
+    assert "Slots start after" not in later and "Monday 24 March 2025, 17:30" in later
+    # An emergency RFC's slots keep no lead.
+    rfc = planned(
+        school, team["olivia"], at(2025, 3, 25, 17), at(2025, 3, 25, 18), is_emergency=True,
+        emergency_justification="The MIS server is down.",
+    )  # fmt: skip
+    assert "Tuesday 18 March 2025, 17:30" in text(client.get(url, {"change": rfc.pk}))
+    assert client.get(url, {**base, "type": "urgent"}).status_code == 400
 
 
 def test_slots_page_form_and_htmx_partial(client, school, team, year, other_school, oscar):
@@ -430,9 +466,9 @@ def test_slots_page_form_and_htmx_partial(client, school, team, year, other_scho
     assert form.status_code == 200 and "Find slots" in text(form)
     params = {"school": school.slug, "minutes": "60", "items": [mis.pk]}
     page = text(client.get(reverse("schedule:slots"), params))
-    assert "Tuesday 18 March 2025, 17:30\u201318:30" in page
+    assert "Thursday 20 March 2025, 17:30\u201318:30" in page
     create = reverse("changes:create")
-    assert f"{create}?school=greenfield&amp;planned_start=2025-03-18T17%3A30" in page
+    assert f"{create}?school=greenfield&amp;planned_start=2025-03-20T17%3A30" in page
     partial = client.get(reverse("schedule:slots"), params, HTTP_HX_REQUEST="true")
     assert "<html" not in partial.content.decode()
     assert "17:30\u201318:30" in text(partial)
@@ -442,6 +478,23 @@ def test_slots_page_form_and_htmx_partial(client, school, team, year, other_scho
         reverse("schedule:slots"), {"school": school.slug, "minutes": "60"}
     )
     assert outsider.status_code == 400  # not one of the schools offered
+
+
+def test_slots_page_queries_stay_flat(client, school, team, year):
+    items = [item(school, f"Server {i}") for i in range(3)]
+    client = signed_in(client, team["olivia"])
+    url = reverse("schedule:slots")
+    params = {"school": school.slug, "minutes": "60", "items": [items[0].pk]}
+    client.get(url, params)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, params).status_code == 200
+    more = [item(school, f"Switch {i}") for i in range(30)]
+    for day in range(17, 31):
+        planned(school, team["olivia"], at(2025, 3, day, 17), at(2025, 3, day, 19), more[:3])
+    params["items"] = [i.pk for i in more]
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url, params).status_code == 200
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
 
 def test_slots_page_from_someone_elses_school_change_is_404(client, school, team, oscar):

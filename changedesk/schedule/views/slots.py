@@ -1,4 +1,5 @@
-"""The slot finder: the next windows free of every conflict, one click to plan in one."""
+"""The slot finder: the next windows free of every conflict, after the school's lead time,
+one click to plan in one."""
 
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change, ChangeItem
 from changedesk.changes.services import can_edit
 from changedesk.schedule.forms import SlotsForm
-from changedesk.schedule.slots import next_safe_slots
+from changedesk.schedule.slots import ChangeKind, describe_lead, describe_night, find_safe_slots
 from changedesk.schedule.views.common import schools_of
 
 
 def _slot_data_from_change(request: HttpRequest, user: User) -> dict[str, Any] | None:
-    """Start the slot finder from an RFC: its school, its length and its items."""
+    """Start the slot finder from an RFC: its school, its length, its kind and its items."""
     change_id = request.GET.get("change", "")
     if (
         not (change_id.isascii() and change_id.isdecimal())
@@ -41,6 +42,7 @@ def _slot_data_from_change(request: HttpRequest, user: User) -> dict[str, Any] |
         "school": change.school.slug,
         "minutes": str(minutes),
         "items": [str(i) for i in items],
+        "type": (ChangeKind.EMERGENCY if change.is_emergency else ChangeKind.NORMAL).value,
         "change": str(change.pk),
     }
 
@@ -68,7 +70,7 @@ def safe_slots(request: HttpRequest) -> HttpResponse:
     if data is None and "school" in request.GET:
         data = request.GET
     form = SlotsForm(data, schools=schools_of(user))
-    context: dict[str, Any] = {"form": form}
+    context: dict[str, Any] = {"form": form, "night": describe_night()}
     status = 200
     if form.is_bound:
         if form.is_valid():
@@ -94,10 +96,12 @@ def _search(form: SlotsForm, user: User) -> dict[str, Any]:
             .select_related("school")
             .first()
         )
-    found = next_safe_slots(
+    kind = form.kind()
+    search = find_safe_slots(
         school,
         timedelta(minutes=form.cleaned_data["minutes"]),
         [item.pk for item in form.cleaned_data["items"]],
+        kind=kind,
         after=form.after_instant(),
         exclude_change_id=change.pk if change else None,
     )
@@ -105,5 +109,8 @@ def _search(form: SlotsForm, user: User) -> dict[str, Any]:
         "searched": True,
         "school": school,
         "change": change,
-        "slots": [(s, e, _use_slot_url(s, e, school, change, user)) for s, e in found],
+        "kind": kind.value,
+        "lead": describe_lead(school, kind) if search.by_lead else "",
+        "earliest": search.earliest,
+        "slots": [(s, e, _use_slot_url(s, e, school, change, user)) for s, e in search.slots],
     }
