@@ -19,6 +19,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# The narrowest phones in common use (and a 320 px screen zoomed to 112%).
+NARROW_PHONE = {"width": 360, "height": 740}
 
 
 def require_chromium() -> None:
@@ -40,12 +42,62 @@ def launch(playwright: Any) -> Any:
     )
 
 
-def check_accessibility(page: Any) -> None:
+def preload_axe(context: Any) -> None:
+    """Load axe into every page the context opens, as it opens: cheaper than sending the
+    script again for each check when a test checks many pages."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    context.add_init_script(Axe().axe_script)
+
+
+def check_accessibility(page: Any) -> None:
+    from axe_playwright_python.base import AxeResults
+    from axe_playwright_python.sync_playwright import Axe
+
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(Axe().axe_script)
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    results = AxeResults(page.evaluate("options => axe.run(document, options)", options))
     violations = results.response["violations"]
     assert not violations, f"{page.url}: " + results.generate_report()
+
+
+# The elements that stick out past the right edge of the viewport, widest first, named by
+# tag, id and classes (and a little of their text); those inside something that scrolls or
+# clips sideways are left out unless nothing else explains the overflow.
+_OVERFLOW = """() => {
+  const root = document.documentElement;
+  const width = root.clientWidth;
+  if (root.scrollWidth <= width) return "";
+  const name = (el) => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += "#" + el.id;
+    for (const c of el.classList) s += "." + c;
+    const text = (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 30);
+    return text ? `${s} "${text}"` : s;
+  };
+  const clipped = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  const outermost = (els) => els.filter((el) => !els.includes(el.parentElement));
+  const all = [...document.body.querySelectorAll("*")].filter(
+    (el) => el.getBoundingClientRect().right > width + 0.5);
+  let culprits = outermost(all.filter((el) => !clipped(el)));
+  if (!culprits.length) culprits = outermost(all);
+  culprits.sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right);
+  const listed = culprits.slice(0, 5).map(
+    (el) => `${name(el)} (right edge ${Math.round(el.getBoundingClientRect().right)})`);
+  return `${root.scrollWidth} px wide in a ${width} px viewport: ${listed.join("; ")}`;
+}"""
+
+
+def overflow(page: Any) -> str:
+    """Empty when the page does not scroll sideways; else how wide it is and what sticks
+    out (see _OVERFLOW)."""
+    return str(page.evaluate(_OVERFLOW))
 
 
 def sign_in(
@@ -55,16 +107,21 @@ def sign_in(
     *,
     viewport: dict | None = None,
     on_console: Callable[[Any], None] | None = None,
+    password: str = PASSWORD,
+    page: Any = None,
 ) -> Any:
-    """A new browser context signed in as `username`; returns its page, on My work."""
-    context = browser.new_context(viewport=viewport or DESKTOP)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    """A new browser context signed in as `username`; returns its page, on My work.
+
+    Given a `page` (signed out), signs in on it instead, keeping its context."""
+    if page is None:
+        context = browser.new_context(viewport=viewport or DESKTOP)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
     if on_console is not None:
         page.on("console", on_console)
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")
     return page

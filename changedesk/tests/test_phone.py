@@ -1,0 +1,350 @@
+"""The site on a small phone (360 px wide), in a real browser (Chromium), checked by axe.
+
+Every page of the main menu, and the pages under them, fits the screen: nothing makes the
+page scroll sideways (a table that must stay a table scrolls in its own wrapper, which the
+keyboard can reach). The main menu folds into one "Menu" button on a phone and is inline
+on a desktop.
+
+The pages show the demo school (`changedesk demo`), with a committee meeting and its
+minutes, a published notice, a calendar feed and a delegation added, seen by Dana, who
+runs the school's ICT paperwork (school administrator, originator, final approver and
+communicator), and a few by Tom, a teacher who only reads.
+
+Needs Debian's Chromium at /usr/bin/chromium; skipped without it unless CI requires it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import Delegation, School, User
+from changedesk.accounts.services import create_user, set_membership
+from changedesk.changes.models import Change
+from changedesk.changes.services import update_change
+from changedesk.committee import services as committee
+from changedesk.communication import services as communication
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.schedule.models import CalendarPeriod, FeedKind, PeriodKind
+from changedesk.schedule.services import create_feed_token
+from changedesk.site.demo import PASSWORD, SCHOOL_SLUG, build_demo
+from changedesk.tests.browser import (
+    DESKTOP,
+    NARROW_PHONE,
+    check_accessibility,
+    overflow,
+    preload_axe,
+    require_chromium,
+    sign_in,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+require_chromium()
+
+
+def build_place() -> dict[str, Any]:
+    """The demo school, and what the demo leaves out: returns the names the paths use."""
+    build_demo()
+    school = School.objects.get(slug=SCHOOL_SLUG)
+    people = {u.username: u for u in User.objects.filter(memberships__school=school)}
+    dana = create_user(
+        "dana",
+        email="dana@greenfield.example",
+        password=PASSWORD,
+        first_name="Dana",
+        last_name="Drummond-Whitaker",
+        job_title="Deputy headteacher and ICT lead",
+        check_password=False,
+    )
+    roles = [Role.SCHOOL_ADMIN, Role.ORIGINATOR, Role.FINAL_APPROVER, Role.COMMUNICATOR]
+    set_membership(dana, school, roles)
+
+    def rfc(title: str) -> Change:
+        return Change.objects.get(school=school, title__startswith=title)
+
+    # The Windows update, still in planning, with its items, gets a window in the exams
+    # during the teaching day: its page and the calendar have conflicts to show.
+    windows = rfc("Windows 11")
+    exams = CalendarPeriod.objects.get(school=school, kind=PeriodKind.EXAM)
+    day = exams.starts_at.astimezone(school.zone).date() + timedelta(days=1)
+    start = datetime.combine(day, time(10, 0), tzinfo=school.zone)
+    update_change(
+        windows.pk,
+        people["olivia"],
+        {
+            "risk": "Medium: a PC may need its update applied again by hand.",
+            "fallback_plan": "Roll back to 23H2 from the recovery partition.",
+            "planned_start": start,
+            "planned_end": start + timedelta(hours=3),
+        },
+    )
+
+    # A meeting of the committee that has decided on one RFC and deferred another.
+    meeting = committee.create_meeting(
+        school,
+        dana,
+        {
+            "title": "Change advisory committee, autumn term",
+            "held_at": timezone.now() - timedelta(hours=2),
+            "chair": people["fiona"],
+            "minutes": "Apologies from Peter Patel. The trust's new web filter was discussed.",
+        },
+    )
+    committee.build_agenda(meeting.pk, dana)
+    committee.record_attendance(meeting.pk, dana, [people["ian"], people["fiona"], dana])
+    for item in meeting.items.select_related("change"):
+        if item.change.title.startswith("Roll out the new office printer"):
+            committee.decide(item.pk, dana, "approve", "Agreed: plan it for the half-term.")
+        elif item.change.title.startswith("Upgrade the MIS"):
+            committee.decide(item.pk, dana, "deferred", "Waiting for Northgate's dates.")
+
+    # The approved switch replacement is told to the school; a general notice is drafted.
+    switch = rfc("Replace the ICT suite 2 network switch")
+    notice, _ = communication.draft_from_change(switch.pk, dana)
+    communication.update_notice(notice.pk, dana, {"what_to_do": "Book ICT suite 1 instead."})
+    communication.publish_notice(notice.pk, dana)
+    general = communication.create_notice(
+        school,
+        dana,
+        {
+            "title": "New passwords for the staff Wi-Fi after the holidays",
+            "what": "Every member of staff gets a new Wi-Fi password by e-mail.",
+            "what_to_do": "Sign in again on your laptop and phone.",
+        },
+    )
+
+    create_feed_token(dana, FeedKind.SCHOOL, school)
+    create_feed_token(dana, FeedKind.PERSON)
+    now = timezone.now()
+    Delegation.objects.create(
+        school=school,
+        approver=people["fiona"],
+        deputy=people["ian"],
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=6),
+        reason="At the headteachers' conference in Harrogate",
+    )
+    item = ConfigurationItem.objects.get(school=school, identifier="SUITE-2")
+    return {
+        "school": school.slug,
+        "rfc": windows.pk,
+        "approved": switch.pk,
+        "waiting": rfc("Upgrade the MIS").pk,
+        "item": item.pk,
+        "meeting": meeting.pk,
+        "notice": notice.pk,
+        "general": general.pk,
+        "period": exams.pk,
+        "member": people["olivia"].pk,
+        "day": day.isoformat(),
+    }
+
+
+# (name, path): the menu's pages, and the pages under them.
+PAGES: list[tuple[str, str]] = [
+    ("My work", "/"),
+    ("change log", "/changes/"),
+    ("RFC page", "/changes/{rfc}/"),
+    ("RFC page, awaiting the go-ahead", "/changes/{waiting}/"),
+    ("RFC page, approved", "/changes/{approved}/"),
+    ("RFC edit form", "/changes/{rfc}/edit/"),
+    ("RFC print", "/changes/{rfc}/print/"),
+    ("new RFC form", "/changes/new/"),
+    ("schedule, month", "/schedule/?view=month&date={day}"),
+    ("schedule, week", "/schedule/?view=week&date={day}"),
+    ("schedule, agenda", "/schedule/?view=agenda&date={day}"),
+    ("schedule, print", "/schedule/print/?view=agenda&date={day}"),
+    ("calendars", "/schedule/calendar/"),
+    ("calendar", "/schedule/calendar/{school}/"),
+    ("calendar period form", "/schedule/calendar/{school}/periods/{period}/"),
+    ("calendar import", "/schedule/calendar/{school}/import/"),
+    ("slot finder", "/schedule/slots/"),
+    ("slot finder, for an RFC", "/schedule/slots/?change={rfc}"),
+    ("feeds", "/schedule/feeds/"),
+    ("items", "/items/"),
+    ("item page", "/items/{item}/"),
+    ("item form", "/items/{item}/edit/"),
+    ("items import", "/items/import/{school}/"),
+    ("notices", "/notices/"),
+    ("notice board", "/notices/{school}/"),
+    ("notice management", "/notices/{school}/manage/"),
+    ("notice", "/notices/{school}/{notice}/"),
+    ("notice form", "/notices/{school}/{notice}/edit/"),
+    ("new notice form", "/notices/{school}/new/"),
+    ("notice settings", "/notices/{school}/settings/"),
+    ("committee", "/committee/"),
+    ("meetings", "/committee/{school}/"),
+    ("meeting", "/committee/{school}/{meeting}/"),
+    ("meeting form", "/committee/{school}/{meeting}/edit/"),
+    ("minutes", "/committee/{school}/{meeting}/minutes/"),
+    ("attendees", "/committee/{school}/{meeting}/attendees/"),
+    ("committee settings", "/committee/{school}/settings/"),
+    ("schools", "/accounts/schools/"),
+    ("school page", "/accounts/schools/{school}/"),
+    ("school settings", "/accounts/schools/{school}/settings/"),
+    ("member form", "/accounts/schools/{school}/members/{member}/"),
+    ("add a member", "/accounts/schools/{school}/members/add/"),
+    ("delegations", "/accounts/schools/{school}/delegations/"),
+    ("profile", "/accounts/me/"),
+    ("API docs", "/api/v1/docs/"),
+]
+
+# What a teacher who only reads sees: the tables without an edit link in them.
+READER_PAGES: list[tuple[str, str]] = [
+    ("calendar, as a reader", "/schedule/calendar/{school}/"),
+    ("school page, as a reader", "/accounts/schools/{school}/"),
+    ("items, as a reader", "/items/"),
+    ("schedule, agenda, as a reader", "/schedule/?view=agenda&date={day}"),
+]
+
+
+CSV = (
+    "name,kind,identifier,location,owner,users_affected,notes\n"
+    "ICT suite 2 switch,network_device,NET-014,ICT suite 2,olivia,30,Replaced in 2024\n"
+    "Hall projector,other,AV-HALL-01,Main hall and stage,sam,250,Ceiling mounted\n"
+)
+ICS = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//County Council//Term dates//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:spring-half@county\r\nDTSTAMP:20260101T000000Z\r\n"
+    "SUMMARY:February half term\r\nDTSTART;VALUE=DATE:20270215\r\n"
+    "DTEND;VALUE=DATE:20270220\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:inset-3@county\r\nDTSTAMP:20260101T000000Z\r\n"
+    "SUMMARY:INSET day (safeguarding training for all staff)\r\n"
+    "DTSTART;VALUE=DATE:20270222\r\nEND:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+)
+
+# Pages reached by sending a form: (name, path, file field, file name, contents).
+UPLOADS: list[tuple[str, str, str, str, str]] = [
+    ("items import, preview", "/items/import/{school}/", "#id_file", "items.csv", CSV),
+    ("calendar import, preview", "/schedule/calendar/{school}/import/", "#id_file", "t.ics", ICS),
+]
+
+
+@pytest.fixture
+def place(db) -> dict[str, Any]:
+    return build_place()
+
+
+def _problems(page: Any, name: str) -> list[str]:
+    """What is wrong with the page shown: not shown at all, too wide, or axe's findings."""
+    title = page.title()
+    if "/accounts/login/" in page.url or title.startswith(("Page not found", "Forbidden")):
+        return [f"{name}: not shown ({page.url}, {title!r})"]
+    problems = []
+    wide = overflow(page)
+    if wide:
+        problems.append(f"{name}: {wide}")
+    try:
+        check_accessibility(page)
+    except AssertionError as error:
+        problems.append(f"{name}: {error}")
+    return problems
+
+
+def _visit(page: Any, base: str, pages: list[tuple[str, str]], place: dict) -> list[str]:
+    problems = []
+    for name, path in pages:
+        page.goto(base + path.format(**place))
+        if path.startswith("/api/"):
+            page.locator(".swagger-ui .info").wait_for()  # drawn by Swagger UI's script
+        problems += _problems(page, name)
+    return problems
+
+
+def _upload(page: Any, base: str, place: dict, tmp: Path) -> list[str]:
+    problems = []
+    for name, path, field, filename, contents in UPLOADS:
+        page.goto(base + path.format(**place))
+        upload = tmp / filename
+        upload.write_text(contents, encoding="utf-8")
+        page.locator(field).set_input_files(str(upload))
+        page.get_by_role("button", name="Preview").click()
+        page.locator("table.import-preview").wait_for()
+        problems += _problems(page, name)
+    return problems
+
+
+def test_every_page_fits_a_small_phone(browser, live_server, place, tmp_path):
+    base = live_server.url
+    page = sign_in(browser, base, "dana", viewport=NARROW_PHONE, password=PASSWORD)
+    preload_axe(page.context)
+    try:
+        problems = _visit(page, base, PAGES, place)
+        problems += _upload(page, base, place, tmp_path)
+        # The same context, signed in again as a teacher who only reads.
+        page.context.clear_cookies()
+        sign_in(browser, base, "tom", password=PASSWORD, page=page)
+        problems += _visit(page, base, READER_PAGES, place)
+    finally:
+        page.context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_menu_folds_into_a_button_on_a_phone(browser, live_server, olivia):
+    base = live_server.url
+    page = sign_in(browser, base, "olivia", viewport=NARROW_PHONE)
+    try:
+        button = page.get_by_role("button", name="Menu")
+        menu = page.get_by_role("navigation", name="Main")
+        schedule = menu.get_by_role("link", name="Schedule", exact=True)
+        assert button.is_visible()
+        assert button.get_attribute("aria-expanded") == "false"
+        assert not schedule.is_visible()
+
+        button.click()
+        assert button.get_attribute("aria-expanded") == "true"
+        assert schedule.is_visible()
+        assert overflow(page) == ""
+        check_accessibility(page)
+        schedule.click()
+        page.wait_for_url(f"{base}/schedule/")
+        assert not schedule.is_visible()
+
+        # From the keyboard, and closed again with Escape, back on the button.
+        button = page.get_by_role("button", name="Menu")
+        button.focus()
+        page.keyboard.press("Enter")
+        assert button.get_attribute("aria-expanded") == "true"
+        current = menu.locator("[aria-current=page]")
+        assert current.inner_text() == "Schedule"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "My work"
+        page.keyboard.press("Escape")
+        assert button.get_attribute("aria-expanded") == "false"
+        assert not menu.get_by_role("link", name="My work").is_visible()
+        assert page.evaluate("document.activeElement.getAttribute('aria-controls')")
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+
+        button.click()
+        button.click()
+        assert button.get_attribute("aria-expanded") == "false"
+        assert not schedule.is_visible()
+
+        # On a desktop the menu is inline and there is no button.
+        page.set_viewport_size(DESKTOP)
+        assert not button.is_visible()
+        links = menu.get_by_role("link")
+        assert links.count() == 8
+        tops = {round(box["y"]) for box in (links.nth(i).bounding_box() for i in range(8))}
+        assert len(tops) == 1, tops
+        assert links.first.is_visible() and links.last.is_visible()
+    finally:
+        page.context.close()
+
+    # Without JavaScript the button would do nothing: there is none, and the menu is open.
+    context = browser.new_context(viewport=NARROW_PHONE, java_script_enabled=False)
+    try:
+        page = sign_in(browser, base, "olivia", page=context.new_page())
+        assert not page.get_by_role("button", name="Menu").is_visible()
+        assert page.get_by_role("navigation", name="Main").get_by_role("link").count() == 8
+        assert page.get_by_role("link", name="Schools").is_visible()
+        assert overflow(page) == ""
+    finally:
+        context.close()
