@@ -11,6 +11,7 @@ from rest_framework.routers import SimpleRouter
 
 from changedesk.accounts.api import MeView, SchoolViewSet
 from changedesk.changes.api import ChangeViewSet
+from changedesk.lib import schema  # noqa: F401  (registers the filters' schema extension)
 from changedesk.lib.middleware import policy
 
 app_name = "api"

@@ -4,8 +4,9 @@
     changedesk help               every command, Django's and changedesk's, by app
     changedesk COMMAND --help     one command's options (also `changedesk help COMMAND`)
 
-changedesk's own commands are management commands in its apps (`serve`, `demo`: site;
-`school`, `user`, `token`: accounts; `verify-history`: changes; `worker`: notifications),
+changedesk's own commands are management commands in its apps (`serve`, `demo`, `backup`,
+`restore`: site; `school`, `user`, `token`, `unlock`: accounts; `verify-history`: changes;
+`worker`: notifications),
 built on `changedesk.lib.management.base.Command`, which keeps their output and exit
 statuses the contract scripts rely on. An unexpected error in Django's commands is one
 line on stderr too (`--traceback` shows it whole).

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "changedesk.lib.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -132,9 +133,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Failed sign-ins allowed per username and per address before a pause.
+# Sign-in throttling (accounts/throttle.py): failed sign-ins allowed per username within the
+# window, then a pause of one window. The ceiling per client address (sign-ins and API
+# tokens) is far higher, as a school's NAT or the reverse proxy puts everyone behind one.
 LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_ATTEMPTS_WINDOW = env_int("LOGIN_ATTEMPTS_WINDOW", 15 * 60)
+LOGIN_ATTEMPTS_PER_ADDRESS = env_int("LOGIN_ATTEMPTS_PER_ADDRESS", 100)
 
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en-gb")
 # Times in 24-hour form everywhere, the admin included (see changedesk/formats).
@@ -165,7 +169,7 @@ OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "changedesk.accounts.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -174,6 +178,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "changedesk.lib.api.exception_handler",
+    # Bounded in size and (JSON) nesting: see changedesk/lib/parsers.py.
+    "DEFAULT_PARSER_CLASSES": [
+        "changedesk.lib.parsers.JSONParser",
+        "changedesk.lib.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -189,6 +199,11 @@ SPECTACULAR_SETTINGS = {
     # announce (axe: nested-interactive); the page's template is in templates/drf_spectacular.
     "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents every error status it can answer with (lib/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "changedesk.lib.schema.document_errors",
+    ],
     # One name per choice set, whichever field uses it (state, from_state, to_state, …).
     "ENUM_NAME_OVERRIDES": {
         "StateEnum": "changedesk.changes.choices.State",
@@ -215,9 +230,11 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = False
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-)
+# Behind a reverse proxy: trust its X-Forwarded-Proto, and take the client's address from
+# X-Forwarded-For, PROXY_HOPS entries from the right (each trusted proxy appends one).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+PROXY_HOPS = env_int("PROXY_HOPS", 1)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is the operator's decision
 
 LOGGING = {

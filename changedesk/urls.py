@@ -18,3 +18,9 @@ urlpatterns = [
         login_not_required(RedirectView.as_view(url=static("changedesk/favicon.svg"))),
     ),
 ]
+
+# Django's own error answers: JSON in the API's error shape under /api/, pages elsewhere.
+handler400 = "changedesk.lib.api.handler400"
+handler403 = "changedesk.lib.api.handler403"
+handler404 = "changedesk.lib.api.handler404"
+handler500 = "changedesk.lib.api.handler500"

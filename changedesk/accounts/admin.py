@@ -1,7 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from changedesk.accounts.models import Delegation, Membership, MembershipRole, School, User
+from changedesk.accounts.forms import ThrottledAdminAuthenticationForm
+from changedesk.accounts.models import (
+    Delegation,
+    Invitation,
+    Membership,
+    MembershipRole,
+    School,
+    SignInCounter,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline[Membership, User]):
@@ -47,3 +58,34 @@ class DelegationAdmin(admin.ModelAdmin[Delegation]):
     list_display = ["deputy", "approver", "school", "role", "starts_at", "ends_at", "revoked_at"]
     list_filter = ["school", "role"]
     list_select_related = ["deputy", "approver", "school"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin[Invitation]):
+    list_display = ["email", "school", "created_at", "expires_at", "accepted_at", "declined_at"]
+    list_filter = ["school"]
+    search_fields = ["email"]
+    list_select_related = ["school"]
+    readonly_fields = ["created_at", "answered_by"]
+
+
+# --- Sign-in throttling: the admin's own sign-in is throttled too, and a pause can be lifted. ---
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
+@admin.register(SignInCounter)
+class SignInCounterAdmin(admin.ModelAdmin[SignInCounter]):
+    list_display = ["value", "kind", "failures", "window_ends", "locked_until"]
+    list_filter = ["kind"]
+    search_fields = ["value"]
+    readonly_fields = ["kind", "value", "failures", "window_ends", "locked_until"]
+    actions = ["unlock"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Unlock: let them try again now")
+    def unlock(self, request: HttpRequest, queryset: QuerySet[SignInCounter]) -> None:
+        cleared, _ = queryset.delete()
+        self.message_user(request, f"{cleared} sign-in pause{'s' if cleared != 1 else ''} lifted.")

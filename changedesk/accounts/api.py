@@ -49,6 +49,7 @@ class CallerMixin(_ViewBase):
         return actor
 
 
+@extend_schema_field({"type": "string", "minLength": 1})
 class SchoolField(serializers.SlugRelatedField[School]):
     """A school by slug, among the caller's schools only: others are as if they did not exist."""
 

@@ -18,3 +18,10 @@ class Role(models.TextChoices):
 
 # Roles whose holders decide on an RFC and may name a deputy for a period.
 APPROVER_ROLES = (Role.INITIAL_APPROVER, Role.PEER_REVIEWER, Role.FINAL_APPROVER)
+
+
+class ThrottleKind(models.TextChoices):
+    """What a sign-in throttle counts failures for (see `accounts.throttle`)."""
+
+    USERNAME = "username", "Username"
+    ADDRESS = "address", "Client address"

@@ -5,98 +5,166 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
+from changedesk.accounts import throttle
 from changedesk.accounts.choices import APPROVER_ROLES, Role
-from changedesk.accounts.models import Delegation, School, User
-from changedesk.accounts.permissions import holds
+from changedesk.accounts.mail import queue_mail
+from changedesk.accounts.models import Delegation, Membership, School, User
+from changedesk.accounts.permissions import holds, may_deputise, roles_to_deputise
+from changedesk.accounts.throttle import SignInPaused, client_address
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Sign-in that refuses further attempts for a while after too many failures.
+class ThrottledSignIn(AuthenticationForm):
+    """Sign-in with `accounts.throttle`: failures counted per username, with a far higher
+    ceiling per client address; a paused sign-in is told when it may try again."""
 
-    Failures are counted per username and per address, in the shared cache, so the limit
-    holds across web processes.
-    """
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": "Too many failed sign-ins. Wait %(minutes)s minutes and try again.",
-    }
-
-    def _keys(self) -> list[str]:
-        username = (self.data.get("username") or "").strip().lower()
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        return [f"login-fail:user:{username}", f"login-fail:addr:{address}"]
+    paused: SignInPaused | None = None
 
     def clean(self) -> dict[str, Any]:
-        limit = settings.LOGIN_ATTEMPTS_LIMIT
-        window = settings.LOGIN_ATTEMPTS_WINDOW
-        keys = self._keys()
-        if any((cache.get(key) or 0) >= limit for key in keys):
-            raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": max(1, window // 60)},
-            )
+        username, password = self.data.get("username"), self.data.get("password")
+        if not (isinstance(username, str) and username and password):
+            return super().clean()  # nothing to check a password against: not an attempt
+        address = client_address(self.request) if self.request else "unknown"
+        try:
+            throttle.begin(username, address)
+        except SignInPaused as paused:
+            self.paused = paused
+            raise ValidationError(paused.message, code="throttled") from None
         try:
             return super().clean()
-        except forms.ValidationError:
-            for key in keys:
-                cache.add(key, 0, window)
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, window)
-            raise
+        finally:
+            # The password was right (even if the account may not sign in here).
+            if self.user_cache is not None:
+                throttle.succeeded(username, address)
+
+
+class ThrottledAuthenticationForm(ThrottledSignIn):
+    """The sign-in page's form."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The admin's sign-in (`/admin/login/`), throttled as the sign-in page is."""
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Asks for a reset link. The link is queued through the outbox rather than sent during
+    the request, so the answer comes as soon whether or not the address is known."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        user: User = context["user"]
+        token: str = context["token"]
+        path = reverse(
+            "accounts:password_reset_confirm", kwargs={"uidb64": context["uid"], "token": token}
+        )
+        queue_mail(
+            to_address=to_email,
+            recipient=user,
+            template="password_reset",
+            context={
+                "recipient_name": user.display_name,
+                "username": user.username,
+                "reset_path": path,
+            },
+            key=f"password-reset:{user.pk}:{token}",
+        )
 
 
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
 
-class MemberForm(forms.Form):
-    """Add a person to a school: an existing account by username, or a new one."""
+class InvitationForm(forms.Form):
+    """Invite someone to a school by e-mail address, with the roles offered. The same
+    whether or not an account has the address: the school learns nothing until they accept."""
+
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="They get a link to accept or decline, with an account they have or a new one.",
+    )
+    roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["roles"].error_messages["required"] = "Choose at least one role."
+
+
+class JoinForm(forms.Form):
+    """A new account, made from an invitation's link, with the address invited."""
 
     username = forms.CharField(
+        label="Sign-in name",
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Their sign-in name: letters, digits and @ . + - _ only.",
+        help_text="Letters, digits and @ . + - _ only.",
     )
-    email = forms.EmailField(
-        required=False, help_text="Needed for a new person: they get a link to set a password."
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    job_title = forms.CharField(
+        max_length=100, required=False, help_text="Shown beside your name on a printed RFC."
     )
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    job_title = forms.CharField(max_length=100, required=False)
-    roles = forms.MultipleChoiceField(
-        choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def __init__(self, *args: Any, school: School, **kw: Any) -> None:
+    def __init__(self, *args: Any, email: str, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.school = school
-        self.existing: User | None = None
+        self.email = email
+        self.fields["username"].widget.attrs["autocomplete"] = "username"
 
     def clean_username(self) -> str:
         username: str = self.cleaned_data["username"].strip()
-        self.existing = User.objects.filter(username__iexact=username).first()
-        if self.existing and self.existing.memberships.filter(school=self.school).exists():
-            raise forms.ValidationError(
-                f"{self.existing.display_name} is already a member; change their roles instead."
-            )
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("That sign-in name is taken: choose another.")
         return username
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if self.existing is None and "username" in data and not data.get("email"):
-            self.add_error("email", "Give an e-mail address for a new person.")
-        if not data.get("roles"):
-            self.add_error("roles", "Choose at least one role.")
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            candidate = User(
+                username=data.get("username", ""),
+                email=self.email,
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+            )
+            try:
+                validate_password(first, candidate)
+            except ValidationError as error:
+                self.add_error("password1", error)
         return data
+
+    def values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "username": data["username"],
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+            "job_title": data["job_title"],
+            "password": data["password1"],
+        }
 
 
 class RolesForm(forms.Form):
@@ -143,7 +211,6 @@ class DelegationForm(forms.ModelForm[Delegation]):
     def __init__(self, *args: Any, school: School, user: User, is_admin: bool, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.instance.school = school
-        members = User.objects.filter(is_active=True, memberships__school=school).distinct()
         approvers = User.objects.filter(
             is_active=True,
             memberships__school=school,
@@ -156,7 +223,17 @@ class DelegationForm(forms.ModelForm[Delegation]):
         approver.queryset = approvers if is_admin else approvers.filter(pk=user.pk)
         if not is_admin:
             approver.initial = user.pk
-        deputy.queryset = members
+        # A viewer decides nothing, so is not offered (unless an approver too; see `clean`).
+        viewers = (
+            Membership.objects.filter(school=school, roles__role=Role.VIEWER)
+            .exclude(roles__role__in=APPROVER_ROLES)
+            .values("user_id")
+        )
+        deputy.queryset = (
+            User.objects.filter(is_active=True, memberships__school=school)
+            .exclude(pk__in=viewers)
+            .distinct()
+        )
         role = self.fields["role"]
         assert isinstance(role, forms.ChoiceField)
         role.choices = [("", "Every approval I give")] + [
@@ -175,6 +252,15 @@ class DelegationForm(forms.ModelForm[Delegation]):
         if end and end <= timezone.now():
             self.add_error("ends_at", "The end must be in the future.")
         role = data.get("role")
-        if approver and role and not holds(approver, role, self.instance.school):
+        school = self.instance.school
+        if approver and role and not holds(approver, role, school):
             self.add_error("role", f"{approver.display_name} does not hold that role here.")
+        elif approver and deputy and not may_deputise(deputy, approver, role or "", school):
+            needed = roles_to_deputise(approver, role or "", school)
+            names = " and ".join(sorted(Role(r).label.lower() for r in needed)) or "approver"
+            self.add_error(
+                "deputy",
+                f"{deputy.display_name} is a viewer here, who decides nothing: a viewer may "
+                f"stand in only as a {names} they are themself.",
+            )
         return data

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from changedesk.accounts.choices import APPROVER_ROLES, Role
+from changedesk.accounts.choices import APPROVER_ROLES, Role, ThrottleKind
 
 
 def validate_timezone(value: str) -> None:
@@ -39,6 +39,17 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a new password (changed, reset, or set by an administrator) also revokes
+        the person's API token, so that whoever held the old password loses the API too.
+        (A hash upgraded at sign-in is not a new password: Django leaves `_password` unset.)"""
+        new_password = getattr(self, "_password", None) is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if new_password:
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
 
     def roles_in(self, school: School) -> set[str]:
         """The roles this user holds in `school` (uses prefetched memberships when present)."""
@@ -221,6 +232,77 @@ class Delegation(models.Model):
         return self.revoked_at is None and self.starts_at <= now < self.ends_at
 
 
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def open(self, at: Any = None) -> InvitationQuerySet:
+        """Neither answered nor withdrawn, and not yet expired."""
+        return self.filter(
+            accepted_at__isnull=True,
+            declined_at__isnull=True,
+            withdrawn_at__isnull=True,
+            expires_at__gt=at or timezone.now(),
+        )
+
+    def to_address(self, email: str) -> InvitationQuerySet:
+        """Those sent to `email` (as typed, compared without regard to case)."""
+        return self.filter(email__iexact=email.strip()) if email.strip() else self.none()
+
+
+class Invitation(models.Model):
+    """A school's offer of a place, with roles, to an e-mail address.
+
+    Joining a school is consented to: an administrator names an address, not an account.
+    Whoever answers for that address (signed in with an account that has it, or holding the
+    e-mailed link) accepts or declines; only then is the account known to the school. Until
+    then the school sees the address it typed, and nothing else."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(help_text="As the administrator typed it.")
+    roles = models.JSONField(default=list, help_text="The role names offered.")
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Who answered: resolved when they answer, never when the invitation is made.
+    answered_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["school", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.school}"
+
+    @property
+    def status(self) -> str:
+        """pending, accepted, declined, withdrawn or expired."""
+        if self.accepted_at:
+            return "accepted"
+        if self.declined_at:
+            return "declined"
+        if self.withdrawn_at:
+            return "withdrawn"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "pending"
+
+    @property
+    def role_labels(self) -> list[str]:
+        """The roles offered, by name, in the order of `Role`."""
+        return [role.label for role in Role if role.value in self.roles]
+
+
 # --- The one scoping rule: every row belongs to a school, and is seen by its members. ---
 
 _Row = TypeVar("_Row", bound=models.Model)
@@ -247,3 +329,26 @@ class SchoolScopedQuerySet(models.QuerySet[_Row]):
 
     def visible_to(self, user: Any) -> Self:
         return self.filter(member_schools(user))
+
+
+class SignInCounter(models.Model):
+    """Failed sign-ins counted for one username, or for one client address (API token
+    failures too), within a window; past its limit, signing in is paused until
+    `locked_until`. Written by `accounts.throttle` only."""
+
+    kind = models.CharField(max_length=16, choices=ThrottleKind.choices)
+    # The username as typed, lower-cased; or the address (an IPv6 one as its /64).
+    value = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    window_ends = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-locked_until", "kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="signin_counter_unique")
+        ]
+        indexes = [models.Index(fields=["window_ends"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
 
-from changedesk.accounts.choices import Role
+from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import Membership, MembershipRole, User
 
 if TYPE_CHECKING:
-    from changedesk.accounts.models import School
+    from changedesk.accounts.models import Invitation, School
 
 
 def with_roles(user: Any) -> User:
@@ -109,6 +109,33 @@ def holds_or_superuser(user: Any, wanted: str | frozenset[str] | set[str], schoo
     return holds_any(user, {wanted} if isinstance(wanted, str) else wanted, school)
 
 
+# --- Delegation. ---
+
+
+def roles_to_deputise(approver: Any, role: str, school: School) -> set[str]:
+    """The approval roles a deputy decides in: the one delegated or, with none named
+    ("every approval I give"), each one the approver holds."""
+    if role:
+        return {role}
+    return roles(approver, school) & set(APPROVER_ROLES)
+
+
+def deputy_may_decide(deputy: Any, role: str, school: School) -> bool:
+    """May `deputy` decide in `role` for the approver who named them? A deputy need hold no
+    role of their own (FITS: "J. Smith for the headteacher"), but a viewer reads only and
+    decides nothing, so stands in only for a role they hold themself."""
+    if not is_member(deputy, school):
+        return False
+    held = roles(deputy, school)
+    return Role.VIEWER not in held or role in held
+
+
+def may_deputise(deputy: Any, approver: Any, role: str, school: School) -> bool:
+    """May `approver` name `deputy` for `role` ("" for every approval they hold)?"""
+    needed = roles_to_deputise(approver, role, school)
+    return bool(needed) and all(deputy_may_decide(deputy, r, school) for r in needed)
+
+
 # --- Separation of duties. ---
 
 
@@ -129,3 +156,19 @@ def separation_error(role: str) -> str:
 def separation_allows(person_id: int | None, originator_id: int, role: str, school: School) -> bool:
     """Whether `person_id` may act in `role` on an RFC raised by `originator_id`."""
     return person_id != originator_id or originator_may_be(role, school)
+
+
+# --- Joining a school. ---
+
+
+def may_answer_invitation(user: Any, invitation: Invitation, *, by_link: bool) -> bool:
+    """Who may answer an invitation: someone signed in whose account has the address
+    invited, or (`by_link`) whoever holds its e-mailed link, which went to that address.
+    The link lets its holder decline, or make a new account with the address and accept;
+    an existing account accepts only when it has the address."""
+    if by_link:
+        return True
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    email = (user.email or "").strip().lower()
+    return bool(email) and email == invitation.email.strip().lower()

@@ -8,18 +8,23 @@ keeps an administrator; whoever leaves it stops deputising there).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone as django_timezone
 from django.utils.text import slugify
 
 from changedesk.accounts.choices import Role
-from changedesk.accounts.models import Delegation, Membership, School, User
-from changedesk.lib.errors import InvalidAction
+from changedesk.accounts.mail import queue_mail
+from changedesk.accounts.models import Delegation, Invitation, Membership, School, User
+from changedesk.accounts.permissions import may_answer_invitation
+from changedesk.lib.errors import InvalidAction, NotPermitted
 
 LAST_ADMIN = "A school needs at least one administrator: name another first."
 
@@ -89,26 +94,6 @@ def create_user(
 # --- The member pages. ---
 
 
-def add_member(school: School, data: dict[str, Any], existing: User | None) -> tuple[User, bool]:
-    """Add `existing`, or a new person made from `data` (with no usable password: they
-    choose one through the welcome link), to `school` with `data["roles"]`.
-
-    Returns (the person, whether they are new)."""
-    with transaction.atomic():
-        person = existing
-        if person is None:
-            person = create_user(
-                data["username"],
-                email=data["email"],
-                password=None,
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-                job_title=data["job_title"],
-            )
-        set_membership(person, school, data["roles"])
-    return person, existing is None
-
-
 def change_roles(membership: Membership, roles: Iterable[str]) -> Membership:
     """Give a member exactly `roles`; the school keeps at least one administrator."""
     roles = list(roles)
@@ -149,3 +134,152 @@ def _keep_an_admin(membership: Membership, roles: list[str]) -> None:
     )
     if not others:
         raise InvalidAction(LAST_ADMIN)
+
+
+# --- Invitations: joining a school is consented to. ---
+
+INVITATION_DAYS = 14
+INVITATION_SALT = "changedesk.accounts.invitation"
+USERNAME_TAKEN = "That sign-in name is taken: choose another."
+ALREADY_MEMBER = "Someone with this address is a member already: change their roles instead."
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The secret of an invitation's link: its id, signed with the instance's key."""
+    return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT)
+
+
+def invitation_path(invitation: Invitation) -> str:
+    return reverse("accounts:invitation", args=[invitation_token(invitation)])
+
+
+def invitation_from_token(token: str) -> Invitation | None:
+    """The invitation a link names, answered or not; None for a link not made by us."""
+    try:
+        value = signing.loads(token, salt=INVITATION_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("i"), int):
+        return None
+    return Invitation.objects.select_related("school", "invited_by").filter(pk=value["i"]).first()
+
+
+def invite(school: School, email: str, roles: Iterable[str], invited_by: User) -> Invitation:
+    """Offer `roles` at `school` to whoever answers for `email`, and queue the mail.
+
+    The same whether an account with that address exists or not (nothing here looks for
+    one): the school learns nothing about the person until they accept. An open invitation
+    to the same address is replaced (a fresh link and expiry). Someone with the address who
+    is a member already is refused: that is changing their roles. The caller checks that
+    `invited_by` administers the school."""
+    email = email.strip()
+    roles = [role.value for role in Role if role.value in set(roles)]
+    if not roles:
+        raise InvalidAction("Choose at least one role.", {"roles": "Choose at least one role."})
+    with transaction.atomic():
+        # One invitation at a time per school, so two cannot leave two open to one address.
+        School.objects.select_for_update().only("pk").get(pk=school.pk)
+        if Membership.objects.filter(school=school, user__email__iexact=email).exists():
+            raise InvalidAction(ALREADY_MEMBER, {"email": ALREADY_MEMBER})
+        now = django_timezone.now()
+        Invitation.objects.open(now).filter(school=school).to_address(email).update(
+            withdrawn_at=now
+        )
+        invitation = Invitation.objects.create(
+            school=school,
+            email=email,
+            roles=roles,
+            invited_by=invited_by,
+            expires_at=now + timedelta(days=INVITATION_DAYS),
+        )
+        _queue_invitation_mail(invitation)
+    return invitation
+
+
+def _queue_invitation_mail(invitation: Invitation) -> None:
+    """To the address typed, which may be no account's: the row names no recipient."""
+    school = invitation.school
+    inviter = invitation.invited_by
+    expires = django_timezone.localtime(invitation.expires_at, school.zone)
+    queue_mail(
+        to_address=invitation.email,
+        template="invitation",
+        context={
+            "school": school.name,
+            "invited_by": inviter.display_name if inviter else "",
+            "roles": [label.lower() for label in invitation.role_labels],
+            "path": invitation_path(invitation),
+            "expires": f"{expires.day} {expires:%B %Y}",
+        },
+        key=f"invitation:{invitation.pk}",
+        school=school,
+    )
+
+
+def withdraw_invitation(invitation: Invitation) -> bool:
+    """The school takes back an open invitation; False when it was answered or over."""
+    withdrawn = (
+        Invitation.objects.open()
+        .filter(pk=invitation.pk)
+        .update(withdrawn_at=django_timezone.now())
+    )
+    return withdrawn > 0
+
+
+def accept_invitation(invitation: Invitation, user: User) -> Membership:
+    """`user`, whose account has the address invited, takes up the place offered: a
+    membership with the roles offered (added to any they hold there already)."""
+    with transaction.atomic():
+        invitation = _answerable(invitation, user, by_link=False)
+        existing = Membership.objects.filter(user=user, school=invitation.school).first()
+        held = existing.role_list if existing else []
+        membership = set_membership(user, invitation.school, [*held, *invitation.roles])
+        invitation.accepted_at = django_timezone.now()
+        invitation.answered_by = user
+        invitation.save(update_fields=["accepted_at", "answered_by"])
+    return membership
+
+
+def decline_invitation(invitation: Invitation, user: User | None, *, by_link: bool) -> None:
+    """Say no: recorded, and the school sees that it was declined."""
+    with transaction.atomic():
+        invitation = _answerable(invitation, user, by_link=by_link)
+        invitation.declined_at = django_timezone.now()
+        invitation.answered_by = user if user is not None and user.is_authenticated else None
+        invitation.save(update_fields=["declined_at", "answered_by"])
+
+
+def join_with_new_account(invitation: Invitation, data: dict[str, Any]) -> User:
+    """The holder of the link makes an account, with the invited address, and accepts."""
+    with transaction.atomic():
+        invitation = _answerable(invitation, None, by_link=True)
+        try:
+            with transaction.atomic():
+                user = create_user(
+                    data["username"],
+                    email=invitation.email,
+                    password=data["password"],
+                    first_name=data.get("first_name", ""),
+                    last_name=data.get("last_name", ""),
+                    job_title=data.get("job_title", ""),
+                )
+        except IntegrityError:  # the name was taken a moment ago
+            raise InvalidAction(USERNAME_TAKEN, {"username": USERNAME_TAKEN}) from None
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                fields = {name: " ".join(texts) for name, texts in error.message_dict.items()}
+            else:  # the password's validators
+                fields = {"password1": " ".join(error.messages)}
+            raise InvalidAction("The account could not be made.", fields) from None
+        accept_invitation(invitation, user)
+    return user
+
+
+def _answerable(invitation: Invitation, user: User | None, *, by_link: bool) -> Invitation:
+    """The invitation, locked, if it is still open and `user` (or the link) may answer it."""
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not may_answer_invitation(user, locked, by_link=by_link):
+        raise NotPermitted("This invitation is for someone else.")
+    if not locked.is_open:
+        raise InvalidAction(f"This invitation is {locked.status}: it can no longer be answered.")
+    return locked

@@ -32,6 +32,13 @@ urlpatterns = [
     path("schools/<slug:slug>/", views.school_detail, name="school"),
     path("schools/<slug:slug>/members/add/", views.member_add, name="member_add"),
     path("schools/<slug:slug>/members/<int:user_id>/", views.member_edit, name="member_edit"),
+    path(
+        "schools/<slug:slug>/invitations/<int:pk>/withdraw/",
+        views.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
+    path("me/invitations/<int:pk>/", views.my_invitation, name="my_invitation"),
+    path("invitations/<str:token>/", views.invitation_link, name="invitation"),
     path("schools/<slug:slug>/settings/", views.school_settings, name="school_settings"),
     path("schools/<slug:slug>/delegations/", views.delegations, name="delegations"),
     path(

@@ -7,24 +7,20 @@ a 404. Who may is asked of `accounts.permissions`; the writes are `accounts.serv
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from smtplib import SMTPException
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.tokens import default_token_generator
-from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
@@ -32,28 +28,49 @@ from changedesk.accounts.choices import APPROVER_ROLES
 from changedesk.accounts.current import current_user
 from changedesk.accounts.forms import (
     DelegationForm,
-    MemberForm,
+    InvitationForm,
+    JoinForm,
+    QueuedPasswordResetForm,
     RolesForm,
     SchoolSettingsForm,
     ThrottledAuthenticationForm,
 )
-from changedesk.accounts.models import Delegation, Membership, School, User
-from changedesk.accounts.permissions import holds_any, is_member, is_school_admin, roles
+from changedesk.accounts.models import Delegation, Invitation, Membership, School, User
+from changedesk.accounts.permissions import (
+    holds_any,
+    is_member,
+    is_school_admin,
+    may_answer_invitation,
+    roles,
+)
 from changedesk.accounts.services import (
-    add_member,
+    INVITATION_DAYS,
+    accept_invitation,
     change_roles,
+    decline_invitation,
+    invitation_from_token,
+    invite,
+    join_with_new_account,
     remove_member,
     revoke_delegation,
+    withdraw_invitation,
 )
-from changedesk.lib.views import act, form_page, warning
-
-logger = logging.getLogger(__name__)
+from changedesk.lib.views import act, forbid, form_page, info
 
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        """A paused sign-in is a 429 with Retry-After; the page says when to try again."""
+        response = super().form_invalid(form)
+        paused = getattr(form, "paused", None)
+        if paused is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(paused.seconds)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
@@ -65,15 +82,21 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:profile")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        messages.success(self.request, "Your password is changed.")
-        return super().form_valid(form)
+        had_token = Token.objects.filter(user=form.user).exists()
+        response = super().form_valid(form)  # saving the password revokes the API token
+        messages.success(
+            self.request,
+            "Your password is changed, and your API token is revoked: make a new one below "
+            "if a script needs it."
+            if had_token
+            else "Your password is changed.",
+        )
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
-    email_template_name = "accounts/email/password_reset.txt"
-    html_email_template_name = "accounts/email/password_reset.html"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
+    form_class = QueuedPasswordResetForm
     success_url = reverse_lazy("accounts:password_reset_done")
 
 
@@ -106,6 +129,10 @@ def _administered(request: HttpRequest, slug: str) -> Place:
     return place
 
 
+# How long an unanswered, declined or expired invitation stays on the school's page.
+INVITATIONS_SHOWN = timedelta(days=30)
+
+
 def _school_page(place: Place) -> str:
     return reverse("accounts:school", args=[place.school.slug])
 
@@ -133,6 +160,9 @@ def profile(request: HttpRequest) -> HttpResponse:
             "delegations": Delegation.objects.active()
             .filter(deputy=user)
             .select_related("approver", "school"),
+            "invitations": Invitation.objects.open()
+            .to_address(user.email)
+            .select_related("school", "invited_by"),
         },
     )
 
@@ -154,61 +184,135 @@ def school_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .prefetch_related("roles")
         .order_by("user__first_name", "user__last_name", "user__username")
     )
-    return render(request, "accounts/school_detail.html", {"place": place, "members": members})
+    invitations = (
+        Invitation.objects.filter(
+            school=place.school,
+            accepted_at__isnull=True,
+            withdrawn_at__isnull=True,
+            created_at__gte=timezone.now() - INVITATIONS_SHOWN,
+        ).select_related("invited_by")
+        if place.is_admin
+        else Invitation.objects.none()
+    )
+    return render(
+        request,
+        "accounts/school_detail.html",
+        {"place": place, "members": members, "invitations": invitations},
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
+    """Invite someone by e-mail address: the same answer whether an account has it or not."""
     place = _administered(request, slug)
-    form = MemberForm(request.POST or None, school=place.school)
+    user = current_user(request)
+    form = InvitationForm(request.POST or None, initial={"email": request.GET.get("email", "")})
     return form_page(
         request,
         form,
         "accounts/member_add.html",
-        {"place": place},
-        save=lambda: add_member(place.school, form.cleaned_data, form.existing),
-        done=lambda added: _welcome(request, place.school, *added),
+        {"place": place, "days": INVITATION_DAYS},
+        save=lambda: invite(
+            place.school, form.cleaned_data["email"], form.cleaned_data["roles"], user
+        ),
+        done=lambda invitation: f"Invitation sent to {invitation.email}.",
         success_url=_school_page(place),
     )
 
 
-def _welcome(request: HttpRequest, school: School, person: User, created: bool) -> str:
-    """Send a new person their link (once they are saved, so that a mail server that is
-    down does not undo the adding), and say what happened."""
-    if not created:
-        return f"{person.display_name} is added to {school.name}."
-    if not _send_welcome(request, person):
-        return warning(
-            f"{person.display_name} is added, but the e-mail with their link could not be "
-            "sent. They can use “Forgotten your password?” on the sign-in page."
-        )
-    return (
-        f"{person.display_name} is added; an e-mail with a link to set a password "
-        f"went to {person.email}."
+@require_POST
+def invitation_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    place = _administered(request, slug)
+    invitation = get_object_or_404(Invitation, school=place.school, pk=pk)
+    return act(
+        request,
+        lambda: withdraw_invitation(invitation),
+        done=lambda withdrawn: (
+            f"The invitation to {invitation.email} is withdrawn."
+            if withdrawn
+            else info(f"The invitation to {invitation.email} was no longer open.")
+        ),
+        then=_school_page(place),
     )
 
 
-def _send_welcome(request: HttpRequest, person: User) -> bool:
-    """A new person chooses their own password through a one-time link."""
-    protocol, _, domain = settings.SITE_URL.partition("://")
-    context = {
-        "user": person,
-        "protocol": protocol,
-        "domain": domain.rstrip("/"),
-        "uid": urlsafe_base64_encode(force_bytes(person.pk)),
-        "token": default_token_generator.make_token(person),
-    }
-    try:
-        send_mail(
-            render_to_string("accounts/email/welcome_subject.txt", context).strip(),
-            render_to_string("accounts/email/welcome.txt", context),
-            None,
-            [person.email],
+@require_POST
+def my_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+    """Accept or decline, from the profile page, an invitation to one's own address."""
+    user = current_user(request)
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("school").to_address(user.email), pk=pk
+    )
+    return _answer(request, invitation, user, request.POST.get("answer"), by_link=False)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def invitation_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation's e-mailed link, which works signed out: accept with the account that
+    has the address (signing in on the way), make a new account and join, or decline."""
+    invitation = invitation_from_token(token)
+    if invitation is None:
+        raise Http404("This is not an invitation link.")
+    context: dict[str, Any] = {"invitation": invitation, "token": token}
+    if not invitation.is_open:
+        # Answered: the page after the answer (nothing wrong); expired or withdrawn: gone.
+        answered = invitation.accepted_at or invitation.declined_at
+        return render(request, "accounts/invitation.html", context, status=200 if answered else 410)
+    answer = request.POST.get("answer")
+    user = current_user(request) if request.user.is_authenticated else None
+    if user is not None or answer == "decline":
+        if request.method == "POST":
+            return _answer(request, invitation, user, answer, by_link=True)
+        context["is_invited"] = may_answer_invitation(user, invitation, by_link=False)
+        return render(request, "accounts/invitation.html", context)
+    form = JoinForm(request.POST or None, email=invitation.email)
+    context["sign_in"] = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
+    return form_page(
+        request,
+        form,
+        "accounts/invitation.html",
+        context,
+        save=lambda: _join(request, invitation, form),
+    )
+
+
+def _join(request: HttpRequest, invitation: Invitation, form: JoinForm) -> str:
+    user = join_with_new_account(invitation, form.values())
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(
+        request, f"Welcome to changedesk: you are a member of {invitation.school.name}."
+    )
+    return reverse("accounts:school", args=[invitation.school.slug])
+
+
+def _answer(
+    request: HttpRequest,
+    invitation: Invitation,
+    user: User | None,
+    answer: str | None,
+    *,
+    by_link: bool,
+) -> HttpResponse:
+    school = invitation.school
+    if answer == "accept" and user is not None:
+        return act(
+            request,
+            lambda: accept_invitation(invitation, user),
+            done=f"You are a member of {school.name}.",
+            then=reverse("accounts:profile"),
+            done_then=lambda membership: reverse("accounts:school", args=[school.slug]),
+            refused=forbid,
         )
-    except (OSError, SMTPException):
-        logger.exception("Could not send the welcome e-mail to %s", person.email)
-        return False
-    return True
+    if answer == "decline":
+        return act(
+            request,
+            lambda: decline_invitation(invitation, user, by_link=by_link),
+            done=f"You declined the invitation to join {school.name}.",
+            then=reverse("accounts:profile") if user is not None else request.path,
+            refused=forbid,
+        )
+    raise BadRequest("Answer accept or decline.")
 
 
 @require_http_methods(["GET", "POST"])

@@ -304,7 +304,13 @@ def acting_for(actor: User, change: Change, transition: Transition) -> tuple[boo
         return False, None
     if named is not None and named.pk == actor.pk and transition.by in roles:
         return True, None
-    if named is not None and named.pk != actor.pk and _is_deputy(actor, named, change, transition):
+    if (
+        named is not None
+        and named.pk != actor.pk
+        and _is_deputy(actor, named, change, transition)
+        # A viewer decides nothing, even one named deputy before they became a viewer.
+        and permissions.deputy_may_decide(actor, transition.by, change.school)
+    ):
         return True, named
     return False, None
 
@@ -525,6 +531,11 @@ def _refusal(change: Change, transition: Transition, actor: User) -> str:
         return (
             f"You raised {change.reference}, so you may not {verb} it as its {who}: "
             f"{change.school.name} asks for someone other than the originator."
+        )
+    if named is not None and named.pk == actor.pk:
+        return (
+            f"You are named as {who} on {change.reference} but no longer hold that role at "
+            f"{change.school.name}: ask a school administrator."
         )
     if named is not None:
         return (

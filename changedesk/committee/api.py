@@ -14,7 +14,6 @@ from typing import Any, cast
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -29,7 +28,7 @@ from rest_framework.routers import SimpleRouter
 from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User
 from changedesk.committee import services
-from changedesk.committee.choices import Decision, MeetingStatus
+from changedesk.committee.choices import Decision
 from changedesk.committee.filters import MeetingFilterSet
 from changedesk.committee.models import AgendaItem, Meeting
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, AwareDateTimeField, UsernameField
@@ -173,10 +172,7 @@ class AgendaSerializer(serializers.Serializer[Any]):
 @extend_schema_view(
     list=extend_schema(
         summary="Committee meetings of your schools",
-        parameters=[
-            OpenApiParameter("school", str, description="A school's slug."),
-            OpenApiParameter("status", str, enum=MeetingStatus.values),
-        ],
+        # The filters' parameters are read off the filter set (lib/schema.py).
     ),
     retrieve=extend_schema(summary="One meeting, with its agenda and decisions"),
     create=extend_schema(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
@@ -27,7 +26,6 @@ from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
 from changedesk.communication import services
-from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.filters import NoticeFilterSet
 from changedesk.communication.models import Notice
 from changedesk.lib.api import (
@@ -132,11 +130,7 @@ class NoticeEditSerializer(NoticeSerializer):
 @extend_schema_view(
     list=extend_schema(
         summary="Notices of your schools",
-        parameters=[
-            OpenApiParameter("school", str, description="A school's slug."),
-            OpenApiParameter("status", str, enum=NoticeStatus.values),
-            OpenApiParameter("change", int, description="An RFC's id."),
-        ],
+        # The filters' parameters are read off the filter set (lib/schema.py).
     ),
     retrieve=extend_schema(summary="One notice"),
     create=extend_schema(

@@ -63,7 +63,11 @@ class ItemSerializer(RefuseUnknownFields, serializers.ModelSerializer[Configurat
         )
         read_only_fields = ("id", "change_count", "created_at", "updated_at", "url")
         extra_kwargs = {
-            "users_affected": {"min_value": 0, "max_value": services.MAX_USERS},
+            "users_affected": {
+                "min_value": 0,
+                "max_value": services.MAX_USERS,
+                "error_messages": {"max_value": f"It must be at most {services.MAX_USERS:,}."},
+            },
             "notes": {"max_length": services.TEXT_LIMITS["notes"]},
         }
 

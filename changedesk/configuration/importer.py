@@ -104,6 +104,13 @@ def read(school: School, text: str) -> ImportPlan:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
         raise ImportRefused(f"The file cannot be read as CSV: {error}.") from None
+    unclosed = _unclosed_quote(text)
+    if unclosed is not None:
+        raise ImportRefused(
+            f'Row {unclosed}: a cell opens a quote (") that is never closed, so the rest of the '
+            "file would be read as that one cell. Close the quote, or double a quote inside a "
+            'cell (""), and try again.'
+        )
     start = next((i for i, cells in enumerate(records) if any(c.strip() for c in cells)), None)
     if start is None:
         raise ImportRefused("The file is empty. The first row must name the columns.")
@@ -123,6 +130,20 @@ def read(school: School, text: str) -> ImportPlan:
     plan = ImportPlan(school, columns, rows)
     _check(plan)
     return plan
+
+
+def _unclosed_quote(text: str) -> int | None:
+    """The row (as a spreadsheet numbers it) whose quoted cell runs to the end of the file,
+    or None. A lenient reader takes the rest of the file as that one cell."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = 0
+    try:
+        for _ in reader:
+            rows += 1
+    except csv.Error as error:
+        if "end of data" in str(error):
+            return rows + 1
+    return None
 
 
 def _columns(header: list[str]) -> tuple[str, ...]:
@@ -202,9 +223,15 @@ def _kind(row: Row, value: str) -> Any:
 def _users(row: Row, value: str) -> int | None:
     if not value:
         return 0
-    if not (value.isascii() and value.isdecimal()) or len(value) > 9 or int(value) > MAX_USERS:
+    if not (value.isascii() and value.isdecimal()):
         row.errors.append(
             RowError(row.number, "users_affected", f"“{value[:20]}” is not a whole number.")
+        )
+        return None
+    digits = value.lstrip("0") or "0"  # a long number is not read: int() is quadratic
+    if len(digits) > len(str(MAX_USERS)) or int(digits) > MAX_USERS:
+        row.errors.append(
+            RowError(row.number, "users_affected", f"It must be at most {MAX_USERS:,}.")
         )
         return None
     return int(value)

@@ -92,8 +92,10 @@ def validate_item(
     if values.get("kind") not in ItemKind.values:
         errors["kind"] = f"Choose the kind: one of {', '.join(ItemKind.values)}."
     users = values.get("users_affected")
-    if not isinstance(users, int) or isinstance(users, bool) or not 0 <= users <= MAX_USERS:
+    if not isinstance(users, int) or isinstance(users, bool) or users < 0:
         errors["users_affected"] = "Give a whole number, 0 or more."
+    elif users > MAX_USERS:
+        errors["users_affected"] = f"It must be at most {MAX_USERS:,}."
     identifier = values.get("identifier") or ""
     if identifier and "identifier" not in errors:
         clash = ConfigurationItem.objects.filter(school=school, identifier__iexact=identifier)

@@ -3,19 +3,35 @@
 The workflow and the services raise `WorkflowError`s; they are mapped here, in one place,
 so that a refusal reads the same whichever endpoint met it: the status from the error's
 `.status` (400, 403, 409) and the body `{"detail": message, field: [message], …}`.
+
+What Django answers before or after a DRF view (a path no view matches, a body too large
+or with too many fields, an error no one caught) goes through `handler400`, `handler403`,
+`handler404` and `handler500` (named in `changedesk/urls.py`): under /api/ the same JSON
+shape, elsewhere the product's own pages.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import escape
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -44,6 +60,9 @@ def workflow_error_body(exc: WorkflowError) -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, WorkflowError):
         return Response(workflow_error_body(exc), status=exc.status)
+    if isinstance(exc, SuspiciousOperation):
+        status_code, message = suspicious(exc)
+        return Response({"detail": message}, status=status_code)
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
@@ -89,7 +108,12 @@ def if_match_version(request: Request) -> int | None:
 class RefuseUnknownFields:
     """DRF silently drops read-only and unknown keys; a client that sends `state` or a
     misspelt field should hear that nothing was done with it. `read_only_messages` says
-    why a particular read-only field cannot be written."""
+    why a particular read-only field cannot be written.
+
+    DRF also coerces JSON values of the wrong type (`12` into the text "12", `"true"` or
+    `1` into true, `"3"` into 3); in JSON, where the schema's types mean what they say, a
+    value of the wrong type is refused (a form's values are all text, and are read as DRF
+    reads them)."""
 
     read_only_messages: dict[str, str] = {}
 
@@ -103,9 +127,33 @@ class RefuseUnknownFields:
                 for name in data
                 if name not in fields or fields[name].read_only
             }
+            if not isinstance(data, QueryDict):
+                errors.update(
+                    (name, [message])
+                    for name, value in data.items()
+                    if name not in errors and (message := wrong_type(fields[name], value))
+                )
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+def wrong_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str:
+    """Why a JSON `value` is of the wrong type for `field`, or "" (null is the field's to
+    judge)."""
+    if value is None:
+        return ""
+    if isinstance(field, serializers.BooleanField):
+        return "" if isinstance(value, bool) else "Must be true or false."
+    if isinstance(field, serializers.IntegerField):
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        return "" if whole else "Must be a whole number."
+    if isinstance(field, serializers.FloatField):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return "" if number else "Must be a number."
+    if isinstance(field, serializers.CharField):
+        return "" if isinstance(value, str) else "Must be text."
+    return ""
 
 
 # --- Fields and responses the apps share. ---
@@ -147,6 +195,16 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("naive")
         return super().to_internal_value(value)
 
+    def to_representation(self, value: Any) -> Any:
+        """RFC 3339: in the current time zone unless its offset then has seconds (local
+        mean time, before a zone's first standard time), in UTC."""
+        text = super().to_representation(value)
+        if isinstance(text, str) and isinstance(value, datetime) and SECONDS_OFFSET.search(text):
+            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return text
+
+
+SECONDS_OFFSET = re.compile(r"[+-]\d\d:\d\d:\d\d(\.\d+)?$")
 
 _DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
 BAD_INPUT = OpenApiResponse(
@@ -156,3 +214,83 @@ FORBIDDEN = OpenApiResponse(_DETAIL, description="Your role may not do this.")
 NOT_FOUND = OpenApiResponse(_DETAIL, description="No such RFC among your schools.")
 CONFLICT = OpenApiResponse(_DETAIL, description="The RFC changed since you loaded it.")
 ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
+
+
+# --- Django's own error answers: JSON under /api/, the product's pages elsewhere. ---
+
+API_PREFIX = "/api/"
+TOO_LARGE = (
+    "The request body is too large: the API accepts at most "
+    "{limit} KB (files are sent to the pages, not the API)."
+)
+TOO_MANY_FIELDS = "The request has too many fields: at most {limit}."
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def suspicious(exc: SuspiciousOperation) -> tuple[int, str]:
+    """The status and message for a request Django found suspicious (400, or 413 when
+    it is too large)."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) // 1024
+        return 413, TOO_LARGE.format(limit=limit)
+    if isinstance(exc, TooManyFieldsSent):
+        return 400, TOO_MANY_FIELDS.format(limit=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
+    return 400, "The request cannot be read."
+
+
+def error_json(
+    status_code: int, detail: str, fields: dict[str, list[str]] | None = None
+) -> JsonResponse:
+    return JsonResponse({"detail": detail, **(fields or {})}, status=status_code)
+
+
+def bad_request(
+    request: HttpRequest,
+    message: str,
+    status_code: int = 400,
+    *,
+    fields: dict[str, list[str]] | None = None,
+) -> HttpResponse:
+    """A refusal of the request as a whole: JSON under /api/ (with `fields`' errors, as a
+    serializer's), else the 400 page."""
+    if is_api(request):
+        return error_json(status_code, message, fields)
+    try:
+        # As Django's own 400 page: without the request, which may be half set up.
+        page: str = render_to_string("400.html", {"message": message})
+    except Exception:  # the page must not fail in its turn
+        logger.exception("The 400 page could not be rendered")
+        page = (
+            f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(message)}</p>"
+        )
+    return HttpResponse(page, status=status_code)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, SuspiciousOperation):
+        status_code, message = suspicious(exception)
+        return bad_request(request, message, status_code)
+    return bad_request(request, "The request cannot be read.")
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api(request):
+        message = str(exception or "") or "You do not have permission to perform this action."
+        return error_json(403, message)
+    # Django types the exception as required; it is passed on as Django passed it.
+    return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_api(request):
+        return error_json(404, "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return error_json(500, "Something went wrong on our side. The error is logged.")
+    return defaults.server_error(request)

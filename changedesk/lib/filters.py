@@ -1,22 +1,112 @@
-"""The base of every list's filter set: an empty value means "no filter".
+"""The base of every list's filter set: an empty value means "no filter"; a value no
+database could store is a field error.
 
 A form's "Any state" option sends `state=`, and an API client may send `?school=`; for
 every filter of every list, a blank value is dropped before the filters read the query,
 so it filters nothing instead of failing validation (a multiple-choice filter would
 otherwise refuse "" as "Select a valid choice" and the list would show nothing).
+
+A NUL character (PostgreSQL cannot hold one in text) in any filter's value, and a time
+whose UTC offset is beyond ±15:59 (PostgreSQL refuses it) or which cannot be turned into
+UTC, are refused as that filter's error, on every database: a 400 from the API, a form
+error on a page, never a 500. The value with a NUL never reaches the filter (nor the
+database, as a lookup of a model choice would).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters
+from django import forms
 from django.http import QueryDict
+
+NUL_MESSAGE = "This contains a NUL character, which cannot be searched for."
+OFFSET_MESSAGE = "Give a UTC offset between -15:59 and +15:59, e.g. 2025-03-01T18:00:00+00:00."
+RANGE_MESSAGE = "Give a time between 0001 and 9999 in UTC."
+MAX_OFFSET = timedelta(hours=15, minutes=59)
 
 
 class FilterSet(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(without_blanks(data) if data is not None else None, *args, **kwargs)
+        self.refused: dict[str, str] = {}
+        if self.is_bound:
+            self.data, self.refused = _without_nul(self.data, list(self.filters))
+
+    def get_form_class(self) -> type[forms.Form]:
+        base: type[forms.Form] = super().get_form_class()
+        attrs = {"refused": self.refused}
+        return type(base.__name__, (StorableValues, base), attrs)
+
+
+class StorableValues(forms.Form):
+    """Mixed into every filter set's form: the refusals found in the raw data, and times
+    a database cannot compare."""
+
+    refused: dict[str, str] = {}
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        for name, message in self.refused.items():
+            self.add_error(name, message)
+        for name, value in list(self.cleaned_data.items()):
+            if message := time_problem(value):
+                self.add_error(name, message)
+        return self.cleaned_data
+
+
+def time_problem(value: Any) -> str:
+    """Why `value` (a datetime, or a range or list of them) cannot be compared in the
+    database, or ""."""
+    values: Iterable[Any]
+    if isinstance(value, slice):
+        values = (value.start, value.stop)
+    elif isinstance(value, list | tuple):
+        values = value
+    else:
+        values = (value,)
+    for one in values:
+        if not isinstance(one, datetime) or one.tzinfo is None:
+            continue
+        offset = one.utcoffset()
+        if offset is not None and abs(offset) > MAX_OFFSET:
+            return OFFSET_MESSAGE
+        try:
+            one.astimezone(UTC)
+        except OverflowError:
+            return RANGE_MESSAGE
+    return ""
+
+
+def _without_nul(data: Any, names: list[str]) -> tuple[Any, dict[str, str]]:
+    """`data` without the values holding a NUL, and an error for each filter they were for
+    (a range filter's keys are its name and a suffix)."""
+    if not isinstance(data, QueryDict | dict):
+        return data, {}
+    keys = [key for key in data if any("\x00" in str(v) for v in _values(data, key))]
+    if not keys:
+        return data, {}
+    refused: dict[str, str] = {}
+    for key in keys:
+        name = next((n for n in names if key == n or key.startswith(f"{n}_")), None)
+        if name is not None:
+            refused[name] = NUL_MESSAGE
+    if isinstance(data, QueryDict):
+        kept = data.copy()
+        for key in keys:
+            del kept[key]
+        return kept, refused
+    return {k: v for k, v in data.items() if k not in keys}, refused
+
+
+def _values(data: Any, key: str) -> list[Any]:
+    if isinstance(data, QueryDict):
+        return data.getlist(key)
+    value = data[key]
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def without_blanks(data: Any) -> Any:

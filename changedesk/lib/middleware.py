@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import unquote
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 
 
 def policy(style_src: str = "'self'") -> str:
@@ -26,9 +27,33 @@ def policy(style_src: str = "'self'") -> str:
 # No inline script or style anywhere in our templates, so the policy can be strict.
 POLICY = policy()
 
+# The browser features changedesk never uses, switched off for its pages and anything
+# they might embed.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+)
+
 
 class ContentSecurityPolicyMiddleware:
-    """Sends a strict Content-Security-Policy unless a view has set its own."""
+    """Sends a strict Content-Security-Policy unless a view has set its own, and a
+    Permissions-Policy switching off the browser features changedesk does not use."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -36,4 +61,59 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", POLICY)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+NUL_REFUSED = (
+    "The request contains a NUL character (%00), which no field of changedesk can hold: "
+    "remove it and try again."
+)
+NUL_FIELD = "This contains a NUL character, which cannot be searched for or stored."
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the query string or in a form's values is refused with a 400
+    (JSON under /api/, with an error for each parameter that holds one; a page elsewhere),
+    whichever view would have read it: a database cannot store one, and PostgreSQL cannot
+    even compare with one. In the path it names nothing: a 404. (A JSON body's NUL is
+    refused by its parser, `lib.parsers`; an uploaded file's contents are its importer's.)
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:
+            raise Http404("No path holds a NUL character.")  # Django's 404 (JSON under /api/)
+        names = names_with_nul(request)
+        if names:
+            from changedesk.lib.api import FIELD_ERRORS_DETAIL, bad_request, is_api
+
+            fields = {name: [NUL_FIELD] for name in names if "\x00" not in name}
+            detail = FIELD_ERRORS_DETAIL if fields and is_api(request) else NUL_REFUSED
+            return bad_request(request, detail, fields=fields)
+        return self.get_response(request)
+
+
+def names_with_nul(request: HttpRequest) -> list[str]:
+    """The parameters (query or form) whose name or value holds a NUL."""
+    names: list[str] = []
+    if "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+        names += _with_nul(request.GET)
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        # Reading the form here (not its files) is what the view would do; a body too
+        # large or with too many fields is refused here, by Django, as it would be there.
+        names += _with_nul(request.POST)
+    return names
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _with_nul(data: QueryDict) -> list[str]:
+    return [
+        key
+        for key, values in data.lists()
+        if "\x00" in key or any("\x00" in str(value) for value in values)
+    ]

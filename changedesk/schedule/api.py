@@ -18,10 +18,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from django.urls import path
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -290,16 +287,9 @@ class SafeSlotsView(APIView):
 
     @extend_schema(
         summary="The next safe slots for a change",
-        parameters=[
-            OpenApiParameter("school", OpenApiTypes.STR, required=True),
-            OpenApiParameter("minutes", OpenApiTypes.INT, required=True),
-            OpenApiParameter("items", OpenApiTypes.STR, description="Item ids, comma-separated."),
-            OpenApiParameter("after", OpenApiTypes.DATETIME),
-            OpenApiParameter("count", OpenApiTypes.INT),
-            OpenApiParameter("change", OpenApiTypes.STR),
-            OpenApiParameter("type", OpenApiTypes.STR, enum=[kind.value for kind in ChangeKind]),
-        ],
-        responses={200: SLOTS_RESPONSE, 400: OpenApiResponse(description="Bad input.")},
+        # The query as the serializer reads it: its bounds (e.g. `minutes` from 15) included.
+        parameters=[SlotsQuerySerializer],
+        responses={200: SLOTS_RESPONSE, 400: BAD_INPUT},
     )
     def get(self, request: Request) -> Response:
         data = {key: request.query_params.get(key) for key in request.query_params}

@@ -1,7 +1,9 @@
 """Importing term dates, holidays, INSET days and exams from an iCalendar (.ics) file.
 
-Two steps, both built on `read_ics`: a preview of what would be created, updated or
-deleted, then `import_ics`, which applies exactly that in one transaction. An event's
+Two steps: `read_ics`, a preview of what would be created, updated or deleted, then
+`import_ics`, which applies exactly that in one transaction. The file is parsed once: the
+preview's rows (`preview_rows`, signed into the confirm form) are what the second step
+applies, matched again against the calendar as it is then. An event's
 UID is kept as the period's `source_uid`, so importing the same file again (or next
 term's version of it) updates the periods rather than duplicating them, and an event
 marked CANCELLED removes its period.
@@ -16,17 +18,35 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import icalendar
 from django.db import transaction
 
 from changedesk.accounts.models import School
-from changedesk.schedule.calendar import all_day_bounds, describe_period_span
+from changedesk.schedule.calendar import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    all_day_bounds,
+    describe_period_span,
+    sane_year,
+)
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_EVENTS = 2000
+# Reading a time zone's rules costs time for each rule (every one is expanded from its
+# start, often 1601): a calendar export needs one or two zones of two rules each. These
+# are counted in the text before the file is parsed, so that a file of thousands of rules
+# is refused at once rather than after a minute's work.
+MAX_TIMEZONES = 10
+MAX_ZONE_RULES = 6
+MAX_RULES = 24
+# And each time given in one of those zones (DTSTART;TZID=…) walks every rule: at most this
+# many (times by rules), about three seconds' work; 2,000 events in a zone of two rules pass.
+MAX_ZONE_WORK = 8000
+MAX_COMPONENTS = 2 * MAX_EVENTS + MAX_TIMEZONES + MAX_RULES + 1
 
 CREATE, UPDATE, UNCHANGED, DELETE, SKIP = "create", "update", "unchanged", "delete", "skip"
 ACTION_LABELS = {
@@ -89,6 +109,8 @@ class IcsRow:
     note: str = ""
     period_id: int | None = None
     when: str = ""
+    # What the file asks for (create or delete), before it is matched against the calendar.
+    intent: str = SKIP
 
     @property
     def action_label(self) -> str:
@@ -146,6 +168,7 @@ def _parse_calendar(data: bytes | str) -> icalendar.Calendar:
         ) from None
     if b"BEGIN:VCALENDAR" not in raw[:4096].upper():
         raise IcsError("This is not an iCalendar file: it should begin with BEGIN:VCALENDAR.")
+    check_size(raw)
     try:
         calendar = icalendar.Calendar.from_ical(raw.lstrip(b"\xef\xbb\xbf"))
     except (ValueError, KeyError, IndexError, TypeError) as error:
@@ -153,6 +176,53 @@ def _parse_calendar(data: bytes | str) -> icalendar.Calendar:
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
         raise IcsError("This is not an iCalendar file: it should begin with BEGIN:VCALENDAR.")
     return calendar
+
+
+FOLD = re.compile(rb"\r?\n[ \t]")
+BEGIN = re.compile(rb"^BEGIN:([A-Z0-9-]+)[ \t]*\r?$", re.I | re.M)
+ZONED_TIME = re.compile(rb"^(?:DTSTART|DTEND)[^:\r\n]*;TZID=", re.I | re.M)
+
+
+def check_size(raw: bytes) -> None:
+    """Refuse a file with more events, time zones or time-zone rules than a calendar
+    export has, counting its components in the (unfolded) text, before it is parsed."""
+    counts: dict[str, int] = {}
+    zone_rules = most_rules = 0
+    unfolded = FOLD.sub(b"", raw)
+    for match in BEGIN.finditer(unfolded):
+        name = match[1].upper().decode("ascii")
+        counts[name] = counts.get(name, 0) + 1
+        if name == "VTIMEZONE":
+            zone_rules = 0
+        elif name in ("STANDARD", "DAYLIGHT"):
+            zone_rules += 1
+            most_rules = max(most_rules, zone_rules)
+    zones = counts.get("VTIMEZONE", 0)
+    rules = counts.get("STANDARD", 0) + counts.get("DAYLIGHT", 0)
+    if zones > MAX_TIMEZONES:
+        raise IcsError(
+            f"The file defines {zones} time zones (VTIMEZONE); a calendar needs only the "
+            f"few its events use, at most {MAX_TIMEZONES}. Export it again, or in one zone."
+        )
+    if most_rules > MAX_ZONE_RULES or rules > MAX_RULES:
+        raise IcsError(
+            f"The file's time zones have {rules} rules (STANDARD and DAYLIGHT), up to "
+            f"{most_rules} in one zone; at most {MAX_ZONE_RULES} in a zone and {MAX_RULES} "
+            "in all can be read. Export it again, or in one zone."
+        )
+    zoned = len(ZONED_TIME.findall(unfolded)) if rules else 0
+    if zoned * rules > MAX_ZONE_WORK:
+        raise IcsError(
+            f"The file gives {zoned} times in its own time zones, which have {rules} rules: "
+            "too much to read at once. Split it into smaller files, or export it in one zone."
+        )
+    if counts.get("VEVENT", 0) > MAX_EVENTS:
+        raise IcsError(f"The file has {counts['VEVENT']} events: at most {MAX_EVENTS} at a time.")
+    if sum(counts.values()) > MAX_COMPONENTS:
+        raise IcsError(
+            f"The file has {sum(counts.values())} parts (BEGIN: lines): at most "
+            f"{MAX_COMPONENTS}. Split it into smaller files."
+        )
 
 
 def _uid(event: icalendar.Event, summary: str) -> str:
@@ -194,6 +264,8 @@ def _bounds(event: icalendar.Event, school: School) -> tuple[datetime, datetime,
         )
         start = start.replace(tzinfo=tz) if start.tzinfo is None else start
         end = end.replace(tzinfo=tz) if end.tzinfo is None else end
+    # Once, here: each reading of a file's own time zone (VTIMEZONE) walks its rules.
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
         raise ValueError("it has no length: give it an end (DTEND) after its start")
     return start, end, note
@@ -235,12 +307,51 @@ def read_ics(data: bytes | str, school: School, *, kind: str | None = None) -> I
             continue
         row.when = describe_period_span(row.starts_at, row.ends_at, tz)
         if str(event.get("STATUS", "")).upper() == "CANCELLED":
-            row.action = DELETE  # resolved against existing periods below
+            row.action = row.intent = DELETE  # resolved against existing periods below
             continue
         if row.kind is None:
             row.note = "Its name does not say what kind of period it is: choose a kind."
             continue
-        row.action = CREATE
+        if not (sane_year(row.starts_at.year) and sane_year(row.ends_at.year)):
+            row.note = f"Not imported: give dates between {FIRST_YEAR} and {LAST_YEAR}."
+            continue
+        row.action = row.intent = CREATE
+    _match_existing(preview)
+    return preview
+
+
+ROW_FIELDS = ("uid", "name", "kind", "note", "when", "intent")
+
+
+def preview_rows(preview: IcsPreview) -> list[dict[str, Any]]:
+    """The preview's rows as plain data (for the signed confirm form): what `import_ics`
+    applies, without reading the file again."""
+    return [
+        {
+            **{name: getattr(row, name) for name in ROW_FIELDS},
+            "starts_at": row.starts_at.isoformat() if row.starts_at else None,
+            "ends_at": row.ends_at.isoformat() if row.ends_at else None,
+        }
+        for row in preview.rows
+    ]
+
+
+def _rows_preview(rows: list[dict[str, Any]], school: School) -> IcsPreview:
+    """The preview `preview_rows` gave, matched again against `school`'s calendar now."""
+    preview = IcsPreview(school)
+    try:
+        for data in rows:
+            row = IcsRow(**{name: data[name] for name in ROW_FIELDS})
+            row.starts_at = datetime.fromisoformat(data["starts_at"]) if data["starts_at"] else None
+            row.ends_at = datetime.fromisoformat(data["ends_at"]) if data["ends_at"] else None
+            if row.intent != SKIP and not (
+                row.starts_at and row.ends_at and (row.kind or row.intent == DELETE)
+            ):
+                raise ValueError(row.uid)
+            row.action = row.intent
+            preview.rows.append(row)
+    except (KeyError, TypeError, ValueError):
+        raise IcsError("The preview cannot be read: choose the file again.") from None
     _match_existing(preview)
     return preview
 
@@ -274,9 +385,17 @@ def _match_existing(preview: IcsPreview) -> None:
 
 
 @transaction.atomic
-def import_ics(data: bytes | str, school: School, *, kind: str | None = None) -> IcsPreview:
-    """Import `data` into `school`'s calendar: all of it or, on an error, none of it."""
-    preview = read_ics(data, school, kind=kind)
+def import_ics(
+    data: bytes | str | list[dict[str, Any]], school: School, *, kind: str | None = None
+) -> IcsPreview:
+    """Import `data` into `school`'s calendar: all of it or, on an error, none of it.
+
+    `data` is the file, or the rows of its preview (`preview_rows`), which are not read again.
+    """
+    if isinstance(data, list):
+        preview = _rows_preview(data, school)
+    else:
+        preview = read_ics(data, school, kind=kind)
     for row in preview.rows:
         if row.action == CREATE:
             assert row.kind and row.starts_at and row.ends_at

@@ -26,6 +26,7 @@ from django.utils import timezone
 from changedesk.accounts import permissions
 from changedesk.accounts.models import School, User
 from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
+from changedesk.schedule.calendar import FIRST_YEAR, LAST_YEAR, sane_year
 from changedesk.schedule.ics_import import IcsError, IcsPreview, import_ics
 from changedesk.schedule.models import (
     CalendarPeriod,
@@ -78,8 +79,13 @@ def _locked(model: type[Row], pk: int) -> Row:
 def period_errors(
     kind: Any, starts_at: datetime | None, ends_at: datetime | None, is_hard: Any
 ) -> dict[str, str]:
-    """Field errors for a period: it ends after it starts, and only a freeze is hard."""
+    """Field errors for a period: it ends after it starts, in years a school calendar deals
+    in (so that every time of it is written with a whole-minute UTC offset), and only a
+    freeze is hard."""
     errors: dict[str, str] = {}
+    for name, when in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if when is not None and not sane_year(when.year):
+            errors[name] = f"Choose a time between {FIRST_YEAR} and {LAST_YEAR}."
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
         errors["ends_at"] = "It must end after it starts."
     if is_hard and kind != PeriodKind.FREEZE:
@@ -149,9 +155,14 @@ def delete_period(period_id: int, actor: User) -> CalendarPeriod:
 
 
 def import_calendar(
-    school: School, actor: User, data: bytes | str, *, kind: str | None = None
+    school: School,
+    actor: User,
+    data: bytes | str | list[dict[str, Any]],
+    *,
+    kind: str | None = None,
 ) -> IcsPreview:
-    """Import an .ics file into `school`'s calendar (see `ics_import`): all of it or none."""
+    """Import an .ics file, or its preview's rows, into `school`'s calendar (see
+    `ics_import`): all of it or none."""
     _require_admin(actor, school)
     try:
         return import_ics(data, school, kind=kind)  # one transaction

@@ -3,8 +3,9 @@ WCAG 2.2 AA: as they first show, and the forms again with their errors.
 
 Configuration: the items list, an item's page, the item form (new and edit), the CSV
 import (the upload, its errors and the preview). Accounts: sign-in (and a failed sign-in),
-the profile, the schools, a school's page with its members, the member forms, the school's
-settings, the delegations, and the password change and reset.
+the profile (with an invitation), the schools, a school's page with its members and
+invitations, the member forms, the invitation's link (signed out, with errors, and signed
+in), the school's settings, the delegations, and the password change and reset.
 
 Needs Debian's Chromium at /usr/bin/chromium; skipped without it unless CI requires it.
 """
@@ -21,7 +22,9 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Delegation
+from changedesk.accounts.services import create_school, invitation_token, invite
 from changedesk.changes.services import create_change
 from changedesk.configuration.services import create_item
 from changedesk.conftest import REQUEST
@@ -72,7 +75,19 @@ def place(team, school):
         ends_at=now + timedelta(days=6),
         reason="On a course",
     )
-    return {"item": switch, "school": school, "team": team}
+    # Invitations: one to a new address (its link, signed out), one to Olivia from another
+    # school (her profile lists it; its link signed in), one Greenfield's page lists.
+    hillside = create_school("Hillside Academy", "hillside")
+    invite(school, "nina@example.org", [Role.VIEWER], team["sam"])
+    newcomer = invite(school, "newcomer@example.org", [Role.ORIGINATOR], team["sam"])
+    to_olivia = invite(hillside, team["olivia"].email, [Role.IMPLEMENTER], team["sam"])
+    return {
+        "item": switch,
+        "school": school,
+        "team": team,
+        "invitation": invitation_token(newcomer),
+        "olivia_invitation": invitation_token(to_olivia),
+    }
 
 
 # --- Each case: who signs in (None: nobody), and what to do on the page before the check.
@@ -111,6 +126,8 @@ def _names(place: dict) -> dict[str, Any]:
         "item": place["item"].pk,
         "school": place["school"].slug,
         "olivia": team["olivia"].pk,
+        "invitation": place["invitation"],
+        "olivia_invitation": place["olivia_invitation"],
     }
 
 
@@ -170,7 +187,19 @@ CASES: list[tuple[str, str | None, Callable]] = [
     ("school page, members", "sam", visit("/accounts/schools/{school}/")),
     ("school page, as a member", "olivia", visit("/accounts/schools/{school}/")),
     ("add a member", "sam", visit("/accounts/schools/{school}/members/add/")),
-    ("add a member, errors", "sam", submit_empty("/accounts/schools/{school}/members/add/", "Add")),
+    (
+        "add a member, errors",
+        "sam",
+        submit_empty("/accounts/schools/{school}/members/add/", "Send the invitation"),
+    ),
+    ("invitation link, signed out", None, visit("/accounts/invitations/{invitation}/")),
+    (
+        "invitation link, errors",
+        None,
+        submit_empty("/accounts/invitations/{invitation}/", "Make the account and join"),
+    ),
+    ("invitation link, signed in", "olivia", visit("/accounts/invitations/{olivia_invitation}/")),
+    ("invitation link, someone else", "ian", visit("/accounts/invitations/{olivia_invitation}/")),
     ("member form", "sam", visit("/accounts/schools/{school}/members/{olivia}/")),
     ("school settings", "sam", visit("/accounts/schools/{school}/settings/")),
     ("delegations", "sam", visit("/accounts/schools/{school}/delegations/")),

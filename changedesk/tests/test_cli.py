@@ -473,8 +473,21 @@ def test_serve_migrates_collects_static_and_runs_gunicorn(
         "2",
         "--access-logfile",
         "-",
+        "--timeout",
+        "30",
     ]
     assert (Path(settings.STATIC_ROOT) / "changedesk" / "site.css").exists()
+
+
+def test_serve_leaves_the_timeout_to_gunicorn_cmd_args_when_it_names_one(
+    db, capsys, settings, exec_calls, monkeypatch
+):
+    settings.DEBUG = False
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", "--timeout 90 --graceful-timeout 10")
+
+    assert run(capsys, "serve")[0] == 0
+
+    assert "--timeout" not in exec_calls[0]
 
 
 def test_serve_takes_the_workers_from_web_concurrency(
@@ -553,10 +566,10 @@ def test_the_installed_command_runs_django_commands_and_its_own(tmp_path):
     assert listed.returncode == 0
     sections = dict(re.findall(r"^\[(\w+)\]\n((?:    .+\n)+)", listed.stdout, re.MULTILINE))
     listing = {app: text.split() for app, text in sections.items()}
-    assert {"school", "token", "user"} <= set(listing["accounts"])
+    assert {"school", "token", "unlock", "user"} <= set(listing["accounts"])
     assert "verify-history" in listing["changes"]
     assert "worker" in listing["notifications"]
-    assert {"demo", "serve"} <= set(listing["site"])
+    assert {"backup", "demo", "restore", "serve"} <= set(listing["site"])
     assert "migrate" in listing["django"]
     assert explained.returncode == 0
     assert "usage: changedesk worker" in explained.stdout

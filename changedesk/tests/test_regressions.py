@@ -354,3 +354,15 @@ def test_times_are_in_24_hour_form_even_where_a_template_leaves_them_unformatted
                 Context({"moment": moment})
             )
         assert shown == "2 Dec 2026, 22:45 | 22:45 | 2 Dec 2026", (language, shown)
+
+
+def test_every_response_carries_the_security_headers(client, olivia):
+    """Issue 8: no Permissions-Policy was sent. Pages, the API and error pages alike."""
+    client.force_login(olivia)
+    for path in ("/", "/api/v1/changes/", "/no-such-page/", "/api/v1/no-such-thing/"):
+        response = client.get(path)
+        assert "script-src 'self'" in response["Content-Security-Policy"], path
+        assert "camera=()" in response["Permissions-Policy"], path
+        assert "geolocation=()" in response["Permissions-Policy"], path
+        assert response["X-Frame-Options"] == "DENY", path
+        assert response["X-Content-Type-Options"] == "nosniff", path

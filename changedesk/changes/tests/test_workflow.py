@@ -568,3 +568,26 @@ def test_it_lets_a_deputy_return_with_a_reason(draft, team, school, dora):
     event = change.events.last()
     assert event is not None
     assert (event.actor, event.on_behalf_of, event.to_state) == (dora, team["ian"], "draft")
+
+
+def test_a_deputy_who_became_a_viewer_decides_nothing(draft, team, school):
+    """Issue 8: a viewer named deputy for the final approver could approve."""
+    delegate(school, team["fiona"], team["ian"])
+    change = advance(draft, team, "awaiting_final_approval")
+    set_membership(team["ian"], school, [Role.VIEWER])
+
+    assert "approve" not in allowed_actions(change, team["ian"])
+    refused(change, NotPermitted, "approve", team["ian"])
+
+
+def test_someone_named_who_lost_the_role_is_told_so(draft, team, school):
+    change = advance(draft, team, "awaiting_final_approval")
+    set_membership(team["fiona"], school, [Role.VIEWER])
+
+    with pytest.raises(NotPermitted) as said:
+        perform(change.pk, "approve", team["fiona"])
+
+    assert said.value.message == (
+        f"You are named as final approver on {change.reference} but no longer hold that role "
+        "at Greenfield Primary: ask a school administrator."
+    )

@@ -197,3 +197,40 @@ def test_a_post_without_a_file_is_a_form_error(admin_client):
     response = admin_client.post(URL, {})
     assert response.status_code == 400
     assert "This field is required" in response.content.decode()
+
+
+def test_an_unclosed_quote_is_refused_with_its_row(admin_client, school):
+    # A lenient CSV reader would take the rest of the file as one cell of row 3.
+    text = (
+        'name,kind\nMIS server,server\n"ICT suite 2,device_group\nWi-Fi,service\nPrinters,other\n'
+    )
+    response = upload(admin_client, text)
+    assert response.status_code == 400
+    assert "Row 3: a cell opens a quote" in response.content.decode()
+    assert ConfigurationItem.objects.count() == 0
+    with pytest.raises(importer.ImportRefused, match="Row 3"):
+        importer.read(school, text)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1" + "0" * 30, "It must be at most 2,147,483,647."),
+        ("2147483648", "It must be at most 2,147,483,647."),
+        ("9" * 5000, "It must be at most 2,147,483,647."),  # not read as a number at all
+        ("12.5", "is not a whole number"),
+        ("-3", "is not a whole number"),
+    ],
+)
+def test_users_affected_out_of_range_says_the_most(admin_client, value, message):
+    response = upload(admin_client, f"name,users_affected\nMIS server,{value}\n")
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_row_and_size_limits_refuse_clearly(admin_client, monkeypatch):
+    monkeypatch.setattr(importer, "MAX_ROWS", 3)
+    rows = "".join(f"Item {n},other\n" for n in range(4))
+    response = upload(admin_client, "name,kind\n" + rows)
+    assert response.status_code == 400
+    assert "more than 3 rows" in response.content.decode()

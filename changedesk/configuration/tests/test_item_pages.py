@@ -264,3 +264,13 @@ def test_the_item_page_costs_the_same_for_10_or_200_changes(client, team, switch
     few = _count(client, url)
     touch(190)
     assert _count(client, url) == few
+
+
+def test_users_affected_beyond_the_most_says_so_on_the_form(client, olivia):
+    signed_in(client, olivia)
+    response = client.post(
+        reverse("configuration:create"),
+        {"name": "MIS server", "kind": "server", "users_affected": "1" + "0" * 30},
+    )
+    assert response.status_code == 400
+    assert "It must be at most 2,147,483,647." in response.content.decode()

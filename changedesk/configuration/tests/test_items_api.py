@@ -221,3 +221,17 @@ def test_the_schema_describes_the_items_endpoints(team):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/v1/items/", "/api/v1/items/{id}/", "/api/v1/items/{id}/changes/"} <= set(paths)
+
+
+def test_users_affected_beyond_the_most_says_so(team, school):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_login(team["sam"])
+    response = api.post(
+        "/api/v1/items/",
+        {"school": school.slug, "name": "Huge", "kind": "service", "users_affected": 10**30},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["users_affected"] == ["It must be at most 2,147,483,647."]

@@ -212,3 +212,137 @@ def test_a_bad_file_is_refused_with_a_clear_error(school, data, message):
 def test_a_huge_file_is_refused(school):
     with pytest.raises(IcsError, match="too large"):
         read_ics(b"BEGIN:VCALENDAR\r\n" + b"X" * (3 * 1024 * 1024), school)
+
+
+# --- Bounded work: a file of many time zones and rules is refused before it is parsed. ---
+
+
+def outlook_like(zones: int, rules: int, *, fold: bool = False) -> bytes:
+    """What the probe sent: many VTIMEZONE blocks, each with many rules from 1601."""
+    parts = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Probe//EN"]
+    for zone in range(zones):
+        parts += ["BEGIN:VTIMEZONE", f"TZID:Zone {zone}"]
+        for rule in range(rules):
+            name = "STANDARD" if rule % 2 else "DAYLIGHT"
+            begin = f"BEGIN:{name[:3]}\r\n {name[3:]}" if fold else f"BEGIN:{name}"
+            parts += [begin, f"DTSTART:{1601 + rule}0101T020000", "TZOFFSETFROM:+0100",
+                      "TZOFFSETTO:+0000", "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+                      f"END:{name}"]  # fmt: skip
+        parts.append("END:VTIMEZONE")
+    parts += ["BEGIN:VEVENT", "UID:x@probe", "SUMMARY:Spring term",
+              'DTSTART;TZID="Zone 0":20250106T090000', 'DTEND;TZID="Zone 0":20250106T100000',
+              "END:VEVENT", "END:VCALENDAR"]  # fmt: skip
+    return ("\r\n".join(parts) + "\r\n").encode()
+
+
+@pytest.fixture
+def parser_not_called(monkeypatch):
+    import icalendar
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the file was handed to the iCalendar parser")
+
+    monkeypatch.setattr(icalendar.Calendar, "from_ical", refuse)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (outlook_like(200, 40), "The file defines 200 time zones (VTIMEZONE)"),
+        (outlook_like(11, 2), "The file defines 11 time zones"),
+        (outlook_like(1, 400), "up to 400 in one zone; at most 6 in a zone"),
+        (outlook_like(5, 6), "have 30 rules (STANDARD and DAYLIGHT)"),
+        # Folded lines (RFC 5545 3.1) are unfolded before counting.
+        (outlook_like(2, 40, fold=True), "up to 40 in one zone"),
+    ],
+)
+def test_a_file_of_many_time_zone_rules_is_refused_before_it_is_parsed(
+    school, parser_not_called, data, message
+):
+    with pytest.raises(IcsError) as caught:
+        read_ics(data, school)
+    assert message in caught.value.message
+    assert "Export it again" in caught.value.message
+
+
+def test_too_many_events_are_refused_before_the_file_is_parsed(school, parser_not_called):
+    many = ics(*(event(f"e{n}", "INSET day", "DTSTART;VALUE=DATE:20250331") for n in range(2001)))
+    with pytest.raises(IcsError, match="The file has 2001 events: at most 2000"):
+        read_ics(many, school)
+
+
+def test_an_ordinary_outlook_file_still_imports(school):
+    preview = read_ics(outlook_like(2, 2), school)
+    [row] = preview.rows
+    assert row.action == "create"
+    assert row.starts_at == datetime(2025, 1, 6, 9, tzinfo=UTC)
+
+
+def test_an_event_outside_the_calendars_years_is_not_imported(school):
+    preview = read_ics(
+        ics(
+            event(
+                "old@la", "Spring term", "DTSTART;VALUE=DATE:18000106", "DTEND;VALUE=DATE:18000405"
+            )
+        ),
+        school,
+    )
+    [row] = preview.rows
+    assert row.action == "skip"
+    assert "between 1900 and 2999" in row.note
+
+
+def test_the_confirm_step_imports_the_previews_rows_without_parsing_again(
+    client, school, team, monkeypatch
+):
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(team["sam"])
+    url = reverse("schedule:import", args=[school.slug])
+    upload = SimpleUploadedFile("terms.ics", TERM_DATES, content_type="text/calendar")
+    preview = client.post(url, {"file": upload, "kind": "guess"}).content.decode()
+    payload = re.search(r'name="payload" value="([^"]+)"', preview)[1]
+    import icalendar
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the confirm step parsed the file again")
+
+    monkeypatch.setattr(icalendar.Calendar, "from_ical", refuse)
+    response = client.post(url, {"payload": payload})
+    assert response.status_code == 302
+    assert CalendarPeriod.objects.filter(school=school).count() == 5
+    # Confirmed twice: matched against the calendar as it is now, so nothing is doubled.
+    client.post(url, {"payload": payload})
+    assert CalendarPeriod.objects.filter(school=school).count() == 5
+
+
+def test_a_tampered_confirmation_is_a_400_saying_so(client, school, team):
+    from django.core import signing
+    from django.urls import reverse
+
+    from changedesk.schedule.views import ICS_SALT
+
+    client.force_login(team["sam"])
+    url = reverse("schedule:import", args=[school.slug])
+    response = client.post(url, {"payload": "not-signed"})
+    assert response.status_code == 400
+    assert "That preview could not be read. Nothing was imported" in response.content.decode()
+    garbled = signing.dumps({"school": school.pk, "rows": [{"uid": "x"}]}, salt=ICS_SALT)
+    response = client.post(url, {"payload": garbled}, follow=True)
+    assert "The calendar changed while importing" in response.content.decode()
+    assert not CalendarPeriod.objects.exists()
+
+
+def test_many_times_in_a_files_own_zones_are_refused_before_it_is_parsed(school, parser_not_called):
+    timed = (
+        event(f"t{n}", "INSET day", 'DTSTART;TZID="Zone 0":20250106T090000',
+              'DTEND;TZID="Zone 0":20250106T100000')
+        for n in range(1500)
+    )  # fmt: skip
+    zones = outlook_like(1, 6).decode().split("BEGIN:VEVENT")[0]
+    data = (zones + "".join(timed).replace("\n", "\r\n") + "END:VCALENDAR\r\n").encode()
+    with pytest.raises(IcsError, match="gives 3000 times in its own time zones"):
+        read_ics(data, school)

@@ -391,13 +391,15 @@ def test_import_refuses_a_bad_file_and_a_forged_preview(client, school, team, ot
     )
     assert response.status_code == 400
     assert "This is not an iCalendar file" in text(response)
-    forged = client.post(url, {"payload": "not-signed"}, follow=True)
-    assert "That preview has expired" in text(forged)
+    # A tampered preview is refused as its CSV twin is: a 400 saying so.
+    forged = client.post(url, {"payload": "not-signed"})
+    assert forged.status_code == 400
+    assert "That preview could not be read. Nothing was imported" in text(forged)
     from django.core import signing
 
     from changedesk.schedule.views import ICS_SALT
 
-    other = signing.dumps({"school": other_school.pk, "kind": None, "ics": ""}, salt=ICS_SALT)
+    other = signing.dumps({"school": other_school.pk, "rows": []}, salt=ICS_SALT)
     assert client.post(url, {"payload": other}).status_code == 403
     assert not CalendarPeriod.objects.exists()
 

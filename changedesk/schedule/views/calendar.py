@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
-from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,7 +32,7 @@ from changedesk.schedule.forms import (
     PeriodForm,
     TeachingDayForm,
 )
-from changedesk.schedule.ics_import import IcsError, IcsPreview, read_ics
+from changedesk.schedule.ics_import import IcsError, IcsPreview, preview_rows, read_ics
 from changedesk.schedule.models import CalendarPeriod, MaintenanceWindow, SchoolCalendar
 from changedesk.schedule.views.common import schools_of
 
@@ -263,7 +262,8 @@ ICS_READ_LIMIT = 2 * 1024 * 1024 + 1
 
 @require_http_methods(["GET", "POST"])
 def ics_import(request: HttpRequest, slug: str) -> HttpResponse:
-    """Upload, preview, then import: the file travels signed in the confirm form."""
+    """Upload, preview, then import: the preview's rows travel signed in the confirm form,
+    so that the file is read once."""
     place = _admin_place(request, slug)
     if request.method == "POST" and "payload" in request.POST:
         return _ics_confirm(request, place)
@@ -280,7 +280,7 @@ def ics_import(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _ics_preview(form: IcsUploadForm, school: School) -> dict[str, Any] | None:
-    """What importing the uploaded file would do, and the signed copy to confirm it with;
+    """What importing the uploaded file would do, and the signed rows to confirm it with;
     None, with the reason on the form, when it cannot be read."""
     if not form.is_valid():
         return None
@@ -292,28 +292,38 @@ def _ics_preview(form: IcsUploadForm, school: School) -> dict[str, Any] | None:
         form.add_error("file", error.message)
         return None
     payload = signing.dumps(
-        {"school": school.pk, "kind": kind, "ics": data.decode("utf-8-sig")},
-        salt=ICS_SALT,
-        compress=True,
+        {"school": school.pk, "rows": preview_rows(preview)}, salt=ICS_SALT, compress=True
     )
     return {"preview": preview, "payload": payload}
 
 
+def _ics_refused(request: HttpRequest, place: Place, reason: str) -> HttpResponse:
+    """The upload form again, saying why the preview cannot be imported (400)."""
+    form = IcsUploadForm()
+    form.full_clean()  # an unbound form: no errors, and none of its fields read
+    form.cleaned_data = {}
+    form.add_error(None, f"{reason} Nothing was imported: choose the file again.")
+    with timezone.override(place.school.zone):
+        context = {"school": place.school, "form": form}
+        return render(request, "schedule/import.html", context, status=400)
+
+
 def _ics_confirm(request: HttpRequest, place: Place) -> HttpResponse:
-    """Import the file the preview showed, as signed into its confirm form."""
+    """Import the rows the preview showed, as signed into its confirm form."""
     again = reverse("schedule:import", args=[place.school.slug])
     try:
         payload = signing.loads(request.POST["payload"], salt=ICS_SALT, max_age=ICS_MAX_AGE)
+    except signing.SignatureExpired:
+        return _ics_refused(request, place, "That preview is more than an hour old.")
     except signing.BadSignature:
-        messages.error(request, "That preview has expired: choose the file again.")
-        return redirect(again)
-    if payload.get("school") != place.school.pk:
+        return _ics_refused(request, place, "That preview could not be read.")
+    if isinstance(payload, dict) and payload.get("school") != place.school.pk:
         raise PermissionDenied("That preview is of another school's calendar.")
+    if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
+        return _ics_refused(request, place, "That preview could not be read.")
     return act(
         request,
-        lambda: services.import_calendar(
-            place.school, place.user, payload["ics"], kind=payload.get("kind")
-        ),
+        lambda: services.import_calendar(place.school, place.user, payload["rows"]),
         done=lambda result: (
             f"Imported: {result.created} new, {result.updated} updated, "
             f"{result.deleted} removed, {result.unchanged} unchanged, "

@@ -1,4 +1,7 @@
-"""`changedesk user add USERNAME --school SLUG --role ROLE …`."""
+"""`changedesk user add USERNAME --school SLUG --role ROLE …`.
+
+An operator's command (whoever runs it can reach the database): it adds people directly.
+A school administrator on the pages invites instead (`accounts.services.invite`)."""
 
 from __future__ import annotations
 
@@ -30,7 +33,9 @@ class Command(base.Command):
             "add",
             help="add a person to a school with their roles",
             description="Add a person to a school with their FITS roles. If the username "
-            "exists, their roles in that school are replaced by the ones given.",
+            "exists, their roles in that school are replaced by the ones given. This is the "
+            "operator's way, and direct: the pages invite by e-mail instead, and the person "
+            "joins only when they accept.",
         )
         add.add_argument("username")
         add.add_argument("--email", help="needed for a new user")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,12 +20,15 @@ from django.db import connections
 from changedesk.lib.env import env_int
 from changedesk.lib.management import base
 
+TIMEOUT = 30
+
 
 class Command(base.Command):
     help = "migrate, collect static files and serve the web application"
     description = (
         "Migrate the database, collect the static files, then serve with gunicorn "
-        "(WEB_CONCURRENCY workers, default 2; extra options in GUNICORN_CMD_ARGS), or with "
+        "(WEB_CONCURRENCY workers, default 2, each request given at most 30 seconds; extra "
+        "options, a --timeout among them, in GUNICORN_CMD_ARGS), or with "
         "Django's auto-reloading development server when DEBUG is true. With --worker, an "
         "outbox worker runs beside the server and stops with it (what `make run` does); in "
         "production run `changedesk worker` as a service of its own."
@@ -73,6 +77,11 @@ class Command(base.Command):
             "--access-logfile",
             "-",
         ]
+        if not _names_timeout(os.environ.get("GUNICORN_CMD_ARGS", "")):
+            # A worker stuck on one request is killed and replaced after this long (the
+            # command line would win over GUNICORN_CMD_ARGS, so it is left out when that
+            # names one).
+            gunicorn += ["--timeout", str(TIMEOUT)]
         if not beside:
             _exec(gunicorn)
             return
@@ -120,6 +129,14 @@ def _outbox_worker(start: bool) -> Iterator[None]:
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def _names_timeout(args: str) -> bool:
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        return False
+    return any(w in ("-t", "--timeout") or w.startswith(("--timeout=", "-t")) for w in words)
 
 
 def _port(value: str) -> int:

@@ -1,0 +1,108 @@
+"""The OpenAPI schema's truths that no single view states: which error statuses every
+operation can answer with, and what the list filters accept.
+
+`document_errors` is a drf-spectacular post-processing hook (named in
+`SPECTACULAR_SETTINGS`); `FilterParameters` replaces drf-spectacular's reading of the
+django-filter backend (it is registered when this module is imported, by `api_urls`).
+The API is fuzzed against the schema by `changedesk/tests/test_api_schema_fuzz.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "An error: a `detail`, and for bad input each field's errors as "
+    "{field: [message]}.",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+WRITES = ("post", "put", "patch", "delete")
+# Why each status may answer any operation it applies to (see `document_errors`).
+ERROR_DESCRIPTIONS = {
+    400: "Bad input: a `detail`, and each field's errors as {field: [message]}.",
+    401: "Not signed in, or the token is not valid.",
+    403: "You may not do this: your role does not allow it (or, signed in by session, the "
+    "CSRF token is missing).",
+    404: "Not found among your schools (or no such page of the list).",
+    409: "Changed by someone else since you loaded it, or at the same moment: load it again.",
+    413: "The request body is too large.",
+    415: "The request body is in a media type the API does not read.",
+    429: "Too many failed sign-ins from your network: try again after `Retry-After` seconds.",
+}
+
+
+def error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
+    """The error statuses `operation` can answer with, whatever its view: authentication
+    (401, or 429 once a network has failed too often), permission (403, which also covers
+    session CSRF), bad input (400) wherever there is input, 404 wherever something is named
+    in the path or a list has pages, and for writes a race (409) and the body's limits."""
+    parameters = operation.get("parameters", [])
+    statuses = [401, 403, 429]
+    if parameters or "requestBody" in operation or method in WRITES:
+        statuses.append(400)
+    if any(p.get("in") == "path" or p.get("name") == "page" for p in parameters):
+        statuses.append(404)
+    if method in WRITES:
+        statuses += [409, 413, 415]
+    return sorted(statuses)
+
+
+def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular's post-processing hook: every operation documents every error status
+    it can answer with (`error_statuses`), in the API's one error shape; a view's own
+    description of a status (e.g. `ERRORS`) is kept."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("Error", ERROR_SCHEMA)
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for code in error_statuses(method, operation):
+                responses.setdefault(
+                    str(code), {"description": ERROR_DESCRIPTIONS[code], "content": body}
+                )
+            if "429" in responses:
+                responses["429"].setdefault("headers", RETRY_AFTER)
+    return result
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
+}
+
+
+class FilterParameters(DjangoFilterExtension):
+    """The list filters' query parameters as the filter sets read them (`lib.filters`): an
+    empty value filters nothing (`allowEmptyValue`), and a whole number's bounds (e.g. an
+    id's, from 1) are those of its form field."""
+
+    priority = 1
+
+    def resolve_filter_field(
+        self, auto_schema: Any, model: Any, filterset_class: Any, field_name: str, filter_field: Any
+    ) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().resolve_filter_field(  # type: ignore[no-untyped-call]
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        field = filter_field.field
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True
+            schema = parameter.get("schema", {})
+            if parameter.get("name") == field_name and isinstance(field, forms.IntegerField):
+                schema["type"] = "integer"
+                schema.pop("format", None)
+                if field.min_value is not None:
+                    schema.setdefault("minimum", field.min_value)
+                if field.max_value is not None:
+                    schema.setdefault("maximum", field.max_value)
+        return parameters
