@@ -169,6 +169,10 @@ def _parse_calendar(data: bytes | str) -> icalendar.Calendar:
     if b"BEGIN:VCALENDAR" not in raw[:4096].upper():
         raise IcsError("This is not an iCalendar file: it should begin with BEGIN:VCALENDAR.")
     check_size(raw)
+    # The library keeps the time zones a file defines (an unknown TZID) in a process-wide
+    # cache, first definition winning: start each file afresh, so that no school's file
+    # decides how another's times are read.
+    icalendar.use_zoneinfo()
     try:
         calendar = icalendar.Calendar.from_ical(raw.lstrip(b"\xef\xbb\xbf"))
     except (ValueError, KeyError, IndexError, TypeError) as error:

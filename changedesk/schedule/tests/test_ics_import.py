@@ -346,3 +346,30 @@ def test_many_times_in_a_files_own_zones_are_refused_before_it_is_parsed(school,
     data = (zones + "".join(timed).replace("\n", "\r\n") + "END:VCALENDAR\r\n").encode()
     with pytest.raises(IcsError, match="gives 3000 times in its own time zones"):
         read_ics(data, school)
+
+
+def custom_zone_file(uid: str, offset: str) -> bytes:
+    """An event at 09:00 in a zone the file defines itself, under a made-up TZID."""
+    body = (
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Test//EN\n"
+        "BEGIN:VTIMEZONE\nTZID:School Office Time\nBEGIN:STANDARD\nDTSTART:19700101T000000\n"
+        f"TZOFFSETFROM:{offset}\nTZOFFSETTO:{offset}\nEND:STANDARD\nEND:VTIMEZONE\n"
+        + event(
+            uid,
+            "Exam",
+            "DTSTART;TZID=School Office Time:20250110T090000",
+            "DTEND;TZID=School Office Time:20250110T100000",
+        )
+        + "END:VCALENDAR\n"
+    )
+    return body.replace("\n", "\r\n").encode()
+
+
+def test_one_files_own_time_zone_never_reads_another_schools_times(school, other_school):
+    """The library caches a file's own zones by TZID for the whole process, first one
+    winning; each file is read afresh, so the second school's +0500 is its own."""
+    first = read_ics(custom_zone_file("a@x", "+0200"), school)
+    second = read_ics(custom_zone_file("b@x", "+0500"), other_school)
+
+    assert first.rows[0].starts_at == datetime(2025, 1, 10, 7, tzinfo=UTC)
+    assert second.rows[0].starts_at == datetime(2025, 1, 10, 4, tzinfo=UTC)
