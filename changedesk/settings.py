@@ -30,6 +30,11 @@ DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR.parent / "var"))).resolve()
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = secret_key(DATA_DIR)
+# The key of the RFCs' history chain (changes/history.py). By default SECRET_KEY: set it in
+# production, so that SECRET_KEY can be rotated without re-keying the history.
+HISTORY_KEY = env_str("HISTORY_KEY", "") or SECRET_KEY
+if len(HISTORY_KEY) < 32:
+    raise ImproperlyConfigured("HISTORY_KEY must be at least 32 characters long")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The address people reach changedesk at, used for links in e-mail.
@@ -62,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "changedesk.lib.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the session and sign-in middleware (which read the database), so it sees
+    # their failures too; inside CSP and WhiteNoise (lib/middleware.py says why).
+    "changedesk.lib.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,7 +104,11 @@ TEMPLATES = [
 # Databases: SQLite in the data directory unless DATABASE_URL says otherwise.
 _default_sqlite = f"sqlite:///{DATA_DIR / 'changedesk.sqlite3'}"
 try:
-    _db = dj_database_url.parse(env_str("DATABASE_URL", _default_sqlite), conn_max_age=60)
+    # Persistent connections, each checked before its first use in a request or a worker's
+    # pass: one the database dropped (a restart) is replaced, not failed on.
+    _db = dj_database_url.parse(
+        env_str("DATABASE_URL", _default_sqlite), conn_max_age=60, conn_health_checks=True
+    )
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -202,7 +214,7 @@ SPECTACULAR_SETTINGS = {
     # Every operation documents every error status it can answer with (lib/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "changedesk.lib.schema.document_errors",
+        "changedesk.lib.schema.complete",
     ],
     # One name per choice set, whichever field uses it (state, from_state, to_state, …).
     "ENUM_NAME_OVERRIDES": {

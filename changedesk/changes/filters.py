@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import QUALIFIED_REFERENCE_RE, REFERENCE_RE, Change
-from changedesk.lib.filters import FilterSet
+from changedesk.lib.filters import BooleanFilter, FilterSet
 
 SORTS = {
     "reference": ("school__name", "number"),
@@ -30,7 +30,7 @@ class ChangeFilterSet(FilterSet):
     school = django_filters.CharFilter(method="by_school", label="School (slug)")
     originator = django_filters.CharFilter(field_name="originator__username", label="Originator")
     person = django_filters.CharFilter(method="by_person", label="Anyone named on it (username)")
-    is_emergency = django_filters.BooleanFilter(label="Emergency")
+    is_emergency = BooleanFilter(label="Emergency")
     created_after = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label="Raised on or after"
     )

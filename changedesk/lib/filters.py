@@ -42,6 +42,41 @@ class FilterSet(django_filters.FilterSet):
         return type(base.__name__, (StorableValues, base), attrs)
 
 
+YES = ("true", "True", "1")
+NO = ("false", "False", "0")
+# What the page's "Any" option of a yes/no filter sends (Django's NullBooleanSelect).
+EITHER = ("unknown",)
+
+
+class YesNoSelect(forms.NullBooleanSelect):
+    """Passes on what it cannot read, for the field to refuse (Django's widget reads it as
+    "either", so that `?is_emergency=perhaps` would filter nothing)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        value = data.get(name)
+        return None if value in EITHER else value
+
+
+class YesNoField(forms.NullBooleanField):
+    widget = YesNoSelect
+
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]
+        if value in (True, *YES):
+            return True
+        if value in (False, *NO):
+            return False
+        if value in (None, ""):
+            return None
+        raise forms.ValidationError("Give true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """A yes/no filter: `true` or `false` (or blank, or the page's "Any"); anything else is
+    a field error rather than no filter at all."""
+
+    field_class = YesNoField
+
+
 class StorableValues(forms.Form):
     """Mixed into every filter set's form: the refusals found in the raw data, and times
     a database cannot compare."""

@@ -1,8 +1,8 @@
 """The OpenAPI schema's truths that no single view states: which error statuses every
-operation can answer with, and what the list filters accept.
+operation can answer with, and what the query parameters and list filters accept.
 
-`document_errors` is a drf-spectacular post-processing hook (named in
-`SPECTACULAR_SETTINGS`); `FilterParameters` replaces drf-spectacular's reading of the
+`complete` is a drf-spectacular post-processing hook (named in `SPECTACULAR_SETTINGS`);
+`FilterParameters` replaces drf-spectacular's reading of the
 django-filter backend (it is registered when this module is imported, by `api_urls`).
 The API is fuzzed against the schema by `changedesk/tests/test_api_schema_fuzz.py`.
 """
@@ -52,25 +52,45 @@ def error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
     return sorted(statuses)
 
 
-def document_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """drf-spectacular's post-processing hook: every operation documents every error status
-    it can answer with (`error_statuses`), in the API's one error shape; a view's own
-    description of a status (e.g. `ERRORS`) is kept."""
+def complete(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular's post-processing hook: what every operation can answer
+    (`document_errors`) and what its query accepts (`document_query`)."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("Error", ERROR_SCHEMA)
-    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            responses = operation["responses"]
-            for code in error_statuses(method, operation):
-                responses.setdefault(
-                    str(code), {"description": ERROR_DESCRIPTIONS[code], "content": body}
-                )
-            if "429" in responses:
-                responses["429"].setdefault("headers", RETRY_AFTER)
+            if isinstance(operation, dict) and "responses" in operation:
+                document_errors(method, operation)
+                document_query(operation)
     return result
+
+
+def document_errors(method: str, operation: dict[str, Any]) -> None:
+    """Every error status `operation` can answer with (`error_statuses`), in the API's one
+    error shape; a view's own description of a status (e.g. `lib.api.ERRORS`) is kept."""
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    responses = operation["responses"]
+    for code in error_statuses(method, operation):
+        responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code], "content": body})
+    if "429" in responses:
+        responses["429"].setdefault("headers", RETRY_AFTER)
+
+
+# Text without a NUL character, which every query parameter refuses (`lib.middleware`).
+WITHOUT_NUL = "^[^\\u0000]*$"
+
+
+def document_query(operation: dict[str, Any]) -> None:
+    """A query parameter's text may not hold a NUL (a 400, whichever view), and an empty
+    `page` is the first page (as DRF reads it)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") != "query":
+            continue
+        schema = parameter.get("schema", {})
+        if parameter.get("name") == "page":
+            parameter["allowEmptyValue"] = True
+        if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+            schema["pattern"] = WITHOUT_NUL
 
 
 RETRY_AFTER = {
@@ -81,10 +101,14 @@ RETRY_AFTER = {
 }
 
 
+# A time's UTC offset as PostgreSQL can hold it: Z, or up to ±15:59.
+UTC_OFFSET_PATTERN = r"(?:[Zz]|[+-](?:0\d|1[0-5]):[0-5]\d)$"
+
+
 class FilterParameters(DjangoFilterExtension):
     """The list filters' query parameters as the filter sets read them (`lib.filters`): an
-    empty value filters nothing (`allowEmptyValue`), and a whole number's bounds (e.g. an
-    id's, from 1) are those of its form field."""
+    empty value filters nothing (`allowEmptyValue`), a time's UTC offset is at most ±15:59,
+    and a whole number's bounds (e.g. an id's, from 1) are those of its form field."""
 
     priority = 1
 
@@ -98,6 +122,9 @@ class FilterParameters(DjangoFilterExtension):
         for parameter in parameters:
             parameter["allowEmptyValue"] = True
             schema = parameter.get("schema", {})
+            if schema.get("format") == "date-time":
+                # What a database can compare (`lib.filters.time_problem`).
+                schema.setdefault("pattern", UTC_OFFSET_PATTERN)
             if parameter.get("name") == field_name and isinstance(field, forms.IntegerField):
                 schema["type"] = "integer"
                 schema.pop("format", None)

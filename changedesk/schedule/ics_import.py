@@ -172,7 +172,7 @@ def _parse_calendar(data: bytes | str) -> icalendar.Calendar:
     # The library keeps the time zones a file defines (an unknown TZID) in a process-wide
     # cache, first definition winning: start each file afresh, so that no school's file
     # decides how another's times are read.
-    icalendar.use_zoneinfo()
+    icalendar.use_zoneinfo()  # type: ignore[no-untyped-call]  # (untyped in icalendar)
     try:
         calendar = icalendar.Calendar.from_ical(raw.lstrip(b"\xef\xbb\xbf"))
     except (ValueError, KeyError, IndexError, TypeError) as error:
