@@ -67,9 +67,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "changedesk.lib.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Outside the session and sign-in middleware (which read the database), so it sees
-    # their failures too; inside CSP and WhiteNoise (lib/middleware.py says why).
-    "changedesk.lib.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

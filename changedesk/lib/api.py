@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -39,6 +40,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from changedesk.lib.errors import WorkflowError
+from changedesk.lib.middleware import database_unavailable, is_database_unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -291,6 +293,9 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    # Called while Django handles the exception, so it is at hand.
+    if is_database_unreachable(sys.exc_info()[1]):
+        return database_unavailable(request)  # a 503: the client may try again
     if is_api(request):
         return error_json(500, "Something went wrong on our side. The error is logged.")
     return defaults.server_error(request)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from urllib.parse import unquote
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+
+logger = logging.getLogger(__name__)
 
 
 def policy(style_src: str = "'self'") -> str:
@@ -117,3 +120,60 @@ def _with_nul(data: QueryDict) -> list[str]:
         for key, values in data.lists()
         if "\x00" in key or any("\x00" in str(value) for value in values)
     ]
+
+
+# --- The database out of reach: a 503 the client may retry, not a 500. ---
+
+RETRY_AFTER_SECONDS = 10
+DATABASE_UNAVAILABLE = "changedesk cannot reach its database just now: try again in a few seconds."
+
+
+def is_database_unreachable(exc: BaseException | None) -> bool:
+    """Whether `exc` is a lost or refused database connection (the server stopped,
+    restarting, or out of reach), not a deadlock, a lock timeout or a bad query: a
+    connection error whose connection cannot be used.
+
+    `lib.api.handler500` asks this of the exception it answers. Django draws an uncaught
+    exception's answer with it in whichever layer the exception was raised (a view, the
+    sign-in check reading the session in a middleware, the session's save), so this covers
+    them all, with the answer passing out through the middleware above (its headers) and
+    logged by Django as the 503 it is.
+    """
+    from django.db import InterfaceError, OperationalError, connections
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    return any(
+        conn.connection is None or not conn.is_usable()
+        for conn in connections.all(initialized_only=True)
+    )
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The 503 with a Retry-After: JSON in the API's one error shape under /api/, the
+    product's page (`503.html`) elsewhere."""
+    from changedesk.lib.api import error_json, is_api
+
+    response: HttpResponse
+    if is_api(request):
+        response = error_json(503, DATABASE_UNAVAILABLE)
+    else:
+        response = HttpResponse(_unavailable_page(), status=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _unavailable_page() -> str:
+    """The 503 page, drawn without the request (so no context processor asks the database
+    who is signed in) and, should even that fail, a plain page."""
+    from django.template.loader import render_to_string
+    from django.utils.html import escape
+
+    try:
+        return render_to_string("503.html", {"message": DATABASE_UNAVAILABLE})
+    except Exception:  # the page must not fail in its turn
+        logger.exception("The 503 page could not be rendered")
+        return (
+            '<!doctype html><html lang="en-GB"><title>Back in a moment · changedesk</title>'
+            f"<h1>Back in a moment</h1><p>{escape(DATABASE_UNAVAILABLE)}</p></html>"
+        )
