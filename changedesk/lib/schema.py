@@ -33,16 +33,18 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is too large.",
     415: "The request body is in a media type the API does not read.",
     429: "Too many failed sign-ins from your network: try again after `Retry-After` seconds.",
+    503: "The database cannot be reached for a moment: try again after `Retry-After` seconds.",
 }
 
 
 def error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
     """The error statuses `operation` can answer with, whatever its view: authentication
-    (401, or 429 once a network has failed too often), permission (403, which also covers
+    (401, or 429 once a network has failed too often), the database out of reach for a
+    moment (503), permission (403, which also covers
     session CSRF), bad input (400) wherever there is input, 404 wherever something is named
     in the path or a list has pages, and for writes a race (409) and the body's limits."""
     parameters = operation.get("parameters", [])
-    statuses = [401, 403, 429]
+    statuses = [401, 403, 429, 503]
     if parameters or "requestBody" in operation or method in WRITES:
         statuses.append(400)
     if any(p.get("in") == "path" or p.get("name") == "page" for p in parameters):
@@ -72,8 +74,9 @@ def document_errors(method: str, operation: dict[str, Any]) -> None:
     responses = operation["responses"]
     for code in error_statuses(method, operation):
         responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code], "content": body})
-    if "429" in responses:
-        responses["429"].setdefault("headers", RETRY_AFTER)
+    for code in ("429", "503"):
+        if code in responses:
+            responses[code].setdefault("headers", RETRY_AFTER)
 
 
 # Text without a NUL character, which every query parameter refuses (`lib.middleware`).
