@@ -74,9 +74,9 @@ def document_errors(method: str, operation: dict[str, Any]) -> None:
     responses = operation["responses"]
     for code in error_statuses(method, operation):
         responses.setdefault(str(code), {"description": ERROR_DESCRIPTIONS[code], "content": body})
-    for code in ("429", "503"):
-        if code in responses:
-            responses[code].setdefault("headers", RETRY_AFTER)
+    for retried in ("429", "503"):
+        if retried in responses:
+            responses[retried].setdefault("headers", RETRY_AFTER)
 
 
 # Text without a NUL character, which every query parameter refuses (`lib.middleware`).
