@@ -65,6 +65,17 @@ def _fast_tests(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _history_anchors(settings, tmp_path, monkeypatch):
+    """Each test has its own data directory (so its own history anchors file), and the
+    worker's daily anchor job runs only where a test runs it (changes/anchors.py), so that
+    its digest mail does not join the mail other tests count."""
+    from changedesk.notifications import worker
+
+    settings.DATA_DIR = tmp_path
+    monkeypatch.delitem(worker._jobs, "history_anchors", raising=False)
+
+
 def _person(username: str, first: str, last: str, title: str = "") -> User:
     return create_user(
         username,

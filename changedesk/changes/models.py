@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from typing import Any
@@ -171,6 +172,55 @@ def field_value(change: Change, name: str) -> Any:
     return value
 
 
+# How an event's `hash` was made. Keyed: HMAC-SHA256 with the history key, which is not in
+# the database, so that someone who can write to the database cannot recompute the chain
+# after editing an event. Plain: SHA-256, the chains made before keyed ones (0004 re-sealed
+# every whole chain; `verify-history` reports an event still plain as not sealed).
+HASH_KEYED = "hmac-sha256"
+HASH_PLAIN = "sha256"
+HISTORY_KEY_LABEL = b"changedesk history chain v1"
+
+
+def history_key() -> bytes:
+    """The key of the history chain, derived from `settings.HISTORY_KEY` (by default the
+    SECRET_KEY): setting HISTORY_KEY to the old SECRET_KEY keeps the same key."""
+    return hmac.new(settings.HISTORY_KEY.encode(), HISTORY_KEY_LABEL, hashlib.sha256).digest()
+
+
+def history_key_id(key: bytes | None = None) -> str:
+    """A short public name of the key (not the key): tells which key sealed or anchored."""
+    return hmac.new(key or history_key(), b"key id", hashlib.sha256).hexdigest()[:16]
+
+
+def event_payload(event: Any) -> dict[str, Any]:
+    """What an event's hash covers. Works on the migrations' historical models too."""
+    return {
+        "change": event.change_id,
+        "sequence": event.sequence,
+        "kind": event.kind,
+        "actor": event.actor_id,
+        "on_behalf_of": event.on_behalf_of_id,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "comment": event.comment,
+        "diffs": event.diffs,
+        "data": event.data,
+        "digest": event.digest,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def seal(key: bytes, previous_hash: str, payload: dict[str, Any]) -> str:
+    """The keyed hash of an event: HMAC-SHA256 of the previous hash and the content."""
+    material = previous_hash + canonical_json(payload)
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
+
+
+def plain_seal(previous_hash: str, payload: dict[str, Any]) -> str:
+    """The hash of an event made before the chain was keyed (anyone can compute it)."""
+    return hashlib.sha256((previous_hash + canonical_json(payload)).encode()).hexdigest()
+
+
 class ChangeEventQuerySet(models.QuerySet["ChangeEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise TypeError("History is append-only: events are never updated.")
@@ -182,8 +232,9 @@ class ChangeEventQuerySet(models.QuerySet["ChangeEvent"]):
 class ChangeEvent(models.Model):
     """One entry in an RFC's history: an action or an edit. Never updated, never deleted.
 
-    Each event's `hash` covers its content and the previous event's hash, so that an
-    edit made directly in the database breaks the chain where it was made.
+    Each event's `hash` covers its content and the previous event's hash, keyed with the
+    history key (`hash_kind`), so that an edit made directly in the database breaks the
+    chain where it was made, even when every later hash is recomputed without the key.
     """
 
     change = models.ForeignKey(Change, on_delete=models.PROTECT, related_name="events")
@@ -203,6 +254,7 @@ class ChangeEvent(models.Model):
     digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the content read")
     previous_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
+    hash_kind = models.CharField(max_length=16, default=HASH_KEYED, editable=False)
     created_at = models.DateTimeField()
 
     objects = ChangeEventQuerySet.as_manager()
@@ -227,24 +279,13 @@ class ChangeEvent(models.Model):
 
     def payload(self) -> dict[str, Any]:
         """What the hash covers."""
-        return {
-            "change": self.change_id,
-            "sequence": self.sequence,
-            "kind": self.kind,
-            "actor": self.actor_id,
-            "on_behalf_of": self.on_behalf_of_id,
-            "from_state": self.from_state,
-            "to_state": self.to_state,
-            "comment": self.comment,
-            "diffs": self.diffs,
-            "data": self.data,
-            "digest": self.digest,
-            "created_at": self.created_at.isoformat(),
-        }
+        return event_payload(self)
 
-    def compute_hash(self) -> str:
-        material = self.previous_hash + canonical_json(self.payload())
-        return hashlib.sha256(material.encode()).hexdigest()
+    def compute_hash(self, key: bytes | None = None) -> str:
+        """The hash this event should have, made the way its `hash_kind` says."""
+        if self.hash_kind == HASH_PLAIN:
+            return plain_seal(self.previous_hash, self.payload())
+        return seal(key or history_key(), self.previous_hash, self.payload())
 
     @property
     def is_state_change(self) -> bool:
@@ -278,3 +319,47 @@ class ChangeItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.change} touches {self.item}"
+
+
+class HistoryReseal(models.Model):
+    """A record that the history was re-sealed with the history key (migration 0004).
+
+    The one row not of a school: it is of the whole history. Chains that did not verify
+    under their old hashes were left as they were, and are named in `left_unsealed`, so
+    that re-sealing never hides an edit made before it.
+    """
+
+    at = models.DateTimeField()
+    key_id = models.CharField(max_length=16, help_text="The key's public name, not the key")
+    changes = models.PositiveIntegerField(help_text="RFCs re-sealed")
+    events = models.PositiveIntegerField(help_text="events re-sealed")
+    left_unsealed = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.events} events of {self.changes} RFCs re-sealed at {self.at:%Y-%m-%d}"
+
+
+class HistoryAnchor(models.Model):
+    """That a school's chain heads were anchored on a day (changes/anchors.py): the daily
+    job's at-most-once record. The anchor itself is outside the database: a line of the
+    anchors file and a mail to the school's administrators."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    digest = models.CharField(max_length=64, blank=True)
+    changes = models.PositiveIntegerField(default=0)
+    events = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0, help_text="RFCs whose head moved")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["school", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "day"], name="history_anchor_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school_id} {self.day}"

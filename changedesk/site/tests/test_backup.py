@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -348,12 +349,15 @@ def changedesk(tmp_path: Path, database: str, *args: str) -> subprocess.Complete
     script = Path(sys.executable).with_name("changedesk")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "changedesk.cli"]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG")}
-    env |= {"DATA_DIR": str(tmp_path), "DATABASE_URL": database}
+    # The history verifies only under the key that sealed it: an operator moving a backup
+    # to another server carries HISTORY_KEY (or SECRET_KEY) with it.
+    env |= {"DATA_DIR": str(tmp_path), "DATABASE_URL": database, "HISTORY_KEY": HISTORY_KEY}
     return subprocess.run(
         [*command, *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 
+HISTORY_KEY = settings.HISTORY_KEY
 POSTGRES = os.environ.get("CHANGEDESK_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
