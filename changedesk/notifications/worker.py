@@ -1,23 +1,30 @@
 """The outbox worker: sends the mail that is due, retrying with backoff while the server is down.
 
-How a message is never sent twice, even with several workers on one database:
+How a message is sent once, even with several workers on one database, and how a crashed
+worker's message moves on within about a minute:
 
-1. *Claim* (a short transaction): the row is locked (`SKIP LOCKED` where the database
-   has it, so workers pass each other by), its `attempts` counted up and its
-   `next_attempt_at` pushed `CLAIM_SECONDS` into the future. That lease hides it from
-   every other worker while this one sends; no transaction is held open over SMTP, so
-   web requests never wait on the mail server.
-2. *Send*, outside any transaction.
-3. *Record* (a short transaction): sent, or the error and the next try. The update is
+1. *Claim* (a short transaction): the next due row is locked (`SKIP LOCKED` where the
+   database has it, so workers pass each other by), its `attempts` counted up and its
+   `next_attempt_at` pushed `CLAIM_SECONDS` (a minute) into the future. That lease hides
+   it from every other worker; no transaction is held open over SMTP, so web requests
+   never wait on the mail server. One message is claimed at a time.
+2. *Send*, outside any transaction, in a helper thread, while this thread renews the
+   lease every `RENEW_SECONDS`: a slow mail server never lets the lease lapse under a
+   live worker. Should a renewal find the message taken over (this worker was stalled
+   past its lease and another claimed it), the message is not handed to the server; one
+   already being handed over is logged.
+3. *Record* (a short transaction): sent, or the error and the next try. Every update is
    fenced on the claimed `attempts`, so a worker that outlived its lease cannot
    overwrite what another recorded.
 
-A worker killed between the mail server accepting a message and step 3 leaves the
-lease to expire and the message is sent again: that window (one UPDATE long) is the
-only way to send twice, and the retry carries the same Message-ID so mail clients
-drop the duplicate. The alternative, marking sent before sending, would lose mail.
-A message whose sending keeps killing the worker still uses up its attempts and ends
-`failed`, rather than being tried for ever.
+A worker that dies stops renewing: its message is due again when the lease ends, at
+most `CLAIM_SECONDS` later, and the next pass of any worker sends it. Delivery is
+therefore at least once: a worker killed between the mail server accepting a message
+and step 3 (one UPDATE long) leaves it to be sent again, and the retry carries the same
+Message-ID (fixed by the outbox key, see `email.message_id`) so mail clients drop the
+duplicate. The alternative, marking sent before sending, would lose mail. A message whose
+sending keeps killing the worker still uses up its attempts and ends `failed`, rather
+than being tried for ever.
 """
 
 from __future__ import annotations
@@ -34,9 +41,9 @@ from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
 from changedesk.notifications.choices import MessageStatus
@@ -45,8 +52,11 @@ from changedesk.notifications.models import OutboxMessage
 
 logger = logging.getLogger("changedesk.worker")
 
-# How long a claimed message stays hidden from other workers; far longer than one send.
-CLAIM_SECONDS = 15 * 60
+# How long a claim hides a message from other workers unless renewed: how late a crashed
+# worker's message can be. A live worker renews it every RENEW_SECONDS while it sends, so
+# two renewals may be missed (a stalled database) before the lease lapses.
+CLAIM_SECONDS = 60
+RENEW_SECONDS = 20
 MAX_BACKOFF_SECONDS = 3600
 # Used when EMAIL_TIMEOUT is unset, so a silent mail server cannot hang the worker.
 DEFAULT_SMTP_TIMEOUT = 30
@@ -80,11 +90,13 @@ def send_due(
             if claimed is None:
                 break
             try:
+                email = build_message(claimed)
                 if mailer is None:
-                    # One connection for the whole pass, opened on the first message due.
+                    # One connection for the whole pass, opened with the first message due.
                     mailer = _connection()
-                    mailer.open()
-                delivered = mailer.send_messages([build_message(claimed)])
+                delivered = _send_holding_claim(mailer, email, claimed, now)
+                if delivered is None:
+                    continue  # another worker has it now
                 if delivered != 1:
                     raise RuntimeError("the mail backend did not accept the message")
             except Exception as exc:
@@ -102,8 +114,74 @@ def send_due(
     return sent, failed
 
 
+def _send_holding_claim(
+    mailer: BaseEmailBackend,
+    email: EmailMessage,
+    message: OutboxMessage,
+    now: datetime | None,
+) -> int | None:
+    """Open the connection if need be and send `email`, renewing the claim meanwhile.
+
+    The sending runs in a helper thread; this one, which holds the database connection,
+    renews the lease every RENEW_SECONDS until it is done. Returns what the backend
+    returned, or None when the claim was lost before the message was handed over (then
+    it was not sent). The backend's error, if any, is raised here.
+    """
+    lost = threading.Event()
+    outcome: list[int] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            mailer.open()
+            if lost.is_set():
+                return
+            outcome.append(mailer.send_messages([email]))
+        except BaseException as exc:  # handed to the worker's thread, which records it
+            errors.append(exc)
+
+    sender = threading.Thread(target=send, name=f"outbox-send-{message.pk}", daemon=True)
+    sender.start()
+    while True:
+        sender.join(RENEW_SECONDS)
+        if not sender.is_alive():
+            break
+        if not lost.is_set() and renew_claim(message, now) is False:
+            lost.set()
+    if errors:
+        raise errors[0]
+    if not outcome:
+        logger.warning(
+            "Did not send %s %s: another worker took it over while the connection opened",
+            message.template,
+            message.pk,
+        )
+        return None
+    if lost.is_set():
+        logger.warning("Message %s was being sent when another worker took it over", message.pk)
+    return outcome[0]
+
+
+def renew_claim(message: OutboxMessage, now: datetime | None = None) -> bool | None:
+    """Extend this worker's lease on `message` by CLAIM_SECONDS from now.
+
+    False when another worker has claimed it since (or it was recorded); None when the
+    database could not be asked (the lease may still hold; the next renewal tries again).
+    """
+    at = now or timezone.now()
+    try:
+        renewed = OutboxMessage.objects.filter(
+            pk=message.pk, status=MessageStatus.PENDING, attempts=message.attempts
+        ).update(next_attempt_at=at + timedelta(seconds=CLAIM_SECONDS))
+    except DatabaseError:
+        logger.warning("Could not renew the claim on message %s", message.pk, exc_info=True)
+        return None
+    return renewed == 1
+
+
 def claim_next(now: datetime | None = None) -> OutboxMessage | None:
-    """Take the next due message for this worker: count the attempt and start its lease."""
+    """Take the next due message for this worker: count the attempt and start its lease
+    (CLAIM_SECONDS, renewed while it is sent)."""
     at = now or timezone.now()
     while True:
         with transaction.atomic():
@@ -270,7 +348,10 @@ def run_jobs(now: datetime) -> None:
 
 
 def _refresh_connections() -> None:
-    """Drop database connections that broke or outlived CONN_MAX_AGE, as a request would.
+    """Start a pass as a request starts: drop database connections that broke or outlived
+    CONN_MAX_AGE, and have the next query health-check the one kept (CONN_HEALTH_CHECKS,
+    in settings), so that a connection the database dropped while the worker slept (a
+    restart) is replaced rather than failing the pass.
 
     Not inside a transaction (the tests run the worker in one), where closing would abort it.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 from email import policy
@@ -25,6 +26,8 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.refuse: set[str] = set()
+        # Seconds to think before accepting a message: a slow server.
+        self.delay = 0.0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options):
         if address in self.refuse:
@@ -33,6 +36,8 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import OperationalError, connection
 from django.utils import timezone
 
 from changedesk.changes.workflow import perform
 from changedesk.notifications import worker
 from changedesk.notifications.choices import MessageStatus
+from changedesk.notifications.email import build_message
 from changedesk.notifications.models import OutboxMessage
 from changedesk.notifications.outbox import enqueue
 from changedesk.notifications.worker import CLAIM_SECONDS, backoff, claim_next, run, send_due
@@ -151,6 +156,145 @@ def test_a_message_claimed_by_another_worker_is_left_alone_until_its_lease_ends(
     assert waiting.attempts == 2
 
 
+def test_a_claim_lasts_a_minute_unless_renewed():
+    assert CLAIM_SECONDS == 60
+    assert worker.RENEW_SECONDS * 3 <= CLAIM_SECONDS
+
+
+def test_a_crashed_workers_message_is_sent_again_within_a_minute_with_the_same_message_id(
+    waiting, mail_server, time_machine
+):
+    """The at-least-once window: the server accepted it, the worker died before recording."""
+    mail_server.start()
+    time_machine.move_to(timezone.now(), tick=False)
+    claimed = claim_next()
+    assert claimed is not None
+    assert get_connection().send_messages([build_message(claimed)]) == 1
+    # ... and the worker is killed here, before marking it sent.
+
+    time_machine.shift(timedelta(seconds=59))
+    assert send_due() == (0, 0)
+    assert len(mail_server.messages) == 1
+
+    time_machine.shift(timedelta(seconds=1))
+    assert send_due() == (1, 0)
+    first, again = mail_server.messages
+    assert again["Message-ID"] == first["Message-ID"]
+    assert again["To"] == first["To"] == "ian@greenfield.example"
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.attempts) == (MessageStatus.SENT, 2)
+    time_machine.shift(timedelta(days=1))
+    assert send_due() == (0, 0)
+    assert len(mail_server.messages) == 2
+
+
+class SlowBackend(BaseEmailBackend):
+    """A mail server that takes its time: `opening` and `sending` run while the worker waits."""
+
+    opening: ClassVar[Callable[[], None]] = staticmethod(lambda: None)
+    sending: ClassVar[Callable[[], None]] = staticmethod(lambda: None)
+    sent: ClassVar[list[EmailMessage]] = []
+
+    def open(self) -> bool:
+        type(self).opening()
+        return True
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        type(self).sending()
+        self.sent.extend(email_messages)
+        return len(email_messages)
+
+
+@pytest.fixture
+def slow_backend(settings, monkeypatch):
+    settings.EMAIL_BACKEND = f"{__name__}.SlowBackend"
+    monkeypatch.setattr(worker, "RENEW_SECONDS", 0.01)
+    monkeypatch.setattr(SlowBackend, "sent", [])
+    return SlowBackend
+
+
+def test_a_live_worker_renews_its_claim_so_no_other_pass_takes_it(
+    waiting, slow_backend, monkeypatch, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    renewed = threading.Event()
+    others: list[OutboxMessage | None] = []
+    renew_claim = worker.renew_claim
+
+    def renew_and_look(message, now=None):
+        # Another worker's pass, between this worker's renewals.
+        others.append(claim_next())
+        result = renew_claim(message, now)
+        renewed.set()
+        return result
+
+    def takes_two_and_a_half_minutes():
+        for _ in range(6):
+            renewed.clear()
+            time_machine.shift(timedelta(seconds=25))
+            assert renewed.wait(10)
+
+    monkeypatch.setattr(worker, "renew_claim", renew_and_look)
+    monkeypatch.setattr(SlowBackend, "sending", staticmethod(takes_two_and_a_half_minutes))
+
+    assert send_due() == (1, 0)
+
+    assert len(others) >= 6
+    assert others == [None] * len(others)
+    assert [m.to for m in slow_backend.sent] == [["ian@greenfield.example"]]
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.attempts) == (MessageStatus.SENT, 1)
+
+
+def test_a_worker_that_lost_its_claim_does_not_send(
+    waiting, slow_backend, monkeypatch, time_machine
+):
+    """Stalled opening the connection past its lease, it finds another worker has the message."""
+    time_machine.move_to(timezone.now(), tick=False)
+    stalled, renewed = threading.Event(), threading.Event()
+    taken: list[OutboxMessage | None] = []
+    renew_claim = worker.renew_claim
+
+    def renew_after_another_took_it(message, now=None):
+        if not stalled.is_set():
+            return renew_claim(message, now)
+        taken.append(claim_next())  # the lease lapsed: another worker claims it
+        result = renew_claim(message, now)
+        renewed.set()
+        return result
+
+    def stall():
+        time_machine.shift(timedelta(seconds=CLAIM_SECONDS + 30))
+        stalled.set()
+        assert renewed.wait(10)
+
+    monkeypatch.setattr(worker, "renew_claim", renew_after_another_took_it)
+    monkeypatch.setattr(SlowBackend, "opening", staticmethod(stall))
+
+    assert send_due() == (0, 0)
+
+    assert slow_backend.sent == []
+    [other] = taken
+    assert other is not None
+    assert other.attempts == 2
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.attempts) == (MessageStatus.PENDING, 2)
+
+
+def test_the_normal_path_sends_once_without_renewing(waiting, mail_server, monkeypatch):
+    mail_server.start()
+    renewals = []
+    monkeypatch.setattr(worker, "renew_claim", lambda *args: renewals.append(args) or True)
+
+    assert send_due() == (1, 0)
+    assert send_due(now=timezone.now() + timedelta(days=1)) == (0, 0)
+
+    assert len(mail_server.messages) == 1
+    assert renewals == []
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.attempts) == (MessageStatus.SENT, 1)
+
+
 def test_a_message_that_kept_killing_the_worker_is_given_up(waiting, mail_server, settings):
     mail_server.start()
     OutboxMessage.objects.filter(pk=waiting.pk).update(attempts=settings.OUTBOX_MAX_ATTEMPTS)
@@ -253,3 +397,41 @@ def test_concurrent_workers_send_each_message_once(team, mail_server):
     assert len(mail_server.messages) == 12
     assert len({m["Message-ID"] for m in mail_server.messages}) == 12
     assert OutboxMessage.objects.filter(status=MessageStatus.SENT, attempts=1).count() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_on_a_slow_server_keep_their_claims(team, mail_server, monkeypatch):
+    """Each send outlasts the claim; the renewals keep the other workers off it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("several workers at once need PostgreSQL's row locks")
+    monkeypatch.setattr(worker, "CLAIM_SECONDS", 2)
+    monkeypatch.setattr(worker, "RENEW_SECONDS", 0.2)
+    mail_server.inbox.delay = 3.0
+    mail_server.start()
+    for n in range(6):
+        enqueue(
+            recipient=team["ian"],
+            template="change_waiting",
+            context={"reference": f"RFC-{n:04d}", "title": "Test", "path": "/", "task": "x"},
+            key=f"slow:{n}",
+        )
+    results: list[tuple[int, int]] = []
+    start = threading.Barrier(3)
+
+    def work() -> None:
+        start.wait()
+        try:
+            results.append(send_due(batch=6))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(sent for sent, _ in results) == 6
+    assert len(mail_server.messages) == 6
+    assert len({m["Message-ID"] for m in mail_server.messages}) == 6
+    assert OutboxMessage.objects.filter(status=MessageStatus.SENT, attempts=1).count() == 6
