@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint pytest bench clean
+.PHONY: run test lint pytest bench soak clean
 
 # The virtual environment is rebuilt whenever the pinned requirements change.
 $(BIN)/changedesk: requirements.txt requirements-dev.txt pyproject.toml
@@ -39,6 +39,11 @@ pytest: $(BIN)/changedesk
 
 bench: $(BIN)/changedesk
 	$(BIN)/pytest -m bench -p no:randomly --benchmark-only $(PYTEST_ARGS)
+
+# Web, worker and an SMTP sink under a user mix for SOAK_SECONDS (default 600; 3600 for a
+# release): errors, p95 per endpoint, throughput and memory over time. Not a test.
+soak: $(BIN)/changedesk
+	$(BIN)/python -m changedesk.site.soak
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
