@@ -493,10 +493,11 @@ def change_act(request: HttpRequest, pk: int) -> HttpResponse:
         return form_page(request, form, "changes/detail.html", page, save=save, done=done)
 
 
-def confirmation(change: Change, action: str, actor: User) -> str:
+def confirmation(change: Change, action: str, actor: User, where: str = "") -> str:
     """What an action did, in plain words, and who is asked to act next (from the table):
-    "RFC-0007 approved. Ivan Ivanov has been asked to carry it out and record the outcome."""
-    said = f"{change.reference} {EventKind(action).label.lower()}."
+    "RFC-0007 approved. Ivan Ivanov has been asked to carry it out and record the outcome."
+    `where` places it ("at the meeting", for the committee's decisions)."""
+    said = f"{change.reference} {EventKind(action).label.lower()}{' ' + where if where else ''}."
     waiting = workflow.waiting_on(change)
     if waiting is None:
         return said

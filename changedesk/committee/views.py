@@ -26,7 +26,7 @@ from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.current import member_school
 from changedesk.accounts.models import School, User
 from changedesk.accounts.permissions import is_school_admin
-from changedesk.changes.choices import EventKind
+from changedesk.changes.views import confirmation
 from changedesk.changes.workflow import waiting_on
 from changedesk.committee import services
 from changedesk.committee.agenda import PEOPLE, agenda_rows
@@ -244,22 +244,13 @@ def decided_message(item: AgendaItem, actor: User) -> str:
     workflow's table), as the RFC page says it: "RFC-0007 approved at the meeting. Ivan
     Ivanov has been asked to carry it out and record the outcome." """
     change = item.change
-    waiting = waiting_on(change)
-    if item.decision == Decision.DEFERRED:
-        said = f"{change.reference} deferred to a later meeting."
-        step, person = waiting if waiting is not None else (None, None)
-        if step is None or person is None:
-            return said
-        return f"{said} It still waits for {person.display_name} to {step.task}."
-    said = f"{change.reference} {EventKind(item.decision).label.lower()} at the meeting."
-    if waiting is None:
+    if item.decision != Decision.DEFERRED:
+        return confirmation(change, item.decision, actor, where="at the meeting")
+    said = f"{change.reference} deferred to a later meeting."
+    step, person = waiting_on(change) or (None, None)
+    if step is None or person is None:
         return said
-    step, person = waiting
-    if person is None:
-        return f"{said} Next, someone must {step.task}."
-    if person.pk == actor.pk:
-        return f"{said} Next, you {step.task}."
-    return f"{said} {person.display_name} has been asked to {step.task}."
+    return f"{said} It still waits for {person.display_name} to {step.task}."
 
 
 @require_GET
