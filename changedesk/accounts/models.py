@@ -310,17 +310,27 @@ _Row = TypeVar("_Row", bound=models.Model)
 
 def member_schools(user: Any, path: str = "school") -> Q:
     """Rows (reached through `path`) of the schools `user` belongs to: every school for a
-    superuser, none for someone signed out. A filter on the school ids, from the
-    memberships already loaded when they are (no query), else from a subquery."""
+    superuser, none for someone signed out. A filter on a list of school ids, never a join
+    or a subquery (the planner cannot tell how many rows a subquery's schools hold, and
+    misjudged it by ten times at trust scale): the ids of the memberships already loaded
+    (no query), else read once and kept on `user`."""
     if not user.is_authenticated:
         return Q(pk__in=[])
     if user.is_superuser:
         return Q()
+    return Q(**{f"{path}__in": member_school_ids(user)})
+
+
+def member_school_ids(user: Any) -> list[int]:
+    """The ids of the schools `user` (signed in) belongs to, read at most once per user
+    object."""
     if "memberships" in getattr(user, "_prefetched_objects_cache", {}):
-        ids: Any = [m.school_id for m in user.memberships.all()]
-    else:
-        ids = Membership.objects.filter(user=user).values("school_id")
-    return Q(**{f"{path}__in": ids})
+        return sorted(m.school_id for m in user.memberships.all())
+    cached: list[int] | None = getattr(user, "_member_school_ids", None)
+    if cached is None:
+        cached = sorted(Membership.objects.filter(user=user).values_list("school_id", flat=True))
+        user._member_school_ids = cached
+    return cached
 
 
 class SchoolScopedQuerySet(models.QuerySet[_Row]):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.db.models import Q, QuerySet
 
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import QUALIFIED_REFERENCE_RE, REFERENCE_RE, Change
-from changedesk.lib.filters import BooleanFilter, FilterSet
+from changedesk.lib.filters import BooleanFilter, DayFilter, FilterSet, SchoolFilter
+from changedesk.lib.search import search
 
 SORTS = {
     "reference": ("school__name", "number"),
@@ -27,21 +30,21 @@ SORTS = {
 class ChangeFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     state = django_filters.MultipleChoiceFilter(choices=State.choices, label="State")
-    school = django_filters.CharFilter(method="by_school", label="School (slug)")
-    originator = django_filters.CharFilter(field_name="originator__username", label="Originator")
+    school = SchoolFilter()
+    originator = django_filters.CharFilter(method="by_originator", label="Originator")
     person = django_filters.CharFilter(method="by_person", label="Anyone named on it (username)")
     is_emergency = BooleanFilter(label="Emergency")
-    created_after = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__gte", label="Raised on or after"
+    created_after = DayFilter(
+        field_name="created_at", lookup_expr="gte", label="Raised on or after"
     )
-    created_before = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__lte", label="Raised on or before"
+    created_before = DayFilter(
+        field_name="created_at", lookup_expr="lte", label="Raised on or before"
     )
-    starts_after = django_filters.DateFilter(
-        field_name="planned_start", lookup_expr="date__gte", label="Starts on or after"
+    starts_after = DayFilter(
+        field_name="planned_start", lookup_expr="gte", label="Starts on or after"
     )
-    starts_before = django_filters.DateFilter(
-        field_name="planned_start", lookup_expr="date__lte", label="Starts on or before"
+    starts_before = DayFilter(
+        field_name="planned_start", lookup_expr="lte", label="Starts on or before"
     )
     sort = django_filters.ChoiceFilter(
         method="sort_by", choices=[(k, k) for k in SORTS], label="Sort", empty_label="Newest first"
@@ -55,29 +58,32 @@ class ChangeFilterSet(FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        condition = Q(title__icontains=value) | Q(description__icontains=value)
         qualified = QUALIFIED_REFERENCE_RE.match(value)
         plain = REFERENCE_RE.match(qualified["ref"] if qualified else value)
-        if plain:
-            condition |= Q(number=int(plain["number"]))
-        return queryset.filter(condition)
+        reference = Q(number=int(plain["number"])) if plain else None
+        return search(queryset, value, fields=("title", "description"), also=reference)
 
-    def by_school(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
-        return queryset.filter(school__slug=value) if value else queryset
+    # Filters on people compare ids with a one-row subquery, never join the
+    # people's table onto every RFC.
+    def by_originator(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
+        return queryset.filter(originator__in=_user_named(value))
 
     def by_person(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
-        if not value:
-            return queryset
+        person = _user_named(value)
         return queryset.filter(
-            Q(originator__username=value)
-            | Q(initial_approver__username=value)
-            | Q(peer_reviewer__username=value)
-            | Q(final_approver__username=value)
-            | Q(implementer__username=value)
+            Q(originator__in=person)
+            | Q(initial_approver__in=person)
+            | Q(peer_reviewer__in=person)
+            | Q(final_approver__in=person)
+            | Q(implementer__in=person)
         )
 
     def sort_by(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
         return queryset.order_by(*SORTS.get(value, ("-created_at", "-id")))
+
+
+def _user_named(username: str) -> QuerySet[User, Any]:
+    return User.objects.filter(username=username).values("pk")
 
 
 def school_choices(user: User) -> QuerySet[School]:

@@ -124,7 +124,9 @@ class Change(models.Model):
         ]
         indexes = [
             models.Index(fields=["school", "state"]),
-            models.Index(fields=["school", "-created_at"]),
+            # The change log's order, within a person's schools and across all of them.
+            models.Index(fields=["school", "-created_at", "-id"], name="change_school_newest"),
+            models.Index(fields=["-created_at", "-id"], name="change_newest"),
             models.Index(fields=["school", "planned_start"]),
             models.Index(fields=["state", "initial_approver"]),
             models.Index(fields=["state", "peer_reviewer"]),

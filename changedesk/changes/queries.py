@@ -16,7 +16,10 @@ from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import Delegation, User
 from changedesk.changes import workflow
 from changedesk.changes.models import Change
+from changedesk.lib.paging import ids_of
 
+# Each section shows at most this many (the oldest first, or the soonest).
+LIMIT = 100
 PEOPLE = ("school", "originator", "initial_approver", "peer_reviewer", "final_approver",
           "implementer")  # fmt: skip
 
@@ -89,8 +92,9 @@ def my_work(user: User) -> list[WorkSection]:
     roles: set[str] = {role for m in memberships for role in m.role_list}
     deputising = workflow.deputising(user)
     deputy_roles = {d.role for d in deputising}
-    visible = with_people(Change.objects.filter(school__in=[m.school_id for m in memberships]))
+    visible = Change.objects.filter(school__in=sorted(m.school_id for m in memberships))
     sections: list[WorkSection] = []
+    found: dict[int, list[int]] = {}  # each section's ids, ids first (see lib.paging)
     mine = Q(pk__in=[])  # what waits for me in a role other than the originator's
     for role, (key, title, hint, order) in SECTIONS.items():
         deputy = role in APPROVER_ROLES and ("" in deputy_roles or role in deputy_roles)
@@ -99,25 +103,26 @@ def my_work(user: User) -> list[WorkSection]:
         condition = _steps(role) & _named(user, role, deputising, memberships)
         if role != Role.ORIGINATOR:
             mine |= condition
-        query = visible.filter(condition).order_by(*order)
-        sections.append(WorkSection(key, title, role, hint, list(query[:100])))
+        section = WorkSection(key, title, role, hint, [])
+        found[id(section)] = list(ids_of(visible.filter(condition).order_by(*order))[:LIMIT])
+        sections.append(section)
     if Role.ORIGINATOR in roles:
-        sections.append(_waiting_on_others(user, visible, mine))
+        section = WorkSection("waiting", "My requests waiting on others", Role.ORIGINATOR,
+                              "Nothing for you to do until someone else acts.", [])  # fmt: skip
+        found[id(section)] = list(ids_of(_waiting_on_others(user, visible, mine))[:LIMIT])
+        sections.append(section)
+    # One query loads the RFCs of every section, with the people the page names.
+    loaded = with_people(Change.objects.all()).in_bulk({pk for ids in found.values() for pk in ids})
+    for section in sections:
+        section.changes = [loaded[pk] for pk in found[id(section)] if pk in loaded]
     return sections
 
 
-def _waiting_on_others(user: User, visible: QuerySet[Change], mine: Q) -> WorkSection:
+def _waiting_on_others(user: User, visible: QuerySet[Change], mine: Q) -> QuerySet[Change]:
     """My RFCs whose next step is someone else's: not mine as originator, nor in any other
     section of mine (e.g. one I implement myself)."""
     theirs = {row.source for row in workflow.TRANSITIONS if row.task and row.by != Role.ORIGINATOR}
     own = {row.source for row in workflow.task_rows(Role.ORIGINATOR)}
-    query = (
+    return (
         visible.filter(originator=user, state__in=theirs - own).exclude(mine).order_by("created_at")
-    )
-    return WorkSection(
-        "waiting",
-        "My requests waiting on others",
-        Role.ORIGINATOR,
-        "Nothing for you to do until someone else acts.",
-        list(query[:100]),
     )

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -39,6 +38,7 @@ from changedesk.committee.forms import (
     ReminderSettingsForm,
 )
 from changedesk.committee.models import AgendaItem, Meeting
+from changedesk.lib import paging
 from changedesk.lib.views import act, form_page, info
 
 PAGE_SIZE = 25
@@ -78,19 +78,15 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def meeting_list(request: HttpRequest, slug: str) -> HttpResponse:
     school = member_school(request, slug)
-    base = (
-        Meeting.objects.filter(school=school)
-        .select_related("chair")
-        .annotate(
-            item_count=Count("items", distinct=True),
-            decided_count=Count("items", filter=~Q(items__decision=""), distinct=True),
-        )
-        .order_by("-held_at", "-id")
-    )
+    base = Meeting.objects.filter(school=school).order_by("-held_at", "-id")
     # The school is the page's own; the API's other filters apply as they are.
     filterset = MeetingFilterSet({**request.GET.dict(), "school": school.slug}, queryset=base)
     meetings = filterset.qs if filterset.is_valid() else base.none()
-    page = Paginator(meetings, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = Meeting.objects.select_related("chair").annotate(
+        item_count=Count("items", distinct=True),
+        decided_count=Count("items", filter=~Q(items__decision=""), distinct=True),
+    )
+    page = paging.page(meetings, request.GET.get("page"), PAGE_SIZE, load=shown)
     status = filterset.form.cleaned_data.get("status", "") if filterset.is_valid() else ""
     with timezone.override(school.zone):
         return render(

@@ -7,11 +7,10 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
 
 from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.models import Notice
-from changedesk.lib.filters import FilterSet
+from changedesk.lib.filters import FilterSet, SchoolFilter
 
 # The largest id the database keeps (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -34,7 +33,7 @@ class NoticeFilterSet(FilterSet):
     """`school` (a slug), `status` and `change` (an RFC's id); an empty value filters
     nothing, a bad one is a field error (a 400 from the API)."""
 
-    school = django_filters.CharFilter(method="by_school", label="School (slug)")
+    school = SchoolFilter()
     status = django_filters.ChoiceFilter(
         choices=NoticeStatus.choices, label="Status", empty_label="Any status"
     )
@@ -43,6 +42,3 @@ class NoticeFilterSet(FilterSet):
     class Meta:
         model = Notice
         fields: list[str] = []
-
-    def by_school(self, queryset: QuerySet[Notice], name: str, value: str) -> QuerySet[Notice]:
-        return queryset.filter(school__slug=value) if value else queryset

@@ -11,17 +11,23 @@ whose UTC offset is beyond ±15:59 (PostgreSQL refuses it) or which cannot be tu
 UTC, are refused as that filter's error, on every database: a 400 from the API, a form
 error on a page, never a 500. The value with a NUL never reaches the filter (nor the
 database, as a lookup of a model choice would).
+
+And every filter is one an index can serve: a choice of a column's values makes no SELECT
+DISTINCT, and a day compared with a time column (`DayFilter`) is a range of instants, not a
+cast of every row to a date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
 from django import forms
 from django.http import QueryDict
+from django.utils import timezone
+from django_filters.constants import EMPTY_VALUES
 
 NUL_MESSAGE = "This contains a NUL character, which cannot be searched for."
 OFFSET_MESSAGE = "Give a UTC offset between -15:59 and +15:59, e.g. 2025-03-01T18:00:00+00:00."
@@ -33,6 +39,14 @@ class FilterSet(django_filters.FilterSet):
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(without_blanks(data) if data is not None else None, *args, **kwargs)
         self.refused: dict[str, str] = {}
+        for one in self.filters.values():
+            # A choice of values of the list's own column matches each row once: no
+            # SELECT DISTINCT (django-filter's default, which sorted every column of every
+            # matching row, spilling to disk at trust scale).
+            if isinstance(one, django_filters.MultipleChoiceFilter) and "__" not in str(
+                one.field_name
+            ):
+                one.distinct = False
         if self.is_bound:
             self.data, self.refused = _without_nul(self.data, list(self.filters))
 
@@ -75,6 +89,50 @@ class BooleanFilter(django_filters.BooleanFilter):
     a field error rather than no filter at all."""
 
     field_class = YesNoField
+
+
+class DayFilter(django_filters.DateFilter):
+    """A day compared with a time column (`lookup_expr` "gte": on or after the day; "lte":
+    on or before it) by the instants the day starts and ends in the current time zone, as
+    `__date` would compare, but without casting every row to a date, so that an index on
+    the column serves it."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in EMPTY_VALUES:
+            return qs
+        if self.lookup_expr == "gte":
+            start = _day_start(value)
+            return qs.filter(**{f"{self.field_name}__gte": start}) if start else _any(qs, self)
+        end = _day_start(value + timedelta(days=1)) if value < date.max else None
+        return qs.filter(**{f"{self.field_name}__lt": end}) if end else _any(qs, self)
+
+
+def _day_start(day: date) -> datetime | None:
+    """When `day` starts in the current time zone, or None beyond what UTC can hold."""
+    try:
+        return timezone.make_aware(datetime.combine(day, time.min)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _any(qs: Any, one: django_filters.Filter) -> Any:
+    # A bound at the end of the calendar leaves every row with a value.
+    return qs.filter(**{f"{one.field_name}__isnull": False})
+
+
+class SchoolFilter(django_filters.CharFilter):
+    """A school by its slug, compared by id (a one-row subquery): the schools' table is
+    never joined onto every row of the list."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "School (slug)")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in EMPTY_VALUES:
+            return qs
+        school = qs.model._meta.get_field("school").related_model
+        return qs.filter(school__in=school._default_manager.filter(slug=value).values("pk"))
 
 
 class StorableValues(forms.Form):
