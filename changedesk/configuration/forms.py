@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from changedesk.accounts.models import School, User
-from changedesk.configuration.importer import MAX_BYTES
+from changedesk.configuration.importer import MAX_BYTES, MAX_ROWS
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.configuration.services import school_members
 
@@ -56,7 +56,7 @@ class ItemForm(forms.ModelForm[ConfigurationItem]):
 class ImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text=f"UTF-8 CSV, at most {MAX_BYTES // 1024} KB, with the column names in the "
-        "first row.",
+        help_text=f"UTF-8 CSV, at most {MAX_BYTES // (1024 * 1024)} MB ({MAX_ROWS:,} rows), with "
+        "the column names in the first row.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )

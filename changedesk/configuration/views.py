@@ -1,5 +1,5 @@
 """Pages for configuration items: the list, an item and the RFCs that touched it, the forms,
-and the CSV import (upload, preview, confirm).
+and the CSV import (upload; the import's page: progress, preview, confirm, result).
 
 Items of a school the user is not a member of are a 404; changing them needs a school
 administrator or an originator there (403 otherwise), importing needs the administrator.
@@ -7,10 +7,7 @@ administrator or an originator there (403 otherwise), importing needs the admini
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -22,10 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
-from changedesk.configuration import importer
+from changedesk.configuration import importer, jobs
 from changedesk.configuration.filters import STATUSES, ItemFilterSet
 from changedesk.configuration.forms import ImportForm, ItemForm
-from changedesk.configuration.models import ConfigurationItem, ItemKind
+from changedesk.configuration.models import ConfigurationItem, ImportState, ItemImport, ItemKind
 from changedesk.configuration.services import (
     create_item,
     delete_item,
@@ -37,10 +34,11 @@ from changedesk.lib.errors import WorkflowError
 from changedesk.lib.views import act, forbid, form_page
 
 PAGE_SIZE = 25
-IMPORT_SALT = "changedesk.configuration.import"
-# How long a preview may be confirmed; after that the file is uploaded again.
-IMPORT_MAX_AGE = 60 * 60
-PREVIEW_ROWS = 500
+# A file this small is checked, and once confirmed applied, in the request itself (by the
+# same steps the worker takes); a larger one is left to the worker, its page showing the
+# progress.
+INLINE_MAX_BYTES = 64 * 1024
+RECENT_IMPORTS = 5
 
 
 def _schools(user: User) -> list[School]:
@@ -195,111 +193,92 @@ def item_status(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(item)
 
 
-# --- Import from CSV. ---
+# --- Import from CSV: upload, then the import's page (progress, preview, confirm, result). ---
 
 
 @require_http_methods(["GET", "POST"])
 def item_import(request: HttpRequest, slug: str) -> HttpResponse:
-    """Upload a file and preview it; confirm it with the signed copy the preview carries."""
-    school = _school_for(request, slug)
+    """Upload a file: it is kept as an import for the worker to check (a small one is
+    checked at once), and its page shows the progress, then the preview."""
+    school = _importable_school(request, slug)
     user = _current_user(request)
-    if not may_import(user, school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may import items.")
-    if request.method == "POST" and "payload" in request.POST:
-        return _confirm(request, school, user)
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
-    context: dict[str, Any] = {"school": school, "form": form, "columns": importer.COLUMNS}
-    if not form.is_bound:
-        return render(request, "configuration/import.html", context)
-    read = _read_upload(form, school)
-    if read is None:
-        return render(request, "configuration/import.html", context, status=400)
-    plan, text = read
-    payload = signing.dumps(
-        {"school": school.pk, "user": user.pk, "text": text}, salt=IMPORT_SALT, compress=True
-    )
-    return _preview(request, school, plan, payload)
-
-
-def _read_upload(form: ImportForm, school: School) -> tuple[importer.ImportPlan, str] | None:
-    """What importing the uploaded file would do, and its text; None, with the reason on
-    the form, when it cannot be read."""
-    if not form.is_valid():
-        return None
-    upload = form.cleaned_data["file"]
-    try:
-        if upload.size > importer.MAX_BYTES:
-            raise importer.ImportRefused(
-                f"The file is {upload.size // 1024} KB; the most that can be imported at once "
-                f"is {importer.MAX_BYTES // 1024} KB. Split it into smaller files."
-            )
-        text = importer.decode(upload.read())
-        return importer.read(school, text), text
-    except importer.ImportRefused as refusal:
-        form.add_error("file", str(refusal))
-        return None
-
-
-def _preview(
-    request: HttpRequest,
-    school: School,
-    plan: importer.ImportPlan,
-    payload: str | None,
-    status: int | None = None,
-) -> HttpResponse:
-    errors = plan.errors
+    if form.is_bound and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > importer.MAX_BYTES:
+                raise importer.ImportRefused(importer.too_big(upload.size))
+            text = importer.decode(upload.read())
+            job = importer.start(school, user, text, upload.name or "")
+        except importer.ImportRefused as refusal:
+            form.add_error("file", str(refusal))
+        else:
+            if job.size <= INLINE_MAX_BYTES:
+                jobs.process_now(job.pk)
+            return redirect("configuration:import_job", slug=school.slug, pk=job.pk)
+    recent = ItemImport.objects.light().filter(school=school).select_related("created_by")
+    context = {
+        "school": school,
+        "form": form,
+        "columns": importer.COLUMNS,
+        "max_rows": f"{importer.MAX_ROWS:,}",
+        "recent": recent[:RECENT_IMPORTS],
+    }
     return render(
-        request,
-        "configuration/import_preview.html",
-        {
-            "school": school,
-            "plan": plan,
-            "rows": plan.rows[:PREVIEW_ROWS],
-            "hidden_rows": max(0, len(plan.rows) - PREVIEW_ROWS),
-            "errors": errors,
-            "counts": plan.counts,
-            "payload": payload if not errors else None,
-        },
-        status=status or (400 if errors else 200),
+        request, "configuration/import.html", context, status=400 if form.is_bound else 200
     )
 
 
-def _confirm(request: HttpRequest, school: School, user: User) -> HttpResponse:
+def _importable_school(request: HttpRequest, slug: str) -> School:
+    """The school, if the user may import into it: 404 if not theirs, else 403."""
+    school = _school_for(request, slug)
+    if not may_import(_current_user(request), school):
+        raise PermissionDenied(f"Only a school administrator of {school.name} may import items.")
+    return school
+
+
+@require_http_methods(["GET", "POST"])
+def import_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """An import: its progress while the worker has it (polled by htmx), then the preview
+    to confirm (POST), then what it did, or why nothing was imported."""
+    school = _importable_school(request, slug)
+    user = _current_user(request)
+    job = get_object_or_404(
+        ItemImport.objects.visible_to(user).light().select_related("created_by"),
+        pk=pk,
+        school=school,
+    )
+    if request.method == "POST":
+        return _confirm(request, school, user, job)
+    importer.live_progress(job)
+    polled = bool(request.headers.get("HX-Request"))
+    if polled and not job.running:
+        # The work is over: htmx reloads the whole page (the preview, or what was done).
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    template = "_import_progress.html" if polled else "import_job.html"
+    errors = [importer.RowError(*error) for error in job.errors]
+    context = {"school": school, "job": job, "errors": errors, "mine": job.created_by_id == user.pk}
+    return render(request, f"configuration/{template}", context)
+
+
+def _confirm(request: HttpRequest, school: School, user: User, job: ItemImport) -> HttpResponse:
     try:
-        data = signing.loads(request.POST["payload"], salt=IMPORT_SALT, max_age=IMPORT_MAX_AGE)
-    except signing.SignatureExpired:
-        return _start_again(request, school, "The preview is more than an hour old.")
-    except signing.BadSignature:
-        return _start_again(request, school, "The preview could not be read.")
-    if data.get("school") != school.pk or data.get("user") != user.pk:
-        return _start_again(request, school, "The preview was made for someone else.")
-    try:
-        plan = importer.apply(school, data["text"], user)
-    except importer.ImportRefused as refusal:
-        return _start_again(request, school, str(refusal))
+        importer.confirm(job.pk, user)
     except WorkflowError as error:
-        raise PermissionDenied(error.message) from None
-    if plan.errors:
-        # The items changed since the preview; show what is wrong now, and write nothing.
-        return _preview(request, school, plan, None)
-    counts = plan.counts
-    messages.success(
-        request,
-        f"Imported into {school.name}: {counts['create']} added, {counts['update']} updated, "
-        f"{counts['unchanged']} unchanged.",
-    )
-    return redirect(f"{reverse('configuration:list')}?school={school.slug}&status=all")
-
-
-def _start_again(request: HttpRequest, school: School, reason: str) -> HttpResponse:
-    return render(
-        request,
-        "configuration/import.html",
-        {
-            "school": school,
-            "form": ImportForm(),
-            "columns": importer.COLUMNS,
-            "refusal": f"{reason} Nothing was imported; upload the file again.",
-        },
-        status=400,
-    )
+        if error.status == 403:
+            raise PermissionDenied(error.message) from None
+        messages.error(request, error.message)
+        return redirect("configuration:import_job", slug=school.slug, pk=job.pk)
+    if job.size <= INLINE_MAX_BYTES:
+        jobs.process_now(job.pk)
+        done = ItemImport.objects.light().get(pk=job.pk)
+        if done.state == ImportState.DONE:
+            messages.success(
+                request,
+                f"Imported into {school.name}: {done.created_count} added, "
+                f"{done.updated_count} updated, {done.unchanged_count} unchanged.",
+            )
+            return redirect(f"{reverse('configuration:list')}?school={school.slug}&status=all")
+    return redirect("configuration:import_job", slug=school.slug, pk=job.pk)

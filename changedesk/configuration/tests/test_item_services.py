@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from changedesk.configuration import importer, services
-from changedesk.configuration.models import ConfigurationItem
+from changedesk.configuration import importer, jobs, services
+from changedesk.configuration.models import ConfigurationItem, ImportState
 from changedesk.lib.errors import NotPermitted
 
 pytestmark = pytest.mark.django_db
@@ -58,11 +58,22 @@ def test_only_the_administrator_or_a_superuser_imports(team, school, root, oscar
     for who in (team["olivia"], team["fiona"], oscar):
         assert not services.may_import(who, school)
         with pytest.raises(NotPermitted):
-            importer.apply(school, CSV, who)
+            importer.start(school, who, CSV)
     assert not ConfigurationItem.objects.exists()
+    first = importer.start(school, team["sam"], CSV)
+    jobs.process_now(first.pk)
+    for who in (team["olivia"], team["fiona"], oscar, root):
+        # Only the administrator who uploaded it confirms it (a superuser not for another).
+        with pytest.raises(NotPermitted):
+            importer.confirm(first.pk, who)
     for who in (team["sam"], root):
         assert services.may_import(who, school)
-        assert not importer.apply(school, CSV, who).errors
+        job = importer.start(school, who, CSV)
+        jobs.process_now(job.pk)
+        importer.confirm(job.pk, who)
+        jobs.process_now(job.pk)
+        job.refresh_from_db()
+        assert job.state == ImportState.DONE
     assert ConfigurationItem.objects.get().identifier == "SRV-MIS"
 
 
