@@ -162,11 +162,15 @@ class ItemViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return (
-            ConfigurationItem.objects.visible_to(self.request.user)
-            .select_related("school", "owner")
-            .annotate(change_count=Count("change_links"))
-            .order_by("school__name", "name", "id")
+        queryset = ConfigurationItem.objects.visible_to(self.request.user).order_by(
+            "school__name", "name", "id"
+        )
+        # A list chooses its page's ids on the items alone (lib.paging), then `loaded`.
+        return queryset if self.action == "list" else self.loaded(queryset)
+
+    def loaded(self, queryset: Any) -> Any:
+        return queryset.select_related("school", "owner").annotate(
+            change_count=Count("change_links")
         )
 
     def get_object(self) -> ConfigurationItem:

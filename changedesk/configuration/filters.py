@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from changedesk.configuration.models import ConfigurationItem, ItemKind
-from changedesk.lib.filters import FilterSet
+from changedesk.lib.filters import FilterSet, SchoolFilter
+from changedesk.lib.search import search
 
 STATUSES = [("active", "In use"), ("retired", "Retired"), ("all", "All")]
 
 
 class ItemFilterSet(FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    school = django_filters.CharFilter(method="by_school", label="School (slug)")
+    school = SchoolFilter()
     kind = django_filters.MultipleChoiceFilter(choices=ItemKind.choices, label="Kind")
     status = django_filters.ChoiceFilter(
         method="by_status",
@@ -39,17 +40,7 @@ class ItemFilterSet(FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(identifier__icontains=value)
-            | Q(location__icontains=value)
-            | Q(notes__icontains=value)
-        )
-
-    def by_school(
-        self, queryset: QuerySet[ConfigurationItem], name: str, value: str
-    ) -> QuerySet[ConfigurationItem]:
-        return queryset.filter(school__slug=value) if value else queryset
+        return search(queryset, value, fields=("name", "identifier", "location", "notes"))
 
     def by_status(
         self, queryset: QuerySet[ConfigurationItem], name: str, value: str

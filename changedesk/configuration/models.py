@@ -58,7 +58,11 @@ class ConfigurationItem(models.Model):
                 name="item_unique_identifier",
             ),
         ]
-        indexes = [models.Index(fields=["school", "kind", "name"])]
+        indexes = [
+            models.Index(fields=["school", "kind", "name"]),
+            # The items page's order within a school.
+            models.Index(fields=["school", "name", "id"], name="item_school_name"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.identifier})" if self.identifier else self.name

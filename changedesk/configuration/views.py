@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,6 +29,7 @@ from changedesk.configuration.services import (
     may_manage,
     update_item,
 )
+from changedesk.lib import paging
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.views import act, forbid, form_page
 
@@ -65,15 +65,13 @@ def _school_for(request: HttpRequest, slug: str) -> School:
 @require_GET
 def item_list(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
-    base = (
-        ConfigurationItem.objects.visible_to(user)
-        .select_related("school", "owner")
-        .annotate(change_count=Count("change_links"))
-        .order_by("school__name", "name", "id")
-    )
+    base = ConfigurationItem.objects.visible_to(user).order_by("school__name", "name", "id")
     filterset = ItemFilterSet(request.GET, queryset=base)
     queryset = filterset.qs if filterset.is_valid() else base.none()
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = ConfigurationItem.objects.select_related("school", "owner").annotate(
+        change_count=Count("change_links")
+    )
+    page = paging.page(queryset, request.GET.get("page"), PAGE_SIZE, load=shown)
     query = request.GET.copy()
     query.pop("page", None)
     schools = _schools(user)
@@ -99,7 +97,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     links = item.change_links.select_related("change", "recorded_by").order_by(
         "-change__created_at", "-change_id"
     )
-    page = Paginator(links, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.page(links, request.GET.get("page"), PAGE_SIZE)
     return render(
         request,
         "configuration/detail.html",

@@ -8,7 +8,9 @@ RFCs the joined top-N query took 60-230 ms, the two 0.3-12 ms). The count is the
 query's, without its joins or ordering.
 
     page = paging.page(queryset, request.GET.get("page"), 25)   # a page's Page
-    pagination_class = paging.IdsFirstPagination                 # an API list (the default)
+    pagination_class = paging.IdsFirstPagination                 # an API list (the default;
+                                                                 # a viewset's `loaded(qs)`
+                                                                 # adds what only rows need)
 
 `queryset` is the list as the page shows it (scoped, filtered, sorted, with its
 `select_related`, `prefetch_related` and annotations): the id query drops the loading, the
@@ -69,4 +71,9 @@ class IdsFirstPagination(PageNumberPagination):
         if not isinstance(queryset, QuerySet):
             return super().paginate_queryset(queryset, request, view)
         ids = super().paginate_queryset(ids_of(queryset), request, view)
-        return None if ids is None else rows_of(queryset, ids)
+        if ids is None:
+            return None
+        # A viewset may load its list's rows with more than choosing them needs
+        # (`loaded(queryset)`: counts annotated, say), which the ids need not pay for.
+        loaded = getattr(view, "loaded", None) if getattr(view, "action", "") == "list" else None
+        return rows_of(loaded(queryset) if loaded else queryset, ids)

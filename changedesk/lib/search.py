@@ -30,13 +30,14 @@ from django.db.models.expressions import Expression
 CONFIG = "english"
 COLUMN = "search_vector"
 MAX_WORDS = 8
-_WORD = re.compile(r"\w+")
+PUNCTUATION = "-./_:@\\"
+_WORD = re.compile(r"[^\W_]+")
 
 _Row = TypeVar("_Row", bound=models.Model)
 
 
 def words(value: str) -> list[str]:
-    """The words of a search, at most `MAX_WORDS`; only letters, digits and underscores,
+    """The words of a search, at most `MAX_WORDS`: runs of letters and digits only,
     so none can be read as the query language's operators."""
     return _WORD.findall(value)[:MAX_WORDS]
 
@@ -104,8 +105,13 @@ def add_search_vector(table: str, weighted: dict[str, str]) -> RunPython:
     """A migration operation: on PostgreSQL, `table` gets a stored `search_vector` generated
     from its text columns (`weighted`: column to weight, "A" to "D") and a GIN index on
     it; elsewhere nothing."""
+    # Punctuation inside a word is a space to the index, as it is to `words`: "SW-02",
+    # "10.0.0.1" and "it@school.org" are found by their parts (PostgreSQL's parser would
+    # read "-02" as a negative number, and a whole address as one token).
+    spaced = "".join(" " for _ in PUNCTUATION)
     parts = " || ".join(
-        f"setweight(to_tsvector('{CONFIG}'::regconfig, coalesce({column}, '')), '{weight}')"
+        f"setweight(to_tsvector('{CONFIG}'::regconfig, translate(coalesce({column}, ''), "
+        f"'{PUNCTUATION}', '{spaced}')), '{weight}')"
         for column, weight in weighted.items()
     )
 
