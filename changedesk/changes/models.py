@@ -123,7 +123,10 @@ class Change(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["school", "state"]),
+            # The change log filtered by state, in its order (and the counts by state).
+            models.Index(
+                fields=["school", "state", "-created_at", "-id"], name="change_school_state_newest"
+            ),
             # The change log's order, within a person's schools and across all of them.
             models.Index(fields=["school", "-created_at", "-id"], name="change_school_newest"),
             models.Index(fields=["-created_at", "-id"], name="change_newest"),

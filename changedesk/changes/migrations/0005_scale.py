@@ -16,6 +16,13 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RemoveIndex(model_name="change", name="changes_cha_school__5981a2_idx"),
+        migrations.RemoveIndex(model_name="change", name="changes_cha_school__64cb9f_idx"),
+        migrations.AddIndex(
+            model_name="change",
+            index=models.Index(
+                fields=["school", "state", "-created_at", "-id"], name="change_school_state_newest"
+            ),
+        ),
         migrations.AddIndex(
             model_name="change",
             index=models.Index(
