@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Window
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
@@ -18,10 +18,17 @@ from changedesk.changes import workflow
 from changedesk.changes.models import Change
 from changedesk.lib.paging import ids_of
 
-# Each section shows at most this many (the oldest first, or the soonest).
-LIMIT = 100
+# Each section shows this many (the oldest first, or the soonest) and links to the rest.
+LIMIT = 25
 PEOPLE = ("school", "originator", "initial_approver", "peer_reviewer", "final_approver",
           "implementer")  # fmt: skip
+
+
+# What a card of My work shows: the RFC's reference, title, state and start, its school and
+# who raised it.
+CARD_FIELDS = ("school__name", "school__slug", "originator__username", "originator__first_name",
+               "originator__last_name", "number", "title", "state", "is_emergency",
+               "planned_start", "created_at")  # fmt: skip
 
 
 def with_people(queryset: QuerySet[Change]) -> QuerySet[Change]:
@@ -35,6 +42,15 @@ class WorkSection:
     role: str
     hint: str
     changes: list[Change]
+    # How many wait in all (the page shows the first `LIMIT`), and the change log's
+    # filter that lists them all (the states, and the person named).
+    total: int = 0
+    states: tuple[str, ...] = ()
+    person_filter: str = "person"
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.changes)
 
 
 # How My work presents each role's section; what goes in it is read off the workflow's table.
@@ -103,26 +119,51 @@ def my_work(user: User) -> list[WorkSection]:
         condition = _steps(role) & _named(user, role, deputising, memberships)
         if role != Role.ORIGINATOR:
             mine |= condition
-        section = WorkSection(key, title, role, hint, [])
-        found[id(section)] = list(ids_of(visible.filter(condition).order_by(*order))[:LIMIT])
+        section = WorkSection(key, title, role, hint, [], states=_states(role))
+        found[id(section)] = _first(section, visible.filter(condition).order_by(*order))
         sections.append(section)
     if Role.ORIGINATOR in roles:
-        section = WorkSection("waiting", "My requests waiting on others", Role.ORIGINATOR,
-                              "Nothing for you to do until someone else acts.", [])  # fmt: skip
-        found[id(section)] = list(ids_of(_waiting_on_others(user, visible, mine))[:LIMIT])
+        waiting = _waiting_on_others(user, visible, mine)
+        section = WorkSection(
+            "waiting",
+            "My requests waiting on others",
+            Role.ORIGINATOR,
+            "Nothing for you to do until someone else acts.",
+            [],
+            states=tuple(sorted(_theirs())),
+            person_filter="originator",
+        )
+        found[id(section)] = _first(section, waiting)
         sections.append(section)
     # One query loads the RFCs of every section, with the people the page names.
-    loaded = with_people(Change.objects.all()).in_bulk({pk for ids in found.values() for pk in ids})
+    shown = Change.objects.select_related("school", "originator").only(*CARD_FIELDS)
+    loaded = shown.in_bulk({pk for ids in found.values() for pk in ids})
     for section in sections:
         section.changes = [loaded[pk] for pk in found[id(section)] if pk in loaded]
     return sections
 
 
+def _first(section: WorkSection, queryset: QuerySet[Change]) -> list[int]:
+    """The ids of the first `LIMIT` RFCs of `queryset`, counting them all in the same query
+    (`section.total`)."""
+    rows = list(
+        ids_of(queryset).annotate(_total=Window(Count("pk"))).values_list("pk", "_total")[:LIMIT]
+    )
+    section.total = rows[0][1] if rows else 0
+    return [pk for pk, _ in rows]
+
+
+def _states(role: str) -> tuple[str, ...]:
+    return tuple(sorted({row.source for row in workflow.task_rows(role)}))
+
+
+def _theirs() -> set[str]:
+    """The states in which an RFC waits on someone other than its originator."""
+    theirs = {str(r.source) for r in workflow.TRANSITIONS if r.task and r.by != Role.ORIGINATOR}
+    return theirs - {str(row.source) for row in workflow.task_rows(Role.ORIGINATOR)}
+
+
 def _waiting_on_others(user: User, visible: QuerySet[Change], mine: Q) -> QuerySet[Change]:
     """My RFCs whose next step is someone else's: not mine as originator, nor in any other
     section of mine (e.g. one I implement myself)."""
-    theirs = {row.source for row in workflow.TRANSITIONS if row.task and row.by != Role.ORIGINATOR}
-    own = {row.source for row in workflow.task_rows(Role.ORIGINATOR)}
-    return (
-        visible.filter(originator=user, state__in=theirs - own).exclude(mine).order_by("created_at")
-    )
+    return visible.filter(originator=user, state__in=_theirs()).exclude(mine).order_by("created_at")

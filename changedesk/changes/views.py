@@ -63,7 +63,7 @@ def _visible_change(request: HttpRequest, pk: int) -> Change:
 def my_work(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
     sections = queries.my_work(user)
-    waiting = sum(len(s.changes) for s in sections if s.key != "waiting")
+    waiting = sum(s.total for s in sections if s.key != "waiting")
     return render(
         request,
         "changes/my_work.html",

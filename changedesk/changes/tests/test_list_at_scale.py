@@ -201,3 +201,21 @@ def test_the_log_of_a_ten_school_person_costs_the_same_queries_as_of_one(
         client.get(reverse("changes:list"))
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get(reverse("changes:list"), {"state": "draft", "sort": "-start", "page": 2})
+
+
+def test_my_work_shows_the_first_of_each_section_and_links_to_the_rest(client, team, school):
+    from changedesk.changes.queries import LIMIT
+
+    for i in range(LIMIT + 3):
+        _raise(school, team["olivia"], f"Draft {i}")
+    client.force_login(team["olivia"])
+    response = client.get(reverse("changes:my_work"))
+    mine = next(s for s in response.context["sections"] if s.key == "mine")
+    assert len(mine.changes) == LIMIT
+    assert mine.total == LIMIT + 3
+    body = response.content.decode()
+    assert f"See all {LIMIT + 3} in the change log" in body
+    link = "/changes/?person=olivia&amp;state=draft&amp;state=implemented&amp;state=planning"
+    assert link in body
+    listed = client.get(link.replace("&amp;", "&"))
+    assert listed.context["page"].paginator.count == LIMIT + 3
