@@ -28,7 +28,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -188,23 +188,11 @@ class Anchors:
 
     def check(self, change: Change, events: list[ChangeEvent]) -> AnchorMismatch | None:
         """The first (earliest) anchor of `change` its events no longer match, if any."""
-        matched = 0
-        for point in self.points.get(change.pk, ()):
-            if point.sequence > len(events):
-                problem = f"events after {len(events)} were deleted"
-            elif events[point.sequence - 1].hash != point.hash:
-                first = matched + 1
-                span = (
-                    f"event {first}"
-                    if first == point.sequence
-                    else f"events {first} to {point.sequence}"
-                )
-                problem = f"{span} changed"
-            else:
-                matched = max(matched, point.sequence)
-                continue
-            return AnchorMismatch(change.school.name, change.reference, point.day, problem, change)
-        return None
+        found = first_mismatch(self.points.get(change.pk, ()), [e.hash for e in events])
+        if found is None:
+            return None
+        day, problem = found
+        return AnchorMismatch(change.school.name, change.reference, day, problem, change)
 
     def missing(self, existing: Iterable[int]) -> list[AnchorMismatch]:
         """RFCs the anchors hold that the database no longer does."""
@@ -218,6 +206,28 @@ class Anchors:
             )
             for pk in sorted(gone)
         ]
+
+
+def first_mismatch(points: Iterable[Point], hashes: Sequence[str]) -> tuple[str, str] | None:
+    """The day and the problem of the first (earliest) of an RFC's anchors that the hashes
+    of its events, in sequence order, no longer match, if any."""
+    matched = 0
+    for point in points:
+        if point.sequence > len(hashes):
+            problem = f"events after {len(hashes)} were deleted"
+        elif hashes[point.sequence - 1] != point.hash:
+            first = matched + 1
+            span = (
+                f"event {first}"
+                if first == point.sequence
+                else f"events {first} to {point.sequence}"
+            )
+            problem = f"{span} changed"
+        else:
+            matched = max(matched, point.sequence)
+            continue
+        return point.day, problem
+    return None
 
 
 # --- Writing them: the daily job. ---
