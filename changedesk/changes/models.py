@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
-from changedesk.changes.choices import EventKind, Outcome, State
+from changedesk.changes.choices import OPEN_STATES, EventKind, Outcome, State
 from changedesk.configuration.models import ConfigurationItem
 
 # The sections of the FITS form. What an approval covers is the content of these fields.
@@ -131,6 +131,14 @@ class Change(models.Model):
             models.Index(fields=["school", "-created_at", "-id"], name="change_school_newest"),
             models.Index(fields=["-created_at", "-id"], name="change_newest"),
             models.Index(fields=["school", "planned_start"]),
+            # The conflict check and the next safe slot: open RFCs' windows in a school.
+            # (The long windows' partial index and its statistics are PostgreSQL's alone:
+            # migration 0006, and schedule/windows.py.)
+            models.Index(
+                fields=["school", "planned_start", "planned_end"],
+                condition=Q(state__in=sorted(OPEN_STATES)),
+                name="change_open_window",
+            ),
             models.Index(fields=["state", "initial_approver"]),
             models.Index(fields=["state", "peer_reviewer"]),
             models.Index(fields=["state", "final_approver"]),

@@ -29,7 +29,6 @@ from typing import Any
 from django.db import models
 
 from changedesk.accounts.models import School
-from changedesk.changes.choices import OPEN_STATES
 from changedesk.changes.models import Change, ChangeItem, format_reference
 from changedesk.schedule.calendar import (
     EN_DASH,
@@ -42,6 +41,7 @@ from changedesk.schedule.calendar import (
     short_day,
 )
 from changedesk.schedule.models import PeriodKind
+from changedesk.schedule.windows import OPEN_STATE_LIST, meeting
 
 
 class ConflictKind(models.TextChoices):
@@ -98,9 +98,10 @@ class _Planned:
 
 @dataclass
 class _Other:
-    """An open RFC that may collide: its window and the items it touches."""
+    """An open RFC that may collide: its school, its window and the items it touches."""
 
     id: int
+    school_id: int
     reference: str
     title: str
     start: datetime
@@ -109,24 +110,30 @@ class _Other:
 
 
 def _collect_others(
-    item_ids: set[int], start: datetime, end: datetime
+    school_ids: Iterable[int], item_ids: set[int], start: datetime, end: datetime
 ) -> tuple[dict[int, list[_Other]], dict[int, str]]:
-    """Open RFCs with a window in [start, end) touching any of `item_ids`, by item; one query."""
+    """Open RFCs of `school_ids` with a window meeting [start, end) touching any of
+    `item_ids`, by item; one query.
+
+    Bounded by school and by time (`windows.meeting`), the query starts from the few open
+    RFCs planned around [start, end) rather than from every link of a busy item.
+    """
     by_item: dict[int, list[_Other]] = defaultdict(list)
     names: dict[int, str] = {}
     if not item_ids:
         return by_item, names
     links = (
         ChangeItem.objects.filter(
-            item_id__in=item_ids,
-            change__state__in=OPEN_STATES,
-            change__planned_start__lt=end,
-            change__planned_end__gt=start,
+            meeting(start, end, prefix="change__"),
+            item_id__in=sorted(item_ids),
+            change__school_id__in=sorted(set(school_ids)),
+            change__state__in=OPEN_STATE_LIST,
         )
         .values_list(
             "item_id",
             "item__name",
             "change_id",
+            "change__school_id",
             "change__number",
             "change__title",
             "change__planned_start",
@@ -135,14 +142,14 @@ def _collect_others(
         .order_by("change__planned_start", "change_id")
     )
     others: dict[int, _Other] = {}
-    for item_id, item_name, change_id, number, title, c_start, c_end in links:
+    for item_id, item_name, change_id, school_id, number, title, c_start, c_end in links:
         if c_start is None or c_end is None:  # excluded by the query; for the type checker
             continue
         names[item_id] = item_name
         other = others.get(change_id)
         if other is None:
             other = others[change_id] = _Other(
-                change_id, format_reference(number), title, c_start, c_end, {}
+                change_id, school_id, format_reference(number), title, c_start, c_end, {}
             )
         other.item_names[item_id] = item_name
         by_item[item_id].append(other)
@@ -164,7 +171,11 @@ def _overlaps(
     seen: dict[int, _Other] = {}
     for item_id in sorted(plan.item_ids):
         for other in by_item.get(item_id, ()):
-            if other.id != plan.id and overlaps(plan.start, plan.end, other.start, other.end):
+            if (
+                other.id != plan.id
+                and other.school_id == plan.school_id  # a page may hold several schools
+                and overlaps(plan.start, plan.end, other.start, other.end)
+            ):
                 seen[other.id] = other
     conflicts = []
     ordered = sorted(seen.values(), key=lambda o: (o.start, o.id))
@@ -291,9 +302,12 @@ def _check(
 
 def _item_ids_of(change_ids: Iterable[int]) -> dict[int, set[int]]:
     found: dict[int, set[int]] = defaultdict(set)
-    for change_id, item_id in ChangeItem.objects.filter(change_id__in=list(change_ids)).values_list(
-        "change_id", "item_id"
-    ):
+    links = (
+        ChangeItem.objects.filter(change_id__in=sorted(change_ids))
+        .values_list("change_id", "item_id")
+        .order_by()  # not by the item's name (the model's ordering): no join, no sort
+    )
+    for change_id, item_id in links:
         found[change_id].add(item_id)
     return found
 
@@ -321,7 +335,7 @@ def find_conflicts(
     school: School = change.school
     plan = _Planned(change.pk, school.pk, start, end, frozenset(items), change.is_emergency)
     cal = load_calendars([school], start, end)[school.pk]
-    by_item, _ = _collect_others(items, start, end)
+    by_item, _ = _collect_others([school.pk], items, start, end)
     return _check(plan, cal, by_item)
 
 
@@ -350,7 +364,9 @@ def find_conflicts_many(
     schools = {c.school_id: c.school for c in planned}
     calendars = load_calendars(schools.values(), start, end)
     items = _item_ids_of(c.pk for c in planned)
-    by_item, _ = _collect_others(set().union(*items.values()) if items else set(), start, end)
+    by_item, _ = _collect_others(
+        schools.keys(), set().union(*items.values()) if items else set(), start, end
+    )
     for change in planned:
         assert change.planned_start is not None and change.planned_end is not None
         plan = _Planned(

@@ -32,6 +32,7 @@ from changedesk.accounts.models import Membership, School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import PEOPLE_FIELDS, Change
 from changedesk.schedule.models import FeedKind, FeedToken
+from changedesk.schedule.windows import since
 
 # What a feed covers: recent history and the next two years, so that it stays small.
 FEED_PAST = timedelta(days=90)
@@ -103,6 +104,7 @@ def feed_changes(token: FeedToken, now: datetime) -> QuerySet[Change]:
         changes = Change.objects.visible_to(token.user).filter(named)
     return (
         changes.filter(
+            since(now - FEED_PAST),  # a lower bound on planned_start too, for the index
             planned_start__isnull=False,
             planned_end__isnull=False,
             planned_end__gte=now - FEED_PAST,

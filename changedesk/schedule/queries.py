@@ -32,6 +32,7 @@ from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.schedule.calendar import local_midnight
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
+from changedesk.schedule.windows import meeting
 
 APPROVED_STATES = frozenset({State.APPROVED, State.IMPLEMENTED, State.CLOSED})
 NOT_YET_APPROVED_STATES = frozenset(
@@ -48,7 +49,6 @@ NOT_YET_APPROVED_STATES = frozenset(
 DEFAULT_STATES = APPROVED_STATES | NOT_YET_APPROVED_STATES
 SHOWN_PERIODS = (PeriodKind.HOLIDAY, PeriodKind.EXAM, PeriodKind.INSET, PeriodKind.FREEZE)
 CONTINUING_LIMIT = 200
-LOOKBACK = timedelta(days=92)
 PERIOD_LIMIT = 300
 
 
@@ -106,7 +106,7 @@ def _day_index(column: str, bounds: list[datetime], *, ends: bool = False) -> Ra
     return RawSQL(sql, params, output_field=IntegerField())  # noqa: S611
 
 
-# What a day of the month or week shows of an RFC.
+# What a day of the month or week, or a row of the agenda, shows of an RFC.
 SHOWN_FIELDS = ("id", "number", "title", "state", "is_emergency", "planned_start",
                 "planned_end", "school__id", "school__name", "school__slug",
                 "school__timezone")  # fmt: skip
@@ -126,8 +126,9 @@ def day_cells(
     """One cell per local day from `first` to `last`, in a fixed number of queries.
 
     A cell lists at most `per_day` RFCs starting that day and `per_day` running on from
-    an earlier day; `more` counts the rest exactly. RFCs that started more than
-    `LOOKBACK` before the first day are left out (no real change runs for months).
+    an earlier day; `more` counts the rest exactly. `queryset` is bounded by school (the
+    schedule's filter set); the window is bounded in time here (`windows.meeting`), so
+    a long window that started weeks before the first day still runs on into it.
     """
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     bounds = [local_midnight(day, tz) for day in [*days, last + timedelta(days=1)]]
@@ -136,9 +137,7 @@ def day_cells(
         DayCell(day, in_range=month is None or day.month == month, is_today=day == today)
         for day in days
     ]
-    in_range = queryset.filter(
-        planned_start__gte=start - LOOKBACK, planned_start__lt=end, planned_end__gt=start
-    ).annotate(
+    in_range = queryset.filter(meeting(start, end)).annotate(
         start_index=_day_index("planned_start", bounds),
         end_index=_day_index("planned_end", bounds, ends=True),
     )
@@ -164,6 +163,7 @@ def day_cells(
         )
         .filter(rank__lte=per_day)
         .values_list("id", flat=True)
+        .order_by()  # the ids only: not sorted by the model's ordering
     )
     first_ones = (
         Change.objects.filter(pk__in=list(first_ids))
@@ -217,10 +217,12 @@ def periods_between(
 
 
 def agenda(queryset: QuerySet[Change], start: datetime, end: datetime) -> QuerySet[Change]:
-    """The RFCs whose window meets [start, end), by start, with what the agenda shows."""
+    """The RFCs whose window meets [start, end), by start, with what the agenda (and its
+    conflicts) show: `queryset` is bounded by school, and the window here by time."""
     return (
-        queryset.filter(planned_start__lt=end, planned_end__gt=start)
-        .select_related("school", "originator", "implementer")
+        queryset.filter(meeting(start, end))
+        .select_related("school")
+        .only(*SHOWN_FIELDS)
         .order_by("planned_start", "id")
     )
 

@@ -42,11 +42,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.utils import timezone
 
 from changedesk.accounts.models import School
-from changedesk.changes.choices import OPEN_STATES
 from changedesk.changes.models import Change
 from changedesk.schedule.calendar import (
     EN_DASH,
@@ -63,6 +63,7 @@ from changedesk.schedule.calendar import (
     subtract,
 )
 from changedesk.schedule.models import MaintenanceWindow, PeriodKind
+from changedesk.schedule.windows import OPEN_STATE_LIST, meeting
 
 STEP = timedelta(minutes=15)
 HORIZON = timedelta(days=60)
@@ -232,25 +233,29 @@ def _clear_of_nights(start: datetime, duration: timedelta, nights: list[Interval
 
 
 def busy_intervals(
+    school_id: int,
     item_ids: Iterable[int],
     start: datetime,
     end: datetime,
     *,
     exclude_change_id: int | None = None,
 ) -> list[Interval]:
-    """The planned windows of open changes touching any of `item_ids`, in [start, end)."""
-    items = list(item_ids)
+    """The planned windows of the school's open changes touching any of `item_ids` that
+    meet [start, end), merged; one query, of the two columns."""
+    items = sorted(set(item_ids))
     if not items:
         return []
     others = Change.objects.filter(
-        state__in=OPEN_STATES,
-        planned_start__lt=end,
-        planned_end__gt=start,
+        meeting(start, end),
+        school_id=school_id,
+        state__in=OPEN_STATE_LIST,
         item_links__item_id__in=items,
     )
     if exclude_change_id is not None:
         others = others.exclude(pk=exclude_change_id)
-    windows = others.values_list("planned_start", "planned_end").distinct()
+    # One row per window, however many of the items it touches: the model's ordering
+    # cleared, or DISTINCT would also be over the columns it sorts by.
+    windows = others.values_list("planned_start", "planned_end").order_by().distinct()
     return merge((s, e) for s, e in windows if s is not None and e is not None)
 
 
@@ -291,27 +296,11 @@ def find_safe_slots(
 
 
 def next_safe_slots(
-    school: School,
-    duration: timedelta,
-    item_ids: Iterable[int],
-    *,
-    kind: ChangeKind = ChangeKind.NORMAL,
-    after: datetime | None = None,
-    count: int = 5,
-    exclude_change_id: int | None = None,
-    horizon: timedelta = HORIZON,
+    school: School, duration: timedelta, item_ids: Iterable[int], **options: Any
 ) -> list[Interval]:
-    """The slots of `find_safe_slots`, without saying where the search started."""
-    return find_safe_slots(
-        school,
-        duration,
-        item_ids,
-        kind=kind,
-        after=after,
-        count=count,
-        exclude_change_id=exclude_change_id,
-        horizon=horizon,
-    ).slots
+    """The slots of `find_safe_slots` (which takes the same `options`), without saying
+    where the search started."""
+    return find_safe_slots(school, duration, item_ids, **options).slots
 
 
 def _search(
@@ -339,7 +328,13 @@ def _search(
         [
             *calendar.period_intervals([PeriodKind.EXAM, PeriodKind.FREEZE], first, span_end),
             *calendar.teaching_intervals(first, span_end),
-            *busy_intervals(item_ids, first, span_end, exclude_change_id=exclude_change_id),
+            *busy_intervals(
+                calendar.school.pk,
+                item_ids,
+                first,
+                span_end,
+                exclude_change_id=exclude_change_id,
+            ),
             *([] if long else nights),
         ]
     )

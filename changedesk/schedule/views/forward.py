@@ -186,8 +186,9 @@ def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
         context = _week_context(query, changes, today)
     else:
         context = _agenda_context(request, query, changes, printable)
-    items = ConfigurationItem.objects.filter(school_id__in=[s.pk for s in shown]).select_related(
-        "school"
+    # The item filter's choices, as (id, name, school's name): hundreds for many schools.
+    items = ConfigurationItem.objects.filter(school_id__in=[s.pk for s in shown]).values_list(
+        "id", "name", "school__name"
     )[:ITEM_CHOICES_LIMIT]
     context.update(
         {
@@ -195,6 +196,8 @@ def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
             "printable": printable,
             "day_names": DAY_FULL_NAMES,
             "items": items,
+            # The item filter names each item's school when it offers several schools'.
+            "item_schools": len(query.schools) > 1 and not query.school,
             "states": State.choices,
             "views": [(v, v.capitalize(), query.params(view=v)) for v in VIEWS],
             "today_params": query.params(date=today.isoformat()),

@@ -33,11 +33,16 @@ def _slot_data_from_change(request: HttpRequest, user: User) -> dict[str, Any] |
         or "school" in request.GET
     ):
         return None
-    change = get_object_or_404(Change.objects.visible_to(user), pk=int(change_id))
+    change = get_object_or_404(
+        Change.objects.visible_to(user).select_related("school"), pk=int(change_id)
+    )
     minutes = 60
     if change.planned_start and change.planned_end:
         minutes = max(15, int((change.planned_end - change.planned_start).total_seconds() // 60))
-    items = ChangeItem.objects.filter(change=change).values_list("item_id", flat=True)
+    # Ordered by id, not by the item's name (the model's ordering): no join.
+    items = (
+        ChangeItem.objects.filter(change=change).values_list("item_id", flat=True).order_by("id")
+    )
     return {
         "school": change.school.slug,
         "minutes": str(minutes),
