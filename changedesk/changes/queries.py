@@ -19,7 +19,7 @@ from changedesk.changes.models import Change
 from changedesk.lib.paging import ids_of
 
 # Each section shows this many (the oldest first, or the soonest) and links to the rest.
-LIMIT = 25
+LIMIT = 10
 PEOPLE = ("school", "originator", "initial_approver", "peer_reviewer", "final_approver",
           "implementer")  # fmt: skip
 
