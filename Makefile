@@ -37,8 +37,11 @@ lint: $(BIN)/changedesk
 pytest: $(BIN)/changedesk
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Every main page and API list against a bare view (the floor), interleaved, at 10 RFCs and at
+# a large size (BENCH_SIZES: 20,000 on SQLite, 500,000 on PostgreSQL), each size in a database
+# of its own, made once with `changedesk bench-data`. Exits 1 when a figure is over its bound.
 bench: $(BIN)/changedesk
-	$(BIN)/pytest -m bench -p no:randomly --benchmark-only $(PYTEST_ARGS)
+	$(BIN)/python -m changedesk.site.bench
 
 # Web, worker and an SMTP sink under a user mix for SOAK_SECONDS (default 600; 3600 for a
 # release): errors, p95 per endpoint, throughput and memory over time. Not a test.
