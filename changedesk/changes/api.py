@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from changedesk.accounts.api import CallerMixin, SchoolField
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, User, member_school_ids
 from changedesk.changes import extensions, services, workflow
 from changedesk.changes import items as rfc_items
 from changedesk.changes.choices import Action, Outcome, State
@@ -398,6 +398,11 @@ class ChangeViewSet(
             )
             .order_by("-created_at", "-id")
         )
+
+    def paged_schools(self) -> list[int] | None:
+        """The caller's schools, for the list to be paged school by school (lib.paging)."""
+        user = self.request.user
+        return None if user.is_superuser else member_school_ids(user)
 
     def get_object(self) -> Change:
         key = str(self.kwargs[self.lookup_url_kwarg]).strip()

@@ -130,6 +130,8 @@ class Change(models.Model):
             # The change log's order, within a person's schools and across all of them.
             models.Index(fields=["school", "-created_at", "-id"], name="change_school_newest"),
             models.Index(fields=["-created_at", "-id"], name="change_newest"),
+            # The change log sorted by title, school by school (lib.paging.MergedIds).
+            models.Index(fields=["school", "title", "id"], name="change_school_title"),
             models.Index(fields=["school", "planned_start"]),
             # The conflict check and the next safe slot: open RFCs' windows in a school.
             # (The long windows' partial index and its statistics are PostgreSQL's alone:

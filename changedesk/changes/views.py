@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.current import current_user as _current_user
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, User, member_school_ids
 from changedesk.changes import decision_links, extensions, queries, workflow
 from changedesk.changes.choices import Action, EventKind, State
 from changedesk.changes.filters import ChangeFilterSet
@@ -88,7 +88,9 @@ def _filtered(request: HttpRequest) -> tuple[ChangeFilterSet, QuerySet[Change]]:
 def change_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset = _filtered(request)
     shown = queryset.select_related("school", "originator")
-    page = paging.page(shown, request.GET.get("page"), PAGE_SIZE)
+    user = _current_user(request)
+    schools = None if user.is_superuser else member_school_ids(user)
+    page = paging.page(shown, request.GET.get("page"), PAGE_SIZE, schools=schools)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -84,14 +84,17 @@ WITHOUT_NUL = "^[^\\u0000]*$"
 
 
 def document_query(operation: dict[str, Any]) -> None:
-    """A query parameter's text may not hold a NUL (a 400, whichever view), and an empty
-    `page` is the first page (as DRF reads it)."""
+    """A query parameter's text may not hold a NUL (a 400, whichever view), an empty
+    `page` is the first page (as DRF reads it), and `page_size` is from 1."""
     for parameter in operation.get("parameters", []):
         if parameter.get("in") != "query":
             continue
         schema = parameter.get("schema", {})
         if parameter.get("name") == "page":
             parameter["allowEmptyValue"] = True
+        if parameter.get("name") == "page_size":
+            # A whole number from 1; more than the most a page holds is that most.
+            schema["minimum"] = 1
         if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
             schema["pattern"] = WITHOUT_NUL
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.services import create_school, set_membership
+from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.models import Change
 from changedesk.changes.services import create_change
 from changedesk.conftest import REQUEST, member
@@ -219,3 +220,64 @@ def test_my_work_shows_the_first_of_each_section_and_links_to_the_rest(client, t
     assert link in body
     listed = client.get(link.replace("&amp;", "&"))
     assert listed.context["page"].paginator.count == LIMIT + 3
+
+
+def test_a_person_of_several_schools_is_paged_school_by_school_in_the_same_order(team, school):
+    """On PostgreSQL the change log of a person of several schools is merged from each
+    school's first rows (lib.paging.MergedIds): every sort, every page, the same ids in the
+    same order as one query over all the schools."""
+    from changedesk.changes.filters import SORTS
+    from changedesk.lib.paging import MergedIds, ids_of
+
+    person = team["ian"]
+    others = [create_school(f"{name} School", f"{name.lower()}-school")
+              for name in ("Ash", "Zephyr")]  # fmt: skip
+    for other in others:
+        tech = member(f"tech-{other.slug}", other, [Role.ORIGINATOR])
+        set_membership(person, other, [Role.INITIAL_APPROVER])
+        for i in range(7):
+            _raise(other, tech, f"{'BCA'[i % 3]} change {i}")
+    for i in range(9):
+        made = _raise(school, team["olivia"], f"{'CAB'[i % 3]} change {i}")
+        if i % 2:
+            Change.objects.filter(pk=made.pk).update(
+                planned_start=made.created_at, state="planning"
+            )
+    # Ties (the same time in two schools) are broken by id, as in one query.
+    same_time = datetime(2025, 1, 1, tzinfo=ZoneInfo("UTC"))
+    Change.objects.filter(pk__in=list(Change.objects.values_list("pk", flat=True)[:4])).update(
+        created_at=same_time
+    )
+    schools = sorted([school.pk, *(o.pk for o in others)])
+    visible = Change.objects.visible_to(person)
+    for order in [*SORTS.values(), None]:
+        for listed in (visible, visible.filter(state="planning")):
+            queryset = listed.order_by(*order) if order else listed
+            merged = MergedIds.of(queryset, schools)
+            assert isinstance(merged, MergedIds) == POSTGRES
+            if not POSTGRES:
+                continue
+            assert merged.count() == queryset.count()
+            for window in (slice(0, 5), slice(5, 10), slice(20, 30), slice(3, None)):
+                assert merged[window] == list(ids_of(queryset)[window]), (order, window)
+    # A search's order (its rank) and a single school are paged as one query.
+    searched = ChangeFilterSet({"q": "change"}, queryset=visible).qs
+    assert not isinstance(MergedIds.of(searched, schools), MergedIds)
+    assert not isinstance(MergedIds.of(visible, [school.pk]), MergedIds)
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "abc", "null", "2.5", "\u0663"])
+def test_a_page_size_the_api_cannot_read_is_a_field_error(client, team, size):
+    client.force_login(team["ian"])
+    response = client.get("/api/v1/changes/", {"page_size": size})
+    assert response.status_code == 400
+    assert response.json()["page_size"] == ["Give a whole number from 1 to 200."]
+
+
+def test_a_page_size_beyond_the_most_is_the_most(client, team, school):
+    for i in range(3):
+        _raise(school, team["olivia"], f"Change {i}")
+    client.force_login(team["ian"])
+    response = client.get("/api/v1/changes/", {"page_size": "100000"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 3
