@@ -55,7 +55,8 @@ class MergedIds:
 
     Sliced and counted as `Paginator` does. `of(queryset, schools)` says whether it serves:
     on PostgreSQL, for a list with a `school`, scoped to 2 to `MERGE_MAX_SCHOOLS` schools,
-    whose order is of its own columns, after the school's name or not.
+    whose order is of its own columns, after the school's name or not. (A list of one
+    school ordered by its name is ordered by the rest, on any database.)
     """
 
     def __init__(
@@ -71,11 +72,16 @@ class MergedIds:
         """`MergedIds` of `queryset`, or its plain ids where merging cannot serve it."""
         plain = ids_of(queryset)
         fields = {f.name for f in queryset.model._meta.concrete_fields}
-        if schools is None or not 1 < len(schools) <= MERGE_MAX_SCHOOLS or "school" not in fields:
+        if schools is None or "school" not in fields:
+            return plain
+        order = [str(o) for o in (queryset.query.order_by or queryset.model._meta.ordering)]
+        if len(schools) == 1 and order and order[0].lstrip("-") == "school__name":
+            # One school's name orders nothing: no join to read it.
+            return ids_of(queryset.order_by(*(order[1:] or ["pk"])))
+        if not 1 < len(schools) <= MERGE_MAX_SCHOOLS:
             return plain
         if connections[queryset.db].vendor != "postgresql" or queryset.query.combinator:
             return plain
-        order = [str(o) for o in (queryset.query.order_by or queryset.model._meta.ordering)]
         by_name = order.pop(0) if order and order[0].lstrip("-") == "school__name" else ""
         if not order or any(o.lstrip("-") not in fields | {"pk"} for o in order):
             return plain

@@ -260,6 +260,10 @@ def test_a_person_of_several_schools_is_paged_school_by_school_in_the_same_order
             assert merged.count() == queryset.count()
             for window in (slice(0, 5), slice(5, 10), slice(20, 30), slice(3, None)):
                 assert merged[window] == list(ids_of(queryset)[window]), (order, window)
+    # One school's list sorted by reference is sorted by number, without the school's name.
+    mine = Change.objects.filter(school=school).order_by(*SORTS["-reference"])
+    plain = MergedIds.of(mine, [school.pk])
+    assert list(plain) == list(ids_of(mine)) and "accounts_school" not in str(plain.query)
     # A search's order (its rank) and a single school are paged as one query.
     searched = ChangeFilterSet({"q": "change"}, queryset=visible).qs
     assert not isinstance(MergedIds.of(searched, schools), MergedIds)
