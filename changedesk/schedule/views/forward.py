@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -27,6 +26,7 @@ from changedesk.accounts.models import School
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib import paging
 from changedesk.schedule import queries
 from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates, sane_year
 from changedesk.schedule.conflicts import find_conflicts_many
@@ -158,7 +158,7 @@ def _agenda_context(
     last = first + timedelta(days=AGENDA_DAYS - 1)
     start, end = queries.day_range(first, last, query.tz)
     size = PRINT_AGENDA_PAGE if printable else AGENDA_PAGE
-    page = Paginator(queries.agenda(changes, start, end), size).get_page(request.GET.get("page"))
+    page = paging.page(queries.agenda(changes, start, end), request.GET.get("page"), size)
     entries = list(page.object_list)
     conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS)
     for change in entries:
