@@ -333,6 +333,12 @@ def member_school_ids(user: Any) -> list[int]:
     return cached
 
 
+def seen_school_ids(user: Any) -> list[int] | None:
+    """The ids of the schools whose rows `user` (signed in) sees: None for a superuser, who
+    sees every school's."""
+    return None if user.is_superuser else member_school_ids(user)
+
+
 class SchoolScopedQuerySet(models.QuerySet[_Row]):
     """For a model with a `school`: `visible_to(user)`, the one scoping rule for every list
     (invisible rows are 404 to the pages and the API)."""

@@ -1,4 +1,13 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _install_tallies(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from changedesk.changes import tally
+
+    tally.install(using)
 
 
 class ChangesConfig(AppConfig):
@@ -8,8 +17,16 @@ class ChangesConfig(AppConfig):
 
     def ready(self) -> None:
         # The daily anchors of the history chains (changes/anchors.py), run by the worker.
-        from changedesk.changes import anchors, extensions
+        from changedesk.changes import anchors, extensions, tally
         from changedesk.configuration import jobs as item_imports
+
+        # The tallies' triggers, after every migrate (changes/tally.py); folded by the worker.
+        post_migrate.connect(_install_tallies, sender=self, dispatch_uid="changes.tally")
+        extensions.register(
+            extensions.Extension(
+                app="changes.tally", jobs=(extensions.Job(tally.JOB_NAME, tally.run),)
+            )
+        )
 
         extensions.register(
             extensions.Extension(

@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.current import current_user as _current_user
-from changedesk.accounts.models import School, User, member_school_ids
-from changedesk.changes import decision_links, extensions, queries, workflow
+from changedesk.accounts.models import School, User, seen_school_ids
+from changedesk.changes import decision_links, extensions, queries, tally, workflow
 from changedesk.changes.choices import Action, EventKind, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
@@ -88,9 +88,10 @@ def _filtered(request: HttpRequest) -> tuple[ChangeFilterSet, QuerySet[Change]]:
 def change_list(request: HttpRequest) -> HttpResponse:
     filterset, queryset = _filtered(request)
     shown = queryset.select_related("school", "originator")
-    user = _current_user(request)
-    schools = None if user.is_superuser else member_school_ids(user)
-    page = paging.page(shown, request.GET.get("page"), PAGE_SIZE, schools=schools)
+    schools = seen_school_ids(_current_user(request))
+    # Filtered by schools, states or kind only, it is counted by the tallies.
+    count = tally.count_for(filterset, schools) if filterset.is_valid() else 0
+    page = paging.page(shown, request.GET.get("page"), PAGE_SIZE, schools=schools, count=count)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

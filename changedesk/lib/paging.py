@@ -137,6 +137,28 @@ class MergedIds:
         return {pk: n for n, pk in enumerate(named.values_list("pk", flat=True))}
 
 
+class Counted:
+    """A list's ids (a queryset or `MergedIds`) whose count is known without counting them:
+    how many a list holds by a tally kept by the database (changes/tally.py), say."""
+
+    def __init__(self, ids: Any, total: int) -> None:
+        self.ids = ids
+        self.total = total
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, window: slice) -> list[Any]:
+        return list(self.ids[window])
+
+
+def _counted(ids: Any, total: int | None) -> Any:
+    return ids if total is None else Counted(ids, total)
+
+
 def rows_of(queryset: QuerySet[_Row], ids: Sequence[Any]) -> list[_Row]:
     """The rows of `queryset` with `ids`, in that order, loaded as `queryset` loads them
     (its joins, prefetches and annotations; its filters cost little beside the ids)."""
@@ -152,13 +174,15 @@ def page(
     size: int,
     load: QuerySet[_Row] | None = None,
     schools: Sequence[int] | None = None,
+    count: int | None = None,
 ) -> Page[_Row]:
     """Page `number` (as `Paginator.get_page` reads it: out of range is the last) of
     `queryset`, `size` rows a page, paged ids first; the rows loaded as `load` loads them
     when given (e.g. with counts annotated, which the ids need not wait for). `schools`,
     the ids of the schools `queryset` is scoped to, lets a list with a `school` be paged
-    school by school (`MergedIds`)."""
-    found = Paginator(MergedIds.of(queryset, schools), size).get_page(number)
+    school by school (`MergedIds`); `count`, how many it holds when that is known without
+    counting them (`Counted`)."""
+    found = Paginator(_counted(MergedIds.of(queryset, schools), count), size).get_page(number)
     found.object_list = rows_of(queryset if load is None else load, list(found.object_list))
     return found
 
@@ -189,12 +213,18 @@ class IdsFirstPagination(PageNumberPagination):
         # A viewset whose list is scoped to the caller's schools names them
         # (`paged_schools()`) for its list to be paged school by school (`MergedIds`).
         schools = getattr(view, "paged_schools", lambda: None)()
+        # And one that knows how many its list holds without counting them
+        # (`paged_count()`, an int or None) says so.
+        count = getattr(view, "paged_count", lambda: None)()
         ids: list[Any] | None = super().paginate_queryset(
-            MergedIds.of(queryset, schools), request, view
+            _counted(MergedIds.of(queryset, schools), count), request, view
         )
         if ids is None:
             return None
         # A viewset may load its list's rows with more than choosing them needs
         # (`loaded(queryset)`: counts annotated, say), which the ids need not pay for.
         loaded = getattr(view, "loaded", None) if getattr(view, "action", "") == "list" else None
-        return rows_of(loaded(queryset) if loaded else queryset, ids)
+        rows = rows_of(loaded(queryset) if loaded else queryset, ids)
+        # And load what the rows point at after them (`paged_rows(rows)`: lib.loading).
+        getattr(view, "paged_rows", lambda rows: None)(rows)
+        return rows

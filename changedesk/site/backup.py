@@ -68,8 +68,10 @@ FORMAT = "changedesk-backup"
 VERSION = 1
 # Rows read from the database, and written to it, at a time.
 CHUNK = 2000
-# Not backed up: who is signed in (everyone signs in again after a restore).
-EXCLUDED = frozenset({"sessions.session"})
+# Not backed up: who is signed in (everyone signs in again after a restore); the tallies of
+# RFCs, which the database keeps itself and makes again as the RFCs are restored
+# (changes/tally.py).
+EXCLUDED = frozenset({"sessions.session", "changes.tally"})
 # Rows `migrate` creates in a new database; a restore replaces them with the backup's, so
 # that their primary keys (which other rows refer to) are the same as before.
 MIGRATE_CREATES = ("auth.permission", "contenttypes.contenttype")
