@@ -145,9 +145,9 @@ class Sample:
     error: str = ""
 
 
-def _bound(kind: str) -> str:
+def _bound(kind: str, against_floor: bool = True) -> str:
     if kind in (PAGE, API):
-        return f"<= {PAGE_MS:.0f} ms, <= {FLOOR_TIMES:.0f}x"
+        return f"<= {PAGE_MS:.0f} ms" + (f", <= {FLOOR_TIMES:.0f}x" if against_floor else "")
     if kind == CALL:
         return f"<= {CALL_MS:.0f} ms"
     if kind == EXPORT:
@@ -155,15 +155,17 @@ def _bound(kind: str) -> str:
     return ""
 
 
-def _judge(result: Result) -> list[str]:
-    """What is over its bound (empty when within)."""
+def _judge(result: Result, against_floor: bool = True) -> list[str]:
+    """What is over its bound (empty when within). Issue 9 holds pages to 10x the floor on
+    PostgreSQL (`against_floor`); on SQLite, whose floor is a third lower (no round trips),
+    to the 50 ms alone."""
     over: list[str] = []
     if any(s != 200 for s in result.statuses):
         over.append(f"answered {sorted(set(result.statuses))}")
     if result.kind in (PAGE, API):
         if result.p95_ms > PAGE_MS:
             over.append(f"p95 over {PAGE_MS:.0f} ms")
-        if result.p95_ratio > FLOOR_TIMES:
+        if against_floor and result.p95_ratio > FLOOR_TIMES:
             over.append(f"p95 over {FLOOR_TIMES:.0f}x the floor")
     elif result.kind == CALL and result.p95_ms > CALL_MS:
         over.append(f"p95 over {CALL_MS:.0f} ms")
@@ -327,6 +329,9 @@ def _measure_one(
     rng: random.Random,
     progress: Callable[[str], None] | None,
 ) -> list[Result]:
+    from django.db import connection
+
+    against_floor = connection.vendor == "postgresql"
     floor = Endpoint("floor", FLOOR, "/bench/floor/")
     samples: dict[str, list[Sample]] = {e.name: [] for e in [floor, *endpoints]}
     for n in range(warmup + rounds):
@@ -362,7 +367,7 @@ def _measure_one(
             queries_range=f"{low}" if low == high else f"{low}-{high}",
             statuses=sorted({s.status for s in taken}),
             samples=len(taken),
-            bound=_bound(endpoint.kind),
+            bound=_bound(endpoint.kind, against_floor),
             rows=endpoint.rows,
             small_rows=endpoint.small_rows,
             error=next((s.error for s in taken if s.error), ""),
@@ -370,7 +375,7 @@ def _measure_one(
         if endpoint.kind == EXPORT:
             result.peak_kb = _peak_kb(client, endpoint.url)
             result.small_peak_kb = _peak_kb(client, endpoint.small_url)
-        result.over = _judge(result)
+        result.over = _judge(result, against_floor)
         results.append(result)
     return results
 

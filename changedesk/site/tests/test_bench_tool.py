@@ -71,3 +71,14 @@ def test_judges_the_bounds():
     assert bench._judge(result(bench.CALL, 11.0)) == ["p95 over 10 ms"]
     assert bench._judge(result(bench.EXPORT, 900.0)) == []
     assert bench._judge(result(bench.PAGE, 5.0, statuses=(200, 500))) == ["answered [200, 500]"]
+
+
+def test_on_sqlite_pages_are_held_to_50_ms_alone():
+    def result(p95: float, ratio: float) -> bench.Result:
+        return bench.Result("u", "page", bench.PAGE, "/", p95, p95, ratio, ratio, 5, "5", [200],
+                            10, bench._bound(bench.PAGE, against_floor=False))  # fmt: skip
+
+    assert bench._bound(bench.PAGE, against_floor=False) == "<= 50 ms"
+    assert bench._judge(result(30.0, 15.0), against_floor=False) == []
+    assert bench._judge(result(30.0, 15.0)) == ["p95 over 10x the floor"]
+    assert bench._judge(result(51.0, 15.0), against_floor=False) == ["p95 over 50 ms"]
