@@ -358,6 +358,13 @@ ID_PARAMETER = OpenApiParameter(
 )
 
 
+class ChangeAPIFilterSet(ChangeFilterSet):
+    """The change log's filters; a search lists every match, best first (the page lists
+    the newest `lib.search.LIMIT`): `count` and the pages are of them all."""
+
+    search_limit = None
+
+
 @extend_schema_view(
     list=extend_schema(summary="The change log: RFCs in your schools, filtered"),
     create=extend_schema(
@@ -385,7 +392,7 @@ class ChangeViewSet(
     viewsets.GenericViewSet[Change],
 ):
     serializer_class = ChangeSerializer
-    filterset_class = ChangeFilterSet
+    filterset_class = ChangeAPIFilterSet
     lookup_url_kwarg = "id"
     # Numeric ids and school-qualified references (greenfield:RFC-0001) alike.
     lookup_value_regex = r"[^/]+"

@@ -11,7 +11,7 @@ from changedesk.accounts.models import School, User
 from changedesk.changes.choices import State
 from changedesk.changes.models import QUALIFIED_REFERENCE_RE, REFERENCE_RE, Change
 from changedesk.lib.filters import BooleanFilter, DayFilter, FilterSet, SchoolFilter
-from changedesk.lib.search import search
+from changedesk.lib.search import LIMIT, newest, search
 
 SORTS = {
     "reference": ("school__name", "number"),
@@ -28,7 +28,15 @@ SORTS = {
 
 
 class ChangeFilterSet(FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        help_text=(
+            "Every word (or its start) in the title or description, or an RFC's reference "
+            "(listed first); every match, best first. (The change log page lists the newest "
+            f"{LIMIT} matches, best first.)"
+        ),
+    )
     state = django_filters.MultipleChoiceFilter(choices=State.choices, label="State")
     school = SchoolFilter()
     originator = django_filters.CharFilter(method="by_originator", label="Originator")
@@ -54,6 +62,26 @@ class ChangeFilterSet(FilterSet):
         model = Change
         fields: list[str] = []
 
+    # A search lists and ranks the newest `search_limit` matches (lib.search.newest) and
+    # says whether more matched (`more_matches`); `search_limit=None`: every match, ranked
+    # (for an export, say).
+    search_limit: int | None = LIMIT
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.search_limit = kwargs.pop("search_limit", self.search_limit)
+        self.more_matches = False
+        super().__init__(*args, **kwargs)
+
+    def filter_queryset(self, queryset: QuerySet[Change]) -> QuerySet[Change]:
+        # The search is bounded to the newest matches of what every other filter leaves
+        # ("closed" among the newest matches of any state would be a few of them), so it
+        # comes after them, and the sort, which orders what it found, last.
+        chosen = self.form.cleaned_data
+        last = [name for name in ("q", "sort") if name in chosen]
+        for name in [*(n for n in chosen if n not in last), *last]:
+            queryset = self.filters[name].filter(queryset, chosen[name])
+        return queryset
+
     def search(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
         value = value.strip()
         if not value:
@@ -61,7 +89,12 @@ class ChangeFilterSet(FilterSet):
         qualified = QUALIFIED_REFERENCE_RE.match(value)
         plain = REFERENCE_RE.match(qualified["ref"] if qualified else value)
         reference = Q(number=int(plain["number"])) if plain else None
-        return search(queryset, value, fields=("title", "description"), also=reference)
+        fields = ("title", "description")
+        if self.search_limit is None:
+            return search(queryset, value, fields=fields, also=reference)
+        found = newest(queryset, value, fields=fields, also=reference, limit=self.search_limit)
+        self.more_matches = found.more
+        return found.rows
 
     # Filters on people compare ids with a one-row subquery, never join the
     # people's table onto every RFC.
