@@ -18,9 +18,10 @@ every later check costs no query.
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import Membership, MembershipRole, User
@@ -30,15 +31,23 @@ if TYPE_CHECKING:
 
 
 def with_roles(user: Any) -> User:
-    """`user` with their memberships, schools and roles loaded (three queries), so that
-    every later `roles_in` and check here costs none. Already loaded: returned as it is."""
+    """`user` with their memberships, schools and roles loaded (two queries), so that
+    every later `roles_in` and check here costs none. Already loaded: returned as it is.
+    Else they are loaded onto a copy, not onto `user`, which may outlive a change of the
+    person's roles (the person's own row is not read again: a page's was read for it)."""
     if isinstance(user, User) and "memberships" in getattr(user, "_prefetched_objects_cache", {}):
         return user
-    return User.objects.prefetch_related(
+    loaded = copy.copy(user) if isinstance(user, User) else User.objects.get(pk=user.pk)
+    # The copy's own cache: the copy shares the original's dict (Django's, not in the stubs).
+    cache = dict(getattr(loaded, "_prefetched_objects_cache", {}))
+    loaded._prefetched_objects_cache = cache  # type: ignore[attr-defined]
+    prefetch_related_objects(
+        [loaded],
         Prefetch(
             "memberships", Membership.objects.select_related("school").prefetch_related("roles")
-        )
-    ).get(pk=user.pk)
+        ),
+    )
+    return loaded
 
 
 def roles(user: Any, school: School) -> set[str]:
