@@ -1,72 +1,295 @@
-"""Template helpers for the schedule pages.
+"""The schedule pages' repeated parts, rendered in Python.
 
-`schedule_entry` renders one RFC in a day of the month or week in Python: a busy month
-shows a few hundred of them, and an `{% include %}` (or a `reverse`) for each would cost
-more than the queries behind the whole page. `item_options` renders the item filter's
-options in Python for the same reason: a user of ten schools has hundreds of items.
+A busy month shows 42 days with a few hundred RFCs, and the agenda 50 rows with their
+conflicts: a template's variables, tags, `reverse` and `date` filters for each would
+cost more than the queries behind the whole page (issue 9 measured 14 ms of a month's
+template at 500,000 RFCs). So the page (`views.forward`) renders each day of the month
+or week (`DayRenderer`) and each row of the agenda (`agenda_row_html`) here, once, and
+the templates lay them out: the table, the list, the headings. The markup written here
+is the markup the templates would write, as they wrote it before (the view tests and
+the browser tests read it).
+
+`item_options` renders the item filter's options for the same reason: a user of ten
+schools has hundreds of items.
+
+Every value put into the HTML here is escaped (`html.escape`, as Django's `escape`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import tzinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from html import escape
 
 from django import template
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
+from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.schedule.queries import APPROVED_STATES
+from changedesk.schedule.calendar import EN_DASH
+from changedesk.schedule.conflicts import Conflict
+from changedesk.schedule.models import CalendarPeriod, PeriodKind
+from changedesk.schedule.queries import APPROVED_STATES, DayCell, Entry
 
 register = template.Library()
 
-EMERGENCY = mark_safe(' · <span class="badge emergency">Emergency</span>')
+EMERGENCY = ' · <span class="badge emergency">Emergency</span>'
+KIND_LABELS = dict(PeriodKind.choices)
+STATE_LABELS = dict(State.choices)
 
 
-@register.filter
-def is_approved(change: Change) -> bool:
-    """Approved for implementation (or past it): shown solid; the rest are shown dashed."""
-    return change.state in APPROVED_STATES
+def joined(parts: Iterable[str]) -> SafeString:
+    """Parts rendered here (every value in them escaped), as one piece of HTML."""
+    return mark_safe("".join(parts))  # noqa: S308
 
 
-def _per_page(context: template.Context) -> tuple[str, tzinfo]:
-    """The RFC page's URL pattern and the time zone, looked up once per page."""
-    cache = context.render_context
-    if "schedule_entry" not in cache:
-        before, after = reverse("changes:detail", args=[987654321]).rsplit("987654321", 1)
-        cache["schedule_entry"] = (f"{before}{{}}{after}", timezone.get_current_timezone())
-    found: tuple[str, tzinfo] = cache["schedule_entry"]
-    return found
+def detail_pattern() -> str:
+    """The RFC page's URL with `{}` for its id: one `reverse` for a page's links."""
+    before, after = reverse("changes:detail", args=[987654321]).rsplit("987654321", 1)
+    return f"{before}{{}}{after}"
 
 
-@register.simple_tag(takes_context=True)
-def schedule_entry(
-    context: template.Context, change: Change, continuing: bool = False, show_school: bool = False
-) -> SafeString:
-    """One RFC in a day: its time, reference and name, approved or not, emergency or not."""
-    detail, tz = _per_page(context)
-    approved = change.state in APPROVED_STATES
-    classes = ["entry", "is-approved" if approved else "is-pending"]
-    if change.is_emergency:
-        classes.append("is-emergency")
+# --- The days of the month and the week. ---
+
+
+def entry_html(
+    entry: Entry, *, continuing: bool, school_name: str | None, detail: str, tz: tzinfo
+) -> str:
+    """One RFC in a day: its time, reference and name, approved or not, emergency or not,
+    and its school's name when given."""
+    approved = entry.state in APPROVED_STATES
+    classes = "entry is-approved" if approved else "entry is-pending"
+    if entry.is_emergency:
+        classes += " is-emergency"
     if continuing:
-        classes.append("is-continuing")
-    assert change.planned_start is not None
-    when = "continues" if continuing else f"{change.planned_start.astimezone(tz):%H:%M}"
-    return format_html(
-        '<li class="{}"><a href="{}"><span class="entry-time">{}</span> '
-        '<span class="ref">{}</span> {}</a><span class="entry-status">{}{}{}</span></li>',
-        " ".join(classes),
-        detail.format(change.pk),
-        when,
-        change.reference,
-        change.title,
-        "Approved" if approved else "Not yet approved",
-        EMERGENCY if change.is_emergency else "",
-        format_html(" · {}", change.school.name) if show_school else "",
+        classes += " is-continuing"
+    when = "continues" if continuing else f"{entry.planned_start.astimezone(tz):%H:%M}"
+    status = "Approved" if approved else "Not yet approved"
+    school = f" · {escape(school_name)}" if school_name is not None else ""
+    return (
+        f'<li class="{classes}"><a href="{detail.format(entry.id)}">'
+        f'<span class="entry-time">{when}</span> <span class="ref">{entry.reference}</span> '
+        f'{escape(entry.title)}</a><span class="entry-status">{status}'
+        f"{EMERGENCY if entry.is_emergency else ''}{school}</span></li>"
+    )
+
+
+def period_label(period: CalendarPeriod) -> str:
+    """ "Holiday: Easter holiday", "Hard freeze: Census day", as plain text."""
+    if period.kind == PeriodKind.FREEZE:
+        kind = "Hard freeze" if period.is_hard else "Freeze"
+    else:
+        kind = KIND_LABELS.get(period.kind, period.kind)
+    return f"{kind}: {period.name}"
+
+
+def period_html(period: CalendarPeriod, after: str = "") -> str:
+    """A calendar period as an item of a list, `after` (plain text) after its label."""
+    hard = " is-hard" if period.is_hard else ""
+    return (
+        f'<li class="period period-{escape(period.kind)}{hard}">'
+        f"{escape(period_label(period))}{escape(after)}</li>"
+    )
+
+
+def periods_html(items: Sequence[str]) -> SafeString:
+    """A list of periods from their items (`period_html`), or nothing."""
+    if not items:
+        return SafeString("")
+    return mark_safe(f'<ul class="periods">{"".join(items)}</ul>')  # noqa: S308
+
+
+@dataclass
+class DayRenderer:
+    """Renders the days of one month or week page. An RFC running on over several days,
+    or a period over weeks, is rendered once and reused."""
+
+    forward_url: str
+    # The query string of the agenda from a day: the page's, around the day's ISO date.
+    agenda_link: tuple[str, str]
+    detail: str  # the RFC page's URL, `detail_pattern()`
+    tz: tzinfo
+    # The schools' names by id, to name each RFC's school after it (the week), or None.
+    school_names: dict[int, str] | None
+    _entries: dict[tuple[int, bool], str] = field(default_factory=dict)
+    _periods: dict[int, str] = field(default_factory=dict)
+
+    def month(self, cells: list[DayCell]) -> list[SafeString]:
+        """The month's weeks: each the cells of its seven days."""
+        return [
+            joined(self.month_day(cell) for cell in cells[i : i + 7])
+            for i in range(0, len(cells), 7)
+        ]
+
+    def week(self, cells: list[DayCell]) -> SafeString:
+        """The week's days: each an item of its list."""
+        return joined(self.week_day(cell) for cell in cells)
+
+    def month_day(self, cell: DayCell) -> str:
+        """A day of the month: a cell of its table, with the whitespace the template
+        around it expects."""
+        href = self._href(cell)
+        current = ' aria-current="date"' if cell.is_today else ""
+        entries = ""
+        if cell.continuing or cell.starting:
+            entries = (
+                '<ul class="entries">\n'
+                f"          {self._entries_html(cell.continuing, True)}\n"
+                f"          {self._entries_html(cell.starting, False)}\n"
+                "        </ul>"
+            )
+        more = ""
+        if cell.more:
+            more = (
+                f'<a class="more" href="{href}">{localize(cell.more)} more'
+                f'<span class="visually-hidden"> on {cell.day_month}</span></a>'
+            )
+        return (
+            f'\n      <td class="day{cell.flags}"{current}>\n'
+            f'        <a class="day-number" href="{href}">'
+            f'<span class="visually-hidden">{cell.weekday} </span>{cell.day.day}'
+            f'<span class="visually-hidden"> {cell.month_year}</span></a>\n'
+            f"        {self._periods_html(cell.periods)}\n"
+            f"        {entries}\n"
+            f"        {more}\n"
+            "      </td>\n    "
+        )
+
+    def week_day(self, cell: DayCell) -> str:
+        """A day of the week: an item of its list, with the whitespace the template
+        around it expects."""
+        current = ' aria-current="date"' if cell.is_today else ""
+        today = ' <span class="muted">(today)</span>' if cell.is_today else ""
+        entries = ""
+        if cell.continuing or cell.starting:
+            entries = (
+                '<ul class="entries">\n'
+                f"      {self._entries_html(cell.continuing, True)}\n"
+                f"      {self._entries_html(cell.starting, False)}\n"
+                "    </ul>"
+            )
+        elif not cell.more:
+            entries = '<p class="empty">No changes.</p>'
+        more = ""
+        if cell.more:
+            more = (
+                f'<p><a class="more" href="{self._href(cell)}">{localize(cell.more)} more '
+                f"on {cell.day_month}</a></p>"
+            )
+        return (
+            f'\n  <li class="week-day{cell.flags}"{current}>\n'
+            f"    <h3>{cell.weekday} {cell.day_month}{today}</h3>\n"
+            f"    {self._periods_html(cell.periods)}\n"
+            f"    {entries}\n"
+            f"    {more}\n"
+            "  </li>\n"
+        )
+
+    def _href(self, cell: DayCell) -> str:
+        before, after = self.agenda_link
+        return escape(f"{self.forward_url}?{before}{cell.day.isoformat()}{after}")
+
+    def _entries_html(self, entries: list[Entry], continuing: bool) -> str:
+        found = []
+        for entry in entries:
+            key = (entry.id, continuing)
+            if key not in self._entries:
+                names = self.school_names
+                self._entries[key] = entry_html(
+                    entry,
+                    continuing=continuing,
+                    school_name=None if names is None else names.get(entry.school_id, ""),
+                    detail=self.detail,
+                    tz=self.tz,
+                )
+            found.append(self._entries[key])
+        return "".join(found)
+
+    def _periods_html(self, periods: list[CalendarPeriod]) -> str:
+        for period in periods:
+            if period.pk not in self._periods:
+                self._periods[period.pk] = period_html(period)
+        return periods_html([self._periods[p.pk] for p in periods])
+
+
+# --- The agenda. ---
+
+
+def agenda_periods_html(
+    periods: Iterable[CalendarPeriod], tz: tzinfo, *, show_school: bool
+) -> SafeString:
+    """The calendar periods over the agenda's days, with their times (and schools)."""
+    items = []
+    for period in periods:
+        school = f", {period.school.name}" if show_school else ""
+        items.append(
+            period_html(period, f" ({local_span(period.starts_at, period.ends_at, tz)}){school}")
+        )
+    return periods_html(items)
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    """ "Mon 1 Dec 18:00", as the templates' `date:"D j M H:i"` writes it."""
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+def local_span(start: datetime, end: datetime, tz: tzinfo) -> str:
+    """From `start` to `end` in `tz`, as the agenda writes it (`local_time`, a dash, ...)."""
+    return f"{local_time(start, tz)} {EN_DASH} {local_time(end, tz)}"
+
+
+def conflicts_html(conflicts: Iterable[Conflict]) -> str:
+    """An agenda row's conflicts as a list, the ones that block approval said so; or None."""
+    items = [
+        f'<li class="conflict is-hard"><strong>Blocks approval:</strong> {escape(c.message)}</li>'
+        if c.hard
+        else f'<li class="conflict">{escape(c.message)}</li>'
+        for c in conflicts
+    ]
+    if not items:
+        return '<span class="muted">None</span>'
+    return f'<ul class="conflict-list">{"".join(items)}</ul>'
+
+
+def agenda_row_html(
+    change: Change,
+    conflicts: Iterable[Conflict],
+    *,
+    detail: str,
+    tz: tzinfo,
+    school_name: str | None,
+) -> SafeString:
+    """An RFC as a row of the agenda: when, which, its state, its school (when given) and
+    its conflicts, with the whitespace the template around it expects."""
+    assert change.planned_start is not None and change.planned_end is not None
+    approved = change.state in APPROVED_STATES
+    css = "is-approved" if approved else "is-pending"
+    emergency = ""
+    if change.is_emergency:
+        css += " is-emergency"
+        emergency = ' <span class="badge emergency">Emergency</span>'
+    status = "Approved" if approved else "Not yet approved"
+    state = escape(change.state)
+    school = (
+        f'<td data-label="School">{escape(school_name)}</td>' if school_name is not None else ""
+    )
+    return mark_safe(  # noqa: S308 - every value below is escaped
+        f'\n    <tr class="{css}">\n'
+        f'      <td data-label="When">{local_span(change.planned_start, change.planned_end, tz)}'
+        "</td>\n"
+        f'      <td data-label="Change"><a href="{detail.format(change.pk)}">'
+        f'<span class="ref">{change.reference}</span> {escape(change.title)}</a></td>\n'
+        f'      <td data-label="State"><span class="state state-{state}">'
+        f"{escape(STATE_LABELS.get(change.state, change.state))}</span>{emergency} "
+        f'<span class="entry-status">{status}</span></td>\n'
+        f"      {school}\n"
+        f'      <td data-label="Conflicts">{conflicts_html(conflicts)}</td>\n'
+        "    </tr>\n    "
     )
 
 

@@ -31,6 +31,7 @@ from changedesk.schedule import queries
 from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates, sane_year
 from changedesk.schedule.conflicts import find_conflicts_many
 from changedesk.schedule.filters import ScheduleFilterSet
+from changedesk.schedule.templatetags import schedule_tags as tags
 from changedesk.schedule.views.common import schools_of
 
 VIEWS = ("month", "week", "agenda")
@@ -40,7 +41,6 @@ AGENDA_DAYS = 31
 AGENDA_PAGE = 50
 PRINT_AGENDA_PAGE = 500
 AGENDA_OVERLAPS = 3  # overlapping RFCs named per row; the rest are counted
-ITEM_CHOICES_LIMIT = 500
 
 
 @dataclass
@@ -104,6 +104,20 @@ def _schedule_query(request: HttpRequest) -> tuple[ScheduleQuery, QuerySet[Chang
     return query, filters.qs
 
 
+def _days(query: ScheduleQuery, *, show_school: bool) -> tags.DayRenderer:
+    """What renders the days of a month or week (see `templatetags.schedule_tags`)."""
+    # The agenda from each day: the page's parameters around the day (a NUL, encoded as
+    # %00, marks its place: any "%" in a value is encoded as %25).
+    before, after = query.params(view="agenda", date="\0").split("%00")
+    return tags.DayRenderer(
+        forward_url=reverse("schedule:forward"),
+        agenda_link=(before, after),
+        detail=tags.detail_pattern(),
+        tz=query.tz,
+        school_names={s.pk: s.name for s in query.schools} if show_school else None,
+    )
+
+
 def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, Any]:
     first = query.day.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
@@ -120,11 +134,10 @@ def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str,
         today=today,
         month=first.month,
     )
-    for cell in cells:
-        cell.link = query.params(view="agenda", date=cell.day.isoformat())
+    days = _days(query, show_school=False)
     return {
         "title": f"{first:%B} {first.year}",
-        "weeks": [cells[i : i + 7] for i in range(0, len(cells), 7)],
+        "weeks": days.month(cells),
         "previous": query.params(date=(first - timedelta(days=1)).replace(day=1).isoformat()),
         "next": query.params(date=(last + timedelta(days=1)).isoformat()),
         "previous_label": "Previous month",
@@ -139,15 +152,31 @@ def _week_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, 
     cells = queries.day_cells(
         changes, shown, first, last, query.tz, per_day=WEEK_PER_DAY, today=today
     )
-    for cell in cells:
-        cell.link = query.params(view="agenda", date=cell.day.isoformat())
+    days = _days(query, show_school=True)
     return {
         "title": f"Week of {first.day} {first:%B} {first.year}",
-        "days": cells,
+        "days": days.week(cells),
         "previous": query.params(date=(first - timedelta(days=7)).isoformat()),
         "next": query.params(date=(first + timedelta(days=7)).isoformat()),
         "previous_label": "Previous week",
         "next_label": "Next week",
+    }
+
+
+def _agenda_rows(entries: list[Change], query: ScheduleQuery) -> dict[int, str]:
+    """Each RFC's row of the agenda, with its conflicts, by id."""
+    conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS)
+    detail = tags.detail_pattern()
+    show_school = len(query.shown) > 1
+    return {
+        change.pk: tags.agenda_row_html(
+            change,
+            conflicts[change.pk],
+            detail=detail,
+            tz=query.tz,
+            school_name=change.school.name if show_school else None,
+        )
+        for change in entries
     }
 
 
@@ -158,17 +187,24 @@ def _agenda_context(
     last = first + timedelta(days=AGENDA_DAYS - 1)
     start, end = queries.day_range(first, last, query.tz)
     size = PRINT_AGENDA_PAGE if printable else AGENDA_PAGE
-    page = paging.page(queries.agenda(changes, start, end), request.GET.get("page"), size)
-    entries = list(page.object_list)
-    conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS)
-    for change in entries:
-        change.schedule_conflicts = conflicts[change.pk]  # type: ignore[attr-defined]
     shown = query.shown
+    page = paging.page(
+        queries.agenda(changes, start, end),
+        request.GET.get("page"),
+        size,
+        load=queries.agenda_rows(),
+    )
+    entries = queries.with_schools(list(page.object_list), shown)
+    rows = _agenda_rows(entries, query)
+    periods = queries.periods_between(shown, start, end)
     return {
         "title": f"{describe_dates(first, last)} {last.year}",
         "page": page,
-        "groups": queries.group_by_day(entries, query.tz, first),
-        "periods": queries.periods_between(shown, start, end),
+        "groups": [
+            (day, tags.joined(rows[c.pk] for c in changes))
+            for day, changes in queries.group_by_day(entries, query.tz, first)
+        ],
+        "periods": tags.agenda_periods_html(periods, query.tz, show_school=len(shown) > 1),
         "previous": query.params(date=(first - timedelta(days=AGENDA_DAYS)).isoformat()),
         "next": query.params(date=(first + timedelta(days=AGENDA_DAYS)).isoformat()),
         "previous_label": "Earlier",
@@ -186,16 +222,13 @@ def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
         context = _week_context(query, changes, today)
     else:
         context = _agenda_context(request, query, changes, printable)
-    # The item filter's choices, as (id, name, school's name): hundreds for many schools.
-    items = ConfigurationItem.objects.filter(school_id__in=[s.pk for s in shown]).values_list(
-        "id", "name", "school__name"
-    )[:ITEM_CHOICES_LIMIT]
     context.update(
         {
             "query": query,
             "printable": printable,
             "day_names": DAY_FULL_NAMES,
-            "items": items,
+            # The item filter's choices (the printable page has no filters).
+            "items": [] if printable else queries.item_choices(shown),
             # The item filter names each item's school when it offers several schools'.
             "item_schools": len(query.schools) > 1 and not query.school,
             "states": State.choices,
