@@ -365,6 +365,11 @@ class ChangeAPIFilterSet(ChangeFilterSet):
     search_limit = None
 
 
+# The very filters of the change log, those the apps add included (changes.extensions adds
+# them to ChangeFilterSet's), not a copy made when this class was.
+ChangeAPIFilterSet.base_filters = ChangeFilterSet.base_filters
+
+
 @extend_schema_view(
     list=extend_schema(summary="The change log: RFCs in your schools, filtered"),
     create=extend_schema(
