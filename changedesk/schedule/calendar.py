@@ -7,7 +7,7 @@ midnight to local midnight. Local times are turned into instants one local day a
 time with `zoneinfo`, so days of 23 and 25 hours (the last Sundays of March and October in
 Europe/London) come out right.
 
-A calendar is loaded once (`load_calendars`: three queries for any number of schools)
+A calendar is loaded once (`load_calendars`: two queries for any number of schools)
 and then answers any number of questions without touching the database.
 """
 
@@ -23,7 +23,6 @@ from changedesk.schedule.models import (
     CalendarPeriod,
     MaintenanceWindow,
     PeriodKind,
-    SchoolCalendar,
     default_school_days,
 )
 
@@ -211,6 +210,12 @@ def describe_window(window: MaintenanceWindow) -> str:
 
 # --- One school's calendar, loaded once. ---
 
+# What `load_calendars` reads of a school's calendar and of each of its windows.
+_CALENDAR_COLUMNS = ("calendar__teaching_day_start", "calendar__teaching_day_end",
+                     "calendar__school_days")  # fmt: skip
+_WINDOW_COLUMNS = ("id", "name", "weekdays", "start_time", "end_time")
+_WINDOW_LOOKUPS = tuple(f"maintenance_windows__{c}" for c in _WINDOW_COLUMNS)
+
 
 @dataclass
 class CalendarData:
@@ -277,7 +282,9 @@ class CalendarData:
 def load_calendars(
     schools: Iterable[School], start: datetime, end: datetime
 ) -> dict[int, CalendarData]:
-    """The calendars of `schools` for [start, end), in three queries whatever their number.
+    """The calendars of `schools` for [start, end), in two queries whatever their number:
+    each school's teaching day and maintenance windows (joined to the school), then the
+    periods.
 
     Periods are loaded with a day's margin either side so that questions about the
     edges (a window that opens the evening before) see them too.
@@ -287,19 +294,32 @@ def load_calendars(
         return {}
     margin = timedelta(days=2)
     data = {pk: CalendarData(school=school, tz=school.zone) for pk, school in by_id.items()}
-    for calendar in SchoolCalendar.objects.filter(school_id__in=by_id):
-        target = data[calendar.school_id]
-        target.teaching_start = calendar.teaching_day_start
-        target.teaching_end = calendar.teaching_day_end
-        target.school_days = frozenset(int(d) for d in calendar.school_days)
+    # One row per window (or one with none), each with its school's teaching day (None
+    # where the school has no calendar).
+    rows = (
+        School.objects.filter(pk__in=sorted(by_id))
+        .values_list("pk", *_CALENDAR_COLUMNS, *_WINDOW_LOOKUPS)
+        .order_by("maintenance_windows__id")
+    )
+    db = School.objects.db
+    for pk, teaching_start, teaching_end, school_days, *window in rows:
+        target = data[pk]
+        if teaching_start is not None:
+            target.teaching_start = teaching_start
+            target.teaching_end = teaching_end
+            target.school_days = frozenset(int(d) for d in school_days)
+        window_id, *window_values = window
+        if window_id is not None:
+            found = MaintenanceWindow.from_db(
+                db, ["id", "school_id", *_WINDOW_COLUMNS[1:]], [window_id, pk, *window_values]
+            )
+            found.weekdays = [int(d) for d in found.weekdays]
+            target.windows.append(found)
     periods = CalendarPeriod.objects.filter(
         school_id__in=by_id, starts_at__lt=end + margin, ends_at__gt=start - margin
     ).order_by("starts_at", "id")
     for period in periods:
         data[period.school_id].periods.append(period)
-    for window in MaintenanceWindow.objects.filter(school_id__in=by_id).order_by("id"):
-        window.weekdays = [int(d) for d in window.weekdays]
-        data[window.school_id].windows.append(window)
     return data
 
 

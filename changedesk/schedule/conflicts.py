@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
+from django.db.models import Value
 
 from changedesk.accounts.models import School
 from changedesk.changes.models import Change, ChangeItem, format_reference
@@ -109,43 +110,71 @@ class _Other:
     item_names: dict[int, str]
 
 
+# The columns `_collect_others` reads of each link: the item, and the RFC it belongs to.
+_LINK_COLUMNS = ("item_id", "item__name", "change_id", "change__school_id", "change__number",
+                 "change__title", "change__planned_start", "change__planned_end")  # fmt: skip
+
+
+_NO_LIMIT = 2**62
+
+
 def _collect_others(
-    school_ids: Iterable[int], item_ids: set[int], start: datetime, end: datetime
-) -> tuple[dict[int, list[_Other]], dict[int, str]]:
+    school_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    *,
+    item_ids: Iterable[int] | None = None,
+    of: Iterable[int] = (),
+) -> tuple[dict[int, list[_Other]], dict[int, set[int]]]:
     """Open RFCs of `school_ids` with a window meeting [start, end) touching any of
-    `item_ids`, by item; one query.
+    `item_ids` (by default, any item of the RFCs `of`), by item; and the items of each RFC
+    `of`. One query (the links of the RFCs `of`, and the others', in a UNION ALL).
 
     Bounded by school and by time (`windows.meeting`), the query starts from the few open
     RFCs planned around [start, end) rather than from every link of a busy item.
     """
     by_item: dict[int, list[_Other]] = defaultdict(list)
-    names: dict[int, str] = {}
-    if not item_ids:
-        return by_item, names
+    items_of: dict[int, set[int]] = defaultdict(set)
+    mine = sorted(set(of))
+    touched: Any
+    if item_ids is not None:
+        touched = sorted(set(item_ids))
+        if not touched and not mine:
+            return by_item, items_of
+    elif mine:
+        # Sliced by a bound no list reaches, the items are read once, first: PostgreSQL
+        # cannot pull a subquery with a LIMIT up into a semi join, which it would plan as
+        # an index probe of each candidate link's item among all of that item's links.
+        touched = ChangeItem.objects.filter(change_id__in=mine).values("item_id").order_by()
+        touched = touched[:_NO_LIMIT]
+    else:
+        return by_item, items_of
     links = (
         ChangeItem.objects.filter(
             meeting(start, end, prefix="change__"),
-            item_id__in=sorted(item_ids),
+            item_id__in=touched,
             change__school_id__in=sorted(set(school_ids)),
             change__state__in=OPEN_STATE_LIST,
         )
-        .values_list(
-            "item_id",
-            "item__name",
-            "change_id",
-            "change__school_id",
-            "change__number",
-            "change__title",
-            "change__planned_start",
-            "change__planned_end",
-        )
-        .order_by("change__planned_start", "change_id")
+        .annotate(mine=Value(False))
+        .values_list(*_LINK_COLUMNS, "mine")
+        .order_by()
     )
+    if mine:
+        own = (
+            ChangeItem.objects.filter(change_id__in=mine)
+            .annotate(mine=Value(True))
+            .values_list(*_LINK_COLUMNS, "mine")
+            .order_by()
+        )
+        links = own.union(links, all=True)
     others: dict[int, _Other] = {}
-    for item_id, item_name, change_id, school_id, number, title, c_start, c_end in links:
+    for item_id, item_name, change_id, school_id, number, title, c_start, c_end, is_mine in links:
+        if is_mine:
+            items_of[change_id].add(item_id)
+            continue
         if c_start is None or c_end is None:  # excluded by the query; for the type checker
             continue
-        names[item_id] = item_name
         other = others.get(change_id)
         if other is None:
             other = others[change_id] = _Other(
@@ -153,7 +182,7 @@ def _collect_others(
             )
         other.item_names[item_id] = item_name
         by_item[item_id].append(other)
-    return by_item, names
+    return by_item, items_of
 
 
 def _join(words: Sequence[str]) -> str:
@@ -300,18 +329,6 @@ def _check(
 # --- The two entry points. ---
 
 
-def _item_ids_of(change_ids: Iterable[int]) -> dict[int, set[int]]:
-    found: dict[int, set[int]] = defaultdict(set)
-    links = (
-        ChangeItem.objects.filter(change_id__in=sorted(change_ids))
-        .values_list("change_id", "item_id")
-        .order_by()  # not by the item's name (the model's ordering): no join, no sort
-    )
-    for change_id, item_id in links:
-        found[change_id].add(item_id)
-    return found
-
-
 def find_conflicts(
     change: Change,
     *,
@@ -328,23 +345,32 @@ def find_conflicts(
     end = end if end is not None else change.planned_end
     if start is None or end is None or end <= start:
         return []
-    if item_ids is None:
-        items = _item_ids_of([change.pk]).get(change.pk, set()) if change.pk else set()
-    else:
-        items = {int(i) for i in item_ids}
     school: School = change.school
-    plan = _Planned(change.pk, school.pk, start, end, frozenset(items), change.is_emergency)
     cal = load_calendars([school], start, end)[school.pk]
-    by_item, _ = _collect_others([school.pk], items, start, end)
+    if item_ids is not None:
+        items = {int(i) for i in item_ids}
+        by_item, _ = _collect_others([school.pk], start, end, item_ids=items)
+    elif change.pk:
+        # The RFC's own items and the others touching them, in one query.
+        by_item, items_of = _collect_others([school.pk], start, end, of=[change.pk])
+        items = items_of.get(change.pk, set())
+    else:
+        items, by_item = set(), {}
+    plan = _Planned(change.pk, school.pk, start, end, frozenset(items), change.is_emergency)
     return _check(plan, cal, by_item)
 
 
 def find_conflicts_many(
-    changes: Iterable[Change], *, max_overlaps: int | None = None
+    changes: Iterable[Change],
+    *,
+    max_overlaps: int | None = None,
+    calendars: dict[int, CalendarData] | None = None,
 ) -> dict[int, list[Conflict]]:
     """The conflicts of each saved RFC in `changes`, in a fixed number of queries.
 
     Load the RFCs with `select_related("school")`. RFCs without a window map to [].
+    `calendars` (by school id, as `load_calendars` gives them) saves loading them again:
+    they must hold the schools of `changes` over their windows.
     `max_overlaps` names at most that many overlapping RFCs each and counts the rest in
     one last overlap conflict (without a `change_id`), to keep a page short.
     """
@@ -362,11 +388,9 @@ def find_conflicts_many(
     start = min(c.planned_start for c in planned if c.planned_start is not None)
     end = max(c.planned_end for c in planned if c.planned_end is not None)
     schools = {c.school_id: c.school for c in planned}
-    calendars = load_calendars(schools.values(), start, end)
-    items = _item_ids_of(c.pk for c in planned)
-    by_item, _ = _collect_others(
-        schools.keys(), set().union(*items.values()) if items else set(), start, end
-    )
+    if calendars is None:
+        calendars = load_calendars(schools.values(), start, end)
+    by_item, items = _collect_others(schools.keys(), start, end, of=[c.pk for c in planned])
     for change in planned:
         assert change.planned_start is not None and change.planned_end is not None
         plan = _Planned(

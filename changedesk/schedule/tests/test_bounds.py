@@ -18,12 +18,13 @@ from changedesk.accounts.choices import Role
 from changedesk.accounts.services import set_membership
 from changedesk.changes.models import Change
 from changedesk.schedule import queries
-from changedesk.schedule.calendar import overlaps
+from changedesk.schedule.calendar import load_calendars, overlaps
 from changedesk.schedule.conflicts import find_conflicts, find_conflicts_many
 from changedesk.schedule.feeds import FEED_PAST, feed_changes
 from changedesk.schedule.services import create_feed_token
 from changedesk.schedule.slots import busy_intervals, find_safe_slots, next_safe_slots
 from changedesk.schedule.tests.factories import LONDON, at, item, planned, school_year
+from changedesk.schedule.views.forward import _shown_periods
 from changedesk.schedule.windows import LONG_WINDOW, meeting
 
 pytestmark = pytest.mark.django_db
@@ -166,15 +167,18 @@ def test_conflicts_take_a_fixed_number_of_queries(school, team, year, django_ass
     mis = item(school, "the MIS server")
     change = planned(school, team["olivia"], at(2025, 3, 4, 18), at(2025, 3, 4, 19), [mis])
     change = Change.objects.select_related("school").get(pk=change.pk)
-    # The items, the calendar (three) and the other RFCs.
-    with django_assert_num_queries(5):
+    # The calendar (two) and the RFC's items with the other RFCs touching them (one).
+    with django_assert_num_queries(3):
         find_conflicts(change)
-    with django_assert_num_queries(4):  # the plan names its items
+    with django_assert_num_queries(3):  # the plan names its items
         find_conflicts(
             change, start=change.planned_start, end=change.planned_end, item_ids=[mis.pk]
         )
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         find_conflicts_many([change])
+    calendars = load_calendars([change.school], change.planned_start, change.planned_end)
+    with django_assert_num_queries(1):  # given the calendars: the items and the others
+        find_conflicts_many([change], calendars=calendars)
 
 
 # --- Busy times and the next safe slots. ---
@@ -219,7 +223,7 @@ def test_next_safe_slots_are_the_slots_of_find_safe_slots(school, year):
 def test_slots_take_a_fixed_number_of_queries(school, team, year, django_assert_num_queries):
     mis = item(school, "the MIS server")
     planned(school, team["olivia"], at(2025, 3, 18, 17), at(2025, 3, 18, 19), [mis])
-    with django_assert_num_queries(4):  # the calendar (three) and the busy times
+    with django_assert_num_queries(3):  # the calendar (two) and the busy times
         find_safe_slots(school, HOUR, [mis.pk], after=at(2025, 3, 18, 12))
 
 
@@ -245,7 +249,7 @@ def test_a_feed_keeps_a_long_window_that_started_before_its_reach(school, team):
         # The days: their RFCs ranked and counted in one query, then the periods.
         ({"view": "month", "date": "2025-03-01"}, 9),  # measured 7
         ({"view": "week", "date": "2025-03-03"}, 9),  # measured 7
-        ({"view": "agenda", "date": "2025-03-01"}, 16),  # measured 14
+        ({"view": "agenda", "date": "2025-03-01"}, 13),  # measured 11
     ],
     ids=["month", "week", "agenda"],
 )
@@ -278,3 +282,19 @@ def test_the_item_filter_offers_the_items_with_their_school_when_several(
     assert "Hillside router (Hillside Academy)</option>" in body
     body = client.get(FORWARD, {"school": school.slug}).content.decode()
     assert f'<option value="{mis.pk}">MIS &lt;server&gt;</option>' in body
+
+
+def test_the_agenda_lists_the_periods_of_its_days_from_the_calendars_it_loads(
+    school, other_school, year
+):
+    # The agenda's periods come from the calendars loaded for its conflicts (over the
+    # RFCs' windows, which may reach beyond its days): the same as `periods_between`.
+    school_year(other_school, windows=False)
+    shown = [school, other_school]
+    start, end = queries.day_range(at(2025, 3, 1).date(), at(2025, 3, 31).date(), LONDON)
+    calendars = load_calendars(shown, start - timedelta(days=40), end + timedelta(days=30))
+    found = _shown_periods(calendars, start, end)
+    expected = queries.periods_between(shown, start, end)
+    assert [(p.pk, p.school) for p in found] == [(p.pk, p.school) for p in expected]
+    assert {p.kind for p in found} == {"exam", "inset"}
+    assert calendars[school.pk].windows and not calendars[other_school.pk].windows

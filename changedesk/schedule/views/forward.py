@@ -8,7 +8,7 @@ a page costs the same few queries however many RFCs the schools have.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -28,9 +28,16 @@ from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib import paging
 from changedesk.schedule import queries
-from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_dates, sane_year
+from changedesk.schedule.calendar import (
+    DAY_FULL_NAMES,
+    CalendarData,
+    describe_dates,
+    load_calendars,
+    sane_year,
+)
 from changedesk.schedule.conflicts import find_conflicts_many
 from changedesk.schedule.filters import ScheduleFilterSet
+from changedesk.schedule.models import CalendarPeriod
 from changedesk.schedule.templatetags import schedule_tags as tags
 from changedesk.schedule.views.common import schools_of
 
@@ -163,9 +170,11 @@ def _week_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, 
     }
 
 
-def _agenda_rows(entries: list[Change], query: ScheduleQuery) -> dict[int, str]:
+def _agenda_rows(
+    entries: list[Change], query: ScheduleQuery, calendars: dict[int, CalendarData]
+) -> dict[int, str]:
     """Each RFC's row of the agenda, with its conflicts, by id."""
-    conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS)
+    conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS, calendars=calendars)
     detail = tags.detail_pattern()
     show_school = len(query.shown) > 1
     return {
@@ -178,6 +187,24 @@ def _agenda_rows(entries: list[Change], query: ScheduleQuery) -> dict[int, str]:
         )
         for change in entries
     }
+
+
+def _shown_periods(
+    calendars: dict[int, CalendarData], start: datetime, end: datetime
+) -> list[CalendarPeriod]:
+    """What `queries.periods_between` gives, from calendars loaded over [start, end) or
+    more: the periods the agenda lists meeting [start, end), each with its school."""
+    periods = sorted(
+        (
+            period
+            for calendar in calendars.values()
+            for period in calendar.periods_of(queries.SHOWN_PERIODS, start, end)
+        ),
+        key=lambda p: (p.starts_at, p.pk),
+    )[: queries.PERIOD_LIMIT]
+    for period in periods:
+        period.school = calendars[period.school_id].school
+    return periods
 
 
 def _agenda_context(
@@ -195,8 +222,18 @@ def _agenda_context(
         load=queries.agenda_rows(),
     )
     entries = queries.with_schools(list(page.object_list), shown)
-    rows = _agenda_rows(entries, query)
-    periods = queries.periods_between(shown, start, end)
+    if entries:
+        # One calendar of the shown schools serves the conflicts (over the RFCs' windows)
+        # and the periods the agenda lists (over its days).
+        calendars = load_calendars(
+            shown,
+            min(start, *(c.planned_start for c in entries if c.planned_start is not None)),
+            max(end, *(c.planned_end for c in entries if c.planned_end is not None)),
+        )
+        rows = _agenda_rows(entries, query, calendars)
+        periods = _shown_periods(calendars, start, end)
+    else:
+        rows, periods = {}, queries.periods_between(shown, start, end)
     return {
         "title": f"{describe_dates(first, last)} {last.year}",
         "page": page,
