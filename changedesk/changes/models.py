@@ -386,8 +386,8 @@ class Tally(models.Model):
     removed, and the worker folds them into one row per school, state and kind
     (changes/tally.py). A change log or API list filtered by nothing else counts itself
     here, in a sum of a few rows, instead of counting every RFC it lists (120,000 for a
-    ten-school person at trust scale: 11-50 ms a page). Never written by the application
-    but by `tally.compact` and the migration that made it."""
+    ten-school person at trust scale: 11-50 ms a page). Written by the triggers, and by
+    `tally.compact` and `tally.rebuild` only."""
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=32, choices=State.choices)
