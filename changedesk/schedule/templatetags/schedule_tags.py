@@ -134,14 +134,7 @@ class DayRenderer:
         around it expects."""
         href = self._href(cell)
         current = ' aria-current="date"' if cell.is_today else ""
-        entries = ""
-        if cell.continuing or cell.starting:
-            entries = (
-                '<ul class="entries">\n'
-                f"          {self._entries_html(cell.continuing, True)}\n"
-                f"          {self._entries_html(cell.starting, False)}\n"
-                "        </ul>"
-            )
+        entries = self._entry_list(cell, "        ")
         more = ""
         if cell.more:
             more = (
@@ -164,15 +157,8 @@ class DayRenderer:
         around it expects."""
         current = ' aria-current="date"' if cell.is_today else ""
         today = ' <span class="muted">(today)</span>' if cell.is_today else ""
-        entries = ""
-        if cell.continuing or cell.starting:
-            entries = (
-                '<ul class="entries">\n'
-                f"      {self._entries_html(cell.continuing, True)}\n"
-                f"      {self._entries_html(cell.starting, False)}\n"
-                "    </ul>"
-            )
-        elif not cell.more:
+        entries = self._entry_list(cell, "    ")
+        if not entries and not cell.more:
             entries = '<p class="empty">No changes.</p>'
         more = ""
         if cell.more:
@@ -192,6 +178,18 @@ class DayRenderer:
     def _href(self, cell: DayCell) -> str:
         before, after = self.agenda_link
         return escape(f"{self.forward_url}?{before}{cell.day.isoformat()}{after}")
+
+    def _entry_list(self, cell: DayCell, indent: str) -> str:
+        """A day's RFCs (those running on first) as a list, its lines indented by `indent`
+        for the day's place in the page; "" for none."""
+        if not (cell.continuing or cell.starting):
+            return ""
+        return (
+            '<ul class="entries">\n'
+            f"{indent}  {self._entries_html(cell.continuing, True)}\n"
+            f"{indent}  {self._entries_html(cell.starting, False)}\n"
+            f"{indent}</ul>"
+        )
 
     def _entries_html(self, entries: list[Entry], continuing: bool) -> str:
         found = []
