@@ -183,7 +183,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["changedesk.lib.api.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "changedesk.lib.paging.IdsFirstPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "changedesk.lib.api.exception_handler",

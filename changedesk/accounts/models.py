@@ -51,14 +51,26 @@ class User(AbstractUser):
 
             Token.objects.filter(user=self).delete()
 
+    # roles_in's table of the loaded memberships' roles by school, and what it was read from.
+    _roles_by_school: tuple[object, dict[int, frozenset[str]]]
+
     def roles_in(self, school: School) -> set[str]:
-        """The roles this user holds in `school` (uses prefetched memberships when present)."""
-        return {
-            role
-            for membership in self.memberships.all()
-            if membership.school_id == school.pk
-            for role in membership.role_list
-        }
+        """The roles this user holds in `school` (uses prefetched memberships when present,
+        read once into a table by school for as long as the same memberships stay loaded:
+        a list of fifty RFCs asks it a hundred times)."""
+        loaded = getattr(self, "_prefetched_objects_cache", {}).get("memberships")
+        if loaded is None:
+            return {
+                r for m in self.memberships.all() if m.school_id == school.pk for r in m.role_list
+            }
+        cached = getattr(self, "_roles_by_school", None)
+        if cached is None or cached[0] is not loaded:
+            by_school: dict[int, frozenset[str]] = {}
+            for membership in loaded:
+                held = by_school.get(membership.school_id, frozenset())
+                by_school[membership.school_id] = held | frozenset(membership.role_list)
+            cached = self._roles_by_school = (loaded, by_school)
+        return set(cached[1].get(school.pk, ()))
 
 
 class SchoolQuerySet(models.QuerySet["School"]):
@@ -337,6 +349,15 @@ def seen_school_ids(user: Any) -> list[int] | None:
     """The ids of the schools whose rows `user` (signed in) sees: None for a superuser, who
     sees every school's."""
     return None if user.is_superuser else member_school_ids(user)
+
+
+def loaded_schools(user: Any) -> list[School]:
+    """The schools of `user`'s memberships when they were loaded with them (`with_roles`),
+    else none: the rows a page can take its RFCs' schools from without asking for them
+    (`lib.loading.attach(..., known=)`)."""
+    if "memberships" not in getattr(user, "_prefetched_objects_cache", {}):
+        return []
+    return [m.school for m in user.memberships.all()]
 
 
 class SchoolScopedQuerySet(models.QuerySet[_Row]):

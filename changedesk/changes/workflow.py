@@ -241,6 +241,10 @@ TRANSITIONS: tuple[Transition, ...] = (
 )  # fmt: skip
 
 _BY_KEY = {(t.source, t.action): t for t in TRANSITIONS}
+# The rows from each state, in table order (asked for every RFC of every list).
+_FROM: dict[str, tuple[Transition, ...]] = {
+    str(state): tuple(t for t in TRANSITIONS if t.source == state) for state in State
+}
 
 
 def transition_for(state: str, action: str) -> Transition | None:
@@ -248,7 +252,7 @@ def transition_for(state: str, action: str) -> Transition | None:
 
 
 def actions_from(state: str) -> list[Transition]:
-    return [t for t in TRANSITIONS if t.source == state]
+    return list(_FROM.get(str(state), ()))
 
 
 # --- What the table says about an RFC: who it waits on, and what may still be edited. ---

@@ -32,6 +32,7 @@ from changedesk.lib.api import (
     BAD_INPUT,
     FORBIDDEN,
     AwareDateTimeField,
+    QuickRepresentation,
     RefuseUnknownFields,
     UsernameField,
 )
@@ -56,7 +57,9 @@ class ChangeField(serializers.PrimaryKeyRelatedField[Change]):
         return Change.objects.visible_to(request.user)
 
 
-class NoticeSerializer(RefuseUnknownFields, serializers.ModelSerializer[Notice]):
+class NoticeSerializer(
+    QuickRepresentation, RefuseUnknownFields, serializers.ModelSerializer[Notice]
+):
     """A notice. On create give `school`, and `change` (an RFC's id) to draft it from the RFC:
     the fields you leave out are filled in from the RFC's impact section and planned window."""
 

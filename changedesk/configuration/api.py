@@ -24,14 +24,23 @@ from changedesk.accounts.models import School, User
 from changedesk.configuration import services
 from changedesk.configuration.filters import ItemFilterSet
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib.api import BAD_INPUT, FORBIDDEN, NOT_FOUND, RefuseUnknownFields, UsernameField
+from changedesk.lib.api import (
+    BAD_INPUT,
+    FORBIDDEN,
+    NOT_FOUND,
+    QuickRepresentation,
+    RefuseUnknownFields,
+    UsernameField,
+)
 
 READ_ONLY_MESSAGES = {
     "school": "An item stays in the school it was added to.",
 }
 
 
-class ItemSerializer(RefuseUnknownFields, serializers.ModelSerializer[ConfigurationItem]):
+class ItemSerializer(
+    QuickRepresentation, RefuseUnknownFields, serializers.ModelSerializer[ConfigurationItem]
+):
     """A configuration item. On create `school` is required; afterwards it stays there."""
 
     read_only_messages = READ_ONLY_MESSAGES

@@ -33,8 +33,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.views import defaults
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -89,6 +92,72 @@ def _with_detail(data: Any) -> dict[str, Any]:
         return {"detail": FIELD_ERRORS_DETAIL, **data} if "detail" not in data else data
     messages = [str(m) for m in data] if isinstance(data, list) else [str(data)]
     return {"detail": " ".join(messages), "non_field_errors": messages}
+
+
+# The plain columns `QuickRepresentation` reads itself, by the exact class of their field
+# (a subclass may read or show them otherwise): how the field shows a value that is not None
+# (a text and a number as DRF's do; None: by the field's own `to_representation`).
+_PLAIN: dict[type[Any], Any] = {
+    serializers.CharField: str,
+    serializers.IntegerField: int,
+    serializers.BooleanField: None,
+    serializers.ChoiceField: None,
+}
+
+
+class QuickRepresentation:
+    """For a model serializer that shows lists: each row shown as DRF's `Serializer` shows
+    it, but its plain columns (a text, a number or a yes/no field read from one attribute of
+    the row) read straight from the row, without DRF's walk through each field's
+    `get_attribute` (a third of a 50-row list's time in Python). Every other field is shown
+    as DRF shows it. Put it before the serializer's class: `class S(QuickRepresentation,
+    serializers.ModelSerializer[M])`."""
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        plan: list[tuple[str, Any, str | None, Any]] | None = self.__dict__.get("_quick_plan")
+        if plan is None:
+            plan = self.__dict__["_quick_plan"] = [
+                (field.field_name, field, *_plain_column(field))
+                for field in cast(Any, self)._readable_fields
+            ]
+        shown: dict[str, Any] = {}
+        for name, field, attribute, convert in plan:
+            if attribute is not None:
+                value = getattr(instance, attribute)
+                shown[name] = None if value is None else convert(value)
+                continue
+            try:
+                value = field.get_attribute(instance)
+            except SkipField:
+                continue
+            is_none = (value.pk if isinstance(value, PKOnlyObject) else value) is None
+            shown[name] = None if is_none else field.to_representation(value)
+        return shown
+
+
+def _plain_column(field: Any) -> tuple[str | None, Any]:
+    """The attribute a plain column is read from and how its value is shown, or (None, None)."""
+    kind = type(field)
+    plain = (
+        kind in _PLAIN
+        and "get_attribute" not in vars(field)  # not given its own way to read the row
+        and len(field.source_attrs) == 1
+        and field.source != "*"
+    )
+    if not plain:
+        return None, None
+    return field.source_attrs[0], _PLAIN[kind] or field.to_representation
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, which also leaves the filter set it used on the view
+    (`view.used_filterset`), for what else the request needs of it (a list counted from
+    tallies, say) without building a second: each costs a deep copy of its filters."""
+
+    def get_filterset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = super().get_filterset(request, queryset, view)
+        view.used_filterset = filterset
+        return filterset
 
 
 def if_match_version(request: Request) -> int | None:

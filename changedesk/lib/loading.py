@@ -8,6 +8,9 @@ one plain query per table the fields point to (the six people in one), and puts 
 
     rows = paging.rows_of(queryset, ids)        # the rows, by id, joined to nothing
     attach(rows, "school", "originator", "initial_approver", "implementer")
+
+Rows loaded already are given as `known` (`known=schools`: the schools of the person asking,
+read with their memberships), and are not asked for again.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ from typing import Any
 from django.db import models
 
 
-def attach(rows: Sequence[models.Model], *fields: str) -> None:
+def attach(rows: Sequence[models.Model], *fields: str, known: Iterable[models.Model] = ()) -> None:
     """Load what `rows`' foreign keys `fields` point at, one query per table, into the rows'
-    caches. Rows that already hold one (loaded or `select_related`) keep it."""
+    caches. Rows that already hold one (loaded or `select_related`) keep it. `known` are
+    rows loaded already (the caller's schools, say): those pointed at are taken from them,
+    and a table whose every row pointed at is known costs no query."""
     if not rows:
         return
+    loaded: dict[tuple[type[models.Model], Any], models.Model] = {
+        (type(row), row.pk): row for row in known
+    }
     meta = rows[0]._meta
     by_model: dict[type[models.Model], list[models.ForeignKey[Any, Any]]] = defaultdict(list)
     for name in fields:
@@ -37,7 +45,10 @@ def attach(rows: Sequence[models.Model], *fields: str) -> None:
             for f in pointing
             if getattr(row, f.attname) is not None and not f.is_cached(row)
         }
-        found = model._default_manager.in_bulk(wanted) if wanted else {}
+        found = {key: loaded[(model, key)] for key in wanted if (model, key) in loaded}
+        missing = wanted - found.keys()
+        if missing:
+            found.update(model._default_manager.in_bulk(missing))
         for row in rows:
             for f in pointing:
                 if f.is_cached(row):

@@ -162,6 +162,61 @@ class Counted:
         return list(self.ids[window])
 
 
+class PageWithCount:
+    """A list's ids whose count comes with its page, in one query (`COUNT(*) OVER ()`), for
+    a list whose every row the database reads to sort it anyway (one bounded by a window of
+    time: the agenda). A list that an index reads in its order, only as far as the page, is
+    better counted apart: the count would make it read every row.
+
+    `Paginator` asks the count before the page: the page asked for (`number`, read as
+    `Paginator.get_page` reads it) is read when the count is. A page past the end has no
+    count with it; it is counted, and the last page read, apart."""
+
+    def __init__(self, ids: QuerySet[Any], number: Any, size: int) -> None:
+        self.ids = ids
+        first = (_page_number(number) - 1) * size
+        self.window = (first, first + size)
+        self.rows: list[Any] | None = None
+        self.total: int | None = None
+
+    def count(self) -> int:
+        if self.rows is None:
+            first, stop = self.window
+            # Django's Window renders `COUNT(*) OVER ()`: the whole list's count on each row.
+            with_total = self.ids.annotate(_total=models.Window(models.Count("*")))
+            found = list(with_total.values_list("pk", "_total")[first:stop])
+            self.rows = [pk for pk, _ in found]
+            # Nothing on the first page: an empty list. Nothing on a later page: past its end.
+            self.total = found[0][1] if found else (0 if first == 0 else None)
+        if self.total is None:
+            self.total = self.ids.count()
+        return self.total
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[Any]:
+        first, stop = self.window
+        # The page read with the count (the last page's window ends at the count).
+        if (
+            self.rows is not None
+            and window.start == first
+            and window.stop is not None
+            and window.stop <= stop
+        ):
+            return self.rows[: window.stop - first]
+        return list(self.ids[window])
+
+
+def _page_number(number: Any) -> int:
+    """The page `Paginator.get_page` will take for `number`, when it is in range (else 1)."""
+    try:
+        wanted = float(number)
+    except (TypeError, ValueError):
+        return 1
+    return int(wanted) if wanted.is_integer() and wanted >= 1 else 1
+
+
 def _counted(ids: Any, total: int | None) -> Any:
     return ids if total is None else Counted(ids, total)
 
@@ -182,14 +237,21 @@ def page(
     load: QuerySet[_Row] | None = None,
     schools: Sequence[int] | None = None,
     count: int | None = None,
+    together: bool = False,
 ) -> Page[_Row]:
     """Page `number` (as `Paginator.get_page` reads it: out of range is the last) of
     `queryset`, `size` rows a page, paged ids first; the rows loaded as `load` loads them
     when given (e.g. with counts annotated, which the ids need not wait for). `schools`,
     the ids of the schools `queryset` is scoped to, lets a list with a `school` be paged
     school by school (`MergedIds`); `count`, how many it holds when that is known without
-    counting them (`Counted`)."""
-    found = Paginator(_counted(MergedIds.of(queryset, schools), count), size).get_page(number)
+    counting them (`Counted`); `together`, that the count be read with the page's ids
+    (`PageWithCount`: for a list the database must read whole to sort)."""
+    ids: Any
+    if together and count is None:
+        ids = PageWithCount(ids_of(queryset), number, size)
+    else:
+        ids = _counted(MergedIds.of(queryset, schools), count)
+    found = Paginator(ids, size).get_page(number)
     found.object_list = rows_of(queryset if load is None else load, list(found.object_list))
     return found
 

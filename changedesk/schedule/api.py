@@ -40,6 +40,7 @@ from changedesk.lib.api import (
     FORBIDDEN,
     NOT_FOUND,
     AwareDateTimeField,
+    QuickRepresentation,
     RefuseUnknownFields,
 )
 from changedesk.schedule import services
@@ -50,7 +51,9 @@ from changedesk.schedule.models import CalendarPeriod
 from changedesk.schedule.slots import ChangeKind, find_safe_slots
 
 
-class CalendarPeriodSerializer(RefuseUnknownFields, serializers.ModelSerializer[CalendarPeriod]):
+class CalendarPeriodSerializer(
+    QuickRepresentation, RefuseUnknownFields, serializers.ModelSerializer[CalendarPeriod]
+):
     """A term, holiday, exam period, INSET day or change freeze of a school."""
 
     school = SchoolField(help_text="The school's slug; set on create only.")

@@ -330,3 +330,35 @@ def test_the_api_list_joins_no_people(client, team, school):
     assert [r["initial_approver"] for r in response.json()["results"]] == ["ian"] * 3
     rows = [q["sql"] for q in queries.captured_queries if 'FROM "changes_change"' in q["sql"]]
     assert rows and all("accounts_user" not in sql for sql in rows)
+
+
+@pytest.mark.parametrize(
+    ("number", "shown", "count", "queries"),
+    [
+        (None, ["Change 1", "Change 2"], 5, 2),  # the ids with their count, then the rows
+        ("2", ["Change 3", "Change 4"], 5, 2),
+        ("3", ["Change 5"], 5, 2),  # the last page, short
+        ("9", ["Change 5"], 5, 4),  # past the end: counted, and the last page read, apart
+        ("a page", ["Change 1", "Change 2"], 5, 2),  # as Paginator.get_page reads it
+        ("-1", ["Change 5"], 5, 3),  # the last page, as Paginator.get_page reads it
+    ],
+)
+def test_a_page_read_together_with_its_count(team, school, number, shown, count, queries):
+    for n in range(5):
+        _raise(school, team["olivia"], f"Change {n + 1}")
+    listed = Change.objects.filter(school=school).order_by("created_at", "id")
+    with CaptureQueriesContext(connection) as asked:
+        found = paging.page(listed, number, 2, together=True)
+    assert [c.title for c in found.object_list] == shown
+    assert found.paginator.count == count and len(asked) == queries
+    assert "COUNT(*) OVER ()" in asked[0]["sql"]
+    # The same page as paging them apart gives.
+    apart = paging.page(listed, number, 2)
+    assert [c.pk for c in apart.object_list] == [c.pk for c in found.object_list]
+    assert apart.number == found.number
+
+
+def test_an_empty_list_read_together_with_its_count_is_one_query(team, school):
+    with CaptureQueriesContext(connection) as asked:
+        found = paging.page(Change.objects.filter(school=school), "1", 2, together=True)
+    assert list(found.object_list) == [] and found.paginator.count == 0 and len(asked) == 1

@@ -220,6 +220,8 @@ def _agenda_context(
         request.GET.get("page"),
         size,
         load=queries.agenda_rows(),
+        # Bounded by its days, the agenda is read whole to be sorted: counted as it is read.
+        together=True,
     )
     entries = queries.with_schools(list(page.object_list), shown)
     if entries:
