@@ -27,7 +27,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    DateTimeField,
+    IntegerField,
+    Value,
+)
 
 from changedesk.accounts.models import School
 from changedesk.changes.models import Change, ChangeItem, format_reference
@@ -117,6 +123,10 @@ _LINK_COLUMNS = ("item_id", "item__name", "change_id", "change__school_id", "cha
 
 _NO_LIMIT = 2**62
 
+# What the columns of `_LINK_COLUMNS` but the item and the RFC are: NULL in an RFC's own links.
+_NULL_KINDS = (CharField(), BigIntegerField(), IntegerField(), CharField(), DateTimeField(),
+               DateTimeField())  # fmt: skip
+
 
 def _collect_others(
     school_ids: Iterable[int],
@@ -161,13 +171,17 @@ def _collect_others(
         .order_by()
     )
     if mine:
+        # The RFCs' own links need only their item: the rest is NULL, not joined (the two
+        # joins cost more to plan than to run). Second, so that the columns' types are the
+        # others' real ones.
+        nulls = {f"_{n}": Value(None, _NULL_KINDS[n]) for n in range(len(_NULL_KINDS))}
         own = (
             ChangeItem.objects.filter(change_id__in=mine)
-            .annotate(mine=Value(True))
-            .values_list(*_LINK_COLUMNS, "mine")
+            .annotate(**nulls, mine=Value(True))
+            .values_list("item_id", "_0", "change_id", "_1", "_2", "_3", "_4", "_5", "mine")
             .order_by()
         )
-        links = own.union(links, all=True)
+        links = links.union(own, all=True)
     others: dict[int, _Other] = {}
     for item_id, item_name, change_id, school_id, number, title, c_start, c_end, is_mine in links:
         if is_mine:
