@@ -42,4 +42,5 @@ urlpatterns = [
     path("", include("changedesk.schedule.api")),
     path("", include("changedesk.schedule.feed_api")),
     path("", include("changedesk.committee.api")),
+    path("", include("changedesk.standard.api")),
 ]

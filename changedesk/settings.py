@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "changedesk.schedule",
     "changedesk.communication",
     "changedesk.committee",
+    "changedesk.standard",
     "changedesk.site",
 ]
 

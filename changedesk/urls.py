@@ -11,6 +11,7 @@ urlpatterns = [
     path("schedule/", include("changedesk.schedule.urls")),
     path("notices/", include("changedesk.communication.urls")),
     path("committee/", include("changedesk.committee.urls")),
+    path("standard-changes/", include("changedesk.standard.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),
     path(

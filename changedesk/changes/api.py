@@ -28,7 +28,7 @@ from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
 from changedesk.changes import extensions, services, tally, workflow
 from changedesk.changes import items as rfc_items
-from changedesk.changes.choices import Action, Outcome, State
+from changedesk.changes.choices import Action, ChangeType, Outcome, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.models import (
     PEOPLE_FIELDS,
@@ -98,6 +98,7 @@ READ_ONLY_FIELDS = (
     "reference",
     "qualified_reference",
     "state",
+    "type",
     "originator",
     "outcome",
     "ratified",
@@ -128,6 +129,13 @@ class ChangeSerializer(
         read_only=True, help_text="The school and the reference, e.g. greenfield:RFC-0001."
     )
     school = SchoolField(help_text="The school's slug; set on create only.")
+    type = serializers.ChoiceField(
+        choices=ChangeType.choices,
+        source="change_type",
+        read_only=True,
+        help_text="normal, emergency, or standard: raised from a standard change template "
+        "approved once (/api/v1/standard-changes/{id}/raise/).",
+    )
     originator = UsernameField(read_only=True)
     initial_approver = UsernameField(required=False, allow_null=True)
     peer_reviewer = UsernameField(required=False, allow_null=True)
@@ -148,6 +156,7 @@ class ChangeSerializer(
             "qualified_reference",
             "school",
             "state",
+            "type",
             *WRITABLE_FIELDS,
             "items",
             "originator",

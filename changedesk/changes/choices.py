@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     RATIFY = "ratify", "Ratify the emergency change"
     CLOSE = "close", "Close"
     WITHDRAW = "withdraw", "Withdraw"
+    RAISE_STANDARD = "raise_standard", "Go ahead as a standard change"
 
 
 class EventKind(models.TextChoices):
@@ -49,6 +50,16 @@ class EventKind(models.TextChoices):
     RATIFY = "ratify", "Ratified"
     CLOSE = "close", "Closed"
     WITHDRAW = "withdraw", "Withdrew"
+    RAISE_STANDARD = "raise_standard", "Approved as a standard change"
+
+
+class ChangeType(models.TextChoices):
+    """What kind of change an RFC is: approved step by step (normal), approved at once and
+    ratified afterwards (emergency), or raised from a template approved once (standard)."""
+
+    NORMAL = "normal", "Normal"
+    EMERGENCY = "emergency", "Emergency"
+    STANDARD = "standard", "Standard"
 
 
 class Outcome(models.TextChoices):

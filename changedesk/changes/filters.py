@@ -8,7 +8,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from changedesk.accounts.models import School, User
-from changedesk.changes.choices import State
+from changedesk.changes.choices import ChangeType, State
 from changedesk.changes.models import QUALIFIED_REFERENCE_RE, REFERENCE_RE, Change
 from changedesk.lib.filters import BooleanFilter, DayFilter, FilterSet, SchoolFilter
 from changedesk.lib.search import LIMIT, newest, search
@@ -42,6 +42,12 @@ class ChangeFilterSet(FilterSet):
     originator = django_filters.CharFilter(method="by_originator", label="Originator")
     person = django_filters.CharFilter(method="by_person", label="Anyone named on it (username)")
     is_emergency = BooleanFilter(label="Emergency")
+    type = django_filters.MultipleChoiceFilter(
+        method="by_type",
+        choices=ChangeType.choices,
+        label="Type",
+        help_text="normal, emergency or standard (raised from a template approved once).",
+    )
     created_after = DayFilter(
         field_name="created_at", lookup_expr="gte", label="Raised on or after"
     )
@@ -111,8 +117,24 @@ class ChangeFilterSet(FilterSet):
             | Q(implementer__in=person)
         )
 
+    def by_type(self, queryset: QuerySet[Change], name: str, value: list[str]) -> QuerySet[Change]:
+        if not value:
+            return queryset
+        matches = Q(pk__in=[])
+        for kind in value:
+            matches |= TYPE_QUERIES[kind]
+        return queryset.filter(matches)
+
     def sort_by(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
         return queryset.order_by(*SORTS.get(value, ("-created_at", "-id")))
+
+
+# Each type as a filter on the RFC's own columns.
+TYPE_QUERIES: dict[str, Q] = {
+    ChangeType.NORMAL: Q(is_emergency=False, is_standard=False),
+    ChangeType.EMERGENCY: Q(is_emergency=True),
+    ChangeType.STANDARD: Q(is_standard=True),
+}
 
 
 def _user_named(username: str) -> QuerySet[User, Any]:

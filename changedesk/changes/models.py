@@ -70,6 +70,9 @@ class Change(models.Model):
     reason = models.TextField("reason for the change")
     is_emergency = models.BooleanField("emergency change", default=False)
     emergency_justification = models.TextField(blank=True)
+    # Raised from a standard change template approved once (set when it is raised, by the
+    # app that keeps the templates): it goes ahead without the approvals.
+    is_standard = models.BooleanField("standard change", default=False, editable=False)
 
     # The plan (FITS step 4).
     details = models.TextField("full details of the change", blank=True)
@@ -155,6 +158,11 @@ class Change(models.Model):
         from django.urls import reverse
 
         return reverse("changes:detail", args=[self.pk])
+
+    @property
+    def change_type(self) -> str:
+        """`normal`, `emergency` or `standard` (`choices.ChangeType`)."""
+        return "standard" if self.is_standard else "emergency" if self.is_emergency else "normal"
 
     @property
     def reference(self) -> str:

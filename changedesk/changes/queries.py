@@ -39,7 +39,8 @@ def with_people(queryset: QuerySet[Change]) -> QuerySet[Change]:
 
 
 # What a card of My work shows, as `Card` takes it (with the originator's names).
-CARD_FIELDS = ("pk", "number", "title", "state", "is_emergency", "planned_start", "school__name",
+CARD_FIELDS = ("pk", "number", "title", "state", "is_emergency", "is_standard", "planned_start",
+               "school__name",
                "originator_id", "originator__username", "originator__first_name",
                "originator__last_name")  # fmt: skip
 
@@ -56,6 +57,7 @@ class Card:
     title: str
     state: str
     is_emergency: bool
+    is_standard: bool
     planned_start: datetime | None
     school_name: str
     originator_name: str
@@ -308,12 +310,14 @@ def _cards(ids: set[int]) -> dict[int, Card]:
     url = _detail_url()
     names: dict[int, str] = {}
     cards: dict[int, Card] = {}
-    for pk, number, title, state, emergency, start, school, by, *name in rows:
+    for pk, number, title, state, emergency, standard, start, school, by, *name in rows:
         if by not in names:
             username, first_name, last_name = name
             person = User(pk=by, username=username, first_name=first_name, last_name=last_name)
             names[by] = person.display_name
-        cards[pk] = Card(pk, url(pk), number, title, state, emergency, start, school, names[by])
+        cards[pk] = Card(
+            pk, url(pk), number, title, state, emergency, standard, start, school, names[by]
+        )
     return cards
 
 

@@ -103,9 +103,14 @@ def create_change(
     data: dict[str, Any],
     *,
     items: Iterable[ConfigurationItem] = (),
+    standard: bool = False,
 ) -> Change:
     """Raise a new RFC in `school` as `originator`; `data` holds model field values, and
-    `items` the configuration items it touches. One `create` event records it all."""
+    `items` the configuration items it touches. One `create` event records it all.
+
+    `standard`: a standard change, raised from a template approved once. It is created in
+    `draft` for the app that keeps the templates to take it straight on (`raise_standard`,
+    in the same transaction): on its own, a standard RFC goes nowhere."""
     originator = permissions.with_roles(originator)
     if not permissions.holds(originator, Role.ORIGINATOR, school):
         raise NotPermitted(f"Only an originator at {school.name} may raise a request for change.")
@@ -114,17 +119,23 @@ def create_change(
         raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
     values: dict[str, Any] = {**default_people(school, originator), **data}
     errors = validate_people(school, originator, values)
+    if standard and values.get("is_emergency"):
+        errors["is_emergency"] = (
+            "A standard change is not an emergency: raise it as one or the other."
+        )
     if errors:
         raise InvalidAction("Some fields need correcting.", errors)
     with transaction.atomic():
         # Locking the school serialises numbering, so references never collide.
         School.objects.select_for_update().filter(pk=school.pk).first()
         last = Change.objects.filter(school=school).aggregate(n=Max("number"))["n"] or 0
-        change = Change(school=school, originator=originator, number=last + 1, **values)
+        change = Change(
+            school=school, originator=originator, number=last + 1, is_standard=standard, **values
+        )
         change.save()
         diffs = [
             {"field": n, "before": None, "after": field_value(change, n)}
-            for n in EDITABLE_FIELDS
+            for n in (*EDITABLE_FIELDS, "is_standard")
             if field_value(change, n) not in (None, "", False)
         ]
         named = name_items_on_new(change, items)

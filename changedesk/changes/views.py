@@ -27,7 +27,7 @@ from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
 from changedesk.changes import decision_links, extensions, queries, tally, workflow
-from changedesk.changes.choices import Action, EventKind, State
+from changedesk.changes.choices import Action, ChangeType, EventKind, State
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
 from changedesk.changes.items import item_links, set_change_items
@@ -106,6 +106,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
         # The school filter's choices: those loaded with the person's memberships.
         "schools": permissions.schools(_current_user(request)),
         "states": State.choices,
+        "types": ChangeType.choices,
         "sort": request.GET.get("sort", ""),
         "columns": extensions.columns(),
     }
@@ -136,6 +137,11 @@ CSV_COLUMNS: list[tuple[str, tuple[str, ...], Callable[..., str]]] = [
     ("outcome", ("outcome",), str),
     ("created_at", ("created_at",), _iso),
     ("description", ("description",), str),
+    (
+        "type",
+        ("is_emergency", "is_standard"),
+        lambda e, s: "standard" if s else "emergency" if e else "normal",
+    ),
 ]
 EXPORT_CHUNK = 1000
 

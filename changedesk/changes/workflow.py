@@ -52,6 +52,8 @@ UNRATIFIED_EMERGENCY = Condition(
     lambda change: change.is_emergency and not change.ratified, Q(is_emergency=True, ratified=False)
 )
 ALWAYS = Condition(lambda change: True, Q())
+STANDARD = Condition(lambda change: change.is_standard, Q(is_standard=True))
+NOT_STANDARD = Condition(lambda change: not change.is_standard, Q(is_standard=False))
 
 
 # --- Routing: where an action leads when the FITS path forks. ---
@@ -186,7 +188,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     # 2. The originator raises the RFC and sends it for approval to proceed.
     Transition(S.DRAFT, A.SUBMIT, S.AWAITING_INITIAL_APPROVAL, R.ORIGINATOR,
                requires=("title", "description", "reason", "initial_approver"),
-               guards=(emergency_justified,), task="complete it and submit it", edits=EVERYTHING),
+               guards=(emergency_justified,), only_when=NOT_STANDARD,
+               task="complete it and submit it", edits=EVERYTHING),
+    # A standard change: raised from a template approved once (the app that keeps them
+    # guards it), it goes ahead at once, its window still weighed against the calendar.
+    Transition(S.DRAFT, A.RAISE_STANDARD, S.APPROVED, R.ORIGINATOR,
+               requires=("title", "description", "reason", *PLAN_FIELDS), approves=ALL_CONTENT,
+               only_when=STANDARD, refusal="A standard change needs its plan and window.",
+               signature="Standard change (approved as its template)",
+               signed_when=lambda change: change.is_standard),
     Transition(S.DRAFT, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
     # 3. The initial approver agrees it may be planned, sends it back, or rejects it.
     Transition(S.AWAITING_INITIAL_APPROVAL, A.APPROVE, S.PLANNING, R.INITIAL_APPROVER,

@@ -100,6 +100,8 @@ class MergedIds:
     def __getitem__(self, window: slice) -> list[Any]:
         start = int(window.start or 0)
         reach = None if window.stop is None else int(window.stop)
+        if reach is not None and reach <= start:
+            return []  # an empty list's page (Paginator asks for [0:0]): nothing to ask
         ranks = self._ranks()
         names = [c.lstrip("-") for c in self.columns]
         # One branch is compiled, for a stand-in school and rank, and each school's is that

@@ -12,6 +12,7 @@ people keep. A value a filter cannot read is a 400 with the field's error from t
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,7 +21,8 @@ from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 
 from changedesk.accounts.models import School
-from changedesk.changes.choices import State
+from changedesk.changes.choices import ChangeType, State
+from changedesk.changes.filters import TYPE_QUERIES
 from changedesk.changes.models import Change, ChangeItem
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.filters import FilterSet
@@ -113,6 +115,7 @@ class ScheduleFilterSet(FilterSet):
     approval = django_filters.ChoiceFilter(
         choices=APPROVALS, method="by_approval", label="Approval"
     )
+    type = django_filters.ChoiceFilter(choices=ChangeType.choices, method="by_type", label="Type")
 
     class Meta:
         model = Change
@@ -127,9 +130,9 @@ class ScheduleFilterSet(FilterSet):
         super().__init__(data, **kwargs)
         self.schools = schools
 
-    def get_form_class(self) -> type[ScheduleFilterForm]:
+    def get_form_class(self) -> builtins.type[ScheduleFilterForm]:
         # Built on `Meta.form`; django-filter's types only know it is some `Form`.
-        form_class = cast(type[ScheduleFilterForm], super().get_form_class())
+        form_class = cast(builtins.type[ScheduleFilterForm], super().get_form_class())
         form_class.schools = self.schools
         return form_class
 
@@ -163,6 +166,9 @@ class ScheduleFilterSet(FilterSet):
 
     def by_state(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
         return queryset.filter(state=value)
+
+    def by_type(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
+        return queryset.filter(TYPE_QUERIES[value])
 
     def by_approval(self, queryset: QuerySet[Change], name: str, value: str) -> QuerySet[Change]:
         if self.value("state"):

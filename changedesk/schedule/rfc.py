@@ -19,10 +19,12 @@ from rest_framework import serializers
 
 from changedesk.changes.choices import OPEN_STATES, Action
 from changedesk.changes.extensions import ActionField, Extension, Guard, Note, Panel
-from changedesk.changes.models import Change, ChangeEvent
+from changedesk.changes.models import Change, ChangeEvent, ChangeItem
 from changedesk.changes.workflow import Transition
 from changedesk.lib.errors import InvalidAction
+from changedesk.schedule.calendar import describe_span
 from changedesk.schedule.conflicts import Conflict, find_conflicts, hard_conflicts, soft_conflicts
+from changedesk.schedule.slots import ChangeKind, find_safe_slots
 
 OVERRIDE = "override_reason"
 
@@ -57,6 +59,12 @@ def weigh_conflicts(change: Change, transition: Transition, data: dict[str, Any]
         )
     if not soft:
         return {}
+    if change.is_standard:
+        # Approved once for a clear window: one with conflicts needs the approvals.
+        raise InvalidAction(
+            "A standard change goes ahead only in a window without conflicts.",
+            {"planned_start": " ".join(soft) + " " + _next_slot(change)},
+        )
     reason = data.get(OVERRIDE)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidAction(
@@ -64,6 +72,25 @@ def weigh_conflicts(change: Change, transition: Transition, data: dict[str, Any]
             {OVERRIDE: "Say why it should be approved anyway: " + " ".join(soft)},
         )
     return {OVERRIDE: reason.strip()[:1000], "conflicts": soft}
+
+
+def _next_slot(change: Change) -> str:
+    """Where the standard change could go instead, in words."""
+    assert change.planned_start is not None and change.planned_end is not None
+    items = list(ChangeItem.objects.filter(change=change).values_list("item_id", flat=True))
+    found = find_safe_slots(
+        change.school,
+        change.planned_end - change.planned_start,
+        items,
+        kind=ChangeKind.STANDARD,
+        count=1,
+        exclude_change_id=change.pk,
+    )
+    if not found.slots:
+        return "No safe slot was found soon: raise it as a normal change."
+    start, end = found.slots[0]
+    when = describe_span(start, end, change.school.zone)
+    return f"The next safe slot is {when}; or raise it as a normal change."
 
 
 # --- What the pages show. ---

@@ -401,6 +401,7 @@ def build_demo() -> list[tuple[str, str, str]]:
             if scenario.title not in existing:
                 _build(scenario, school, people)
         _school_setting(school, people)
+        _standard_changes(school, people)
         # Demo news is not news: the worker must never mail it to these made-up addresses.
         OutboxMessage.objects.filter(id__gt=before, school=school).delete()
     return [
@@ -542,3 +543,69 @@ def _school_setting(school: School, people: dict[str, User]) -> None:
         MaintenanceWindow.objects.create(
             school=school, name="Weekends", weekdays=[5, 6], start_time=time(0, 0), end_time=None
         )
+
+
+# Two standard change templates: the monthly patch run, approved through the RFC that
+# proposed it (whose first run is planned) with this month's run raised from it, and a
+# draft not yet proposed. Made once, by title.
+PATCH_RUN: dict[str, Any] = {
+    "title": "Monthly security updates for staff laptops",
+    "description": "Approve and install the month's security updates on the staff laptops.",
+    "reason": "Cyber Essentials: high and critical security updates within 14 days of release.",
+    "details": "1. Approve the month's updates in the update console.\n2. Deploy to the pilot "
+    "ring (ICT suite 2) and check it next morning.\n3. Deploy to every staff laptop.\n"
+    "4. Check the console for failures and follow them up.",
+    "impact": "Staff laptops restart once, after school; nothing else is affected.",
+    "risk": "Low: an update may fail or misbehave on some laptops.",
+    "fallback_plan": "Uninstall the update from the console and pause it until the vendor "
+    "fixes it.",
+    "duration_minutes": 90,
+}
+LAMP: dict[str, Any] = {
+    "title": "Replace a classroom projector lamp",
+    "description": "Swap a failed projector lamp for a spare from the store.",
+    "reason": "A projector lamp has failed or is past its hours.",
+    "details": "1. Switch off and let it cool for 30 minutes. 2. Swap the lamp. 3. Reset "
+    "the lamp timer. 4. Test the picture.",
+    "impact": "That classroom has no projector while the lamp is changed.",
+    "risk": "Very low.",
+    "fallback_plan": "Refit the old lamp, or lend the room a portable projector.",
+    "duration_minutes": 45,
+}
+
+
+def _standard_changes(school: School, people: dict[str, User]) -> None:
+    from changedesk.schedule.slots import ChangeKind, find_safe_slots
+    from changedesk.standard import services as standard
+    from changedesk.standard.models import Template
+
+    olivia = people["olivia"]
+    if not Template.objects.filter(school=school, title=LAMP["title"]).exists():
+        standard.create_template(school, olivia, dict(LAMP))
+    if Template.objects.filter(school=school, title=PATCH_RUN["title"]).exists():
+        return
+    laptops = list(ConfigurationItem.objects.filter(school=school, identifier="SUITE-2"))
+    template = standard.create_template(school, olivia, dict(PATCH_RUN), items=laptops)
+    proposal = standard.propose(template.pk, olivia)
+    perform(proposal.pk, "submit", olivia)
+    perform(proposal.pk, "approve", people["ian"], comment="A standard change for the patch run.")
+    duration = timedelta(minutes=PATCH_RUN["duration_minutes"])
+    ids = [item.pk for item in laptops]
+    found = find_safe_slots(school, duration, ids, count=1).slots
+    if not found:
+        return
+    start, end = found[0]
+    update_change(
+        proposal.pk,
+        olivia,
+        {"planned_start": start, "planned_end": end, "peer_reviewer": people["peter"],
+         "final_approver": people["fiona"], "implementer": olivia},
+    )  # fmt: skip
+    perform(proposal.pk, "submit_plan", olivia)
+    perform(proposal.pk, "approve", people["peter"], comment="The pilot ring goes first: good.")
+    perform(proposal.pk, "approve", people["fiona"], comment="Yes, every month, after school.")
+    after = find_safe_slots(
+        school, duration, ids, kind=ChangeKind.STANDARD, after=end + timedelta(days=28), count=1
+    ).slots
+    if after:
+        standard.raise_change(template.pk, olivia, planned_start=after[0][0])

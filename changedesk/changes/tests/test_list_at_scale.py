@@ -362,3 +362,18 @@ def test_an_empty_list_read_together_with_its_count_is_one_query(team, school):
     with CaptureQueriesContext(connection) as asked:
         found = paging.page(Change.objects.filter(school=school), "1", 2, together=True)
     assert list(found.object_list) == [] and found.paginator.count == 0 and len(asked) == 1
+
+
+def test_an_empty_list_of_someone_of_several_schools(client, team, school, other_school):
+    """Paged school by school (on PostgreSQL), an empty list is an empty page, not a 500."""
+    from rest_framework.test import APIClient
+
+    set_membership(team["olivia"], other_school, [Role.ORIGINATOR])
+    _raise(school, team["olivia"], "Only one")
+    client.force_login(team["olivia"])
+    page = client.get("/changes/?person=nobody")
+    assert page.status_code == 200 and "No requests for change match" in page.content.decode()
+    api = APIClient()
+    api.force_authenticate(team["olivia"])
+    answer = api.get("/api/v1/changes/?person=nobody")
+    assert answer.status_code == 200 and answer.json()["count"] == 0

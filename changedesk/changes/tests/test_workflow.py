@@ -126,9 +126,15 @@ def at_state(state: str, emergency: bool, team: dict[str, User], school: School)
     return advance(draft, team, state)
 
 
+# Rows taken only through an app above the core, and tested there: a standard change goes
+# ahead (`raise_standard`) only when raised from its template (changedesk/standard/tests).
+THROUGH_AN_APP = {("draft", "raise_standard")}
+
+
 def test_it_covers_every_transition_in_the_table():
-    assert {(s, a) for s, a, *_ in PATH} == {(t.source, t.action) for t in TRANSITIONS}
-    assert len(PATH) == len(TRANSITIONS)
+    covered = {(s, a) for s, a, *_ in PATH} | THROUGH_AN_APP
+    assert covered == {(t.source, t.action) for t in TRANSITIONS}
+    assert len(PATH) + len(THROUGH_AN_APP) == len(TRANSITIONS)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
-from changedesk.changes.choices import State
+from changedesk.changes.choices import ChangeType, State
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib import paging
@@ -63,6 +63,7 @@ class ScheduleQuery:
     state: str
     approval: str
     tz: ZoneInfo
+    type: str = ""
 
     def params(self, **overrides: Any) -> str:
         values: dict[str, Any] = {
@@ -72,6 +73,7 @@ class ScheduleQuery:
             "item": self.item.pk if self.item else "",
             "state": self.state,
             "approval": self.approval,
+            "type": self.type,
         }
         values.update(overrides)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -106,6 +108,7 @@ def _schedule_query(request: HttpRequest) -> tuple[ScheduleQuery, QuerySet[Chang
         item=filters.value("item"),
         state=filters.value("state") or "",
         approval=filters.value("approval") or "",
+        type=filters.value("type") or "",
         tz=tz,
     )
     return query, filters.qs
@@ -271,6 +274,7 @@ def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
             # The item filter names each item's school when it offers several schools'.
             "item_schools": len(query.schools) > 1 and not query.school,
             "states": State.choices,
+            "types": ChangeType.choices,
             "views": [(v, v.capitalize(), query.params(view=v)) for v in VIEWS],
             "today_params": query.params(date=today.isoformat()),
             "print_params": query.params(),

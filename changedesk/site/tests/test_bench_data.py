@@ -228,8 +228,9 @@ def test_same_seed_same_data():
 
 def test_a_column_added_since_is_filled_with_its_default():
     given = tuple(c for c in _CHANGE_COLUMNS if c not in ("outcome", "version"))
-    assert _filler(Change, given) == (("outcome", "version"), ("", 1))
-    assert _filler(Change, _CHANGE_COLUMNS) == ((), ())
+    # `is_standard` (standard changes, issue 10) came after the generator: filled too.
+    assert _filler(Change, given) == (("is_standard", "outcome", "version"), (False, "", 1))
+    assert _filler(Change, _CHANGE_COLUMNS) == (("is_standard",), (False,))
 
 
 def test_refuses_to_make_its_schools_twice(bench):

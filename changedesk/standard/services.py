@@ -1,0 +1,409 @@
+"""What may be done with a standard change template, and by whom: the one door for each.
+
+Every step writes a `TemplateEvent`; the template's approval comes from the RFC that
+proposes it (see `rfc.py`, whose effects call `approved`, `refused` and `failed`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from changedesk.accounts import permissions
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import School, User
+from changedesk.changes import workflow
+from changedesk.changes.choices import Action
+from changedesk.changes.models import Change
+from changedesk.changes.services import PLANNING_HORIZON, create_change
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.standard.models import (
+    CONTENT,
+    EventKind,
+    Raised,
+    Template,
+    TemplateEvent,
+    TemplateState,
+)
+
+# How long a template is approved for, when no review date is given.
+DEFAULT_REVIEW = timedelta(days=365)
+PROPOSAL_PREFIX = "Standard change: "
+# Who may review a suspended template and reinstate it.
+REVIEWERS = frozenset({Role.FINAL_APPROVER, Role.INITIAL_APPROVER})
+
+
+def _record(
+    template: Template,
+    kind: str,
+    actor: User,
+    *,
+    change: Change | None = None,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> TemplateEvent:
+    return TemplateEvent.objects.create(
+        template=template,
+        kind=kind,
+        actor=actor,
+        version=template.version,
+        change=change,
+        comment=comment.strip(),
+        data=data or {},
+    )
+
+
+def may_manage(user: Any, school: School) -> bool:
+    """Originators write templates and propose them (as they raise RFCs)."""
+    return permissions.holds(user, Role.ORIGINATOR, school)
+
+
+def may_raise(user: Any, template: Template) -> bool:
+    """An originator of its school, and one of those it names when it names any."""
+    if not permissions.holds(user, Role.ORIGINATOR, template.school):
+        return False
+    named = [u.pk for u in template.raisers.all()]
+    return not named or user.pk in named
+
+
+def may_reinstate(user: Any, template: Template) -> bool:
+    return permissions.holds_any(user, REVIEWERS, template.school)
+
+
+def _check_items(school: School, items: Iterable[ConfigurationItem]) -> list[ConfigurationItem]:
+    listed = list(items)
+    foreign = [i.name for i in listed if i.school_id != school.pk]
+    if foreign:
+        raise InvalidAction(
+            "Some items are not the school's.",
+            {"items": f"Not at {school.name}: {', '.join(foreign)}."},
+        )
+    return listed
+
+
+def _check_raisers(school: School, people: Iterable[User]) -> list[User]:
+    listed = list(people)
+    wrong = [p.display_name for p in listed if not permissions.holds(p, Role.ORIGINATOR, school)]
+    if wrong:
+        raise InvalidAction(
+            "Only originators may raise a standard change.",
+            {"raisers": f"Not an originator at {school.name}: {', '.join(wrong)}."},
+        )
+    return listed
+
+
+def _check_content(data: dict[str, Any]) -> None:
+    unknown = set(data) - {*CONTENT, "review_date"}
+    if unknown:
+        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    errors = {
+        name: "This field is required."
+        for name in CONTENT
+        if name in data and name != "duration_minutes" and not str(data[name] or "").strip()
+    }
+    minutes = data.get("duration_minutes")
+    if minutes is not None and not (isinstance(minutes, int) and 5 <= minutes <= 7 * 24 * 60):
+        errors["duration_minutes"] = "Give a whole number of minutes from 5 to 10080 (a week)."
+    if errors:
+        raise InvalidAction("Some fields need correcting.", errors)
+
+
+def create_template(
+    school: School,
+    actor: User,
+    data: dict[str, Any],
+    *,
+    items: Iterable[ConfigurationItem] = (),
+    raisers: Iterable[User] = (),
+) -> Template:
+    """A new template, in draft: it is approved by proposing it (`propose`)."""
+    actor = permissions.with_roles(actor)
+    if not may_manage(actor, school):
+        raise NotPermitted(f"Only an originator at {school.name} may write a standard change.")
+    missing = {
+        n: "This field is required." for n in CONTENT if n not in data and n != "duration_minutes"
+    }
+    if missing:
+        raise InvalidAction("Some fields need correcting.", missing)
+    _check_content(data)
+    items, raisers = _check_items(school, items), _check_raisers(school, raisers)
+    today = timezone.now().astimezone(school.zone).date()
+    values = {"review_date": today + DEFAULT_REVIEW, **data}
+    with transaction.atomic():
+        template = Template.objects.create(school=school, created_by=actor, **values)
+        template.items.set(items)
+        template.raisers.set(raisers)
+        _record(template, EventKind.CREATE, actor, data={"digest": template.digest()})
+    return template
+
+
+def update_template(
+    template_id: int,
+    actor: User,
+    data: dict[str, Any],
+    *,
+    items: Iterable[ConfigurationItem] | None = None,
+    raisers: Iterable[User] | None = None,
+    comment: str = "",
+) -> Template:
+    """Edit a template. Its content, items, raisers and review date are what its approval
+    covers: changing any of an approved (or suspended) one makes a new version, in draft,
+    to be proposed again. Not while a version is being approved."""
+    actor = permissions.with_roles(actor)
+    with transaction.atomic():
+        template = Template.objects.select_for_update().get(pk=template_id)
+        if not may_manage(actor, template.school):
+            raise NotPermitted(
+                f"Only an originator at {template.school.name} may edit a standard change."
+            )
+        _check_content(data)
+        if template.state == TemplateState.PROPOSED:
+            raise InvalidAction(
+                "It is being approved: withdraw its proposal first, then edit it.",
+                {"state": f"Awaiting approval on {template.proposal}."},
+            )
+        before = template.digest()
+        for name, value in data.items():
+            setattr(template, name, value)
+        if items is not None:
+            template.items.set(_check_items(template.school, items))
+        if raisers is not None:
+            # Only those added are checked: someone named before who has since lost the
+            # originator role does not block an edit (nor may they raise it: `may_raise`).
+            listed = list(raisers)
+            named = set(template.raisers.values_list("pk", flat=True))
+            _check_raisers(template.school, [p for p in listed if p.pk not in named])
+            template.raisers.set(listed)
+        after = template.digest()
+        if after == before:
+            return template  # nothing changed: nothing to save or record
+        approved = template.state in (TemplateState.APPROVED, TemplateState.SUSPENDED)
+        if approved:
+            # Approved content changed: a new version, to be approved again.
+            template.version += 1
+            template.state = TemplateState.DRAFT
+        template.save()
+        _record(
+            template,
+            EventKind.EDIT,
+            actor,
+            comment=comment,
+            data={"digest": after, "needs_approval": approved},
+        )
+    return template
+
+
+def propose(
+    template_id: int, actor: User, *, people: dict[str, User | None] | None = None
+) -> Change:
+    """Ask for the template's approval: a normal RFC carrying its content, which goes
+    through the school's approvers as any RFC does. The approval that accepts that RFC's
+    impact approves this version of the template (its first run is that RFC)."""
+    actor = permissions.with_roles(actor)
+    with transaction.atomic():
+        template = Template.objects.select_for_update().get(pk=template_id)
+        if not may_manage(actor, template.school):
+            raise NotPermitted(
+                f"Only an originator at {template.school.name} may propose a standard change."
+            )
+        if template.state != TemplateState.DRAFT:
+            raise InvalidAction(
+                f"It is {template.get_state_display().lower()}: only a draft is proposed.",
+                {"state": "Edit it to make a new version, then propose that."},
+            )
+        content = {
+            n: getattr(template, n) for n in CONTENT if n not in ("title", "duration_minutes")
+        }
+        title = (PROPOSAL_PREFIX + template.title)[:200]
+        data = {"title": title, **content, **{k: v for k, v in (people or {}).items()}}
+        change = create_change(template.school, actor, data, items=template.items.all())
+        template.proposal = change
+        template.state = TemplateState.PROPOSED
+        template.save()
+        _record(
+            template, EventKind.PROPOSE, actor, change=change, data={"digest": template.digest()}
+        )
+    return change
+
+
+# --- What the proposing and the raised RFCs do to a template (called by rfc.py's effects). ---
+
+
+def approved(change: Change, actor: User) -> None:
+    """The RFC proposing a template was approved: so is the template's version."""
+    template = (
+        Template.objects.select_for_update()
+        .filter(proposal=change, state=TemplateState.PROPOSED)
+        .first()
+    )
+    if template is None:
+        return
+    template.state = TemplateState.APPROVED
+    template.approved_version = template.version
+    template.approved_digest = template.digest()
+    template.approved_at = timezone.now()
+    template.suspended_by = None
+    template.save()
+    _record(
+        template,
+        EventKind.APPROVE,
+        actor,
+        change=change,
+        data={"digest": template.approved_digest},
+    )
+
+
+def refused(change: Change, actor: User, comment: str) -> None:
+    """The RFC proposing a template was rejected or withdrawn: the template is a draft again."""
+    template = (
+        Template.objects.select_for_update()
+        .filter(proposal=change, state=TemplateState.PROPOSED)
+        .first()
+    )
+    if template is None:
+        return
+    template.state = TemplateState.DRAFT
+    template.save()
+    _record(template, EventKind.REFUSE, actor, change=change, comment=comment)
+
+
+def failed(change: Change, actor: User) -> None:
+    """An RFC raised from a template failed and was backed out: the template is suspended
+    until its approvers review it."""
+    raised = Raised.objects.filter(change=change).select_related("template").first()
+    if raised is None:
+        return
+    template = Template.objects.select_for_update().get(pk=raised.template_id)
+    if template.state != TemplateState.APPROVED:
+        return
+    template.state = TemplateState.SUSPENDED
+    template.suspended_by = change
+    template.save()
+    _record(template, EventKind.SUSPEND, actor, change=change)
+
+
+def reinstate(template_id: int, actor: User, comment: str) -> Template:
+    """An approver has reviewed a suspended template: it may be raised again."""
+    actor = permissions.with_roles(actor)
+    with transaction.atomic():
+        template = Template.objects.select_for_update().get(pk=template_id)
+        if not may_reinstate(actor, template):
+            raise NotPermitted(
+                f"Only an approver at {template.school.name} may reinstate a standard change."
+            )
+        if not comment.strip():
+            raise InvalidAction(
+                "Say what the review found.", {"comment": "Say what the review found."}
+            )
+        if template.state != TemplateState.SUSPENDED:
+            raise InvalidAction(
+                f"It is {template.get_state_display().lower()}, not suspended.",
+                {"state": "Only a suspended standard change is reinstated."},
+            )
+        failed_change = template.suspended_by
+        template.state = TemplateState.APPROVED
+        template.suspended_by = None  # the event keeps which RFC it was
+        template.save()
+        _record(template, EventKind.REINSTATE, actor, change=failed_change, comment=comment)
+    return template
+
+
+# --- Raising an RFC from a template. ---
+
+# The longest window a standard change may be planned for, in its usual durations.
+LONGEST = 3
+
+
+def _check_window(template: Template, start: datetime, end: datetime | None) -> datetime:
+    """The window's end (by default its usual duration after the start), or the refusal: a
+    start within the school's lead time for standard changes (time to tell its users), and
+    a window far longer than the change usually takes (it would be another change)."""
+    now = timezone.now()
+    if abs(start - now) > PLANNING_HORIZON or (end and abs(end - now) > PLANNING_HORIZON):
+        raise InvalidAction(
+            "Choose a time within 20 years of today.",
+            {"planned_start": "Choose a time within 20 years of today."},
+        )
+    lead = timedelta(hours=template.school.standard_lead_hours)
+    if start < now + lead:
+        hours = template.school.standard_lead_hours
+        raise InvalidAction(
+            "A standard change is planned ahead.",
+            {"planned_start": f"Start it at least {hours} hour{'s' * (hours != 1)} from now "
+             "(the school's lead time for standard changes), so that its users can be told."},
+        )  # fmt: skip
+    usual = timedelta(minutes=template.duration_minutes)
+    end = end or start + usual
+    if end <= start:
+        raise InvalidAction(
+            "Some fields need correcting.",
+            {"planned_end": "The planned end must be after the planned start."},
+        )
+    if end - start > LONGEST * usual:
+        raise InvalidAction(
+            "The window is longer than this change takes.",
+            {"planned_end": f"It usually takes {template.duration_minutes} minutes: plan at "
+             f"most {LONGEST} times that, or raise it as a normal change."},
+        )  # fmt: skip
+    return end
+
+
+def raise_change(
+    template_id: int,
+    actor: User,
+    *,
+    planned_start: datetime,
+    planned_end: datetime | None = None,
+    items: Iterable[ConfigurationItem] | None = None,
+    implementer: User | None = None,
+) -> Change:
+    """Raise a standard change from the template: an RFC that goes ahead at once
+    (`raise_standard`), its window weighed against the school calendar as any approval's
+    is. All or nothing: a refusal (a hard freeze, a soft conflict, an expired or suspended
+    template) leaves no RFC behind."""
+    actor = permissions.with_roles(actor)
+    template = Template.objects.select_related("school").get(pk=template_id)
+    today = template.today()
+    if not may_raise(actor, template):
+        raise NotPermitted(f"You may not raise “{template.title}” at {template.school.name}.")
+    if not template.may_be_raised(today):
+        raise InvalidAction(
+            f"“{template.title}” cannot be raised: {template.status(today).lower()}.",
+            {"template": "Raise it as a normal change, or ask its approvers to review it."},
+        )
+    end = _check_window(template, planned_start, planned_end)
+    allowed = list(template.items.all())
+    chosen = list(items) if items is not None else allowed
+    if allowed:
+        outside = [i.name for i in chosen if i.pk not in {a.pk for a in allowed}]
+        if outside:
+            raise InvalidAction(
+                "The template does not cover some items.",
+                {"items": f"Not among the template's items: {', '.join(outside)}."},
+            )
+    _check_items(template.school, chosen)
+    data: dict[str, Any] = {
+        **{n: getattr(template, n) for n in CONTENT if n != "duration_minutes"},
+        "planned_start": planned_start,
+        "planned_end": end,
+    }
+    if implementer is not None:
+        data["implementer"] = implementer
+    with transaction.atomic():
+        change = create_change(template.school, actor, data, items=chosen, standard=True)
+        Raised.objects.create(
+            change=change,
+            template=template,
+            version=template.approved_version or template.version,
+            digest=template.approved_digest,
+        )
+        workflow.perform(change.pk, Action.RAISE_STANDARD, actor, data={TEMPLATE_KEY: template.pk})
+    return Change.objects.get(pk=change.pk)
+
+
+TEMPLATE_KEY = "standard_template"
