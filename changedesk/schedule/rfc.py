@@ -3,7 +3,9 @@
 - The approval that accepts the impact on the school (the final approval, the committee's
   decision in its place, an emergency's initial approval) weighs the window's conflicts
   with the school calendar: a hard freeze refuses it; soft conflicts need an
-  `override_reason`, kept in the event's data with the conflicts it overrode.
+  `override_reason`, kept in the event's data with the conflicts it overrode. A standard
+  change (`raise_standard`) has no approver to give one: any conflict refuses it, naming
+  the next safe slot.
 - The RFC page shows the conflicts to everyone (above the sections), and so do its edit
   form beside the plan and the page an approver's e-mail link opens; the decision form
   asks for the override reason when it is needed.
