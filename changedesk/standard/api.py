@@ -18,6 +18,7 @@ them (`changes.api.ChangeSerializer`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
@@ -182,14 +183,18 @@ def items_of(school: School, ids: list[int], field: str = "items") -> list[Confi
     return items
 
 
-def members_of(school: School, usernames: list[str], field: str) -> list[User]:
-    """Active members of `school` by username, in the order given; a 400 naming the others."""
-    found = {
-        user.username: user
+def members_of(
+    school: School, usernames: list[str], field: str, kept: Iterable[User] = ()
+) -> list[User]:
+    """Active members of `school` by username, in the order given, or people `kept` (named
+    before: sending back what was read is not refused); a 400 naming the others."""
+    found = {user.username: user for user in kept}
+    found.update(
+        (user.username, user)
         for user in User.objects.filter(
             username__in=usernames, is_active=True, memberships__school=school
         )
-    }
+    )
     unknown = [name for name in usernames if name not in found]
     if unknown:
         raise serializers.ValidationError(
@@ -344,7 +349,8 @@ class TemplateSerializer(
         if "items" in attrs:
             attrs["items"] = items_of(school, attrs["items"])
         if "raisers" in attrs:
-            attrs["raisers"] = members_of(school, attrs["raisers"], "raisers")
+            named = list(self.instance.raisers.all()) if self.instance is not None else []
+            attrs["raisers"] = members_of(school, attrs["raisers"], "raisers", kept=named)
         return attrs
 
 

@@ -1,6 +1,7 @@
 """Promotion: normal RFCs of one kind that keep succeeding are a standard change waiting to
-be written. Of a school's recent RFCs (the newest `RECENT`: the cost stays flat however
-many it has), those that succeeded as normal changes are grouped by what they touch and by
+be written. Of the schools' recent RFCs (the newest `RECENT` of them together: the cost
+stays flat however many they have), those that succeeded as normal changes are grouped
+by what they touch and by
 their title with its dates and numbers taken out ("Patch run March 2026" and "Patch run
 April 2026" are one kind); a kind that has succeeded `SUGGEST_AFTER` times and has no
 template yet is suggested, to be written from its latest RFC."""

@@ -55,9 +55,12 @@ def _approves(transition: Transition) -> bool:
 
 
 def _approved(change: Change, event: ChangeEvent, data: dict[str, Any]) -> None:
-    # The approval that took it to `approved` (the final one; an emergency's initial one).
-    accepted = event.to_state == State.APPROVED and event.from_state != State.APPROVED
-    if accepted and not change.is_standard:
+    # The final approver's: the final approval (or the committee's in its place), or the
+    # ratification of an emergency (whose initial approval is no approval of a template).
+    final = (
+        event.from_state == State.AWAITING_FINAL_APPROVAL and event.to_state == State.APPROVED
+    ) or event.kind == Action.RATIFY
+    if final and not change.is_standard:
         services.approved(change, event.actor)
 
 
@@ -74,7 +77,8 @@ def _records_outcome(transition: Transition) -> bool:
 
 
 def _outcome(change: Change, event: ChangeEvent, data: dict[str, Any]) -> None:
-    if change.is_standard and change.outcome == Outcome.FAILED_BACKED_OUT:
+    # A raised RFC, or the proposing RFC's own first run.
+    if change.outcome == Outcome.FAILED_BACKED_OUT:
         services.failed(change, event.actor)
 
 
@@ -83,7 +87,9 @@ def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
         raised = Raised.objects.filter(change=change).select_related("template").first()
         return {"raised": raised} if raised else None
     proposed = Template.objects.filter(proposal=change).first()
-    return {"proposed": proposed} if proposed else None
+    if proposed is None:
+        return None
+    return {"proposed": proposed, "raisers": list(proposed.raisers.all())}
 
 
 def _raise_note(event: ChangeEvent) -> list[Note]:

@@ -7,10 +7,11 @@ proposes it (see `rfc.py`, whose effects call `approved`, `refused` and `failed`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from changedesk.accounts import permissions
@@ -34,6 +35,8 @@ from changedesk.standard.models import (
 # How long a template is approved for, when no review date is given.
 DEFAULT_REVIEW = timedelta(days=365)
 PROPOSAL_PREFIX = "Standard change: "
+# What the proposing RFC carries of the template (its title, prefixed, besides).
+PROPOSED = ("description", "reason", "details", "impact", "risk", "fallback_plan")
 # Who may review a suspended template and reinstate it.
 REVIEWERS = frozenset({Role.FINAL_APPROVER, Role.INITIAL_APPROVER})
 
@@ -97,7 +100,7 @@ def _check_raisers(school: School, people: Iterable[User]) -> list[User]:
     return listed
 
 
-def _check_content(data: dict[str, Any]) -> None:
+def _check_content(data: dict[str, Any], school: School, template: Template | None = None) -> None:
     unknown = set(data) - {*CONTENT, "review_date"}
     if unknown:
         raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
@@ -109,6 +112,14 @@ def _check_content(data: dict[str, Any]) -> None:
     minutes = data.get("duration_minutes")
     if minutes is not None and not (isinstance(minutes, int) and 5 <= minutes <= 7 * 24 * 60):
         errors["duration_minutes"] = "Give a whole number of minutes from 5 to 10080 (a week)."
+    review = data.get("review_date")
+    unchanged = template is not None and review == template.review_date
+    if review is not None and not unchanged:
+        today = timezone.now().astimezone(school.zone).date()
+        if not isinstance(review, date) or review < today:
+            errors["review_date"] = "Choose today or a later day."
+        elif review > today + PLANNING_HORIZON:
+            errors["review_date"] = "Choose a day within 20 years of today."
     if errors:
         raise InvalidAction("Some fields need correcting.", errors)
 
@@ -130,7 +141,7 @@ def create_template(
     }
     if missing:
         raise InvalidAction("Some fields need correcting.", missing)
-    _check_content(data)
+    _check_content(data, school)
     items, raisers = _check_items(school, items), _check_raisers(school, raisers)
     today = timezone.now().astimezone(school.zone).date()
     values = {"review_date": today + DEFAULT_REVIEW, **data}
@@ -161,7 +172,7 @@ def update_template(
             raise NotPermitted(
                 f"Only an originator at {template.school.name} may edit a standard change."
             )
-        _check_content(data)
+        _check_content(data, template.school, template)
         if template.state == TemplateState.PROPOSED:
             raise InvalidAction(
                 "It is being approved: withdraw its proposal first, then edit it.",
@@ -216,9 +227,7 @@ def propose(
                 f"It is {template.get_state_display().lower()}: only a draft is proposed.",
                 {"state": "Edit it to make a new version, then propose that."},
             )
-        content = {
-            n: getattr(template, n) for n in CONTENT if n not in ("title", "duration_minutes")
-        }
+        content = {n: getattr(template, n) for n in PROPOSED}
         title = (PROPOSAL_PREFIX + template.title)[:200]
         data = {"title": title, **content, **{k: v for k, v in (people or {}).items()}}
         change = create_change(template.school, actor, data, items=template.items.all())
@@ -243,6 +252,9 @@ def approved(change: Change, actor: User) -> None:
     )
     if template is None:
         return
+    # What is approved is what the approvers read: the RFC as it now says it (its
+    # originator may have edited it while it was returned or planned).
+    taken = _take_content(template, change)
     template.state = TemplateState.APPROVED
     template.approved_version = template.version
     template.approved_digest = template.digest()
@@ -254,8 +266,24 @@ def approved(change: Change, actor: User) -> None:
         EventKind.APPROVE,
         actor,
         change=change,
-        data={"digest": template.approved_digest},
+        data={"digest": template.approved_digest, "taken_from_the_rfc": taken},
     )
+
+
+def _take_content(template: Template, change: Change) -> list[str]:
+    """Set `template`'s content and items to what the RFC proposing it says; the names of
+    what differed."""
+    taken = []
+    title = change.title.removeprefix(PROPOSAL_PREFIX).strip() or template.title
+    for name, value in [("title", title), *((n, getattr(change, n)) for n in PROPOSED)]:
+        if getattr(template, name) != value:
+            setattr(template, name, value)
+            taken.append(name)
+    items = set(change.item_links.values_list("item_id", flat=True))
+    if items != set(template.items.values_list("pk", flat=True)):
+        template.items.set(list(items))
+        taken.append("items")
+    return taken
 
 
 def refused(change: Change, actor: User, comment: str) -> None:
@@ -273,13 +301,15 @@ def refused(change: Change, actor: User, comment: str) -> None:
 
 
 def failed(change: Change, actor: User) -> None:
-    """An RFC raised from a template failed and was backed out: the template is suspended
-    until its approvers review it."""
-    raised = Raised.objects.filter(change=change).select_related("template").first()
-    if raised is None:
-        return
-    template = Template.objects.select_for_update().get(pk=raised.template_id)
-    if template.state != TemplateState.APPROVED:
+    """An RFC raised from a template (or the RFC that proposed it, its first run) failed and
+    was backed out: the template is suspended until its approvers review it."""
+    raised = Raised.objects.filter(change=change).values_list("template_id", flat=True)
+    template = (
+        Template.objects.select_for_update()
+        .filter(Q(pk__in=raised) | Q(proposal=change), state=TemplateState.APPROVED)
+        .first()
+    )
+    if template is None:
         return
     template.state = TemplateState.SUSPENDED
     template.suspended_by = change
@@ -379,6 +409,12 @@ def raise_change(
     end = _check_window(template, planned_start, planned_end)
     allowed = list(template.items.all())
     chosen = list(items) if items is not None else allowed
+    if allowed and not chosen:
+        raise InvalidAction(
+            "Name what it touches.",
+            {"items": "Choose at least one of the template's items: its conflicts are "
+             "checked on them."},
+        )  # fmt: skip
     if allowed:
         outside = [i.name for i in chosen if i.pk not in {a.pk for a in allowed}]
         if outside:
@@ -395,6 +431,13 @@ def raise_change(
     if implementer is not None:
         data["implementer"] = implementer
     with transaction.atomic():
+        # Held until it is raised: an edit (a new version) waits, or is waited for.
+        locked = Template.objects.select_for_update().get(pk=template.pk)
+        if locked.approved_digest != template.approved_digest or not locked.may_be_raised(today):
+            raise InvalidAction(
+                f"“{template.title}” changed meanwhile: read it again.",
+                {"template": "It was edited or suspended while you raised it."},
+            )
         change = create_change(template.school, actor, data, items=chosen, standard=True)
         Raised.objects.create(
             change=change,

@@ -12,7 +12,9 @@ from changedesk.lib import heap
 def test_settle_freezes_what_start_up_loaded():
     try:
         frozen = heap.settle()
-        assert frozen == gc.get_freeze_count() > 10_000
+        assert frozen > 10_000
+        # Frozen objects may still die (a reference dropped since): the count only falls.
+        assert frozen - 1_000 <= gc.get_freeze_count() <= frozen
         # Every view module is loaded, and so frozen with the rest.
         assert "changedesk.changes.views" in sys.modules
         assert "changedesk.schedule.views.forward" in sys.modules

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from changedesk.changes.models import Change
+from changedesk.changes.services import update_change
 from changedesk.changes.workflow import perform
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.conftest import advance
+from changedesk.conftest import plan_data
 from changedesk.standard import services
 from changedesk.standard.models import Template
 
@@ -23,11 +25,29 @@ CONTENT = {
 }
 
 
+def propose_and_approve(template: Template, team) -> Change:
+    """Propose it and take the proposing RFC through the school's approvals, planning only
+    its window (its content is the template's): the approved proposing RFC."""
+    olivia = team["olivia"]
+    proposal = services.propose(template.pk, olivia)
+    perform(proposal.pk, "submit", olivia)
+    perform(proposal.pk, "approve", team["ian"])
+    plan = plan_data()
+    update_change(
+        proposal.pk,
+        olivia,
+        {"planned_start": plan["planned_start"], "planned_end": plan["planned_end"],
+         "peer_reviewer": team["peter"], "final_approver": team["fiona"]},
+    )  # fmt: skip
+    perform(proposal.pk, "submit_plan", olivia)
+    perform(proposal.pk, "approve", team["peter"])
+    return perform(proposal.pk, "approve", team["fiona"])
+
+
 def approve(template: Template, team) -> Template:
-    """Propose it and take the proposing RFC through the school's approvals; then withdraw
-    that RFC (its first run is not needed here), out of the calendar's way of the next."""
-    proposal = services.propose(template.pk, team["olivia"])
-    advance(proposal, team, "approved")
+    """Propose it and have it approved; then withdraw the proposing RFC (its first run is
+    not needed here), out of the calendar's way of the next."""
+    proposal = propose_and_approve(template, team)
     perform(proposal.pk, "withdraw", team["olivia"])
     template.refresh_from_db()
     assert template.state == "approved"

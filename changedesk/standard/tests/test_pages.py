@@ -414,7 +414,7 @@ def test_raising_redirects_to_an_approved_standard_rfc(client, team, approved, l
 
 
 def test_a_hard_freeze_refuses_the_raise_on_the_form_and_offers_a_normal_change(
-    client, team, approved, school
+    client, team, approved, school, laptops
 ):
     start, when = window(days=12)
     CalendarPeriod.objects.create(
@@ -423,7 +423,10 @@ def test_a_hard_freeze_refuses_the_raise_on_the_form_and_offers_a_normal_change(
     )  # fmt: skip
     client.force_login(team["olivia"])
 
-    response = client.post(reverse("standard:raise", args=[approved.pk]), {"planned_start": start})
+    response = client.post(
+        reverse("standard:raise", args=[approved.pk]),
+        {"planned_start": start, "items": [laptops.pk]},
+    )
 
     assert response.status_code == 400
     page = text(response)
@@ -434,7 +437,7 @@ def test_a_hard_freeze_refuses_the_raise_on_the_form_and_offers_a_normal_change(
     assert not Raised.objects.exists()
 
 
-def test_a_soft_conflict_names_the_next_safe_slot(client, team, approved, school):
+def test_a_soft_conflict_names_the_next_safe_slot(client, team, approved, school, laptops):
     start, when = window(days=14)
     CalendarPeriod.objects.create(
         school=school, kind="exam", name="Mock exams",
@@ -442,7 +445,10 @@ def test_a_soft_conflict_names_the_next_safe_slot(client, team, approved, school
     )  # fmt: skip
     client.force_login(team["olivia"])
 
-    response = client.post(reverse("standard:raise", args=[approved.pk]), {"planned_start": start})
+    response = client.post(
+        reverse("standard:raise", args=[approved.pk]),
+        {"planned_start": start, "items": [laptops.pk]},
+    )
 
     assert response.status_code == 400
     page = text(response)

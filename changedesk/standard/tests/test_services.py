@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from changedesk.accounts.choices import Role
 from changedesk.changes.models import Change
+from changedesk.changes.services import update_change
 from changedesk.changes.workflow import allowed_actions, perform
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.conftest import advance, member, plan_data
@@ -17,7 +18,7 @@ from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.schedule.models import CalendarPeriod
 from changedesk.standard import services
 from changedesk.standard.models import Raised, Template, TemplateEvent
-from changedesk.standard.tests.conftest import CONTENT, approve
+from changedesk.standard.tests.conftest import CONTENT, approve, propose_and_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -239,3 +240,80 @@ def test_a_templates_history_is_append_only(template):
         TemplateEvent.objects.filter(pk=event.pk).update(comment="rewritten")
     with pytest.raises(TypeError):
         TemplateEvent.objects.filter(pk=event.pk).delete()
+
+
+def test_what_the_approvers_read_on_the_proposing_rfc_is_what_is_approved(template, team, school):
+    from changedesk.changes.items import set_change_items
+
+    proposal = services.propose(template.pk, team["olivia"])
+    printer = ConfigurationItem.objects.create(school=school, name="Office printer")
+    # The originator edits the proposing RFC before it is approved.
+    update_change(proposal.pk, team["olivia"], {"details": "1. Other steps entirely."})
+    set_change_items(Change.objects.get(pk=proposal.pk), [printer], team["olivia"])
+    perform(proposal.pk, "submit", team["olivia"])
+    perform(proposal.pk, "approve", team["ian"])
+    plan = plan_data()
+    update_change(
+        proposal.pk,
+        team["olivia"],
+        {"planned_start": plan["planned_start"], "planned_end": plan["planned_end"],
+         "peer_reviewer": team["peter"], "final_approver": team["fiona"]},
+    )  # fmt: skip
+    perform(proposal.pk, "submit_plan", team["olivia"])
+    perform(proposal.pk, "approve", team["peter"])
+    perform(proposal.pk, "approve", team["fiona"])
+    template.refresh_from_db()
+    assert template.state == "approved"
+    assert template.details == "1. Other steps entirely."
+    assert list(template.items.all()) == [printer]
+    assert template.approved_digest == template.digest()
+    event = template.events.get(kind="approve")
+    assert event.data["taken_from_the_rfc"] == ["details", "items"]
+
+
+def test_an_emergency_proposal_approves_the_template_only_when_ratified(template, team):
+    proposal = services.propose(template.pk, team["olivia"])
+    update_change(
+        proposal.pk,
+        team["olivia"],
+        {"is_emergency": True, "emergency_justification": "Now, please"},
+    )
+    perform(proposal.pk, "submit", team["olivia"])
+    perform(proposal.pk, "approve", team["ian"])  # an emergency: straight to approved
+    template.refresh_from_db()
+    assert template.state == "proposed"  # the initial approver's alone approves no template
+    plan = plan_data()
+    update_change(
+        proposal.pk,
+        team["olivia"],
+        {"planned_start": plan["planned_start"], "planned_end": plan["planned_end"],
+         "final_approver": team["fiona"]},
+    )  # fmt: skip
+    perform(proposal.pk, "ratify", team["fiona"])
+    template.refresh_from_db()
+    assert template.state == "approved"
+    assert template.events.get(kind="approve").actor == team["fiona"]
+
+
+def test_a_failed_first_run_suspends_the_template(template, team):
+    proposal = propose_and_approve(template, team)
+    perform(proposal.pk, "record_outcome", team["olivia"], data={"outcome": "failed_backed_out"})
+    template.refresh_from_db()
+    assert template.state == "suspended" and template.suspended_by_id == proposal.pk
+
+
+def test_a_raise_that_names_no_items_is_refused_when_the_template_names_some(template, team):
+    approve(template, team)
+    with pytest.raises(InvalidAction) as refused:
+        services.raise_change(template.pk, team["olivia"], planned_start=_window(), items=[])
+    assert "at least one" in refused.value.fields["items"]
+
+
+@pytest.mark.parametrize("days", [-1, 20 * 366 + 2])
+def test_the_review_date_is_today_or_later_and_within_20_years(team, school, template, days):
+    review = timezone.now().date() + timedelta(days=days)
+    with pytest.raises(InvalidAction) as refused:
+        services.create_template(school, team["olivia"], {**CONTENT, "review_date": review})
+    assert "review_date" in refused.value.fields
+    with pytest.raises(InvalidAction):
+        services.update_template(template.pk, team["olivia"], {"review_date": review})
