@@ -16,8 +16,9 @@ rendering a tiny template through the same middleware, `site/bench_urls.py`), My
 change log (by default, closed ones, a page deep in the list, each sort, a search), its CSV
 export (about `BENCH_EXPORT_ROWS`, 10,000, rows: time, and peak memory by tracemalloc
 against an export of a tenth of the rows), an open RFC with a planned window, the forward
-schedule (month, week, agenda), the API's list and detail, and the conflict check and the
-next safe slots (the functions, and their API). Each of `BENCH_ROUNDS` rounds (default 30,
+schedule (month, week, agenda), the API's list and detail, the standard changes' page and
+API list (empty: bench-data makes no templates), and the conflict check and the next safe
+slots (the functions, and their API). Each of `BENCH_ROUNDS` rounds (default 30,
 after `BENCH_WARMUP` rounds, default 2, not counted) asks every endpoint once in a shuffled
 order, with the floor before each, and counts each request's queries. Everything it writes
 (the sessions) is rolled back: the database is left as it was found.
@@ -214,6 +215,9 @@ def plan(user: User, *, export_rows: int = 10_000) -> list[Endpoint]:
         Endpoint("schedule agenda", PAGE, "/schedule/?view=agenda"),
         Endpoint("API list", API, "/api/v1/changes/"),
         Endpoint("API list, state=closed", API, "/api/v1/changes/?state=closed"),
+        # The apps' lists (bench-data makes no templates: what an empty list costs).
+        Endpoint("standard changes", PAGE, "/standard-changes/"),
+        Endpoint("API standard changes", API, "/api/v1/standard-changes/"),
     ]
 
     def since(rows: int) -> tuple[str, int]:
