@@ -62,20 +62,23 @@ from changedesk.lib.loading import attach
         "example": [3, 7],
     }
 )
-class ItemIdsField(serializers.Field[Any, Any, list[int], Change]):
+class ItemIdsField(serializers.Field[Any, Any, list[int], Any]):
     """The configuration items an RFC touches, by id. Resolved against its school in `validate`."""
 
+    most = 500  # ids at most
     default_error_messages = {
         "invalid": "Give a list of item ids, e.g. [3, 7].",
         "too_many": "At most 500 items on one request for change.",
     }
 
-    def to_representation(self, change: Change) -> list[int]:
-        # Loaded with the RFCs (`load_item_ids`), else asked for.
-        loaded: list[int] | None = getattr(change, "_item_ids", None)
-        if loaded is not None:
-            return loaded
-        return sorted(ChangeItem.objects.filter(change=change).values_list("item_id", flat=True))
+    def to_representation(self, row: Any) -> list[int]:
+        # Loaded with the rows (`load_item_ids`), else asked for.
+        loaded: list[int] | None = getattr(row, "_item_ids", None)
+        return loaded if loaded is not None else self.ask(row)
+
+    def ask(self, row: Any) -> list[int]:
+        """The ids of the items `row` (an RFC) touches, when they were not loaded with it."""
+        return sorted(ChangeItem.objects.filter(change=row).values_list("item_id", flat=True))
 
     def get_attribute(self, instance: Change) -> Change:
         return instance
@@ -85,7 +88,7 @@ class ItemIdsField(serializers.Field[Any, Any, list[int], Change]):
             isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in data
         ):
             self.fail("invalid")
-        if len(data) > 500:
+        if len(data) > self.most:
             self.fail("too_many")
         return sorted(set(data))
 
@@ -218,22 +221,37 @@ class ChangeSerializer(
             )
         school: School = self.instance.school if self.instance is not None else attrs["school"]
         if "items" in attrs:
-            attrs["items"] = _items_of(school, attrs["items"])
+            attrs["items"] = items_of(school, attrs["items"])
         named = {n: attrs[n] for n in PEOPLE_FIELDS if attrs.get(n) is not None}
-        found = {
-            u.username: u
-            for u in User.objects.filter(
-                username__in=set(named.values()), is_active=True, memberships__school=school
-            )
-        }
-        errors = {
-            name: [f"No one called “{username}” is an active member of {school.name}."]
-            for name, username in named.items()
-            if username not in found
-        }
-        if errors:
-            raise serializers.ValidationError(errors)
-        return {**attrs, **{name: found[username] for name, username in named.items()}}
+        return {**attrs, **people_of(school, named)}
+
+
+def people_of(school: School, named: dict[str, str | None]) -> dict[str, User | None]:
+    """The people named on an RFC (a field of `PEOPLE_FIELDS` to a username, or None for no
+    one) as active members of `school`; a 400 naming each field whose person is not one."""
+    usernames = {username for username in named.values() if username is not None}
+    found = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in=usernames, is_active=True, memberships__school=school
+        )
+    }
+    errors = {
+        name: [f"No one called “{username}” is an active member of {school.name}."]
+        for name, username in named.items()
+        if username is not None and username not in found
+    }
+    if errors:
+        raise serializers.ValidationError(errors)
+    return {name: None if u is None else found[u] for name, u in named.items()}
+
+
+def load_for_api(changes: list[Change], actor: User | None) -> None:
+    """What the RFC API shows of `changes`, loaded after them, a query per table rather than
+    joined (lib.loading: an eight-table join took 4-8 ms to plan): their school and people
+    (the actor's schools known already, with their memberships) and their items."""
+    attach(changes, "school", "originator", *PEOPLE_FIELDS, known=loaded_schools(actor))
+    load_item_ids(changes)
 
 
 def load_item_ids(changes: list[Change]) -> None:
@@ -252,12 +270,13 @@ def _app_values(data: dict[str, Any]) -> dict[str, Any]:
     return {e.name: data.pop(e.name) for e in extensions.change_fields() if e.name in data}
 
 
-def _items_of(school: School, ids: list[int]) -> list[ConfigurationItem]:
+def items_of(school: School, ids: list[int], field: str = "items") -> list[ConfigurationItem]:
+    """The configuration items of `school` with `ids`; a 400 on `field` naming the others."""
     items = list(ConfigurationItem.objects.filter(school=school, pk__in=ids))
     missing = sorted(set(ids) - {item.pk for item in items})
     if missing:
         raise serializers.ValidationError(
-            {"items": [f"No item {', '.join(map(str, missing))} at {school.name}."]}
+            {field: [f"No item {', '.join(map(str, missing))} at {school.name}."]}
         )
     return items
 
@@ -426,10 +445,6 @@ class ChangeViewSet(
     # Numeric ids and school-qualified references (greenfield:RFC-0001) alike.
     lookup_value_regex = r"[^/]+"
 
-    # What an RFC shows of the rows it points at: loaded after the RFCs, a query per table,
-    # not joined (lib.loading: an eight-table join took 4-8 ms to plan).
-    RELATED = ("school", "originator", *PEOPLE_FIELDS)
-
     def get_queryset(self) -> ChangeQuerySet:
         return (
             # The caller as loaded with their memberships: their schools cost no query.
@@ -447,9 +462,7 @@ class ChangeViewSet(
         self._load(rows)
 
     def _load(self, changes: list[Change]) -> None:
-        # The caller's schools were read with their memberships: not asked for again.
-        attach(changes, *self.RELATED, known=loaded_schools(self._actor()))
-        load_item_ids(changes)
+        load_for_api(changes, self._actor())
 
     def paged_count(self) -> int | None:
         """How many RFCs the list holds, from the tallies where they tell (changes/tally.py;

@@ -42,10 +42,15 @@ from rest_framework.routers import SimpleRouter
 
 from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
-from changedesk.changes.api import ChangeSerializer, ChangeViewSet, load_item_ids
+from changedesk.changes.api import (
+    ChangeSerializer,
+    ItemIdsField,
+    items_of,
+    load_for_api,
+    people_of,
+)
 from changedesk.changes.models import PEOPLE_FIELDS, Change
 from changedesk.changes.services import PLANNING_HORIZON
-from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.api import (
     BAD_INPUT,
     FORBIDDEN,
@@ -110,32 +115,19 @@ def allowed(actor: User | None, template: Template, today: date) -> list[str]:
         "example": [3, 7],
     }
 )
-class ItemIdsField(serializers.Field[Any, Any, list[int], Any]):
+class TemplateItemIdsField(ItemIdsField):
     """Configuration items by id; resolved against the school in the view or `validate`.
     Shows a template's items (loaded with it by `load_template_links`, else asked for)."""
 
+    most = MAX_ITEMS
     default_error_messages = {
         "invalid": "Give a list of item ids, e.g. [3, 7].",
         "too_many": f"At most {MAX_ITEMS} items.",
     }
 
-    def get_attribute(self, instance: Any) -> Any:
-        return instance
-
-    def to_representation(self, template: Template) -> list[int]:
-        loaded: list[int] | None = getattr(template, "_item_ids", None)
-        if loaded is not None:
-            return loaded
+    def ask(self, row: Any) -> list[int]:
+        template: Template = row
         return sorted(template.items.values_list("pk", flat=True))
-
-    def to_internal_value(self, data: Any) -> list[int]:
-        if not isinstance(data, list) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**63 for v in data
-        ):
-            self.fail("invalid")
-        if len(data) > MAX_ITEMS:
-            self.fail("too_many")
-        return sorted(set(data))
 
 
 @extend_schema_field(
@@ -172,17 +164,6 @@ class RaisersField(serializers.Field[Any, Any, list[str], Any]):
         return list(dict.fromkeys(v.strip() for v in data))
 
 
-def items_of(school: School, ids: list[int], field: str = "items") -> list[ConfigurationItem]:
-    """The configuration items of `school` with `ids`; a 400 naming those that are not."""
-    items = list(ConfigurationItem.objects.filter(school=school, pk__in=ids))
-    missing = sorted(set(ids) - {item.pk for item in items})
-    if missing:
-        raise serializers.ValidationError(
-            {field: [f"No item {', '.join(map(str, missing))} at {school.name}."]}
-        )
-    return items
-
-
 def members_of(
     school: School, usernames: list[str], field: str, kept: Iterable[User] = ()
 ) -> list[User]:
@@ -204,24 +185,8 @@ def members_of(
 
 
 def _people(school: School, data: dict[str, Any]) -> dict[str, User | None]:
-    """The people `data` names on an RFC (`PEOPLE_FIELDS`, by username or null), as active
-    members of `school`; a 400 naming each field whose person is not one."""
-    named = {name: data[name] for name in PEOPLE_FIELDS if name in data}
-    usernames = {username for username in named.values() if username is not None}
-    found = {
-        user.username: user
-        for user in User.objects.filter(
-            username__in=usernames, is_active=True, memberships__school=school
-        )
-    }
-    errors = {
-        name: [f"No one called “{username}” is an active member of {school.name}."]
-        for name, username in named.items()
-        if username is not None and username not in found
-    }
-    if errors:
-        raise serializers.ValidationError(errors)
-    return {name: None if u is None else found[u] for name, u in named.items()}
+    """The people `data` names on an RFC (`PEOPLE_FIELDS`, by username or null)."""
+    return people_of(school, {name: data[name] for name in PEOPLE_FIELDS if name in data})
 
 
 # --- Serializers. ---
@@ -243,7 +208,7 @@ class TemplateSerializer(
     read_only_messages = READ_ONLY_MESSAGES
 
     school = SchoolField(help_text="The school's slug; set on create only.")
-    items = ItemIdsField(
+    items = TemplateItemIdsField(
         required=False,
         help_text="The items an RFC raised from it may touch (none: any of the school's).",
     )
@@ -389,7 +354,7 @@ class RaiseSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
         allow_null=True,
         help_text="When it ends (default: the start and the template's usual duration).",
     )
-    items = ItemIdsField(
+    items = TemplateItemIdsField(
         required=False,
         help_text="The items it touches, among the template's (default: the template's).",
     )
@@ -539,8 +504,7 @@ class TemplateViewSet(
         """An RFC as the RFC API shows it (`ChangeViewSet._render`)."""
         actor = self._caller()
         change = Change.objects.visible_to(actor).get(pk=change_id)
-        attach([change], *ChangeViewSet.RELATED, known=loaded_schools(actor))
-        load_item_ids([change])
+        load_for_api([change], actor)
         context = self.get_serializer_context()
         return Response(ChangeSerializer(change, context=context).data, status.HTTP_201_CREATED)
 
