@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "changedesk.communication",
     "changedesk.committee",
     "changedesk.standard",
+    "changedesk.patches",
     "changedesk.site",
 ]
 

@@ -14,6 +14,8 @@ class Role(models.TextChoices):
     COMMUNICATOR = "communicator", "Communicator"
     # Reads the notice board, the schedule and the change log; decides nothing.
     VIEWER = "viewer", "Viewer"
+    # Watches the vendors' patches, assesses and tests them and sees them deployed on time.
+    PATCH_ADMINISTRATOR = "patch_administrator", "Patch administrator"
 
 
 # Roles whose holders decide on an RFC and may name a deputy for a period.

@@ -1,0 +1,444 @@
+"""The patch cycle: one table (`TRANSITIONS`) and one door (`perform`).
+
+Only `perform` changes a patch's state. It locks the patch, finds the action's row for the
+patch's state, checks who may (the row's roles, or the RFC's outcome acting for the school:
+`by_change`), reads the action's payload with the row's reader (refusing bad input with field
+errors, before anything is written), sets what the reader says, and writes one `PatchEvent`
+holding the payload, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from changedesk.accounts import permissions
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import User
+from changedesk.changes.choices import TERMINAL_STATES
+from changedesk.changes.models import Change
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.errors import InvalidAction, NotPermitted, UnknownAction
+from changedesk.patches.choices import CheckKind, CheckResult, PatchAction, PatchState, Severity
+from changedesk.patches.models import (
+    Installation,
+    Patch,
+    PatchCheck,
+    PatchEvent,
+    PatchPolicy,
+    today_in,
+)
+
+A = PatchAction
+S = PatchState
+ADMIN = frozenset({Role.PATCH_ADMINISTRATOR})
+TECHNICIANS = frozenset({Role.PATCH_ADMINISTRATOR, Role.IMPLEMENTER})
+# The most machines one test or verification names.
+MOST_RESULTS = 200
+
+
+@dataclass
+class Step:
+    """What a reader makes of an action's payload: what to set on the patch, what the event
+    keeps, and the results to record per machine."""
+
+    sets: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    checks: list[tuple[ConfigurationItem, str, str]] = field(default_factory=list)
+    change: Change | None = None
+    installs: list[ConfigurationItem] = field(default_factory=list)
+
+
+Reader = Callable[[Patch, dict[str, Any]], Step]
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    # Who may; empty: only the RFC deploying the patch (`by_change`).
+    roles: frozenset[str]
+    reader: Reader
+    # May also be done for the school by an RFC's outcome (or the worker), with no role.
+    by_change: bool = False
+    label: str = ""
+    # What the page's button says.
+    verb: str = ""
+
+
+def _text(data: dict[str, Any], name: str, *, required: str = "", most: int = 5000) -> str:
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidAction("Some fields need correcting.", {name: "Give text."})
+    value = value.strip()
+    if required and not value:
+        raise InvalidAction(required, {name: required})
+    if len(value) > most:
+        raise InvalidAction("Some fields need correcting.", {name: f"At most {most} characters."})
+    return value
+
+
+def _date(data: dict[str, Any], name: str) -> date | None:
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidAction(
+            "Some fields need correcting.", {name: "Give a date, YYYY-MM-DD."}
+        ) from None
+
+
+def _severity(patch: Patch, data: dict[str, Any]) -> str:
+    value = data.get("severity") or patch.severity
+    if value not in Severity.values:
+        raise InvalidAction(
+            "Some fields need correcting.",
+            {"severity": f"One of: {', '.join(Severity.values)}."},
+        )
+    return str(value)
+
+
+def _items(patch: Patch, ids: Any, name: str) -> list[ConfigurationItem]:
+    """The school's active items named by id."""
+    if not isinstance(ids, list | tuple) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise InvalidAction("Some fields need correcting.", {name: "Give a list of item ids."})
+    if len(ids) > MOST_RESULTS:
+        raise InvalidAction("Some fields need correcting.", {name: f"At most {MOST_RESULTS}."})
+    found = {
+        i.pk: i for i in ConfigurationItem.objects.filter(school_id=patch.school_id, pk__in=ids)
+    }
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise InvalidAction(
+            "Some fields need correcting.",
+            {name: f"Not an item of {patch.school.name}: {', '.join(missing)}."},
+        )
+    return [found[i] for i in dict.fromkeys(ids)]
+
+
+def _results(
+    patch: Patch, data: dict[str, Any], kind: str
+) -> list[tuple[ConfigurationItem, str, str]]:
+    """`results`: a list of {"item": id, "result": "passed"|"failed", "notes": text}."""
+    rows = data.get("results")
+    what = "tested on" if kind == CheckKind.TEST else "verified on"
+    if not isinstance(rows, list) or not rows:
+        raise InvalidAction(
+            f"Name the machines it was {what}.",
+            {"results": f"Give at least one machine it was {what}, with its result."},
+        )
+    if not all(isinstance(r, dict) for r in rows):
+        raise InvalidAction(
+            "Some fields need correcting.",
+            {"results": "Each result is {item, result, notes}."},
+        )
+    items = _items(patch, [r.get("item") for r in rows], "results")
+    out = []
+    for item, row in zip(items, rows, strict=False):
+        result = row.get("result")
+        if result not in CheckResult.values:
+            raise InvalidAction(
+                "Some fields need correcting.",
+                {"results": f"{item.name}: the result is one of {', '.join(CheckResult.values)}."},
+            )
+        notes = row.get("notes") or ""
+        if not isinstance(notes, str) or len(notes) > 2000:
+            raise InvalidAction(
+                "Some fields need correcting.",
+                {"results": f"{item.name}: notes are text of at most 2,000 characters."},
+            )
+        out.append((item, str(result), notes.strip()))
+    failed = [item.name for item, result, _ in out if result == CheckResult.FAILED]
+    if failed:
+        advice = (
+            "Defer it (with the reason and a date) or mark it not applicable."
+            if kind == CheckKind.TEST
+            else "Put it right with an RFC, then record the verification when it passes."
+        )
+        raise InvalidAction(
+            f"It failed on {', '.join(failed)}. {advice}",
+            {"results": f"Failed on {', '.join(failed)}. {advice}"},
+        )
+    return out
+
+
+def _checked(rows: list[tuple[ConfigurationItem, str, str]]) -> list[dict[str, Any]]:
+    return [{"item": i.pk, "name": i.name, "result": r, "notes": n} for i, r, n in rows]
+
+
+def _read_assess(patch: Patch, data: dict[str, Any]) -> Step:
+    severity = _severity(patch, data)
+    sets: dict[str, Any] = {"severity": severity, "severity_confirmed": True}
+    if severity != patch.severity:
+        sets["due_on"] = PatchPolicy.of(patch.school).due_on(patch.release_date, severity)
+    step = Step(sets=sets, data={"severity": severity, "was": patch.severity})
+    if "items" in data and data["items"] is not None:
+        step.installs = _items(patch, data["items"], "items")
+        step.data["items"] = [i.pk for i in step.installs]
+    return step
+
+
+def _read_defer(patch: Patch, data: dict[str, Any]) -> Step:
+    reason = _text(data, "reason", required="Say why it is deferred.")
+    until = _date(data, "defer_until")
+    today = today_in(patch.school)
+    if until is None:
+        raise InvalidAction("Give the date to look at it again.", {"defer_until": "Give a date."})
+    if until <= today:
+        raise InvalidAction(
+            "Defer it to a later day.", {"defer_until": "A day after today, where the school is."}
+        )
+    if until > today + timedelta(days=366):
+        raise InvalidAction(
+            "Defer it for at most a year.", {"defer_until": "At most a year from today."}
+        )
+    return Step(
+        sets={"reason": reason, "defer_until": until, "severity_confirmed": True},
+        data={"reason": reason, "defer_until": until.isoformat()},
+    )
+
+
+def _read_not_applicable(patch: Patch, data: dict[str, Any]) -> Step:
+    reason = _text(data, "reason", required="Say why it does not apply.")
+    return Step(sets={"reason": reason, "defer_until": None}, data={"reason": reason})
+
+
+def _read_reassess(patch: Patch, data: dict[str, Any]) -> Step:
+    return Step(sets={"defer_until": None}, data={"was": patch.state})
+
+
+def _read_test(patch: Patch, data: dict[str, Any]) -> Step:
+    rows = _results(patch, data, CheckKind.TEST)
+    return Step(data={"results": _checked(rows)}, checks=rows)
+
+
+def _read_schedule(patch: Patch, data: dict[str, Any]) -> Step:
+    value = data.get("change")
+    if isinstance(value, Change):
+        change = value
+    else:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidAction("Name the RFC that deploys it.", {"change": "Give the RFC's id."})
+        found = Change.objects.filter(pk=value, school_id=patch.school_id).first()
+        if found is None:
+            raise InvalidAction(
+                "Name the RFC that deploys it.",
+                {"change": f"No RFC of {patch.school.name} has that id."},
+            )
+        change = found
+    if change.school_id != patch.school_id:
+        raise InvalidAction("Some fields need correcting.", {"change": "An RFC of its school."})
+    if change.state in TERMINAL_STATES or change.outcome:
+        raise InvalidAction(
+            f"RFC {change.reference} is {change.get_state_display().lower()}.",
+            {"change": "Choose an RFC still to be carried out."},
+        )
+    return Step(sets={"change": change}, data={"change": change.pk}, change=change)
+
+
+def _read_unschedule(patch: Patch, data: dict[str, Any]) -> Step:
+    return Step(sets={"change": None}, data={"change": patch.change_id}, change=patch.change)
+
+
+def _read_deploy(patch: Patch, data: dict[str, Any]) -> Step:
+    on = _date(data, "deployed_on") or today_in(patch.school)
+    return Step(
+        sets={"deployed_on": on},
+        data={"deployed_on": on.isoformat(), "on_time": on <= patch.due_on},
+        change=patch.change,
+    )
+
+
+def _read_verify(patch: Patch, data: dict[str, Any]) -> Step:
+    rows = _results(patch, data, CheckKind.VERIFY)
+    return Step(data={"results": _checked(rows)}, checks=rows)
+
+
+def _read_close(patch: Patch, data: dict[str, Any]) -> Step:
+    version = _text(data, "version", most=200) or patch.reference or patch.title[:200]
+    items = list(patch.items.all())
+    return Step(data={"version": version, "items": [i.pk for i in items]}, installs=items)
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(A.ASSESS, (S.AVAILABLE,), S.ASSESSED, ADMIN, _read_assess, verb="Deploy it"),
+    Transition(
+        A.DEFER, (S.AVAILABLE, S.ASSESSED, S.TESTED), S.DEFERRED, ADMIN, _read_defer, verb="Defer"
+    ),
+    Transition(
+        A.NOT_APPLICABLE,
+        (S.AVAILABLE, S.ASSESSED, S.TESTED, S.DEFERRED),
+        S.NOT_APPLICABLE,
+        ADMIN,
+        _read_not_applicable,
+        verb="Not applicable",
+    ),
+    Transition(
+        A.REASSESS,
+        (S.DEFERRED, S.NOT_APPLICABLE),
+        S.AVAILABLE,
+        ADMIN,
+        _read_reassess,
+        by_change=True,
+        verb="Assess it again",
+    ),
+    Transition(A.TEST, (S.ASSESSED,), S.TESTED, TECHNICIANS, _read_test, verb="Record the tests"),
+    Transition(
+        A.SCHEDULE, (S.TESTED,), S.SCHEDULED, ADMIN, _read_schedule, verb="Put it on an RFC"
+    ),
+    Transition(
+        A.UNSCHEDULE,
+        (S.SCHEDULED,),
+        S.TESTED,
+        ADMIN,
+        _read_unschedule,
+        by_change=True,
+        verb="Take it off its RFC",
+    ),
+    Transition(A.DEPLOY, (S.SCHEDULED,), S.DEPLOYED, frozenset(), _read_deploy, by_change=True),
+    Transition(
+        A.VERIFY, (S.DEPLOYED,), S.VERIFIED, TECHNICIANS, _read_verify, verb="Record verification"
+    ),
+    Transition(A.CLOSE, (S.VERIFIED,), S.CLOSED, ADMIN, _read_close, verb="Close it"),
+)
+
+
+def transition_for(state: str, action: str) -> Transition | None:
+    for row in TRANSITIONS:
+        if row.action == action and state in row.sources:
+            return row
+    return None
+
+
+def may(user: Any, patch: Patch, row: Transition) -> bool:
+    return bool(row.roles) and permissions.holds_any(user, set(row.roles), patch.school)
+
+
+def available_actions(user: Any, patch: Patch) -> list[Transition]:
+    """What `user` may do to `patch` now, in the table's order."""
+    return [row for row in TRANSITIONS if patch.state in row.sources and may(user, patch, row)]
+
+
+def perform(
+    patch_id: int,
+    action: str,
+    actor: User | None,
+    data: dict[str, Any] | None = None,
+    *,
+    comment: str = "",
+    by_change: bool = False,
+) -> Patch:
+    """The one door: `action` on the patch, by `actor` (None: the worker), in one transaction.
+
+    `by_change` is for the RFC deploying the patch (its outcome, or its end) and the worker:
+    it may take only the rows that allow it, with no role asked."""
+    if action not in PatchAction.values or action in (A.CREATE, A.EDIT):
+        raise UnknownAction(
+            f"Unknown action “{action}”.",
+            {"action": f"One of: {', '.join(r.action for r in TRANSITIONS if r.roles)}."},
+        )
+    data = data or {}
+    with transaction.atomic():
+        patch = Patch.objects.select_for_update().select_related("school").get(pk=patch_id)
+        row = transition_for(patch.state, action)
+        if row is None:
+            raise InvalidAction(
+                f"A patch that is {patch.get_state_display().lower()} cannot be "
+                f"{PatchAction(action).label.lower()}.",
+                {"action": f"Not allowed while it is {patch.state}."},
+            )
+        if by_change:
+            if not row.by_change:
+                raise NotPermitted(f"“{action}” is done by a person.")
+        elif not may(actor, patch, row):
+            raise NotPermitted(
+                f"Only a {' or '.join(sorted(_role_names(row.roles))) or 'deploying RFC'} of "
+                f"{patch.school.name} may do that."
+            )
+        comment = _text({"comment": comment}, "comment")
+        step = row.reader(patch, data)
+        before = patch.state
+        for name, value in step.sets.items():
+            setattr(patch, name, value)
+        patch.state = row.target
+        patch.save()
+        if action == A.ASSESS and step.installs:
+            patch.items.set(step.installs)
+        event = PatchEvent.objects.create(
+            patch=patch,
+            school_id=patch.school_id,
+            kind=action,
+            from_state=before,
+            to_state=row.target,
+            actor=actor,
+            change=step.change,
+            comment=comment,
+            data=step.data,
+            created_at=timezone.now(),
+        )
+        kind = CheckKind.TEST if action == A.TEST else CheckKind.VERIFY
+        PatchCheck.objects.bulk_create(
+            PatchCheck(patch=patch, kind=kind, item=item, result=result, notes=notes, event=event)
+            for item, result, notes in step.checks
+        )
+        if action == A.CLOSE:
+            _install(patch, step.installs, step.data["version"])
+    return patch
+
+
+def _install(patch: Patch, items: Iterable[ConfigurationItem], version: str) -> None:
+    on = patch.deployed_on or today_in(patch.school)
+    Installation.objects.bulk_create(
+        [
+            Installation(
+                school_id=patch.school_id, item=i, patch=patch, version=version, installed_on=on
+            )
+            for i in items
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _role_names(roles: Iterable[str]) -> list[str]:
+    return [Role(r).label.lower() for r in roles]
+
+
+def record_created(patch: Patch, actor: User | None, *, data: dict[str, Any] | None = None) -> None:
+    """The first event of a patch (entered, imported or from a feed)."""
+    PatchEvent.objects.create(
+        patch=patch,
+        school_id=patch.school_id,
+        kind=A.CREATE,
+        from_state="",
+        to_state=patch.state,
+        actor=actor,
+        data=data or {},
+        created_at=timezone.now(),
+    )
+
+
+def record_edit(patch: Patch, actor: User, changed: dict[str, Any]) -> None:
+    PatchEvent.objects.create(
+        patch=patch,
+        school_id=patch.school_id,
+        kind=A.EDIT,
+        from_state=patch.state,
+        to_state=patch.state,
+        actor=actor,
+        data={"changed": changed},
+        created_at=timezone.now(),
+    )
