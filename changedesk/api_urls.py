@@ -43,4 +43,5 @@ urlpatterns = [
     path("", include("changedesk.schedule.feed_api")),
     path("", include("changedesk.committee.api")),
     path("", include("changedesk.standard.api")),
+    path("", include("changedesk.patches.api")),
 ]

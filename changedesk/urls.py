@@ -12,6 +12,7 @@ urlpatterns = [
     path("notices/", include("changedesk.communication.urls")),
     path("committee/", include("changedesk.committee.urls")),
     path("standard-changes/", include("changedesk.standard.urls")),
+    path("patches/", include("changedesk.patches.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),
     path(

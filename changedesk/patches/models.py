@@ -257,6 +257,11 @@ class Patch(models.Model):
             return None
         return self.deployed_on <= self.due_on
 
+    @property
+    def days_to_deploy(self) -> int | None:
+        """Days from its release to its deployment (None: not deployed)."""
+        return None if self.deployed_on is None else (self.deployed_on - self.release_date).days
+
     def days_left(self, today: date) -> int:
         return (self.due_on - today).days
 

@@ -1,0 +1,118 @@
+"""Compliance with the patch deadlines: per school (per severity, per item, the deferrals
+with their reasons), across the person's schools, the printable dated statement, and the
+school's deadline policy."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from changedesk.accounts import permissions
+from changedesk.accounts.current import current_user, member_school
+from changedesk.lib.views import form_page
+from changedesk.patches import compliance, services
+from changedesk.patches.forms import DateInput, PolicyForm
+from changedesk.patches.models import PatchPolicy, today_in
+from changedesk.patches.views.common import chosen_school, require_manager
+
+# Across schools, at most this many are reported on one page.
+MOST_SCHOOLS = 50
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(required=False, widget=DateInput(), label="Released from")
+    end = forms.DateField(required=False, widget=DateInput(), label="Released to")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", "On or after the start.")
+        if start and end and (end - start).days > compliance.LONGEST:
+            self.add_error("start", "At most three years.")
+        return cleaned
+
+
+def _period(form: PeriodForm, today: date) -> tuple[date, date]:
+    end = form.cleaned_data.get("end") or today
+    start = form.cleaned_data.get("start") or end - timedelta(days=compliance.DEFAULT_DAYS)
+    return start, end
+
+
+@require_GET
+def compliance_page(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    schools = permissions.schools(user)
+    school = chosen_school(request, schools)
+    form = PeriodForm(request.GET or None)
+    valid = form.is_valid() if form.is_bound else True
+    if not form.is_bound:
+        form.cleaned_data = {}
+    reports: list[compliance.Report] = []
+    if valid:
+        for one in [school] if school else schools[:MOST_SCHOOLS]:
+            start, end = _period(form, today_in(one))
+            reports.append(compliance.report(one, start, end))
+    return render(
+        request,
+        "patches/compliance.html",
+        {
+            "form": form,
+            "school": school,
+            "schools": schools,
+            "reports": reports,
+            "report": reports[0] if school and reports else None,
+            "more_schools": max(0, len(schools) - MOST_SCHOOLS) if not school else 0,
+            "may_set_policy": bool(school and services.may_manage(user, school)),
+        },
+        status=200 if valid else 400,
+    )
+
+
+@require_GET
+def statement(request: HttpRequest, slug: str) -> HttpResponse:
+    """The dated statement an auditor is handed: printable on A4."""
+    school = member_school(request, slug)
+    form = PeriodForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "patches/compliance.html", {"form": form, "schools": [school],
+                      "school": school, "reports": []}, status=400)  # fmt: skip
+    if not form.is_bound:
+        form.cleaned_data = {}
+    start, end = _period(form, today_in(school))
+    with timezone.override(school.zone):
+        return render(
+            request,
+            "patches/statement.html",
+            {
+                "report": compliance.report(school, start, end),
+                "school": school,
+                "printed_at": timezone.now(),
+                "printed_by": current_user(request),
+            },
+        )
+
+
+@require_http_methods(["GET", "POST"])
+def policy(request: HttpRequest, slug: str) -> HttpResponse:
+    school = member_school(request, slug)
+    user = require_manager(request, school)
+    form = PolicyForm(
+        request.POST if request.method == "POST" else None, instance=PatchPolicy.of(school)
+    )
+    return form_page(
+        request,
+        form,
+        "patches/policy.html",
+        {"school": school},
+        save=lambda: services.save_policy(school, user, form.values()),
+        done="The deadlines are saved; the patches still to deploy have their new due dates.",
+        success_url=f"{reverse('patches:compliance')}?school={school.slug}",
+    )
