@@ -244,6 +244,9 @@ SECURE_HSTS_PRELOAD = False
 # Behind a reverse proxy: trust its X-Forwarded-Proto, and take the client's address from
 # X-Forwarded-For, PROXY_HOPS entries from the right (each trusted proxy appends one).
 BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+# Vendor feeds are fetched from public addresses only, unless this lets a feed on the
+# school's own network be fetched (patches/feeds.py).
+PATCH_FEEDS_ALLOW_PRIVATE = env_bool("PATCH_FEEDS_ALLOW_PRIVATE", False)
 PROXY_HOPS = env_int("PROXY_HOPS", 1)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SILENCED_SYSTEM_CHECKS = ["security.W021"]  # HSTS preload is the operator's decision

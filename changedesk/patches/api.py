@@ -820,6 +820,24 @@ class IgnoreAccept(BaseContentNegotiation):
 
 ID = r"\d{1,18}"
 
+# The patch list's filters as they read their values, where the filter set's fields alone
+# do not say (a method's yes/no, a month): the list's and the export's parameters.
+MONTH_PATTERN = r"^(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])-(?:0[1-9]|1[0-2])$"
+PATCH_FILTER_PARAMETERS = [
+    OpenApiParameter(
+        "overdue",
+        OpenApiTypes.BOOL,
+        description="Still to be deployed and past its due day (true), or not (false).",
+        allow_blank=True,
+    ),
+    OpenApiParameter(
+        "month",
+        {"type": "string", "pattern": MONTH_PATTERN},
+        description="Released in this month, YYYY-MM.",
+        allow_blank=True,
+    ),
+]
+
 
 # --- Vendors. ---
 
@@ -994,6 +1012,7 @@ class SourceViewSet(
     list=extend_schema(
         summary="Patches of your schools, newest release first, filtered",
         # The filters' parameters are read off the filter set (lib/schema.py).
+        parameters=PATCH_FILTER_PARAMETERS,
     ),
     create=extend_schema(
         summary="Enter a patch by hand (a patch administrator or school administrator)",
@@ -1168,6 +1187,7 @@ class PatchViewSet(
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file.")
         },
+        parameters=PATCH_FILTER_PARAMETERS,
         filters=True,
     )
     @action(
