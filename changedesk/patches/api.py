@@ -751,16 +751,19 @@ class PatchPolicySerializer(RefuseUnknownFields, serializers.ModelSerializer[Pat
             "nudge_overdue",
             "updated_at",
         )
+        # Every one is required in a PUT (a PATCH may give some).
         extra_kwargs = {
             **{
                 f"{s}_days": {
+                    "required": True,
                     "min_value": 1,
                     "max_value": 365,
                     "help_text": f"Days from release to deployment of a {s} patch (1 to 365).",
                 }
                 for s in Severity.values
             },
-            "nudge_overdue": {"help_text": "Tell the patch administrators each day a patch is "
+            "nudge_overdue": {"required": True,
+                              "help_text": "Tell the patch administrators each day a patch is "
                               "overdue."},
         }  # fmt: skip
 

@@ -348,7 +348,11 @@ def _row(known: _Known, columns: tuple[str, ...], number: int, cells: list[str])
         "description": text["description"],
     }
     _check(known, row)
+    row.errors.sort(key=lambda error: _ORDER.get(error.field, -1))  # the file's own order
     return row
+
+
+_ORDER = {name: index for index, name in enumerate(COLUMNS)}
 
 
 def _date(row: Row, text: str) -> date | None:

@@ -16,8 +16,8 @@ rendering a tiny template through the same middleware, `site/bench_urls.py`), My
 change log (by default, closed ones, a page deep in the list, each sort, a search), its CSV
 export (about `BENCH_EXPORT_ROWS`, 10,000, rows: time, and peak memory by tracemalloc
 against an export of a tenth of the rows), an open RFC with a planned window, the forward
-schedule (month, week, agenda), the API's list and detail, the standard changes' page and
-API list (empty: bench-data makes no templates), and the conflict check and the next safe
+schedule (month, week, agenda), the API's list and detail, the standard changes' and the
+patches' pages and API lists (empty: bench-data makes no templates or patches), and the conflict check and the next safe
 slots (the functions, and their API). Each of `BENCH_ROUNDS` rounds (default 30,
 after `BENCH_WARMUP` rounds, default 2, not counted) asks every endpoint once in a shuffled
 order, with the floor before each, and counts each request's queries. Everything it writes
@@ -218,6 +218,10 @@ def plan(user: User, *, export_rows: int = 10_000) -> list[Endpoint]:
         # The apps' lists (bench-data makes no templates: what an empty list costs).
         Endpoint("standard changes", PAGE, "/standard-changes/"),
         Endpoint("API standard changes", API, "/api/v1/standard-changes/"),
+        # Patch management (bench-data makes no patches either).
+        Endpoint("patch board", PAGE, "/patches/"),
+        Endpoint("patch list", PAGE, "/patches/all/"),
+        Endpoint("API patches", API, "/api/v1/patches/"),
     ]
 
     def since(rows: int) -> tuple[str, int]:

@@ -178,9 +178,7 @@ def test_policy_other_errors(school, pam, team):
 def _scheduled_on_an_approved_rfc(school, team, pam, vendor, pilot, due: date):
     """A critical patch due on `due`, on an RFC taken to `approved` (done at the time it is
     called: travel first)."""
-    patch = new_patch(
-        school, pam, vendor, items=[pilot], release_date=due - timedelta(days=14)
-    )
+    patch = new_patch(school, pam, vendor, items=[pilot], release_date=due - timedelta(days=14))
     assert patch.due_on == due
     rfc = create_change(school, team["olivia"], dict(REQUEST))
     take(patch, "scheduled", pam, change=rfc)
@@ -253,9 +251,7 @@ def test_overdue_is_by_the_schools_day(now, overdue, school, pam, vendor, pilot)
         today = today_in(school)
         assert patch.is_overdue(today) is overdue
         assert list(Patch.objects.overdue(today)) == ([patch] if overdue else [])
-        assert services.deadline_text(patch, today) == (
-            "1 day overdue" if overdue else "due today"
-        )
+        assert services.deadline_text(patch, today) == ("1 day overdue" if overdue else "due today")
         report = compliance.report(school)
         assert report.total.overdue == int(overdue)
         assert report.total.in_time == int(not overdue)
@@ -422,9 +418,7 @@ def test_overdue_patches_are_told_once_a_day_to_each_patch_administrator(
 ):
     paul = member("paul", school, [Role.PATCH_ADMINISTRATOR])
     today = today_in(school)
-    first = new_patch(
-        school, pam, vendor, items=[pilot], release_date=today - timedelta(days=20)
-    )
+    first = new_patch(school, pam, vendor, items=[pilot], release_date=today - timedelta(days=20))
     second = new_patch(
         school, pam, vendor, items=[pilot], release_date=today - timedelta(days=16),
         severity="high", reference="KB2",

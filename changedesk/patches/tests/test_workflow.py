@@ -60,7 +60,10 @@ def reach(patch: Patch, state: str, pam, rfc) -> Patch:
     if state == "deferred":
         future = today_in(patch.school) + timedelta(days=30)
         return workflow.perform(
-            patch.pk, "defer", pam, {"reason": "Waiting for the vendor's fix", "defer_until": future}
+            patch.pk,
+            "defer",
+            pam,
+            {"reason": "Waiting for the vendor's fix", "defer_until": future},
         )
     if state == "not_applicable":
         return workflow.perform(patch.pk, "not_applicable", pam, {"reason": "No such software"})
@@ -404,7 +407,9 @@ def test_test_needs_results_for_the_schools_items(patch, pam, pilot, elsewhere):
     ):
         refused = _refused(patch, "test", pam, {"results": rows})
         assert list(refused.fields) == ["results"], rows
-    refused = _refused(patch, "test", pam, {"results": [{"item": elsewhere.pk, "result": "passed"}]})
+    refused = _refused(
+        patch, "test", pam, {"results": [{"item": elsewhere.pk, "result": "passed"}]}
+    )
     assert "Not an item of Greenfield Primary" in refused.fields["results"]
 
 
@@ -610,7 +615,9 @@ def test_assess_records_the_items_the_patch_has(patch, pam):
     """The event says what the assessment left the patch applying to."""
     workflow.perform(patch.pk, "assess", pam, {"items": []})
     recorded = events(patch)[-1].data["items"]
-    assert sorted(recorded) == sorted(Patch.objects.get(pk=patch.pk).items.values_list("pk", flat=True))
+    assert sorted(recorded) == sorted(
+        Patch.objects.get(pk=patch.pk).items.values_list("pk", flat=True)
+    )
 
 
 # --- The history. ---

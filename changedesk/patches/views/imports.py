@@ -56,11 +56,14 @@ class ImportForm(forms.Form):
         assert isinstance(school, forms.ChoiceField)
         school.choices = [(s.slug, s.name) for s in schools]
         if len(schools) == 1:
+            # Nothing to choose: the one school, whether or not it is posted.
             school.widget = forms.HiddenInput()
-            school.initial = schools[0].slug
+            school.required = False
+            self.initial["school"] = schools[0].slug
 
     def clean_school(self) -> School:
-        return self.schools[self.cleaned_data["school"]]
+        slug = self.cleaned_data["school"] or next(iter(self.schools))
+        return self.schools[slug]
 
     def clean_file(self) -> str:
         """The uploaded file's text (for a preview)."""
@@ -105,7 +108,7 @@ def patch_import(request: HttpRequest) -> HttpResponse:
         request.FILES if bound else None,
         schools=schools,
         importing=importing,
-        initial={"school": request.GET.get("school", "")},
+        initial={"school": request.GET["school"]} if "school" in request.GET else None,
     )
     if not bound or not form.is_valid():
         return _page(request, form, None, "", status=400 if bound else 200)
