@@ -17,11 +17,12 @@ change log (by default, closed ones, a page deep in the list, each sort, a searc
 export (about `BENCH_EXPORT_ROWS`, 10,000, rows: time, and peak memory by tracemalloc
 against an export of a tenth of the rows), an open RFC with a planned window, the forward
 schedule (month, week, agenda), the API's list and detail, the standard changes' and the
-patches' pages and API lists (empty: bench-data makes no templates or patches), and the conflict check and the next safe
-slots (the functions, and their API). Each of `BENCH_ROUNDS` rounds (default 30,
-after `BENCH_WARMUP` rounds, default 2, not counted) asks every endpoint once in a shuffled
-order, with the floor before each, and counts each request's queries. Everything it writes
-(the sessions) is rolled back: the database is left as it was found.
+patches' pages and API lists (empty: bench-data makes no templates or patches), and the
+conflict check and the next safe slots (the functions, and their API). Each of
+`BENCH_ROUNDS` rounds (default 30, after `BENCH_WARMUP` rounds, default 2, not counted)
+asks every endpoint once in a shuffled order, with the floor before each, and counts each
+request's queries. Everything it writes (the sessions) is rolled back: the database is left
+as it was found.
 
 It prints, per size and per person, each endpoint's median and p95 (ms), their ratios to
 the floor's, its queries and its bound (pages and API: p95 <= 50 ms and <= 10x the floor's;

@@ -17,8 +17,8 @@ import pytest
 from django.utils import timezone
 
 from changedesk.accounts.choices import Role
-from changedesk.conftest import PASSWORD, member
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.conftest import PASSWORD, member
 from changedesk.patches import feeds
 from changedesk.patches.models import Patch
 from changedesk.standard import services as standard
