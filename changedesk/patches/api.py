@@ -28,7 +28,6 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any, cast
 
-import django_filters
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -55,6 +54,7 @@ from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
 from changedesk.changes.api import ItemIdsField, items_of
 from changedesk.changes.services import PLANNING_HORIZON
+from changedesk.communication.filters import IdFilter
 from changedesk.lib.api import (
     BAD_INPUT,
     FORBIDDEN,
@@ -775,7 +775,7 @@ class SourceFilterSet(FilterSet):
     """`school` (a slug) and `vendor` (an id)."""
 
     school = SchoolFilter()
-    vendor = django_filters.NumberFilter(field_name="vendor_id", label="Vendor (id)")
+    vendor = IdFilter(field_name="vendor_id", label="Vendor (id)")
 
     class Meta:
         model = Source
@@ -832,6 +832,11 @@ PATCH_FILTER_PARAMETERS = [
         OpenApiTypes.BOOL,
         description="Still to be deployed and past its due day (true), or not (false).",
         allow_blank=True,
+    ),
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": 200, "pattern": r"^[^\u0000]*$"},
+        description="Words in the title, reference, CVE ids or product.",
     ),
     OpenApiParameter(
         "month",

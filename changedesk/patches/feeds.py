@@ -59,7 +59,7 @@ MOST_ENTRIES = 200
 # The entries of a feed looked at (the newest).
 MOST_READ = 1000
 # Feeds fetched per pass of the worker (the longest due first).
-MOST_PER_PASS = 20
+MOST_PER_PASS = 5
 USER_AGENT = "changedesk patch feed reader"
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"

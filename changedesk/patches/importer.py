@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -140,9 +141,10 @@ def parse(school: School, text: str) -> Preview:
     preview = Preview(school)
     try:
         records = _records(text)
-        preview.columns = _columns(records[0][1])
+        number, header = records[0]
+        preview.columns = _columns(number, header)
         if len(records) == 1:
-            raise _Refused("The file has no patches under its first row.", 1)
+            raise _Refused("The file has no patches under its first row.", number)
     except _Refused as refusal:
         preview.problems.append(RowError(refusal.row, "", str(refusal)))
         return preview
@@ -156,7 +158,10 @@ def parse(school: School, text: str) -> Preview:
 def _records(text: str) -> list[tuple[int, list[str]]]:
     """The file's rows that hold anything, each with its number (the first row is 1): the
     column names first."""
-    if len(text) > MOST_BYTES or len(text.encode("utf-8", "surrogatepass")) > MOST_BYTES:
+    # Measured with its line breaks as one character each: a browser posting the previewed
+    # file back sends each as two.
+    size = len(text.encode("utf-8", "surrogatepass")) - text.count("\r\n")
+    if size > MOST_BYTES:
         raise _Refused(f"The file is over {MOST_BYTES // (1024 * 1024)} MB; split it in two.")
     if "\x00" in text:
         raise _Refused("The file holds NUL characters: is it really a CSV file?")
@@ -206,7 +211,8 @@ def column_name(cell: str) -> str:
     return re.sub(r"[\s_]+", "_", cell.strip().lower())
 
 
-def _columns(cells: list[str]) -> tuple[str, ...]:
+def _columns(number: int, cells: list[str]) -> tuple[str, ...]:
+    """The columns the first row (`number`) names, in order; every problem with them."""
     names = [column_name(cell) for cell in cells]
     while names and not names[-1]:
         names.pop()  # spreadsheets often save empty cells after the last column
@@ -219,7 +225,7 @@ def _columns(cells: list[str]) -> tuple[str, ...]:
             f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)[:200]}. "
             f"The columns are: {', '.join(COLUMNS)}."
         )
-    repeated = sorted({name for name in names if name and names.count(name) > 1})
+    repeated = sorted(name for name, count in Counter(names).items() if name and count > 1)
     if repeated:
         problems.append(f"More than one column is called {', '.join(repeated)}.")
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
@@ -229,7 +235,7 @@ def _columns(cells: list[str]) -> tuple[str, ...]:
             f"{', '.join(missing)}: every patch needs them."
         )
     if problems:
-        raise _Refused(" ".join(problems), 1)
+        raise _Refused(" ".join(problems), number)
     return tuple(names)
 
 
@@ -318,7 +324,8 @@ def _row(known: _Known, columns: tuple[str, ...], number: int, cells: list[str])
         key = row.vendor_name.casefold()
         row.vendor = known.vendors.get(key)
         ref = reference.upper()
-        if row.vendor is not None and ref and (row.vendor.pk, ref) in known.patches:
+        there = row.vendor is not None and bool(ref) and (row.vendor.pk, ref) in known.patches
+        if there and not row.errors:
             row.status = THERE  # skipped, whatever else the row says
             return row
         if row.vendor is None:
@@ -383,11 +390,14 @@ def _severity(row: Row, text: str) -> str:
 
 
 def _items(known: _Known, row: Row, text: str) -> list[ConfigurationItem]:
-    names = list(dict.fromkeys(n.strip() for n in text.split(ITEM_SEPARATOR) if n.strip()))
+    names: dict[str, str] = {}  # each once, however it is spelt
+    for part in text.split(ITEM_SEPARATOR):
+        if part.strip():
+            names.setdefault(part.strip().casefold(), part.strip())
     chosen: list[ConfigurationItem] = []
     unknown, retired, several = [], [], []
-    for name in names:
-        found = known.items.get(name.casefold(), [])
+    for key, name in names.items():
+        found = known.items.get(key, [])
         active = [item for item in found if item.is_active]
         if len(active) == 1:
             chosen.append(active[0])

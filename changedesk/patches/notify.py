@@ -26,7 +26,8 @@ def administrators(school: School) -> list[User]:
 def _entries(patches: Sequence[Patch], today: date | None = None) -> list[dict[str, str]]:
     return [
         {
-            "title": str(p),
+            "title": p.title,
+            "reference": p.reference,
             "severity": p.get_severity_display(),
             "vendor": p.vendor.name,
             "due": p.due_on.strftime("%-d %B %Y"),

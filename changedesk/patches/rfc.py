@@ -21,8 +21,11 @@ from changedesk.changes.extensions import Effect, Extension, Job, Panel
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.workflow import Transition
 from changedesk.patches import jobs, workflow
-from changedesk.patches.choices import PatchAction, PatchState
+from changedesk.patches.choices import PatchAction, PatchState, Severity
 from changedesk.patches.models import Patch, today_in
+
+
+SEVERITY_ORDER = {value: n for n, value in enumerate(Severity.values)}
 
 
 def _carried(change: Change) -> list[Patch]:
@@ -70,8 +73,9 @@ def _take_off(patch: Patch, change: Change, event: ChangeEvent, why: str) -> Non
 
 
 def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
-    patches = list(
-        Patch.objects.filter(change=change).select_related("vendor").order_by("severity", "id")
+    patches = sorted(
+        Patch.objects.filter(change=change).select_related("vendor"),
+        key=lambda p: (SEVERITY_ORDER[p.severity], p.pk),
     )
     return {"patches": patches} if patches else None
 

@@ -1,8 +1,10 @@
-"""The demo school: Greenfield Primary, its ICT team, and an RFC in every state.
+"""The demo school: Greenfield Primary, its ICT team, an RFC in every state, and a month of
+vendors' patches in every state of the patch cycle.
 
-Everything is made through the same services and workflow door that people use, so the
+Everything is made through the same services and workflow doors that people use, so the
 histories are real (and verify). Running it again creates nothing new: people are
-looked up by username and RFCs by title. The mail the demo would send is dropped.
+looked up by username, RFCs by title, vendors by name and patches by reference. The mail
+the demo would send is dropped, and no vendor's feed is fetched from it.
 """
 
 from __future__ import annotations
@@ -42,7 +44,13 @@ class Person:
 
 
 PEOPLE = (
-    Person("olivia", "Olivia", "Okafor", "ICT technician", (Role.ORIGINATOR, Role.IMPLEMENTER)),
+    Person(
+        "olivia",
+        "Olivia",
+        "Okafor",
+        "ICT technician",
+        (Role.ORIGINATOR, Role.IMPLEMENTER, Role.PATCH_ADMINISTRATOR),
+    ),
     Person("ian", "Ian", "Ingram", "ICT co-ordinator", (Role.INITIAL_APPROVER,)),
     Person("peter", "Peter", "Patel", "Network manager, Oakfield Trust", (Role.PEER_REVIEWER,)),
     Person("fiona", "Fiona", "Fraser", "Headteacher", (Role.FINAL_APPROVER,)),
@@ -402,6 +410,7 @@ def build_demo() -> list[tuple[str, str, str]]:
                 _build(scenario, school, people)
         _school_setting(school, people)
         _standard_changes(school, people)
+        _patches(school, people)
         # Demo news is not news: the worker must never mail it to these made-up addresses.
         OutboxMessage.objects.filter(id__gt=before, school=school).delete()
     return [
@@ -427,8 +436,13 @@ def _ensure_person(person: Person, school: School) -> User:
             job_title=person.job_title,
             check_password=False,
         )
-    if not Membership.objects.filter(user=user, school=school).exists():
+    membership = Membership.objects.filter(user=user, school=school).first()
+    if membership is None:
         set_membership(user, school, person.roles)
+    elif missing := [role for role in person.roles if role not in membership.role_list]:
+        # A role the demo has given since reaches a database built before (roles are only
+        # added, never taken away).
+        set_membership(user, school, [*membership.role_list, *missing])
     return user
 
 
@@ -609,3 +623,342 @@ def _standard_changes(school: School, people: dict[str, User]) -> None:
     ).slots
     if after:
         standard.raise_change(template.pk, olivia, planned_start=after[0][0])
+
+
+# Patch management: the vendors the school watches and where each publishes, and a month of
+# their patches, one or more in every state of the cycle. Olivia, the ICT technician, is
+# the patch administrator. Made once: vendors by name, sources by address, the patches (and
+# the RFC of last month's run) only when none of the demo's patch references is there yet.
+@dataclass(frozen=True)
+class DemoVendor:
+    name: str
+    products: tuple[str, ...]
+    website: str
+    notes: str
+    # (kind, location, product). Every feed is made inactive: the demo fetches nothing from
+    # the internet (a patch administrator switches one on with "Check now").
+    sources: tuple[tuple[str, str, str], ...]
+
+
+VENDORS = (
+    DemoVendor(
+        "Microsoft",
+        ("Windows 11", "Microsoft 365 Apps"),
+        "https://www.microsoft.com/",
+        "The Security Update Guide's feed is switched off in the demo, which fetches nothing; "
+        "use Check now to fetch it on a live instance.",
+        (("feed", "https://api.msrc.microsoft.com/update-guide/rss", ""),),
+    ),
+    DemoVendor(
+        "Google",
+        ("Chrome",),
+        "https://www.google.com/chrome/",
+        "",
+        (("web", "https://chromereleases.googleblog.com/", "Chrome"),),
+    ),
+    DemoVendor(
+        "Apple",
+        ("iPadOS",),
+        "https://support.apple.com/en-gb/100100",
+        "The class iPads, managed from the MDM.",
+        (("mailing_list", "security-announce@lists.apple.com", "iPadOS"),),
+    ),
+    DemoVendor(
+        "SchoolBase MIS",
+        ("SchoolBase server", "SchoolBase client"),
+        "https://www.schoolbase.example/",
+        "The MIS supplier. Northgate IT Services install its releases on the MIS server.",
+        (("web", "https://support.schoolbase.example/release-notes", ""),),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoPatch:
+    """One demo patch: what its vendor published, and how far along its cycle it is."""
+
+    vendor: str
+    product: str
+    # "{month}": its release month, as Microsoft writes it (2026-11).
+    title: str
+    reference: str
+    cves: tuple[int, ...]
+    # Days after an anchor: "tuesday", the Tuesday of this month's updates (the latest at
+    # least a day ago); "last", four weeks before it (last month's); "today".
+    released: tuple[str, int]
+    severity: str
+    state: str
+    items: tuple[str, ...] = ()
+    link: str = ""
+    description: str = ""
+    # The assessment's comment, or the reason it is deferred or does not apply.
+    note: str = ""
+
+
+WINDOWS = "Cumulative Update for Windows 11 Version 23H2 for x64-based Systems"
+M365 = "https://learn.microsoft.com/officeupdates/microsoft365-apps-security-updates"
+CHROME = "https://chromereleases.googleblog.com/"
+APPLE = "https://support.apple.com/en-gb/100100"
+SCHOOLBASE = "https://support.schoolbase.example/release-notes"
+PILOT = "Pilot ring: the 30 PCs of ICT suite 2 updated overnight; sign-in, printing, "
+PATCHES = (
+    # Last month's run: deployed by its RFC, then verified and closed as far as each got.
+    DemoPatch("Microsoft", "Windows 11", "{month} " + WINDOWS + " (KB5071546)", "KB5071546",
+              (62215, 62217, 62230), ("last", 0), "critical", "closed", ("SUITE-2",),
+              "https://support.microsoft.com/help/5071546",
+              "Security fixes for the Windows kernel, SMB client and Windows Hello; one of "
+              "them is exploited.", "Every Windows 11 PC: deploy with this month's run."),
+    DemoPatch("Microsoft", "Microsoft 365 Apps",
+              "Security update for Microsoft 365 Apps, Current Channel version 2510 "
+              "(build 19328.20244)", "Build 19328.20244", (62205, 62206), ("last", 0), "high",
+              "verified", ("SUITE-2",), M365, "Remote code execution in Excel and Word.",
+              "Office is on every staff laptop: deploy."),
+    DemoPatch("Google", "Chrome", "Stable Channel Update for Desktop: Chrome 143.0.7499.110",
+              "143.0.7499.110", (13042, 13043), ("last", 2), "critical", "deployed",
+              ("SUITE-2",), CHROME, "Google is aware that an exploit for CVE-{year}-13042 "
+              "exists in the wild.", "Exploited already: with this month's run."),
+    # This month's.
+    DemoPatch("Microsoft", "Windows 11", "{month} " + WINDOWS + " (KB5072033)", "KB5072033",
+              (64301, 64302, 64318, 64322), ("tuesday", 0), "critical", "scheduled",
+              ("SUITE-2",), "https://support.microsoft.com/help/5072033",
+              "Security fixes for the Windows kernel, Remote Desktop and the print spooler.",
+              "Critical for every Windows 11 PC: deploy."),
+    DemoPatch("Microsoft", "Microsoft 365 Apps",
+              "Security update for Microsoft 365 Apps, Current Channel version 2511 "
+              "(build 19426.20186)", "Build 19426.20186", (64290,), ("tuesday", 0), "high",
+              "tested", ("SUITE-2",), M365, "Remote code execution in Outlook's preview pane.",
+              "Deploy to every staff laptop."),
+    DemoPatch("Microsoft", "Windows 11",
+              "{month} Cumulative Update for .NET Framework 3.5 and 4.8.1 for Windows 11, "
+              "version 23H2 (KB5071961)", "KB5071961", (64310,), ("tuesday", 0), "high",
+              "available", ("SUITE-2",), "https://support.microsoft.com/help/5071961",
+              "Fixes an elevation of privilege in the .NET Framework."),
+    DemoPatch("Microsoft", "Windows 11",
+              "Windows Malicious Software Removal Tool x64, v5.138 (KB890830)", "KB890830", (),
+              ("tuesday", 0), "low", "available", ("SUITE-2",),
+              "https://support.microsoft.com/help/890830", "This month's detections."),
+    DemoPatch("Google", "Chrome", "Stable Channel Update for Desktop: Chrome 144.0.7559.96",
+              "144.0.7559.96", (13877, 13878, 13880), ("today", -1), "high", "available",
+              ("SUITE-2",), CHROME, "Chrome 144 with 14 security fixes."),
+    DemoPatch("Apple", "iPadOS", "iPadOS 26.2", "iPadOS 26.2", (43511, 43520),
+              ("today", -2), "high", "available", (), APPLE,
+              "Fixes for WebKit and the kernel; an app may gain kernel privileges."),
+    # An assessment that waits: the pilot ring is offline until its switch is replaced.
+    DemoPatch("Google", "Chrome", "Stable Channel Update for Desktop: Chrome 143.0.7499.169",
+              "143.0.7499.169", (13511,), ("today", -18), "critical", "assessed",
+              ("SUITE-2",), CHROME, "Google is aware that an exploit for CVE-{year}-13511 "
+              "exists in the wild.", "Exploited: deploy. The pilot test waits for the new "
+              "ICT suite 2 switch (its PCs keep losing the network)."),
+    DemoPatch("SchoolBase MIS", "SchoolBase client", "SchoolBase client 7.4.2 security fix",
+              "SB-7.4.2", (40912,), ("today", -4), "high", "assessed", ("SVC-MIS",),
+              SCHOOLBASE, "The office client could be made to run a file opened from an "
+              "e-mail.", "The office PCs run the client: deploy, Northgate to test first."),
+    # The two other ends of an assessment.
+    DemoPatch("SchoolBase MIS", "SchoolBase server", "SchoolBase 7.4 hotfix 3 (report exports)",
+              "SB-7.4-HF3", (), ("today", -10), "medium", "deferred", ("SRV-002", "SVC-MIS"),
+              SCHOOLBASE, "Fixes report card exports timing out; a fix to the export log.",
+              "The spring release (“Upgrade the MIS to the spring release”) includes this "
+              "fix: installing it now would mean two MIS upgrades in three weeks."),
+    DemoPatch("Apple", "iPadOS", "iPadOS 18.7.3 (for iPads that cannot run iPadOS 26)",
+              "iPadOS 18.7.3", (43502,), ("today", -20), "medium", "not_applicable", (), APPLE,
+              "The iPadOS 26.1 fixes, for older iPads.",
+              "Every class iPad runs iPadOS 26 (checked in the MDM): none needs it."),
+)  # fmt: skip
+LAST_RUN: dict[str, Any] = {
+    "title": "Security updates for staff laptops (before the standard change)",
+    "description": "Install the month's Windows, Microsoft 365 and Chrome security updates: "
+    "the pilot ring (ICT suite 2) first, then every staff laptop.",
+    "reason": "Cyber Essentials: high and critical security updates within 14 days of release. "
+    "The standard change for the monthly run was not yet approved, so this run is a normal "
+    "change.",
+}
+DEPLOYED_FAMILY = ("deployed", "verified", "closed")
+
+
+def _patches(school: School, people: dict[str, User]) -> None:
+    """The vendors and their patches. Every step goes through the patches' services and their
+    door (`workflow.perform`), so each patch's history is as it happened."""
+    from changedesk.patches import services as patching
+    from changedesk.patches.models import Patch, Source, Vendor, today_in
+
+    olivia = people["olivia"]
+    vendors = {}
+    for watched in VENDORS:
+        vendor = Vendor.objects.filter(school=school, name__iexact=watched.name).first()
+        if vendor is None:
+            vendor = patching.save_vendor(
+                school,
+                olivia,
+                {"name": watched.name, "products": list(watched.products),
+                 "website": watched.website, "notes": watched.notes},
+            )  # fmt: skip
+        vendors[watched.name] = vendor
+        for kind, location, product in watched.sources:
+            if not Source.objects.filter(vendor=vendor, location=location).exists():
+                patching.save_source(
+                    school,
+                    olivia,
+                    {"vendor": vendor, "kind": kind, "location": location, "product": product,
+                     "is_active": kind != "feed"},
+                )  # fmt: skip
+    references = [p.reference for p in PATCHES]
+    if Patch.objects.filter(school=school, reference__in=references).exists():
+        return
+    if Change.objects.filter(school=school, title=LAST_RUN["title"]).exists():
+        return
+    today = today_in(school)
+    tuesday = today - timedelta(days=(today.weekday() - 1) % 7 or 7)
+    anchors = {"tuesday": tuesday, "last": tuesday - timedelta(days=28), "today": today}
+    # Last month's run, carried out nine days after last month's updates came (a Thursday).
+    run_day = anchors["last"] + timedelta(days=9)
+    by_tag = {i.identifier: i for i in ConfigurationItem.objects.filter(school=school)}
+    last_run = _last_run(school, people, run_day, [by_tag["SUITE-2"]])
+    this_run = _this_run(school)
+    made = []
+    for demo in PATCHES:
+        released = anchors[demo.released[0]] + timedelta(days=demo.released[1])
+        year = released.year
+        patch = patching.create_patch(
+            school,
+            olivia,
+            {
+                "vendor": vendors[demo.vendor],
+                "product": demo.product,
+                "title": demo.title.format(month=f"{released:%Y-%m}"),
+                "reference": demo.reference,
+                "cves": ", ".join(f"CVE-{year}-{n}" for n in demo.cves),
+                "release_date": released,
+                "severity": demo.severity,
+                "link": demo.link,
+                "description": demo.description.format(year=year),
+            },
+            items=[by_tag[tag] for tag in demo.items if tag in by_tag],
+        )
+        run = last_run if demo.state in DEPLOYED_FAMILY else this_run
+        _take_patch(patch, demo, olivia, by_tag, today, run)
+        made.append((patch, demo))
+    # How last month's run is told truly: its patches were deployed on the day it was
+    # carried out. An RFC's recorded outcome deploys its patches dated the day the outcome
+    # is recorded (`patches.rfc`), which for the demo would be today, so each is deployed
+    # through the patches' door as that outcome would (`by_change`), dated the run's day and
+    # naming the run's RFC, before the outcome is recorded (which then finds nothing left to
+    # deploy). The patches stay on the RFC that deployed them, not on this month's.
+    for patch, demo in made:
+        if demo.state in DEPLOYED_FAMILY:
+            comment = f"RFC {last_run.reference}: succeeded."
+            data = {"deployed_on": run_day}
+            _patch_step(patch, "deploy", olivia, data, comment, by_change=True)
+    perform(
+        last_run.pk,
+        "record_outcome",
+        olivia,
+        comment="Pilot ring fine overnight; every staff laptop updated the next evening.",
+        data={"outcome": "succeeded"},
+    )
+    perform(
+        last_run.pk,
+        "close",
+        olivia,
+        comment="The update console and the asset register agree.",
+        data=CLOSE_REVIEW,
+    )
+    suite = by_tag["SUITE-2"]
+    verified = [{"item": suite.pk, "result": "passed",
+                 "notes": "The update console shows it installed on every PC."}]  # fmt: skip
+    for patch, demo in made:
+        if demo.state in ("verified", "closed"):
+            _patch_step(patch, "verify", olivia, {"results": verified})
+        if demo.state == "closed":
+            _patch_step(patch, "close", olivia, {}, "Configuration records updated.")
+
+
+def _patch_step(
+    patch: Any,
+    action: str,
+    actor: User,
+    data: dict[str, Any],
+    comment: str = "",
+    *,
+    by_change: bool = False,
+) -> Any:
+    from changedesk.patches import workflow as patch_cycle
+
+    return patch_cycle.perform(patch.pk, action, actor, data, comment=comment, by_change=by_change)
+
+
+def _take_patch(
+    patch: Any,
+    demo: DemoPatch,
+    olivia: User,
+    by_tag: dict[str, ConfigurationItem],
+    today: date,
+    run: Change | None,
+) -> None:
+    """Assess, test and schedule `patch` as far as the demo has it (its deployment, with the
+    rest of last month's run, is `_patches`'s)."""
+    if demo.state == "available":
+        return
+    if demo.state == "deferred":
+        data = {"reason": demo.note, "defer_until": today + timedelta(days=21)}
+        _patch_step(patch, "defer", olivia, data)
+        return
+    if demo.state == "not_applicable":
+        _patch_step(patch, "not_applicable", olivia, {"reason": demo.note})
+        return
+    _patch_step(patch, "assess", olivia, {"severity": demo.severity}, demo.note)
+    if demo.state == "assessed":
+        return
+    tested = [{"item": by_tag["SUITE-2"].pk, "result": "passed",
+               "notes": PILOT + "Office and Teams checked next morning."}]  # fmt: skip
+    _patch_step(patch, "test", olivia, {"results": tested})
+    if demo.state != "tested" and run is not None:
+        _patch_step(patch, "schedule", olivia, {"change": run.pk})
+
+
+def _last_run(school: School, people: dict[str, User], day: date, items: list[Any]) -> Change:
+    """Last month's patch run, a normal RFC approved and carried out on `day` (its outcome is
+    recorded once its patches are on it)."""
+    olivia = people["olivia"]
+    change = create_change(school, olivia, dict(LAST_RUN), items=items)
+    perform(change.pk, "submit", olivia)
+    perform(change.pk, "approve", people["ian"], comment="Within the 14 days, please.")
+    update_change(
+        change.pk,
+        olivia,
+        {
+            **_plan(
+                PATCH_RUN["details"],
+                PATCH_RUN["impact"],
+                PATCH_RUN["risk"],
+                PATCH_RUN["fallback_plan"],
+                _Calendar(school.timezone).slot(day, time(17, 45), 1.5),
+            ),
+            "peer_reviewer": people["peter"],
+            "final_approver": people["fiona"],
+            "implementer": olivia,
+        },
+    )
+    perform(change.pk, "submit_plan", olivia)
+    perform(change.pk, "approve", people["peter"], comment="Pilot ring first: good.")
+    perform(change.pk, "approve", people["fiona"])
+    return Change.objects.get(pk=change.pk)
+
+
+def _this_run(school: School) -> Change | None:
+    """The patch run this month's tested patches go on: the soonest still to be carried out
+    of the patch run template's runs (the RFC that proposed it, planned as its first run,
+    and those raised from it), so that they are deployed within their deadline. The run
+    raised for next month would see a critical patch of this month's deployed late."""
+    from changedesk.changes.choices import TERMINAL_STATES
+    from changedesk.standard.models import Raised, Template
+
+    template = Template.objects.filter(school=school, title=PATCH_RUN["title"]).first()
+    if template is None:
+        return None
+    runs = [r.change for r in Raised.objects.filter(template=template).select_related("change")]
+    if template.proposal is not None:
+        runs.append(template.proposal)
+    still = [c for c in runs if c.state not in TERMINAL_STATES and not c.outcome]
+    never = datetime.max.replace(tzinfo=ZoneInfo("UTC"))
+    still.sort(key=lambda c: (c.planned_start or never, c.pk))
+    return still[0] if still else None

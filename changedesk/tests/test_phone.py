@@ -191,6 +191,16 @@ PAGES: list[tuple[str, str]] = [
     ("member form", "/accounts/schools/{school}/members/{member}/"),
     ("add a member", "/accounts/schools/{school}/members/add/"),
     ("delegations", "/accounts/schools/{school}/delegations/"),
+    ("patch board", "/patches/"),
+    ("patch list", "/patches/all/"),
+    ("new patch form", "/patches/new/"),
+    ("patch import", "/patches/import/"),
+    ("patch run", "/patches/run/"),
+    ("vendors", "/patches/vendors/"),
+    ("new vendor form", "/patches/vendors/new/"),
+    ("patch compliance", "/patches/compliance/"),
+    ("patch compliance statement", "/patches/compliance/{school}/statement/"),
+    ("patch deadlines", "/patches/policy/{school}/"),
     ("profile", "/accounts/me/"),
     ("API docs", "/api/v1/docs/"),
 ]
@@ -331,7 +341,7 @@ def test_the_menu_folds_into_a_button_on_a_phone(browser, live_server, olivia):
         page.set_viewport_size(DESKTOP)
         assert not button.is_visible()
         links = menu.get_by_role("link")
-        assert links.count() == 9
+        assert links.count() == 10
         tops = {round(box["y"]) for box in (links.nth(i).bounding_box() for i in range(8))}
         assert len(tops) == 1, tops
         assert links.first.is_visible() and links.last.is_visible()
@@ -343,7 +353,7 @@ def test_the_menu_folds_into_a_button_on_a_phone(browser, live_server, olivia):
     try:
         page = sign_in(browser, base, "olivia", page=context.new_page())
         assert not page.get_by_role("button", name="Menu").is_visible()
-        assert page.get_by_role("navigation", name="Main").get_by_role("link").count() == 9
+        assert page.get_by_role("navigation", name="Main").get_by_role("link").count() == 10
         assert page.get_by_role("link", name="Schools").is_visible()
         assert overflow(page) == ""
     finally:

@@ -170,6 +170,27 @@ def test_an_unknown_or_retired_item_is_a_row_error(school, day, pilot, laptops, 
     assert "Retired" in preview.errors[1].message
 
 
+def test_an_item_named_twice_is_one_item_and_extra_cells_are_an_error(school, day, laptops):
+    text = (
+        "vendor,title,release_date,items\n"
+        f"Microsoft,A,{day},Staff laptops; STAFF LAPTOPS\n"
+        f"Microsoft,B,{day},,surplus\n"
+    )
+    preview = importer.parse(school, text)
+    assert preview.rows[0].items == [laptops]
+    assert [(e.row, e.field, e.message) for e in preview.errors] == [
+        (3, "", "This row has 5 cells but there are 4 columns.")
+    ]
+
+
+def test_columns_repeated_or_unnamed_are_errors(school, day):
+    preview = importer.parse(school, f"vendor,title,,release_date,Title\nMS,A,,{day},B\n")
+    assert len(preview.errors) == 1
+    message = preview.errors[0].message
+    assert "Column 3 of the first row has no name" in message
+    assert "More than one column is called title" in message
+
+
 def test_more_than_the_most_rows_is_one_clear_error(school, day):
     text = "vendor,title,release_date\n" + f"Microsoft,Update,{day}\n" * (importer.MOST_ROWS + 1)
     preview = importer.parse(school, text)
@@ -340,6 +361,14 @@ def test_a_file_with_problems_shows_them_and_offers_no_import(client, pam, vendo
     assert response.status_code == 200
     assert "1 problem in the file" in html
     assert 'href="#row-4"' in html
+    assert 'name="csv"' not in html
+
+
+def test_a_file_already_imported_offers_nothing_to_import(client, pam, vendor, patch, day):
+    client.force_login(pam)
+    response = upload(client, f"vendor,title,reference,release_date\nMicrosoft,A,KB5031234,{day}\n")
+    html = response.content.decode()
+    assert "Nothing to import" in html
     assert 'name="csv"' not in html
 
 

@@ -5,9 +5,12 @@ nothing. The RFC's page lists the patches it deploys."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -300,3 +303,75 @@ def test_the_panel_lists_the_most_severe_first(school, pam, vendor, laptops, tea
         take(patch, "scheduled", pam, change=change)
     context = patch_rfc._panel(None, change)
     assert [p.severity for p in context["patches"]] == ["critical", "high", "medium", "low"]
+
+
+# --- A patch put on an RFC while its outcome is being recorded (PostgreSQL only). ---
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL: SQLite serialises every writer, so there is no race to test",
+)
+def test_a_patch_scheduled_while_the_outcome_is_recorded_is_not_stranded(
+    tested, team, pam, school, monkeypatch
+):
+    """Scheduling reads the RFC; if the outcome is recorded between that read and the
+    schedule's commit, the outcome must still see the patch (or the schedule be refused):
+    a patch must never be left `scheduled` on an RFC whose outcome is recorded."""
+    first = tested[0]
+    change = create_change(school, team["olivia"], dict(REQUEST))
+    advance(change, team, "approved")
+    has_read, outcome_done = threading.Event(), threading.Event()
+    rows = list(workflow.TRANSITIONS)
+    at = next(i for i, r in enumerate(rows) if r.action == "schedule")
+    reader = rows[at].reader
+
+    def slow_reader(patch, data):
+        step = reader(patch, data)
+        has_read.set()
+        outcome_done.wait(timeout=3)  # the outcome's turn, unless the RFC is held
+        return step
+
+    rows[at] = dataclasses.replace(rows[at], reader=slow_reader)
+    monkeypatch.setattr(workflow, "TRANSITIONS", tuple(rows))
+    results: dict[str, object] = {}
+
+    def schedule():
+        try:
+            results["schedule"] = workflow.perform(first.pk, "schedule", pam, {"change": change.pk})
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            results["schedule"] = exc
+        finally:
+            connections.close_all()
+
+    def record():
+        try:
+            has_read.wait(timeout=10)
+            results["outcome"] = act(
+                change.pk, "record_outcome", team["olivia"], data={"outcome": "succeeded"}
+            )
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            results["outcome"] = exc
+        finally:
+            outcome_done.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=schedule), threading.Thread(target=record)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    assert isinstance(results["outcome"], Change), results
+    change.refresh_from_db()
+    assert change.outcome == "succeeded"
+    patch = fresh(first)
+    if isinstance(results["schedule"], InvalidAction):
+        assert (patch.state, patch.change_id) == ("tested", None)
+    else:
+        assert isinstance(results["schedule"], Patch), results
+        assert (patch.state, patch.change_id) == ("deployed", change.pk), (
+            f"left {patch.state} on {change.reference}, whose outcome is recorded"
+        )

@@ -120,7 +120,9 @@ def patch_import(request: HttpRequest) -> HttpResponse:
         except NotPermitted as refusal:
             raise PermissionDenied(refusal.message) from None
         except InvalidAction as refusal:
-            form.add_error(None, refusal.message)
+            # The file's own problems are in the preview; any other is said here.
+            said = [f"{n}: {m}" for n, m in refusal.fields.items() if n != "file"]
+            form.add_error(None, " ".join([refusal.message, *said]))
             return _page(request, form, importer.parse(school, text), text, status=400)
         messages.success(
             request, f"Imported {count} patch{'es' if count != 1 else ''} into {school.name}."
