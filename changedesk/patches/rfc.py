@@ -24,7 +24,6 @@ from changedesk.patches import jobs, workflow
 from changedesk.patches.choices import PatchAction, PatchState, Severity
 from changedesk.patches.models import Patch, today_in
 
-
 SEVERITY_ORDER = {value: n for n, value in enumerate(Severity.values)}
 
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from changedesk.accounts.choices import Role
-from changedesk.conftest import member
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.conftest import member
 from changedesk.patches import services, workflow
-from changedesk.patches.models import Patch, Vendor, today_in
+from changedesk.patches.models import Patch, today_in
 
 
 @pytest.fixture
