@@ -120,6 +120,23 @@ def _any(qs: Any, one: django_filters.Filter) -> Any:
     return qs.filter(**{f"{one.field_name}__isnull": False})
 
 
+# The largest id the database keeps (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+class IdField(forms.IntegerField):
+    """A row's id: a whole number the database can hold (others are a field error)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    # An id is a whole number where a NumberFilter reads a decimal; django-filter's types allow
+    # only a DecimalField here. It stays a NumberFilter: the API schema shows it as a number.
+    field_class = IdField  # type: ignore[assignment]
+
+
 class SchoolFilter(django_filters.CharFilter):
     """A school by its slug, compared by id (a one-row subquery): the schools' table is
     never joined onto every row of the list."""

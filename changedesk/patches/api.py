@@ -54,7 +54,6 @@ from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
 from changedesk.changes.api import ItemIdsField, items_of
 from changedesk.changes.services import PLANNING_HORIZON
-from changedesk.communication.filters import IdFilter
 from changedesk.lib.api import (
     BAD_INPUT,
     FORBIDDEN,
@@ -63,7 +62,7 @@ from changedesk.lib.api import (
     RefuseUnknownFields,
     UsernameField,
 )
-from changedesk.lib.filters import FilterSet, SchoolFilter
+from changedesk.lib.filters import FilterSet, IdFilter, SchoolFilter
 from changedesk.lib.loading import attach
 from changedesk.patches import compliance, export, services, workflow
 from changedesk.patches.choices import (

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from changedesk.lib.filters import BooleanFilter, FilterSet, SchoolFilter
+from changedesk.lib.filters import BooleanFilter, FilterSet, IdFilter, SchoolFilter
 from changedesk.patches.choices import OPEN_STATES, PatchState, Severity
 from changedesk.patches.models import Patch, Vendor
 
@@ -32,6 +32,12 @@ def month_bounds(month: date) -> tuple[date, date]:
 
 class MonthField(forms.DateField):
     input_formats = MONTH_FORMATS
+
+    def to_python(self, value: Any) -> date | None:
+        month = super().to_python(value)
+        if month is not None and not 2000 <= month.year <= 2999:
+            raise forms.ValidationError("Give a month from 2000 to 2999, YYYY-MM.")
+        return month
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "YYYY-MM")
@@ -59,12 +65,12 @@ class PatchFilterSet(FilterSet):
     school = SchoolFilter()
     state = django_filters.MultipleChoiceFilter(choices=PatchState.choices, label="State")
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label="Severity")
-    vendor = django_filters.NumberFilter(field_name="vendor_id", label="Vendor (id)")
+    vendor = IdFilter(field_name="vendor_id", label="Vendor (id)")
     overdue = BooleanFilter(method="filter_overdue", label="Overdue")
     month = MonthFilter(label="Released in (YYYY-MM)")
     released_after = django_filters.DateFilter(field_name="release_date", lookup_expr="gte")
     released_before = django_filters.DateFilter(field_name="release_date", lookup_expr="lte")
-    change = django_filters.NumberFilter(field_name="change_id", label="RFC (id)")
+    change = IdFilter(field_name="change_id", label="RFC (id)")
     q = django_filters.CharFilter(method="filter_q", label="Search", max_length=200)
 
     class Meta:

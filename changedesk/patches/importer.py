@@ -34,12 +34,12 @@ from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.patches import services
 from changedesk.patches.choices import Severity
-from changedesk.patches.models import Patch, Vendor, today_in
+from changedesk.patches.models import Patch, PatchPolicy, Vendor, today_in
 
 COLUMNS = ("vendor", "product", "title", "reference", "cves", "release_date", "severity",
            "link", "description", "items")  # fmt: skip
 REQUIRED_COLUMNS = ("vendor", "title", "release_date")
-MOST_ROWS = 5000
+MOST_ROWS = 2000
 MOST_BYTES = 2 * 1024 * 1024
 # Spreadsheets save a byte-order mark; it is not part of the first column's name.
 BOM = "\ufeff"
@@ -476,11 +476,12 @@ def apply(school: School, actor: User, text: str) -> int:
             for name in preview.new_vendors
         }
         rows = preview.to_create
+        policy = PatchPolicy.of(school)
         for row in rows:
             vendor = row.vendor or added[row.vendor_name.casefold()]
             try:
                 services.create_patch(
-                    school, actor, {**row.data, "vendor": vendor}, items=row.items
+                    school, actor, {**row.data, "vendor": vendor}, items=row.items, policy=policy
                 )
             except InvalidAction as error:
                 raise InvalidAction(f"Row {row.number}: {error.message}", error.fields) from error

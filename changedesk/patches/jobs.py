@@ -41,7 +41,8 @@ def reopen_deferred(now: datetime) -> int:
     latest = (now + timedelta(days=1)).date()
     due = Patch.objects.filter(state=PatchState.DEFERRED, defer_until__lte=latest)
     reopened = 0
-    for patch in due.select_related("school").order_by("id")[:1000]:
+    # The earliest first: those a later zone's day has not reached yet come last.
+    for patch in due.select_related("school").order_by("defer_until", "id")[:1000]:
         assert patch.defer_until is not None
         if patch.defer_until > today_in(patch.school, now):
             continue

@@ -225,9 +225,10 @@ def create_patch(
     items: Iterable[ConfigurationItem] = (),
     source: Source | None = None,
     entry_id: str = "",
+    policy: PatchPolicy | None = None,
 ) -> Patch:
-    """A patch, `available` to be assessed; its deadline from the school's policy. `actor`
-    None: from a feed, by the worker."""
+    """A patch, `available` to be assessed; its deadline from the school's policy (`policy`,
+    when the caller has it loaded). `actor` None: from a feed, by the worker."""
     _unknown(data, PATCH_FIELDS)
     if actor is not None:
         actor = permissions.with_roles(actor)
@@ -239,7 +240,8 @@ def create_patch(
         raise InvalidAction("Some fields need correcting.", missing)
     patch = Patch(school=school, created_by=actor, source=source, entry_id=entry_id, **data)
     _check_patch(patch, today_in(school))
-    patch.due_on = PatchPolicy.of(school).due_on(patch.release_date, patch.severity)
+    policy = policy or PatchPolicy.of(school)
+    patch.due_on = policy.due_on(patch.release_date, patch.severity)
     chosen = _check_items(school, items)
     try:
         with transaction.atomic():
@@ -265,7 +267,9 @@ def update_patch(
     _unknown(data, PATCH_FIELDS)
     actor = permissions.with_roles(actor)
     with transaction.atomic():
-        patch = Patch.objects.select_for_update().select_related("school").get(pk=patch_id)
+        patch = (
+            Patch.objects.select_for_update(of=("self",)).select_related("school").get(pk=patch_id)
+        )
         _require_manager(actor, patch.school, "edit patches")
         if patch.state not in (*OPEN_STATES, PatchState.DEFERRED):
             raise InvalidAction(
@@ -320,7 +324,9 @@ def save_policy(school: School, actor: User, data: dict[str, Any]) -> PatchPolic
     if errors:
         raise InvalidAction("Some fields need correcting.", errors)
     with transaction.atomic():
-        policy = PatchPolicy.of(school)
+        # One row per school, made once and locked: two first saves at once do not collide.
+        PatchPolicy.objects.get_or_create(school=school)
+        policy = PatchPolicy.objects.select_for_update().get(school=school)
         for name, value in data.items():
             setattr(policy, name, value)
         policy.save()

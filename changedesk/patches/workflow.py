@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -90,6 +90,8 @@ def _date(data: dict[str, Any], name: str) -> date | None:
     value = data.get(name)
     if value in (None, ""):
         return None
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     try:
@@ -119,13 +121,16 @@ def _items(patch: Patch, ids: Any, name: str) -> list[ConfigurationItem]:
     if len(ids) > MOST_RESULTS:
         raise InvalidAction("Some fields need correcting.", {name: f"At most {MOST_RESULTS}."})
     found = {
-        i.pk: i for i in ConfigurationItem.objects.filter(school_id=patch.school_id, pk__in=ids)
+        i.pk: i
+        for i in ConfigurationItem.objects.filter(
+            school_id=patch.school_id, is_active=True, pk__in=ids
+        )
     }
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise InvalidAction(
             "Some fields need correcting.",
-            {name: f"Not an item of {patch.school.name}: {', '.join(missing)}."},
+            {name: f"Not an item of {patch.school.name} in use: {', '.join(missing)}."},
         )
     return [found[i] for i in dict.fromkeys(ids)]
 
@@ -146,9 +151,13 @@ def _results(
             "Some fields need correcting.",
             {"results": "Each result is {item, result, notes}."},
         )
-    items = _items(patch, [r.get("item") for r in rows], "results")
+    ids = [r.get("item") for r in rows]
+    if len(set(map(repr, ids))) != len(ids):
+        raise InvalidAction("Some fields need correcting.", {"results": "Name each machine once."})
+    found = {i.pk: i for i in _items(patch, ids, "results")}
     out = []
-    for item, row in zip(items, rows, strict=False):
+    for row in rows:
+        item = found[row["item"]]
         result = row.get("result")
         if result not in CheckResult.values:
             raise InvalidAction(
@@ -202,7 +211,7 @@ def _read_defer(patch: Patch, data: dict[str, Any]) -> Step:
         raise InvalidAction(
             "Defer it to a later day.", {"defer_until": "A day after today, where the school is."}
         )
-    if until > today + timedelta(days=366):
+    if until > _a_year_after(today):
         raise InvalidAction(
             "Defer it for at most a year.", {"defer_until": "At most a year from today."}
         )
@@ -210,6 +219,13 @@ def _read_defer(patch: Patch, data: dict[str, Any]) -> Step:
         sets={"reason": reason, "defer_until": until, "severity_confirmed": True},
         data={"reason": reason, "defer_until": until.isoformat()},
     )
+
+
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
 
 
 def _read_not_applicable(patch: Patch, data: dict[str, Any]) -> Step:
@@ -229,19 +245,15 @@ def _read_test(patch: Patch, data: dict[str, Any]) -> Step:
 def _read_schedule(patch: Patch, data: dict[str, Any]) -> Step:
     value = data.get("change")
     if isinstance(value, Change):
-        change = value
-    else:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise InvalidAction("Name the RFC that deploys it.", {"change": "Give the RFC's id."})
-        found = Change.objects.filter(pk=value, school_id=patch.school_id).first()
-        if found is None:
-            raise InvalidAction(
-                "Name the RFC that deploys it.",
-                {"change": f"No RFC of {patch.school.name} has that id."},
-            )
-        change = found
-    if change.school_id != patch.school_id:
-        raise InvalidAction("Some fields need correcting.", {"change": "An RFC of its school."})
+        value = value.pk  # read again: `perform` has locked it, so its state is current
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidAction("Name the RFC that deploys it.", {"change": "Give the RFC's id."})
+    change = Change.objects.filter(pk=value, school_id=patch.school_id).first()
+    if change is None:
+        raise InvalidAction(
+            "Name the RFC that deploys it.",
+            {"change": f"No RFC of {patch.school.name} has that id."},
+        )
     if change.state in TERMINAL_STATES or change.outcome:
         raise InvalidAction(
             f"RFC {change.reference} is {change.get_state_display().lower()}.",
@@ -325,7 +337,11 @@ def transition_for(state: str, action: str) -> Transition | None:
 
 
 def may(user: Any, patch: Patch, row: Transition) -> bool:
-    return bool(row.roles) and permissions.holds_any(user, set(row.roles), patch.school)
+    return (
+        bool(row.roles)
+        and user is not None
+        and permissions.holds_any(user, set(row.roles), patch.school)
+    )
 
 
 def available_actions(user: Any, patch: Patch) -> list[Transition]:
@@ -353,7 +369,15 @@ def perform(
         )
     data = data or {}
     with transaction.atomic():
-        patch = Patch.objects.select_for_update().select_related("school").get(pk=patch_id)
+        if action == A.SCHEDULE:
+            # The RFC first, then the patch: the order its outcome takes them in (the RFC
+            # locked by its door, then its patches by `rfc.py`), so the two never deadlock
+            # and an outcome never misses a patch put on its RFC meanwhile.
+            _lock_change(data.get("change"))
+        # Only the patch's row: not the school's, which every RFC's commit may touch.
+        patch = (
+            Patch.objects.select_for_update(of=("self",)).select_related("school").get(pk=patch_id)
+        )
         row = transition_for(patch.state, action)
         if row is None:
             raise InvalidAction(
@@ -376,7 +400,7 @@ def perform(
             setattr(patch, name, value)
         patch.state = row.target
         patch.save()
-        if action == A.ASSESS and step.installs:
+        if action == A.ASSESS and "items" in step.data:
             patch.items.set(step.installs)
         event = PatchEvent.objects.create(
             patch=patch,
@@ -398,6 +422,12 @@ def perform(
         if action == A.CLOSE:
             _install(patch, step.installs, step.data["version"])
     return patch
+
+
+def _lock_change(value: Any) -> None:
+    pk = value.pk if isinstance(value, Change) else value
+    if isinstance(pk, int) and not isinstance(pk, bool):
+        list(Change.objects.select_for_update(of=("self",)).filter(pk=pk).values_list("pk"))
 
 
 def _install(patch: Patch, items: Iterable[ConfigurationItem], version: str) -> None:

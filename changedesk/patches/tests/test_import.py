@@ -195,7 +195,7 @@ def test_more_than_the_most_rows_is_one_clear_error(school, day):
     text = "vendor,title,release_date\n" + f"Microsoft,Update,{day}\n" * (importer.MOST_ROWS + 1)
     preview = importer.parse(school, text)
     assert len(preview.errors) == 1 and not preview.rows
-    assert "more than 5,000" in preview.errors[0].message
+    assert f"more than {importer.MOST_ROWS:,}" in preview.errors[0].message
     exactly = "vendor,title,release_date\n" + f"Microsoft,Update,{day}\n" * importer.MOST_ROWS
     assert importer.parse(school, exactly).ok
 
