@@ -824,7 +824,7 @@ ID = r"\d{1,18}"
 
 # The patch list's filters as they read their values, where the filter set's fields alone
 # do not say (a method's yes/no, a month): the list's and the export's parameters.
-MONTH_PATTERN = r"^(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])-(?:0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(?:2\d{3}-(?:0[1-9]|1[0-2]))?$"
 PATCH_FILTER_PARAMETERS = [
     OpenApiParameter(
         "overdue",
@@ -840,7 +840,7 @@ PATCH_FILTER_PARAMETERS = [
     OpenApiParameter(
         "month",
         {"type": "string", "pattern": MONTH_PATTERN},
-        description="Released in this month, YYYY-MM.",
+        description="Released in this month, YYYY-MM (from 2000 to 2999).",
         allow_blank=True,
     ),
 ]
