@@ -234,7 +234,8 @@ def _read_not_applicable(patch: Patch, data: dict[str, Any]) -> Step:
 
 
 def _read_reassess(patch: Patch, data: dict[str, Any]) -> Step:
-    return Step(sets={"defer_until": None}, data={"was": patch.state})
+    # The deferral's reason stays in its event; the patch is open again, with none.
+    return Step(sets={"defer_until": None, "reason": ""}, data={"was": patch.state})
 
 
 def _read_test(patch: Patch, data: dict[str, Any]) -> Step:
@@ -267,7 +268,13 @@ def _read_unschedule(patch: Patch, data: dict[str, Any]) -> Step:
 
 
 def _read_deploy(patch: Patch, data: dict[str, Any]) -> Step:
-    on = _date(data, "deployed_on") or today_in(patch.school)
+    today = today_in(patch.school)
+    on = _date(data, "deployed_on") or today
+    if not patch.release_date <= on <= today:
+        raise InvalidAction(
+            "It cannot be deployed before its release or after today.",
+            {"deployed_on": f"From {patch.release_date} to {today}."},
+        )
     return Step(
         sets={"deployed_on": on},
         data={"deployed_on": on.isoformat(), "on_time": on <= patch.due_on},

@@ -777,8 +777,14 @@ class Generator:
         for plan in plans:
             slug = plan.slug
             for n in range(1, min(8, 1 + plan.size // 3000) + 1):
+                # The first technician also runs patch management.
+                extra = (R.PATCH_ADMINISTRATOR,) if n == 1 else ()
                 member(
-                    person(f"{slug}-tech{n}", "ICT technician"), plan, R.ORIGINATOR, R.IMPLEMENTER
+                    person(f"{slug}-tech{n}", "ICT technician"),
+                    plan,
+                    R.ORIGINATOR,
+                    R.IMPLEMENTER,
+                    *extra,
                 )
             coordinators = 2 if plan.size > 10_000 else 1
             for n in range(1, coordinators + 1):

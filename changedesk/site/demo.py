@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -27,6 +27,9 @@ from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import perform
 from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.notifications.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from changedesk.patches.models import Patch
 
 SCHOOL_NAME = "Greenfield Primary"
 SCHOOL_SLUG = "greenfield"
@@ -700,14 +703,17 @@ M365 = "https://learn.microsoft.com/officeupdates/microsoft365-apps-security-upd
 CHROME = "https://chromereleases.googleblog.com/"
 APPLE = "https://support.apple.com/en-gb/100100"
 SCHOOLBASE = "https://support.schoolbase.example/release-notes"
-PILOT = "Pilot ring: the 30 PCs of ICT suite 2 updated overnight; sign-in, printing, "
+PILOT = (
+    "Pilot ring: the 30 PCs of ICT suite 2 updated overnight; sign-in, printing, Office and "
+    "Teams checked next morning."
+)
 PATCHES = (
     # Last month's run: deployed by its RFC, then verified and closed as far as each got.
     DemoPatch("Microsoft", "Windows 11", "{month} " + WINDOWS + " (KB5071546)", "KB5071546",
               (62215, 62217, 62230), ("last", 0), "critical", "closed", ("SUITE-2",),
               "https://support.microsoft.com/help/5071546",
               "Security fixes for the Windows kernel, SMB client and Windows Hello; one of "
-              "them is exploited.", "Every Windows 11 PC: deploy with this month's run."),
+              "them is exploited.", "Every Windows 11 PC: deploy with the month's run."),
     DemoPatch("Microsoft", "Microsoft 365 Apps",
               "Security update for Microsoft 365 Apps, Current Channel version 2510 "
               "(build 19328.20244)", "Build 19328.20244", (62205, 62206), ("last", 0), "high",
@@ -747,8 +753,8 @@ PATCHES = (
     DemoPatch("Google", "Chrome", "Stable Channel Update for Desktop: Chrome 143.0.7499.169",
               "143.0.7499.169", (13511,), ("today", -18), "critical", "assessed",
               ("SUITE-2",), CHROME, "Google is aware that an exploit for CVE-{year}-13511 "
-              "exists in the wild.", "Exploited: deploy. The pilot test waits for the new "
-              "ICT suite 2 switch (its PCs keep losing the network)."),
+              "exists in the wild.", "Exploited: deploy. Its test waits for SchoolBase to "
+              "confirm that the MIS web client works with it."),
     DemoPatch("SchoolBase MIS", "SchoolBase client", "SchoolBase client 7.4.2 security fix",
               "SB-7.4.2", (40912,), ("today", -4), "high", "assessed", ("SVC-MIS",),
               SCHOOLBASE, "The office client could be made to run a file opened from an "
@@ -873,21 +879,21 @@ def _patches(school: School, people: dict[str, User]) -> None:
 
 
 def _patch_step(
-    patch: Any,
+    patch: Patch,
     action: str,
     actor: User,
     data: dict[str, Any],
     comment: str = "",
     *,
     by_change: bool = False,
-) -> Any:
+) -> Patch:
     from changedesk.patches import workflow as patch_cycle
 
     return patch_cycle.perform(patch.pk, action, actor, data, comment=comment, by_change=by_change)
 
 
 def _take_patch(
-    patch: Any,
+    patch: Patch,
     demo: DemoPatch,
     olivia: User,
     by_tag: dict[str, ConfigurationItem],
@@ -908,14 +914,15 @@ def _take_patch(
     _patch_step(patch, "assess", olivia, {"severity": demo.severity}, demo.note)
     if demo.state == "assessed":
         return
-    tested = [{"item": by_tag["SUITE-2"].pk, "result": "passed",
-               "notes": PILOT + "Office and Teams checked next morning."}]  # fmt: skip
+    tested = [{"item": by_tag["SUITE-2"].pk, "result": "passed", "notes": PILOT}]
     _patch_step(patch, "test", olivia, {"results": tested})
     if demo.state != "tested" and run is not None:
         _patch_step(patch, "schedule", olivia, {"change": run.pk})
 
 
-def _last_run(school: School, people: dict[str, User], day: date, items: list[Any]) -> Change:
+def _last_run(
+    school: School, people: dict[str, User], day: date, items: list[ConfigurationItem]
+) -> Change:
     """Last month's patch run, a normal RFC approved and carried out on `day` (its outcome is
     recorded once its patches are on it)."""
     olivia = people["olivia"]

@@ -131,7 +131,12 @@ def build_place() -> dict[str, Any]:
         reason="At the headteachers' conference in Harrogate",
     )
     item = ConfigurationItem.objects.get(school=school, identifier="SUITE-2")
+    from changedesk.patches.models import Patch, Vendor
+
     return {
+        "vendor": Vendor.objects.get(school=school, name="Microsoft").pk,
+        "patch": Patch.objects.filter(school=school, state="assessed").order_by("id").first().pk,
+        "tested_patch": Patch.objects.filter(school=school, state="tested").first().pk,
         "school": school.slug,
         "rfc": windows.pk,
         "approved": switch.pk,
@@ -196,7 +201,11 @@ PAGES: list[tuple[str, str]] = [
     ("new patch form", "/patches/new/"),
     ("patch import", "/patches/import/"),
     ("patch run", "/patches/run/"),
+    ("patch page, assessed", "/patches/{patch}/"),
+    ("patch page, tested", "/patches/{tested_patch}/"),
+    ("patch form", "/patches/{patch}/edit/"),
     ("vendors", "/patches/vendors/"),
+    ("vendor page", "/patches/vendors/{vendor}/"),
     ("new vendor form", "/patches/vendors/new/"),
     ("patch compliance", "/patches/compliance/"),
     ("patch compliance statement", "/patches/compliance/{school}/statement/"),
