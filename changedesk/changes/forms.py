@@ -19,6 +19,7 @@ from changedesk.changes.models import Change, ChangeItem
 from changedesk.changes.services import EDITABLE_FIELDS, PERSON_ROLES, default_people
 from changedesk.changes.workflow import editable_fields
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.forms import IdsInRange
 
 
 class PersonChoiceField(forms.ModelChoiceField[User]):
@@ -34,7 +35,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M")
 
 
-class ItemChoiceField(forms.ModelMultipleChoiceField[ConfigurationItem]):
+class ItemChoiceField(IdsInRange, forms.ModelMultipleChoiceField[ConfigurationItem]):
     def label_from_instance(self, obj: Any) -> str:
         item: ConfigurationItem = obj
         label = f"{item.name} ({item.identifier})" if item.identifier else item.name

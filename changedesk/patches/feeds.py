@@ -34,7 +34,7 @@ import feedparser
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -56,6 +56,8 @@ MAX_BYTES = 5 * 1024 * 1024
 MOST_REDIRECTS = 5
 # New entries made patches per fetch (the newest); the rest come on the next ones.
 MOST_ENTRIES = 200
+# How far before a feed was added its entries still become patches.
+BACK_CATALOGUE = timedelta(days=31)
 # The entries of a feed looked at (the newest).
 MOST_READ = 1000
 # Feeds fetched per pass of the worker (the longest due first).
@@ -442,11 +444,16 @@ def parse(fetched: Fetched) -> list[Mapping[str, Any]]:
     raise FeedError(_line(f"Not an RSS or Atom feed: {why}."))
 
 
+# Control characters (NUL above all: PostgreSQL keeps no text with one) are dropped from
+# whatever an entry says; tabs and line ends are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text(value: Any) -> str:
     """Plain text of an entry's HTML, its paragraphs kept."""
     if not isinstance(value, str):
         return ""
-    value = html.unescape(strip_tags(_BREAKS.sub("\n", value)))
+    value = _CONTROL.sub("", html.unescape(strip_tags(_BREAKS.sub("\n", value))))
     lines = [" ".join(line.split()) for line in value.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
@@ -462,8 +469,8 @@ def _line(text: str, most: int = 1000) -> str:
 def entry_id(entry: Mapping[str, Any]) -> str:
     for name in ("id", "link", "title"):
         value = entry.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:500]
+        if isinstance(value, str) and _CONTROL.sub("", value).strip():
+            return _CONTROL.sub("", value).strip()[:500]
     return ""
 
 
@@ -551,22 +558,48 @@ def _create(source: Source, entries: list[Mapping[str, Any]], now: datetime) -> 
             "entry_id", flat=True
         )
     )
-    new = [(key, entry) for key, entry in by_id.items() if key not in seen][:MOST_ENTRIES]
+    # A feed's back catalogue is history, not work: only what was released in the month
+    # before the feed was added (or since) becomes a patch to assess.
+    since = source.created_at - BACK_CATALOGUE
+    new = [
+        (key, entry)
+        for key, entry in by_id.items()
+        if key not in seen and (published(entry) or now) >= since
+    ][:MOST_ENTRIES]
     today = today_in(source.school, now)
     result = PollResult()
+    known = _known_references(source, [patch_data(source, e, today) for _, e in new])
     for key, entry in reversed(new):  # the oldest first
-        try:
-            patch = services.create_patch(
-                source.school, None, patch_data(source, entry, today), source=source, entry_id=key
-            )
-        except InvalidAction as error:
+        data = patch_data(source, entry, today)
+        reference = str(data.get("reference") or "").casefold()
+        if reference and reference in known:
+            # The vendor's patch is here already (from another of its feeds, or by hand).
             result.skipped += 1
-            logger.warning(
-                "Feed %s: entry %r skipped: %s %s", source.pk, key, error.message, error.fields
-            )
             continue
+        try:
+            with transaction.atomic():
+                patch = services.create_patch(
+                    source.school, None, data, source=source, entry_id=key
+                )
+        except (InvalidAction, DatabaseError) as error:
+            result.skipped += 1
+            logger.warning("Feed %s: entry %r skipped: %s", source.pk, key, error)
+            continue
+        if reference:
+            known.add(reference)
         result.created.insert(0, patch)
     return result
+
+
+def _known_references(source: Source, data: list[dict[str, Any]]) -> set[str]:
+    """The references among `data` that the vendor's patches at the school have already."""
+    wanted = {str(d.get("reference") or "") for d in data} - {""}
+    if not wanted:
+        return set()
+    found = Patch.objects.filter(
+        school_id=source.school_id, vendor_id=source.vendor_id, reference__in=wanted
+    ).values_list("reference", flat=True)
+    return {r.casefold() for r in found}
 
 
 # --- A fetch, start to end. ---

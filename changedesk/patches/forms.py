@@ -12,6 +12,7 @@ from changedesk.changes.choices import TERMINAL_STATES
 from changedesk.changes.forms import DateTimeLocalInput, ItemChoiceField
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.forms import IdsInRange
 from changedesk.patches.choices import CheckResult, Decision, Severity
 from changedesk.patches.models import Patch, PatchPolicy, Source, Vendor
 from changedesk.standard.models import Template, TemplateState
@@ -74,6 +75,10 @@ class SourceForm(forms.ModelForm[Source]):
         return {n: self.cleaned_data[n] for n in self.Meta.fields}
 
 
+class VendorChoiceField(IdsInRange, forms.ModelChoiceField[Vendor]):
+    pass
+
+
 class PatchForm(forms.ModelForm[Patch]):
     link = forms.URLField(
         required=False, assume_scheme="https", max_length=1000, label="Link to the vendor's page"
@@ -90,6 +95,7 @@ class PatchForm(forms.ModelForm[Patch]):
         fields = ["vendor", "product", "title", "reference", "cves", "release_date", "severity",
                   "link", "description", "items"]  # fmt: skip
         widgets = {"release_date": DateInput(), "description": forms.Textarea(attrs={"rows": 4})}
+        field_classes = {"vendor": VendorChoiceField}
 
     def __init__(self, *args: Any, school_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -224,12 +230,16 @@ class ChecksForm(forms.Form):
         ]  # fmt: skip
 
 
-class ChangeChoiceField(forms.ModelChoiceField[Change]):
+class TemplateChoiceField(IdsInRange, forms.ModelChoiceField[Template]):
+    pass
+
+
+class ChangeChoiceField(IdsInRange, forms.ModelChoiceField[Change]):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.reference}: {obj.title}"
 
 
-class PatchChoiceField(forms.ModelMultipleChoiceField[Patch]):
+class PatchChoiceField(IdsInRange, forms.ModelMultipleChoiceField[Patch]):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj} ({obj.get_severity_display()}, due {obj.due_on:%-d %b})"
 
@@ -273,7 +283,7 @@ class ReasonForm(forms.Form):
 class RunForm(forms.Form):
     """The patch run: which template, which tested patches, when. Times are the school's."""
 
-    template = forms.ModelChoiceField(
+    template = TemplateChoiceField(
         queryset=Template.objects.none(),
         label="Standard change",
         help_text="An approved standard change of the school, e.g. the monthly security updates.",

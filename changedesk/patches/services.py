@@ -30,7 +30,7 @@ from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.patches import workflow
 from changedesk.patches.choices import OPEN_STATES, PatchAction, PatchState, Severity, SourceKind
-from changedesk.patches.models import Patch, PatchPolicy, Source, Vendor, today_in
+from changedesk.patches.models import Patch, PatchEvent, PatchPolicy, Source, Vendor, today_in
 from changedesk.standard import services as standard
 
 # What a person may give of a patch (the rest is its cycle's).
@@ -330,16 +330,29 @@ def save_policy(school: School, actor: User, data: dict[str, Any]) -> PatchPolic
         for name, value in data.items():
             setattr(policy, name, value)
         policy.save()
-        open_patches = Patch.objects.filter(
-            school=school, state__in=(*OPEN_STATES, PatchState.DEFERRED)
+        # Patches not yet due move to the new deadline; one already overdue stays overdue
+        # (a policy cannot excuse it), and each move is in the patch's history.
+        today = today_in(school)
+        still_due = Patch.objects.filter(
+            school=school, state__in=(*OPEN_STATES, PatchState.DEFERRED), due_on__gte=today
         )
         moved = []
-        for patch in open_patches.only("pk", "release_date", "severity", "due_on"):
+        events = []
+        for patch in still_due.only(
+            "pk", "school_id", "state", "release_date", "severity", "due_on"
+        ):
             due = policy.due_on(patch.release_date, patch.severity)
             if due != patch.due_on:
+                events.append(
+                    workflow.edit_event(
+                        patch, actor, {"due_on": due.isoformat(), "was": patch.due_on.isoformat(),
+                                       "why": "the school's patch deadlines changed"}
+                    )
+                )  # fmt: skip
                 patch.due_on = due
                 moved.append(patch)
         Patch.objects.bulk_update(moved, ["due_on"], batch_size=500)
+        PatchEvent.objects.bulk_create(events, batch_size=500)
     return policy
 
 
@@ -393,15 +406,24 @@ def raise_run(
             {"patches": f"Not tested: {'; '.join(untested)}."},
         )
     allowed = {i.pk for i in template.items.all()}
+    if allowed:
+        # Approved once for its items: a patch for others is not this standard change's.
+        outside = [str(p) for p in patches if any(i.pk not in allowed for i in p.items.all())]
+        if outside:
+            raise InvalidAction(
+                f"“{template.title}” does not cover every item these patches apply to.",
+                {"patches": f"Applies beyond the standard change's items: {'; '.join(outside)}. "
+                 "Put it on a normal RFC from its page."},
+            )  # fmt: skip
     touched = {i.pk: i for p in patches for i in p.items.all()}
-    items = [i for pk, i in touched.items() if not allowed or pk in allowed]
     with transaction.atomic():
         change = standard.raise_change(
             template.pk,
             actor,
             planned_start=planned_start,
             planned_end=planned_end,
-            items=items if (items or not allowed) else None,
+            # The items the patches apply to; none named: the template's own.
+            items=list(touched.values()) or None,
         )
         for patch in patches:
             workflow.perform(patch.pk, PatchAction.SCHEDULE, actor, {"change": change})

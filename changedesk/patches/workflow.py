@@ -21,7 +21,7 @@ from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import User
 from changedesk.changes.choices import TERMINAL_STATES
-from changedesk.changes.models import Change
+from changedesk.changes.models import Change, ChangeItem
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.errors import InvalidAction, NotPermitted, UnknownAction
 from changedesk.patches.choices import CheckKind, CheckResult, PatchAction, PatchState, Severity
@@ -260,6 +260,21 @@ def _read_schedule(patch: Patch, data: dict[str, Any]) -> Step:
             f"RFC {change.reference} is {change.get_state_display().lower()}.",
             {"change": "Choose an RFC still to be carried out."},
         )
+    if patch.release_date > today_in(patch.school):
+        raise InvalidAction(
+            "It is not released yet.",
+            {"change": f"It is released on {patch.release_date}: schedule it from then."},
+        )
+    # The RFC names what it touches: the patch's items must be among them, or its success
+    # would say the patch was deployed where the RFC never went.
+    named = set(ChangeItem.objects.filter(change=change).values_list("item_id", flat=True))
+    outside = [i.name for i in patch.items.all() if i.pk not in named]
+    if outside:
+        raise InvalidAction(
+            f"RFC {change.reference} does not touch {', '.join(outside)}.",
+            {"change": "Choose an RFC naming every item the patch applies to, or add them "
+             "to the RFC first."},
+        )  # fmt: skip
     return Step(sets={"change": change}, data={"change": change.pk}, change=change)
 
 
@@ -269,12 +284,13 @@ def _read_unschedule(patch: Patch, data: dict[str, Any]) -> Step:
 
 def _read_deploy(patch: Patch, data: dict[str, Any]) -> Step:
     today = today_in(patch.school)
-    on = _date(data, "deployed_on") or today
-    if not patch.release_date <= on <= today:
+    given = _date(data, "deployed_on")
+    if given is not None and given > today:
         raise InvalidAction(
-            "It cannot be deployed before its release or after today.",
-            {"deployed_on": f"From {patch.release_date} to {today}."},
+            "It cannot be deployed after today.", {"deployed_on": f"On {today} or before."}
         )
+    # Not before its release: a release date given ahead (by hand) does not stop the RFC.
+    on = max(given or today, patch.release_date)
     return Step(
         sets={"deployed_on": on},
         data={"deployed_on": on.isoformat(), "on_time": on <= patch.due_on},
@@ -468,8 +484,9 @@ def record_created(patch: Patch, actor: User | None, *, data: dict[str, Any] | N
     )
 
 
-def record_edit(patch: Patch, actor: User, changed: dict[str, Any]) -> None:
-    PatchEvent.objects.create(
+def edit_event(patch: Patch, actor: User | None, changed: dict[str, Any]) -> PatchEvent:
+    """An edit's event, unsaved (for a caller writing many at once)."""
+    return PatchEvent(
         patch=patch,
         school_id=patch.school_id,
         kind=A.EDIT,
@@ -479,3 +496,7 @@ def record_edit(patch: Patch, actor: User, changed: dict[str, Any]) -> None:
         data={"changed": changed},
         created_at=timezone.now(),
     )
+
+
+def record_edit(patch: Patch, actor: User, changed: dict[str, Any]) -> None:
+    edit_event(patch, actor, changed).save()

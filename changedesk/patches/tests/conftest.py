@@ -72,3 +72,13 @@ def take(patch: Patch, to: str, pam, *, change=None) -> Patch:
         patch = workflow.perform(patch.pk, action, pam, data)
         assert patch.state == state
     return patch
+
+
+@pytest.fixture
+def draft(team, school, pilot, laptops):
+    """The root `draft`, touching the machines: an RFC deploying patches names the items
+    they apply to."""
+    from changedesk.changes.services import create_change
+    from changedesk.conftest import REQUEST
+
+    return create_change(school, team["olivia"], dict(REQUEST), items=[pilot, laptops])

@@ -38,6 +38,14 @@ from changedesk.standard.tests.conftest import CONTENT, approve
 
 pytestmark = pytest.mark.django_db
 
+
+def _items(school):
+    """Every item of the school: an RFC deploying patches names what they apply to."""
+    from changedesk.configuration.models import ConfigurationItem
+
+    return list(ConfigurationItem.objects.filter(school=school))
+
+
 PATCHES = "/api/v1/patches/"
 VENDORS = "/api/v1/vendors/"
 SOURCES = "/api/v1/vendor-sources/"
@@ -101,9 +109,10 @@ def hillside_vendor(other_school):
 
 
 @pytest.fixture
-def rfc(draft, team) -> Change:
-    """An approved RFC of the school, to deploy patches."""
-    return advance(draft, team, "approved")
+def rfc(team, school, pilot, laptops) -> Change:
+    """An approved RFC of the school touching its items, to deploy patches."""
+    change = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
+    return advance(change, team, "approved")
 
 
 def patch_body(school, vendor, /, **changes) -> dict:
@@ -697,8 +706,10 @@ def test_the_list_costs_the_same_for_2_or_20_patches(
 
 
 @pytest.fixture
-def approved(school, team, laptops):
-    template = standard.create_template(school, team["olivia"], dict(CONTENT), items=[laptops])
+def approved(school, team, pilot, laptops):
+    template = standard.create_template(
+        school, team["olivia"], dict(CONTENT), items=[pilot, laptops]
+    )
     return approve(template, team)
 
 

@@ -24,6 +24,13 @@ from changedesk.patches.tests.conftest import new_patch, take
 pytestmark = pytest.mark.django_db
 
 
+def _items(school):
+    """Every item of the school: an RFC deploying patches names what they apply to."""
+    from changedesk.configuration.models import ConfigurationItem
+
+    return list(ConfigurationItem.objects.filter(school=school))
+
+
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
@@ -84,7 +91,7 @@ def test_a_schools_policy_sets_the_due_dates(school, pam, vendor, pilot):
 
 
 def test_save_policy_moves_the_open_patches_not_the_deployed(school, pam, vendor, pilot, team):
-    rfc = create_change(school, team["olivia"], dict(REQUEST))
+    rfc = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     made = {}
     for n, state in enumerate(
         ["available", "assessed", "tested", "scheduled", "deployed", "verified", "closed"]
@@ -135,7 +142,19 @@ def test_save_policy_moves_the_open_patches_not_the_deployed(school, pam, vendor
     }
     # A deployed patch keeps its verdict: deployed today, due (now) a week ago, still on time.
     assert Patch.objects.get(pk=made["deployed"].pk).on_time() is True
-    assert PatchEvent.objects.count() == events  # a policy is no step of a patch's cycle
+    # Each due date moved is in its patch's history.
+    assert PatchEvent.objects.count() == events + 5
+    moved_events = PatchEvent.objects.filter(kind="edit", actor=team["sam"])
+    assert {e.data["changed"]["due_on"] for e in moved_events} == {moved.isoformat()}
+
+
+def test_a_new_policy_does_not_excuse_an_overdue_patch(school, pam, vendor, team):
+    late = new_patch(school, pam, vendor, release_date=today_in(school) - timedelta(days=20))
+    assert late.is_overdue(today_in(school))
+    services.save_policy(school, team["sam"], {"critical_days": 60})
+    late.refresh_from_db()
+    assert late.is_overdue(today_in(school))
+    assert late.due_on == late.release_date + timedelta(days=14)
 
 
 def _order(state: str) -> int:
@@ -180,7 +199,7 @@ def _scheduled_on_an_approved_rfc(school, team, pam, vendor, pilot, due: date):
     called: travel first)."""
     patch = new_patch(school, pam, vendor, items=[pilot], release_date=due - timedelta(days=14))
     assert patch.due_on == due
-    rfc = create_change(school, team["olivia"], dict(REQUEST))
+    rfc = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     take(patch, "scheduled", pam, change=rfc)
     advance(rfc, team, "approved")
     return Patch.objects.get(pk=patch.pk), rfc
@@ -258,7 +277,7 @@ def test_overdue_is_by_the_schools_day(now, overdue, school, pam, vendor, pilot)
 
 
 def test_a_deployed_or_deferred_patch_is_not_overdue(school, pam, vendor, pilot, team):
-    rfc = create_change(school, team["olivia"], dict(REQUEST))
+    rfc = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     long_ago = today_in(school) - timedelta(days=40)
     deployed = take(
         new_patch(school, pam, vendor, items=[pilot], release_date=long_ago), "scheduled", pam,
@@ -284,7 +303,7 @@ def test_compliance_counts_by_severity_and_item(
     school, other_school, pam, vendor, pilot, laptops, team
 ):
     today = today_in(school)
-    rfc = create_change(school, team["olivia"], dict(REQUEST))
+    rfc = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
 
     def made(ref, severity, released_days_ago, items):
         return new_patch(

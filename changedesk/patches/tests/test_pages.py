@@ -259,3 +259,33 @@ def test_list_query_counts_do_not_grow(client, name, pam, vendor, school, other_
         new_patch(school, pam, vendor, title=f"Patch {n}", severity=("high", "low")[n % 2])
     assert count() == few
     assert few <= 25
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/patches/?month=0001-01",
+        "/patches/?month=9999-12",
+        "/patches/compliance/?end=0001-01-01",
+        "/patches/compliance/?start=2000-01-01",
+        "/patches/all/?month=9999-12",
+        "/patches/all/?vendor=99999999999999999999",
+    ],
+)
+def test_odd_page_input_is_never_a_500(client, pam, patch, path):
+    client.force_login(pam)
+    assert client.get(path).status_code in (200, 400)
+
+
+def test_a_huge_id_in_a_form_is_a_form_error(client, pam, patch, school):
+    client.force_login(pam)
+    huge = "99999999999999999999"
+    act = reverse("patches:act", args=[patch.pk])
+    response = client.post(act, {"step": "assess", "decision": "deploy", "severity": "high",
+                                 "items": [huge]})  # fmt: skip
+    assert response.status_code == 400
+    response = client.post(
+        reverse("patches:run"),
+        {"school": school.slug, "template": huge, "patches": [huge], "planned_start": ""},
+    )
+    assert response.status_code == 400

@@ -33,6 +33,13 @@ from changedesk.standard.tests.conftest import CONTENT, approve
 pytestmark = pytest.mark.django_db
 
 
+def _items(school):
+    """Every item of the school: an RFC deploying patches names what they apply to."""
+    from changedesk.configuration.models import ConfigurationItem
+
+    return list(ConfigurationItem.objects.filter(school=school))
+
+
 def window(days: int = 8, hour: int = 18) -> datetime:
     return (timezone.now() + timedelta(days=days)).replace(
         hour=hour, minute=0, second=0, microsecond=0
@@ -40,9 +47,9 @@ def window(days: int = 8, hour: int = 18) -> datetime:
 
 
 @pytest.fixture
-def template(school, team, laptops):
+def template(school, team, pilot, laptops):
     """The school's monthly patch run, approved once."""
-    made = standard.create_template(school, team["olivia"], dict(CONTENT), items=[laptops])
+    made = standard.create_template(school, team["olivia"], dict(CONTENT), items=[pilot, laptops])
     return approve(made, team)
 
 
@@ -82,7 +89,10 @@ def test_the_patch_run_raises_one_standard_change_and_schedules_each(
     change.refresh_from_db()
     assert change.is_standard and change.state == "approved" and change.originator == pam
     assert Raised.objects.get(change=change).template_id == template.pk
-    assert list(change.item_links.values_list("item_id", flat=True)) == [laptops.pk]
+    # The RFC names what the patches apply to.
+    assert set(change.item_links.values_list("item_id", flat=True)) == {
+        i.pk for p in (first, second) for i in p.items.all()
+    }
     assert state_of(tested) == [
         ("scheduled", change.pk),
         ("scheduled", change.pk),
@@ -175,7 +185,7 @@ def run(template, pam, tested):
 @pytest.mark.parametrize("outcome", ["succeeded", "partially_succeeded"])
 def test_the_outcome_deploys_every_patch_on_the_rfc(outcome, run, tested, team, pam, school, pilot):
     first, second, waiting = tested
-    elsewhere = create_change(school, team["olivia"], dict(REQUEST))
+    elsewhere = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     other = new_patch(school, pam, first.vendor, items=[pilot], reference="KB7")
     other = take(other, "scheduled", pam, change=elsewhere)
 
@@ -227,7 +237,7 @@ def test_a_failed_outcome_takes_the_patches_off(run, tested, team):
 @pytest.mark.parametrize("end", ["rejected", "withdrawn"])
 def test_an_rfc_that_ends_takes_its_patches_off(end, tested, team, pam, school):
     first, second, waiting = tested
-    change = create_change(school, team["olivia"], dict(REQUEST))
+    change = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     for patch in (first, second):
         workflow.perform(patch.pk, "schedule", pam, {"change": change.pk})
     if end == "rejected":
@@ -251,7 +261,7 @@ def test_an_rfc_that_ends_takes_its_patches_off(end, tested, team, pam, school):
 
 def test_a_patch_taken_off_is_not_deployed_by_its_old_rfc(tested, team, pam, school):
     first, second, _ = tested
-    change = create_change(school, team["olivia"], dict(REQUEST))
+    change = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     for patch in (first, second):
         workflow.perform(patch.pk, "schedule", pam, {"change": change.pk})
     workflow.perform(second.pk, "unschedule", pam, comment="Not this month")
@@ -288,7 +298,7 @@ def test_the_rfc_print_lists_its_patches(client, run, tested, pam):
 
 
 def test_an_rfc_without_patches_has_no_panel(client, team, school):
-    change = create_change(school, team["olivia"], dict(REQUEST))
+    change = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     client.force_login(team["olivia"])
     response = client.get(change.get_absolute_url())
     assert response.status_code == 200
@@ -296,7 +306,7 @@ def test_an_rfc_without_patches_has_no_panel(client, team, school):
 
 
 def test_the_panel_lists_the_most_severe_first(school, pam, vendor, laptops, team):
-    change = create_change(school, team["olivia"], dict(REQUEST))
+    change = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     for severity in ("low", "medium", "critical", "high"):
         patch = new_patch(school, pam, vendor, items=[laptops], severity=severity,
                           reference=f"KB-{severity}")  # fmt: skip
@@ -322,7 +332,7 @@ def test_a_patch_scheduled_while_the_outcome_is_recorded_is_not_stranded(
     a patch must never be left `scheduled` on an RFC whose outcome is recorded, and neither
     side may fail with a database error (e.g. a deadlock)."""
     first = tested[0]
-    change = create_change(school, team["olivia"], dict(REQUEST))
+    change = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     advance(change, team, "approved")
     has_read, outcome_done = threading.Event(), threading.Event()
     rows = list(workflow.TRANSITIONS)
@@ -376,3 +386,22 @@ def test_a_patch_scheduled_while_the_outcome_is_recorded_is_not_stranded(
         assert (patch.state, patch.change_id) == ("deployed", change.pk), (
             f"left {patch.state} on {change.reference}, whose outcome is recorded"
         )
+
+
+def test_a_run_refuses_a_patch_beyond_the_templates_items(template, pam, tested, school):
+    first = tested[0]
+    server = ConfigurationItem.objects.create(school=school, name="Exam server")
+    first.items.add(server)
+    with pytest.raises(InvalidAction) as refused:
+        services.raise_run(template.pk, pam, [first.pk], planned_start=window())
+    assert "Exam server" not in refused.value.message
+    assert str(first) in refused.value.fields["patches"]
+    assert not Change.objects.filter(is_standard=True).exists()
+
+
+def test_a_patch_rides_only_an_rfc_touching_its_items(pam, patch, team, school, pilot):
+    only_pilot = create_change(school, team["olivia"], dict(REQUEST), items=[pilot])
+    patch = take(patch, "tested", pam)
+    with pytest.raises(InvalidAction) as refused:
+        workflow.perform(patch.pk, "schedule", pam, {"change": only_pilot.pk})
+    assert "does not touch Staff laptops" in refused.value.message

@@ -49,6 +49,13 @@ TECHNICIANS = {Role.PATCH_ADMINISTRATOR, Role.IMPLEMENTER}
 # --- Helpers. ---
 
 
+def _items(school):
+    """Every item of the school: an RFC deploying patches names what they apply to."""
+    from changedesk.configuration.models import ConfigurationItem
+
+    return list(ConfigurationItem.objects.filter(school=school))
+
+
 def events(patch: Patch) -> list[PatchEvent]:
     return list(PatchEvent.objects.filter(patch_id=patch.pk).order_by("id"))
 
@@ -120,9 +127,9 @@ def snapshot(patch: Patch) -> dict:
 
 
 @pytest.fixture
-def rfc(team, school):
-    """An open RFC of the school (a draft), for scheduling."""
-    return create_change(school, team["olivia"], dict(REQUEST))
+def rfc(team, school, pilot, laptops):
+    """An open RFC of the school (a draft) touching its items, for scheduling."""
+    return create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
 
 
 # --- The table. ---
@@ -511,7 +518,7 @@ def test_schedule_needs_an_open_rfc_of_the_school(patch, pam, team, school, osca
 @pytest.mark.parametrize("end", ["closed", "withdrawn", "rejected", "implemented"])
 def test_schedule_refuses_an_rfc_that_is_over(end, patch, pam, team, school):
     patch = take(patch, "tested", pam)
-    change = create_change(school, team["olivia"], dict(REQUEST))
+    change = create_change(school, team["olivia"], dict(REQUEST), items=_items(school))
     if end == "withdrawn":
         from changedesk.changes.workflow import perform as act
 

@@ -45,10 +45,12 @@ def second_tuesday(year: int, month: int) -> date:
 
 
 def _month(value: str, today: date) -> date:
+    """`?month=YYYY-MM` (from 2000 to 2999), else this month."""
     try:
-        return datetime.strptime(value, "%Y-%m").date()
+        month = datetime.strptime(value, "%Y-%m").date()
     except ValueError:
         return today.replace(day=1)
+    return month if 2000 <= month.year <= 2999 else today.replace(day=1)
 
 
 @dataclass

@@ -26,17 +26,27 @@ from changedesk.patches.views.common import chosen_school, require_manager
 MOST_SCHOOLS = 50
 
 
+class PeriodField(forms.DateField):
+    def to_python(self, value: Any) -> date | None:
+        day = super().to_python(value)
+        if day is not None and not 2000 <= day.year <= 2999:
+            raise forms.ValidationError("Give a day from 2000 to 2999.")
+        return day
+
+
 class PeriodForm(forms.Form):
-    start = forms.DateField(required=False, widget=DateInput(), label="Released from")
-    end = forms.DateField(required=False, widget=DateInput(), label="Released to")
+    start = PeriodField(required=False, widget=DateInput(), label="Released from")
+    end = PeriodField(required=False, widget=DateInput(), label="Released to")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
             self.add_error("end", "On or after the start.")
-        if start and end and (end - start).days > compliance.LONGEST:
-            self.add_error("start", "At most three years.")
+        # The period as it will be read (an end left empty is today): at most three years.
+        last = end or timezone.localdate()
+        if start and (last - start).days > compliance.LONGEST:
+            self.add_error("start", "At most three years before the end.")
         return cleaned
 
 
