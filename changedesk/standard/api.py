@@ -62,6 +62,7 @@ from changedesk.lib.api import (
 from changedesk.lib.errors import NotPermitted
 from changedesk.lib.filters import FilterSet, SchoolFilter
 from changedesk.lib.loading import attach
+from changedesk.schedule.models import MaintenanceWindow
 from changedesk.standard import services
 from changedesk.standard.models import (
     CONTENT,
@@ -74,6 +75,8 @@ from changedesk.standard.models import (
 # What the caller may do with a template now (`allowed`), in this order.
 EDIT, PROPOSE, RAISE, REINSTATE = "edit", "propose", "raise", "reinstate"
 ALLOWED = (EDIT, PROPOSE, RAISE, REINSTATE)
+# The most maintenance windows a template may name.
+MAX_WINDOWS = 50
 # The most items a template may name, and people it may let raise it, in one request.
 MAX_ITEMS = 500
 MAX_RAISERS = 500
@@ -104,6 +107,43 @@ def allowed(actor: User | None, template: Template, today: date) -> list[str]:
 
 
 # --- Fields. ---
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1},
+        "maxItems": MAX_WINDOWS,
+        "description": "Ids of maintenance windows of the school.",
+        "example": [1],
+    }
+)
+class WindowIdsField(ItemIdsField):
+    """Maintenance windows by id (loaded with the template by `load_template_links`)."""
+
+    most = MAX_WINDOWS
+    default_error_messages = {
+        "invalid": "Give a list of maintenance window ids, e.g. [1, 2].",
+        "too_many": f"At most {MAX_WINDOWS} maintenance windows.",
+    }
+
+    def to_representation(self, row: Any) -> list[int]:
+        loaded: list[int] | None = getattr(row, "_window_ids", None)
+        return loaded if loaded is not None else self.ask(row)
+
+    def ask(self, row: Any) -> list[int]:
+        template: Template = row
+        return sorted(template.windows.values_list("pk", flat=True))
+
+
+def windows_of(school: School, ids: list[int]) -> list[MaintenanceWindow]:
+    found = {w.pk: w for w in MaintenanceWindow.objects.filter(school=school, pk__in=ids)}
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise serializers.ValidationError(
+            {"windows": [f"Not a maintenance window of {school.name}: {', '.join(missing)}."]}
+        )
+    return [found[i] for i in ids]
 
 
 @extend_schema_field(
@@ -212,6 +252,11 @@ class TemplateSerializer(
         required=False,
         help_text="The items an RFC raised from it may touch (none: any of the school's).",
     )
+    windows = WindowIdsField(
+        required=False,
+        help_text="The maintenance windows an RFC raised from it must fit in (none: any time "
+        "the school calendar allows).",
+    )
     raisers = RaisersField(required=False)
     review_date = serializers.DateField(
         required=False,
@@ -246,6 +291,7 @@ class TemplateSerializer(
             "school",
             *CONTENT,
             "items",
+            "windows",
             "raisers",
             "review_date",
             "state",
@@ -313,6 +359,8 @@ class TemplateSerializer(
         school: School = self.instance.school if self.instance is not None else attrs["school"]
         if "items" in attrs:
             attrs["items"] = items_of(school, attrs["items"])
+        if "windows" in attrs:
+            attrs["windows"] = windows_of(school, attrs["windows"])
         if "raisers" in attrs:
             named = list(self.instance.raisers.all()) if self.instance is not None else []
             attrs["raisers"] = members_of(school, attrs["raisers"], "raisers", kept=named)
@@ -428,8 +476,15 @@ def load_template_links(templates: list[Template]) -> None:
         "template_id", "configurationitem_id"
     ):
         found[template_id].append(item_id)
+    windows: dict[int, list[int]] = {template.pk: [] for template in templates}
+    window_links = Template.windows.through.objects.filter(template_id__in=list(windows))
+    for template_id, window_id in window_links.order_by(
+        "template_id", "maintenancewindow_id"
+    ).values_list("template_id", "maintenancewindow_id"):
+        windows[template_id].append(window_id)
     for template in templates:
         template._item_ids = found[template.pk]  # type: ignore[attr-defined]
+        template._window_ids = windows[template.pk]  # type: ignore[attr-defined]
     prefetch_related_objects(templates, "raisers")
 
 
@@ -515,8 +570,9 @@ class TemplateViewSet(
         school = cast(School, data.pop("school"))
         items = data.pop("items", [])
         raisers = data.pop("raisers", [])
+        windows = data.pop("windows", [])
         template = services.create_template(
-            school, self._caller(), data, items=items, raisers=raisers
+            school, self._caller(), data, items=items, raisers=raisers, windows=windows
         )
         return self._render(template.pk, status.HTTP_201_CREATED)
 
@@ -530,8 +586,15 @@ class TemplateViewSet(
         comment = data.pop("comment", "")
         items = data.pop("items", None)
         raisers = data.pop("raisers", None)
+        windows = data.pop("windows", None)
         services.update_template(
-            template.pk, self._caller(), data, items=items, raisers=raisers, comment=comment
+            template.pk,
+            self._caller(),
+            data,
+            items=items,
+            raisers=raisers,
+            comment=comment,
+            windows=windows,
         )
         return self._render(template.pk)
 

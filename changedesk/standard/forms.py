@@ -15,6 +15,8 @@ from changedesk.accounts.models import School, User
 from changedesk.changes.forms import DateTimeLocalInput, ItemChoiceField, PersonChoiceField
 from changedesk.changes.services import PLANNING_HORIZON, default_people
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.schedule.calendar import describe_window
+from changedesk.schedule.models import MaintenanceWindow
 from changedesk.standard.models import CONTENT, Template, TemplateState
 from changedesk.standard.services import DEFAULT_REVIEW
 
@@ -27,6 +29,11 @@ class PeopleChoiceField(forms.ModelMultipleChoiceField[User]):
     def label_from_instance(self, obj: Any) -> str:
         user: User = obj
         return f"{user.display_name} ({user.job_title})" if user.job_title else user.display_name
+
+
+class WindowChoiceField(forms.ModelMultipleChoiceField[MaintenanceWindow]):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({describe_window(obj)})"
 
 
 class DateInput(forms.DateInput):
@@ -47,6 +54,14 @@ class TemplateForm(forms.ModelForm[Template]):
         label="Configuration items it may touch",
         help_text="An RFC raised from it may name only these. Tick none to allow any of the "
         "school's items.",
+    )
+    windows = WindowChoiceField(
+        queryset=MaintenanceWindow.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Maintenance windows it must fit in",
+        help_text="An RFC raised from it must start and end inside one of these. Tick none "
+        "to allow any time the school calendar allows.",
     )
     raisers = PeopleChoiceField(
         queryset=User.objects.none(),
@@ -71,7 +86,7 @@ class TemplateForm(forms.ModelForm[Template]):
 
     class Meta:
         model = Template
-        fields = [*CONTENT, "review_date", "items", "raisers"]
+        fields = [*CONTENT, "review_date", "items", "windows", "raisers"]
         widgets = {
             "review_date": DateInput(),
             **{name: forms.Textarea(attrs={"rows": rows}) for name, rows in TEXTAREA_ROWS.items()},
@@ -109,6 +124,9 @@ class TemplateForm(forms.ModelForm[Template]):
             .filter(Q(is_active=True) | named)
             .order_by("name", "id")
         )
+        windows = self.fields["windows"]
+        assert isinstance(windows, forms.ModelMultipleChoiceField)
+        windows.queryset = MaintenanceWindow.objects.filter(school=school).order_by("id")
         raisers = self.fields["raisers"]
         assert isinstance(raisers, forms.ModelMultipleChoiceField)
         # The school's originators, and anyone it names who no longer is one: shown ticked,
@@ -139,6 +157,9 @@ class TemplateForm(forms.ModelForm[Template]):
 
     def chosen_items(self) -> list[ConfigurationItem]:
         return list(self.cleaned_data.get("items") or [])
+
+    def chosen_windows(self) -> list[MaintenanceWindow]:
+        return list(self.cleaned_data.get("windows") or [])
 
     def chosen_raisers(self) -> list[User]:
         return list(self.cleaned_data.get("raisers") or [])

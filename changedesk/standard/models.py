@@ -25,6 +25,7 @@ from django.utils import timezone
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 from changedesk.changes.models import Change, canonical_json
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.schedule.models import MaintenanceWindow
 
 # What an RFC raised from a template says, as the template says it; and its approved digest.
 CONTENT = ("title", "description", "reason", "details", "impact", "risk", "fallback_plan",
@@ -59,6 +60,13 @@ class Template(models.Model):
         blank=True,
         related_name="+",
         help_text="The items an RFC raised from it may touch (none chosen: any of the school's).",
+    )
+    windows = models.ManyToManyField(
+        MaintenanceWindow,
+        blank=True,
+        related_name="+",
+        help_text="The maintenance windows an RFC raised from it must fit in (none chosen: "
+        "any time the school calendar allows).",
     )
     raisers = models.ManyToManyField(
         User,
@@ -101,11 +109,14 @@ class Template(models.Model):
         return {name: getattr(self, name) for name in CONTENT}
 
     def approved_content(self) -> dict[str, Any]:
-        """What its approval covers: its content, the items it may touch, who may raise it
-        and until when."""
+        """What its approval covers: its content, the items it may touch, the maintenance
+        windows it must fit in (when it names any: a template naming none keeps the digest it
+        had before templates could), who may raise it and until when."""
+        windows = sorted(self.windows.values_list("pk", flat=True))
         return {
             **self.content(),
             "items": sorted(self.items.values_list("pk", flat=True)),
+            **({"windows": windows} if windows else {}),
             "raisers": sorted(self.raisers.values_list("username", flat=True)),
             "review_date": self.review_date.isoformat(),
         }

@@ -6,6 +6,7 @@ proposes it (see `rfc.py`, whose effects call `approved`, `refused` and `failed`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,6 +24,8 @@ from changedesk.changes.models import Change
 from changedesk.changes.services import PLANNING_HORIZON, create_change
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.schedule.calendar import describe_window, load_calendar
+from changedesk.schedule.models import MaintenanceWindow
 from changedesk.standard.models import (
     CONTENT,
     EventKind,
@@ -89,6 +92,17 @@ def _check_items(school: School, items: Iterable[ConfigurationItem]) -> list[Con
     return listed
 
 
+def _check_windows(school: School, windows: Iterable[MaintenanceWindow]) -> list[MaintenanceWindow]:
+    listed = list(windows)
+    foreign = [w.name for w in listed if w.school_id != school.pk]
+    if foreign:
+        raise InvalidAction(
+            "Some maintenance windows are not the school's.",
+            {"windows": f"Not at {school.name}: {', '.join(foreign)}."},
+        )
+    return listed
+
+
 def _check_raisers(school: School, people: Iterable[User]) -> list[User]:
     listed = list(people)
     wrong = [p.display_name for p in listed if not permissions.holds(p, Role.ORIGINATOR, school)]
@@ -131,6 +145,7 @@ def create_template(
     *,
     items: Iterable[ConfigurationItem] = (),
     raisers: Iterable[User] = (),
+    windows: Iterable[MaintenanceWindow] = (),
 ) -> Template:
     """A new template, in draft: it is approved by proposing it (`propose`)."""
     actor = permissions.with_roles(actor)
@@ -143,12 +158,14 @@ def create_template(
         raise InvalidAction("Some fields need correcting.", missing)
     _check_content(data, school)
     items, raisers = _check_items(school, items), _check_raisers(school, raisers)
+    windows = _check_windows(school, windows)
     today = timezone.now().astimezone(school.zone).date()
     values = {"review_date": today + DEFAULT_REVIEW, **data}
     with transaction.atomic():
         template = Template.objects.create(school=school, created_by=actor, **values)
         template.items.set(items)
         template.raisers.set(raisers)
+        template.windows.set(windows)
         _record(template, EventKind.CREATE, actor, data={"digest": template.digest()})
     return template
 
@@ -161,6 +178,7 @@ def update_template(
     items: Iterable[ConfigurationItem] | None = None,
     raisers: Iterable[User] | None = None,
     comment: str = "",
+    windows: Iterable[MaintenanceWindow] | None = None,
 ) -> Template:
     """Edit a template. Its content, items, raisers and review date are what its approval
     covers: changing any of an approved (or suspended) one makes a new version, in draft,
@@ -183,6 +201,8 @@ def update_template(
             setattr(template, name, value)
         if items is not None:
             template.items.set(_check_items(template.school, items))
+        if windows is not None:
+            template.windows.set(_check_windows(template.school, windows))
         if raisers is not None:
             # Only those added are checked: someone named before who has since lost the
             # originator role does not block an edit (nor may they raise it: `may_raise`).
@@ -383,6 +403,25 @@ def _check_window(template: Template, start: datetime, end: datetime | None) -> 
     return end
 
 
+def _check_fits(template: Template, start: datetime, end: datetime) -> None:
+    """A template naming maintenance windows is raised only inside one of them."""
+    windows = list(template.windows.all())
+    if not windows:
+        return
+    calendar = dataclasses.replace(
+        load_calendar(template.school, start - timedelta(days=1), end + timedelta(days=1)),
+        windows=windows,
+    )
+    around = calendar.window_intervals(start - timedelta(days=1), end + timedelta(days=1))
+    if not any(s <= start and end <= e for s, e in around):
+        raise InvalidAction(
+            "It must fit one of its maintenance windows.",
+            {"planned_start": "Plan it within "
+             + "; or ".join(describe_window(w) for w in windows)
+             + " (the standard change's maintenance windows)."},
+        )  # fmt: skip
+
+
 def raise_change(
     template_id: int,
     actor: User,
@@ -407,6 +446,7 @@ def raise_change(
             {"template": "Raise it as a normal change, or ask its approvers to review it."},
         )
     end = _check_window(template, planned_start, planned_end)
+    _check_fits(template, planned_start, end)
     allowed = list(template.items.all())
     chosen = list(items) if items is not None else allowed
     if allowed and not chosen:

@@ -234,7 +234,12 @@ def template_create(request: HttpRequest) -> HttpResponse:
             "written_from": written_from,
         },
         save=lambda: services.create_template(
-            school, user, form.values(), items=form.chosen_items(), raisers=form.chosen_raisers()
+            school,
+            user,
+            form.values(),
+            items=form.chosen_items(),
+            raisers=form.chosen_raisers(),
+            windows=form.chosen_windows(),
         ),
         done=lambda template: (
             f"“{template.title}” is saved as a draft. Propose it for approval when it is ready."
@@ -278,6 +283,7 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.values(),
             items=form.chosen_items(),
             raisers=form.chosen_raisers(),
+            windows=form.chosen_windows(),
             comment=form.cleaned_data.get("comment", ""),
         ),
         done=done,
@@ -311,6 +317,7 @@ def _detail(
         "duration": duration_words(template.duration_minutes),
         "items": list(template.items.all()),
         "raisers": list(template.raisers.all()),
+        "windows": list(template.windows.all()),
         "events": list(events),
         "raised": list(raised),
         "may_edit": may_manage and template.state != TemplateState.PROPOSED,
@@ -413,6 +420,7 @@ def template_raise(request: HttpRequest, pk: int) -> HttpResponse:
                 "why_not": _why_not(template, today),
                 "expired": _expired(template, today),
                 "duration": duration_words(template.duration_minutes),
+                "windows": list(template.windows.all()),
                 "normal_change_url": _normal_change_url(template.school, form),
             },
             save=lambda: services.raise_change(template.pk, user, **form.raise_values()),

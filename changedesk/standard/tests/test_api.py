@@ -35,6 +35,7 @@ FIELDS = {
     "school",
     *CONTENT,
     "items",
+    "windows",
     "raisers",
     "review_date",
     "state",
@@ -213,6 +214,7 @@ def test_an_originator_writes_a_template(team, school, laptops):
     assert shown["id"] == template.pk and shown["school"] == "greenfield"
     assert {name: shown[name] for name in CONTENT} == CONTENT
     assert shown["items"] == [laptops.pk] and shown["raisers"] == ["olivia"]
+    assert shown["windows"] == []
     assert shown["review_date"] == review
     assert shown["state"] == "draft" and shown["status"] == "Draft"
     assert shown["may_be_raised"] is False and shown["version"] == 1
