@@ -289,3 +289,25 @@ def test_a_huge_id_in_a_form_is_a_form_error(client, pam, patch, school):
         {"school": school.slug, "template": huge, "patches": [huge], "planned_start": ""},
     )
     assert response.status_code == 400
+
+
+def test_compliance_across_schools_costs_the_same_for_many(client, pam, patch, school):
+    from changedesk.accounts.models import School
+    from changedesk.accounts.services import set_membership
+
+    def count() -> int:
+        client.force_login(pam)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("patches:compliance"))
+        assert response.status_code == 200
+        return len(queries), response
+
+    set_membership(pam, School.objects.create(name="Second", slug="second"), [Role.VIEWER])
+    two, response = count()
+    totals = dict((s.slug, t) for s, t in response.context["totals"])
+    assert totals[school.slug].applicable == 1 and totals["second"].applicable == 0
+    for n in range(6):
+        set_membership(pam, School.objects.create(name=f"S{n}", slug=f"s{n}"), [Role.VIEWER])
+    eight, response = count()
+    assert len(response.context["totals"]) == 8
+    assert eight == two

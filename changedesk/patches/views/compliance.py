@@ -16,14 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user, member_school
+from changedesk.accounts.models import School
 from changedesk.lib.views import form_page
 from changedesk.patches import compliance, services
 from changedesk.patches.forms import DateInput, PolicyForm
 from changedesk.patches.models import PatchPolicy, today_in
 from changedesk.patches.views.common import chosen_school, require_manager
-
-# Across schools, at most this many are reported on one page.
-MOST_SCHOOLS = 50
 
 
 class PeriodField(forms.DateField):
@@ -66,10 +64,14 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:
         form.cleaned_data = {}
     reports: list[compliance.Report] = []
-    if valid:
-        for one in [school] if school else schools[:MOST_SCHOOLS]:
-            start, end = _period(form, today_in(one))
-            reports.append(compliance.report(one, start, end))
+    totals: list[tuple[School, compliance.Tally]] = []
+    if valid and school is not None:
+        start, end = _period(form, today_in(school))
+        reports.append(compliance.report(school, start, end))
+    elif valid and schools:
+        # Across the person's schools: one query for all of them, the period the site's.
+        start, end = _period(form, timezone.localdate())
+        totals = compliance.summary(schools, start, end)
     return render(
         request,
         "patches/compliance.html",
@@ -77,9 +79,8 @@ def compliance_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "school": school,
             "schools": schools,
-            "reports": reports,
-            "report": reports[0] if school and reports else None,
-            "more_schools": max(0, len(schools) - MOST_SCHOOLS) if not school else 0,
+            "report": reports[0] if reports else None,
+            "totals": totals,
             "may_set_policy": bool(school and services.may_manage(user, school)),
         },
         status=200 if valid else 400,
@@ -93,7 +94,7 @@ def statement(request: HttpRequest, slug: str) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "patches/compliance.html", {"form": form, "schools": [school],
-                      "school": school, "reports": []}, status=400)  # fmt: skip
+                      "school": school, "totals": []}, status=400)  # fmt: skip
     if not form.is_bound:
         form.cleaned_data = {}
     start, end = _period(form, today_in(school))
