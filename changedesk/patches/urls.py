@@ -25,4 +25,5 @@ urlpatterns = [
     path("compliance/", compliance.compliance_page, name="compliance"),
     path("compliance/<slug:slug>/statement/", compliance.statement, name="statement"),
     path("policy/<slug:slug>/", compliance.policy, name="policy"),
+    path("items/<int:pk>/", compliance.item_patches, name="item"),
 ]

@@ -210,6 +210,7 @@ PAGES: list[tuple[str, str]] = [
     ("patch compliance", "/patches/compliance/"),
     ("patch compliance statement", "/patches/compliance/{school}/statement/"),
     ("patch deadlines", "/patches/policy/{school}/"),
+    ("an item's patches", "/patches/items/{item}/"),
     ("profile", "/accounts/me/"),
     ("API docs", "/api/v1/docs/"),
 ]

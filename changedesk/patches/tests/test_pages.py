@@ -311,3 +311,17 @@ def test_compliance_across_schools_costs_the_same_for_many(client, pam, patch, s
     eight, response = count()
     assert len(response.context["totals"]) == 8
     assert eight == two
+
+
+def test_an_items_patches_page_says_what_it_runs(client, pam, patch, pilot, oscar, team):
+    from changedesk.patches import workflow
+    from changedesk.patches.models import Installation
+
+    patch = take(patch, "tested", pam)
+    Patch.objects.filter(pk=patch.pk).update(state="verified", deployed_on=patch.release_date)
+    workflow.perform(patch.pk, "close", pam, {"version": "Build 22631.4460"})
+    assert Installation.objects.filter(item=pilot).count() == 1
+    url = reverse("patches:item", args=[pilot.pk])
+    body = _get(client, pam, url).content.decode()
+    assert "Build 22631.4460" in body and patch.title in body
+    _get(client, oscar, url, 404)

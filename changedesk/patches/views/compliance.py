@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,11 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user, member_school
 from changedesk.accounts.models import School
+from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.views import form_page
 from changedesk.patches import compliance, services
 from changedesk.patches.forms import DateInput, PolicyForm
-from changedesk.patches.models import PatchPolicy, today_in
+from changedesk.patches.models import Installation, Patch, PatchPolicy, today_in
 from changedesk.patches.views.common import chosen_school, require_manager
+
+# The most rows each list of an item's page shows.
+MOST_ROWS = 200
 
 
 class PeriodField(forms.DateField):
@@ -126,4 +130,37 @@ def policy(request: HttpRequest, slug: str) -> HttpResponse:
         save=lambda: services.save_policy(school, user, form.values()),
         done="The deadlines are saved; the patches still to deploy have their new due dates.",
         success_url=f"{reverse('patches:compliance')}?school={school.slug}",
+    )
+
+
+@require_GET
+def item_patches(request: HttpRequest, pk: int) -> HttpResponse:
+    """One configuration item's patches: what it now runs (each closed patch's record), and
+    the patches still to deploy on it."""
+    user = current_user(request)
+    item = get_object_or_404(
+        ConfigurationItem.objects.visible_to(user).select_related("school"), pk=pk
+    )
+    today = today_in(item.school)
+    installed = (
+        Installation.objects.filter(item=item)
+        .select_related("patch", "patch__vendor")
+        .order_by("-installed_on", "-id")[:MOST_ROWS]
+    )
+    applies = (
+        Patch.objects.filter(items=item, school_id=item.school_id)
+        .exclude(state__in=("closed", "not_applicable"))
+        .select_related("vendor")
+        .order_by("due_on", "id")[:MOST_ROWS]
+    )
+    return render(
+        request,
+        "patches/item.html",
+        {
+            "item": item,
+            "school": item.school,
+            "today": today,
+            "installed": list(installed),
+            "open": [(p, services.deadline_text(p, today)) for p in applies],
+        },
     )
