@@ -849,6 +849,34 @@ PATCH_FILTER_PARAMETERS = [
 # --- Vendors. ---
 
 
+class _LoadedRows(CallerMixin):
+    """What the vendor and patch viewsets share: their rows paged school by school, loaded
+    with what they show (`load`), and one row fetched and answered the same way."""
+
+    missing = "No such row among your schools."
+
+    def load(self, rows: list[Any]) -> None:
+        raise NotImplementedError
+
+    def paged_schools(self) -> list[int] | None:
+        return seen_school_ids(self._caller())
+
+    def paged_rows(self, rows: list[Any]) -> None:
+        self.load(rows)
+
+    def get_object(self) -> Any:
+        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
+        if not found:
+            raise NotFound(self.missing)
+        self.load(found)
+        return found[0]
+
+    def _render(self, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
+        row = self.get_queryset().get(pk=pk)
+        self.load([row])
+        return Response(self.get_serializer(row).data, status=status_code)
+
+
 @extend_schema_view(
     list=extend_schema(summary="Vendors your schools watch, with where they publish"),
     create=extend_schema(
@@ -866,7 +894,7 @@ PATCH_FILTER_PARAMETERS = [
     ),
 )
 class VendorViewSet(
-    CallerMixin,
+    _LoadedRows,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -882,23 +910,10 @@ class VendorViewSet(
         # By name within a school: the index of its unique name serves it.
         return Vendor.objects.visible_to(self._actor() or self.request.user).order_by("name", "id")
 
-    def paged_schools(self) -> list[int] | None:
-        return seen_school_ids(self._caller())
+    missing = "No such vendor among your schools."
 
-    def paged_rows(self, rows: list[Vendor]) -> None:
+    def load(self, rows: list[Vendor]) -> None:
         load_vendors(rows, self._actor())
-
-    def get_object(self) -> Vendor:
-        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
-        if not found:
-            raise NotFound("No such vendor among your schools.")
-        load_vendors(found, self._actor())
-        return found[0]
-
-    def _render(self, vendor_id: int, status_code: int = status.HTTP_200_OK) -> Response:
-        vendor = self.get_queryset().get(pk=vendor_id)
-        load_vendors([vendor], self._actor())
-        return Response(self.get_serializer(vendor).data, status=status_code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -1037,7 +1052,7 @@ class SourceViewSet(
     ),
 )
 class PatchViewSet(
-    CallerMixin,
+    _LoadedRows,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -1054,23 +1069,10 @@ class PatchViewSet(
         actor = self._actor() or self.request.user
         return Patch.objects.visible_to(actor).order_by("-release_date", "-id")
 
-    def paged_schools(self) -> list[int] | None:
-        return seen_school_ids(self._caller())
+    missing = "No such patch among your schools."
 
-    def paged_rows(self, rows: list[Patch]) -> None:
+    def load(self, rows: list[Patch]) -> None:
         load_patches(rows, self._actor())
-
-    def get_object(self) -> Patch:
-        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
-        if not found:
-            raise NotFound("No such patch among your schools.")
-        load_patches(found, self._actor())
-        return found[0]
-
-    def _render(self, patch_id: int, status_code: int = status.HTTP_200_OK) -> Response:
-        patch = self.get_queryset().get(pk=patch_id)
-        load_patches([patch], self._actor())
-        return Response(self.get_serializer(patch).data, status=status_code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
