@@ -223,6 +223,7 @@ SPECTACULAR_SETTINGS = {
         "NoticeStatusEnum": "changedesk.communication.choices.NoticeStatus",
         "ItemKindEnum": "changedesk.configuration.models.ItemKind",
         "MeetingStatusEnum": "changedesk.committee.choices.MeetingStatus",
+        "SeverityEnum": "changedesk.patches.choices.Severity",
     },
 }
 

@@ -338,6 +338,7 @@ class VendorEditSerializer(VendorSerializer):
 
 PATCH_READ_ONLY = (
     "id",
+    "vendor_severity",
     "severity_confirmed",
     "state",
     "due_on",
@@ -408,6 +409,7 @@ class PatchSerializer(QuickRepresentation, RefuseUnknownFields, serializers.Mode
             "cves",
             "release_date",
             "severity",
+            "vendor_severity",
             "severity_confirmed",
             "link",
             "description",

@@ -86,11 +86,14 @@ class Report:
 
     @property
     def urgent(self) -> list[tuple[Patch, str]]:
-        """The critical and high patches, each with its verdict: what an auditor reads."""
+        """The critical and high patches, each with its verdict: what an auditor reads. One
+        the vendor rated critical or high is listed even where the school's assessment
+        lowered it (the statement shows both)."""
+        urgent = (Severity.CRITICAL, Severity.HIGH)
         return [
             (p, v)
             for p, v in self.patches
-            if p.severity in (Severity.CRITICAL, Severity.HIGH) and v != "not_applicable"
+            if (p.severity in urgent or p.vendor_severity in urgent) and v != "not_applicable"
         ]
 
     def as_dict(self) -> dict[str, Any]:

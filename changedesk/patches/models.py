@@ -181,6 +181,9 @@ class Patch(models.Model):
     )
     release_date = models.DateField()
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MEDIUM)
+    # As the vendor rated it (or as entered): an assessment may lower `severity` for the
+    # school, and the statement still shows what the vendor said.
+    vendor_severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
     severity_confirmed = models.BooleanField(
         default=False, help_text="Confirmed by the assessment (else as the vendor gave it)."
     )

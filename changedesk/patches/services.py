@@ -242,6 +242,7 @@ def create_patch(
     _check_patch(patch, today_in(school))
     policy = policy or PatchPolicy.of(school)
     patch.due_on = policy.due_on(patch.release_date, patch.severity)
+    patch.vendor_severity = patch.severity
     chosen = _check_items(school, items)
     try:
         with transaction.atomic():
@@ -284,7 +285,9 @@ def update_patch(
             n: _plain(getattr(patch, n)) for n in data if _plain(getattr(patch, n)) != before[n]
         }
         if "severity" in changed:
+            # A correction of what was entered: the vendor's rating, to be assessed again.
             patch.severity_confirmed = False
+            patch.vendor_severity = patch.severity
         patch.due_on = PatchPolicy.of(patch.school).due_on(patch.release_date, patch.severity)
         if items is not None:
             chosen = _check_items(patch.school, items)

@@ -325,3 +325,23 @@ def test_an_items_patches_page_says_what_it_runs(client, pam, patch, pilot, osca
     body = _get(client, pam, url).content.decode()
     assert "Build 22631.4460" in body and patch.title in body
     _get(client, oscar, url, 404)
+
+
+def test_the_statement_keeps_a_downgraded_or_deferred_patch_in_view(client, pam, school, vendor):
+    from changedesk.patches import workflow
+
+    released = today_in(school) - timedelta(days=20)
+    lowered = new_patch(
+        school, pam, vendor, title="Lowered", reference="KB1", release_date=released
+    )
+    workflow.perform(lowered.pk, "assess", pam, {"severity": "low"})
+    waiting = new_patch(
+        school, pam, vendor, title="Waiting", reference="KB2", release_date=released
+    )
+    later = (today_in(school) + timedelta(days=5)).isoformat()
+    workflow.perform(waiting.pk, "defer", pam, {"reason": "Breaks the MIS", "defer_until": later})
+
+    body = _get(client, pam, reverse("patches:statement", args=[school.slug])).content.decode()
+
+    assert "Lowered" in body and "the vendor: critical" in body
+    assert "Waiting" in body and "past its deadline" in body and "Breaks the MIS" in body
