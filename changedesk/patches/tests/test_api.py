@@ -55,8 +55,8 @@ COMPLIANCE = f"{PATCHES}compliance/"
 EXPORT = f"{PATCHES}export/"
 PATCH_FIELDS = {
     "id", "url", "school", "vendor", "vendor_name", "product", "title", "reference", "cves",
-    "release_date", "severity", "vendor_severity", "severity_confirmed", "link", "description", "items", "state",
-    "due_on", "overdue", "days_left", "reason", "defer_until", "change", "change_reference",
+    "release_date", "severity", "vendor_severity", "severity_confirmed", "link", "description",
+    "items", "state", "due_on", "overdue", "days_left", "reason", "defer_until", "change", "change_reference",
     "deployed_on", "on_time", "created_at", "updated_at", "actions",
 }  # fmt: skip
 SOURCE_STATUS = {
