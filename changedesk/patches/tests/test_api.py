@@ -56,8 +56,8 @@ EXPORT = f"{PATCHES}export/"
 PATCH_FIELDS = {
     "id", "url", "school", "vendor", "vendor_name", "product", "title", "reference", "cves",
     "release_date", "severity", "vendor_severity", "severity_confirmed", "link", "description",
-    "items", "state", "due_on", "overdue", "days_left", "reason", "defer_until", "change", "change_reference",
-    "deployed_on", "on_time", "created_at", "updated_at", "actions",
+    "items", "state", "due_on", "overdue", "days_left", "reason", "defer_until", "change",
+    "change_reference", "deployed_on", "on_time", "created_at", "updated_at", "actions",
 }  # fmt: skip
 SOURCE_STATUS = {
     "id", "kind", "location", "product", "is_active", "state", "error", "failures",
