@@ -93,6 +93,14 @@ class ItemIdsField(serializers.Field[Any, Any, list[int], Any]):
         return sorted(set(data))
 
 
+class LinkedItemIdsField(ItemIdsField):
+    """The items of a row that names them in a many-to-many `items` (an app's: a standard
+    change template, a patch), when they were not loaded with it."""
+
+    def ask(self, row: Any) -> list[int]:
+        return sorted(row.items.values_list("pk", flat=True))
+
+
 # --- Serializers. ---
 
 WRITABLE_FIELDS = services.EDITABLE_FIELDS

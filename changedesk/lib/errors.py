@@ -7,6 +7,11 @@ tried; `fields` holds a message per field, for a form or a 400 body.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+_Row = TypeVar("_Row")
+
 
 class WorkflowError(Exception):
     """Base class; `message` is written for the person who tried the action."""
@@ -39,3 +44,16 @@ class StaleChange(WorkflowError):
     """The thing changed under the caller: another writer won the race (409)."""
 
     status = 409
+
+
+def of_school(school: Any, rows: Iterable[_Row], field: str, noun: str) -> list[_Row]:
+    """`rows` (each with a `school_id` and a `name`: items, maintenance windows…), refused
+    with a field error unless every one is `school`'s."""
+    listed = list(rows)
+    foreign = [row.name for row in listed if row.school_id != school.pk]  # type: ignore[attr-defined]
+    if foreign:
+        raise InvalidAction(
+            f"Some {noun} are not the school's.",
+            {field: f"Not at {school.name}: {', '.join(foreign)}."},
+        )
+    return listed

@@ -52,7 +52,7 @@ from rest_framework.routers import SimpleRouter
 
 from changedesk.accounts.api import CallerMixin, SchoolField
 from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
-from changedesk.changes.api import ItemIdsField, items_of
+from changedesk.changes.api import ItemIdsField, LinkedItemIdsField, items_of
 from changedesk.changes.services import PLANNING_HORIZON
 from changedesk.lib.api import (
     BAD_INPUT,
@@ -145,7 +145,7 @@ class StrictCharField(serializers.CharField):
         "example": [3, 7],
     }
 )
-class PatchItemIdsField(ItemIdsField):
+class PatchItemIdsField(LinkedItemIdsField):
     """The configuration items a patch applies to, by id; resolved against its school in
     `validate`. Shown from what `load_patch_items` loaded with the rows, else asked for."""
 
@@ -154,10 +154,6 @@ class PatchItemIdsField(ItemIdsField):
         "invalid": "Give a list of item ids, e.g. [3, 7].",
         "too_many": f"At most {MAX_ITEMS} items.",
     }
-
-    def ask(self, row: Any) -> list[int]:
-        patch: Patch = row
-        return sorted(patch.items.values_list("pk", flat=True))
 
 
 @extend_schema_field(
@@ -856,6 +852,9 @@ class _LoadedRows(CallerMixin):
     with what they show (`load`), and one row fetched and answered the same way."""
 
     missing = "No such row among your schools."
+    lookup_url_kwarg = "id"
+    lookup_value_regex = ID
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def load(self, rows: list[Any]) -> None:
         raise NotImplementedError
@@ -904,9 +903,6 @@ class VendorViewSet(
 ):
     serializer_class = VendorSerializer
     filterset_class = VendorFilterSet
-    lookup_url_kwarg = "id"
-    lookup_value_regex = ID
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> VendorQuerySet:
         # By name within a school: the index of its unique name serves it.
@@ -1062,9 +1058,6 @@ class PatchViewSet(
 ):
     serializer_class = PatchSerializer
     filterset_class = PatchFilterSet
-    lookup_url_kwarg = "id"
-    lookup_value_regex = ID
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> PatchQuerySet:
         # The index (school, -release_date, -id) serves it, school by school.

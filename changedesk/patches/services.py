@@ -27,7 +27,7 @@ from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.errors import InvalidAction, NotPermitted, of_school
 from changedesk.patches import workflow
 from changedesk.patches.choices import OPEN_STATES, PatchAction, PatchState, Severity, SourceKind
 from changedesk.patches.models import Patch, PatchEvent, PatchPolicy, Source, Vendor, today_in
@@ -207,14 +207,7 @@ def _check_patch(patch: Patch, today: date) -> None:
 
 
 def _check_items(school: School, items: Iterable[ConfigurationItem]) -> list[ConfigurationItem]:
-    chosen = list(items)
-    foreign = [i.name for i in chosen if i.school_id != school.pk]
-    if foreign:
-        raise InvalidAction(
-            "Some fields need correcting.",
-            {"items": f"Not items of {school.name}: {', '.join(foreign)}."},
-        )
-    return chosen
+    return of_school(school, items, "items", "items")
 
 
 def create_patch(

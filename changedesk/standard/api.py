@@ -45,6 +45,7 @@ from changedesk.accounts.models import School, User, loaded_schools, seen_school
 from changedesk.changes.api import (
     ChangeSerializer,
     ItemIdsField,
+    LinkedItemIdsField,
     items_of,
     load_for_api,
     people_of,
@@ -155,7 +156,7 @@ def windows_of(school: School, ids: list[int]) -> list[MaintenanceWindow]:
         "example": [3, 7],
     }
 )
-class TemplateItemIdsField(ItemIdsField):
+class TemplateItemIdsField(LinkedItemIdsField):
     """Configuration items by id; resolved against the school in the view or `validate`.
     Shows a template's items (loaded with it by `load_template_links`, else asked for)."""
 
@@ -164,10 +165,6 @@ class TemplateItemIdsField(ItemIdsField):
         "invalid": "Give a list of item ids, e.g. [3, 7].",
         "too_many": f"At most {MAX_ITEMS} items.",
     }
-
-    def ask(self, row: Any) -> list[int]:
-        template: Template = row
-        return sorted(template.items.values_list("pk", flat=True))
 
 
 @extend_schema_field(

@@ -23,7 +23,7 @@ from changedesk.changes.choices import Action
 from changedesk.changes.models import Change
 from changedesk.changes.services import PLANNING_HORIZON, create_change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.errors import InvalidAction, NotPermitted, of_school
 from changedesk.schedule.calendar import describe_window, load_calendar
 from changedesk.schedule.models import MaintenanceWindow
 from changedesk.standard.models import (
@@ -82,25 +82,11 @@ def may_reinstate(user: Any, template: Template) -> bool:
 
 
 def _check_items(school: School, items: Iterable[ConfigurationItem]) -> list[ConfigurationItem]:
-    listed = list(items)
-    foreign = [i.name for i in listed if i.school_id != school.pk]
-    if foreign:
-        raise InvalidAction(
-            "Some items are not the school's.",
-            {"items": f"Not at {school.name}: {', '.join(foreign)}."},
-        )
-    return listed
+    return of_school(school, items, "items", "items")
 
 
 def _check_windows(school: School, windows: Iterable[MaintenanceWindow]) -> list[MaintenanceWindow]:
-    listed = list(windows)
-    foreign = [w.name for w in listed if w.school_id != school.pk]
-    if foreign:
-        raise InvalidAction(
-            "Some maintenance windows are not the school's.",
-            {"windows": f"Not at {school.name}: {', '.join(foreign)}."},
-        )
-    return listed
+    return of_school(school, windows, "windows", "maintenance windows")
 
 
 def _check_raisers(school: School, people: Iterable[User]) -> list[User]:
