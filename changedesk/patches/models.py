@@ -354,6 +354,3 @@ class Installation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {self.version}"
-
-
-__all__ = ["CheckKind", "CheckResult", "FeedState", "PatchAction", "PatchState", "Severity"]

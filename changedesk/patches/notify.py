@@ -23,7 +23,7 @@ def administrators(school: School) -> list[User]:
     return list(school.holders_of(Role.PATCH_ADMINISTRATOR).order_by("pk"))
 
 
-def _entries(patches: Sequence[Patch], today: date | None = None) -> list[dict[str, str]]:
+def _entries(patches: Sequence[Patch]) -> list[dict[str, str]]:
     return [
         {
             "title": p.title,

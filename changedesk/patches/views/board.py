@@ -134,9 +134,7 @@ def board(request: HttpRequest) -> HttpResponse:
     slots: list[Slot] = []
     sized_by = ""
     if school is not None and this_month and services.may_manage(user, school):
-        tested = list(
-            Patch.objects.filter(school=school, state=PatchState.TESTED).prefetch_related("items")
-        )
+        tested = services.runnable(school)
         slots, sized_by = _slots(school, tested, max(tuesday, today))
     previous = (first - timedelta(days=1)).replace(day=1)
     return render(
@@ -189,21 +187,15 @@ def patch_run(request: HttpRequest) -> HttpResponse:
             {"schools": schools, "what": "Raise the patch run"},
         )
     today = today_in(school)
+    tested = services.runnable(school)
     initial: dict[str, Any] = {
         "planned_start": request.GET.get("planned_start", ""),
         "template": request.GET.get("template", ""),
-        "patches": list(
-            Patch.objects.filter(school=school, state=PatchState.TESTED).values_list(
-                "pk", flat=True
-            )
-        ),
+        "patches": [p.pk for p in tested],
     }
     with timezone.override(school.zone):
         data = request.POST if request.method == "POST" else None
         form = RunForm(data, school_id=school.pk, today=today, initial=initial)
-        tested = list(
-            Patch.objects.filter(school=school, state=PatchState.TESTED).prefetch_related("items")
-        )
         tuesday = second_tuesday(today.year, today.month)
         return form_page(
             request,
