@@ -44,4 +44,5 @@ urlpatterns = [
     path("", include("changedesk.committee.api")),
     path("", include("changedesk.standard.api")),
     path("", include("changedesk.patches.api")),
+    path("", include("changedesk.releases.api")),
 ]

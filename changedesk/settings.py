@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "changedesk.committee",
     "changedesk.standard",
     "changedesk.patches",
+    "changedesk.releases",
     "changedesk.site",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("committee/", include("changedesk.committee.urls")),
     path("standard-changes/", include("changedesk.standard.urls")),
     path("patches/", include("changedesk.patches.urls")),
+    path("releases/", include("changedesk.releases.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),
     path(

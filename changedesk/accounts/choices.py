@@ -16,6 +16,13 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
     # Watches the vendors' patches, assesses and tests them and sees them deployed on time.
     PATCH_ADMINISTRATOR = "patch_administrator", "Patch administrator"
+    # Release management (FITS): owns the release policy, approves build procedures and
+    # reads the release figures.
+    RELEASE_MANAGER = "release_manager", "Release manager"
+    # Writes the build procedures.
+    BUILD_DEVELOPER = "build_developer", "Build developer"
+    # Installs builds, following the install build checklist.
+    INSTALLER = "installer", "Installer"
 
 
 # Roles whose holders decide on an RFC and may name a deputy for a period.
