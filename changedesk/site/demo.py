@@ -27,6 +27,7 @@ from changedesk.changes.services import create_change, update_change
 from changedesk.changes.workflow import perform
 from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.notifications.models import OutboxMessage
+from changedesk.releases import demo as release_management
 
 if TYPE_CHECKING:
     from changedesk.patches.models import Patch
@@ -52,12 +53,24 @@ PEOPLE = (
         "Olivia",
         "Okafor",
         "ICT technician",
-        (Role.ORIGINATOR, Role.IMPLEMENTER, Role.PATCH_ADMINISTRATOR),
+        (Role.ORIGINATOR, Role.IMPLEMENTER, Role.PATCH_ADMINISTRATOR, Role.BUILD_DEVELOPER),
     ),
     Person("ian", "Ian", "Ingram", "ICT co-ordinator", (Role.INITIAL_APPROVER,)),
-    Person("peter", "Peter", "Patel", "Network manager, Oakfield Trust", (Role.PEER_REVIEWER,)),
+    Person(
+        "peter",
+        "Peter",
+        "Patel",
+        "Network manager, Oakfield Trust",
+        (Role.PEER_REVIEWER, Role.RELEASE_MANAGER),
+    ),
     Person("fiona", "Fiona", "Fraser", "Headteacher", (Role.FINAL_APPROVER,)),
-    Person("ivan", "Ivan", "Ivanov", "Engineer, Northgate IT Services", (Role.IMPLEMENTER,)),
+    Person(
+        "ivan",
+        "Ivan",
+        "Ivanov",
+        "Engineer, Northgate IT Services",
+        (Role.IMPLEMENTER, Role.INSTALLER),
+    ),
     Person("sam", "Sam", "Singh", "School business manager", (Role.SCHOOL_ADMIN,)),
     Person("carol", "Carol", "Chen", "Office manager", (Role.COMMUNICATOR,)),
     Person("tom", "Tom", "Taylor", "Year 6 teacher", (Role.VIEWER,)),
@@ -414,6 +427,7 @@ def build_demo() -> list[tuple[str, str, str]]:
         _school_setting(school, people)
         _standard_changes(school, people)
         _patches(school, people)
+        release_management.seed(school, people)
         # Demo news is not news: the worker must never mail it to these made-up addresses.
         OutboxMessage.objects.filter(id__gt=before, school=school).delete()
     return [
