@@ -1,6 +1,9 @@
 """Pages for telling the school: the notice board (for members, and by secret link for
 anyone), its printable A4 version, the communicators' overview, notices and settings.
 
+The board shows the apps' sections after the notices (`sections.py`: release
+management's policy in force, say), on the page, its print and by the secret link.
+
 A school's pages are visible to its members (any role, the viewer included); anyone else
 gets a 404. Writing notices needs the communicator role or, for an RFC's notice, being
 its originator; the settings need the school administrator role (403 otherwise).
@@ -32,6 +35,7 @@ from changedesk.communication.filters import NoticeFilterSet
 from changedesk.communication.forms import CommunicationSettingsForm, NoticeForm
 from changedesk.communication.mail import board_path
 from changedesk.communication.models import CommunicationSettings, Notice
+from changedesk.communication.sections import sections_for
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.views import act, forbid, form_page
 
@@ -48,11 +52,18 @@ def _notice(request: HttpRequest, slug: str, pk: int) -> Notice:
 
 
 def _board(request: HttpRequest, school: School, template: str, **extra: Any) -> HttpResponse:
+    # The apps' sections (`sections.py`); the public board's viewer is nobody.
+    viewer = None if extra.get("public") else _current_user(request)
     with timezone.override(school.zone):
         return render(
             request,
             template,
-            {"school": school, "board": services.board_for(school), **extra},
+            {
+                "school": school,
+                "board": services.board_for(school),
+                "sections": sections_for(school, viewer),
+                **extra,
+            },
         )
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User
-from changedesk.configuration import importer, jobs
+from changedesk.configuration import importer, jobs, panels
 from changedesk.configuration.filters import STATUSES, ItemFilterSet
 from changedesk.configuration.forms import ImportForm, ItemForm
 from changedesk.configuration.models import ConfigurationItem, ImportState, ItemImport, ItemKind
@@ -101,7 +101,12 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "configuration/detail.html",
-        {"item": item, "can_manage": can_manage, "page": page},
+        {
+            "item": item,
+            "can_manage": can_manage,
+            "page": page,
+            "panels": panels.render_panels(request, item),
+        },
     )
 
 

@@ -99,6 +99,7 @@ class ReleasePolicy(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     published_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True, help_text="What changed, said when it was published.")
     superseded_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReleasePolicyQuerySet.as_manager()
@@ -176,6 +177,9 @@ class Licence(models.Model):
     is_active = models.BooleanField(default=True, help_text="Lapsed licences stay in the log.")
     # The last day the licence holders were warned it expires (once per licence and date).
     warned_on = models.DateField(null=True, blank=True)
+    # The last day its release managers were told it has more holders than seats (at most
+    # once a week per licence).
+    over_warned_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -345,6 +349,8 @@ class Checkout(models.Model):
         ordering = ["-taken_at", "-id"]
         indexes = [
             models.Index(fields=["software", "-taken_at"], name="releases_checkout_software"),
+            # The book across a person's schools, newest first (the API list).
+            models.Index(fields=["school", "-taken_at", "-id"], name="releases_checkout_new"),
             models.Index(
                 fields=["school", "due_back"],
                 condition=Q(returned_at__isnull=True),

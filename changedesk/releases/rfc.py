@@ -1,8 +1,39 @@
 """How release management plugs into the RFC (through `changes.extensions`, registered in
-`apps.py`)."""
+`apps.py`).
+
+- The RFC page says which release the RFC is part of (“Part of release …”, with its step
+  and a link), and offers the short install request form with the RFC named: FITS's
+  installation needs arriving from an RFC (infrastructure). Any member of the school may
+  send it (`permissions.may_request_install`); an RFC closed, rejected or withdrawn offers
+  none.
+"""
 
 from __future__ import annotations
 
-from changedesk.changes.extensions import Extension
+from typing import Any
 
-EXTENSION = Extension(app="releases")
+from django.http import HttpRequest
+
+from changedesk.accounts.current import current_user
+from changedesk.changes.choices import TERMINAL_STATES
+from changedesk.changes.extensions import Extension, Panel
+from changedesk.changes.models import Change
+from changedesk.releases import permissions
+from changedesk.releases.models import ReleaseChange
+
+
+def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
+    link = ReleaseChange.objects.filter(change=change).select_related("release").first()
+    user = current_user(request)
+    may_request = change.state not in TERMINAL_STATES and permissions.may_request_install(
+        user, change.school
+    )
+    if link is None and not may_request:
+        return None
+    return {"release": link.release if link else None, "may_request": may_request}
+
+
+EXTENSION = Extension(
+    app="releases",
+    panels=(Panel("releases/releases/_rfc_panel.html", _panel, place="main"),),
+)

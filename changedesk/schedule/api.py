@@ -45,7 +45,7 @@ from changedesk.lib.api import (
 )
 from changedesk.schedule import services
 from changedesk.schedule.calendar import sane_year
-from changedesk.schedule.conflicts import ConflictKind, find_conflicts
+from changedesk.schedule.conflicts import conflict_kinds, find_conflicts
 from changedesk.schedule.filters import CalendarPeriodFilterSet
 from changedesk.schedule.models import CalendarPeriod
 from changedesk.schedule.slots import ChangeKind, find_safe_slots
@@ -147,8 +147,16 @@ class CalendarPeriodViewSet(viewsets.ModelViewSet[CalendarPeriod]):
 # --- Conflicts. ---
 
 
+class ConflictKindField(serializers.ChoiceField):
+    """The schedule's kinds and the registered rules' (`conflicts.conflict_kinds`), read
+    when a serializer is made: DRF makes its fields again for each one, after start-up."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=conflict_kinds(), **kwargs)
+
+
 class ConflictSerializer(serializers.Serializer[dict[str, Any]]):
-    kind = serializers.ChoiceField(choices=ConflictKind.choices)
+    kind = ConflictKindField()
     hard = serializers.BooleanField(
         help_text="True when it forbids approval (a hard freeze, for a non-emergency RFC)."
     )

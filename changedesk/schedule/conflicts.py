@@ -16,12 +16,28 @@ The rules (all in the school's local time):
 
 Only a hard freeze makes a conflict `hard`; an emergency change is never hard-blocked.
 An RFC without a planned window has no conflicts.
+
+The seam: rules of the apps above. An app the schedule may not import (release management:
+its release windows) adds a rule of its own, registered from its `AppConfig.ready()`:
+
+    register_rule(Rule(kind="outside_release_window",
+                       label="Outside the release windows", check=check))
+
+`check(plans)` gets the planned RFCs of one call at once, `[Plan(change_id, school_id,
+start, end), ...]` (saved RFCs only: `find_conflicts` of an unsaved RFC skips the rules),
+and returns `{change_id: [Conflict, ...]}` for those it has something to say about, in a
+fixed number of queries however many plans it gets (each bounded in time). Both
+`find_conflicts` and `find_conflicts_many` call every rule; its conflicts come after the
+schedule's own. A soft one (`hard=False`) needs an override reason at the approval that
+accepts the impact, as the schedule's do (`schedule/rfc.py`). The rule's `kind` is a value
+of the conflicts API's `kind` (`conflict_kinds()`), so it is public API; a kind already
+taken is refused at start-up.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +104,67 @@ def hard_conflicts(conflicts: Iterable[Conflict]) -> list[Conflict]:
 def soft_conflicts(conflicts: Iterable[Conflict]) -> list[Conflict]:
     """The conflicts an approver may override, giving a reason."""
     return [c for c in conflicts if not c.hard]
+
+
+# --- The rules of the apps above (see the module's docstring). ---
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A saved RFC's planned window, as a registered rule gets it."""
+
+    change_id: int
+    school_id: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A conflict rule of an app above the schedule: its `kind` (a value of the API's
+    `kind`), the `label` of that kind, and `check`, which answers for many plans at once."""
+
+    kind: str
+    label: str
+    check: Callable[[list[Plan]], dict[int, list[Conflict]]]
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def register_rule(rule: Rule) -> None:
+    """Add `rule` to every conflict check. Registering the same rule again is harmless; a
+    kind taken by the schedule or by another rule is refused."""
+    taken = _RULES.get(rule.kind)
+    if taken is rule:
+        return
+    if taken is not None or rule.kind in ConflictKind.values:
+        raise ValueError(f"The conflict kind {rule.kind!r} is taken.")
+    _RULES[rule.kind] = rule
+
+
+def unregister_rule(kind: str) -> None:
+    """Take the rule of `kind` off (for tests)."""
+    _RULES.pop(kind, None)
+
+
+def registered_rules() -> list[Rule]:
+    return list(_RULES.values())
+
+
+def conflict_kinds() -> list[tuple[str, str]]:
+    """Every kind a conflict may have: the schedule's, then the registered rules'."""
+    return [*ConflictKind.choices, *((r.kind, r.label) for r in _RULES.values())]
+
+
+def _by_rules(plans: list[Plan]) -> dict[int, list[Conflict]]:
+    found: dict[int, list[Conflict]] = defaultdict(list)
+    if not plans:
+        return found
+    for rule in list(_RULES.values()):
+        for change_id, conflicts in rule.check(plans).items():
+            found[change_id].extend(conflicts)
+    return found
 
 
 # --- What the engine knows of each RFC. ---
@@ -353,7 +430,8 @@ def find_conflicts(
     """The conflicts of `change`'s planned window, or of [start, end) and `item_ids` if given.
 
     Giving `start`, `end` and `item_ids` checks a plan before it is saved (the RFC may be
-    unsaved). Without a window there is nothing to collide with: an empty list.
+    unsaved). Without a window there is nothing to collide with: an empty list. The
+    registered rules are asked about a saved RFC only (with the window given, if any).
     """
     start = start if start is not None else change.planned_start
     end = end if end is not None else change.planned_end
@@ -371,7 +449,10 @@ def find_conflicts(
     else:
         items, by_item = set(), {}
     plan = _Planned(change.pk, school.pk, start, end, frozenset(items), change.is_emergency)
-    return _check(plan, cal, by_item)
+    found = _check(plan, cal, by_item)
+    if change.pk:
+        found.extend(_by_rules([Plan(change.pk, school.pk, start, end)]).get(change.pk, ()))
+    return found
 
 
 def find_conflicts_many(
@@ -386,7 +467,8 @@ def find_conflicts_many(
     `calendars` (by school id, as `load_calendars` gives them) saves loading them again:
     they must hold the schools of `changes` over their windows.
     `max_overlaps` names at most that many overlapping RFCs each and counts the rest in
-    one last overlap conflict (without a `change_id`), to keep a page short.
+    one last overlap conflict (without a `change_id`), to keep a page short. The registered
+    rules are asked once, about every planned RFC at once.
     """
     changes = list(changes)
     result: dict[int, list[Conflict]] = {c.pk: [] for c in changes}
@@ -405,6 +487,13 @@ def find_conflicts_many(
     if calendars is None:
         calendars = load_calendars(schools.values(), start, end)
     by_item, items = _collect_others(schools.keys(), start, end, of=[c.pk for c in planned])
+    extra = _by_rules(
+        [
+            Plan(c.pk, c.school_id, c.planned_start, c.planned_end)
+            for c in planned
+            if c.planned_start is not None and c.planned_end is not None
+        ]
+    )
     for change in planned:
         assert change.planned_start is not None and change.planned_end is not None
         plan = _Planned(
@@ -416,4 +505,5 @@ def find_conflicts_many(
             change.is_emergency,
         )
         result[change.pk] = _check(plan, calendars[change.school_id], by_item, max_overlaps)
+        result[change.pk].extend(extra.get(change.pk, ()))
     return result

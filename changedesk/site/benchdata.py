@@ -796,6 +796,14 @@ class Generator:
             if plan.peer_review and plan.size > 2000:
                 username = person(f"{slug}-netman", "Network manager")
                 member(username, plan, R.PEER_REVIEWER, R.ORIGINATOR, R.IMPLEMENTER)
+            # Release management: the first technician writes the builds and installs them;
+            # the network manager (or, in a small school, the ICT co-ordinator) owns the
+            # release policy.
+            member(f"{slug}-tech1", plan, R.BUILD_DEVELOPER, R.INSTALLER)
+            manager = (
+                f"{slug}-netman" if plan.peer_review and plan.size > 2000 else f"{slug}-ictco1"
+            )
+            member(manager, plan, R.RELEASE_MANAGER)
             member(person(f"{slug}-sbm", "School business manager"), plan, R.SCHOOL_ADMIN)
             member(person(f"{slug}-office", "Office manager"), plan, R.COMMUNICATOR)
             for n in range(1, 1 + (2 if plan.size > 1000 else 1)):

@@ -62,7 +62,13 @@ def build_place() -> dict[str, Any]:
         job_title="Deputy headteacher and ICT lead",
         check_password=False,
     )
-    roles = [Role.SCHOOL_ADMIN, Role.ORIGINATOR, Role.FINAL_APPROVER, Role.COMMUNICATOR]
+    roles = [
+        Role.SCHOOL_ADMIN,
+        Role.ORIGINATOR,
+        Role.FINAL_APPROVER,
+        Role.COMMUNICATOR,
+        Role.RELEASE_MANAGER,
+    ]
     set_membership(dana, school, roles)
 
     def rfc(title: str) -> Change:
@@ -132,8 +138,17 @@ def build_place() -> dict[str, Any]:
     )
     item = ConfigurationItem.objects.get(school=school, identifier="SUITE-2")
     from changedesk.patches.models import Patch, Vendor
+    from changedesk.releases import models as releases
 
+    build = releases.Build.objects.get(school=school, name="Curriculum laptop image 2027")
     return {
+        "software": releases.Software.objects.filter(school=school).order_by("id").first().pk,
+        "licence": releases.Licence.objects.get(school=school, product__startswith="Minecraft").pk,
+        "build": build.pk,
+        "version": build.approved_version.number,
+        "installation": releases.Installation.objects.get(school=school, state="in_progress").pk,
+        "release": releases.Release.objects.filter(school=school, state="build").first().pk,
+        "install_request": releases.InstallRequest.objects.filter(school=school).first().pk,
         "vendor": Vendor.objects.get(school=school, name="Microsoft").pk,
         "patch": Patch.objects.filter(school=school, state="assessed").order_by("id").first().pk,
         "tested_patch": Patch.objects.filter(school=school, state="tested").first().pk,
@@ -211,6 +226,36 @@ PAGES: list[tuple[str, str]] = [
     ("patch compliance statement", "/patches/compliance/{school}/statement/"),
     ("patch deadlines", "/patches/policy/{school}/"),
     ("an item's patches", "/patches/items/{item}/"),
+    ("release overview", "/releases/"),
+    ("releases", "/releases/all/"),
+    ("new release form", "/releases/new/"),
+    ("release page", "/releases/{release}/"),
+    ("release form", "/releases/{release}/edit/"),
+    ("release figures", "/releases/figures/"),
+    ("install requests", "/releases/requests/"),
+    ("install request form", "/releases/requests/new/"),
+    ("install request", "/releases/requests/{install_request}/"),
+    ("release policy", "/releases/policy/"),
+    ("release policy form", "/releases/policy/edit/"),
+    ("release policy print", "/releases/policy/print/"),
+    ("software library", "/releases/library/"),
+    ("library piece", "/releases/library/{software}/"),
+    ("library piece form", "/releases/library/{software}/edit/"),
+    ("new library piece form", "/releases/library/new/"),
+    ("in/out book", "/releases/library/out/"),
+    ("builds", "/releases/builds/"),
+    ("services without a build procedure", "/releases/builds/undocumented/"),
+    ("build page", "/releases/builds/{build}/"),
+    ("build procedure version", "/releases/builds/{build}/versions/{version}/"),
+    ("build procedure print", "/releases/builds/{build}/print/"),
+    ("new build form", "/releases/builds/new/"),
+    ("start an installation", "/releases/builds/{build}/install/"),
+    ("installations", "/releases/installations/"),
+    ("install build checklist", "/releases/installations/{installation}/"),
+    ("licence log", "/releases/licences/"),
+    ("licence page", "/releases/licences/{licence}/"),
+    ("licence form", "/releases/licences/{licence}/edit/"),
+    ("licence import", "/releases/licences/import/"),
     ("profile", "/accounts/me/"),
     ("API docs", "/api/v1/docs/"),
 ]
@@ -221,6 +266,10 @@ READER_PAGES: list[tuple[str, str]] = [
     ("school page, as a reader", "/accounts/schools/{school}/"),
     ("items, as a reader", "/items/"),
     ("schedule, agenda, as a reader", "/schedule/?view=agenda&date={day}"),
+    ("release overview, as a reader", "/releases/"),
+    ("licence log, as a reader", "/releases/licences/"),
+    ("software library, as a reader", "/releases/library/"),
+    ("build page, as a reader", "/releases/builds/{build}/"),
 ]
 
 
@@ -351,7 +400,7 @@ def test_the_menu_folds_into_a_button_on_a_phone(browser, live_server, olivia):
         page.set_viewport_size(DESKTOP)
         assert not button.is_visible()
         links = menu.get_by_role("link")
-        assert links.count() == 10
+        assert links.count() == 11
         tops = {round(box["y"]) for box in (links.nth(i).bounding_box() for i in range(8))}
         assert len(tops) == 1, tops
         assert links.first.is_visible() and links.last.is_visible()
@@ -363,7 +412,7 @@ def test_the_menu_folds_into_a_button_on_a_phone(browser, live_server, olivia):
     try:
         page = sign_in(browser, base, "olivia", page=context.new_page())
         assert not page.get_by_role("button", name="Menu").is_visible()
-        assert page.get_by_role("navigation", name="Main").get_by_role("link").count() == 10
+        assert page.get_by_role("navigation", name="Main").get_by_role("link").count() == 11
         assert page.get_by_role("link", name="Schools").is_visible()
         assert overflow(page) == ""
     finally:

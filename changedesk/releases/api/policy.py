@@ -1,3 +1,264 @@
-from django.urls import URLPattern
+"""The release policy in the REST API.
 
-urlpatterns: list[URLPattern] = []
+    /api/v1/release-policies/                 GET: the versions you may see (?school=, ?state=);
+                                              POST: write the school's draft (made from
+                                              the version in force when there is none)
+    /api/v1/release-policies/{id}/            GET; PATCH: edit the draft (only a draft)
+    /api/v1/release-policies/{id}/publish/    POST {comment?}: the draft is in force
+
+Every member reads the published and superseded versions of their schools; a draft is
+seen by those who may write it (the release manager, the school administrator), who
+alone write and publish (403 for other members; another school's version is a 404).
+Windows are given and shown as the school's local days: `{name, first_day, last_day}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.db.models import Q
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from changedesk.accounts import permissions as accounts
+from changedesk.accounts.api import CallerMixin, SchoolField
+from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
+from changedesk.lib.api import BAD_INPUT, FORBIDDEN, QuickRepresentation, RefuseUnknownFields
+from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.loading import attach
+from changedesk.releases.choices import PolicyState
+from changedesk.releases.filters.policy import PolicyFilterSet
+from changedesk.releases.models import ReleasePolicy, ReleaseWindow
+from changedesk.releases.permissions import may_manage
+from changedesk.releases.services import policy as services
+
+_DETAIL = inline_serializer("ReleasePolicyErrorDetail", {"detail": serializers.CharField()})
+POLICY_NOT_FOUND = OpenApiResponse(_DETAIL, description="No such version among your schools.")
+
+
+class ReleaseWindowSerializer(RefuseUnknownFields, serializers.Serializer[dict[str, Any]]):
+    """A release window: the school's local days it covers, the first and the last."""
+
+    name = serializers.CharField(max_length=200)
+    first_day = serializers.DateField()
+    last_day = serializers.DateField()
+
+
+class ReleasePolicySerializer(QuickRepresentation, serializers.ModelSerializer[ReleasePolicy]):
+    """One version of a school's release policy. `rules` is the text, one rule per line;
+    `rule_list` the rules as a list."""
+
+    school: serializers.SlugRelatedField[School] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    rule_list = serializers.ListField(child=serializers.CharField(), read_only=True)
+    windows = ReleaseWindowSerializer(many=True, read_only=True, source="window_list")
+    published_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = ReleasePolicy
+        fields = (
+            "id",
+            "school",
+            "version",
+            "state",
+            "title",
+            "summary",
+            "rules",
+            "rule_list",
+            "windows",
+            "created_at",
+            "updated_at",
+            "published_by",
+            "published_at",
+            "comment",
+            "superseded_at",
+        )
+        read_only_fields = fields
+
+
+class ReleasePolicyEditSerializer(RefuseUnknownFields, serializers.Serializer[dict[str, Any]]):
+    """The draft's fields: those given are written; `windows`, when given, are all of the
+    draft's windows (an empty list: none)."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    summary = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    rules = serializers.CharField(
+        max_length=services.MOST_RULES_CHARS,
+        required=False,
+        help_text="One rule per line; at least one rule.",
+    )
+    windows = serializers.ListField(
+        child=ReleaseWindowSerializer(), required=False, max_length=services.MOST_WINDOWS
+    )
+
+
+class ReleasePolicyDraftSerializer(ReleasePolicyEditSerializer):
+    """The school's draft: made from the version in force when it has none, then given the
+    fields sent."""
+
+    school = SchoolField(help_text="The school's slug.")
+
+
+class ReleasePolicyPublishSerializer(RefuseUnknownFields, serializers.Serializer[dict[str, Any]]):
+    comment = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, help_text="What changed."
+    )
+
+
+def _load(rows: list[ReleasePolicy], user: Any) -> None:
+    """The rows' schools, publishers and windows: a query per table."""
+    attach(rows, "school", known=loaded_schools(user))
+    attach(rows, "published_by")
+    by_policy: dict[int, list[dict[str, Any]]] = {row.pk: [] for row in rows}
+    schools = {row.pk: row.school for row in rows}
+    for window in ReleaseWindow.objects.filter(policy_id__in=list(by_policy)).order_by(
+        "starts_at", "id"
+    ):
+        first, last = services.window_days(window, schools[window.policy_id])
+        by_policy[window.policy_id].append(
+            {"name": window.name, "first_day": first, "last_day": last}
+        )
+    for row in rows:
+        row.window_list = by_policy[row.pk]  # type: ignore[attr-defined]
+
+
+def _split(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+    values: dict[str, Any] = {n: data[n] for n in ("title", "summary", "rules") if n in data}
+    windows = data.get("windows")
+    return values, [dict(w) for w in windows] if windows is not None else None
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Versions of your schools' release policies, newest first"),
+    create=extend_schema(
+        summary="Write the school's draft policy (a release manager or school administrator)",
+        request=ReleasePolicyDraftSerializer,
+        responses={201: ReleasePolicySerializer, 400: BAD_INPUT, 403: FORBIDDEN},
+    ),
+    retrieve=extend_schema(
+        summary="One version of a release policy",
+        responses={200: ReleasePolicySerializer, 404: POLICY_NOT_FOUND},
+    ),
+    partial_update=extend_schema(
+        summary="Edit the draft (a release manager or school administrator)",
+        request=ReleasePolicyEditSerializer,
+        responses={
+            200: ReleasePolicySerializer,
+            400: BAD_INPUT,
+            403: FORBIDDEN,
+            404: POLICY_NOT_FOUND,
+        },
+    ),
+    publish=extend_schema(
+        summary="Publish the draft: it is in force, the version before it superseded",
+        request=ReleasePolicyPublishSerializer,
+        responses={
+            200: ReleasePolicySerializer,
+            400: BAD_INPUT,
+            403: FORBIDDEN,
+            404: POLICY_NOT_FOUND,
+        },
+    ),
+)
+class ReleasePolicyViewSet(
+    CallerMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet[ReleasePolicy],
+):
+    serializer_class = ReleasePolicySerializer
+    filterset_class = PolicyFilterSet
+    lookup_url_kwarg = "id"
+    lookup_value_regex = r"\d{1,18}"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        user = self._actor() or self.request.user
+        writers = [s.pk for s in accounts.schools(user) if may_manage(user, s)]
+        seen = ReleasePolicy.objects.visible_to(user)
+        if not user.is_superuser:
+            seen = seen.filter(~Q(state=PolicyState.DRAFT) | Q(school_id__in=writers))
+        # By version within a school: the unique index (school, version) serves it.
+        return seen.order_by("-version", "-id")
+
+    def paged_schools(self) -> list[int] | None:
+        return seen_school_ids(self._caller())
+
+    def paged_rows(self, rows: list[ReleasePolicy]) -> None:
+        _load(rows, self._actor())
+
+    def get_object(self) -> ReleasePolicy:
+        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
+        if not found:
+            raise NotFound("No such version among your schools.")
+        _load(found, self._actor())
+        policy: ReleasePolicy = found[0]
+        return policy
+
+    def _render(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
+        row = ReleasePolicy.objects.get(pk=pk)
+        _load([row], self._actor())
+        return Response(ReleasePolicySerializer(row).data, status=code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = ReleasePolicyDraftSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        school = cast(School, data.pop("school"))
+        values, windows = _split(data)
+        draft = services.save_draft(school, self._caller(), values, windows)
+        return self._render(draft.pk, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        policy = self.get_object()
+        user = self._caller()
+        if not may_manage(user, policy.school):
+            raise NotPermitted(
+                f"Only a release manager or a school administrator of {policy.school.name} "
+                "may write the release policy."
+            )
+        if policy.state != PolicyState.DRAFT:
+            raise InvalidAction(
+                "A published version is never edited: write a draft (POST) and publish it."
+            )
+        serializer = ReleasePolicyEditSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        values, windows = _split(dict(serializer.validated_data))
+        services.save_draft(policy.school, user, values, windows)
+        return self._render(policy.pk)
+
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        policy = self.get_object()
+        serializer = ReleasePolicyPublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = self._caller()
+        if may_manage(user, policy.school) and policy.state != PolicyState.DRAFT:
+            raise InvalidAction(f"Version {policy.version} is not a draft: it is published.")
+        published = services.publish(
+            policy.school, user, serializer.validated_data.get("comment", "")
+        )
+        return self._render(published.pk)
+
+
+router = SimpleRouter()
+router.register("release-policies", ReleasePolicyViewSet, basename="release-policy")
+urlpatterns = router.urls

@@ -255,3 +255,24 @@ def test_the_schema_describes_the_endpoints():
     assert "/api/v1/calendar-periods/" in paths
     assert "/api/v1/changes/{id}/conflicts/" in paths
     assert "/api/v1/schedule/slots/" in paths
+
+
+def test_the_conflicts_api_gives_a_registered_rules_kind(school, team, year):
+    from changedesk.schedule import conflicts
+
+    def check(plans):
+        return {
+            p.change_id: [conflicts.Conflict(kind="tuesday", hard=False, message="A Tuesday.")]
+            for p in plans
+        }
+
+    conflicts.register_rule(conflicts.Rule(kind="tuesday", label="On a Tuesday", check=check))
+    try:
+        change = planned(school, team["olivia"], at(2025, 3, 25, 18), at(2025, 3, 25, 19))
+        response = client_for(team["fiona"]).get(conflicts_url(change.pk))
+    finally:
+        conflicts.unregister_rule("tuesday")
+    assert response.status_code == 200, response.content
+    assert {"kind": "tuesday", "message": "A Tuesday."}.items() <= response.json()["conflicts"][
+        -1
+    ].items()

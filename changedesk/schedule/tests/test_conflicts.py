@@ -342,3 +342,95 @@ def test_many_can_name_a_few_overlaps_and_count_the_rest(school, team, year):
     assert [c.change_id for c in conflicts] == [c.pk for c in changes[1:4]] + [None]
     assert conflicts[-1].message == "Overlaps 2 more open changes touching the same items."
     assert len(find_conflicts(changes[0])) == 5
+
+
+# --- The seam: rules of the apps above. ---
+
+
+@pytest.fixture
+def weekend_rule():
+    """A made-up app's rule: no RFC on a Saturday (local), asked once per call."""
+    from changedesk.schedule import conflicts
+
+    calls: list[list] = []
+
+    def check(plans):
+        calls.append(list(plans))
+        Change.objects.filter(pk__in=[p.change_id for p in plans]).count()  # one query
+        return {
+            p.change_id: [Conflict(kind="saturday", hard=False, message="Runs on a Saturday.")]
+            for p in plans
+            if p.start.weekday() == 5
+        }
+
+    rule = conflicts.Rule(kind="saturday", label="On a Saturday", check=check)
+    conflicts.register_rule(rule)
+    yield calls
+    conflicts.unregister_rule("saturday")
+
+
+def test_a_registered_rule_is_asked_by_both_entry_points(school, team, year, weekend_rule):
+    saturday = planned(school, team["olivia"], at(2025, 3, 22, 10), at(2025, 3, 22, 12))
+    tuesday = planned(school, team["olivia"], at(2025, 3, 18, 18), at(2025, 3, 18, 19))
+    assert kinds(find_conflicts(saturday)) == ["saturday"]
+    assert find_conflicts(tuesday) == []
+    loaded = list(Change.objects.filter(pk__in=[saturday.pk, tuesday.pk]).select_related("school"))
+    found = find_conflicts_many(loaded)
+    assert kinds(found[saturday.pk]) == ["saturday"]
+    assert found[tuesday.pk] == []
+    # One call for the page: every planned RFC at once.
+    assert [sorted(p.change_id for p in call) for call in weekend_rule][-1] == sorted(
+        [saturday.pk, tuesday.pk]
+    )
+    # A plan checked before it is saved is the planner's: the rule sees the plan's window.
+    assert kinds(find_conflicts(tuesday, start=at(2025, 3, 22, 10), end=at(2025, 3, 22, 11),
+                                item_ids=[])) == ["saturday"]  # fmt: skip
+    # An RFC not saved yet: the rules are not asked.
+    unsaved = Change(
+        school=school, planned_start=at(2025, 3, 22, 10), planned_end=at(2025, 3, 22, 11)
+    )
+    asked = len(weekend_rule)
+    assert find_conflicts(unsaved) == []
+    assert len(weekend_rule) == asked
+
+
+def test_a_registered_rule_costs_its_queries_once_per_call(
+    school, team, year, weekend_rule, django_assert_num_queries
+):
+    from changedesk.schedule import conflicts
+
+    # The weekend rule alone (other apps' rules have their own tests).
+    others = [r for r in conflicts.registered_rules() if r.kind != "saturday"]
+    for rule in others:
+        conflicts.unregister_rule(rule.kind)
+    try:
+        changes = [
+            planned(school, team["olivia"], at(2025, 3, day, 18), at(2025, 3, day, 19))
+            for day in (18, 19, 22)
+        ]
+        loaded = list(
+            Change.objects.filter(pk__in=[c.pk for c in changes]).select_related("school")
+        )
+        # The calendar (two), the items and the others (one), the rule's (one).
+        with django_assert_num_queries(4):
+            found = find_conflicts_many(loaded)
+        with django_assert_num_queries(4):
+            find_conflicts_many(loaded[:1])
+        with django_assert_num_queries(4):
+            find_conflicts(loaded[2])
+    finally:
+        for rule in others:
+            conflicts.register_rule(rule)
+    assert ["saturday" in kinds(found[c.pk]) for c in changes] == [False, False, True]
+
+
+def test_a_taken_kind_is_refused(weekend_rule):
+    from changedesk.schedule import conflicts
+
+    with pytest.raises(ValueError, match="taken"):
+        conflicts.register_rule(conflicts.Rule(kind="exam", label="x", check=lambda plans: {}))
+    with pytest.raises(ValueError, match="taken"):
+        conflicts.register_rule(
+            conflicts.Rule(kind="saturday", label="again", check=lambda plans: {})
+        )
+    assert ("saturday", "On a Saturday") in conflicts.conflict_kinds()

@@ -27,7 +27,7 @@ from changedesk.changes.choices import ChangeType, State
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib import paging
-from changedesk.schedule import queries
+from changedesk.schedule import planned, queries
 from changedesk.schedule.calendar import (
     DAY_FULL_NAMES,
     CalendarData,
@@ -146,6 +146,7 @@ def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str,
     )
     days = _days(query, show_school=False)
     return {
+        "range": queries.day_range(grid_first, grid_last, query.tz),
         "title": f"{first:%B} {first.year}",
         "weeks": days.month(cells),
         "previous": query.params(date=(first - timedelta(days=1)).replace(day=1).isoformat()),
@@ -164,6 +165,7 @@ def _week_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, 
     )
     days = _days(query, show_school=True)
     return {
+        "range": queries.day_range(first, last, query.tz),
         "title": f"Week of {first.day} {first:%B} {first.year}",
         "days": days.week(cells),
         "previous": query.params(date=(first - timedelta(days=7)).isoformat()),
@@ -240,6 +242,7 @@ def _agenda_context(
     else:
         rows, periods = {}, queries.periods_between(shown, start, end)
     return {
+        "range": (start, end),
         "title": f"{describe_dates(first, last)} {last.year}",
         "page": page,
         "groups": [
@@ -264,6 +267,8 @@ def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
         context = _week_context(query, changes, today)
     else:
         context = _agenda_context(request, query, changes, printable)
+    # What apps above plan over the same days (a release over its window): `planned`.
+    context["bands"] = planned.bands(shown, *context.pop("range"))
     context.update(
         {
             "query": query,

@@ -1,0 +1,108 @@
+"""The release policy's form: its title, summary and rules, with its release windows as a
+formset of name, first day and last day (with room for more). The rules (at least one rule,
+windows that do not overlap, sane years) are `services.policy`'s."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from changedesk.accounts.models import School
+from changedesk.releases.models import ReleasePolicy
+from changedesk.releases.services import policy as services
+
+# Empty rows offered under the windows, for new ones.
+EXTRA_WINDOWS = 3
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class WindowForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False, label="Name")
+    first_day = forms.DateField(required=False, widget=DateInput(), label="First day")
+    last_day = forms.DateField(required=False, widget=DateInput(), label="Last day")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        given = [data.get(n) for n in ("name", "first_day", "last_day")]
+        if any(given) and not all(given):
+            raise forms.ValidationError("Give the window's name, first day and last day.")
+        return data
+
+
+WindowFormSet = forms.formset_factory(
+    WindowForm, extra=EXTRA_WINDOWS, max_num=services.MOST_WINDOWS
+)
+
+
+class PolicyForm(forms.Form):
+    title = forms.CharField(max_length=200, label="Title")
+    summary = forms.CharField(
+        required=False,
+        max_length=5000,
+        label="Summary",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the school has these rules, in a sentence or two.",
+    )
+    rules = forms.CharField(
+        max_length=services.MOST_RULES_CHARS,
+        label="Rules",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="One rule per line, e.g. “New computers are installed only in the release "
+        "windows.”",
+    )
+
+    def __init__(self, data: Any, *, school: School, policy: ReleasePolicy | None) -> None:
+        initial: dict[str, Any] = {}
+        windows: list[dict[str, Any]] = []
+        if policy is not None:
+            initial = {"title": policy.title, "summary": policy.summary, "rules": policy.rules}
+            for window in policy.windows.order_by("starts_at", "id"):
+                first, last = services.window_days(window, school)
+                windows.append({"name": window.name, "first_day": first, "last_day": last})
+        else:
+            initial = {"title": services.DEFAULT_TITLE}
+        super().__init__(data, initial=initial)
+        self.windows = WindowFormSet(data, initial=windows, prefix="windows")
+        for number, row in enumerate(self.windows.forms, start=1):
+            # Each row's labels say which window they are of (for a screen reader).
+            for field in row.fields.values():
+                field.label = f"Window {number}: {str(field.label).lower()}"
+
+    def is_valid(self) -> bool:
+        mine = super().is_valid()
+        theirs = self.windows.is_valid()
+        if not theirs and not self.errors.get("__all__"):
+            self.add_error(None, "Some release windows need correcting: see below.")
+        return mine and theirs
+
+    def values(self) -> dict[str, Any]:
+        return {n: self.cleaned_data[n] for n in ("title", "summary", "rules")}
+
+    def window_values(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for form in self.windows.forms:
+            data = form.cleaned_data
+            first: date | None = data.get("first_day")
+            if data.get("name") and first is not None:
+                rows.append(
+                    {"name": data["name"], "first_day": first, "last_day": data.get("last_day")}
+                )
+        return rows
+
+
+class PublishForm(forms.Form):
+    comment = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="What changed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept with the version, in the list of versions.",
+    )

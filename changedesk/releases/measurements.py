@@ -1,0 +1,129 @@
+"""FITS's five release management figures for a school over a period, shared by the figures
+page and the API.
+
+    installed     builds installed in the period: installations that finished as installed
+                  in [start, end), the days being the school's (its time zone)
+    created       builds created in the period: build procedure versions approved in the
+                  period (a new build's first version, or a new version of one: each is a
+                  build the installers can now follow)
+    documented    builds documented in total at the end of the period: active builds with a
+                  version approved before the period's end
+    services      services in the school: its active configuration items of kind service
+                  (as they are now: items keep no history)
+    undocumented  services still to document: of those, the ones with no active build
+                  documented before the period's end
+
+A period is [start, end): `period_bounds` gives a week (Monday to Monday) or a month. Each
+figure is one query over the school's rows, bounded in time and served by an index
+((school, state, finished_at) for installations, (school, approved_at) for versions), the
+same few queries for one period or many (`figures_many`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
+
+from django.db.models import Count, Min, Q
+
+from changedesk.accounts.models import School
+from changedesk.configuration.models import ConfigurationItem, ItemKind
+from changedesk.releases.choices import InstallationState
+from changedesk.releases.models import BuildVersion, Installation
+
+NAMES = ("installed", "created", "documented", "services", "undocumented")
+LABELS = {
+    "installed": "Builds installed",
+    "created": "Builds created (versions approved)",
+    "documented": "Builds documented in total",
+    "services": "Services in the school",
+    "undocumented": "Services still to document",
+}
+PERIODS = ("month", "week")
+
+
+def period_bounds(kind: str, day: date) -> tuple[date, date]:
+    """The week (Monday to the next Monday) or month (the 1st to the next 1st) holding
+    `day`, as [start, end)."""
+    if kind == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=7)
+    if kind == "month":
+        start = day.replace(day=1)
+        return start, date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    raise ValueError(f"A period is a week or a month, not {kind!r}.")
+
+
+def periods_before(kind: str, day: date, count: int) -> list[tuple[date, date]]:
+    """The `count` periods of `kind` up to and including the one holding `day`, oldest
+    first."""
+    found = [period_bounds(kind, day)]
+    while len(found) < count:
+        found.append(period_bounds(kind, found[-1][0] - timedelta(days=1)))
+    return found[::-1]
+
+
+def _at(school: School, day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=school.zone)
+
+
+def figures(school: School, start: date, end: date) -> dict[str, int]:
+    """The five figures for [start, end) at `school`."""
+    return figures_many(school, [(start, end)])[0]
+
+
+def figures_many(school: School, periods: Sequence[tuple[date, date]]) -> list[dict[str, int]]:
+    """The five figures for each period, in four queries however many periods."""
+    if not periods:
+        return []
+    bounds = [(_at(school, s), _at(school, e)) for s, e in periods]
+    first = min(s for s, _ in bounds)
+    last = max(e for _, e in bounds)
+    installed = Installation.objects.filter(
+        school=school,
+        state=InstallationState.INSTALLED,
+        finished_at__gte=first,
+        finished_at__lt=last,
+    ).aggregate(
+        **{
+            f"p{n}": Count("id", filter=Q(finished_at__gte=s, finished_at__lt=e))
+            for n, (s, e) in enumerate(bounds)
+        }
+    )
+    created = BuildVersion.objects.filter(
+        school=school, approved_at__gte=first, approved_at__lt=last
+    ).aggregate(
+        **{
+            f"p{n}": Count("id", filter=Q(approved_at__gte=s, approved_at__lt=e))
+            for n, (s, e) in enumerate(bounds)
+        }
+    )
+    # Each active build's first approval (and its service): a few rows a school.
+    documented: list[dict[str, Any]] = cast(Any, list)(
+        BuildVersion.objects.filter(
+            school=school, approved_at__isnull=False, approved_at__lt=last, build__is_active=True
+        )
+        .values("build_id", "build__service_id")
+        .annotate(first=Min("approved_at"))
+        .order_by()
+    )
+    services = set(
+        ConfigurationItem.objects.filter(
+            school=school, kind=ItemKind.SERVICE, is_active=True
+        ).values_list("pk", flat=True)
+    )
+    rows = []
+    for n, (_, end) in enumerate(bounds):
+        ready = [d for d in documented if d["first"] < end]
+        covered = {d["build__service_id"] for d in ready} & services
+        rows.append(
+            {
+                "installed": installed[f"p{n}"] or 0,
+                "created": created[f"p{n}"] or 0,
+                "documented": len({d["build_id"] for d in ready}),
+                "services": len(services),
+                "undocumented": len(services - covered),
+            }
+        )
+    return rows

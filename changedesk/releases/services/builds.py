@@ -1,0 +1,607 @@
+"""Writes of build procedures and installations, each asking `releases.permissions`.
+
+A build (`Build`) is a service's build, e.g. “Curriculum laptop image 2027”; its procedure is
+versioned (`BuildVersion`), in FITS's four parts: the components drawn from the library
+(design details), numbered installation steps, stability tests and acceptance criteria.
+
+A version's life, one door per step, each writing a `BuildEvent` (append-only):
+
+    new_version   (none)               -> draft      a build developer or release manager
+    save_version  draft | returned     -> (same)     the same
+    submit        draft | returned     -> submitted  the same; needs a step and a criterion
+    approve       submitted            -> approved   a release manager who is not its author;
+                                                     the approved version before it is
+                                                     superseded
+    return_version submitted           -> returned   a release manager, with a reason
+
+A build has at most one version in the works (draft, submitted or returned) at a time, so
+two approvals cannot race on one build: `approve` locks the build's row, then the version's.
+
+An installation (`Installation`) works through the install build checklist of an approved
+version (the one in force, or an older approved one, now superseded: an older machine may
+be rebuilt with the build it had) on one configuration item or a named target. Its steps
+and criteria are copied when it starts. `record` ticks steps and answers criteria while it
+is in progress (its installer, or a release manager); `finish` is refused until every step
+is ticked and every criterion answered, and ends it `installed` (every criterion passed) or
+`failed`. An installed item's `RunningBuild` then names this version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Model, QuerySet
+from django.utils import timezone
+
+from changedesk.accounts import permissions as accounts
+from changedesk.accounts.choices import Role
+from changedesk.accounts.models import School, User
+from changedesk.changes.models import Change
+from changedesk.configuration.models import ConfigurationItem, ItemKind
+from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.releases import permissions
+from changedesk.releases.choices import (
+    BuildAction,
+    CriterionResult,
+    InstallationState,
+    VersionState,
+)
+from changedesk.releases.models import (
+    Build,
+    BuildEvent,
+    BuildVersion,
+    Installation,
+    InstallRequest,
+    Release,
+    RunningBuild,
+    Software,
+)
+
+FIX = "Some fields need correcting."
+BUILD_FIELDS = ("name", "service", "description", "is_active")
+VERSION_FIELDS = ("label", "components", "steps", "stability_tests", "criteria", "notes")
+START_FIELDS = ("item", "target", "release", "change", "request")
+RECORD_FIELDS = ("checklist", "results", "notes")
+# The states in which a version may still be written.
+EDITABLE = (VersionState.DRAFT, VersionState.RETURNED)
+# A version in the works: a build has at most one.
+IN_THE_WORKS = (VersionState.DRAFT, VersionState.RETURNED, VersionState.SUBMITTED)
+# Versions an installation may follow: approved once (the one in force, or superseded).
+INSTALLABLE = (VersionState.APPROVED, VersionState.SUPERSEDED)
+MOST_LINES = 100
+LONGEST_LINE = 2000
+LONGEST_TEXT = 20_000
+MOST_COMPONENTS = 50
+
+
+# --- Helpers. ---
+
+
+def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InvalidAction(FIX, {n: "Not a field you may set." for n in unknown})
+
+
+def _clean(instance: Model, exclude: Iterable[str] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=False)
+    except ValidationError as error:
+        fields = {n: " ".join(str(m) for m in ms) for n, ms in error.message_dict.items()}
+        raise InvalidAction(FIX, fields) from error
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise NotPermitted(message)
+
+
+def _event(
+    build: Build,
+    version: BuildVersion | None,
+    kind: str,
+    actor: User,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> BuildEvent:
+    return BuildEvent.objects.create(
+        school_id=build.school_id,
+        build=build,
+        version=version,
+        kind=kind,
+        actor=actor,
+        comment=comment,
+        data=data or {},
+    )
+
+
+def _text(value: Any, field: str, longest: int = LONGEST_TEXT) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or "\x00" in value:
+        raise InvalidAction(FIX, {field: "Give text."})
+    if len(value) > longest:
+        raise InvalidAction(FIX, {field: f"At most {longest:,} characters."})
+    return value.strip()
+
+
+def clean_lines(value: Any, field: str) -> list[str]:
+    """A list of non-empty strings (steps, criteria); text is read one per line."""
+    if isinstance(value, str):
+        value = [line for line in value.splitlines() if line.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise InvalidAction(FIX, {field: "Give a list of texts."})
+    lines = [v.strip() for v in value]
+    if any(not line for line in lines):
+        raise InvalidAction(FIX, {field: "An entry is empty: write it, or leave it out."})
+    if len(lines) > MOST_LINES:
+        raise InvalidAction(FIX, {field: f"At most {MOST_LINES} entries."})
+    if any(len(line) > LONGEST_LINE or "\x00" in line for line in lines):
+        raise InvalidAction(FIX, {field: f"Each entry at most {LONGEST_LINE:,} characters."})
+    return lines
+
+
+def _row_of(model: type[Any], value: Any, school: School, field: str, noun: str) -> Any:
+    """`value` (a row or an id) as a row of `model` of `school`, or None for none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, model):
+        row = value
+    elif isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        row = model._default_manager.filter(pk=value).first()
+    else:
+        raise InvalidAction(FIX, {field: f"Give {noun}'s id."})
+    if row is None or row.school_id != school.pk:
+        raise InvalidAction(FIX, {field: f"Not {noun} of {school.name}."})
+    return row
+
+
+def clean_components(value: Any, school: School) -> list[dict[str, Any]]:
+    """Components: each `{software: id}` (a piece of the school's library, whose title and
+    version are copied now, so the procedure keeps them) or `{title, version}` typed."""
+    if not isinstance(value, list | tuple) or not all(isinstance(c, dict) for c in value):
+        raise InvalidAction(FIX, {"components": "Give a list of components."})
+    if len(value) > MOST_COMPONENTS:
+        raise InvalidAction(FIX, {"components": f"At most {MOST_COMPONENTS} components."})
+    wanted = [c.get("software") for c in value if c.get("software") not in (None, "")]
+    if any(not isinstance(w, int) or isinstance(w, bool) or not 0 < w < 2**63 for w in wanted):
+        raise InvalidAction(FIX, {"components": "A piece of the library is named by its id."})
+    pieces = Software.objects.filter(school=school).in_bulk(wanted) if wanted else {}
+    found: list[dict[str, Any]] = []
+    for n, component in enumerate(value, start=1):
+        extra = set(component) - {"software", "title", "version"}
+        if extra:
+            raise InvalidAction(
+                FIX, {"components": f"Component {n}: unknown {', '.join(sorted(extra))}."}
+            )
+        software = component.get("software")
+        if software not in (None, ""):
+            piece = pieces.get(software)
+            if piece is None:
+                raise InvalidAction(
+                    FIX, {"components": f"Component {n}: not in {school.name}'s library."}
+                )
+            found.append({"software": piece.pk, "title": piece.title, "version": piece.version})
+            continue
+        title = _text(component.get("title"), "components", 200)
+        version = _text(component.get("version"), "components", 100)
+        if not title:
+            raise InvalidAction(
+                FIX,
+                {"components": f"Component {n}: choose a piece of the library or type a title."},
+            )
+        found.append({"software": None, "title": title, "version": version})
+    return found
+
+
+# --- Builds. ---
+
+
+def save_build(
+    school: School, user: User, data: dict[str, Any], build: Build | None = None
+) -> Build:
+    """Add a build to `school` (`build` None) or change one."""
+    _unknown(data, BUILD_FIELDS)
+    user = accounts.with_roles(user)
+    with transaction.atomic():
+        if build is not None:
+            build = Build.objects.select_for_update().get(pk=build.pk)
+            school = build.school
+        _require(
+            permissions.may_write_builds(user, school),
+            f"Only a build developer or a release manager of {school.name} may write builds.",
+        )
+        creating = build is None
+        if build is None:
+            build = Build(school=school, created_by=user)
+        before = {n: _shown(getattr(build, n)) for n in BUILD_FIELDS}
+        for name, value in data.items():
+            if name == "service":
+                value = _row_of(ConfigurationItem, value, school, "service", "a service")
+                if value is not None and value.kind != ItemKind.SERVICE:
+                    raise InvalidAction(FIX, {"service": "Choose an item of kind service."})
+            elif name in ("name", "description"):
+                value = _text(value, name)
+            elif name == "is_active" and not isinstance(value, bool):
+                raise InvalidAction(FIX, {"is_active": "Must be true or false."})
+            setattr(build, name, value)
+        _clean(build, exclude=["school", "approved_version", "created_by"])
+        taken = Build.objects.filter(school=school, name__iexact=build.name).exclude(pk=build.pk)
+        if taken.exists():
+            raise InvalidAction(FIX, {"name": f"{school.name} has a build of that name already."})
+        build.save()
+        after = {n: _shown(getattr(build, n)) for n in BUILD_FIELDS}
+        changed = {n: after[n] for n in BUILD_FIELDS if creating or after[n] != before[n]}
+        if creating or changed:
+            kind = BuildAction.CREATE if creating else BuildAction.EDIT
+            _event(build, None, kind, user, data={"fields": changed})
+    return build
+
+
+def _shown(value: Any) -> Any:
+    return value.pk if isinstance(value, Model) else value
+
+
+def undocumented_services(school: School) -> QuerySet[ConfigurationItem]:
+    """The school's services in use with no active build that has an approved version (one
+    query: the documented builds' services are a subquery)."""
+    return undocumented_in([school.pk])
+
+
+def undocumented_in(school_ids: list[int]) -> QuerySet[ConfigurationItem]:
+    """`undocumented_services` of several schools at once (one query), by school and name."""
+    documented = Build.objects.filter(
+        school__in=school_ids,
+        is_active=True,
+        approved_version__isnull=False,
+        service__isnull=False,
+    ).values("service_id")
+    return (
+        ConfigurationItem.objects.filter(
+            school__in=school_ids, kind=ItemKind.SERVICE, is_active=True
+        )
+        .exclude(pk__in=documented)
+        .order_by("school_id", "name", "id")
+    )
+
+
+# --- Versions. ---
+
+
+def _locked_version(version: BuildVersion) -> BuildVersion:
+    return (
+        BuildVersion.objects.select_for_update()
+        .select_related("build", "school")
+        .get(pk=version.pk)
+    )
+
+
+def new_version(build: Build, user: User) -> BuildVersion:
+    """A draft, copying the parts of the build's latest version (or empty)."""
+    user = accounts.with_roles(user)
+    with transaction.atomic():
+        build = Build.objects.select_for_update().select_related("school").get(pk=build.pk)
+        _require(
+            permissions.may_write_builds(user, build.school),
+            f"Only a build developer or a release manager of {build.school.name} may write "
+            "build procedures.",
+        )
+        if not build.is_active:
+            raise InvalidAction("The build is retired: bring it back into use first.")
+        open_one = build.versions.filter(state__in=IN_THE_WORKS).first()
+        if open_one is not None:
+            raise InvalidAction(
+                f"Version {open_one.number} is still {open_one.get_state_display().lower()}: "
+                "finish it first."
+            )
+        latest = build.versions.order_by("-number").first()
+        number = (build.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        version = BuildVersion.objects.create(
+            school_id=build.school_id,
+            build=build,
+            number=number,
+            created_by=user,
+            components=list(latest.components) if latest else [],
+            steps=list(latest.steps) if latest else [],
+            stability_tests=latest.stability_tests if latest else "",
+            criteria=list(latest.criteria) if latest else [],
+            notes=latest.notes if latest else "",
+        )
+        _event(
+            build,
+            version,
+            BuildAction.CREATE,
+            user,
+            data={"number": number, "from": latest.number if latest else None},
+        )
+    return version
+
+
+def save_version(version: BuildVersion, user: User, data: dict[str, Any]) -> BuildVersion:
+    """Write a draft (or returned) version's parts."""
+    _unknown(data, VERSION_FIELDS)
+    user = accounts.with_roles(user)
+    with transaction.atomic():
+        version = _locked_version(version)
+        school = version.school
+        _require(
+            permissions.may_write_builds(user, school),
+            f"Only a build developer or a release manager of {school.name} may write build "
+            "procedures.",
+        )
+        if version.state not in EDITABLE:
+            raise InvalidAction(
+                f"Version {version.number} is {version.get_state_display().lower()}: only a "
+                "draft or a returned version may be changed. Write a new version."
+            )
+        changed: list[str] = []
+        for name, value in data.items():
+            if name == "components":
+                value = clean_components(value, school)
+            elif name in ("steps", "criteria"):
+                value = clean_lines(value, name)
+            elif name == "label":
+                value = _text(value, name, 50)
+            else:
+                value = _text(value, name)
+            if getattr(version, name) != value:
+                changed.append(name)
+            setattr(version, name, value)
+        version.save()
+        if changed:
+            _event(version.build, version, BuildAction.EDIT, user, data={"fields": changed})
+    return version
+
+
+def submit(version: BuildVersion, user: User) -> BuildVersion:
+    """Send a draft (or returned) version for approval."""
+    user = accounts.with_roles(user)
+    with transaction.atomic():
+        version = _locked_version(version)
+        school = version.school
+        _require(
+            permissions.may_write_builds(user, school),
+            f"Only a build developer or a release manager of {school.name} may send a build "
+            "procedure for approval.",
+        )
+        if version.state not in EDITABLE:
+            raise InvalidAction(
+                f"Version {version.number} is {version.get_state_display().lower()}: only a "
+                "draft or a returned version is sent for approval."
+            )
+        missing = {}
+        if not version.steps:
+            missing["steps"] = "Write at least one installation step."
+        if not version.criteria:
+            missing["criteria"] = "Write at least one acceptance criterion."
+        if missing:
+            raise InvalidAction("The procedure is not complete yet.", missing)
+        version.state = VersionState.SUBMITTED
+        version.submitted_at = timezone.now()
+        version.save(update_fields=["state", "submitted_at", "updated_at"])
+        _event(version.build, version, BuildAction.SUBMIT, user)
+    return version
+
+
+def _deciding(version: BuildVersion, user: User) -> tuple[Build, BuildVersion]:
+    """The build and the version, locked in that order, for a release manager's decision."""
+    build = Build.objects.select_for_update().select_related("school").get(pk=version.build_id)
+    version = _locked_version(version)
+    _require(
+        permissions.may_approve_builds(user, build.school),
+        f"Only a release manager of {build.school.name} may approve or return build procedures.",
+    )
+    if version.state != VersionState.SUBMITTED:
+        raise InvalidAction(
+            f"Version {version.number} is {version.get_state_display().lower()}: only a "
+            "version waiting for approval is decided."
+        )
+    return build, version
+
+
+def approve(version: BuildVersion, user: User, comment: str = "") -> BuildVersion:
+    """Approve a submitted version: it is the build's procedure in force, and the version
+    approved before it is superseded. Its author may not approve it (separation of duties)."""
+    user = accounts.with_roles(user)
+    comment = _text(comment, "comment")
+    with transaction.atomic():
+        build, version = _deciding(version, user)
+        if version.created_by_id == user.pk:
+            raise NotPermitted(
+                "You wrote this version: another release manager approves it (separation of "
+                "duties)."
+            )
+        now = timezone.now()
+        before = build.approved_version_id
+        if before is not None:
+            BuildVersion.objects.filter(pk=before).update(
+                state=VersionState.SUPERSEDED, updated_at=now
+            )
+        version.state = VersionState.APPROVED
+        version.approved_by = user
+        version.approved_at = now
+        version.save(update_fields=["state", "approved_by", "approved_at", "updated_at"])
+        build.approved_version = version
+        build.save(update_fields=["approved_version", "updated_at"])
+        _event(build, version, BuildAction.APPROVE, user, comment, {"supersedes": before})
+    return version
+
+
+def return_version(version: BuildVersion, user: User, reason: str) -> BuildVersion:
+    """Send a submitted version back to its author for more work, saying why."""
+    user = accounts.with_roles(user)
+    reason = _text(reason, "reason")
+    with transaction.atomic():
+        build, version = _deciding(version, user)
+        if not reason:
+            raise InvalidAction(FIX, {"reason": "Say what needs more work."})
+        version.state = VersionState.RETURNED
+        version.save(update_fields=["state", "updated_at"])
+        _event(build, version, BuildAction.RETURN, user, reason)
+    return version
+
+
+# --- Installations. ---
+
+
+def _require_installer(user: User, school: School) -> None:
+    _require(
+        permissions.may_install(user, school),
+        f"Only an installer or a release manager of {school.name} may install builds.",
+    )
+
+
+def start_installation(version: BuildVersion, user: User, data: dict[str, Any]) -> Installation:
+    """Start installing an approved version on an item (or a named target)."""
+    _unknown(data, START_FIELDS)
+    user = accounts.with_roles(user)
+    with transaction.atomic():
+        version = BuildVersion.objects.select_related("build", "school").get(pk=version.pk)
+        school = version.school
+        _require_installer(user, school)
+        if version.state not in INSTALLABLE:
+            raise InvalidAction(
+                f"Version {version.number} is {version.get_state_display().lower()}: only an "
+                "approved version is installed."
+            )
+        if not version.build.is_active:
+            raise InvalidAction("The build is retired: it is not installed any more.")
+        item = _row_of(ConfigurationItem, data.get("item"), school, "item", "an item")
+        target = _text(data.get("target"), "target", 200)
+        if item is not None and target:
+            raise InvalidAction(FIX, {"target": "Choose an item or type a target, not both."})
+        if item is None and not target:
+            raise InvalidAction(FIX, {"item": "Choose the item, or type what it is installed on."})
+        if item is not None and not item.is_active:
+            raise InvalidAction(FIX, {"item": "The item is retired."})
+        installation = Installation.objects.create(
+            school=school,
+            build=version.build,
+            version=version,
+            item=item,
+            target=target,
+            installer=user,
+            checklist=[{"step": s, "done": False} for s in version.steps],
+            results=[{"criterion": c, "result": "", "note": ""} for c in version.criteria],
+            release=_row_of(Release, data.get("release"), school, "release", "a release"),
+            change=_row_of(Change, data.get("change"), school, "change", "an RFC"),
+            request=_row_of(
+                InstallRequest, data.get("request"), school, "request", "an install request"
+            ),
+        )
+    return installation
+
+
+def may_record(user: User, installation: Installation) -> bool:
+    """Its installer (who still may install), or a release manager of its school."""
+    school = installation.school
+    if accounts.holds(user, Role.RELEASE_MANAGER, school):
+        return True
+    return installation.installer_id == user.pk and permissions.may_install(user, school)
+
+
+def _locked_installation(installation: Installation, user: User) -> Installation:
+    installation = (
+        Installation.objects.select_for_update().select_related("school").get(pk=installation.pk)
+    )
+    _require(
+        may_record(user, installation),
+        "Only its installer or a release manager records an installation.",
+    )
+    if installation.state != InstallationState.IN_PROGRESS:
+        raise InvalidAction(
+            f"The installation is {installation.get_state_display().lower()}: its record is closed."
+        )
+    return installation
+
+
+def record(installation: Installation, user: User, data: dict[str, Any]) -> Installation:
+    """Tick steps (`checklist`: a yes/no per step, in order), answer criteria (`results`: a
+    `{result, note}` per criterion, result "passed", "failed" or "" for not yet) and write
+    notes, while it is in progress."""
+    _unknown(data, RECORD_FIELDS)
+    user = accounts.with_roles(user)
+    with transaction.atomic():
+        installation = _locked_installation(installation, user)
+        if "checklist" in data:
+            ticks = data["checklist"]
+            steps = installation.checklist
+            if not isinstance(ticks, list | tuple) or not all(isinstance(t, bool) for t in ticks):
+                raise InvalidAction(FIX, {"checklist": "Give true or false for each step."})
+            if len(ticks) != len(steps):
+                raise InvalidAction(
+                    FIX, {"checklist": f"Give one answer for each of the {len(steps)} steps."}
+                )
+            installation.checklist = [
+                {"step": s["step"], "done": t} for s, t in zip(steps, ticks, strict=True)
+            ]
+        if "results" in data:
+            installation.results = _clean_results(data["results"], installation.results)
+        if "notes" in data:
+            installation.notes = _text(data["notes"], "notes")
+        installation.save(update_fields=["checklist", "results", "notes"])
+    return installation
+
+
+def _clean_results(value: Any, criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not isinstance(value, list | tuple) or not all(isinstance(r, dict) for r in value):
+        raise InvalidAction(FIX, {"results": "Give a {result, note} for each criterion."})
+    if len(value) != len(criteria):
+        raise InvalidAction(
+            FIX, {"results": f"Give one answer for each of the {len(criteria)} criteria."}
+        )
+    allowed = {"", *CriterionResult.values}
+    found = []
+    for n, (given, criterion) in enumerate(zip(value, criteria, strict=True), start=1):
+        if set(given) - {"result", "note"}:
+            raise InvalidAction(FIX, {"results": f"Criterion {n}: only a result and a note."})
+        result = given.get("result") or ""
+        if result not in allowed:
+            raise InvalidAction(FIX, {"results": f"Criterion {n}: passed, failed or blank."})
+        note = _text(given.get("note"), "results", LONGEST_LINE)
+        found.append({"criterion": criterion["criterion"], "result": result, "note": note})
+    return found
+
+
+def finish(installation: Installation, user: User) -> Installation:
+    """End the installation: installed when every criterion passed, else failed. Refused
+    until every step is ticked and every criterion answered."""
+    user = accounts.with_roles(user)
+    with transaction.atomic():
+        installation = _locked_installation(installation, user)
+        missing = {}
+        undone = [n for n, s in enumerate(installation.checklist, start=1) if not s["done"]]
+        if undone:
+            missing["checklist"] = f"Tick every step first: {_numbers(undone)} not done."
+        open_ = [n for n, r in enumerate(installation.results, start=1) if not r["result"]]
+        if open_:
+            missing["results"] = f"Answer every criterion first: {_numbers(open_)} not answered."
+        if missing:
+            raise InvalidAction("The checklist is not complete yet.", missing)
+        passed = all(r["result"] == CriterionResult.PASSED for r in installation.results)
+        now = timezone.now()
+        installation.state = InstallationState.INSTALLED if passed else InstallationState.FAILED
+        installation.finished_at = now
+        installation.save(update_fields=["state", "finished_at"])
+        if passed and installation.item_id is not None:
+            # The item's row is the lock: two installations finishing on it take turns.
+            ConfigurationItem.objects.select_for_update().filter(pk=installation.item_id).get()
+            RunningBuild.objects.update_or_create(
+                item_id=installation.item_id,
+                defaults={
+                    "school_id": installation.school_id,
+                    "build_id": installation.build_id,
+                    "version_id": installation.version_id,
+                    "installation": installation,
+                    "since": now,
+                },
+            )
+    return installation
+
+
+def _numbers(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    return shown + ("…" if len(numbers) > 10 else "")
