@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django import forms
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 
@@ -131,6 +132,13 @@ class FilterParameters(DjangoFilterExtension):
             if schema.get("format") == "date-time":
                 # What a database can compare (`lib.filters.time_problem`).
                 schema.setdefault("pattern", UTC_OFFSET_PATTERN)
+            if parameter.get("name") == field_name and isinstance(
+                filter_field, django_filters.BooleanFilter
+            ):
+                # A yes/no filter read by a method is still a yes or no (spectacular would
+                # call it text).
+                schema.clear()
+                schema["type"] = "boolean"
             if parameter.get("name") == field_name and isinstance(field, forms.IntegerField):
                 schema["type"] = "integer"
                 schema.pop("format", None)

@@ -10,6 +10,8 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from changedesk.accounts.models import School
+from changedesk.lib import days
 from changedesk.lib.filters import BooleanFilter, FilterSet, IdFilter, SchoolFilter
 from changedesk.patches.choices import OPEN_STATES, PatchState, Severity
 from changedesk.patches.models import Patch, Vendor
@@ -80,7 +82,8 @@ class PatchFilterSet(FilterSet):
     def filter_overdue(self, qs: Any, name: str, value: bool | None) -> Any:
         if value is None:
             return qs
-        late = Q(state__in=OPEN_STATES, due_on__lt=site_today())
+        # Each school's own today: a patch is late where its school is.
+        late = Q(state__in=OPEN_STATES) & days.compare_today("due_on", "lt", School.objects.all())
         return qs.filter(late) if value else qs.exclude(late)
 
     def filter_q(self, qs: Any, name: str, value: str) -> Any:

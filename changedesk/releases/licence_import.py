@@ -245,7 +245,7 @@ class _Known:
                     if item_id
                     else ("user", user_id)
                     if user_id
-                    else ("person", person.casefold())
+                    else ("person", " ".join(person.split()).casefold())
                 )
                 held.setdefault(lic_id, set()).add(key)
         if holders:
@@ -332,15 +332,19 @@ def _date(row: Row, column: str, text: str) -> date | None:
         return None
     for form in DATE_FORMATS:
         try:
-            return datetime.strptime(text, form).date()
+            day = datetime.strptime(text, form).date()
         except ValueError:
             continue
+        if not services.within_range(day):
+            row.fail(column, f"“{text[:20]}”: {services.date_range_error()}")
+            return None
+        return day
     row.fail(column, f"“{text[:20]}” is not a date: give it as YYYY-MM-DD or DD/MM/YYYY.")
     return None
 
 
 def _holders(known: _Known, row: Row, kind: str | None, text: str, seats: int | None) -> None:
-    parts = list(dict.fromkeys(p.strip() for p in text.split(SEPARATOR) if p.strip()))
+    parts = [p.strip() for p in text.split(SEPARATOR) if p.strip()]
     if not parts:
         return
     if len(parts) > MOST_HOLDERS:
@@ -350,6 +354,9 @@ def _holders(known: _Known, row: Row, kind: str | None, text: str, seats: int | 
     school = known.school.name
     problems: list[str] = []
     added = 0
+    # The holders named so far, as resolved: a holder named twice (“olivia;OLIVIA”, an
+    # item's identifier and its name) is given the licence once, as `assign` would allow.
+    named: set[tuple[str, Any]] = set()
     for part in parts:
         key = part.casefold()
         found = [i for i in known.items.get(key, []) if i.is_active]
@@ -372,9 +379,11 @@ def _holders(known: _Known, row: Row, kind: str | None, text: str, seats: int | 
             if len(part) > 200:
                 problems.append("A person's name has at most 200 characters.")
                 continue
-            holder, mark = {"person": " ".join(part.split())}, ("person", key)
-        if mark in held:
+            name = " ".join(part.split())
+            holder, mark = {"person": name}, ("person", name.casefold())
+        if mark in held or mark in named:
             continue
+        named.add(mark)
         row.holders.append(holder)
         added += 1
     if problems:

@@ -21,11 +21,13 @@ same few queries for one period or many (`figures_many`).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from django.db.models import Count, Min, Q
+from django.utils import timezone
 
 from changedesk.accounts.models import School
 from changedesk.configuration.models import ConfigurationItem, ItemKind
@@ -41,6 +43,16 @@ LABELS = {
     "undocumented": "Services still to document",
 }
 PERIODS = ("month", "week")
+# The days a period may be asked for (a far date is no period of release management, and
+# the year 9999's last month or week has no end a date can hold).
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+DAYS_TEXT = f"Give a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}."
+
+
+def sane_day(day: date) -> bool:
+    """Whether figures may be asked for the period holding `day`."""
+    return EARLIEST <= day <= LATEST
 
 
 def period_bounds(kind: str, day: date) -> tuple[date, date]:
@@ -125,5 +137,84 @@ def figures_many(school: School, periods: Sequence[tuple[date, date]]) -> list[d
                 "services": len(services),
                 "undocumented": len(services - covered),
             }
+        )
+    return rows
+
+
+def figures_by_school(
+    schools: Sequence[School], kind: str, day: date | None = None, now: datetime | None = None
+) -> list[tuple[School, date, date, dict[str, int]]]:
+    """The five figures of each school for the period of `kind` holding `day` (default:
+    today at the school), in four queries however many schools: each figure is counted for
+    all of them at once, grouped by school (the schools of a time zone share their bounds)."""
+    if not schools:
+        return []
+    now = now or timezone.now()
+    by_zone: dict[str, list[School]] = defaultdict(list)
+    for school in schools:
+        by_zone[school.timezone].append(school)
+    periods: dict[int, tuple[date, date]] = {}
+    installed_q = created_q = documented_q = Q(pk__in=[])
+    for group in by_zone.values():
+        zone = group[0].zone
+        start, end = period_bounds(kind, day or now.astimezone(zone).date())
+        first = datetime.combine(start, time(), tzinfo=zone)
+        last = datetime.combine(end, time(), tzinfo=zone)
+        ids = [s.pk for s in group]
+        installed_q |= Q(school_id__in=ids, finished_at__gte=first, finished_at__lt=last)
+        created_q |= Q(school_id__in=ids, approved_at__gte=first, approved_at__lt=last)
+        documented_q |= Q(school_id__in=ids, approved_at__lt=last)
+        for school in group:
+            periods[school.pk] = (start, end)
+    installed = dict(
+        Installation.objects.filter(installed_q, state=InstallationState.INSTALLED)
+        .values("school_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("school_id", "n")
+    )
+    created = dict(
+        BuildVersion.objects.filter(created_q)
+        .values("school_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("school_id", "n")
+    )
+    # The active builds with a version approved before the period's end (and their service).
+    documented: dict[int, set[tuple[int, int | None]]] = defaultdict(set)
+    for school_id, build_id, service_id in (
+        BuildVersion.objects.filter(documented_q, approved_at__isnull=False, build__is_active=True)
+        .order_by()
+        .values_list("school_id", "build_id", "build__service_id")
+        .distinct()
+    ):
+        documented[school_id].add((build_id, service_id))
+    services: dict[int, set[int]] = defaultdict(set)
+    for school_id, pk in (
+        ConfigurationItem.objects.filter(
+            school_id__in=list(periods), kind=ItemKind.SERVICE, is_active=True
+        )
+        .order_by()
+        .values_list("school_id", "pk")
+    ):
+        services[school_id].add(pk)
+    rows = []
+    for school in schools:
+        start, end = periods[school.pk]
+        builds = documented[school.pk]
+        covered = {service for _, service in builds if service is not None} & services[school.pk]
+        rows.append(
+            (
+                school,
+                start,
+                end,
+                {
+                    "installed": installed.get(school.pk, 0),
+                    "created": created.get(school.pk, 0),
+                    "documented": len({build for build, _ in builds}),
+                    "services": len(services[school.pk]),
+                    "undocumented": len(services[school.pk] - covered),
+                },
+            )
         )
     return rows

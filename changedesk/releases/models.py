@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -412,7 +413,8 @@ class Build(models.Model):
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["school", "name", "id"], name="releases_build_name")]
         constraints = [
-            models.UniqueConstraint(fields=["school", "name"], name="releases_build_unique_name")
+            # Case-insensitive: "Curriculum image" and "curriculum IMAGE" are one build.
+            models.UniqueConstraint("school", Lower("name"), name="releases_build_unique_name_ci")
         ]
 
     def __str__(self) -> str:
@@ -738,6 +740,8 @@ class RunningBuild(models.Model):
 
     class Meta:
         ordering = ["item"]
+        # The API lists them by school, then item.
+        indexes = [models.Index(fields=["school", "item"], name="releases_running_school")]
 
     def __str__(self) -> str:
         return f"{self.item}: {self.version}"

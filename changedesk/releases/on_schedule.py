@@ -7,16 +7,17 @@ its start less that."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from changedesk.accounts.models import School
 from changedesk.releases.choices import ReleaseState
 from changedesk.releases.models import Release
+from changedesk.releases.services.releases import LONGEST
 from changedesk.schedule.planned import LIMIT, Band
 
-# The longest window searched back for: a release planned longer than a year started more
-# than a year before a range is not shown (a bound an index can serve).
-LONGEST = timedelta(days=366)
+# The longest window searched back for is `LONGEST`, the longest a release is planned over
+# (`services.releases` refuses longer): a bound an index can serve.
+__all__ = ["LONGEST", "bands"]
 
 
 def bands(schools: Sequence[School], start: datetime, end: datetime) -> list[Band]:

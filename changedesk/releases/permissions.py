@@ -9,10 +9,12 @@ release roles:
 - the **build developer** writes build procedures;
 - the **installer** installs builds with the checklist and answers install requests;
 - the school administrator, who sets the work up, may do what the release manager does
-  except approve a build procedure (a decision, like an RFC's, is a role's);
-- the library is kept by the release manager and the build developer; anyone who works on
-  the machines (the release roles and the implementers) may take a piece out and bring it
-  back.
+  with the policy, the licence log, releases and the library; not the technicians' work
+  (writing build procedures, installing builds) nor approving a build procedure (a
+  decision, like an RFC's, is a role's);
+- the library is kept by the release manager, the build developer and the school
+  administrator; anyone who works on the machines (the release roles and the implementers)
+  and the school administrator may take a piece out and bring it back.
 """
 
 from __future__ import annotations

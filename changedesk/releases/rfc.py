@@ -6,6 +6,9 @@
   installation needs arriving from an RFC (infrastructure). Any member of the school may
   send it (`permissions.may_request_install`); an RFC closed, rejected or withdrawn offers
   none.
+- The worker reminds whoever has a piece of the library past its due day
+  (`services.library.overdue_checkouts`) and tells the release managers of licences coming
+  up to expiry or over-allocated (`services.licences.licence_warnings`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from django.http import HttpRequest
 
 from changedesk.accounts.current import current_user
 from changedesk.changes.choices import TERMINAL_STATES
-from changedesk.changes.extensions import Extension, Panel
+from changedesk.changes.extensions import Extension, Job, Panel
 from changedesk.changes.models import Change
 from changedesk.releases import permissions
 from changedesk.releases.models import ReleaseChange
+from changedesk.releases.services import library, licences
 
 
 def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
@@ -36,4 +40,8 @@ def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
 EXTENSION = Extension(
     app="releases",
     panels=(Panel("releases/releases/_rfc_panel.html", _panel, place="main"),),
+    jobs=(
+        Job("release-library-overdue", library.overdue_checkouts),
+        Job("release-licence-warnings", licences.licence_warnings),
+    ),
 )

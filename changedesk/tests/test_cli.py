@@ -590,9 +590,10 @@ def test_the_demo_sets_up_a_fresh_machine(tmp_path):
     assert demo.returncode == 0, demo.stderr
     assert "olivia" in demo.stdout
     assert verified.returncode == 0
-    # 12 RFCs, the RFC proposing the patch run's standard change, this month's run, and
-    # last month's patch run (a normal change, before the standard change).
-    assert re.fullmatch(r"OK: \d+ events in 15 RFCs\n", verified.stdout)
+    # 12 RFCs, the RFC proposing the patch run's standard change, this month's run, last
+    # month's patch run (a normal change, before the standard change), and the two RFCs of
+    # the summer release.
+    assert re.fullmatch(r"OK: \d+ events in 17 RFCs\n", verified.stdout)
 
 
 class FakeProcess:

@@ -33,19 +33,18 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from changedesk.accounts.api import CallerMixin, SchoolField
-from changedesk.accounts.models import School, loaded_schools, member_schools, seen_school_ids
+from changedesk.accounts.api import SchoolField
+from changedesk.accounts.models import School, loaded_schools, member_schools
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, QuickRepresentation, RefuseUnknownFields
 from changedesk.lib.loading import attach
+from changedesk.releases.api.common import MAX_ID, BySchool, Rows, not_found
 from changedesk.releases.choices import CriterionResult
 from changedesk.releases.filters.builds import (
     BuildFilterSet,
@@ -63,15 +62,9 @@ from changedesk.releases.models import (
 )
 from changedesk.releases.services import builds as services
 
-MAX_ID = 2**63 - 1
-ID = r"\d{1,18}"
-
-_DETAIL = inline_serializer("BuildErrorDetail", {"detail": serializers.CharField()})
-BUILD_NOT_FOUND = OpenApiResponse(_DETAIL, description="No such build among your schools.")
-VERSION_NOT_FOUND = OpenApiResponse(_DETAIL, description="No such version among your schools.")
-INSTALLATION_NOT_FOUND = OpenApiResponse(
-    _DETAIL, description="No such installation among your schools."
-)
+BUILD_NOT_FOUND = not_found("build")
+VERSION_NOT_FOUND = not_found("version")
+INSTALLATION_NOT_FOUND = not_found("installation")
 
 
 def _errors(not_found: OpenApiResponse) -> dict[int, OpenApiResponse]:
@@ -118,11 +111,15 @@ class BuildSerializer(QuickRepresentation, RefuseUnknownFields, serializers.Mode
         required=False,
         allow_null=True,
     )
-    service_name = serializers.CharField(source="service.name", read_only=True, default=None)
+    service_name = serializers.CharField(
+        source="service.name", read_only=True, default=None, allow_null=True
+    )
     documented = serializers.BooleanField(source="is_documented", read_only=True)
-    approved_version = serializers.IntegerField(source="approved_version_id", read_only=True)
+    approved_version = serializers.IntegerField(
+        source="approved_version_id", read_only=True, allow_null=True
+    )
     approved_number = serializers.IntegerField(
-        source="approved_version.number", read_only=True, default=None
+        source="approved_version.number", read_only=True, default=None, allow_null=True
     )
     url = serializers.SerializerMethodField()
 
@@ -210,8 +207,12 @@ class BuildVersionSerializer(
     components = ComponentsField(required=False)
     steps = _lines("Installation steps, in order; each a non-empty text.")
     criteria = _lines("Acceptance criteria; each a non-empty text.")
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
-    approved_by = serializers.CharField(source="approved_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
+    approved_by = serializers.CharField(
+        source="approved_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = BuildVersion
@@ -254,40 +255,15 @@ class BuildEventSerializer(serializers.ModelSerializer[BuildEvent]):
         read_only=True, help_text="create, edit, submit, approve, return or retire."
     )
     version = serializers.IntegerField(source="version_id", read_only=True, allow_null=True)
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor = serializers.CharField(
+        source="actor.username", read_only=True, default=None, allow_null=True
+    )
     data = serializers.DictField(read_only=True)  # type: ignore[assignment]  # the event's data, not DRF's
 
     class Meta:
         model = BuildEvent
         fields = ("id", "kind", "version", "actor", "comment", "data", "created_at")
         read_only_fields = fields
-
-
-class _Rows(CallerMixin):
-    missing = "No such row among your schools."
-    lookup_url_kwarg = "id"
-    lookup_value_regex = ID
-
-    def load(self, rows: list[Any]) -> None:
-        raise NotImplementedError
-
-    def paged_schools(self) -> list[int] | None:
-        return seen_school_ids(self._caller())
-
-    def paged_rows(self, rows: list[Any]) -> None:
-        self.load(rows)
-
-    def get_object(self) -> Any:
-        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
-        if not found:
-            raise NotFound(self.missing)
-        self.load(found)
-        return found[0]
-
-    def _render(self, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
-        row = self.get_queryset().get(pk=pk)
-        self.load([row])
-        return Response(self.get_serializer(row).data, status=status_code)
 
 
 @extend_schema_view(
@@ -307,7 +283,7 @@ class _Rows(CallerMixin):
     ),
 )
 class BuildViewSet(
-    _Rows,
+    Rows,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -395,7 +371,7 @@ def _loaded_version(pk: int) -> BuildVersion:
         responses={200: BuildVersionSerializer, **_errors(VERSION_NOT_FOUND)},
     ),
 )
-class BuildVersionViewSet(_Rows, mixins.RetrieveModelMixin, viewsets.GenericViewSet[BuildVersion]):
+class BuildVersionViewSet(Rows, mixins.RetrieveModelMixin, viewsets.GenericViewSet[BuildVersion]):
     serializer_class = BuildVersionSerializer
     filterset_class = None
     pagination_class = None
@@ -613,7 +589,7 @@ class InstallationRecordSerializer(RefuseUnknownFields, serializers.Serializer[A
     ),
 )
 class InstallationViewSet(
-    _Rows,
+    Rows,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -687,14 +663,13 @@ class InstallationViewSet(
 @extend_schema_view(
     list=extend_schema(summary="What your schools' items run now (filter by item)"),
 )
-class RunningBuildViewSet(
-    CallerMixin, mixins.ListModelMixin, viewsets.GenericViewSet[RunningBuild]
-):
+class RunningBuildViewSet(BySchool, mixins.ListModelMixin, viewsets.GenericViewSet[RunningBuild]):
     serializer_class = RunningBuildSerializer
     filterset_class = RunningBuildFilterSet
 
     def get_queryset(self) -> QuerySet[RunningBuild]:
         actor = self._actor() or self.request.user
+        # The index (school, item) serves it, school by school.
         return RunningBuild.objects.filter(member_schools(actor)).order_by("item_id")
 
     def paged_rows(self, rows: list[RunningBuild]) -> None:

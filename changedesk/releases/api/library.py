@@ -31,17 +31,15 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from changedesk.accounts.api import CallerMixin, SchoolField
-from changedesk.accounts.models import School, loaded_schools, seen_school_ids
+from changedesk.accounts.api import SchoolField
+from changedesk.accounts.models import School, loaded_schools
 from changedesk.lib.api import (
     BAD_INPUT,
     FORBIDDEN,
@@ -50,19 +48,18 @@ from changedesk.lib.api import (
     UsernameField,
 )
 from changedesk.lib.loading import attach
+from changedesk.releases.api.common import DETAIL, MAX_ID, Rows, not_found
 from changedesk.releases.choices import SoftwareKind
 from changedesk.releases.filters.library import CheckoutFilterSet, SoftwareFilterSet
 from changedesk.releases.models import Checkout, Software
 from changedesk.releases.services import library as services
 
-MAX_ID = 2**63 - 1
-ID = r"\d{1,18}"
 # The newest lines of a piece's book one answer holds.
 BOOK_LINES = 500
 
-_DETAIL = inline_serializer("LibraryErrorDetail", {"detail": serializers.CharField()})
-SOFTWARE_NOT_FOUND = OpenApiResponse(_DETAIL, description="No such piece among your schools.")
-CHECKOUT_NOT_FOUND = OpenApiResponse(_DETAIL, description="No such checkout among your schools.")
+_DETAIL = DETAIL
+SOFTWARE_NOT_FOUND = not_found("piece")
+CHECKOUT_NOT_FOUND = not_found("checkout")
 TAKE_REFUSED = OpenApiResponse(
     _DETAIL,
     description="Bad input (each field's errors as {field: [message]}), or the piece is out "
@@ -291,7 +288,7 @@ def load_checkouts(checkouts: list[Checkout], actor: Any) -> None:
     ),
 )
 class SoftwareViewSet(
-    CallerMixin,
+    Rows,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -299,8 +296,7 @@ class SoftwareViewSet(
 ):
     serializer_class = SoftwareSerializer
     filterset_class = SoftwareFilterSet
-    lookup_url_kwarg = "id"
-    lookup_value_regex = ID
+    missing = "No such piece among your schools."
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Software]:
@@ -309,23 +305,8 @@ class SoftwareViewSet(
             "title", "id"
         )
 
-    def paged_schools(self) -> list[int] | None:
-        return seen_school_ids(self._caller())
-
-    def paged_rows(self, rows: list[Software]) -> None:
+    def load(self, rows: list[Software]) -> None:
         load_software(rows, self._actor())
-
-    def get_object(self) -> Software:
-        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
-        if not found:
-            raise NotFound("No such piece among your schools.")
-        load_software(found, self._actor())
-        return found[0]
-
-    def _render(self, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
-        piece = self.get_queryset().get(pk=pk)
-        load_software([piece], self._actor())
-        return Response(self.get_serializer(piece).data, status=status_code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -388,12 +369,11 @@ class SoftwareViewSet(
     ),
 )
 class CheckoutViewSet(
-    CallerMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Checkout]
+    Rows, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Checkout]
 ):
     serializer_class = CheckoutSerializer
     filterset_class = CheckoutFilterSet
-    lookup_url_kwarg = "id"
-    lookup_value_regex = ID
+    missing = "No such checkout among your schools."
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Checkout]:
@@ -402,18 +382,8 @@ class CheckoutViewSet(
             "-taken_at", "-id"
         )
 
-    def paged_schools(self) -> list[int] | None:
-        return seen_school_ids(self._caller())
-
-    def paged_rows(self, rows: list[Checkout]) -> None:
+    def load(self, rows: list[Checkout]) -> None:
         load_checkouts(rows, self._actor())
-
-    def get_object(self) -> Checkout:
-        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
-        if not found:
-            raise NotFound("No such checkout among your schools.")
-        load_checkouts(found, self._actor())
-        return found[0]
 
     @extend_schema(
         summary="Bring the piece back (a release role, an implementer or a school administrator)",

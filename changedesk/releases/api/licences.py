@@ -18,38 +18,27 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_view,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from changedesk.accounts.api import CallerMixin, SchoolField
-from changedesk.accounts.models import School, loaded_schools, member_schools, seen_school_ids
+from changedesk.accounts.api import SchoolField
+from changedesk.accounts.models import School, loaded_schools, member_schools
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, QuickRepresentation, RefuseUnknownFields
 from changedesk.lib.loading import attach
+from changedesk.releases.api.common import MAX_ID, Rows, not_found
 from changedesk.releases.choices import LicenceKind
 from changedesk.releases.filters.licences import LicenceFilterSet
 from changedesk.releases.models import Licence, LicenceAssignment
 from changedesk.releases.services import licences as services
 
-ID = r"\d{1,18}"
-MAX_ID = 2**63 - 1
 MOST_HOLDERS = 1000
 
-_DETAIL = inline_serializer("LicenceErrorDetail", {"detail": serializers.CharField()})
-LICENCE_NOT_FOUND = OpenApiResponse(_DETAIL, description="No such licence among your schools.")
-ASSIGNMENT_NOT_FOUND = OpenApiResponse(
-    _DETAIL, description="No such licence holder among your schools."
-)
+LICENCE_NOT_FOUND = not_found("licence")
+ASSIGNMENT_NOT_FOUND = not_found("licence holder")
 
 
 @extend_schema_field(
@@ -203,7 +192,7 @@ def _load(rows: list[Licence], actor: Any) -> None:
     ),
 )
 class LicenceViewSet(
-    CallerMixin,
+    Rows,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -211,8 +200,7 @@ class LicenceViewSet(
 ):
     serializer_class = LicenceSerializer
     filterset_class = LicenceFilterSet
-    lookup_url_kwarg = "id"
-    lookup_value_regex = ID
+    missing = "No such licence among your schools."
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Licence]:
@@ -220,24 +208,8 @@ class LicenceViewSet(
         actor = self._actor() or self.request.user
         return Licence.objects.visible_to(actor).order_by("product", "id")
 
-    def paged_schools(self) -> list[int] | None:
-        return seen_school_ids(self._caller())
-
-    def paged_rows(self, rows: list[Licence]) -> None:
+    def load(self, rows: list[Licence]) -> None:
         _load(rows, self._actor())
-
-    def get_object(self) -> Licence:
-        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
-        if not found:
-            raise NotFound("No such licence among your schools.")
-        _load(found, self._actor())
-        return found[0]
-
-    def _render(self, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
-        row = self.get_queryset().get(pk=pk)
-        _load([row], self._actor())
-        return Response(LicenceSerializer(row, context=self.get_serializer_context()).data,
-                        status=status_code)  # fmt: skip
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -310,11 +282,10 @@ class LicenceViewSet(
     ),
 )
 class LicenceAssignmentViewSet(
-    CallerMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[LicenceAssignment]
+    Rows, mixins.DestroyModelMixin, viewsets.GenericViewSet[LicenceAssignment]
 ):
     serializer_class = AssignmentSerializer
-    lookup_url_kwarg = "id"
-    lookup_value_regex = ID
+    missing = "No such licence holder among your schools."
     filterset_class = None
     pagination_class = None
 
@@ -322,11 +293,8 @@ class LicenceAssignmentViewSet(
         actor = self._actor() or self.request.user
         return LicenceAssignment.objects.filter(member_schools(actor))
 
-    def get_object(self) -> LicenceAssignment:
-        found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
-        if not found:
-            raise NotFound("No such licence holder among your schools.")
-        return found[0]
+    def load(self, rows: list[LicenceAssignment]) -> None:
+        """Nothing to attach: the row is only taken back."""
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.unassign(self.get_object(), self._caller())

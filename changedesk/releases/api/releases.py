@@ -27,10 +27,8 @@ is a 404.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, cast
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -629,6 +627,18 @@ class InstallRequestViewSet(
 # --- The release figures. ---
 
 
+# A day of 2000 to 2099 that every calendar has (the server takes days to 2100-12-31).
+DAY_PATTERN = (
+    r"^20\d{2}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)$"
+)
+
+
+@extend_schema_field({"type": "string", "pattern": DAY_PATTERN})
+class FigureDayField(serializers.DateField):
+    """A day, YYYY-MM-DD; in the schema, as a pattern of the days it takes."""
+
+
 class FiguresQuerySerializer(RefuseUnknownFields, serializers.Serializer[Any]):
     school = serializers.CharField(
         required=False, max_length=100, help_text="A school's slug (default: each of yours)."
@@ -639,9 +649,16 @@ class FiguresQuerySerializer(RefuseUnknownFields, serializers.Serializer[Any]):
         default="month",
         help_text="month (default) or week.",
     )
-    date = serializers.DateField(
-        required=False, help_text="A day in the period (default: today, at the school)."
+    date = FigureDayField(
+        required=False,
+        help_text="A day in the period (default: today, at the school), from "
+        f"{measurements.EARLIEST.isoformat()} to {measurements.LATEST.isoformat()}.",
     )
+
+    def validate_date(self, value: Any) -> Any:
+        if not measurements.sane_day(value):
+            raise serializers.ValidationError(measurements.DAYS_TEXT)
+        return value
 
 
 FIGURES_ROW = inline_serializer(
@@ -679,6 +696,8 @@ class ReleaseFiguresViewSet(CallerMixin, viewsets.GenericViewSet[School]):
 
     @extend_schema(
         summary="FITS's five release figures for a week or month, a row per school",
+        description="Every school of yours (or the one named), counted together: the same few "
+        "queries however many schools.",
         parameters=[FiguresQuerySerializer],
         responses={200: FIGURES_ROW, 400: BAD_INPUT, 404: SCHOOL_NOT_FOUND},
         filters=False,
@@ -692,20 +711,12 @@ class ReleaseFiguresViewSet(CallerMixin, viewsets.GenericViewSet[School]):
             schools = [s for s in schools if s.slug == params["school"]]
             if not schools:
                 raise NotFound("No such school among yours.")
-        rows = []
-        for school in schools:
-            day: date = params.get("date") or timezone.now().astimezone(school.zone).date()
-            start, end = measurements.period_bounds(params["period"], day)
-            found = measurements.figures(school, start, end)
-            rows.append(
-                {
-                    "school": school.slug,
-                    "period": params["period"],
-                    "start": start,
-                    "end": end,
-                    **found,
-                }
+        rows = [
+            {"school": school.slug, "period": params["period"], "start": start, "end": end, **found}
+            for school, start, end, found in measurements.figures_by_school(
+                schools, params["period"], params.get("date")
             )
+        ]
         return Response(
             [
                 {**row, "start": row["start"].isoformat(), "end": row["end"].isoformat()}

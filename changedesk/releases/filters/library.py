@@ -3,22 +3,16 @@ catalogue (`SoftwareFilterSet`) and the in/out book (`CheckoutFilterSet`)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
 
+from changedesk.accounts.models import School
+from changedesk.lib import days
 from changedesk.lib.filters import BooleanFilter, FilterSet, SchoolFilter
 from changedesk.releases.choices import SoftwareKind
 from changedesk.releases.models import Checkout, Software
-
-
-def site_today() -> date:
-    """Today in the instance's time zone: the lists' "overdue" across schools (each
-    school's own day is used on a piece's page and in the reminders)."""
-    return timezone.localdate()
 
 
 def _out() -> Exists:
@@ -72,5 +66,8 @@ class CheckoutFilterSet(FilterSet):
     def filter_overdue(self, qs: Any, name: str, value: bool | None) -> Any:
         if value is None:
             return qs
-        late = Q(returned_at__isnull=True, due_back__lt=site_today())
+        # Past its due day where its own school is (the schools grouped by time zone).
+        late = Q(returned_at__isnull=True) & days.compare_today(
+            "due_back", "lt", School.objects.all()
+        )
         return qs.filter(late) if value else qs.exclude(late)

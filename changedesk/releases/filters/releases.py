@@ -50,8 +50,8 @@ class ReleaseFilterSet(FilterSet):
 
 
 class RequestFilterSet(FilterSet):
-    """`school` (a slug), `state` (one or more, or `waiting`: open or accepted), `source`
-    (person or change) and `mine` (true: sent by me or taken on by me)."""
+    """`school` (a slug), `state` (one or more, or `waiting`: open or accepted) and `source`
+    (person or change)."""
 
     school = SchoolFilter()
     state = django_filters.MultipleChoiceFilter(

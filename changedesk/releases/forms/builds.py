@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 
 from changedesk.changes.choices import TERMINAL_STATES
 from changedesk.changes.models import Change
@@ -23,6 +24,8 @@ from changedesk.releases.models import (
     Software,
 )
 
+# How a withdrawn piece the version still names is shown among the choices.
+WITHDRAWN = "(withdrawn)"
 # Blank component rows offered below the version's own (no script adds rows).
 BLANK_COMPONENT_ROWS = 3
 # The most open RFCs offered to link an installation to (the newest).
@@ -60,9 +63,14 @@ class BuildForm(forms.Form):
             }
         super().__init__(*args, **kwargs)
         field: Any = self.fields["service"]
-        field.queryset = ConfigurationItem.objects.filter(
-            school_id=school_id, kind=ItemKind.SERVICE, is_active=True
-        ).order_by("name", "id")
+        # Services in use, and the one the build names already (kept even if retired since:
+        # `services.builds.open_link` refuses only a retired service newly named).
+        kept = Q(pk=build.service_id) if build is not None and build.service_id else Q(pk__in=[])
+        field.queryset = (
+            ConfigurationItem.objects.filter(school_id=school_id, kind=ItemKind.SERVICE)
+            .filter(Q(is_active=True) | kept)
+            .order_by("name", "id")
+        )
 
     def values(self) -> dict[str, Any]:
         return dict(self.cleaned_data)
@@ -107,12 +115,17 @@ class VersionForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
+        # The library's pieces in use, and those the version names already even if withdrawn
+        # since (kept, marked): the service refuses only a withdrawn piece newly named.
+        named = [c["software"] for c in version.components if c.get("software")]
         pieces = list(
-            Software.objects.filter(school_id=version.school_id, is_active=True).order_by(
-                "title", "version", "id"
-            )
+            Software.objects.filter(school_id=version.school_id)
+            .filter(Q(is_active=True) | Q(pk__in=named))
+            .order_by("title", "version", "id")
         )
-        self.piece_choices = [("", "(type it below)")] + [(str(p.pk), str(p)) for p in pieces]
+        self.piece_choices = [("", "(type it below)")] + [
+            (str(p.pk), str(p) if p.is_active else f"{p} {WITHDRAWN}") for p in pieces
+        ]
         self.rows: list[dict[str, Any]] = []
         existing = list(version.components) + [{}] * BLANK_COMPONENT_ROWS
         for n, component in enumerate(existing):

@@ -13,6 +13,7 @@ from changedesk.changes.models import Change
 from changedesk.lib.forms import IdsInRange
 from changedesk.releases.choices import OPEN_RELEASE_STATES
 from changedesk.releases.models import Licence, Release, Software
+from changedesk.releases.services import library as library_services
 
 # The most open RFCs and releases offered to take a piece out for (the newest).
 OFFERED = 100
@@ -89,7 +90,8 @@ class TakeOutForm(forms.Form):
 
     def __init__(self, *args: Any, school: School, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        people = User.objects.filter(is_active=True, memberships__school=school).distinct()
+        # Only those who may take a piece out (the service refuses anyone else).
+        people = library_services.takers(school)
         self.fields["taken_by"].queryset = people.order_by("first_name", "last_name", "pk")  # type: ignore[attr-defined]
         self.fields["taken_by"].initial = user.pk
         changes = (

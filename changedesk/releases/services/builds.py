@@ -9,13 +9,21 @@ A version's life, one door per step, each writing a `BuildEvent` (append-only):
     new_version   (none)               -> draft      a build developer or release manager
     save_version  draft | returned     -> (same)     the same
     submit        draft | returned     -> submitted  the same; needs a step and a criterion
-    approve       submitted            -> approved   a release manager who is not its author;
-                                                     the approved version before it is
-                                                     superseded
+    approve       submitted            -> approved   a release manager who is not one of its
+                                                     authors (whoever created, edited or
+                                                     submitted it, from its events); the
+                                                     approved version before it is superseded
     return_version submitted           -> returned   a release manager, with a reason
 
 A build has at most one version in the works (draft, submitted or returned) at a time, so
 two approvals cannot race on one build: `approve` locks the build's row, then the version's.
+Every write of a version locks the build's row first, so retiring a build (`save_build` with
+`is_active` false, recorded as a `retire` event) cannot race it: a retired build's versions
+are not saved, submitted, approved or installed.
+
+Links (a release, an RFC, an install request, a service) are checked by one rule for the
+pages and the API alike (`open_link`): a closed or cancelled release, an RFC in a terminal
+state, an install request done or declined and a retired item are refused.
 
 An installation (`Installation`) works through the install build checklist of an approved
 version (the one in force, or an older approved one, now superseded: an older machine may
@@ -32,7 +40,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
 
@@ -59,6 +67,7 @@ from changedesk.releases.models import (
     RunningBuild,
     Software,
 )
+from changedesk.releases.services.links import open_link, row_of
 
 FIX = "Some fields need correcting."
 BUILD_FIELDS = ("name", "service", "description", "is_active")
@@ -75,6 +84,8 @@ MOST_LINES = 100
 LONGEST_LINE = 2000
 LONGEST_TEXT = 20_000
 MOST_COMPONENTS = 50
+# The events that make a person one of a version's authors (separation of duties).
+AUTHORING = (BuildAction.CREATE, BuildAction.EDIT, BuildAction.SUBMIT)
 
 
 # --- Helpers. ---
@@ -144,24 +155,10 @@ def clean_lines(value: Any, field: str) -> list[str]:
     return lines
 
 
-def _row_of(model: type[Any], value: Any, school: School, field: str, noun: str) -> Any:
-    """`value` (a row or an id) as a row of `model` of `school`, or None for none."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, model):
-        row = value
-    elif isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
-        row = model._default_manager.filter(pk=value).first()
-    else:
-        raise InvalidAction(FIX, {field: f"Give {noun}'s id."})
-    if row is None or row.school_id != school.pk:
-        raise InvalidAction(FIX, {field: f"Not {noun} of {school.name}."})
-    return row
-
-
-def clean_components(value: Any, school: School) -> list[dict[str, Any]]:
+def clean_components(value: Any, school: School, kept: Iterable[int] = ()) -> list[dict[str, Any]]:
     """Components: each `{software: id}` (a piece of the school's library, whose title and
-    version are copied now, so the procedure keeps them) or `{title, version}` typed."""
+    version are copied now, so the procedure keeps them) or `{title, version}` typed. A
+    withdrawn piece is refused unless the version names it already (`kept`): it may stay."""
     if not isinstance(value, list | tuple) or not all(isinstance(c, dict) for c in value):
         raise InvalidAction(FIX, {"components": "Give a list of components."})
     if len(value) > MOST_COMPONENTS:
@@ -170,6 +167,7 @@ def clean_components(value: Any, school: School) -> list[dict[str, Any]]:
     if any(not isinstance(w, int) or isinstance(w, bool) or not 0 < w < 2**63 for w in wanted):
         raise InvalidAction(FIX, {"components": "A piece of the library is named by its id."})
     pieces = Software.objects.filter(school=school).in_bulk(wanted) if wanted else {}
+    kept_ids = set(kept)
     found: list[dict[str, Any]] = []
     for n, component in enumerate(value, start=1):
         extra = set(component) - {"software", "title", "version"}
@@ -183,6 +181,10 @@ def clean_components(value: Any, school: School) -> list[dict[str, Any]]:
             if piece is None:
                 raise InvalidAction(
                     FIX, {"components": f"Component {n}: not in {school.name}'s library."}
+                )
+            if not piece.is_active and piece.pk not in kept_ids:
+                raise InvalidAction(
+                    FIX, {"components": f"Component {n}: {piece.title} is withdrawn."}
                 )
             found.append({"software": piece.pk, "title": piece.title, "version": piece.version})
             continue
@@ -220,7 +222,11 @@ def save_build(
         before = {n: _shown(getattr(build, n)) for n in BUILD_FIELDS}
         for name, value in data.items():
             if name == "service":
-                value = _row_of(ConfigurationItem, value, school, "service", "a service")
+                if _shown(value) == build.service_id and value is not None:
+                    # Kept as it is: a service retired since may stay named.
+                    value = row_of(ConfigurationItem, value, school, "service", "a service")
+                else:
+                    value = open_link(ConfigurationItem, value, school, "service", "a service")
                 if value is not None and value.kind != ItemKind.SERVICE:
                     raise InvalidAction(FIX, {"service": "Choose an item of kind service."})
             elif name in ("name", "description"):
@@ -229,14 +235,25 @@ def save_build(
                 raise InvalidAction(FIX, {"is_active": "Must be true or false."})
             setattr(build, name, value)
         _clean(build, exclude=["school", "approved_version", "created_by"])
+        taken_message = f"{school.name} has a build of that name already."
         taken = Build.objects.filter(school=school, name__iexact=build.name).exclude(pk=build.pk)
         if taken.exists():
-            raise InvalidAction(FIX, {"name": f"{school.name} has a build of that name already."})
-        build.save()
+            raise InvalidAction(FIX, {"name": taken_message})
+        try:
+            # Two at once with one name: the case-insensitive constraint refuses the second.
+            with transaction.atomic():
+                build.save()
+        except IntegrityError as error:
+            raise InvalidAction(FIX, {"name": taken_message}) from error
         after = {n: _shown(getattr(build, n)) for n in BUILD_FIELDS}
         changed = {n: after[n] for n in BUILD_FIELDS if creating or after[n] != before[n]}
         if creating or changed:
-            kind = BuildAction.CREATE if creating else BuildAction.EDIT
+            if creating:
+                kind = BuildAction.CREATE
+            elif before["is_active"] and not after["is_active"]:
+                kind = BuildAction.RETIRE
+            else:
+                kind = BuildAction.EDIT
             _event(build, None, kind, user, data={"fields": changed})
     return build
 
@@ -272,11 +289,34 @@ def undocumented_in(school_ids: list[int]) -> QuerySet[ConfigurationItem]:
 
 
 def _locked_version(version: BuildVersion) -> BuildVersion:
-    return (
+    """The version, its build's row locked first (the order `approve` and a retire take),
+    refused when the build is retired."""
+    build = Build.objects.select_for_update().get(pk=version.build_id)
+    version = (
         BuildVersion.objects.select_for_update()
         .select_related("build", "school")
         .get(pk=version.pk)
     )
+    version.build = build
+    if not build.is_active:
+        raise InvalidAction("The build is retired: its procedure is not written any more.")
+    return version
+
+
+def authors(version: BuildVersion, events: Iterable[BuildEvent] | None = None) -> set[int]:
+    """The ids of the people who created, edited or submitted the version (from its events;
+    its creator too). `events` are the build's or the version's events when already read."""
+    if events is None:
+        found = set(
+            BuildEvent.objects.filter(version=version, kind__in=AUTHORING).values_list(
+                "actor_id", flat=True
+            )
+        )
+    else:
+        found = {e.actor_id for e in events if e.version_id == version.pk and e.kind in AUTHORING}
+    found.add(version.created_by_id)
+    found.discard(None)
+    return {int(pk) for pk in found if pk is not None}
 
 
 def new_version(build: Build, user: User) -> BuildVersion:
@@ -340,7 +380,8 @@ def save_version(version: BuildVersion, user: User, data: dict[str, Any]) -> Bui
         changed: list[str] = []
         for name, value in data.items():
             if name == "components":
-                value = clean_components(value, school)
+                named = [c.get("software") for c in version.components if c.get("software")]
+                value = clean_components(value, school, named)
             elif name in ("steps", "criteria"):
                 value = clean_lines(value, name)
             elif name == "label":
@@ -388,11 +429,11 @@ def submit(version: BuildVersion, user: User) -> BuildVersion:
 
 def _deciding(version: BuildVersion, user: User) -> tuple[Build, BuildVersion]:
     """The build and the version, locked in that order, for a release manager's decision."""
-    build = Build.objects.select_for_update().select_related("school").get(pk=version.build_id)
     version = _locked_version(version)
+    build = version.build
     _require(
-        permissions.may_approve_builds(user, build.school),
-        f"Only a release manager of {build.school.name} may approve or return build procedures.",
+        permissions.may_approve_builds(user, version.school),
+        f"Only a release manager of {version.school.name} may approve or return build procedures.",
     )
     if version.state != VersionState.SUBMITTED:
         raise InvalidAction(
@@ -409,10 +450,10 @@ def approve(version: BuildVersion, user: User, comment: str = "") -> BuildVersio
     comment = _text(comment, "comment")
     with transaction.atomic():
         build, version = _deciding(version, user)
-        if version.created_by_id == user.pk:
+        if user.pk in authors(version):
             raise NotPermitted(
-                "You wrote this version: another release manager approves it (separation of "
-                "duties)."
+                "You wrote, edited or sent this version: another release manager approves it "
+                "(separation of duties)."
             )
         now = timezone.now()
         before = build.approved_version_id
@@ -459,7 +500,10 @@ def start_installation(version: BuildVersion, user: User, data: dict[str, Any]) 
     _unknown(data, START_FIELDS)
     user = accounts.with_roles(user)
     with transaction.atomic():
-        version = BuildVersion.objects.select_related("build", "school").get(pk=version.pk)
+        # The build's row is the lock: a retire waits for the start, or the start sees it.
+        build = Build.objects.select_for_update().get(pk=version.build_id)
+        version = BuildVersion.objects.select_related("school").get(pk=version.pk)
+        version.build = build
         school = version.school
         _require_installer(user, school)
         if version.state not in INSTALLABLE:
@@ -469,14 +513,12 @@ def start_installation(version: BuildVersion, user: User, data: dict[str, Any]) 
             )
         if not version.build.is_active:
             raise InvalidAction("The build is retired: it is not installed any more.")
-        item = _row_of(ConfigurationItem, data.get("item"), school, "item", "an item")
+        item = open_link(ConfigurationItem, data.get("item"), school, "item", "an item")
         target = _text(data.get("target"), "target", 200)
         if item is not None and target:
             raise InvalidAction(FIX, {"target": "Choose an item or type a target, not both."})
         if item is None and not target:
             raise InvalidAction(FIX, {"item": "Choose the item, or type what it is installed on."})
-        if item is not None and not item.is_active:
-            raise InvalidAction(FIX, {"item": "The item is retired."})
         installation = Installation.objects.create(
             school=school,
             build=version.build,
@@ -486,9 +528,9 @@ def start_installation(version: BuildVersion, user: User, data: dict[str, Any]) 
             installer=user,
             checklist=[{"step": s, "done": False} for s in version.steps],
             results=[{"criterion": c, "result": "", "note": ""} for c in version.criteria],
-            release=_row_of(Release, data.get("release"), school, "release", "a release"),
-            change=_row_of(Change, data.get("change"), school, "change", "an RFC"),
-            request=_row_of(
+            release=open_link(Release, data.get("release"), school, "release", "a release"),
+            change=open_link(Change, data.get("change"), school, "change", "an RFC"),
+            request=open_link(
                 InstallRequest, data.get("request"), school, "request", "an install request"
             ),
         )

@@ -24,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,10 +32,12 @@ from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
+from changedesk.lib import days
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.notifications.outbox import enqueue
 from changedesk.releases import permissions
 from changedesk.releases.models import Checkout, Licence, Release, Software
+from changedesk.releases.services.links import open_link
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ OVERDUE_TEMPLATE = "releases_overdue"
 
 def today_in(school: School, now: datetime | None = None) -> date:
     """Today where the school is: due days are its days."""
-    return (now or timezone.now()).astimezone(school.zone).date()
+    return days.today_in(school, now)
 
 
 def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
@@ -149,7 +151,8 @@ def _clean(row: Any, exclude: list[str]) -> None:
 
 
 def take_out(software: Software, user: User, data: dict[str, Any]) -> Checkout:
-    """Write in the book that `data["taken_by"]` (a member of the school, by default the
+    """Write in the book that `data["taken_by"]` (a member of the school who may take
+    pieces out, `takers`; by default the
     person recording it) took `software`, to bring it back by `due_back` (a day where the
     school is, not before today), for a `purpose`, maybe for an RFC (`change`) or a
     `release` of the school. Refused when the piece is out already or withdrawn."""
@@ -226,7 +229,24 @@ def _taker(school: School, value: Any, user: User) -> User:
     ).first()
     if found is None:
         raise InvalidAction(FIX, {"taken_by": f"No one called “{username}” at {school.name}."})
+    if not permissions.may_take_out(accounts_permissions.with_roles(found), school):
+        name = found.get_full_name() or found.username
+        raise InvalidAction(
+            FIX, {"taken_by": f"{name} may not take pieces out of {school.name}'s library."}
+        )
     return found
+
+
+def takers(school: School) -> QuerySet[User]:
+    """The people who may take a piece of `school` out (`permissions.may_take_out`, in one
+    query): the release roles, the implementers, the school administrator (a superuser
+    who is a member too)."""
+    roles = {*permissions.RELEASE_ROLES, Role.IMPLEMENTER, Role.SCHOOL_ADMIN}
+    return User.objects.filter(
+        Q(memberships__school=school)
+        & (Q(memberships__roles__role__in=roles) | Q(is_superuser=True)),
+        is_active=True,
+    ).distinct()
 
 
 def _due_back(school: School, value: Any) -> date:
@@ -251,31 +271,20 @@ def _due_back(school: School, value: Any) -> date:
 
 
 def _change_of(school: School, value: Any) -> Change | None:
-    if value in (None, ""):
-        return None
-    change = value if isinstance(value, Change) else _by_id(Change, value)
-    if change is None or change.school_id != school.pk:
-        raise InvalidAction(FIX, {"change": f"Not an RFC of {school.name}."})
+    change: Change | None = open_link(Change, _as_id(value), school, "change", "an RFC")
     return change
 
 
 def _release_of(school: School, value: Any) -> Release | None:
-    if value in (None, ""):
-        return None
-    release = value if isinstance(value, Release) else _by_id(Release, value)
-    if release is None or release.school_id != school.pk:
-        raise InvalidAction(FIX, {"release": f"Not a release of {school.name}."})
+    release: Release | None = open_link(Release, _as_id(value), school, "release", "a release")
     return release
 
 
-def _by_id(model: Any, value: Any) -> Any:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        return None
-    if isinstance(value, bool) or not 0 < pk < 2**63:
-        return None
-    return model._default_manager.filter(pk=pk).first()
+def _as_id(value: Any) -> Any:
+    """A row as it is; an id given as text (a form's) as a number."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
 
 
 def bring_back(checkout_or_software: Checkout | Software, user: User, notes: str = "") -> Checkout:
@@ -323,11 +332,15 @@ def overdue_checkouts(now: datetime) -> int:
     """Remind whoever has a piece past its due day (a day where its school is), once a day
     per checkout (`nudged_on`); the school's release managers get their own mail of it.
     Returns the mails queued."""
-    # Due days are the schools' days: the latest day anywhere bounds the query.
-    latest = (now + timedelta(days=1)).date()
+
+    # Past due and not reminded today, each school's today its own: rows reminded today
+    # are not read again, so they never crowd out the later ones past `MOST_NUDGED`.
+    def due(today: date) -> Q:
+        return Q(due_back__lt=today) & (Q(nudged_on__isnull=True) | Q(nudged_on__lt=today))
+
     late = (
-        Checkout.objects.filter(returned_at__isnull=True, due_back__lt=latest)
-        .filter(Q(nudged_on__isnull=True) | Q(nudged_on__lt=latest))
+        Checkout.objects.filter(returned_at__isnull=True)
+        .filter(days.per_zone(School.objects.all(), due, now))
         .select_related("school", "software", "taken_by")
         .order_by("due_back", "id")[:MOST_NUDGED]
     )

@@ -31,12 +31,12 @@ list's one query):
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -60,6 +60,7 @@ from changedesk.accounts import permissions as accounts
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Membership, School, User
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib import days
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.notifications.outbox import enqueue
 from changedesk.releases import permissions
@@ -75,6 +76,10 @@ SEATED = frozenset({LicenceKind.PER_DEVICE, LicenceKind.PER_USER, LicenceKind.SU
 COUNTED = frozenset({LicenceKind.PER_DEVICE, LicenceKind.PER_USER})
 MOST_SEATS = 1_000_000
 MOST_NOTICE_DAYS = 730
+# The days a licence may have been bought or expire on: a date outside is a typing slip
+# (and the year 1 less its notice days is before any date the database or Python can hold).
+EARLIEST_DAY = date(1990, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
 # Under-used: at least this many seats, fewer than three quarters of them used.
 UNDER_USED_FROM = 4
 # Over-allocated licences are warned of at most this often.
@@ -95,6 +100,8 @@ STATUS_LABELS = {
 }
 
 FIX = "Some fields need correcting."
+
+logger = logging.getLogger(__name__)
 
 
 def today_in(school: School, now: datetime | None = None) -> date:
@@ -171,22 +178,6 @@ def with_used(queryset: QuerySet[Licence]) -> QuerySet[Licence]:
     return queryset.annotate(used=Count("assignments"))
 
 
-def _zones(schools: Iterable[School] | None) -> list[tuple[str, Q]]:
-    """The time zones of `schools` (None: every school), each with a condition on the rows
-    of its schools (none when all share one zone)."""
-    if schools is None:
-        names = sorted(set(School.objects.order_by().values_list("timezone", flat=True)))
-        if len(names) <= 1:
-            return [(names[0] if names else timezone.get_current_timezone_name(), Q())]
-        return [(n, Q(school__in=School.objects.filter(timezone=n).values("pk"))) for n in names]
-    by_zone: dict[str, list[int]] = defaultdict(list)
-    for school in schools:
-        by_zone[school.timezone].append(school.pk)
-    if len(by_zone) <= 1:
-        return [(name, Q()) for name in by_zone] or [("UTC", Q(pk__in=[]))]
-    return [(name, Q(school_id__in=ids)) for name, ids in by_zone.items()]
-
-
 def status_q(status: str, schools: Iterable[School] | None, now: datetime | None = None) -> Q:
     """The condition on licences (annotated with `used`, by `used_subquery` or `with_used`)
     of a status of `STATUSES`, each school's day its own (`schools`: those the rows are of;
@@ -197,24 +188,31 @@ def status_q(status: str, schools: Iterable[School] | None, now: datetime | None
         return active & Q(seats__isnull=False, used__gt=F("seats"))
     if status == "under_used":
         return active & Q(seats__gte=UNDER_USED_FROM, used4__lt=F("seats") * 3)
-    found = Q(pk__in=[])
-    for zone, where in _zones(schools):
-        today = now.astimezone(ZoneInfo(zone)).date()
+    if status not in ("expiring", "expired"):
+        raise ValueError(status)
+
+    def condition(today: date) -> Q:
         if status == "expiring":
-            found |= where & Q(expires_on__gte=today, notice_starts__lte=today)
-        elif status == "expired":
-            found |= where & Q(expires_on__lt=today)
-        else:
-            raise ValueError(status)
-    return active & found
+            return Q(expires_on__gte=today, notice_starts__lte=today)
+        return Q(expires_on__lt=today)
+
+    among = School.objects.all() if schools is None else schools
+    return active & days.per_zone(among, condition, now)
 
 
 def with_status_columns(queryset: QuerySet[Licence]) -> Any:
     """What `status_q` compares, as columns computed by the database (a subquery per
     licence for its holders, so the list is not grouped): `used`, `used4` (four times it)
-    and `notice_starts`. (`Any`: the columns are annotations mypy's plugin cannot see.)"""
+    and `notice_starts`. Aliases, to filter on, never read back (a notice starting before
+    the year 1 cannot be read into a `date`); `with_used_column` adds `used` to read.
+    (`Any`: the columns are annotations mypy's plugin cannot see.)"""
     used = used_subquery()
-    return queryset.annotate(used=used, used4=used * Value(4), notice_starts=NoticeStarts())
+    return queryset.alias(used=used, used4=used * Value(4), notice_starts=NoticeStarts())
+
+
+def with_used_column(queryset: QuerySet[Licence]) -> Any:
+    """The licences with `holders` (how many hold each) to read, by a subquery."""
+    return queryset.annotate(holders=used_subquery())
 
 
 def filter_status(
@@ -300,6 +298,16 @@ def attach_figures(licences: Iterable[Licence], now: datetime | None = None) -> 
 # --- Licences. ---
 
 
+def within_range(day: date) -> bool:
+    """Whether `day` may be a licence's purchase or expiry day (`EARLIEST_DAY` to
+    `LATEST_DAY`)."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
+
+
+def date_range_error() -> str:
+    return f"Give a day from {EARLIEST_DAY.year} to {LATEST_DAY.year}."
+
+
 def _check(licence: Licence) -> None:
     problems: dict[str, str] = {}
     try:
@@ -323,6 +331,9 @@ def _check(licence: Licence) -> None:
     if "notice_days" not in problems and licence.notice_days > MOST_NOTICE_DAYS:
         problems["notice_days"] = f"At most {MOST_NOTICE_DAYS} days."
     bought, ends = licence.bought_on, licence.expires_on
+    for name, day in (("bought_on", bought), ("expires_on", ends)):
+        if name not in problems and day is not None and not within_range(day):
+            problems[name] = date_range_error()
     if "expires_on" not in problems and bought and ends and ends < bought:
         problems["expires_on"] = "It cannot expire before it was bought."
     if problems:
@@ -378,7 +389,14 @@ def save_licence(
                 )
         # (`warned_on` needs no reset: a new expiry day starts a new notice period, which a
         # warning before it does not cover.)
-        row.save()
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            # Someone else saved this product on this order in the meantime.
+            raise InvalidAction(
+                FIX, {"order_reference": "The log has this product on this order already."}
+            ) from None
     return row
 
 
@@ -515,16 +533,17 @@ def _entry(licence: Licence) -> dict[str, Any]:
 
 
 def licence_warnings(now: datetime, *, force: bool = False) -> int:
-    """Tell each school's release managers of its licences entering their notice period
-    (once per licence and expiry day: `warned_on`) and of its over-allocated ones (at most
-    once a week each: `over_warned_on`). Returns how many mails were queued. Licences are
-    days: looked at every `WARNINGS_EVERY`, not on every pass of the worker (`force`: now)."""
+    """Tell each school's release managers (none: its school administrators) of its
+    licences entering their notice period (once per licence and expiry day: `warned_on`)
+    and of its over-allocated ones (at most once a week each: `over_warned_on`), remembered
+    only when someone was told. Returns how many mails were queued. Licences are days:
+    looked at every `WARNINGS_EVERY`, not on every pass of the worker (`force`: now)."""
     if not force and _last_warnings and abs(now - _last_warnings[-1]) < WARNINGS_EVERY:
         return 0
     _last_warnings[:] = [now]
     latest = (now + timedelta(days=1)).date()
     earliest = (now - timedelta(days=1)).date()
-    active = with_status_columns(Licence.objects.filter(is_active=True))
+    active = with_status_columns(Licence.objects.filter(is_active=True)).annotate(used=F("used"))
     # Bounded by the days of the zones furthest apart; each school's own day decides.
     expiring = active.filter(expires_on__gte=earliest, notice_starts__lte=latest).filter(
         Q(warned_on__isnull=True) | Q(warned_on__lt=F("notice_starts"))
@@ -539,25 +558,56 @@ def licence_warnings(now: datetime, *, force: bool = False) -> int:
         by_school[licence.school_id][1].append(licence)
     queued = 0
     for school in School.objects.filter(pk__in=list(by_school)).order_by("pk"):
-        today = today_in(school, now)
-        soon = [
-            lic
-            for lic in by_school[school.pk][0]
-            if lic.expires_on is not None
-            and lic.expires_on - timedelta(days=lic.notice_days) <= today <= lic.expires_on
-            and (
-                lic.warned_on is None
-                or lic.warned_on < lic.expires_on - timedelta(days=lic.notice_days)
-            )
-        ]
-        crowded = [
-            lic
-            for lic in by_school[school.pk][1]
-            if lic.over_warned_on is None or lic.over_warned_on <= today - OVER_WARNING_EVERY
-        ]
-        if soon or crowded:
-            queued += _tell(school, soon, crowded, today)
+        # One school's trouble (a row no one foresaw) is logged; the others are still told.
+        try:
+            queued += _warn_school(school, *by_school[school.pk], now)
+        except Exception:
+            logger.exception("Licence warnings for school %s failed", school.pk)
     return queued
+
+
+def _notice_starts(licence: Licence) -> date | None:
+    """The first day of the licence's notice period (the earliest `date` if before it)."""
+    if licence.expires_on is None:
+        return None
+    try:
+        return licence.expires_on - timedelta(days=licence.notice_days)
+    except OverflowError:
+        return date.min
+
+
+def _warn_school(
+    school: School, expiring: list[Licence], over: list[Licence], now: datetime
+) -> int:
+    today = today_in(school, now)
+    soon = []
+    for lic in expiring:
+        starts = _notice_starts(lic)
+        if (
+            starts is not None
+            and lic.expires_on is not None
+            and starts <= today <= lic.expires_on
+            and (lic.warned_on is None or lic.warned_on < starts)
+        ):
+            soon.append(lic)
+    crowded = [
+        lic
+        for lic in over
+        if lic.over_warned_on is None or lic.over_warned_on <= today - OVER_WARNING_EVERY
+    ]
+    if not soon and not crowded:
+        return 0
+    return _tell(school, soon, crowded, today)
+
+
+def recipients(school: School) -> list[User]:
+    """Who is told of a school's licences: its release managers who can be mailed, else
+    (none) its school administrators who can be."""
+    for role in (Role.RELEASE_MANAGER, Role.SCHOOL_ADMIN):
+        found = [p for p in school.holders_of(role).order_by("pk") if p.email and p.is_active]
+        if found:
+            return found
+    return []
 
 
 def _tell(school: School, soon: list[Licence], crowded: list[Licence], today: date) -> int:
@@ -576,16 +626,21 @@ def _tell(school: School, soon: list[Licence], crowded: list[Licence], today: da
     }
     queued = 0
     with transaction.atomic():
-        managers = school.holders_of(Role.RELEASE_MANAGER).order_by("pk")
-        for person in managers:
+        told = recipients(school)
+        if not told:
+            # No one to tell: nothing is remembered, so the warning goes out once someone
+            # is there to read it.
+            logger.warning("No one to tell of %s's licences", school.pk)
+            return 0
+        for person in told:
             key = f"releases-licences:{school.pk}:{today.isoformat()}:{digest}:{person.pk}"
             context["recipient_name"] = person.get_short_name() or person.username
             if enqueue(
                 recipient=person, template=TEMPLATE, context=dict(context), key=key, school=school
             ):
                 queued += 1
-        # Remembered whether or not anyone was there to tell: the next warning is the
-        # next expiry day's, or a week on.
+        # Remembered (with someone told, or queued before under the same key): the next
+        # warning is the next expiry day's, or a week on.
         if soon:
             Licence.objects.filter(pk__in=[lic.pk for lic in soon]).update(warned_on=today)
         if crowded:

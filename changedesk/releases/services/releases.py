@@ -12,7 +12,7 @@ the workflow's (`releases.workflow.perform`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -33,6 +33,11 @@ EDITABLE = ("title", "description", "manager", "planned_start", "planned_end")
 BUILD_STATES = (ReleaseState.DEFINE, ReleaseState.BUILD)
 MOST_TITLE = 200
 MOST_TEXT = 10000
+# The longest planned window: a release planned longer would never show on the forward
+# schedule (`on_schedule` searches back this far for what overlaps a range).
+LONGEST = timedelta(days=366)
+# How far from now a planned window may start or end (ten years either way).
+FARTHEST = timedelta(days=3653)
 
 
 def _refuse(user: Any, school: School) -> None:
@@ -74,25 +79,50 @@ def _values(school: School, data: dict[str, Any], current: Release | None) -> di
             errors["manager"] = f"Choose a release manager of {school.name}."
         else:
             values["manager"] = manager
+    now = timezone.now()
     for name in ("planned_start", "planned_end"):
         if name in data:
             value = data[name]
             if value is not None and (not isinstance(value, datetime) or timezone.is_naive(value)):
                 errors[name] = "Give a date and time."
+            elif (
+                value is not None
+                and value != getattr(current, name, None)
+                and not _near(value, now)
+            ):
+                errors[name] = "Give a date within ten years of today."
             else:
                 values[name] = value
     start = values.get("planned_start", current.planned_start if current else None)
     end = values.get("planned_end", current.planned_end if current else None)
-    if "planned_start" not in errors and "planned_end" not in errors:
-        if (start is None) != (end is None) and ("planned_start" in data or "planned_end" in data):
+    touched = "planned_start" in data or "planned_end" in data
+    installing = current is not None and current.state == ReleaseState.INSTALL
+    if "planned_start" not in errors and "planned_end" not in errors and touched:
+        if installing and (start is None or end is None):
+            errors["planned_end" if start is not None else "planned_start"] = (
+                "The release is being installed: its window stays planned (start and end)."
+            )
+        elif (start is None) != (end is None):
             errors["planned_end" if end is None else "planned_start"] = (
                 "Give both the start and the end of the window, or neither."
             )
         elif start is not None and end is not None and end <= start:
             errors["planned_end"] = "The end must be after the start."
+        elif start is not None and end is not None and end - start > LONGEST:
+            errors["planned_end"] = (
+                f"A release is planned over at most {LONGEST.days} days: split a longer one."
+            )
     if errors:
         raise InvalidAction("Some fields need correcting.", errors)
     return values
+
+
+def _near(value: datetime, now: datetime) -> bool:
+    """Whether `value` is within `FARTHEST` of `now` (and so can be stored and shown)."""
+    try:
+        return abs(value - now) <= FARTHEST
+    except OverflowError:
+        return False
 
 
 def _shown(value: Any) -> Any:

@@ -206,7 +206,7 @@ def test_the_summary_links_to_the_filtered_lists(client, school, rachel):
     soon = client.get(reverse("releases:licences") + "?status=expiring&q=soon").content.decode()
     assert "Soon 0" in soon and "Soon 1" in soon and ">Over<" not in soon
     bad = client.get(reverse("releases:licences") + "?status=nonsense")
-    assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
+    assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
     kind = client.get(reverse("releases:licences") + "?kind=per_user").content.decode()
     assert "Over" in kind and "Fine" not in kind
 

@@ -7,9 +7,10 @@ added here)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path
@@ -29,18 +30,20 @@ from changedesk.releases.forms.builds import BuildForm, DecisionForm, VersionFor
 from changedesk.releases.models import Build, BuildVersion
 from changedesk.releases.services import builds as services
 from changedesk.releases.views import installations
-from changedesk.releases.views.common import chosen_school, require, schools_where, visible
+from changedesk.releases.views.common import (
+    chosen_school,
+    query_without_page,
+    require,
+    schools_where,
+    visible,
+)
 
 PAGE_SIZE = 50
-# The most services shown as undocumented on one page (a school has a few dozen).
+# The most services offered on the list's filter.
 MOST_SERVICES = 500
+# The most services shown as undocumented of each school (a school has a few dozen).
+MOST_PER_SCHOOL = 200
 WRITERS = "a build developer or a release manager"
-
-
-def _query(request: HttpRequest) -> str:
-    return urlencode(
-        [(k, v) for k, values in request.GET.lists() for v in values if k != "page" and v]
-    )
 
 
 @require_GET
@@ -70,7 +73,7 @@ def build_list(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "schools": schools,
             "services": list(services_offered),
-            "query": _query(request),
+            "query": query_without_page(request),
             "may_write": bool(schools_where(user, permissions.may_write_builds)),
         },
     )
@@ -82,15 +85,23 @@ def undocumented(request: HttpRequest) -> HttpResponse:
     schools = accounts.schools(user)
     chosen = chosen_school(request, schools)
     shown = [chosen] if chosen is not None else schools
-    found = list(services.undocumented_in([s.pk for s in shown])[:MOST_SERVICES])
-    groups = [
-        (
-            school,
-            [item for item in found if item.school_id == school.pk],
-            permissions.may_write_builds(user, school),
+    # At most MOST_PER_SCHOOL of each school (one query: numbered within each school), one
+    # more read to know when a school's list is cut short.
+    numbered = services.undocumented_in([s.pk for s in shown]).annotate(
+        n=Window(RowNumber(), partition_by=F("school_id"), order_by=[F("name"), F("id")])
+    )
+    found = list(numbered.filter(n__lte=MOST_PER_SCHOOL + 1))
+    groups = []
+    for school in shown:
+        items = [item for item in found if item.school_id == school.pk]
+        groups.append(
+            (
+                school,
+                items[:MOST_PER_SCHOOL],
+                permissions.may_write_builds(user, school),
+                len(items) > MOST_PER_SCHOOL,
+            )
         )
-        for school in shown
-    ]
     return render(
         request,
         "releases/builds/undocumented.html",
@@ -135,6 +146,8 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     attach(events, "actor")
     numbers = {v.pk: v.number for v in versions}
     working = next((v for v in versions if v.state in services.IN_THE_WORKS), None)
+    # One of its authors (created, edited or sent it) does not approve it: as the service.
+    is_author = working is not None and user.pk in services.authors(working, events)
     return render(
         request,
         "releases/builds/detail.html",
@@ -149,7 +162,7 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_approve": permissions.may_approve_builds(user, school),
             "may_install": permissions.may_install(user, school),
             "decision_form": DecisionForm(),
-            "user_id": user.pk,
+            "is_author": is_author,
         },
     )
 
@@ -224,7 +237,7 @@ def version_detail(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             "waiting": version.state == VersionState.SUBMITTED,
             "may_write": permissions.may_write_builds(user, school),
             "may_approve": permissions.may_approve_builds(user, school),
-            "is_author": version.created_by_id == user.pk,
+            "is_author": user.pk in services.authors(version, events),
             "decision_form": DecisionForm(),
         },
     )

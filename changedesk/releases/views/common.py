@@ -1,10 +1,11 @@
 """What the release pages share: fetching a row the person may see, refusing a person who
-may not, and the school a page is about."""
+may not, the school a page is about, and a list's query without its page."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
@@ -49,3 +50,10 @@ def chosen_school(request: HttpRequest, schools: list[School]) -> School | None:
     if slug:
         return next((s for s in schools if s.slug == slug), None)
     return schools[0] if len(schools) == 1 else None
+
+
+def query_without_page(request: HttpRequest) -> str:
+    """The list's filters as a query string (for the pages' links), less `page` and blanks."""
+    return urlencode(
+        [(k, one) for k, values in request.GET.lists() for one in values if k != "page" and one]
+    )

@@ -6,7 +6,6 @@ page saying which build it runs (`item_panel`, registered from `releases/apps.py
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -28,7 +27,7 @@ from changedesk.releases.filters.builds import InstallationFilterSet
 from changedesk.releases.forms.builds import ChecklistForm, StartForm
 from changedesk.releases.models import Build, BuildVersion, Installation, RunningBuild
 from changedesk.releases.services import builds as services
-from changedesk.releases.views.common import require, visible
+from changedesk.releases.views.common import query_without_page, require, visible
 
 PAGE_SIZE = 50
 INSTALLERS = "an installer or a release manager"
@@ -51,9 +50,7 @@ def installation_list(request: HttpRequest) -> HttpResponse:
     attach(rows, "school", known=loaded_schools(user))
     attach(rows, "build", "version", "item", "installer")
     builds = Build.objects.filter(school__in=[s.pk for s in schools]).order_by("name", "id")
-    query = urlencode(
-        [(k, v) for k, values in request.GET.lists() for v in values if k != "page" and v]
-    )
+    query = query_without_page(request)
     return render(
         request,
         "releases/builds/installations.html",

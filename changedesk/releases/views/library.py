@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +22,13 @@ from changedesk.releases.filters.library import CheckoutFilterSet, SoftwareFilte
 from changedesk.releases.forms.library import ReturnForm, SoftwareForm, TakeOutForm
 from changedesk.releases.models import Checkout, Software
 from changedesk.releases.services import library as services
-from changedesk.releases.views.common import chosen_school, require, schools_where, visible
+from changedesk.releases.views.common import (
+    chosen_school,
+    query_without_page,
+    require,
+    schools_where,
+    visible,
+)
 
 PAGE_SIZE = 50
 # The newest lines of one piece's book shown on its page.
@@ -32,12 +37,6 @@ KEEPERS = "a release manager, a build developer or a school administrator"
 TAKERS = (
     "a release manager, a build developer, an installer, an implementer or a school administrator"
 )
-
-
-def _query(request: HttpRequest) -> str:
-    return urlencode(
-        [(k, one) for k, values in request.GET.lists() for one in values if k != "page" and one]
-    )
 
 
 def _paged_schools(request: HttpRequest, user: Any, schools: list[Any]) -> list[int] | None:
@@ -75,7 +74,7 @@ def library(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "schools": schools,
-            "query": _query(request),
+            "query": query_without_page(request),
             "may_write": bool(schools_where(user, permissions.may_keep_library)),
         },
     )
@@ -210,7 +209,7 @@ def checkouts(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": rows,
             "schools": schools,
-            "query": _query(request),
+            "query": query_without_page(request),
         },
     )
 

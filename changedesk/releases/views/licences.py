@@ -40,7 +40,13 @@ from changedesk.releases.filters.licences import LicenceFilterSet
 from changedesk.releases.forms.licences import AssignForm, LicenceForm
 from changedesk.releases.models import Licence, LicenceAssignment
 from changedesk.releases.services import licences as services
-from changedesk.releases.views.common import chosen_school, require, schools_where, visible
+from changedesk.releases.views.common import (
+    chosen_school,
+    query_without_page,
+    require,
+    schools_where,
+    visible,
+)
 
 PAGE_SIZE = 50
 MOST_HOLDERS_SHOWN = 500
@@ -82,9 +88,7 @@ def licence_list(request: HttpRequest) -> HttpResponse:
     attach(licences, "school", known=loaded_schools(user))
     services.attach_figures(licences)
     attention = _attention(user, schools, chosen)
-    query = urlencode(
-        [(k, one) for k, values in request.GET.lists() for one in values if k != "page" and one]
-    )
+    query = query_without_page(request)
     return render(
         request,
         "releases/licences/list.html",
@@ -97,6 +101,8 @@ def licence_list(request: HttpRequest) -> HttpResponse:
             "query": query,
             "may_write": bool(schools_where(user, permissions.may_manage)),
         },
+        # A filter it cannot use (an unknown status, say) is shown with the form's errors.
+        status=200 if valid else 400,
     )
 
 
@@ -129,7 +135,7 @@ def licence_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
             status=400,
             content_type="text/plain; charset=utf-8",
         )
-    queryset = services.with_status_columns(filters.qs.order_by("product", "id"))
+    queryset = services.with_used_column(filters.qs.order_by("product", "id"))
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     response = StreamingHttpResponse(_csv(queryset), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="licences-{stamp}.csv"'
@@ -151,7 +157,7 @@ def _csv(queryset: Any) -> Iterator[str]:
         chunk = list(
             queryset.filter(pk__gt=last)
             .order_by("pk")
-            .values_list(*EXPORT_COLUMNS, "used")[:EXPORT_CHUNK]
+            .values_list(*EXPORT_COLUMNS, "holders")[:EXPORT_CHUNK]
         )
         for row in chunk:
             yield writer.writerow(["" if v is None else _plain(v) for v in row])

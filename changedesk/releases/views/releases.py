@@ -3,22 +3,23 @@ releases, defining and editing one, one release through FITS's four steps with i
 RFCs, installations and history, and the release figures. (`views/requests.py` adds the
 install request pages to `urlpatterns`.)
 
-Links to the other areas' pages are made only when they exist (`_url`), so the overview
-works while release management is assembled area by area. A release planned outside the
-policy's release windows is flagged on its page (`releases.conflicts`).
+A release planned outside the policy's release windows is flagged on its page
+(`releases.conflicts`). The overview counts what is overdue and expiring by each school's
+own today (and each licence's notice, as the licence log does). The figures page shows
+thirteen periods up to today, or up to a `date` from 2000 to 2100 (another is a 400).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,7 +28,7 @@ from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, loaded_schools, seen_school_ids
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem, ItemKind
-from changedesk.lib import paging
+from changedesk.lib import days, paging
 from changedesk.lib.loading import attach
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.releases import measurements, permissions, workflow
@@ -50,6 +51,7 @@ from changedesk.releases.models import (
     ReleaseEvent,
     ReleasePolicy,
 )
+from changedesk.releases.services import licences as licence_services
 from changedesk.releases.services import releases as services
 from changedesk.releases.views import requests
 from changedesk.releases.views.common import chosen_school, require, schools_where, visible
@@ -57,7 +59,6 @@ from changedesk.schedule.conflicts import Conflict
 
 PAGE_SIZE = 50
 HOME_ROWS = 20
-EXPIRING_DAYS = 60
 # The most schools the figures page shows at once (choose one for the rest).
 FIGURE_SCHOOLS = 10
 MANAGER = "a release manager or school administrator"
@@ -71,14 +72,6 @@ LIST_COLUMNS = (
     "planned_end",
     "created_at",
 )
-
-
-def _url(name: str, *args: Any) -> str:
-    """The page's address, or "" while its area has not landed."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 AREAS = (
@@ -96,14 +89,13 @@ AREAS = (
 
 
 def _links() -> list[tuple[str, str]]:
-    return [(url, label) for name, label in AREAS if (url := _url(name))]
+    return [(reverse(name), label) for name, label in AREAS]
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     schools = accounts_permissions.schools(user)
-    today = timezone.localdate()
     releases = list(
         Release.objects.visible_to(user).open().order_by("planned_start", "id")[:HOME_ROWS]
     )
@@ -112,20 +104,22 @@ def home(request: HttpRequest) -> HttpResponse:
     documented = Build.objects.filter(
         service=OuterRef("pk"), is_active=True, approved_version__isnull=False
     )
-    licences = Licence.objects.visible_to(user).filter(is_active=True)
+    licences = licence_services.summary(Licence.objects.visible_to(user), schools)
     context = {
         "schools": schools,
         "releases": releases,
         "requests_waiting": waiting.count(),
         "requests": list(waiting.select_related("requested_by").order_by("created_at", "id")[:5]),
         "out": Checkout.objects.visible_to(user).out().count(),
-        "overdue": Checkout.objects.visible_to(user).overdue(today).count(),
-        "over_allocated": licences.filter(seats__isnull=False)
-        .annotate(used=Count("assignments"))
-        .filter(used__gt=F("seats"))
+        # Overdue by each school's own today (due back before it).
+        "overdue": Checkout.objects.visible_to(user)
+        .out()
+        .filter(days.compare_today("due_back", "lt", schools))
         .count(),
-        "expiring": licences.expiring(today, today + timedelta(days=EXPIRING_DAYS)).count(),
-        "expiring_days": EXPIRING_DAYS,
+        # Each licence's status as the licence log shows it: expiring within its own notice
+        # days, by its school's today.
+        "over_allocated": licences["over_allocated"],
+        "expiring": licences["expiring"],
         "undocumented": ConfigurationItem.objects.visible_to(user)
         .filter(kind=ItemKind.SERVICE, is_active=True)
         .exclude(Exists(documented))
@@ -135,10 +129,6 @@ def home(request: HttpRequest) -> HttpResponse:
         ),
         "links": _links(),
         "may_create": bool(schools_where(user, permissions.may_manage)),
-        "url": {
-            n: _url(f"releases:{n}")
-            for n in ("policy", "checkouts", "licences", "undocumented", "requests", "list")
-        },
     }
     return render(request, "releases/releases/home.html", context)
 
@@ -261,9 +251,9 @@ def _detail(request: HttpRequest, release: Release, act_form: Any = None) -> dic
         "release": release,
         "school": release.school,
         "steps": _steps(release),
-        "builds": [(b, _url("releases:build", b.pk)) for b in builds],
+        "builds": builds,
         "changes": changes,
-        "installations": [(i, _url("releases:installation", i.pk)) for i in installations],
+        "installations": installations,
         "events": events,
         "actions": workflow.available_actions(user, release),
         "act_form": act_form or ActForm(),
@@ -363,11 +353,22 @@ def figures(request: HttpRequest) -> HttpResponse:
     if kind not in measurements.PERIODS:
         kind = "month"
     chosen = chosen_school(request, schools) if request.GET.get("school") else None
+    given = request.GET.get("date", "").strip()
+    day: date | None = None
+    date_error = ""
+    if given:
+        try:
+            day = date.fromisoformat(given)
+        except ValueError:
+            date_error = "Give a date as YYYY-MM-DD."
+        else:
+            if not measurements.sane_day(day):
+                day, date_error = None, measurements.DAYS_TEXT
     # A school at a time for a trust's people (four queries a school).
     shown: list[School] = [chosen] if chosen else schools[:FIGURE_SCHOOLS]
     tables = []
     for school in shown:
-        today = timezone.now().astimezone(school.zone).date()
+        today = day or timezone.now().astimezone(school.zone).date()
         periods = measurements.periods_before(kind, today, 13)[::-1]
         rows = measurements.figures_many(school, periods)
         tables.append((school, list(zip(periods, rows, strict=True))))
@@ -381,7 +382,11 @@ def figures(request: HttpRequest) -> HttpResponse:
             "schools": schools,
             "school": chosen,
             "more": len(schools) > len(shown),
+            "day": day,
+            "given": given,
+            "date_error": date_error,
         },
+        status=400 if date_error else 200,
     )
 
 

@@ -1,4 +1,4 @@
-"""The install request pages: the requests of the person's schools (waiting first), the
+"""The install request pages: the requests of the person's schools (newest first), the
 short form any member sends (also reached from an RFC's page, with the RFC named), one
 request with the installers' answers."""
 

@@ -1,0 +1,52 @@
+"""The one rule for what a write may link to, for the pages and the API alike: a row of the
+school, by id or as a row, and not over (a closed or cancelled release, an RFC in a terminal
+state, an install request done or declined, a retired item are refused)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from changedesk.accounts.models import School
+from changedesk.changes.choices import TERMINAL_STATES
+from changedesk.changes.models import Change
+from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.errors import InvalidAction
+from changedesk.releases.choices import OPEN_RELEASE_STATES, OPEN_REQUEST_STATES
+from changedesk.releases.models import InstallRequest, Release
+
+FIX = "Some fields need correcting."
+
+
+def row_of(model: type[Any], value: Any, school: School, field: str, noun: str) -> Any:
+    """`value` (a row or an id) as a row of `model` of `school`, or None for none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, model):
+        row = value
+    elif isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        row = model._default_manager.filter(pk=value).first()
+    else:
+        raise InvalidAction(FIX, {field: f"Give {noun}'s id."})
+    if row is None or row.school_id != school.pk:
+        raise InvalidAction(FIX, {field: f"Not {noun} of {school.name}."})
+    return row
+
+
+def open_link(model: type[Any], value: Any, school: School, field: str, noun: str) -> Any:
+    """`_row_of`, refusing what is over: a closed or cancelled release, an RFC in a terminal
+    state, an install request done or declined, a retired item. The one rule of the pages'
+    and the API's links."""
+    row = row_of(model, value, school, field, noun)
+    if row is None:
+        return None
+    if isinstance(row, Release) and row.state not in OPEN_RELEASE_STATES:
+        raise InvalidAction(FIX, {field: f"The release is {row.get_state_display().lower()}."})
+    if isinstance(row, Change) and row.state in TERMINAL_STATES:
+        raise InvalidAction(FIX, {field: f"The RFC is {row.get_state_display().lower()}."})
+    if isinstance(row, InstallRequest) and row.state not in OPEN_REQUEST_STATES:
+        raise InvalidAction(
+            FIX, {field: f"The install request is {row.get_state_display().lower()}."}
+        )
+    if isinstance(row, ConfigurationItem) and not row.is_active:
+        raise InvalidAction(FIX, {field: f"The {noun.split()[-1]} is retired."})
+    return row
