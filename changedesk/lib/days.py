@@ -36,11 +36,11 @@ def zones(schools: Iterable[Placed] | QuerySet[Any], field: str = "school") -> l
     """The time zones of `schools`, each with the condition on rows (whose school is the
     foreign key `field`) of its schools; none (`Q()`) when all share one zone. A queryset
     of schools: its distinct zones are read (one query) and each zone's rows are matched
-    by a subquery; no schools at all: the site's zone."""
+    by a subquery; no schools at all (an empty list or queryset): no zones, so no rows."""
     if isinstance(schools, QuerySet):
         names = sorted(set(schools.order_by().values_list("timezone", flat=True).distinct()))
-        if len(names) <= 1:
-            return [(names[0] if names else timezone.get_current_timezone_name(), Q())]
+        if len(names) == 1:
+            return [(names[0], Q())]
         return [
             (n, Q(**{f"{field}__in": schools.filter(timezone=n).order_by().values("pk")}))
             for n in names
@@ -60,7 +60,7 @@ def per_zone(
     field: str = "school",
 ) -> Q:
     """Rows meeting `condition(today)` with today their own school's: the conditions of
-    each zone, OR-ed. No schools (an empty list): no rows."""
+    each zone, OR-ed. No schools (an empty list or queryset): no rows."""
     now = now or timezone.now()
     found = Q(pk__in=[])
     for name, where in zones(schools, field):

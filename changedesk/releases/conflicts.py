@@ -6,30 +6,43 @@ registered from `releases/apps.py`), and the check of a release's own planned wi
                              not wholly inside one of them.
 
 The conflict is soft: the approval that accepts the impact needs an override reason, as
-for the schedule's soft conflicts. The windows read are those of the published policy
-within a year either side of the plans (an index on the window's policy and start serves
-it): a policy whose windows are all further away than that says nothing about the plan.
-Two queries for any number of RFCs (which of them are in an open release; the windows),
-one when none is.
+for the schedule's soft conflicts. Each plan is decided on its own (what else is checked in
+the same call changes nothing), wherever in time it lies:
+
+1. which of the schools have a published policy with any window at all (one query);
+2. the windows of those policies that meet [earliest start, latest end) of the plans (one
+   query on the published policies' ids, served by the `(policy, starts_at)` index);
+   windows that touch (one ends as the next starts) are merged, and a plan of a school
+   with windows that no merged window contains is flagged;
+3. only when some plan is flagged: the windows of the flagged schools' policies, to name
+   them in the message (one query, bounded: a policy has at most `MOST_WINDOWS`).
+
+At most four queries for any number of RFCs (which of them are in an open release, then
+the three above); one when none is.
+
+The same windows constrain the next safe slots of an RFC in an open release
+(`allowed_intervals`, the rule's `allowed`; see `schedule/slots.py`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef
 
 from changedesk.accounts.models import School
 from changedesk.releases.choices import OPEN_RELEASE_STATES, PolicyState
-from changedesk.releases.models import ReleaseChange, ReleaseWindow
+from changedesk.releases.models import ReleaseChange, ReleasePolicy, ReleaseWindow
 from changedesk.schedule.conflicts import Conflict, Plan, Rule
 
 KIND = "outside_release_window"
 LABEL = "Outside the release windows"
 
-# How far either side of the plans the windows are read.
-MARGIN = timedelta(days=366)
 # How many windows the message names.
 NAMED = 4
 
@@ -67,63 +80,118 @@ def _message(windows: list[_Window], start: datetime) -> str:
     return f"Runs outside the release windows of the release policy ({'; '.join(named)})."
 
 
-def _windows(school_ids: set[int], start: datetime, end: datetime) -> dict[int, list[_Window]]:
-    """The published policies' windows of `school_ids` near [start, end), by school. One
-    query, bounded by time."""
+def _published(school_ids: Iterable[int]) -> dict[int, int]:
+    """{policy id: school id} of the published policies of `school_ids` that have any
+    window at all. One query."""
     rows = (
-        ReleaseWindow.objects.filter(
-            school_id__in=sorted(school_ids),
-            policy__state=PolicyState.PUBLISHED,
-            ends_at__gt=start - MARGIN,
-            starts_at__lt=end + MARGIN,
+        ReleasePolicy.objects.filter(
+            school_id__in=sorted(set(school_ids)), state=PolicyState.PUBLISHED
         )
-        .order_by("school_id", "starts_at", "id")
-        .values_list("school_id", "name", "starts_at", "ends_at", "school__timezone")
+        .filter(Exists(ReleaseWindow.objects.filter(policy_id=OuterRef("pk"))))
+        .order_by()
+        .values_list("pk", "school_id")
+    )
+    return dict(rows)
+
+
+def _read(policies: dict[int, int], **where: Any) -> dict[int, list[_Window]]:
+    """The windows of `policies` ({policy id: school id}) meeting `where`, by school, in
+    order. One query."""
+    rows = (
+        ReleaseWindow.objects.filter(policy_id__in=sorted(policies), **where)
+        .order_by("policy_id", "starts_at", "id")
+        .values_list("policy_id", "name", "starts_at", "ends_at", "school__timezone")
     )
     found: dict[int, list[_Window]] = defaultdict(list)
-    for school_id, name, w_start, w_end, zone in rows:
-        found[school_id].append(_Window(name, w_start, w_end, ZoneInfo(zone)))
+    for policy_id, name, w_start, w_end, zone in rows:
+        found[policies[policy_id]].append(_Window(name, w_start, w_end, ZoneInfo(zone)))
     return found
 
 
-def _outside(windows: list[_Window], start: datetime, end: datetime) -> Conflict | None:
-    if not windows or any(w.start <= start and end <= w.end for w in windows):
-        return None
-    return Conflict(kind=KIND, hard=False, message=_message(windows, start))
+def merged(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """`spans` in order, those that overlap or touch (one ends as the next starts) joined."""
+    out: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _inside(windows: list[_Window], start: datetime, end: datetime) -> bool:
+    return any(s <= start and end <= e for s, e in merged((w.start, w.end) for w in windows))
+
+
+def _outside_many(
+    plans: Sequence[tuple[int, int, datetime, datetime]],
+) -> dict[int, Conflict]:
+    """{key: conflict} for the `(key, school id, start, end)` planned outside their
+    schools' release windows. Each decided on its own; at most three queries."""
+    plans = [p for p in plans if p[2] < p[3]]
+    if not plans:
+        return {}
+    policies = _published(p[1] for p in plans)
+    with_windows = set(policies.values())
+    plans = [p for p in plans if p[1] in with_windows]
+    if not plans:
+        return {}
+    near = _read(
+        policies,
+        ends_at__gt=min(p[2] for p in plans),
+        starts_at__lt=max(p[3] for p in plans),
+    )
+    flagged = [p for p in plans if not _inside(near.get(p[1], []), p[2], p[3])]
+    if not flagged:
+        return {}
+    schools = {p[1] for p in flagged}
+    named = _read({pk: s for pk, s in policies.items() if s in schools})
+    return {
+        key: Conflict(kind=KIND, hard=False, message=_message(named[school_id], start))
+        for key, school_id, start, _end in flagged
+    }
 
 
 def check(plans: list[Plan]) -> dict[int, list[Conflict]]:
     """The rule: RFCs of open releases planned outside their school's release windows."""
-    in_release = set(
-        ReleaseChange.objects.filter(
-            change_id__in=sorted({p.change_id for p in plans}),
-            release__state__in=OPEN_RELEASE_STATES,
-        )
+    released = _in_open_release(p.change_id for p in plans)
+    found = _outside_many(
+        [(p.change_id, p.school_id, p.start, p.end) for p in plans if p.change_id in released]
+    )
+    return {change_id: [conflict] for change_id, conflict in found.items()}
+
+
+def _in_open_release(change_ids: Iterable[int]) -> set[int]:
+    ids = sorted(set(change_ids))
+    if not ids:
+        return set()
+    return set(
+        ReleaseChange.objects.filter(change_id__in=ids, release__state__in=OPEN_RELEASE_STATES)
         .values_list("change_id", flat=True)
         .order_by()
     )
-    released = [p for p in plans if p.change_id in in_release]
-    if not released:
-        return {}
-    windows = _windows(
-        {p.school_id for p in released},
-        min(p.start for p in released),
-        max(p.end for p in released),
-    )
-    found: dict[int, list[Conflict]] = {}
-    for plan in released:
-        conflict = _outside(windows.get(plan.school_id, []), plan.start, plan.end)
-        if conflict is not None:
-            found[plan.change_id] = [conflict]
-    return found
 
 
-RULE = Rule(kind=KIND, label=LABEL, check=check)
+def allowed(
+    school_id: int, change_id: int | None, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]] | None:
+    """The rule's part in the next safe slots: for a change in an open release, at a school
+    whose published policy has windows, the (merged) release windows within [start, end);
+    otherwise nothing to say (`None`). At most three queries."""
+    if change_id is None or end <= start or not _in_open_release([change_id]):
+        return None
+    policies = _published([school_id])
+    if not policies:
+        return None
+    near = _read(policies, ends_at__gt=start, starts_at__lt=end).get(school_id, [])
+    return merged((max(w.start, start), min(w.end, end)) for w in near)
+
+
+RULE = Rule(kind=KIND, label=LABEL, check=check, allowed=allowed)
 
 
 def release_window_conflict(school: School, start: datetime, end: datetime) -> Conflict | None:
     """Whether a release planned for [start, end) at `school` runs outside the release
-    windows of its published policy (None: inside one, or no windows). One query."""
-    if end <= start:
-        return None
-    return _outside(_windows({school.pk}, start, end).get(school.pk, []), start, end)
+    windows of its published policy (None: inside one, or no windows). At most three
+    queries."""
+    return _outside_many([(0, school.pk, start, end)]).get(0)

@@ -393,7 +393,7 @@ def _holders(known: _Known, row: Row, kind: str | None, text: str, seats: int | 
     if kind in services.COUNTED and seats is not None and used > seats:
         row.fail(
             "assigned_to",
-            f"It would have {used} holders for {seats} seats: add seats or name fewer.",
+            f"It would have {services.holders_for(used, seats)}: add seats or name fewer.",
         )
 
 

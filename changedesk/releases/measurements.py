@@ -8,8 +8,9 @@ page and the API.
                   build the installers can now follow)
     documented    builds documented in total at the end of the period: active builds with a
                   version approved before the period's end
-    services      services in the school: its active configuration items of kind service
-                  (as they are now: items keep no history)
+    services      services in the school: its configuration items of kind service
+                  catalogued before the period's end and not retired (an item's retirement
+                  keeps no date: a retired service counts in no period)
     undocumented  services still to document: of those, the ones with no active build
                   documented before the period's end
 
@@ -120,13 +121,15 @@ def figures_many(school: School, periods: Sequence[tuple[date, date]]) -> list[d
         .annotate(first=Min("approved_at"))
         .order_by()
     )
-    services = set(
+    # The services as the period ends: those catalogued by then (and not retired).
+    catalogued = dict(
         ConfigurationItem.objects.filter(
-            school=school, kind=ItemKind.SERVICE, is_active=True
-        ).values_list("pk", flat=True)
+            school=school, kind=ItemKind.SERVICE, is_active=True, created_at__lt=last
+        ).values_list("pk", "created_at")
     )
     rows = []
     for n, (_, end) in enumerate(bounds):
+        services = {pk for pk, created in catalogued.items() if created < end}
         ready = [d for d in documented if d["first"] < end]
         covered = {d["build__service_id"] for d in ready} & services
         rows.append(
@@ -189,15 +192,19 @@ def figures_by_school(
         .distinct()
     ):
         documented[school_id].add((build_id, service_id))
+    # The services as each period ends: those catalogued by then (and not retired).
     services: dict[int, set[int]] = defaultdict(set)
-    for school_id, pk in (
+    zone_of = {s.pk: s.zone for s in schools}
+    for school_id, pk, catalogued_at in (
         ConfigurationItem.objects.filter(
             school_id__in=list(periods), kind=ItemKind.SERVICE, is_active=True
         )
         .order_by()
-        .values_list("school_id", "pk")
+        .values_list("school_id", "pk", "created_at")
     ):
-        services[school_id].add(pk)
+        school_end = periods[school_id][1]
+        if catalogued_at < datetime.combine(school_end, time(), tzinfo=zone_of[school_id]):
+            services[school_id].add(pk)
     rows = []
     for school in schools:
         start, end = periods[school.pk]

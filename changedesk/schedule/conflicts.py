@@ -26,7 +26,11 @@ its release windows) adds a rule of its own, registered from its `AppConfig.read
 `check(plans)` gets the planned RFCs of one call at once, `[Plan(change_id, school_id,
 start, end), ...]` (saved RFCs only: `find_conflicts` of an unsaved RFC skips the rules),
 and returns `{change_id: [Conflict, ...]}` for those it has something to say about, in a
-fixed number of queries however many plans it gets (each bounded in time). Both
+fixed number of queries however many plans it gets (each bounded in time). A rule may
+also constrain the next safe slots (`schedule/slots.py`): `allowed(school_id, change_id,
+start, end)` gives the intervals of [start, end) in which that change (or, `None`, a change
+not yet saved) may be planned, or `None` when the rule says nothing about it; the slot
+search keeps to the intersection of every rule's answer, in a fixed number of queries. Both
 `find_conflicts` and `find_conflicts_many` call every rule; its conflicts come after the
 schedule's own. A soft one (`hard=False`) needs an override reason at the approval that
 accepts the impact, as the schedule's do (`schedule/rfc.py`). The rule's `kind` is a value
@@ -122,11 +126,17 @@ class Plan:
 @dataclass(frozen=True)
 class Rule:
     """A conflict rule of an app above the schedule: its `kind` (a value of the API's
-    `kind`), the `label` of that kind, and `check`, which answers for many plans at once."""
+    `kind`), the `label` of that kind, `check`, which answers for many plans at once, and
+    optionally `allowed`, the intervals a change may be planned in (see the module's
+    docstring)."""
 
     kind: str
     label: str
     check: Callable[[list[Plan]], dict[int, list[Conflict]]]
+    allowed: (
+        Callable[[int, int | None, datetime, datetime], list[tuple[datetime, datetime]] | None]
+        | None
+    ) = None
 
 
 _RULES: dict[str, Rule] = {}
@@ -155,6 +165,21 @@ def registered_rules() -> list[Rule]:
 def conflict_kinds() -> list[tuple[str, str]]:
     """Every kind a conflict may have: the schedule's, then the registered rules'."""
     return [*ConflictKind.choices, *((r.kind, r.label) for r in _RULES.values())]
+
+
+def allowed_by_rules(
+    school_id: int, change_id: int | None, start: datetime, end: datetime
+) -> list[list[tuple[datetime, datetime]]]:
+    """What each registered rule that constrains slots allows of [start, end) for the
+    change (`None`: an unsaved one) at the school; rules with nothing to say are left out."""
+    found = []
+    for rule in list(_RULES.values()):
+        if rule.allowed is None:
+            continue
+        answer = rule.allowed(school_id, change_id, start, end)
+        if answer is not None:
+            found.append(answer)
+    return found
 
 
 def _by_rules(plans: list[Plan]) -> dict[int, list[Conflict]]:

@@ -9,13 +9,16 @@ A provider is given the schools shown and a time range [start, end) and returns 
 `Band`s that meet it: a title, a link, a start and an end, the school, a kind and a state
 ("Release", "Build"). It must answer in a fixed number of queries, bounded by the range
 (a filter on the schools' ids and on the window, which an index serves), and return at most
-`LIMIT` bands. The schedule never imports the app: it only calls what was registered.
+`LIMIT` bands. When it has more, it returns a `Cut` of its first `LIMIT` with how many
+there are in all (`Cut(bands, total=n)`), and the page says "and N more" (`shown`); a
+plain list longer than `LIMIT` is cut here and counted by its length. The schedule never
+imports the app: it only calls what was registered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from changedesk.accounts.models import School
@@ -38,6 +41,22 @@ class Band:
     school_name: str = ""
 
 
+class Cut(list[Band]):
+    """A provider's first `LIMIT` bands, with how many meet the range in all."""
+
+    def __init__(self, bands: Iterable[Band], *, total: int) -> None:
+        super().__init__(bands)
+        self.total = total
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the page shows: the bands, and how many more of each kind were left off."""
+
+    bands: list[Band]
+    more: list[tuple[str, int]] = field(default_factory=list)
+
+
 Provider = Callable[[Sequence[School], datetime, datetime], list[Band]]
 
 _providers: dict[str, Provider] = {}
@@ -54,13 +73,25 @@ def unregister(name: str) -> None:
 
 def bands(schools: Sequence[School], start: datetime, end: datetime) -> list[Band]:
     """Every provider's bands meeting [start, end) in `schools`, by start, each named with
-    its school."""
+    its school (at most `LIMIT` of each provider: `shown` says how many more)."""
+    return shown(schools, start, end).bands
+
+
+def shown(schools: Sequence[School], start: datetime, end: datetime) -> Shown:
+    """The bands of `bands`, and for each provider that had more than `LIMIT`, its kind
+    and how many were left off."""
     if not schools or not _providers:
-        return []
+        return Shown([])
     names = {s.pk: s.name for s in schools}
     found: list[Band] = []
+    more: list[tuple[str, int]] = []
     for name in sorted(_providers):
-        for band in _providers[name](schools, start, end)[:LIMIT]:
+        given = _providers[name](schools, start, end)
+        total = given.total if isinstance(given, Cut) else len(given)
+        if total > LIMIT:
+            kind = given[0].kind if given else name
+            more.append((kind, total - LIMIT))
+        for band in given[:LIMIT]:
             if band.school_id in names and band.start < end and band.end > start:
                 found.append(
                     Band(
@@ -74,4 +105,4 @@ def bands(schools: Sequence[School], start: datetime, end: datetime) -> list[Ban
                         school_name=band.school_name or names[band.school_id],
                     )
                 )
-    return sorted(found, key=lambda b: (b.start, b.end, b.title))
+    return Shown(sorted(found, key=lambda b: (b.start, b.end, b.title)), more)

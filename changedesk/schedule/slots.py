@@ -3,10 +3,13 @@ that people would pick.
 
 The school's calendar and the busy times of the items are loaded once (four queries),
 then the search is interval arithmetic: the maintenance windows (or all time, for a
-school without any), minus exam periods, freezes, the teaching day, the night and the
-windows of other open changes touching the same items. A slot starts on a 15-minute step;
-at most one slot is offered per stretch of free time per local day, so that the few
-offered are different choices rather than the same evening a quarter of an hour apart.
+school without any), cut to what the registered conflict rules allow the change
+(`schedule.conflicts.Rule.allowed`, e.g. the release windows for a change in an open
+release: each rule a fixed number of queries more), minus exam periods, freezes, the
+teaching day, the night and the windows of other open changes touching the same items.
+A slot starts on a 15-minute step; at most one slot is offered per stretch of free time
+per local day, so that the few offered are different choices rather than the same evening
+a quarter of an hour apart.
 
 **The lead time.** No slot starts before there is time to approve the change and to tell
 its users: the school's lead time from now (`School.normal_lead_days`,
@@ -62,6 +65,7 @@ from changedesk.schedule.calendar import (
     overlaps,
     subtract,
 )
+from changedesk.schedule.conflicts import allowed_by_rules
 from changedesk.schedule.models import MaintenanceWindow, PeriodKind
 from changedesk.schedule.windows import OPEN_STATE_LIST, meeting
 
@@ -273,8 +277,9 @@ def find_safe_slots(
     """Up to `count` (start, end) windows of length `duration` free of every conflict.
 
     Searches forward for up to `horizon` from the end of the school's lead time for `kind`
-    from now, or from `after` when that is later. `exclude_change_id` leaves the change
-    being planned out of the busy times, so moving an RFC does not collide with itself.
+    from now, or from `after` when that is later. `exclude_change_id` is the change being
+    planned: it is left out of the busy times, so moving an RFC does not collide with
+    itself, and the registered conflict rules are asked what they allow it.
     """
     now = timezone.now()
     if duration <= timedelta(0) or count <= 0:
@@ -320,6 +325,8 @@ def _search(
         if calendar.windows
         else everything
     )
+    for by_rule in allowed_by_rules(calendar.school.pk, exclude_change_id, first, span_end):
+        allowed = intersect(allowed, merge(by_rule))
     nights = night_intervals(calendar, first, span_end)
     # A change that fits between two nights keeps out of them; a longer one must run
     # through one, and only its start and end keep out.

@@ -4,7 +4,14 @@
                                               POST: write the school's draft (made from
                                               the version in force when there is none)
     /api/v1/release-policies/{id}/            GET; PATCH: edit the draft (only a draft)
-    /api/v1/release-policies/{id}/publish/    POST {comment?}: the draft is in force
+    /api/v1/release-policies/{id}/publish/    POST {comment?, expected_revision?}: the
+                                              draft is in force
+
+A draft's `revision` names its contents: a PATCH or publish that gives it back
+(`expected_revision`, or an `If-Match: "<revision>"` header) is refused with 409 when the
+draft has changed since; either is refused with 409 when the draft `{id}` has been
+published or discarded meanwhile (checked under the school's lock), never turned into a
+new draft.
 
 Every member reads the published and superseded versions of their schools; a draft is
 seen by those who may write it (the release manager, the school administrator), who
@@ -14,6 +21,7 @@ Windows are given and shown as the school's local days: `{name, first_day, last_
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import Q
@@ -44,6 +52,9 @@ from changedesk.releases.services import policy as services
 
 _DETAIL = inline_serializer("ReleasePolicyErrorDetail", {"detail": serializers.CharField()})
 POLICY_NOT_FOUND = OpenApiResponse(_DETAIL, description="No such version among your schools.")
+POLICY_STALE = OpenApiResponse(
+    _DETAIL, description="The draft changed, or was published or discarded, since you loaded it."
+)
 
 
 class ReleaseWindowSerializer(RefuseUnknownFields, serializers.Serializer[dict[str, Any]]):
@@ -66,6 +77,11 @@ class ReleasePolicySerializer(QuickRepresentation, serializers.ModelSerializer[R
     published_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    revision = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="A draft's revision, to give back as `expected_revision` (null: not a draft).",
+    )
 
     class Meta:
         model = ReleasePolicy
@@ -85,6 +101,7 @@ class ReleasePolicySerializer(QuickRepresentation, serializers.ModelSerializer[R
             "published_at",
             "comment",
             "superseded_at",
+            "revision",
         )
         read_only_fields = fields
 
@@ -103,6 +120,11 @@ class ReleasePolicyEditSerializer(RefuseUnknownFields, serializers.Serializer[di
     windows = serializers.ListField(
         child=ReleaseWindowSerializer(), required=False, max_length=services.MOST_WINDOWS
     )
+    expected_revision = serializers.CharField(
+        max_length=100,
+        required=False,
+        help_text="The draft's `revision` as you loaded it: refused (409) if it has changed.",
+    )
 
 
 class ReleasePolicyDraftSerializer(ReleasePolicyEditSerializer):
@@ -116,6 +138,22 @@ class ReleasePolicyPublishSerializer(RefuseUnknownFields, serializers.Serializer
     comment = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, help_text="What changed."
     )
+    expected_revision = serializers.CharField(
+        max_length=100,
+        required=False,
+        help_text="The draft's `revision` as you loaded it: refused (409) if it has changed.",
+    )
+
+
+def _expected(request: Request, data: dict[str, Any]) -> str | None:
+    """The revision the client loaded: `expected_revision`, else an `If-Match` header."""
+    given = data.get("expected_revision")
+    if given:
+        return str(given)
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    return header.removeprefix("W/").strip('"') or None
 
 
 def _load(rows: list[ReleasePolicy], user: Any) -> None:
@@ -123,6 +161,7 @@ def _load(rows: list[ReleasePolicy], user: Any) -> None:
     attach(rows, "school", known=loaded_schools(user))
     attach(rows, "published_by")
     by_policy: dict[int, list[dict[str, Any]]] = {row.pk: [] for row in rows}
+    spans: dict[int, list[tuple[str, datetime, datetime]]] = {row.pk: [] for row in rows}
     schools = {row.pk: row.school for row in rows}
     for window in ReleaseWindow.objects.filter(policy_id__in=list(by_policy)).order_by(
         "starts_at", "id"
@@ -131,8 +170,12 @@ def _load(rows: list[ReleasePolicy], user: Any) -> None:
         by_policy[window.policy_id].append(
             {"name": window.name, "first_day": first, "last_day": last}
         )
+        spans[window.policy_id].append((window.name, window.starts_at, window.ends_at))
     for row in rows:
         row.window_list = by_policy[row.pk]  # type: ignore[attr-defined]
+        row.revision = (  # type: ignore[attr-defined]
+            services.revision(row, spans[row.pk]) if row.state == PolicyState.DRAFT else None
+        )
 
 
 def _split(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
@@ -160,6 +203,7 @@ def _split(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]] |
             400: BAD_INPUT,
             403: FORBIDDEN,
             404: POLICY_NOT_FOUND,
+            409: POLICY_STALE,
         },
     ),
     publish=extend_schema(
@@ -170,6 +214,7 @@ def _split(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]] |
             400: BAD_INPUT,
             403: FORBIDDEN,
             404: POLICY_NOT_FOUND,
+            409: POLICY_STALE,
         },
     ),
 )
@@ -222,7 +267,9 @@ class ReleasePolicyViewSet(
         data = dict(serializer.validated_data)
         school = cast(School, data.pop("school"))
         values, windows = _split(data)
-        draft = services.save_draft(school, self._caller(), values, windows)
+        draft = services.save_draft(
+            school, self._caller(), values, windows, expected=_expected(request, data)
+        )
         return self._render(draft.pk, status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -235,14 +282,23 @@ class ReleasePolicyViewSet(
             )
         if policy.state != PolicyState.DRAFT:
             raise InvalidAction(
-                "A published version is never edited: write a draft (POST) and publish it."
+                f"Version {policy.version} is {policy.get_state_display().lower()}: a "
+                "published version is never edited: write a draft (POST) and publish it."
             )
         serializer = ReleasePolicyEditSerializer(
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        values, windows = _split(dict(serializer.validated_data))
-        services.save_draft(policy.school, user, values, windows)
+        data = dict(serializer.validated_data)
+        values, windows = _split(data)
+        services.save_draft(
+            policy.school,
+            user,
+            values,
+            windows,
+            expected=_expected(request, data),
+            policy_id=policy.pk,
+        )
         return self._render(policy.pk)
 
     @action(detail=True, methods=["post"])
@@ -252,9 +308,17 @@ class ReleasePolicyViewSet(
         serializer.is_valid(raise_exception=True)
         user = self._caller()
         if may_manage(user, policy.school) and policy.state != PolicyState.DRAFT:
-            raise InvalidAction(f"Version {policy.version} is not a draft: it is published.")
+            raise InvalidAction(
+                f"Version {policy.version} is not a draft: it is "
+                f"{policy.get_state_display().lower()}."
+            )
+        data = dict(serializer.validated_data)
         published = services.publish(
-            policy.school, user, serializer.validated_data.get("comment", "")
+            policy.school,
+            user,
+            data.get("comment", ""),
+            expected=_expected(request, data),
+            policy_id=policy.pk,
         )
         return self._render(published.pk)
 

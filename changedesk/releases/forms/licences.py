@@ -61,7 +61,7 @@ class AssignForm(forms.Form):
     item = ItemChoiceField(
         queryset=ConfigurationItem.objects.none(), required=False, label="An item (device)"
     )
-    user = MemberChoiceField(queryset=User.objects.none(), required=False, label="Or a member")
+    user = MemberChoiceField(queryset=User.objects.none(), required=False, label="A member")
     person = forms.CharField(
         required=False,
         max_length=200,

@@ -1,6 +1,8 @@
 """The release policy's form: its title, summary and rules, with its release windows as a
 formset of name, first day and last day (with room for more). The rules (at least one rule,
-windows that do not overlap, sane years) are `services.policy`'s."""
+windows that do not overlap, sane years) are `services.policy`'s. Both forms carry the
+revision of the draft they were made from (`services.revision`, hidden), so a write based
+on a draft someone else has changed since is refused (409) rather than made."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from django import forms
 
 from changedesk.accounts.models import School
+from changedesk.releases.choices import PolicyState
 from changedesk.releases.models import ReleasePolicy
 from changedesk.releases.services import policy as services
 
@@ -42,7 +45,12 @@ WindowFormSet = forms.formset_factory(
 )
 
 
+def _revision() -> forms.CharField:
+    return forms.CharField(max_length=100, widget=forms.HiddenInput(), label="Revision")
+
+
 class PolicyForm(forms.Form):
+    revision = _revision()
     title = forms.CharField(max_length=200, label="Title")
     summary = forms.CharField(
         required=False,
@@ -62,6 +70,7 @@ class PolicyForm(forms.Form):
     def __init__(self, data: Any, *, school: School, policy: ReleasePolicy | None) -> None:
         initial: dict[str, Any] = {}
         windows: list[dict[str, Any]] = []
+        draft = policy if policy is not None and policy.state == PolicyState.DRAFT else None
         if policy is not None:
             initial = {"title": policy.title, "summary": policy.summary, "rules": policy.rules}
             for window in policy.windows.order_by("starts_at", "id"):
@@ -69,6 +78,7 @@ class PolicyForm(forms.Form):
                 windows.append({"name": window.name, "first_day": first, "last_day": last})
         else:
             initial = {"title": services.DEFAULT_TITLE}
+        initial["revision"] = services.revision(draft)
         super().__init__(data, initial=initial)
         self.windows = WindowFormSet(data, initial=windows, prefix="windows")
         for number, row in enumerate(self.windows.forms, start=1):
@@ -99,6 +109,7 @@ class PolicyForm(forms.Form):
 
 
 class PublishForm(forms.Form):
+    revision = _revision()
     comment = forms.CharField(
         required=False,
         max_length=2000,

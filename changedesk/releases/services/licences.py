@@ -356,6 +356,18 @@ def _check_holders_fit(licence: Licence) -> None:
         )
 
 
+def holders_for(used: int, seats: int) -> str:
+    """“3 holders for 2 seats”, in words that agree with the numbers."""
+    return f"{used} holder{'s' * (used != 1)} for {seats} seat{'s' * (seats != 1)}"
+
+
+def full_text(seats: int | None) -> str:
+    """What a full licence says to one more holder."""
+    if seats == 1:
+        return "Its one seat is taken: free it or add seats."
+    return f"All {seats} seats are taken: free one or add seats."
+
+
 def save_licence(
     school: School, user: User, data: dict[str, Any], licence: Licence | None = None
 ) -> Licence:
@@ -486,8 +498,8 @@ def assign(licence: Licence, user: User, data: dict[str, Any]) -> LicenceAssignm
         used = holders.count()
         if row.kind in COUNTED and row.seats is not None and used >= row.seats:
             raise InvalidAction(
-                f"All {row.seats} seats are taken: free one or add seats.",
-                {field: f"All {row.seats} seats are taken: free one or add seats."},
+                full_text(row.seats),
+                {field: full_text(row.seats)},
             )
         try:
             with transaction.atomic():

@@ -6,6 +6,14 @@ it the next version number and supersedes the version before it. Every write loc
 school's row first, so two people writing or publishing at once take turns (the second
 finds the draft already published, or edits the draft the first one wrote).
 
+**Stale writes.** A page or an API client that showed a draft says which draft it showed:
+its `revision` (the draft's id and a digest of its title, summary, rules and windows;
+`NO_DRAFT` when there was none). `save_draft` and `publish` given `expected` compare it
+with the draft under the school's lock and refuse with `StaleChange` (409) when it
+differs, so nobody publishes, or overwrites, an edit they have not seen. `policy_id`
+(the API's `/release-policies/<id>/`) must be the draft's own: a draft published or
+discarded meanwhile is a 409 too, not a new draft.
+
 Who may: the release manager or the school administrator (`permissions.may_manage`).
 
 Release windows are given as the school's local days, `{"name", "first_day", "last_day"}`,
@@ -16,8 +24,9 @@ windows as it does the school calendar's periods.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -26,7 +35,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from changedesk.accounts.models import School, User
-from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 from changedesk.releases.choices import PolicyState
 from changedesk.releases.models import ReleasePolicy, ReleaseWindow
 from changedesk.releases.permissions import may_manage
@@ -39,6 +48,45 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 MOST_WINDOWS = 50
 MOST_RULES_CHARS = 20_000
 DEFAULT_TITLE = "Release policy"
+# The revision of "no draft" (a form made from the version in force).
+NO_DRAFT = "none"
+STALE = (
+    "Someone else changed the draft since you loaded it, so nothing was saved or "
+    "published. The draft as it is now is shown: check it, then try again."
+)
+GONE = (
+    "This draft was published or discarded since you loaded it, so nothing was saved or "
+    "published. Load the policy again."
+)
+
+
+def revision(
+    policy: ReleasePolicy | None,
+    windows: Iterable[tuple[str, datetime, datetime]] | None = None,
+) -> str:
+    """A draft's revision: its id and a digest of its contents (`NO_DRAFT` for none). One
+    query (its windows), none when its `windows` (name, start, end), in order, are given."""
+    if policy is None:
+        return NO_DRAFT
+    digest = hashlib.sha256()
+    for part in (policy.title, policy.summary, policy.rules):
+        digest.update(part.encode() + b"\0")
+    if windows is None:
+        windows = policy.windows.order_by("starts_at", "id").values_list(
+            "name", "starts_at", "ends_at"
+        )
+    for name, start, end in windows:
+        digest.update(f"{name}\0{start.isoformat()}\0{end.isoformat()}\0".encode())
+    return f"{policy.pk}-{digest.hexdigest()[:20]}"
+
+
+def _check_fresh(draft: ReleasePolicy | None, expected: str | None, policy_id: int | None) -> None:
+    """Refuse (409) a write based on a draft other than the one there now."""
+    gone = draft is None and expected not in (None, NO_DRAFT)
+    if gone or (policy_id is not None and (draft is None or draft.pk != policy_id)):
+        raise StaleChange(GONE)
+    if expected is not None and revision(draft) != expected:
+        raise StaleChange(STALE)
 
 
 def current(school: School) -> ReleasePolicy | None:
@@ -203,10 +251,14 @@ def save_draft(
     user: User,
     data: dict[str, Any],
     windows: list[dict[str, Any]] | None = None,
+    *,
+    expected: str | None = None,
+    policy_id: int | None = None,
 ) -> ReleasePolicy:
     """Write the school's draft: made from the version in force (its rules and windows) when
     there is none, then given `data` (title, summary, rules: the fields given) and, unless
-    None, `windows` (all of them, replacing the draft's)."""
+    None, `windows` (all of them, replacing the draft's). `expected`, `policy_id`: see
+    "Stale writes" above."""
     _require(user, school, "write the release policy")
     values = _clean_policy(data)
     cleaned = clean_windows(windows) if windows is not None else None
@@ -216,6 +268,7 @@ def save_draft(
         .filter(school=school, state=PolicyState.DRAFT)
         .first()
     )
+    _check_fresh(draft, expected, policy_id)
     if draft is None:
         base = current(school)
         highest = ReleasePolicy.objects.filter(school=school).aggregate(n=Max("version"))["n"]
@@ -247,9 +300,16 @@ def save_draft(
 
 
 @transaction.atomic
-def publish(school: School, user: User, comment: str | None = None) -> ReleasePolicy:
+def publish(
+    school: School,
+    user: User,
+    comment: str | None = None,
+    *,
+    expected: str | None = None,
+    policy_id: int | None = None,
+) -> ReleasePolicy:
     """The draft becomes the version in force, with the next version number; the version
-    before it is superseded."""
+    before it is superseded. `expected`, `policy_id`: see "Stale writes" above."""
     _require(user, school, "publish the release policy")
     note = (comment or "").strip()
     if len(note) > 2000:
@@ -262,6 +322,7 @@ def publish(school: School, user: User, comment: str | None = None) -> ReleasePo
         .filter(school=school, state=PolicyState.DRAFT)
         .first()
     )
+    _check_fresh(draft, expected, policy_id)
     if draft is None:
         raise InvalidAction("There is no draft to publish: write one first.")
     if not draft.rule_list:

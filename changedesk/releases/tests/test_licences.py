@@ -365,7 +365,7 @@ def test_the_warning_mail_renders(school, rachel, managers):
     rendered = render(message.template, message.context)
     assert "Minecraft Education" in rendered.subject + rendered.text
     assert "expiring" in rendered.subject and "over-allocated" in rendered.subject
-    assert "2 holders for 1 seats" in rendered.text
+    assert "2 holders for 1 seat:" in rendered.text
     assert "Minecraft Education" in rendered.html
 
 

@@ -143,15 +143,16 @@ def test_the_query_count_of_a_page_is_flat(school, team, rachel, django_assert_n
     changes = [rfc(school, team["olivia"], at(6, d, 18), at(6, d, 20)) for d in range(1, 4)]
     for change in changes:
         in_release(change)
-    with django_assert_num_queries(5) as few:  # calendar 2, others 1, releases 1, windows 1
+    with django_assert_num_queries(7) as few:  # calendar 2, others 1; releases, policies,
+        # windows near, windows named: 1 each
         find_conflicts_many(changes[:1])
     many = [rfc(school, team["olivia"], at(6, d, 18), at(6, d, 20)) for d in range(4, 20)]
     for change in many:
         in_release(change)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(7):
         found = find_conflicts_many(changes + many)
     assert all(KIND in kinds(found[c.pk]) for c in changes + many)
-    assert len(few.captured_queries) == 5
+    assert len(few.captured_queries) == 7
     # No RFC in a release: the windows are not read.
     loose = [rfc(school, team["olivia"], at(6, d, 18), at(6, d, 20)) for d in (21, 22)]
     with django_assert_num_queries(4):
@@ -208,3 +209,118 @@ def test_without_the_release_the_same_approval_needs_no_reason(school, team, rac
         ],
     )
     assert perform(change.pk, "approve", team["fiona"]).state == "approved"
+
+
+# --- Each plan decided on its own, wherever it lies; touching windows are one. ---
+
+
+def test_a_far_plan_gets_the_same_answer_alone_or_with_others(school, team, rachel):
+    publish(school, rachel, [SUMMER])
+    far = rfc(school, team["olivia"], datetime(2028, 10, 3, 9, tzinfo=LONDON),
+              datetime(2028, 10, 3, 12, tzinfo=LONDON))  # fmt: skip
+    near = rfc(school, team["olivia"], at(6, 2, 9), at(6, 2, 10))
+    in_release(far)
+    in_release(near)
+    alone = find_conflicts(far)
+    assert KIND in kinds(alone)  # more than a year after the window: still outside
+    together = find_conflicts_many([far, near])
+    assert kinds(together[far.pk]) == kinds(alone)
+    assert [c.message for c in together[far.pk]] == [c.message for c in alone]
+    assert KIND in kinds(find_conflicts(near)) and KIND in kinds(together[near.pk])
+
+
+def test_a_window_far_ahead_still_counts(school, team, rachel):
+    far_window = {"name": "Next summer", "first_day": date(2029, 7, 20),
+                  "last_day": date(2029, 8, 31)}  # fmt: skip
+    publish(school, rachel, [far_window])
+    inside = rfc(school, team["olivia"], datetime(2029, 8, 1, 9, tzinfo=LONDON),
+                 datetime(2029, 8, 1, 10, tzinfo=LONDON))  # fmt: skip
+    early = rfc(school, team["olivia"], at(6, 2, 9), at(6, 2, 10))
+    in_release(inside)
+    in_release(early)
+    assert KIND not in kinds(find_conflicts(inside))
+    flagged = [c for c in find_conflicts(early) if c.kind == KIND]
+    assert len(flagged) == 1 and "Next summer: 20 July to 31 August 2029" in flagged[0].message
+    both = find_conflicts_many([inside, early])
+    assert KIND not in kinds(both[inside.pk]) and KIND in kinds(both[early.pk])
+
+
+def test_a_plan_across_back_to_back_windows_is_inside(school, team, rachel):
+    september = {"name": "Training week", "first_day": date(2027, 9, 1),
+                 "last_day": date(2027, 9, 5)}  # fmt: skip
+    publish(school, rachel, [SUMMER, september])
+    across = rfc(school, team["olivia"], at(8, 31, 22), at(9, 1, 2))
+    beyond = rfc(school, team["olivia"], at(9, 5, 22), at(9, 6, 2))
+    in_release(across)
+    in_release(beyond)
+    assert KIND not in kinds(find_conflicts(across))
+    assert KIND in kinds(find_conflicts(beyond))
+    assert release_window_conflict(school, at(8, 30), at(9, 3)) is None
+
+
+def test_no_rfc_flagged_reads_no_names(school, team, rachel, django_assert_num_queries):
+    publish(school, rachel)
+    changes = [rfc(school, team["olivia"], at(8, d, 9), at(8, d, 10)) for d in range(2, 6)]
+    for change in changes:
+        in_release(change)
+    # calendar 2, others 1, releases 1, published policies 1, windows near 1
+    with django_assert_num_queries(6):
+        found = find_conflicts_many(changes)
+    assert not any(KIND in kinds(found[c.pk]) for c in changes)
+
+
+# --- The next safe slots keep to the release windows of a change in an open release. ---
+
+SLOTS = "/api/v1/schedule/slots/"
+
+
+def test_the_slots_of_a_change_in_a_release_are_inside_the_windows(client, school, team, rachel):
+    publish(school, rachel, [SUMMER])
+    change = rfc(school, team["olivia"], at(6, 2, 9), at(6, 2, 10))
+    loose = rfc(school, team["olivia"], at(6, 3, 9), at(6, 3, 10))
+    in_release(change)
+    client.force_login(team["olivia"])
+    query = {"school": school.slug, "minutes": 60, "count": 3, "after": "2027-06-01T09:00:00Z"}
+    body = client.get(SLOTS, {**query, "change": change.reference}).json()
+    assert len(body["slots"]) == 3, body
+    window_start, window_end = at(7, 22), at(9, 1)
+    for slot in body["slots"]:
+        start = datetime.fromisoformat(slot["start"])
+        end = datetime.fromisoformat(slot["end"])
+        assert window_start <= start and end <= window_end
+        assert KIND not in kinds(find_conflicts(change, start=start, end=end, item_ids=[]))
+    # A change in no release is offered June.
+    free = client.get(SLOTS, {**query, "change": loose.reference}).json()
+    assert datetime.fromisoformat(free["slots"][0]["start"]) < window_start
+    # Within the search's horizon there is no window at all: no slot, rather than a wrong one.
+    soon = client.get(SLOTS, {**query, "after": "2027-01-20T09:00:00Z",
+                              "change": change.reference}).json()  # fmt: skip
+    assert soon["slots"] == []
+
+
+def test_the_slots_of_a_closed_release_or_without_windows_are_free(client, school, team, rachel):
+    change = rfc(school, team["olivia"], at(6, 2, 9), at(6, 2, 10))
+    in_release(change)
+    client.force_login(team["olivia"])
+    query = {"school": school.slug, "minutes": 60, "count": 1, "after": "2027-06-01T09:00:00Z",
+             "change": change.reference}  # fmt: skip
+    assert client.get(SLOTS, query).json()["slots"]  # no policy: nothing to keep to
+    publish(school, rachel, [SUMMER])
+    first = client.get(SLOTS, query).json()["slots"][0]
+    assert datetime.fromisoformat(first["start"]) >= at(7, 22)
+    Release.objects.filter(change_links__change=change).update(state="closed")
+    first = client.get(SLOTS, query).json()["slots"][0]
+    assert datetime.fromisoformat(first["start"]) < at(7, 22)
+
+
+def test_the_slots_query_count_is_bounded(client, school, team, rachel,
+                                          django_assert_max_num_queries):  # fmt: skip
+    publish(school, rachel, [SUMMER, EASTER])
+    change = rfc(school, team["olivia"], at(6, 2, 9), at(6, 2, 10))
+    in_release(change)
+    client.force_login(team["olivia"])
+    with django_assert_max_num_queries(16):
+        response = client.get(SLOTS, {"school": school.slug, "minutes": 60, "count": 5,
+                                      "after": "2027-06-01T09:00:00Z",
+                                      "change": change.reference})  # fmt: skip
+    assert response.status_code == 200 and len(response.json()["slots"]) == 5

@@ -41,6 +41,7 @@ def url(name, school="greenfield", *args):
 def form_data(**more):
     data = {
         "school": "greenfield",
+        "revision": services.NO_DRAFT,
         "title": "Release policy",
         "summary": "",
         "rules": RULES,
@@ -139,7 +140,8 @@ def test_the_release_manager_and_the_school_admin_write_and_publish(
     assert "Draft: Release policy" in page and "Publish the draft" in page
     assert client.get(url("policy_version", "greenfield", draft.version)).status_code == 200
     response = client.post(
-        reverse("releases:policy_publish"), {"school": "greenfield", "comment": "Two windows."}
+        reverse("releases:policy_publish"),
+        {"school": "greenfield", "comment": "Two windows.", "revision": services.revision(draft)},
     )
     assert response.status_code == 302
     policy = services.current(school)
@@ -196,7 +198,9 @@ def test_bad_input_is_refused_on_the_form(client, school, rachel, data, says):
 def test_publishing_with_nothing_to_publish_says_so(client, school, rachel):
     client.force_login(rachel)
     response = client.post(
-        reverse("releases:policy_publish"), {"school": "greenfield"}, follow=True
+        reverse("releases:policy_publish"),
+        {"school": "greenfield", "revision": services.NO_DRAFT},
+        follow=True,
     )
     assert "There is no draft to publish" in response.content.decode()
 

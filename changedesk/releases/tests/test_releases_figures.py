@@ -94,10 +94,19 @@ def test_services_and_services_still_to_document(school, service):
     ConfigurationItem.objects.create(school=school, name="Switch", kind=ItemKind.NETWORK_DEVICE)
     make_build(school, "Laptop image", service=service, approved_at=_utc(2026, 7, 3))
     make_build(school, "Mail client", service=email, documented=False)
+    # Both catalogued in May; a third only in July.
+    ConfigurationItem.objects.filter(pk__in=[service.pk, email.pk]).update(
+        created_at=_utc(2026, 5, 1)
+    )
+    later = ConfigurationItem.objects.create(school=school, name="Wi-Fi", kind=ItemKind.SERVICE)
+    ConfigurationItem.objects.filter(pk=later.pk).update(created_at=_utc(2026, 7, 20))
     june = measurements.figures(school, *JUNE)
     july = measurements.figures(school, *JULY)
     assert (june["services"], june["undocumented"]) == (2, 2)
-    assert (july["services"], july["undocumented"]) == (2, 1)
+    assert (july["services"], july["undocumented"]) == (3, 2)
+    # Many schools at once count the same way.
+    (row,) = measurements.figures_by_school([school], "month", JULY[0])
+    assert (row[3]["services"], row[3]["undocumented"]) == (3, 2)
 
 
 def test_the_query_count_is_flat(school, isaac, laptop, django_assert_num_queries):

@@ -210,8 +210,9 @@ def _saved(licence: Licence) -> str:
     used = licence.assignments.count()
     if licence.seats is not None and used > licence.seats:
         return warning(
-            f"The licence is saved, but it is over-allocated: {used} holders for "
-            f"{licence.seats} seats. Take it back from {used - licence.seats} or add seats."
+            "The licence is saved, but it is over-allocated: "
+            f"{services.holders_for(used, licence.seats)}. Take it back from "
+            f"{used - licence.seats} or add seats."
         )
     return "The licence is saved."
 

@@ -15,6 +15,8 @@ are the release manager's or the school administrator's (403 for other members).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -23,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
+from changedesk.lib.errors import StaleChange, WorkflowError
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.releases.choices import PolicyState
 from changedesk.releases.forms.policy import PolicyForm, PublishForm
@@ -66,6 +69,18 @@ def policy_page(request: HttpRequest) -> HttpResponse:
     school = _school(request)
     if school is None:
         return _choose(request, "Release policy")
+    return _page(request, school)
+
+
+def _page(
+    request: HttpRequest,
+    school: School,
+    publish_form: PublishForm | None = None,
+    status: int = 200,
+    refusal: str = "",
+) -> HttpResponse:
+    """The policy page; after a refused publish, with the form's errors or the refusal, and
+    the draft as it is now (the form's revision is that draft's)."""
     user = current_user(request)
     manages = may_manage(user, school)
     versions = list(
@@ -76,6 +91,11 @@ def policy_page(request: HttpRequest) -> HttpResponse:
     )
     policy = next((v for v in versions if v.state == PolicyState.PUBLISHED), None)
     draft = services.draft_of(school) if manages else None
+    fresh = {"revision": services.revision(draft)}
+    if publish_form is None:
+        publish_form = PublishForm(initial=fresh)
+    elif publish_form.is_bound:
+        publish_form.data = {**dict(publish_form.data.items()), **fresh}
     return render(
         request,
         "releases/policy/page.html",
@@ -88,8 +108,10 @@ def policy_page(request: HttpRequest) -> HttpResponse:
             "versions": versions,
             "may_manage": manages,
             "many_schools": len(permissions.schools(user)) > 1,
-            "publish_form": PublishForm(),
+            "publish_form": publish_form,
+            "refusal": refusal,
         },
+        status=status,
     )
 
 
@@ -103,12 +125,41 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(
         request.POST if request.method == "POST" else None, school=school, policy=base
     )
+
+    stale: list[StaleChange] = []
+
+    def save() -> ReleasePolicy:
+        try:
+            return services.save_draft(
+                school,
+                user,
+                form.values(),
+                form.window_values(),
+                expected=form.cleaned_data["revision"],
+            )
+        except StaleChange as error:
+            stale.append(error)
+            raise
+
+    def context() -> dict[str, Any]:
+        draft = base if base and base.state == PolicyState.DRAFT else None
+        extra: dict[str, Any] = {"school": school, "draft": draft}
+        if stale:
+            # Refused as stale: show the draft as it is now, and carry its revision so
+            # that saving again (having read it) replaces it.
+            now = services.draft_of(school)
+            extra["stale"] = True
+            extra["current_draft"] = now
+            extra["current_windows"] = services.shown_windows(now, school)
+            form.data = {**dict(form.data.items()), "revision": services.revision(now)}
+        return extra
+
     return form_page(
         request,
         form,
         "releases/policy/edit.html",
-        {"school": school, "draft": base if base and base.state == PolicyState.DRAFT else None},
-        save=lambda: services.save_draft(school, user, form.values(), form.window_values()),
+        context,
+        save=save,
         done="The draft is saved. Publish it when it is ready.",
         success_url=_here(school),
     )
@@ -126,13 +177,23 @@ def policy_publish(request: HttpRequest) -> HttpResponse:
     school = _school_of_post(request)
     user = require(request, school, may_manage, WHO)
     form = PublishForm(request.POST)
-    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    if not form.is_valid():
+        return _page(request, school, form, status=400, refusal="Nothing was published.")
+
+    def refused(error: WorkflowError) -> HttpResponse | None:
+        forbid(error)
+        if isinstance(error, StaleChange):
+            return _page(request, school, form, status=409, refusal=error.message)
+        return None
+
     return act(
         request,
-        lambda: services.publish(school, user, comment),
+        lambda: services.publish(
+            school, user, form.cleaned_data["comment"], expected=form.cleaned_data["revision"]
+        ),
         done=lambda p: f"Version {p.version} of the release policy is published.",
         then=_here(school),
-        refused=forbid,
+        refused=refused,
     )
 
 

@@ -242,7 +242,9 @@ def _agenda_context(
     else:
         rows, periods = {}, queries.periods_between(shown, start, end)
     return {
-        "range": (start, end),
+        # The bands over the agenda's days are shown once, on its first page.
+        "range": (start, end) if page.number == 1 else None,
+        "bands_first_page": query.params(date=first.isoformat()),
         "title": f"{describe_dates(first, last)} {last.year}",
         "page": page,
         "groups": [
@@ -268,7 +270,12 @@ def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
     else:
         context = _agenda_context(request, query, changes, printable)
     # What apps above plan over the same days (a release over its window): `planned`.
-    context["bands"] = planned.bands(shown, *context.pop("range"))
+    over = context.pop("range")
+    if over is not None:
+        also = planned.shown(shown, *over)
+        context["bands"], context["bands_more"] = also.bands, also.more
+    else:
+        context["bands_elsewhere"] = True
     context.update(
         {
             "query": query,
