@@ -3,7 +3,8 @@ registered from `releases/apps.py`), and the check of a release's own planned wi
 
     outside_release_window   an RFC that carries an open release (`ReleaseChange`), in a
                              school whose published policy has release windows, planned
-                             not wholly inside one of them.
+                             not wholly inside one of them (or
+                             inside back-to-back ones).
 
 The conflict is soft: the approval that accepts the impact needs an override reason, as
 for the schedule's soft conflicts. Each plan is decided on its own (what else is checked in
@@ -21,7 +22,7 @@ At most four queries for any number of RFCs (which of them are in an open releas
 the three above); one when none is.
 
 The same windows constrain the next safe slots of an RFC in an open release
-(`allowed_intervals`, the rule's `allowed`; see `schedule/slots.py`).
+(`allowed`, given to the rule as `Rule.allowed`; see `schedule/slots.py`).
 """
 
 from __future__ import annotations

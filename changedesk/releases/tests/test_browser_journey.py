@@ -73,7 +73,7 @@ def test_a_network_manager_sets_up_release_management(
     preload_axe(page.context)
     page.goto(f"{base}/releases/policy/")
     accessible(page, seen, "policy")
-    page.get_by_role("link", name="Write a new version").first.click()
+    page.get_by_role("link", name="Write the policy").first.click()
     page.wait_for_load_state()
     accessible(page, seen, "policy-edit")
     field(page, "Title").fill("Greenfield release policy")

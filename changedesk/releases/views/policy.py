@@ -143,7 +143,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
 
     def context() -> dict[str, Any]:
         draft = base if base and base.state == PolicyState.DRAFT else None
-        extra: dict[str, Any] = {"school": school, "draft": draft}
+        extra: dict[str, Any] = {"school": school, "draft": draft, "in_force": base is not None}
         if stale:
             # Refused as stale: show the draft as it is now, and carry its revision so
             # that saving again (having read it) replaces it.
