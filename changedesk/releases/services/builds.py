@@ -52,6 +52,7 @@ from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.releases import permissions
 from changedesk.releases.choices import (
+    OPEN_REQUEST_STATES,
     BuildAction,
     CriterionResult,
     InstallationState,
@@ -67,6 +68,7 @@ from changedesk.releases.models import (
     RunningBuild,
     Software,
 )
+from changedesk.releases.services import requests as install_requests
 from changedesk.releases.services.links import open_link, row_of
 
 FIX = "Some fields need correcting."
@@ -641,7 +643,23 @@ def finish(installation: Installation, user: User) -> Installation:
                     "since": now,
                 },
             )
+        if passed and installation.request_id is not None:
+            _answer_request(installation, installation.request_id, user)
     return installation
+
+
+def _answer_request(installation: Installation, request_id: int, user: User) -> None:
+    """The install request it answers is done (its requester told), if still open."""
+    request = InstallRequest.objects.filter(pk=request_id).first()
+    if request is None or request.state not in OPEN_REQUEST_STATES:
+        return
+    where = installation.item.name if installation.item else installation.target
+    install_requests.done(
+        request.pk,
+        user,
+        installation,
+        answer=f"Installed: {installation.build.name} {installation.version.name} on {where}.",
+    )
 
 
 def _numbers(numbers: list[int]) -> str:

@@ -382,3 +382,46 @@ def test_bad_records_are_refused(version, isaac, laptop):
             services.record(installation, isaac, data)
     installation.refresh_from_db()
     assert not any(s["done"] for s in installation.checklist)
+
+
+def _through(installation, isaac, results):
+    services.record(installation, isaac, {"checklist": [True] * len(STEPS), "results": results})
+    return services.finish(installation, isaac)
+
+
+def test_an_installation_for_a_request_answers_it(version, school, isaac, laptop, team):
+    from changedesk.notifications.models import OutboxMessage
+    from changedesk.releases.choices import RequestState
+    from changedesk.releases.services import requests
+
+    asked = requests.request_install(
+        school, team["olivia"], {"what": "The 2027 image on ICT-07", "item": laptop.pk}
+    )
+    failed = services.start_installation(version, isaac, {"item": laptop, "request": asked})
+    _through(failed, isaac, [{"result": "passed"}, {"result": "failed", "note": "No printer"}])
+    asked.refresh_from_db()
+    # A failed installation leaves the request open: the need is still there.
+    assert asked.state == RequestState.OPEN
+    before = OutboxMessage.objects.count()
+
+    again = services.start_installation(version, isaac, {"item": laptop, "request": asked})
+    _through(again, isaac, [{"result": "passed"}, {"result": "passed"}])
+    asked.refresh_from_db()
+    assert asked.state == RequestState.DONE and asked.assigned_to == isaac
+    assert asked.answer == f"Installed: {version.build.name} {version.name} on {laptop.name}."
+    assert set(asked.installations.all()) == {failed, again}
+    # The requester is told.
+    told = OutboxMessage.objects.order_by("pk")[before:]
+    assert [m.to_address for m in told] == [team["olivia"].email]
+
+
+def test_an_installation_leaves_a_declined_request_as_it_is(version, school, isaac, laptop, team):
+    from changedesk.releases.choices import RequestState
+    from changedesk.releases.services import requests
+
+    asked = requests.request_install(school, team["olivia"], {"what": "Scratch", "item": laptop.pk})
+    installation = services.start_installation(version, isaac, {"item": laptop, "request": asked})
+    requests.decline(asked.pk, isaac, "Not this term.")
+    _through(installation, isaac, [{"result": "passed"}, {"result": "passed"}])
+    asked.refresh_from_db()
+    assert asked.state == RequestState.DECLINED and asked.answer == "Not this term."
