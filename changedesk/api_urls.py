@@ -45,4 +45,6 @@ urlpatterns = [
     path("", include("changedesk.standard.api")),
     path("", include("changedesk.patches.api")),
     path("", include("changedesk.releases.api")),
+    path("", include("changedesk.reports.api")),
+    path("", include("changedesk.adoption.api")),
 ]

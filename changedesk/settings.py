@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "changedesk.standard",
     "changedesk.patches",
     "changedesk.releases",
+    "changedesk.reports",
+    "changedesk.adoption",
     "changedesk.site",
 ]
 

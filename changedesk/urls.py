@@ -14,6 +14,8 @@ urlpatterns = [
     path("standard-changes/", include("changedesk.standard.urls")),
     path("patches/", include("changedesk.patches.urls")),
     path("releases/", include("changedesk.releases.urls")),
+    path("reports/", include("changedesk.reports.urls")),
+    path("getting-started/", include("changedesk.adoption.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),
     path(

@@ -144,6 +144,13 @@ class Membership(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="memberships")
+    # FITS advises that the final approver should, in time, be someone outside ICT support:
+    # the getting-started page warns when the only final approvers are ICT staff.
+    is_ict_staff = models.BooleanField(
+        "ICT staff",
+        default=False,
+        help_text="Works in ICT support (technician, network manager, ICT co-ordinator, supplier).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,5 @@
+"""(To be written.)"""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
