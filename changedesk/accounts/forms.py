@@ -171,6 +171,14 @@ class RolesForm(forms.Form):
     roles = forms.MultipleChoiceField(
         choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
+    is_ict_staff = forms.BooleanField(
+        label="ICT staff",
+        required=False,
+        help_text=(
+            "Works in ICT support (technician, network manager, ICT co-ordinator, supplier). "
+            "FITS advises that, in time, the final approver is someone outside ICT support."
+        ),
+    )
 
 
 class SchoolSettingsForm(forms.ModelForm[School]):

@@ -94,11 +94,17 @@ def create_user(
 # --- The member pages. ---
 
 
-def change_roles(membership: Membership, roles: Iterable[str]) -> Membership:
-    """Give a member exactly `roles`; the school keeps at least one administrator."""
+def change_roles(
+    membership: Membership, roles: Iterable[str], *, is_ict_staff: bool | None = None
+) -> Membership:
+    """Give a member exactly `roles` (and, when given, record whether they are ICT staff);
+    the school keeps at least one administrator."""
     roles = list(roles)
     with transaction.atomic():
         _keep_an_admin(membership, roles)
+        if is_ict_staff is not None and membership.is_ict_staff != is_ict_staff:
+            membership.is_ict_staff = is_ict_staff
+            membership.save(update_fields=["is_ict_staff"])
         return set_membership(membership.user, membership.school, roles)
 
 

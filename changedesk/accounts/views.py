@@ -324,7 +324,10 @@ def member_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
         user_id=user_id,
     )
     name = membership.user.display_name
-    form = RolesForm(request.POST or None, initial={"roles": membership.role_list})
+    form = RolesForm(
+        request.POST or None,
+        initial={"roles": membership.role_list, "is_ict_staff": membership.is_ict_staff},
+    )
     removing = request.POST.get("remove") == "1"
     return form_page(
         request,
@@ -334,7 +337,11 @@ def member_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
         save=lambda: (
             remove_member(membership)
             if removing
-            else change_roles(membership, form.cleaned_data["roles"])
+            else change_roles(
+                membership,
+                form.cleaned_data["roles"],
+                is_ict_staff=form.cleaned_data["is_ict_staff"],
+            )
         ),
         done=f"{name} is removed." if removing else f"{name}'s roles are saved.",
         success_url=_school_page(place),

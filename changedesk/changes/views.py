@@ -297,15 +297,19 @@ def _chosen_school(request: HttpRequest, user: User, schools: list[School]) -> S
     return None
 
 
+# What a link may fill in on a new RFC: a slot from the next-safe-slot finder, or the text
+# of a worked example copied from the materials (?title=…&details=…).
+PREFILLED = ("planned_start", "planned_end", "title", "description", "reason", "details",
+             "impact", "risk", "fallback_plan", "is_emergency",
+             "emergency_justification")  # fmt: skip
+
+
 def _slot_initial(request: HttpRequest) -> dict[str, str]:
-    """A slot taken from the next-safe-slot finder arrives as ?planned_start=…&planned_end=…"""
+    """A slot taken from the next-safe-slot finder arrives as ?planned_start=…&planned_end=…,
+    a worked example as its text; the person reads it on the form before saving anything."""
     if request.method != "GET":
         return {}
-    return {
-        name: request.GET[name]
-        for name in ("planned_start", "planned_end")
-        if request.GET.get(name)
-    }
+    return {name: request.GET[name] for name in PREFILLED if request.GET.get(name)}
 
 
 @require_http_methods(["GET", "POST"])
@@ -593,6 +597,46 @@ def _signed(
     return {"label": label, "named": named, "event": signed}
 
 
+# The closing review's questions on the print, as the paper form asks them.
+REVIEW_QUESTIONS = (
+    ("records_updated", "Configuration records updated"),
+    ("caused_incidents", "The change caused incidents"),
+    ("users_informed", "Users were told beforehand"),
+)
+# The decisions that stop or send back an RFC: the print says who, when and why.
+STOPPING_KINDS = (EventKind.RETURN, EventKind.REJECT)
+
+
+def _yes_no(value: Any) -> str:
+    return {True: "Yes", False: "No"}.get(value, "Not answered")
+
+
+def _answer(change: Change, answers: dict[str, Any], name: str) -> Any:
+    """A closing review answer: the RFC's field, else what the close event recorded."""
+    value = getattr(change, name)
+    return value if value is not None else answers.get(name)
+
+
+def print_story(change: Change, events: list[ChangeEvent]) -> dict[str, Any]:
+    """The rest of the RFC's story for its print, read from the events already loaded (no
+    query): each return and rejection (who, for whom, when, why), the outcome with the
+    implementer's comment, and the closing review (its answers and comment)."""
+    outcome = next((e for e in reversed(events) if e.kind == EventKind.RECORD_OUTCOME), None)
+    closed = next((e for e in reversed(events) if e.kind == EventKind.CLOSE), None)
+    answers = closed.data if closed is not None else {}
+    review = [(label, _yes_no(_answer(change, answers, name))) for name, label in REVIEW_QUESTIONS]
+    return {
+        "stopped": [e for e in events if e.kind in STOPPING_KINDS],
+        "outcome_event": outcome,
+        "closing": closed,
+        # The form's own box for the records; the closing review asks the other two.
+        "records_answer": review[0],
+        "review_answers": review[1:],
+        "reviewed": closed is not None
+        or any(getattr(change, name) is not None for name, _ in REVIEW_QUESTIONS),
+    }
+
+
 @require_GET
 def change_print(request: HttpRequest, pk: int) -> HttpResponse:
     change = _visible_change(request, pk)
@@ -607,5 +651,6 @@ def change_print(request: HttpRequest, pk: int) -> HttpResponse:
                 "signatures": signature_rows(change, events),
                 "item_links": item_links(change),
                 "stylesheets": _stylesheets("print"),
+                **print_story(change, events),
             },
         )

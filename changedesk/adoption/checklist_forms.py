@@ -1,0 +1,60 @@
+"""The review checklist's form: the school's answer (yes, no or partly) and a note for each
+item the data cannot judge, a note on the whole review, and when the next one is due."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from changedesk.adoption import checklist
+
+ANSWER_CHOICES = [("yes", "Yes"), ("no", "No"), ("partly", "Partly")]
+DUE_CHOICES = [(str(n), f"In {n} months") for n in checklist.DUE_CHOICES]
+
+
+class ReviewForm(forms.Form):
+    """Built with a field pair per school-judged item: `answer_<key>` and `note_<key>`."""
+
+    note = forms.CharField(
+        label="Note on the review",
+        required=False,
+        max_length=checklist.MOST_NOTE,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What you agreed to improve, and who will do it.",
+    )
+    next_in_months = forms.TypedChoiceField(
+        label="Next review",
+        choices=DUE_CHOICES,
+        coerce=int,
+        initial=str(checklist.DEFAULT_DUE),
+        help_text="FITS suggests revisiting the checklist at regular intervals.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for key in checklist.SCHOOL_KEYS:
+            self.fields[f"answer_{key}"] = forms.ChoiceField(
+                label=checklist.LABELS[key],
+                choices=ANSWER_CHOICES,
+                widget=forms.RadioSelect,
+                error_messages={"required": "Answer yes, no or partly."},
+            )
+            self.fields[f"note_{key}"] = forms.CharField(
+                label="Note on this item",
+                required=False,
+                max_length=checklist.MOST_NOTE,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+        # Placed before the overall note and the due date.
+        order = [f"{p}_{k}" for k in checklist.SCHOOL_KEYS for p in ("answer", "note")]
+        self.order_fields([*order, "note", "next_in_months"])
+
+    def answer_pairs(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
+        return [(key, self[f"answer_{key}"], self[f"note_{key}"]) for key in checklist.SCHOOL_KEYS]
+
+    def values(self) -> tuple[dict[str, str], dict[str, str], str, int]:
+        data = self.cleaned_data
+        answers = {key: data[f"answer_{key}"] for key in checklist.SCHOOL_KEYS}
+        notes = {key: data[f"note_{key}"] for key in checklist.SCHOOL_KEYS}
+        return answers, notes, data["note"], data["next_in_months"]

@@ -1,0 +1,240 @@
+"""FITS's preparation tasks, each ticked from the data (never by hand where the data can tell).
+
+    roles          every change role has a holder (peer reviewer only while peer review is on)
+    training       every participant has confirmed the guide of each change role they hold
+    go_live_date   a go-live date is set and not yet passed (or the school is live); it was
+                   at least two weeks ahead when set (`services.set_go_live` refuses less)
+    plan           the team has agreed the plan (recorded: who and when)
+    introduction   the notice introducing change management is published to the users
+    materials      someone has said the materials are available (who and when)
+    pilot          the pilot RFC is closed, every participant has answered its review and
+                   the discussion is noted
+    self_review    (optional) the school's ICT self-review is recorded
+
+`evaluate(facts)` reads only the `services.Facts` already loaded: no query of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from changedesk.accounts.choices import Role
+from changedesk.adoption import services
+from changedesk.adoption.services import Facts
+from changedesk.changes.choices import State
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    title: str
+    done: bool
+    detail: str
+    link: str
+    link_text: str
+    optional: bool = False
+
+
+def url(name: str, facts: Facts, anchor: str = "") -> str:
+    """A page of the adoption for the school; "" when the page does not exist (yet)."""
+    try:
+        path = reverse(name)
+    except NoReverseMatch:
+        return ""
+    return f"{path}?school={facts.school.slug}{anchor}"
+
+
+def _day(value: date | datetime | None, facts: Facts) -> str:
+    """A day as people say it ("4 December 2026"); an instant as the school's local day."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value, facts.school.zone)
+    return date_format(value, "j F Y")
+
+
+def _roles(facts: Facts) -> Task:
+    held = services.holders(facts)
+    missing = [Role(r).label.lower() for r in facts.needed_roles if not held.get(r)]
+    detail = (
+        "Someone holds each role the change process needs."
+        if not missing
+        else "No one is " + ", ".join(missing) + " yet."
+    )
+    return Task(
+        "roles",
+        "Give every FITS role a holder",
+        not missing,
+        detail,
+        url("adoption:roles", facts),
+        "Roles with guidance",
+    )
+
+
+def _training(facts: Facts) -> Task:
+    rows = services.training_rows(facts)
+    ready = sum(1 for row in rows if row.done)
+    if not rows:
+        detail = "Give the roles first: the people who hold them then read their guides."
+    else:
+        detail = f"{ready} of {len(rows)} people taking part have confirmed their guides."
+    return Task(
+        "training",
+        "Everyone taking part has read their guide",
+        bool(rows) and ready == len(rows),
+        detail,
+        url("adoption:training", facts),
+        "Training",
+    )
+
+
+def _go_live(facts: Facts) -> Task:
+    adoption = facts.adoption
+    days = services.countdown(facts)
+    done = adoption.go_live_on is not None and (adoption.is_live or (days or 0) >= 0)
+    if adoption.go_live_on is None:
+        detail = (
+            f"Choose a day at least {services.MIN_LEAD_DAYS} days ahead: time to train "
+            "people and run the pilot."
+        )
+    elif adoption.is_live:
+        detail = f"Planned for {_day(adoption.go_live_on, facts)}."
+    elif days is not None and days < 0:
+        detail = (
+            f"{_day(adoption.go_live_on, facts)} has passed without going live: choose a new day."
+        )
+    elif days == 0:
+        detail = f"{_day(adoption.go_live_on, facts)}: today."
+    else:
+        detail = f"{_day(adoption.go_live_on, facts)}: in {days} day{'s' if days != 1 else ''}."
+    return Task(
+        "go_live_date",
+        "Set a go-live date far enough ahead",
+        done,
+        detail,
+        url("adoption:getting_started", facts, "#go-live"),
+        "Set the date",
+    )
+
+
+def _plan(facts: Facts) -> Task:
+    adoption = facts.adoption
+    done = adoption.plan_agreed_at is not None
+    detail = (
+        f"Agreed by {adoption.plan_agreed_by} on {_day(adoption.plan_agreed_at, facts)}."
+        if done
+        else "Talk the plan through with the team (roles, date, pilot), then record it here."
+    )
+    return Task(
+        "plan",
+        "The team has agreed the plan",
+        done,
+        detail,
+        url("adoption:getting_started", facts, "#plan"),
+        "Record it",
+    )
+
+
+def _introduction(facts: Facts) -> Task:
+    notice = facts.adoption.introduction_notice
+    done = services.notice_published(notice)
+    if notice is None:
+        detail = "Draft the notice (it is written for you) and publish it to the staff."
+        link = url("adoption:getting_started", facts, "#introduction")
+    else:
+        detail = (
+            f"Published on {_day(notice.published_at, facts)}."
+            if done
+            else "Drafted: check the words, then publish it."
+        )
+        link = reverse("communication:detail", args=[facts.school.slug, notice.pk])
+    return Task(
+        "introduction",
+        "Tell the users: the notice introducing change management",
+        done,
+        detail,
+        link,
+        "The notice",
+    )
+
+
+def _materials(facts: Facts) -> Task:
+    adoption = facts.adoption
+    done = adoption.materials_ready_at is not None
+    detail = (
+        f"Marked available by {adoption.materials_ready_by} on "
+        f"{_day(adoption.materials_ready_at, facts)}."
+        if done
+        else "Look through the blank RFC, the role cards and the worked examples, then say so."
+    )
+    return Task(
+        "materials",
+        "The materials are available",
+        done,
+        detail,
+        url("adoption:materials", facts) or url("adoption:getting_started", facts, "#materials"),
+        "The materials",
+    )
+
+
+def _pilot(facts: Facts) -> Task:
+    pilot = facts.adoption.pilot
+    if pilot is None:
+        detail = "Choose one RFC to run end to end as the pilot."
+    elif pilot.state != State.CLOSED:
+        detail = f"{pilot.reference} is {pilot.get_state_display().lower()}."
+    else:
+        people = services.pilot_participants(facts)
+        answered = len({a.user_id for a in facts.answers} & set(people))
+        detail = f"{pilot.reference} is closed; {answered} of {len(people)} people have answered"
+        detail += (
+            " and the discussion is noted."
+            if facts.adoption.pilot_discussion.strip()
+            else "; the discussion is not noted yet."
+        )
+    return Task(
+        "pilot",
+        "Run the pilot and hold its review",
+        services.review_held(facts),
+        detail,
+        url("adoption:pilot", facts),
+        "The pilot",
+    )
+
+
+def _self_review(facts: Facts) -> Task:
+    adoption = facts.adoption
+    done = adoption.self_review_on is not None
+    return Task(
+        "self_review",
+        "Record the ICT self-review",
+        done,
+        f"Recorded for {_day(adoption.self_review_on, facts)}."
+        if done
+        else "If the school reviewed its ICT support before starting, note what it found.",
+        url("adoption:getting_started", facts, "#self-review"),
+        "Record it",
+        optional=True,
+    )
+
+
+def evaluate(facts: Facts) -> list[Task]:
+    return [
+        _roles(facts),
+        _training(facts),
+        _go_live(facts),
+        _plan(facts),
+        _introduction(facts),
+        _materials(facts),
+        _pilot(facts),
+        _self_review(facts),
+    ]
+
+
+def outstanding(tasks: list[Task]) -> list[Task]:
+    return [t for t in tasks if not t.done and not t.optional]
