@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "changedesk.accounts.context_processors.site",
+                "changedesk.reports.context_processors.menu",
             ],
         },
     },
