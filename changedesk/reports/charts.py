@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as ET
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import pygal
@@ -82,9 +83,20 @@ def _dress(root: ET.Element) -> None:
             parent.remove(element)
 
 
+# Drawn charts kept by what they show: a report draws about thirty, at some 8 ms each, and
+# the past periods' values rarely move, so a report read again draws only what changed.
+DRAWN = 512
+
+
 def trend_svg(label: str, points: list[dict[str, Any]]) -> str:
     """The trend of a figure over its periods (`points`: start, end, value; None is a gap), as
     an `<svg>` element to put in a page: no script, no style element or attribute."""
+    return _drawn(label, tuple((p["start"], p["end"], p["value"]) for p in points))
+
+
+@lru_cache(maxsize=DRAWN)
+def _drawn(label: str, shown: tuple[tuple[str, str, Any], ...]) -> str:
+    points = [{"start": start, "end": end, "value": value} for start, end, value in shown]
     chart = pygal.Line(
         js=[],
         css=[],
