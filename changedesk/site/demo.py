@@ -1,5 +1,7 @@
 """The demo school: Greenfield Primary, its ICT team, an RFC in every state, and a month of
-vendors' patches in every state of the patch cycle.
+vendors' patches in every state of the patch cycle; behind them a year of history, how the
+school brought FITS in and its frozen monthly reports (`demo_history`, `demo_adoption`); and
+a second school just starting, Meadowbank (`demo_starting`).
 
 Everything is made through the same services and workflow doors that people use, so the
 histories are real (and verify). Running it again creates nothing new: people are
@@ -28,6 +30,10 @@ from changedesk.changes.workflow import perform
 from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.notifications.models import OutboxMessage
 from changedesk.releases import demo as release_management
+from changedesk.site.demo_adoption import build_adoption
+from changedesk.site.demo_history import build_history, freeze_reports
+from changedesk.site.demo_starting import SLUG as STARTING_SLUG
+from changedesk.site.demo_starting import build_starting
 
 if TYPE_CHECKING:
     from changedesk.patches.models import Patch
@@ -428,8 +434,15 @@ def build_demo() -> list[tuple[str, str, str]]:
         _standard_changes(school, people)
         _patches(school, people)
         release_management.seed(school, people)
+        # A year of history before all that, how the school brought FITS in, and a second
+        # school just starting.
+        build_history(school, people)
+        build_adoption(school, people)
+        freeze_reports(school, people)
+        starting = build_starting(PASSWORD)
         # Demo news is not news: the worker must never mail it to these made-up addresses.
-        OutboxMessage.objects.filter(id__gt=before, school=school).delete()
+        schools = School.objects.filter(slug__in=[SCHOOL_SLUG, STARTING_SLUG])
+        OutboxMessage.objects.filter(id__gt=before, school__in=schools).delete()
     return [
         (
             person.username,
@@ -438,7 +451,7 @@ def build_demo() -> list[tuple[str, str, str]]:
             + ", ".join(Role(role).label.lower() for role in person.roles),
         )
         for person in PEOPLE
-    ]
+    ] + starting
 
 
 def _ensure_person(person: Person, school: School) -> User:
