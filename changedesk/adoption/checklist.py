@@ -198,7 +198,13 @@ def _roles(ctx: Context, item: Item) -> None:
     held = services.holders(ctx.facts)
     missing = [Role(r).label.lower() for r in ctx.facts.needed_roles if not held.get(r)]
     item.passed = not missing
-    item.detail = "Someone holds each role." if not missing else f"No one is {', '.join(missing)}."
+    item.detail = (
+        "Someone holds each role."
+        if not missing
+        else f"No one holds {'this role' if len(missing) == 1 else 'these roles'}: "
+        + ", ".join(missing)
+        + "."
+    )
     item.link = _url("adoption:roles", ctx.school) or _url(
         "accounts:school", ctx.school, ctx.school.slug
     )
@@ -412,7 +418,13 @@ def _release_roles(ctx: Context, item: Item) -> None:
     held = services.holders(ctx.facts)
     missing = [Role(r).label.lower() for r in RELEASE_ROLES if not held.get(r)]
     item.passed = not missing
-    item.detail = "Someone holds each role." if not missing else f"No one is {', '.join(missing)}."
+    item.detail = (
+        "Someone holds each role."
+        if not missing
+        else f"No one holds {'this role' if len(missing) == 1 else 'these roles'}: "
+        + ", ".join(missing)
+        + "."
+    )
     item.link = _url("adoption:roles", ctx.school) or _url(
         "accounts:school", ctx.school, ctx.school.slug
     )

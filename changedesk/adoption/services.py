@@ -238,7 +238,9 @@ def warnings(facts: Facts) -> list[Warning]:
     for role in facts.needed_roles:
         if role in (Role.FINAL_APPROVER, Role.PEER_REVIEWER) or held.get(role):
             continue
-        found.append(Warning("role_unheld", f"No one is {Role(role).label.lower()} yet.", role))
+        found.append(
+            Warning("role_unheld", f"No one holds the {Role(role).label.lower()} role yet.", role)
+        )
     return found
 
 
@@ -544,6 +546,12 @@ def go_live(
             )
         locked_school = School.objects.select_for_update().get(pk=school.pk)
         if peer_review and offers_peer_review(adoption, locked_school):
+            if not locked_school.holders_of(Role.PEER_REVIEWER).exists():
+                raise InvalidAction(
+                    "No one holds the peer reviewer role yet: give it to someone first, or "
+                    "go live with peer review left off (every plan would wait for a check "
+                    "no one can make)."
+                )
             locked_school.peer_review_enabled = True
             locked_school.save(update_fields=["peer_review_enabled"])
             school.peer_review_enabled = True

@@ -58,13 +58,18 @@ def _day(value: date | datetime | None, facts: Facts) -> str:
     return date_format(value, "j F Y")
 
 
+def _and(words: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _roles(facts: Facts) -> Task:
     held = services.holders(facts)
     missing = [Role(r).label.lower() for r in facts.needed_roles if not held.get(r)]
     detail = (
         "Someone holds each role the change process needs."
         if not missing
-        else "No one is " + ", ".join(missing) + " yet."
+        else "No one holds the " + _and(missing) + f" role{'s' if len(missing) > 1 else ''} yet."
     )
     return Task(
         "roles",

@@ -25,39 +25,53 @@ patch       patches released in the period (their release date), deployed, deplo
             time, overdue, and the share deployed on time, judged as
             `changedesk.patches.compliance` judges them (no RFCs).
 
-Queries: 12 per report however many RFCs. For the 12 periods at once: the RFCs raised, the
-events and the told changes, each one query grouped by period (a CASE over the periods'
-bounds) and by what tells the figures apart; the stage times (one query: each event leaving a
-stage, with the time its stage was entered, from the RFC's previous state change by the
-(change, sequence) index); the patches (one); the release figures (four, `figures_many`);
-then the RFC ids of the period asked for (three). `report_many` takes the same queries over
-several schools, except the release figures: four per school.
+The archive: a past period of the trend that the school has frozen (`Snapshot`, the
+`report()` dict as it stood) takes its figures from the snapshot (one query for all eleven)
+instead of being counted again; only the periods not frozen, and always the period asked for,
+are counted live, and the queries below read only their ranges. Several schools
+(`report_many`) add up their snapshots' counts with the live counts of the others; medians do
+not add up, so their stage times are read live for every period (and the share of patches on
+time is made again from the summed counts). A snapshot lacking a figure is counted again.
 
-Cost at trust scale (`bench-data`, 200 schools, 500,000 RFCs, 3.9 million events, on
-PostgreSQL): about 0.1-0.25 s for the middle school (835 RFCs); several seconds for the
-biggest (63,000 RFCs), whose 12 months of events are read by a sequential scan of the events'
-table, which has no school column for an index to start with (see the report of issue 12).
+Queries: 13 per report however many RFCs and however many periods are frozen: the snapshots
+(one); for the periods counted, the RFCs raised, the events and the told changes, each one
+query grouped by period (a CASE over the periods' bounds) and by what tells the figures apart;
+the stage times (one query: each event leaving a stage, with the time its stage was entered,
+from the RFC's previous state change by the change's index); the patches (one); the release
+figures (four, `figures_many`); then the RFC ids of the period asked for (three).
+`report_many` takes the same queries over several schools, except the release figures: four
+per school.
+
+Every event query asks for the kinds it counts (`EVENT_KINDS`, `LEAVING_KINDS`), within a
+range of `created_at`, and reads nothing else of the event than the covering
+(kind, created_at) index holds (an outcome is read from its RFC), so PostgreSQL reads the
+range from the index alone (the events have no school column to start from). Cost at trust
+scale (`bench-data`: 200 schools, 500,000 RFCs, 3.9 million events; see the report of
+issue 12): the biggest school (63,000 RFCs) about 0.1 s with its last 11 months frozen and
+2-3 s without (the stage times' per-event look-up of when the stage was entered); the middle
+school (835 RFCs) about 0.05-0.1 s.
 """
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.fields.json import KeyTextTransform
 
 from changedesk.accounts.models import School
 from changedesk.changes.choices import EventKind, Outcome, State
 from changedesk.changes.models import Change, ChangeEvent
+from changedesk.changes.workflow import TRANSITIONS
 from changedesk.communication.choices import NoticeStatus
 from changedesk.communication.models import Notice
 from changedesk.patches import compliance
 from changedesk.patches.models import Patch
 from changedesk.releases import measurements
-from changedesk.reports.models import Period, ReportSettings
+from changedesk.reports.models import Period, ReportSettings, Snapshot
 
 PERIODS = (Period.WEEK.value, Period.MONTH.value)
 TREND = 12
@@ -149,38 +163,91 @@ def _midnight(school: School, day: date) -> datetime:
 
 class _Bounds:
     """The periods' instants for a set of schools, each at its own midnights: a condition on
-    a time column per period, and one for the whole range."""
+    a time column per period, and one for the whole range.
 
-    def __init__(self, schools: Sequence[School], periods: Sequence[tuple[date, date]]):
+    `live` names, per school (by id), the periods (indices into `periods`) counted here; a
+    school not named has them all. The others' figures come from the archive, so their
+    instants are left out of every condition and the ranges an index reads shrink to the
+    periods still to count (usually the last one)."""
+
+    def __init__(
+        self,
+        schools: Sequence[School],
+        periods: Sequence[tuple[date, date]],
+        live: dict[int, frozenset[int]] | None = None,
+    ):
         self.schools = list(schools)
         self.periods = list(periods)
-        zones: dict[str, list[School]] = {}
+        everything = frozenset(range(len(self.periods)))
+        groups: dict[tuple[str, frozenset[int]], list[School]] = {}
         for school in self.schools:
-            zones.setdefault(school.timezone, []).append(school)
-        self.zones = list(zones.values())
+            counted = everything if live is None else live.get(school.pk, everything)
+            groups.setdefault((school.timezone, counted), []).append(school)
+        # (the schools, their periods' indices): schools sharing a time zone and periods.
+        self.groups = [(members, sorted(counted)) for (_, counted), members in groups.items()]
 
-    def each(self, column: str, school_column: str = "school_id") -> list[Q]:
-        """A condition per period: `column` within the period at each school's midnights."""
-        found = []
-        for start, end in self.periods:
-            found.append(self._within(column, school_column, start, end))
+    def each(self, column: str, school_column: str = "school_id") -> list[Q | None]:
+        """A condition per period: `column` within the period at each school's midnights,
+        for the schools counting it here (None: no school counts it)."""
+        found: list[Q | None] = []
+        for n, (start, end) in enumerate(self.periods):
+            parts = [
+                self._within(column, school_column, members, start, end)
+                for members, counted in self.groups
+                if n in counted
+            ]
+            found.append(_any(parts) if parts else None)
         return found
 
     def whole(self, column: str, school_column: str = "school_id") -> Q:
-        return self._within(column, school_column, self.periods[0][0], self.periods[-1][1])
+        """`column` within any period counted here, each run of adjacent periods one range."""
+        parts = []
+        earliest: datetime | None = None
+        latest: datetime | None = None
+        for members, counted in self.groups:
+            for first, last in _runs(counted):
+                start, end = self.periods[first][0], self.periods[last][1]
+                parts.append(self._within(column, school_column, members, start, end))
+                low, high = _midnight(members[0], start), _midnight(members[0], end)
+                earliest = low if earliest is None else min(earliest, low)
+                latest = high if latest is None else max(latest, high)
+        if not parts:
+            return Q(pk__in=[])
+        if len(parts) == 1:
+            return parts[0]
+        # The whole range as well, so that an index on `column` is read over it alone.
+        return Q(**{f"{column}__gte": earliest, f"{column}__lt": latest}) & _any(parts)
 
-    def _within(self, column: str, school_column: str, start: date, end: date) -> Q:
-        condition = Q(pk__in=[])
-        for group in self.zones:
-            zone = group[0]
-            condition |= Q(
-                **{
-                    f"{school_column}__in": [s.pk for s in group],
-                    f"{column}__gte": _midnight(zone, start),
-                    f"{column}__lt": _midnight(zone, end),
-                }
-            )
-        return condition
+    @staticmethod
+    def _within(
+        column: str, school_column: str, members: list[School], start: date, end: date
+    ) -> Q:
+        zone = members[0]
+        return Q(
+            **{
+                f"{school_column}__in": [s.pk for s in members],
+                f"{column}__gte": _midnight(zone, start),
+                f"{column}__lt": _midnight(zone, end),
+            }
+        )
+
+
+def _any(conditions: list[Q]) -> Q:
+    found = conditions[0]
+    for condition in conditions[1:]:
+        found |= condition
+    return found
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted indices as runs of adjacent ones, (first, last): [0, 1, 2, 5] -> (0, 2), (5, 5)."""
+    runs: list[tuple[int, int]] = []
+    for n in indices:
+        if runs and runs[-1][1] == n - 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs
 
 
 # --- The queries. ---
@@ -203,6 +270,9 @@ EVENT_KINDS = (
     EventKind.RECORD_OUTCOME,
 )
 RAISED_FIGURES = ("raised", "emergencies", "standard")
+# An outcome event's outcome, read from its RFC (recorded there by the same action, once)
+# so that the events are read from the (kind, created_at) index alone, not their table.
+_OUTCOME = Case(When(kind=EventKind.RECORD_OUTCOME, then=F("change__outcome")), default=Value(""))
 
 
 def _told_changes(schools: Sequence[School], bounds: _Bounds) -> QuerySet[Change]:
@@ -220,8 +290,25 @@ def _told_changes(schools: Sequence[School], bounds: _Bounds) -> QuerySet[Change
     )
 
 
-def _stage_rows(bounds: _Bounds) -> list[tuple[int, str, str, datetime, datetime | None]]:
-    """Each event in the range that left a measured stage: (change, from, to, left, entered)."""
+# The event kinds that may leave a measured stage (read off the process's table): the stage
+# query asks for them by the (kind, created_at) index rather than reading every event.
+STAGE_STATES = frozenset(state for state, _, _ in STAGES)
+LEAVING_KINDS = tuple(
+    sorted(
+        {
+            str(t.action)
+            for t in TRANSITIONS
+            if str(t.source) in STAGE_STATES and (t.target != t.source or t.route is not None)
+        }
+    )
+)
+
+StageRow = tuple[int, int, str, str, datetime, datetime | None]
+
+
+def _stage_rows(bounds: _Bounds) -> list[StageRow]:
+    """Each event in the range that left a measured stage: (change, school, from, to, left,
+    entered)."""
     entered = (
         ChangeEvent.objects.filter(
             change_id=OuterRef("change_id"),
@@ -237,12 +324,14 @@ def _stage_rows(bounds: _Bounds) -> list[tuple[int, str, str, datetime, datetime
         leaving |= Q(from_state=state, to_state=to) if to else Q(from_state=state)
     rows = (
         _events(bounds.schools)
-        .filter(bounds.whole("created_at", "change__school_id"), leaving)
+        .filter(bounds.whole("created_at", "change__school_id"), leaving, kind__in=LEAVING_KINDS)
         .exclude(to_state=F("from_state"))
         .exclude(to_state="")
         .annotate(entered=Subquery(entered))
         .order_by()
-        .values_list("change_id", "from_state", "to_state", "created_at", "entered")
+        .values_list(
+            "change_id", "change__school_id", "from_state", "to_state", "created_at", "entered"
+        )
     )
     return list(rows)
 
@@ -251,24 +340,50 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
+def _stage_hours(
+    stages: list[StageRow], schools: Sequence[School], periods: Sequence[tuple[date, date]]
+) -> tuple[list[dict[str, list[float]]], dict[str, set[int]]]:
+    """The hours spent in each stage left in each period, and the RFCs behind those of the
+    last period; each row placed once (its school's midnights, bisected)."""
+    edges = {s.pk: [_midnight(s, a) for a, _ in periods] + [_midnight(s, periods[-1][1])]
+             for s in schools}  # fmt: skip
+    hours: list[dict[str, list[float]]] = [{state: [] for state in STAGE_STATES} for _ in periods]
+    last = len(periods) - 1
+    behind: dict[str, set[int]] = {f"stage_{state}": set() for state in STAGE_STATES}
+    for change_id, school_id, from_state, _to, left, entered in stages:
+        bounds = edges.get(school_id)
+        if entered is None or bounds is None or not bounds[0] <= left < bounds[-1]:
+            continue
+        n = bisect.bisect_right(bounds, left) - 1
+        hours[n][from_state].append((left - entered).total_seconds() / 3600)
+        if n == last:
+            behind[f"stage_{from_state}"].add(change_id)
+    return hours, behind
+
+
 def _patch_figures(
-    schools: Sequence[School], periods: Sequence[tuple[date, date]]
+    schools: Sequence[School],
+    periods: Sequence[tuple[date, date]],
+    live: dict[int, frozenset[int]],
 ) -> list[dict[str, Any]]:
     """The patch figures of each period: patches released in it (release date), judged as
-    the compliance page judges them today at each school."""
+    the compliance page judges them today at each school; only the periods `live` names
+    for each school (the others are zero here)."""
     from changedesk.lib.days import today_in
 
     todays = {s.pk: today_in(s) for s in schools}
     tallies = [compliance.Tally() for _ in periods]
+    counted = sorted(set().union(*live.values()))
     rows = Patch.objects.filter(
         school_id__in=list(todays),
-        release_date__gte=periods[0][0],
-        release_date__lt=periods[-1][1],
+        release_date__gte=periods[counted[0]][0],
+        release_date__lt=periods[counted[-1]][1],
     ).only("pk", "school_id", "state", "due_on", "deployed_on", "release_date")
     for patch in rows.iterator(chunk_size=2000):
         for n, (start, end) in enumerate(periods):
             if start <= patch.release_date < end:
-                tallies[n].add(compliance.verdict(patch, todays[patch.school_id]))
+                if n in live[patch.school_id]:
+                    tallies[n].add(compliance.verdict(patch, todays[patch.school_id]))
                 break
     return [
         {
@@ -282,24 +397,81 @@ def _patch_figures(
     ]
 
 
+def _percent_on_time(row: dict[str, Any]) -> int | None:
+    """The share deployed on time from a row's counts, as `compliance.Tally` makes it."""
+    due = row["patches_deployed"] + row["patches_overdue"]
+    return round(100 * row["patches_on_time"] / due) if due else None
+
+
 def _release_figures(
-    schools: Sequence[School], periods: Sequence[tuple[date, date]]
+    schools: Sequence[School],
+    periods: Sequence[tuple[date, date]],
+    live: dict[int, frozenset[int]],
 ) -> list[dict[str, Any]]:
     totals: list[dict[str, Any]] = [
         {f"release_{n}": 0 for n in measurements.NAMES} for _ in periods
     ]
     for school in schools:
-        for n, row in enumerate(measurements.figures_many(school, periods)):
+        counted = sorted(live[school.pk])
+        found = measurements.figures_many(school, [periods[n] for n in counted])
+        for n, row in zip(counted, found, strict=True):
             for name, value in row.items():
                 totals[n][f"release_{name}"] += value
     return totals
 
 
+# --- The archive. ---
+
+# The figures that add up over several schools (the others, medians and a share, do not).
+ADDITIVE = tuple(
+    key for group in FIGURE_GROUPS.values() for key, _, unit in group if unit == "count"
+)
+
+
+def _frozen(
+    schools: Sequence[School], period: str, periods: Sequence[tuple[date, date]]
+) -> dict[int, dict[int, dict[str, Any]]]:
+    """The figures of each school's frozen periods before the last of `periods`, from its
+    snapshots: {school id: {period's index: {figure: value}}}, one query. A snapshot that
+    lacks a figure (frozen before the figure existed) is passed over: counted again."""
+    index = {start: n for n, (start, _) in enumerate(periods[:-1])}
+    rows = (
+        Snapshot.objects.filter(
+            school_id__in=[s.pk for s in schools], period=period, start__in=list(index)
+        )
+        .order_by()
+        .values_list("school_id", "start", "end", "figures")
+    )
+    found: dict[int, dict[int, dict[str, Any]]] = {}
+    for school_id, start, end, data in rows:
+        n = index.get(start)
+        values = _snapshot_values(data)
+        if n is not None and end == periods[n][1] and values is not None:
+            found.setdefault(school_id, {})[n] = values
+    return found
+
+
+def _snapshot_values(data: Any) -> dict[str, Any] | None:
+    """{figure: value} of a frozen report, or None if it lacks one of today's figures."""
+    try:
+        values = {f["key"]: f["value"] for g in data["groups"] for f in g["figures"]}
+    except (KeyError, TypeError):
+        return None
+    if any(key not in values for key in LABELS):
+        return None
+    return {key: values[key] for key in LABELS}
+
+
 def _compute(schools: Sequence[School], period: str, start: date) -> dict[str, Any]:
     """The groups and trend of `schools` together for the period holding `start`."""
     periods = periods_ending(period, start)
-    bounds = _Bounds(schools, periods)
-    ids = [s.pk for s in schools]
+    # The past periods a school has frozen are read from its snapshots; the rest (always the
+    # period asked for) are counted here.
+    frozen = _frozen(schools, period, periods)
+    everything = frozenset(range(len(periods)))
+    live = {s.pk: everything - frozenset(frozen.get(s.pk, {})) for s in schools}
+    bounds = _Bounds(schools, periods, live)
+    one = len(schools) == 1
     # Each count is one query grouped by period (a CASE over the periods' bounds, evaluated
     # once a row) and by what tells the figures apart: a few dozen groups, summed here.
     zero = {key: [0] * len(periods) for key in (*RAISED_FIGURES, *EVENT_FIGURES)}
@@ -317,9 +489,7 @@ def _compute(schools: Sequence[School], period: str, start: date) -> dict[str, A
     for bucket, kind, from_state, to_state, outcome, incidents, n in _grouped(
         _events(schools)
         .filter(bounds.whole("created_at", "change__school_id"), kind__in=EVENT_KINDS)
-        .annotate(
-            outcome=KeyTextTransform("outcome", "data"), incidents=F("change__caused_incidents")
-        ),
+        .annotate(outcome=_OUTCOME, incidents=F("change__caused_incidents")),
         bounds.each("created_at", "change__school_id"),
         "kind",
         "from_state",
@@ -333,31 +503,33 @@ def _compute(schools: Sequence[School], period: str, start: date) -> dict[str, A
         _told_changes(schools, bounds), bounds.each("planned_start"), "told"
     ):
         counts["told" if was_told else "not_told"][bucket] += n
-    stages = _stage_rows(bounds)
-    releases = _release_figures(schools, periods)
-    patches = _patch_figures(schools, periods)
+    # Medians do not add up: several schools' stage times are read for every period.
+    stages = _stage_rows(bounds if one else _Bounds(schools, periods))
+    hours, stage_ids = _stage_hours(stages, schools, periods)
+    releases = _release_figures(schools, periods, live)
+    patches = _patch_figures(schools, periods, live)
 
     # The trend of each figure.
     values: list[dict[str, Any]] = []
-    stage_bounds = [{s.pk: (_midnight(s, a), _midnight(s, b)) for s in schools} for a, b in periods]
-    school_of = _school_of_changes(stages, ids)
     for n in range(len(periods)):
-        row: dict[str, Any] = {}
-        for key, found in counts.items():
-            row[key] = found[n]
-        hours: dict[str, list[float]] = {state: [] for state, _, _ in STAGES}
-        for change_id, from_state, _to, left, entered in stages:
-            first, last = stage_bounds[n][school_of[change_id]]
-            if entered is not None and first <= left < last:
-                hours[from_state].append((left - entered).total_seconds() / 3600)
-        for state, _, _ in STAGES:
-            row[f"stage_{state}"] = _median(hours[state])
+        snapshots = [frozen[s.pk][n] for s in schools if n in frozen.get(s.pk, {})]
+        if one and snapshots:
+            values.append(dict(snapshots[0]))  # the period as it was frozen
+            continue
+        row: dict[str, Any] = {key: found[n] for key, found in counts.items()}
+        for state in STAGES:
+            row[f"stage_{state[0]}"] = _median(hours[n][state[0]])
         row.update(releases[n])
         row.update(patches[n])
+        for snapshot in snapshots:
+            for key in ADDITIVE:
+                row[key] += snapshot[key] or 0
+        if snapshots:
+            row["patches_percent_on_time"] = _percent_on_time(row)
         values.append(row)
 
     # The RFCs behind the period's figures.
-    behind = _ids(schools, bounds, stages, stage_bounds[-1], school_of)
+    behind = {**_ids(schools, bounds), **{k: sorted(v) for k, v in stage_ids.items()}}
     current = values[-1]
     groups = []
     for group, label in GROUPS:
@@ -392,39 +564,27 @@ def _compute(schools: Sequence[School], period: str, start: date) -> dict[str, A
     }
 
 
-def _grouped(queryset: QuerySet[Any], each: list[Q], *columns: str) -> list[tuple[Any, ...]]:
+def _grouped(queryset: QuerySet[Any], each: list[Q | None], *columns: str) -> list[tuple[Any, ...]]:
     """(period's index, *columns, count) of `queryset`'s rows, grouped: one query."""
-    bucket = Case(*(When(within, then=Value(n)) for n, within in enumerate(each)), default=None)
+    bucket = Case(
+        *(When(within, then=Value(n)) for n, within in enumerate(each) if within is not None),
+        default=None,
+    )
     rows = (
         queryset.annotate(bucket=bucket)
         .order_by()
         .values("bucket", *columns)
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values_list("bucket", *columns, "n")
     )
     return [row for row in rows if row[0] is not None]
 
 
-def _school_of_changes(stages: Iterable[tuple[Any, ...]], school_ids: list[int]) -> dict[int, int]:
-    """Each stage row's RFC's school (one school: no query)."""
-    change_ids = {row[0] for row in stages}
-    if len(school_ids) == 1:
-        return dict.fromkeys(change_ids, school_ids[0])
-    if not change_ids:
-        return {}
-    return dict(Change.objects.filter(pk__in=change_ids).values_list("pk", "school_id"))
-
-
-def _ids(
-    schools: Sequence[School],
-    bounds: _Bounds,
-    stages: list[tuple[int, str, str, datetime, datetime | None]],
-    stage_bounds: dict[int, tuple[datetime, datetime]],
-    school_of: dict[int, int],
-) -> dict[str, list[int]]:
-    """The RFC ids behind each change figure of the last period (sorted, no repeats)."""
+def _ids(schools: Sequence[School], bounds: _Bounds) -> dict[str, list[int]]:
+    """The RFC ids behind each counted change figure of the last period (sorted, no
+    repeats); the stages' come with their rows."""
     last = _Bounds(schools, bounds.periods[-1:])
-    found: dict[str, set[int]] = {key: set() for key in WITH_IDS}
+    found: dict[str, set[int]] = {key: set() for key in WITH_IDS if not key.startswith("stage_")}
     for pk, emergency, standard in (
         Change.objects.filter(last.whole("created_at"))
         .order_by()
@@ -444,7 +604,7 @@ def _ids(
             "kind",
             "from_state",
             "to_state",
-            "data__outcome",
+            "change__outcome",
             "change__caused_incidents",
         )
     ):
@@ -456,10 +616,6 @@ def _ids(
     )
     for pk, was_told in told_rows:
         found["told" if was_told else "not_told"].add(pk)
-    for change_id, from_state, _to, left, entered in stages:
-        first, end = stage_bounds[school_of[change_id]]
-        if entered is not None and first <= left < end:
-            found[f"stage_{from_state}"].add(change_id)
     return {key: sorted(ids) for key, ids in found.items()}
 
 

@@ -149,7 +149,7 @@ def test_a_new_school_goes_from_nothing_to_live(browser, live_server):
     check_accessibility(page)
     page.get_by_role("combobox", name="The pilot RFC").select_option(str(change.pk))
     click(page, "Choose the pilot")
-    assert "The school started without peer review." in text(page)
+    assert "Peer review is switched off while the school starts" in text(page)
     assert "Go live once the pilot RFC is closed" in text(page)
     assert not Adoption.objects.get(school=school).is_live
     perform(change.pk, "submit", olga)
@@ -197,7 +197,16 @@ def test_a_new_school_goes_from_nothing_to_live(browser, live_server):
     page.goto(f"{base}/getting-started/?school=brook-lane")
     assert "Everything is ready" in text(page), text(page)
     page.goto(f"{base}/getting-started/pilot/?school=brook-lane")
+    # No one holds the peer reviewer role yet: switching it on is not offered ticked, and
+    # is refused (plans would wait for a check no one can make) until someone does.
+    assert "No one holds the peer reviewer role yet" in text(page)
+    assert not page.get_by_label("Switch peer review back on").is_checked()
     page.get_by_label("Switch peer review back on").check()
+    click(page, "Go live")
+    assert "No one holds the peer reviewer role yet: give it" in text(page)
+    give_roles(page, base, school, iris, [Role.PEER_REVIEWER])
+    page.goto(f"{base}/getting-started/pilot/?school=brook-lane")
+    assert page.get_by_label("Switch peer review back on").is_checked()
     click(page, "Go live")
     assert "is live with FITS change management" in text(page)
     assert "went live on" in text(page)

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School
+from changedesk.accounts.services import set_membership
 from changedesk.adoption import services
 from changedesk.adoption.models import Adoption, PilotAnswer
 from changedesk.changes.services import create_change
@@ -127,6 +128,34 @@ def test_go_live_leaves_peer_review_off_unless_asked(school, team):
     advance(change, team, "closed")
     services.go_live(school, team["sam"], peer_review=False)
     assert not School.objects.get(pk=school.pk).peer_review_enabled
+
+
+def test_peer_review_is_not_switched_on_with_no_one_to_do_it(client, school, team):
+    # Meadowbank's journey: started without peer review and no peer reviewer; ticking the
+    # (once pre-ticked) box went live with every future plan waiting for no one.
+    school.peer_review_enabled = False
+    school.save()
+    set_membership(team["peter"], school, [])
+    change = create_change(school, team["olivia"], dict(REQUEST))
+    services.choose_pilot(school, team["sam"], change.pk)
+    advance(change, team, "closed")
+    client.force_login(team["sam"])
+    body = client.get(PAGE, {"school": school.slug}).content.decode()
+    assert 'id="no-peer-reviewer"' in body
+    assert "checked" not in body.split('name="peer_review"')[1].split(">")[0]
+    response = client.post(
+        reverse("adoption:go_live"), {"school": school.slug, "peer_review": "on"}, follow=True
+    )
+    assert "No one holds the peer reviewer role yet" in response.content.decode()
+    assert not Adoption.objects.get(school=school).is_live
+    assert not School.objects.get(pk=school.pk).peer_review_enabled
+    # With someone to do it, the box is ticked for them and going live switches it on.
+    set_membership(team["peter"], school, [Role.PEER_REVIEWER])
+    body = client.get(PAGE, {"school": school.slug}).content.decode()
+    assert 'id="no-peer-reviewer"' not in body
+    assert "checked" in body.split('name="peer_review"')[1].split(">")[0]
+    services.go_live(school, team["sam"], peer_review=True)
+    assert School.objects.get(pk=school.pk).peer_review_enabled
 
 
 def test_the_offer_is_not_shown_when_the_school_had_peer_review(client, school, team, pilot):

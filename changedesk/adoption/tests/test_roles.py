@@ -63,7 +63,7 @@ def test_page_shows_holders_guidance_and_warnings(client, school, team):
     body = response.content.decode()
     assert "Ian Ingram" in body and "The ICT manager or ICT co-ordinator." in body
     assert "Fiona Fraser (ICT staff)" in body
-    assert "No one is communicator yet." in body
+    assert "No one holds the communicator role yet." in body
     assert reverse("accounts:school", args=[school.slug]) in body  # where roles are given
     client.force_login(team["olivia"])
     body = client.get(PAGE, {"school": school.slug}).content.decode()

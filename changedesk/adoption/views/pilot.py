@@ -22,6 +22,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from changedesk.accounts.choices import Role
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
 from changedesk.adoption import permissions, services
@@ -48,6 +49,7 @@ def _page(
     for answer in facts.answers:
         answer.section_labels = [labels[k] for k in answer.sections_lacking if k in labels]  # type: ignore[attr-defined]
     closed = adoption.pilot is not None and adoption.pilot.state == State.CLOSED
+    peer_reviewer_held = bool(services.holders(facts).get(Role.PEER_REVIEWER))
     if choice_form is None and may_lead and not adoption.is_live:
         initial = {"change": adoption.pilot_id} if adoption.pilot_id else {}
         choice_form = PilotChoiceForm(initial=initial, changes=services.pilot_choices(school))
@@ -68,7 +70,8 @@ def _page(
             "choice_form": choice_form,
             "discussion_form": discussion_form
             or DiscussionForm(initial={"pilot_discussion": adoption.pilot_discussion}),
-            "go_live_form": GoLiveForm(initial={"peer_review": True}),
+            "go_live_form": GoLiveForm(initial={"peer_review": peer_reviewer_held}),
+            "peer_reviewer_held": peer_reviewer_held,
             "offers_peer_review": services.offers_peer_review(adoption, school),
             "outstanding": [t for t in _tasks(facts) if t.key != "pilot"],
         },

@@ -129,7 +129,7 @@ def test_the_report_is_shown_as_frozen_with_its_digest(client, team, october):
     assert october.digest in after
     assert "{#" not in after and "{%" not in after  # no template text leaks through
     assert "the figures below match it" in after
-    assert f"RFC {later.pk}<" not in after
+    assert f">{later.reference}<" not in after
     figures = lambda html: html.split("The figures as they stood")[1]  # noqa: E731
     assert "RFCs raised" in figures(after)
     assert figures(before) == figures(after)
@@ -179,6 +179,20 @@ def test_readers_who_may_not_decide_see_no_form_and_are_refused(client, team, oc
     )
     assert response.status_code == 403
     assert not Decision.objects.exists()
+
+
+def test_the_report_reads_as_people_say_it_with_its_charts(client, team, october):
+    # The period's last day (not the day after), the RFCs by their references (not their
+    # database ids), and the trends on the screen as well as on paper.
+    (change,) = Change.objects.filter(school=october.school)
+    Change.objects.filter(pk=change.pk).update(number=42)  # a reference that is not its id
+    page = client_of(client, team["fiona"]).get(pages(october)[0]).content.decode()
+    assert "From 1 October 2026 to 31 October 2026" in page
+    link = f'<a href="{reverse("changes:detail", args=[change.pk])}">RFC-0042</a>'
+    assert link in page
+    assert 'id="h-charts"' in page and "<svg" in page and "The trend in words" in page
+    printed = client.get(pages(october)[1]).content.decode()
+    assert "<td>31 Oct 2026</td>" in printed and "(exclusive)" not in printed
 
 
 def test_the_print_is_a4_with_inline_svg_charts(client, team, october):

@@ -106,6 +106,20 @@ def test_the_default_period_is_the_schools_frequency(client, school, people):
     assert "week from 30 November 2026" in text
 
 
+def test_a_period_not_over_yet_says_so(client, school, people):
+    # The month still running shows its figures so far: say so, and where the finished
+    # reports are kept; a month that is over does not.
+    client.force_login(people["fiona"])
+    with time_machine.travel(datetime(2026, 12, 3, 12, tzinfo=UTC), tick=False):
+        now = client.get(URL, {"school": school.slug}).content.decode()
+        printed = client.get(reverse("reports:period_print"), {"school": school.slug})
+        over = client.get(URL, {"school": school.slug, "start": "2026-11-01"}).content.decode()
+    assert 'id="in-progress"' in now and "December 2026" in now
+    assert f"{reverse('reports:archive')}?school={school.slug}" in now
+    assert "(not over yet)" in printed.content.decode()
+    assert "November 2026" in over and 'id="in-progress"' not in over
+
+
 @pytest.mark.parametrize(
     "query",
     [

@@ -14,7 +14,9 @@ decisions (`may_decide`); another school's report is a 404.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -31,6 +33,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, User
+from changedesk.changes.models import Change, format_reference
 from changedesk.lib import paging
 from changedesk.lib.days import today_in
 from changedesk.lib.views import form_page
@@ -142,6 +145,34 @@ def _charts(snapshot: Snapshot) -> list[dict[str, Any]]:
     return charts
 
 
+def _with_references(snapshot: Snapshot) -> dict[str, Any]:
+    """The frozen figures (a copy: the snapshot itself is never touched) with, for each
+    figure, its RFCs as (id, reference) pairs: the ids are stored, the references ("RFC-0042",
+    as people know them) are read in one query."""
+    shown: dict[str, Any] = copy.deepcopy(snapshot.figures)
+    groups = shown.get("groups") or []
+    ids = {
+        i
+        for group in groups
+        for figure in group.get("figures") or []
+        if isinstance(figure, dict)
+        for i in figure.get("ids") or []
+        if isinstance(i, int)
+    }
+    numbers = dict(
+        Change.objects.filter(school_id=snapshot.school_id, pk__in=ids).values_list("pk", "number")
+    )
+    for group in groups:
+        for figure in group.get("figures") or []:
+            if isinstance(figure, dict):
+                figure["rfcs"] = [
+                    (i, format_reference(numbers[i]) if i in numbers else f"RFC #{i}")
+                    for i in figure.get("ids") or []
+                    if isinstance(i, int)
+                ]
+    return shown
+
+
 def _context(snapshot: Snapshot, user: User) -> dict[str, Any]:
     decisions = list(
         Decision.objects.filter(snapshot=snapshot)
@@ -151,7 +182,8 @@ def _context(snapshot: Snapshot, user: User) -> dict[str, Any]:
     return {
         "snapshot": snapshot,
         "school": snapshot.school,
-        "report": snapshot.figures,
+        "last_day": snapshot.end - timedelta(days=1),
+        "report": _with_references(snapshot),
         "decisions": decisions,
         "may_decide": may_decide(user, snapshot.school),
         "intact": archive.verify(snapshot),
@@ -175,7 +207,7 @@ def snapshot_page(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form,
         "reports/snapshot.html",
-        lambda: _context(snapshot, user),
+        lambda: _print_context(snapshot, user),
         save=lambda: archive.record_decision(
             snapshot,
             user,

@@ -14,7 +14,7 @@ The query (`?school=&period=&start=`) is read by `reports.filters.ask`, as the A
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,12 +23,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.current import current_user
 from changedesk.changes.models import Change
 from changedesk.lib import paging
+from changedesk.lib.days import today_in
 from changedesk.lib.views import form_page
 from changedesk.reports import figures, services
 from changedesk.reports.filters import Asked, BadQuery, MustChoose, ask
@@ -65,7 +67,13 @@ def _context(request: HttpRequest, asked: Asked, report: dict[str, Any]) -> dict
         "query": urlencode({"school": asked.slug, "period": asked.period}),
         "frequency": figures.frequency_of(asked.school) if asked.school else "",
         "may_set": bool(asked.school and may_set_frequency(user, asked.school)),
+        "in_progress": asked.start <= _today(asked) < asked.end,
     }
+
+
+def _today(asked: Asked) -> date:
+    """Today in the school's days (across schools: the server's)."""
+    return today_in(asked.school) if asked.school else timezone.localdate()
 
 
 def _reads(user: Any, school: Any) -> bool:
