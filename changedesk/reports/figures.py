@@ -648,8 +648,6 @@ def _note(key: str, row: dict[str, Any]) -> str:
         return "No RFC left this stage in the period."
     if key == "patches_percent_on_time" and row[key] is None:
         return "No patch released in the period was due or deployed yet."
-    if key.startswith("release_") or key.startswith("patches_"):
-        return "Release and patch figures have no RFCs behind them."
     return ""
 
 

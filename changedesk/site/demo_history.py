@@ -606,8 +606,7 @@ def _plan(words: dict[str, str], start: datetime, end: datetime) -> dict[str, An
 
 DECISION = {
     "text": "Tell the users before every change: Olivia drafts the notice when she submits "
-    "the plan, and Carol publishes it the day it is approved. Review the failed changes' "
-    "fallback plans at the next ICT meeting.",
+    "the plan, and Carol publishes it the day it is approved.",
     "decided_by": "Senior leadership team meeting",
 }
 

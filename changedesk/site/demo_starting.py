@@ -4,10 +4,10 @@ Where Greenfield shows a school a year on, Meadowbank shows the start of the jou
 people (the headteacher, who is the school administrator and the final approver; a teacher
 who co-ordinates ICT, the initial approver; the supplier's technician, who raises and
 carries out the changes and is ICT staff), not every role held yet, peer review switched
-off while they start, one RFC in draft, not live and no go-live date. The getting-started
-page shows it at the first step.
+off while they start, no RFC yet, not live and no go-live date. Its administrator and
+approvers land on the getting-started page when they sign in, at the first step.
 
-Made once: people by username, the school by slug, the draft by title.
+Made once: people by username, the school by slug.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from __future__ import annotations
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Membership, School, User
 from changedesk.accounts.services import create_school, create_user, set_membership
-from changedesk.changes.models import Change
-from changedesk.changes.services import create_change
 
 NAME = "Meadowbank Primary School"
 SLUG = "meadowbank"
@@ -30,12 +28,6 @@ PEOPLE: tuple[tuple[str, str, str, str, tuple[Role, ...], bool], ...] = (
     ("dan", "Dan", "Doyle", "Technician, Brightwire IT Support",
      (Role.ORIGINATOR, Role.IMPLEMENTER), True),
 )  # fmt: skip
-DRAFT = {
-    "title": "Replace the failing hard disk in the office PC",
-    "description": "Fit a new solid-state disk in the office PC and restore its files and "
-    "the MIS client from the backup.",
-    "reason": "The disk reports errors and the PC takes ten minutes to start.",
-}
 
 
 def build_starting(password: str) -> list[tuple[str, str, str]]:
@@ -43,7 +35,6 @@ def build_starting(password: str) -> list[tuple[str, str, str]]:
     school = School.objects.filter(slug=SLUG).first() or create_school(
         NAME, SLUG, peer_review_enabled=False
     )
-    people: dict[str, User] = {}
     sign_ins = []
     for username, first, last, job, roles, ict in PEOPLE:
         user = User.objects.filter(username=username).first() or create_user(
@@ -58,11 +49,8 @@ def build_starting(password: str) -> list[tuple[str, str, str]]:
         if not Membership.objects.filter(user=user, school=school).exists():
             set_membership(user, school, roles)
             Membership.objects.filter(user=user, school=school).update(is_ict_staff=ict)
-        people[username] = user
         held = ", ".join(Role(role).label.lower() for role in roles)
         sign_ins.append(
             (username, password, f"{NAME}, just starting: {first} {last}, {job}: {held}")
         )
-    if not Change.objects.filter(school=school, title=DRAFT["title"]).exists():
-        create_change(school, people["dan"], dict(DRAFT))
     return sign_ins
