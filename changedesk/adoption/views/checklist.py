@@ -27,27 +27,13 @@ from changedesk.accounts.models import School
 from changedesk.adoption import checklist
 from changedesk.adoption.checklist_forms import ReviewForm
 from changedesk.adoption.models import Adoption, ChecklistReview
+from changedesk.adoption.views.getting_started import school_of
 from changedesk.lib.days import today_in
 from changedesk.lib.views import form_page
 
 STYLESHEET = "changedesk/adoption.css"
 # A school reviews a few times a year: the page lists this many past reviews.
 MOST_PAST = 20
-
-
-def _school(request: HttpRequest) -> School | None:
-    """`?school=<slug>` among the person's schools (404 if not theirs), the only one, or
-    None (the person chooses)."""
-    schools = permissions.schools(current_user(request))
-    slug = request.GET.get("school") or request.POST.get("school") or ""
-    if slug:
-        school = next((s for s in schools if s.slug == slug), None)
-        if school is None:
-            raise Http404("No such school among yours.")
-        return school
-    if not schools:
-        raise Http404("You are not a member of any school.")
-    return schools[0] if len(schools) == 1 else None
 
 
 def _here(school: School) -> str:
@@ -93,7 +79,7 @@ def _page(request: HttpRequest, school: School, form: ReviewForm | None = None) 
 
 @require_GET
 def checklist_page(request: HttpRequest) -> HttpResponse:
-    school = _school(request)
+    school = school_of(request)
     if school is None:
         return render(
             request,
@@ -105,7 +91,7 @@ def checklist_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def record(request: HttpRequest) -> HttpResponse:
-    school = _school(request)
+    school = school_of(request)
     if school is None:
         raise Http404("Choose the school.")
     user = current_user(request)
