@@ -66,6 +66,15 @@ def _fast_tests(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_memos():
+    """What a process keeps under the version of its data (a test database's rolled-back
+    rows give their ids again, which a running instance never does) starts empty."""
+    from changedesk.standard import promotion
+
+    promotion._often_done.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _history_anchors(settings, tmp_path, monkeypatch):
     """Each test has its own data directory (so its own history anchors file), and the
     worker's daily anchor job runs only where a test runs it (changes/anchors.py), so that

@@ -44,12 +44,19 @@ def test_a_kind_that_keeps_succeeding_is_suggested_once_until_written(team, scho
     _done(school, olivia, "New projector", items=[laptops])
     with CaptureQueriesContext(connection) as queries:
         found = suggestions([school.pk])
-    assert len(queries) == 3
+    assert len(queries) == 4  # the tallies' version, the RFCs, their items, the templates
     assert len(found) == 1 and found[0].times == SUGGEST_AFTER
     assert found[0].title == "Patch run March 2026" and found[0].item_ids == (laptops.pk,)
     latest = Change.objects.get(pk=found[0].latest)
     assert prefill(latest)["duration_minutes"] == 120
     assert prefill(latest)["title"] == "Patch run March 2026"
+    # Kept while no RFC of the school is implemented or closed: the version and the templates.
+    with CaptureQueriesContext(connection) as queries:
+        assert suggestions([school.pk]) == found
+    assert len(queries) == 2
+    # Another success is seen at once.
+    _done(school, olivia, "Patch run June 2026", items=[laptops])
+    assert suggestions([school.pk])[0].times == SUGGEST_AFTER + 1
     services.create_template(school, olivia, {**CONTENT, "title": "Patch run"})
     assert suggestions([school.pk]) == []
 
