@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from changedesk.accounts.api import MeView, SchoolViewSet
+from changedesk.accounts.trust_api import TrustViewSet
 from changedesk.changes.api import ChangeViewSet
 from changedesk.lib import schema  # noqa: F401  (registers the filters' schema extension)
 from changedesk.lib.middleware import policy
@@ -31,6 +32,7 @@ class DocsView(SpectacularSwaggerSplitView):
 router = SimpleRouter()
 router.register("changes", ChangeViewSet, basename="change")
 router.register("schools", SchoolViewSet, basename="school")
+router.register("trusts", TrustViewSet, basename="trust")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

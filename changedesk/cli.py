@@ -5,7 +5,7 @@
     changedesk COMMAND --help     one command's options (also `changedesk help COMMAND`)
 
 changedesk's own commands are management commands in its apps (`serve`, `demo`, `backup`,
-`restore`: site; `school`, `user`, `token`, `unlock`: accounts; `verify-history`: changes;
+`restore`: site; `school`, `trust`, `user`, `token`, `unlock`: accounts; `verify-history`: changes;
 `worker`: notifications),
 built on `changedesk.lib.management.base.Command`, which keeps their output and exit
 statuses the contract scripts rely on. An unexpected error in Django's commands is one

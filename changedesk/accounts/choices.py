@@ -25,6 +25,27 @@ class Role(models.TextChoices):
     INSTALLER = "installer", "Installer"
 
 
+class TrustRole(models.TextChoices):
+    """What a person may be in a trust (a multi-academy trust, or a local authority's ICT
+    service): roles that reach every school of the trust without a place in each."""
+
+    # Creates the trust's schools and manages its people (and so each school's members).
+    TRUST_ADMIN = "trust_admin", "Trust administrator"
+    # The trust's ICT team: raises and implements changes in any of its schools.
+    TRUST_TECHNICIAN = "trust_technician", "Trust technician"
+    # Reviews the trust's changes in any of its schools.
+    TRUST_PEER_REVIEWER = "trust_peer_reviewer", "Trust peer reviewer"
+
+
+# What each trust role holds in every school of the trust. A school's approvals stay its
+# own: no trust role is an initial or final approver anywhere.
+TRUST_GRANTS: dict[str, tuple[str, ...]] = {
+    TrustRole.TRUST_ADMIN: (Role.SCHOOL_ADMIN, Role.VIEWER),
+    TrustRole.TRUST_TECHNICIAN: (Role.ORIGINATOR, Role.IMPLEMENTER),
+    TrustRole.TRUST_PEER_REVIEWER: (Role.PEER_REVIEWER,),
+}
+
+
 # Roles whose holders decide on an RFC and may name a deputy for a period.
 APPROVER_ROLES = (Role.INITIAL_APPROVER, Role.PEER_REVIEWER, Role.FINAL_APPROVER)
 

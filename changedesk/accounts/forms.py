@@ -10,11 +10,12 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from changedesk.accounts import throttle
-from changedesk.accounts.choices import APPROVER_ROLES, Role
+from changedesk.accounts.choices import APPROVER_ROLES, Role, TrustRole
 from changedesk.accounts.mail import queue_mail
 from changedesk.accounts.models import Delegation, Membership, School, User
 from changedesk.accounts.permissions import holds, may_deputise, roles_to_deputise
@@ -272,3 +273,56 @@ class DelegationForm(forms.ModelForm[Delegation]):
                 f"stand in only as a {names} they are themself.",
             )
         return data
+
+
+# --- Trusts (accounts/trusts.py). ---
+
+TRUST_ROLE_CHOICES = [(role.value, role.label) for role in TrustRole]
+
+
+class TrustRolesForm(forms.Form):
+    """A person's trust roles (none: they leave the trust)."""
+
+    roles = forms.MultipleChoiceField(
+        choices=TRUST_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+
+class TrustPersonForm(TrustRolesForm):
+    """Give trust roles to someone who has an account, named by sign-in name or e-mail."""
+
+    person = forms.CharField(
+        label="Sign-in name or e-mail address",
+        max_length=254,
+        help_text="Someone with an account here; they need no place in any school.",
+    )
+    field_order = ["person", "roles"]
+
+    def clean_person(self) -> User:
+        given = self.cleaned_data["person"].strip()
+        found = list(
+            User.objects.filter(is_active=True).filter(
+                models.Q(username__iexact=given) | models.Q(email__iexact=given)
+            )[:2]
+        )
+        if not found:
+            raise ValidationError("No one with an account here has that sign-in name or address.")
+        if len(found) > 1:
+            raise ValidationError("More than one account has that address: give the sign-in name.")
+        return found[0]
+
+    def clean_roles(self) -> list[str]:
+        roles: list[str] = self.cleaned_data["roles"]
+        if not roles:
+            raise ValidationError("Choose at least one trust role.")
+        return roles
+
+
+class TrustSchoolForm(forms.ModelForm[School]):
+    """A new school in the trust."""
+
+    class Meta:
+        model = School
+        fields = ["name", "slug", "timezone"]
+        help_texts = {"slug": "A short name for its references and addresses, e.g. riverside."}
+        error_messages = {"slug": {"unique": "A school with this short name exists already."}}

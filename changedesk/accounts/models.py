@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from changedesk.accounts.choices import APPROVER_ROLES, Role, ThrottleKind
+from changedesk.accounts.choices import APPROVER_ROLES, Role, ThrottleKind, TrustRole
 
 
 def validate_timezone(value: str) -> None:
@@ -73,6 +73,42 @@ class User(AbstractUser):
         return set(cached[1].get(school.pk, ()))
 
 
+class Trust(models.Model):
+    """A group of schools run together: a multi-academy trust, or a local authority's ICT
+    service. Its people hold trust roles (`TrustMembership`), which reach every school of
+    the trust (`accounts.trusts`); each school keeps its own approvers."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrustMembership(models.Model):
+    """One trust role held by one person (a row per role)."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="trust_memberships")
+    role = models.CharField(max_length=32, choices=TrustRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trust", "user", "role"], name="trust_membership_unique_role"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "trust"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.get_role_display()} of {self.trust}"
+
+
 class SchoolQuerySet(models.QuerySet["School"]):
     def for_user(self, user: User) -> SchoolQuerySet:
         """The schools `user` belongs to (all of them for a superuser): the scoping rule."""
@@ -84,6 +120,14 @@ class School(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
+    trust = models.ForeignKey(
+        Trust,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="schools",
+        help_text="The trust or local authority the school belongs to, if any.",
+    )
     timezone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_timezone]
     )
@@ -151,6 +195,11 @@ class Membership(models.Model):
         default=False,
         help_text="Works in ICT support (technician, network manager, ICT co-ordinator, supplier).",
     )
+    # Made for the trust's roles alone (`accounts.trusts`): it goes when they go, unless the
+    # school has given the person roles of its own meanwhile.
+    trust = models.ForeignKey(
+        Trust, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -168,12 +217,28 @@ class Membership(models.Model):
         held = {r.role for r in self.roles.all()}
         return [role.value for role in Role if role.value in held]
 
+    @property
+    def own_roles(self) -> list[str]:
+        """The roles the school gave, in the order of `Role` (not those through a trust)."""
+        held = {r.role for r in self.roles.all() if r.trust_id is None}
+        return [role.value for role in Role if role.value in held]
+
+    @property
+    def trust_roles(self) -> list[str]:
+        """The roles held through the school's trust, in the order of `Role`."""
+        held = {r.role for r in self.roles.all() if r.trust_id is not None}
+        return [role.value for role in Role if role.value in held]
+
     def set_roles(self, roles: Iterable[str]) -> None:
+        """Give exactly `roles` as the school's own. A role the trust also gives stays held
+        through the trust when the school takes its own away (`accounts.trusts.sync`)."""
         wanted = set(roles)
         unknown = wanted - set(Role.values)
         if unknown:
             raise ValidationError({"roles": f"Unknown role: {', '.join(sorted(unknown))}."})
-        self.roles.exclude(role__in=wanted).delete()
+        self.roles.filter(trust__isnull=True).exclude(role__in=wanted).delete()
+        # A role held through the trust that the school now gives is the school's own.
+        self.roles.filter(trust__isnull=False, role__in=wanted).update(trust=None)
         existing = set(self.roles.values_list("role", flat=True))
         MembershipRole.objects.bulk_create(
             [MembershipRole(membership=self, role=role) for role in sorted(wanted - existing)]
@@ -183,6 +248,10 @@ class Membership(models.Model):
 class MembershipRole(models.Model):
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="roles")
     role = models.CharField(max_length=32, choices=Role.choices)
+    # Held through this trust (one of its people's trust roles), not given by the school.
+    trust = models.ForeignKey(
+        Trust, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, prefetch_related_objects
 
-from changedesk.accounts.choices import APPROVER_ROLES, Role
-from changedesk.accounts.models import Membership, MembershipRole, User
+from changedesk.accounts.choices import APPROVER_ROLES, Role, TrustRole
+from changedesk.accounts.models import Membership, MembershipRole, Trust, TrustMembership, User
 
 if TYPE_CHECKING:
     from changedesk.accounts.models import Invitation, School
@@ -116,6 +116,34 @@ def holds_or_superuser(user: Any, wanted: str | frozenset[str] | set[str], schoo
     if user.is_superuser:
         return True
     return holds_any(user, {wanted} if isinstance(wanted, str) else wanted, school)
+
+
+# --- Trusts (accounts/trusts.py). ---
+
+
+def trust_roles(user: Any, trust: Trust) -> set[str]:
+    """The trust roles `user` holds in `trust`; none for anyone signed out or deactivated."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    return set(
+        TrustMembership.objects.filter(trust=trust, user=user).values_list("role", flat=True)
+    )
+
+
+def is_trust_admin(user: Any, trust: Trust) -> bool:
+    """The trust's administrator (a superuser is one of every trust): its schools and its
+    people's trust roles."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.is_superuser) or TrustRole.TRUST_ADMIN in trust_roles(user, trust)
+
+
+def trusts(user: Any) -> list[Trust]:
+    """The trusts `user` may see: those they hold a role in (every trust for a superuser)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    found = Trust.objects.order_by("name")
+    return list(found if user.is_superuser else found.filter(memberships__user=user).distinct())
 
 
 # --- Delegation. ---

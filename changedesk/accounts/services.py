@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone as django_timezone
 from django.utils.text import slugify
 
+from changedesk.accounts import trusts
 from changedesk.accounts.choices import Role
 from changedesk.accounts.mail import queue_mail
 from changedesk.accounts.models import Delegation, Invitation, Membership, School, User
@@ -60,6 +61,9 @@ def set_membership(user: User, school: School, roles: Iterable[str]) -> Membersh
     with transaction.atomic():
         membership, _ = Membership.objects.get_or_create(user=user, school=school)
         membership.set_roles(roles)
+        if school.trust is not None:
+            # A role the school took away may still be held through its trust.
+            trusts.sync(school.trust, users=[user])
     return membership
 
 
@@ -111,6 +115,12 @@ def change_roles(
 def remove_member(membership: Membership) -> None:
     """Take a person out of a school. Whoever leaves neither deputises there nor is
     deputised for; the school keeps at least one administrator."""
+    if membership.trust_roles:
+        raise InvalidAction(
+            f"{membership.user.display_name} holds roles here through "
+            f"{membership.school.trust or 'the trust'}: its administrator manages those. "
+            "Take away the school's own roles instead."
+        )
     with transaction.atomic():
         _keep_an_admin(membership, [])
         person = membership.user
@@ -129,7 +139,11 @@ def revoke_delegation(delegation: Delegation) -> bool:
 
 
 def _keep_an_admin(membership: Membership, roles: list[str]) -> None:
-    if Role.SCHOOL_ADMIN in roles or Role.SCHOOL_ADMIN not in membership.role_list:
+    if (
+        Role.SCHOOL_ADMIN in roles
+        or Role.SCHOOL_ADMIN in membership.trust_roles
+        or Role.SCHOOL_ADMIN not in membership.role_list
+    ):
         return
     # One change of administrators at a time per school, so two cannot both step down.
     School.objects.select_for_update().only("pk").get(pk=membership.school_id)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from changedesk.accounts import views
+from changedesk.accounts import trust_views, views
 
 app_name = "accounts"
 
@@ -29,6 +29,15 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("schools/", views.schools, name="schools"),
+    path("trusts/", trust_views.trust_list, name="trusts"),
+    path("trusts/<slug:slug>/", trust_views.trust_detail, name="trust"),
+    path("trusts/<slug:slug>/schools/add/", trust_views.trust_school_add, name="trust_school_add"),
+    path("trusts/<slug:slug>/people/add/", trust_views.trust_person_add, name="trust_person_add"),
+    path(
+        "trusts/<slug:slug>/people/<int:user_id>/",
+        trust_views.trust_person_edit,
+        name="trust_person_edit",
+    ),
     path("schools/<slug:slug>/", views.school_detail, name="school"),
     path("schools/<slug:slug>/members/add/", views.member_add, name="member_add"),
     path("schools/<slug:slug>/members/<int:user_id>/", views.member_edit, name="member_edit"),

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
+from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES
 from changedesk.accounts.current import current_user
 from changedesk.accounts.forms import (
@@ -116,7 +117,7 @@ class Place:
 
 def _place(request: HttpRequest, slug: str) -> Place:
     user = current_user(request)
-    school = get_object_or_404(School, slug=slug)
+    school = get_object_or_404(School.objects.select_related("trust"), slug=slug)
     if not is_member(user, school):
         raise Http404("No such school.")
     return Place(school, roles(user, school), is_school_admin(user, school))
@@ -172,7 +173,9 @@ def schools(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     memberships = {m.school_id: m for m in user.memberships.all()}
     rows = [(school, memberships.get(school.pk)) for school in School.objects.for_user(user)]
-    return render(request, "accounts/schools.html", {"rows": rows})
+    return render(
+        request, "accounts/schools.html", {"rows": rows, "trusts": permissions.trusts(user)}
+    )
 
 
 @require_GET
@@ -326,7 +329,7 @@ def member_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
     name = membership.user.display_name
     form = RolesForm(
         request.POST or None,
-        initial={"roles": membership.role_list, "is_ict_staff": membership.is_ict_staff},
+        initial={"roles": membership.own_roles, "is_ict_staff": membership.is_ict_staff},
     )
     removing = request.POST.get("remove") == "1"
     return form_page(

@@ -209,6 +209,16 @@ class RefuseUnknownFields:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
+class StrictCharField(serializers.CharField):
+    """Text, and only text: a number or a yes/no is refused, not turned into text (as
+    `RefuseUnknownFields` does for a serializer's own fields, here inside a list)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def wrong_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str:
     """Why a JSON `value` is of the wrong type for `field`, or "" (null is the field's to
     judge)."""

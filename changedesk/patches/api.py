@@ -60,6 +60,7 @@ from changedesk.lib.api import (
     AwareDateTimeField,
     QuickRepresentation,
     RefuseUnknownFields,
+    StrictCharField,
     UsernameField,
 )
 from changedesk.lib.filters import FilterSet, IdFilter, SchoolFilter
@@ -124,16 +125,6 @@ def _absolute(context: dict[str, Any], path: str) -> str:
 
 
 # --- Fields. ---
-
-
-class StrictCharField(serializers.CharField):
-    """Text, and only text: a number or a yes/no is refused, not turned into text (as
-    `RefuseUnknownFields` does for a serializer's own fields, here inside a list)."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 @extend_schema_field(

@@ -42,7 +42,13 @@ from rest_framework.routers import SimpleRouter
 
 from changedesk.accounts.api import SchoolField
 from changedesk.accounts.models import School, loaded_schools, member_schools
-from changedesk.lib.api import BAD_INPUT, FORBIDDEN, QuickRepresentation, RefuseUnknownFields
+from changedesk.lib.api import (
+    BAD_INPUT,
+    FORBIDDEN,
+    QuickRepresentation,
+    RefuseUnknownFields,
+    StrictCharField,
+)
 from changedesk.lib.loading import attach
 from changedesk.releases.api.common import MAX_ID, BySchool, Rows, not_found
 from changedesk.releases.choices import CriterionResult
@@ -73,15 +79,6 @@ def _errors(not_found: OpenApiResponse) -> dict[int, OpenApiResponse]:
 
 def _id_field(help_text: str, **kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=help_text, **kwargs)
-
-
-class StrictCharField(serializers.CharField):
-    """Text only: a number or a yes/no inside a list is refused, not turned into text."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 def _lines(help_text: str) -> serializers.ListField:

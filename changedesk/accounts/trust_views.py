@@ -1,0 +1,174 @@
+"""A trust's pages: its schools and its people's trust roles (`accounts.trusts`).
+
+A trust's page is seen by whoever holds a role in it; adding schools and giving or taking
+away trust roles needs its administrator (a superuser counts as one). Anyone else gets a
+404, as for a school's pages."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from changedesk.accounts import trusts as trust_services
+from changedesk.accounts.choices import TRUST_GRANTS, Role, TrustRole
+from changedesk.accounts.current import current_user
+from changedesk.accounts.forms import TrustPersonForm, TrustRolesForm, TrustSchoolForm
+from changedesk.accounts.models import MembershipRole, School, Trust, TrustMembership, User
+from changedesk.accounts.permissions import is_trust_admin, trust_roles
+from changedesk.lib.views import form_page
+
+
+def _trust(request: HttpRequest, slug: str, *, admin: bool = False) -> tuple[Trust, bool]:
+    """The trust named `slug` as the caller sees it, and whether they administer it."""
+    user = current_user(request)
+    trust = get_object_or_404(Trust, slug=slug)
+    is_admin = is_trust_admin(user, trust)
+    if not is_admin and not trust_roles(user, trust):
+        raise Http404("No such trust.")
+    if admin and not is_admin:
+        raise PermissionDenied(f"Only an administrator of {trust.name} may do this.")
+    return trust, is_admin
+
+
+def _people(trust: Trust) -> list[tuple[User, list[str]]]:
+    """The trust's people, by name, each with their trust roles' names."""
+    held: dict[int, set[str]] = defaultdict(set)
+    for user_id, role in TrustMembership.objects.filter(trust=trust).values_list("user_id", "role"):
+        held[user_id].add(role)
+    people = User.objects.filter(pk__in=list(held)).order_by("first_name", "last_name", "username")
+    return [(p, [r.label for r in TrustRole if r.value in held[p.pk]]) for p in people]
+
+
+@require_GET
+def trust_list(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    found = Trust.objects.annotate(school_count=Count("schools", distinct=True)).order_by("name")
+    if not user.is_superuser:
+        found = found.filter(memberships__user=user).distinct()
+    return render(request, "accounts/trusts.html", {"trusts": list(found)})
+
+
+@require_GET
+def trust_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    trust, is_admin = _trust(request, slug)
+    schools = list(
+        School.objects.filter(trust=trust)
+        .annotate(
+            members=Count("memberships", distinct=True),
+            own_admins=Count(
+                "memberships__roles",
+                filter=Q(
+                    memberships__roles__role=Role.SCHOOL_ADMIN,
+                    memberships__roles__trust__isnull=True,
+                ),
+                distinct=True,
+            ),
+            final_approvers=Count(
+                "memberships__roles",
+                filter=Q(memberships__roles__role=Role.FINAL_APPROVER),
+                distinct=True,
+            ),
+        )
+        .order_by("name")
+    )
+    return render(
+        request,
+        "accounts/trust_detail.html",
+        {
+            "trust": trust,
+            "is_admin": is_admin,
+            "schools": schools,
+            "people": _people(trust),
+            "grants": [
+                (role.label, [Role(r).label for r in TRUST_GRANTS[role]]) for role in TrustRole
+            ],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def trust_school_add(request: HttpRequest, slug: str) -> HttpResponse:
+    trust, _ = _trust(request, slug, admin=True)
+    form = TrustSchoolForm(request.POST or None, initial={"timezone": "Europe/London"})
+    return form_page(
+        request,
+        form,
+        "accounts/trust_school_add.html",
+        {"trust": trust},
+        save=lambda: trust_services.create_school(
+            trust,
+            form.cleaned_data["name"],
+            form.cleaned_data["slug"],
+            timezone=form.cleaned_data["timezone"],
+        ),
+        done=lambda school: (
+            f"{school.name} is added to {trust.name}. Its own people (a final approver "
+            "first) are added from its page."
+        ),
+        success_url=reverse("accounts:trust", args=[trust.slug]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def trust_person_add(request: HttpRequest, slug: str) -> HttpResponse:
+    trust, _ = _trust(request, slug, admin=True)
+    form = TrustPersonForm(request.POST or None)
+    return form_page(
+        request,
+        form,
+        "accounts/trust_person.html",
+        {"trust": trust, "person": None},
+        save=lambda: trust_services.set_trust_roles(
+            trust,
+            form.cleaned_data["person"],
+            sorted(
+                set(form.cleaned_data["roles"]) | trust_roles(form.cleaned_data["person"], trust)
+            ),
+        ),
+        done=lambda _: f"{form.cleaned_data['person'].display_name}'s trust roles are saved.",
+        success_url=reverse("accounts:trust", args=[trust.slug]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def trust_person_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+    trust, _ = _trust(request, slug, admin=True)
+    held = set(
+        TrustMembership.objects.filter(trust=trust, user_id=user_id).values_list("role", flat=True)
+    )
+    if not held:
+        raise Http404("No such person in this trust.")
+    person = get_object_or_404(User, pk=user_id)
+    form = TrustRolesForm(
+        request.POST if request.method == "POST" else None, initial={"roles": sorted(held)}
+    )
+    return form_page(
+        request,
+        form,
+        "accounts/trust_person.html",
+        lambda: {"trust": trust, "person": person, "schools": _held_in(person, trust)},
+        save=lambda: trust_services.set_trust_roles(trust, person, form.cleaned_data["roles"]),
+        done=lambda roles: (
+            f"{person.display_name}'s trust roles are saved."
+            if roles
+            else f"{person.display_name} has left {trust.name}."
+        ),
+        success_url=reverse("accounts:trust", args=[trust.slug]),
+    )
+
+
+def _held_in(person: User, trust: Trust) -> list[Any]:
+    """How many of the trust's schools the person holds roles in through the trust."""
+    return list(
+        MembershipRole.objects.filter(trust=trust, membership__user=person)
+        .values_list("membership__school__name", flat=True)
+        .distinct()
+        .order_by("membership__school__name")
+    )
