@@ -49,4 +49,5 @@ urlpatterns = [
     path("", include("changedesk.releases.api")),
     path("", include("changedesk.reports.api")),
     path("", include("changedesk.adoption.api")),
+    path("", include("changedesk.signin.api")),
 ]

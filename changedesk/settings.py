@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "changedesk.releases",
     "changedesk.reports",
     "changedesk.adoption",
+    "changedesk.signin",
     "changedesk.site",
 ]
 
@@ -99,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "changedesk.accounts.context_processors.site",
                 "changedesk.reports.context_processors.menu",
+                "changedesk.signin.context_processors.sign_in",
             ],
         },
     },
@@ -135,6 +137,8 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# Passwords, then what the blocks "OpenID Connect sign-in" and "LDAP sign-in" below add.
+AUTHENTICATION_BACKENDS = ["changedesk.signin.backends.PasswordBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "adoption:welcome"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -228,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "ItemKindEnum": "changedesk.configuration.models.ItemKind",
         "MeetingStatusEnum": "changedesk.committee.choices.MeetingStatus",
         "SeverityEnum": "changedesk.patches.choices.Severity",
+        "TrustRoleEnum": "changedesk.accounts.choices.TrustRole",
+        "RoleEnum": "changedesk.accounts.choices.Role",
     },
 }
 
@@ -260,6 +266,112 @@ SILENCED_SYSTEM_CHECKS = [
     # SQLite they are plain indexes, as meant.
     "models.W040",
 ]
+
+# --- OpenID Connect sign-in (changedesk/signin) ---
+# "Sign in with Microsoft" (Entra ID) or "Sign in with Google" (Workspace), or any other
+# OpenID Connect provider: on when OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all
+# set (see the README's "Single sign-on"). The endpoints come from the issuer's discovery
+# document unless given. Which people may use it is each school's choice (signin/models.py).
+OIDC_ISSUER = env_str("OIDC_ISSUER", "").strip().rstrip("/")
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "").strip()
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+_oidc_given = [
+    name
+    for name, value in [
+        ("OIDC_ISSUER", OIDC_ISSUER),
+        ("OIDC_CLIENT_ID", OIDC_RP_CLIENT_ID),
+        ("OIDC_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+    ]
+    if value
+]
+if 0 < len(_oidc_given) < 3:
+    raise ImproperlyConfigured(
+        "OpenID Connect sign-in needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET; "
+        f"only {', '.join(_oidc_given)} is set"
+    )
+OIDC_ENABLED = len(_oidc_given) == 3
+# The name on the sign-in page's button: "Sign in with Microsoft".
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on").strip() or "single sign-on"
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_JWKS_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = ""  # the person is read from the ID token alone
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+# The claims any one of which, true, says the provider verified the e-mail address:
+# `email_verified` (Google and most), `xms_edov` (Entra ID's optional claim).
+OIDC_VERIFIED_EMAIL_CLAIMS = env_list("OIDC_VERIFIED_EMAIL_CLAIMS", ["email_verified"])
+OIDC_CLOCK_SKEW = env_int("OIDC_CLOCK_SKEW", 60)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "signin:oidc_callback"
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("changedesk.signin.oidc.OIDCBackend")
+# --- end of OpenID Connect sign-in ---
+
+# --- LDAP sign-in (changedesk/signin/ldap*.py) ---
+# Signing in with the school's Active Directory or OpenLDAP (README, "LDAP sign-in"), on only
+# when LDAP_SERVER_URI is set. It needs python-ldap and django-auth-ldap, from
+# requirements-ldap.txt (built against Debian's libldap2-dev and libsasl2-dev). The directory
+# checks the password; who may come in, and their roles, stay changedesk's
+# (changedesk/signin/ldap.py): by default only people with an account already, matched by
+# username or e-mail; LDAP_CREATE_USERS=true makes an account, with no roles, for the rest.
+LDAP_SERVER_URI = env_str("LDAP_SERVER_URI", "").strip()
+if LDAP_SERVER_URI:
+    try:
+        import ldap
+        from django_auth_ldap.config import LDAPSearch
+    except ImportError as missing:
+        raise ImproperlyConfigured(
+            "LDAP_SERVER_URI is set, but python-ldap and django-auth-ldap are not installed: "
+            "install libldap2-dev and libsasl2-dev, then `pip install -r requirements-ldap.txt`"
+        ) from missing
+    _ldaps = LDAP_SERVER_URI.lower().startswith("ldaps://")
+    AUTH_LDAP_SERVER_URI = LDAP_SERVER_URI
+    # The service account that looks people up (AD: any domain user will do).
+    AUTH_LDAP_BIND_DN = env_str("LDAP_BIND_DN", "")
+    AUTH_LDAP_BIND_PASSWORD = env_str("LDAP_BIND_PASSWORD", "")
+    _search_base = env_str("LDAP_USER_SEARCH_BASE", "")
+    if not _search_base:
+        raise ImproperlyConfigured(
+            "LDAP_USER_SEARCH_BASE must be set with LDAP_SERVER_URI, e.g. "
+            "OU=Staff,DC=school,DC=local"
+        )
+    # Active Directory's logon name by default; OpenLDAP: (uid=%(user)s).
+    AUTH_LDAP_USER_SEARCH = LDAPSearch(
+        _search_base,
+        ldap.SCOPE_SUBTREE,
+        env_str("LDAP_USER_FILTER", "(sAMAccountName=%(user)s)"),
+    )
+    # StartTLS on ldap:// unless turned off (a password crosses the network in the bind);
+    # ldaps:// is encrypted already.
+    AUTH_LDAP_START_TLS = env_bool("LDAP_START_TLS", not _ldaps)
+    if AUTH_LDAP_START_TLS and _ldaps:
+        raise ImproperlyConfigured("LDAP_START_TLS is for ldap:// addresses; ldaps:// has TLS")
+    _ldap_timeout = env_int("LDAP_TIMEOUT", 5)
+    if _ldap_timeout < 1:
+        raise ImproperlyConfigured("LDAP_TIMEOUT must be at least 1 (second)")
+    AUTH_LDAP_CONNECTION_OPTIONS: dict[int, object] = {
+        ldap.OPT_NETWORK_TIMEOUT: _ldap_timeout,
+        ldap.OPT_TIMEOUT: _ldap_timeout,
+        ldap.OPT_REFERRALS: 0,  # AD's referrals to other domains fail a search
+    }
+    _ldap_ca_file = env_str("LDAP_CA_FILE", "")
+    if _ldap_ca_file:
+        if not Path(_ldap_ca_file).is_file():
+            raise ImproperlyConfigured(f"LDAP_CA_FILE is not a file: {_ldap_ca_file!r}")
+        AUTH_LDAP_CONNECTION_OPTIONS[ldap.OPT_X_TLS_CACERTFILE] = _ldap_ca_file
+        AUTH_LDAP_CONNECTION_OPTIONS[ldap.OPT_X_TLS_NEWCTX] = 0  # last: applies the above
+    AUTH_LDAP_USER_ATTR_MAP = {
+        "first_name": env_str("LDAP_ATTR_FIRST_NAME", "givenName"),
+        "last_name": env_str("LDAP_ATTR_LAST_NAME", "sn"),
+        "email": env_str("LDAP_ATTR_EMAIL", "mail"),
+    }
+    AUTH_LDAP_ALWAYS_UPDATE_USER = True  # names and e-mail follow the directory
+    AUTH_LDAP_NO_NEW_USERS = not env_bool("LDAP_CREATE_USERS", False)
+    AUTHENTICATION_BACKENDS.append("changedesk.signin.ldap.SchoolLDAPBackend")
+# --- end of LDAP sign-in ---
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import ChangeType, State
 from changedesk.changes.models import QUALIFIED_REFERENCE_RE, REFERENCE_RE, Change
-from changedesk.lib.filters import BooleanFilter, DayFilter, FilterSet, SchoolFilter
+from changedesk.lib.filters import BooleanFilter, DayFilter, FilterSet, SchoolFilter, TrustFilter
 from changedesk.lib.search import LIMIT, newest, search
 
 SORTS = {
@@ -39,6 +39,7 @@ class ChangeFilterSet(FilterSet):
     )
     state = django_filters.MultipleChoiceFilter(choices=State.choices, label="State")
     school = SchoolFilter()
+    trust = TrustFilter()
     originator = django_filters.CharFilter(method="by_originator", label="Originator")
     person = django_filters.CharFilter(method="by_person", label="Anyone named on it (username)")
     is_emergency = BooleanFilter(label="Emergency")

@@ -152,6 +152,24 @@ class SchoolFilter(django_filters.CharFilter):
         return qs.filter(school__in=school._default_manager.filter(slug=value).values("pk"))
 
 
+class TrustFilter(django_filters.CharFilter):
+    """The schools of a trust, by the trust's slug: their ids are read first (a trust has
+    tens of schools, not thousands) and the list filtered on its own `school` column, as
+    the person's own schools are (`accounts.models.member_schools`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Trust (slug)")
+        kwargs.setdefault("help_text", "Only the RFCs of the trust's schools (among yours).")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in EMPTY_VALUES:
+            return qs
+        school = qs.model._meta.get_field("school").related_model
+        ids = school._default_manager.filter(trust__slug=value).values_list("pk", flat=True)
+        return qs.filter(school_id__in=list(ids))
+
+
 class StorableValues(forms.Form):
     """Mixed into every filter set's form: the refusals found in the raw data, and times
     a database cannot compare."""

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from changedesk.accounts.choices import Role
+from changedesk.accounts.choices import Role, TrustRole
 from changedesk.accounts.models import Delegation, School, User
 from changedesk.accounts.services import create_user, set_membership
 from changedesk.changes.models import Change
@@ -136,6 +136,15 @@ def build_place() -> dict[str, Any]:
         ends_at=now + timedelta(days=6),
         reason="At the headteachers' conference in Harrogate",
     )
+    # The demo's schools in a trust, which Dana administers with a technician beside her.
+    from changedesk.accounts import trusts
+
+    trust = trusts.create_trust("Northfield Learning Trust", "northfield")
+    for each in School.objects.order_by("pk"):
+        trusts.add_school(trust, each)
+    trusts.set_trust_roles(trust, dana, [TrustRole.TRUST_ADMIN])
+    trusts.set_trust_roles(trust, people["peter"], [TrustRole.TRUST_PEER_REVIEWER])
+
     item = ConfigurationItem.objects.get(school=school, identifier="SUITE-2")
     from changedesk.patches.models import Patch, Vendor
     from changedesk.releases import models as releases
@@ -153,6 +162,8 @@ def build_place() -> dict[str, Any]:
         "patch": Patch.objects.filter(school=school, state="assessed").order_by("id").first().pk,
         "tested_patch": Patch.objects.filter(school=school, state="tested").first().pk,
         "school": school.slug,
+        "trust": trust.slug,
+        "trust_person": people["peter"].pk,
         "rfc": windows.pk,
         "approved": switch.pk,
         "waiting": rfc("Upgrade the MIS").pk,
@@ -211,6 +222,12 @@ PAGES: list[tuple[str, str]] = [
     ("member form", "/accounts/schools/{school}/members/{member}/"),
     ("add a member", "/accounts/schools/{school}/members/add/"),
     ("delegations", "/accounts/schools/{school}/delegations/"),
+    ("signing-in rules", "/signin/schools/{school}/"),
+    ("trusts", "/accounts/trusts/"),
+    ("trust page", "/accounts/trusts/{trust}/"),
+    ("add a school to the trust", "/accounts/trusts/{trust}/schools/add/"),
+    ("give trust roles", "/accounts/trusts/{trust}/people/add/"),
+    ("trust roles form", "/accounts/trusts/{trust}/people/{trust_person}/"),
     ("patch board", "/patches/"),
     ("patch list", "/patches/all/"),
     ("new patch form", "/patches/new/"),

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from changedesk.accounts import trusts
 from changedesk.accounts.choices import Role, TrustRole
-from changedesk.accounts.models import Delegation, Membership, MembershipRole, School
+from changedesk.accounts.models import Delegation, Membership, MembershipRole, School, Trust
 from changedesk.accounts.permissions import (
     holds,
     is_school_admin,
@@ -342,3 +342,27 @@ def test_the_trust_command(capsys, school, other_school, sam):
     assert "no trust has the slug 'nowhere'" in capsys.readouterr().err
     assert cli.main(["trust", "remove-school", "greenfield"]) == 0
     assert "has left Northfield Learning Trust" in capsys.readouterr().out
+
+
+def test_the_change_log_narrows_to_a_trust_s_schools(client, trust, tara, school, oscar):
+    from changedesk.changes.services import create_change
+    from changedesk.conftest import REQUEST
+
+    third = create_school("Riverside Infants", "riverside")
+    trusts.set_trust_roles(
+        trusts.create_trust("Eastbrook Trust", "eastbrook"),
+        tara,
+        [TrustRole.TRUST_ADMIN, TrustRole.TRUST_TECHNICIAN],
+    )
+    trusts.add_school(Trust.objects.get(slug="eastbrook"), third)
+    create_change(school, tara, {**REQUEST, "title": "Northfield firewall rule"})
+    create_change(third, tara, {**REQUEST, "title": "Eastbrook filtering policy"})
+    client.force_login(tara)
+    page = client.get(reverse("changes:list"), {"trust": "northfield"}).content.decode()
+    assert "Northfield firewall rule" in page and "Eastbrook filtering policy" not in page
+    both = client.get(reverse("changes:list")).content.decode()
+    assert "Northfield firewall rule" in both and "Eastbrook filtering policy" in both
+    body = _api(tara).get("/api/v1/changes/", {"trust": "eastbrook"}).json()
+    assert [c["title"] for c in body["results"]] == ["Eastbrook filtering policy"]
+    # Another trust's slug shows nothing of it to someone outside it.
+    assert _api(oscar).get("/api/v1/changes/", {"trust": "eastbrook"}).json()["results"] == []
