@@ -20,7 +20,7 @@ stays when the trust's goes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -39,6 +39,23 @@ from changedesk.accounts.models import (
     User,
 )
 from changedesk.lib.errors import InvalidAction
+
+# What apps above do when a school joins or leaves a trust (the schedule copies the trust's
+# calendar into the school's, and takes it out again): functions of (trust, school), each
+# registered once from its app's `ready()`, run in the same transaction.
+_joined: list[Callable[[Trust, School], None]] = []
+_left: list[Callable[[Trust, School], None]] = []
+
+
+def on_school_joined(run: Callable[[Trust, School], None]) -> None:
+    if run not in _joined:
+        _joined.append(run)
+
+
+def on_school_left(run: Callable[[Trust, School], None]) -> None:
+    if run not in _left:
+        _left.append(run)
+
 
 LAST_TRUST_ADMIN = "A trust needs at least one administrator: name another first."
 NO_OWN_ADMIN = (
@@ -66,6 +83,8 @@ def add_school(trust: Trust, school: School) -> None:
         school.trust = trust
         school.save(update_fields=["trust"])
         sync(trust)
+        for run in _joined:
+            run(trust, school)
 
 
 def remove_school(school: School) -> None:
@@ -83,6 +102,8 @@ def remove_school(school: School) -> None:
         school.trust = None
         school.save(update_fields=["trust"])
         sync(trust)
+        for run in _left:
+            run(trust, school)
 
 
 def create_school(

@@ -12,3 +12,9 @@ class ScheduleConfig(AppConfig):
         from changedesk.schedule.rfc import EXTENSION
 
         extensions.register(EXTENSION)
+        # A school joining or leaving a trust gets or loses the trust's calendar.
+        from changedesk.accounts import trusts
+        from changedesk.schedule import trust_calendar
+
+        trusts.on_school_joined(trust_calendar.school_joined)
+        trusts.on_school_left(trust_calendar.school_left)

@@ -28,6 +28,7 @@ from changedesk.schedule.models import (
     MaintenanceWindow,
     PeriodKind,
     SchoolCalendar,
+    TrustPeriod,
 )
 from changedesk.schedule.services import period_errors, teaching_day_errors, window_errors
 from changedesk.schedule.slots import CHANGE_KIND_CHOICES, ChangeKind
@@ -80,7 +81,13 @@ class PeriodForm(forms.Form):
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args: Any, school: School, period: CalendarPeriod | None = None, **kw: Any):
+    def __init__(
+        self,
+        *args: Any,
+        school: School,
+        period: CalendarPeriod | TrustPeriod | None = None,
+        **kw: Any,
+    ):
         self.school = school
         self.period = period
         if period is not None and "initial" not in kw:
@@ -132,7 +139,7 @@ class PeriodForm(forms.Form):
         }
 
 
-def period_initial(period: CalendarPeriod, school: School) -> dict[str, Any]:
+def period_initial(period: CalendarPeriod | TrustPeriod, school: School) -> dict[str, Any]:
     tz = school.zone
     start, end = period.starts_at.astimezone(tz), period.ends_at.astimezone(tz)
     all_day = start.time() == time(0) and end.time() == time(0)

@@ -10,7 +10,7 @@ from datetime import time
 from django.db import models
 from django.db.models import Q
 
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, Trust, User
 
 
 class PeriodKind(models.TextChoices):
@@ -19,6 +19,38 @@ class PeriodKind(models.TextChoices):
     EXAM = "exam", "Exam period"
     INSET = "inset", "INSET day"
     FREEZE = "freeze", "Change freeze"
+
+
+class TrustPeriod(models.Model):
+    """A stretch of the year a trust sets for all its schools (its term dates, holidays, a
+    trust-wide freeze): each school's calendar holds a copy (`CalendarPeriod.trust_period`,
+    kept by `schedule.trust_calendar`), beside the periods the school adds of its own."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="calendar_periods")
+    kind = models.CharField(max_length=16, choices=PeriodKind.choices)
+    name = models.CharField(max_length=200)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    is_hard = models.BooleanField(
+        "hard freeze",
+        default=False,
+        help_text="Nothing may be approved inside a hard freeze (emergencies aside); a soft "
+        "freeze needs an override reason.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="trust_period_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
 
 
 class CalendarPeriod(models.Model):
@@ -38,6 +70,10 @@ class CalendarPeriod(models.Model):
     notes = models.TextField(blank=True)
     # Set when imported from an iCalendar file, so that importing it again updates.
     source_uid = models.CharField(max_length=255, blank=True)
+    # The trust's period this is the school's copy of: changed by the trust only.
+    trust_period = models.ForeignKey(
+        TrustPeriod, on_delete=models.CASCADE, null=True, blank=True, related_name="copies"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -45,6 +81,11 @@ class CalendarPeriod(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=models.F("starts_at")), name="period_ends_after_start"
+            ),
+            models.UniqueConstraint(
+                fields=["school", "trust_period"],
+                condition=Q(trust_period__isnull=False),
+                name="period_unique_trust_copy",
             ),
             models.UniqueConstraint(
                 fields=["school", "source_uid"],

@@ -35,6 +35,7 @@ from changedesk.schedule.models import (
     MaintenanceWindow,
     PeriodKind,
     SchoolCalendar,
+    TrustPeriod,
 )
 
 FIELD_ERRORS = "Some fields need correcting."
@@ -126,7 +127,8 @@ def _refuse_one(field: str, message: str) -> None:
 # --- Calendar periods. ---
 
 
-def _check_period(period: CalendarPeriod) -> None:
+def check_period(period: CalendarPeriod | TrustPeriod) -> None:
+    """A school's period, or a trust's, meets the rules (each field's error at once)."""
     errors = period_errors(period.kind, period.starts_at, period.ends_at, period.is_hard)
     if period.kind not in PeriodKind.values:
         errors["kind"] = f"Choose the kind: one of {', '.join(PeriodKind.values)}."
@@ -142,16 +144,36 @@ def _check_period(period: CalendarPeriod) -> None:
 def create_period(school: School, actor: User, values: dict[str, Any]) -> CalendarPeriod:
     """Add a term, holiday, exam period, INSET day or freeze to `school`'s calendar."""
     defaults = {"is_hard": False, "notes": ""}
-    return _create(CalendarPeriod, school, actor, values, PERIOD_FIELDS, _check_period, defaults)
+    return _create(CalendarPeriod, school, actor, values, PERIOD_FIELDS, check_period, defaults)
 
 
 def update_period(period_id: int, actor: User, values: dict[str, Any]) -> CalendarPeriod:
-    return _update(CalendarPeriod, period_id, actor, values, PERIOD_FIELDS, _check_period)
+    _refuse_trust_copy(period_id)
+    return _update(CalendarPeriod, period_id, actor, values, PERIOD_FIELDS, check_period)
 
 
 def delete_period(period_id: int, actor: User) -> CalendarPeriod:
     """Remove a period; returns it as it was, for saying what was removed."""
+    _refuse_trust_copy(period_id)
     return _delete(CalendarPeriod, period_id, actor)
+
+
+THE_TRUST_S = (
+    "This period is {trust}'s: its administrator changes it on the trust's calendar. "
+    "Add a period of the school's own for an exception."
+)
+
+
+def _refuse_trust_copy(period_id: int) -> None:
+    """A school's copy of its trust's period (`schedule.trust_calendar`) is changed through
+    the trust only."""
+    trust = (
+        CalendarPeriod.objects.filter(pk=period_id, trust_period__isnull=False)
+        .values_list("trust_period__trust__name", flat=True)
+        .first()
+    )
+    if trust is not None:
+        raise InvalidAction(THE_TRUST_S.format(trust=trust))
 
 
 def import_calendar(

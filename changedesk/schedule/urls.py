@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from changedesk.schedule import views
+from changedesk.schedule.views import trust_calendar
 
 app_name = "schedule"
 
@@ -9,6 +10,22 @@ urlpatterns = [
     path("print/", views.forward_schedule_print, name="print"),
     path("slots/", views.safe_slots, name="slots"),
     path("calendar/", views.calendars, name="calendars"),
+    path("calendar/trust/<slug:slug>/", trust_calendar.calendar, name="trust_calendar"),
+    path(
+        "calendar/trust/<slug:slug>/periods/new/",
+        trust_calendar.period_create,
+        name="trust_period_create",
+    ),
+    path(
+        "calendar/trust/<slug:slug>/periods/<int:pk>/",
+        trust_calendar.period_edit,
+        name="trust_period_edit",
+    ),
+    path(
+        "calendar/trust/<slug:slug>/periods/<int:pk>/delete/",
+        trust_calendar.period_delete,
+        name="trust_period_delete",
+    ),
     path("calendar/<slug:slug>/", views.calendar_detail, name="calendar"),
     path("calendar/<slug:slug>/teaching-day/", views.teaching_day_edit, name="teaching_day"),
     path("calendar/<slug:slug>/periods/new/", views.period_create, name="period_create"),

@@ -138,12 +138,23 @@ def build_place() -> dict[str, Any]:
     )
     # The demo's schools in a trust, which Dana administers with a technician beside her.
     from changedesk.accounts import trusts
+    from changedesk.schedule import trust_calendar
 
     trust = trusts.create_trust("Northfield Learning Trust", "northfield")
     for each in School.objects.order_by("pk"):
         trusts.add_school(trust, each)
     trusts.set_trust_roles(trust, dana, [TrustRole.TRUST_ADMIN])
     trusts.set_trust_roles(trust, people["peter"], [TrustRole.TRUST_PEER_REVIEWER])
+    trust_calendar.create_period(
+        trust,
+        dana,
+        {
+            "kind": "holiday",
+            "name": "Trust INSET and October half term",
+            "starts_at": timezone.now() + timedelta(days=40),
+            "ends_at": timezone.now() + timedelta(days=47),
+        },
+    )
 
     item = ConfigurationItem.objects.get(school=school, identifier="SUITE-2")
     from changedesk.patches.models import Patch, Vendor
@@ -228,6 +239,8 @@ PAGES: list[tuple[str, str]] = [
     ("add a school to the trust", "/accounts/trusts/{trust}/schools/add/"),
     ("give trust roles", "/accounts/trusts/{trust}/people/add/"),
     ("trust roles form", "/accounts/trusts/{trust}/people/{trust_person}/"),
+    ("trust calendar", "/schedule/calendar/trust/{trust}/"),
+    ("trust calendar period form", "/schedule/calendar/trust/{trust}/periods/new/"),
     ("patch board", "/patches/"),
     ("patch list", "/patches/all/"),
     ("new patch form", "/patches/new/"),
