@@ -49,5 +49,6 @@ urlpatterns = [
     path("", include("changedesk.releases.api")),
     path("", include("changedesk.reports.api")),
     path("", include("changedesk.adoption.api")),
+    path("", include("changedesk.spreadsheets.api")),
     path("", include("changedesk.signin.api")),
 ]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "changedesk.releases",
     "changedesk.reports",
     "changedesk.adoption",
+    "changedesk.spreadsheets",
     "changedesk.signin",
     "changedesk.site",
 ]
@@ -301,6 +302,10 @@ OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
 # The claims any one of which, true, says the provider verified the e-mail address:
 # `email_verified` (Google and most), `xms_edov` (Entra ID's optional claim).
 OIDC_VERIFIED_EMAIL_CLAIMS = env_list("OIDC_VERIFIED_EMAIL_CLAIMS", ["email_verified"])
+# A claim naming the organisation's domain, which must then be one some school allows:
+# `hd` for Google Workspace, so that a personal Google account made with a school address
+# (verified once, perhaps by someone who has since left) is refused. Empty: not checked.
+OIDC_HOSTED_DOMAIN_CLAIM = env_str("OIDC_HOSTED_DOMAIN_CLAIM", "").strip()
 OIDC_CLOCK_SKEW = env_int("OIDC_CLOCK_SKEW", 60)
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
 OIDC_USE_PKCE = True

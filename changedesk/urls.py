@@ -16,6 +16,7 @@ urlpatterns = [
     path("releases/", include("changedesk.releases.urls")),
     path("reports/", include("changedesk.reports.urls")),
     path("getting-started/", include("changedesk.adoption.urls")),
+    path("spreadsheets/", include("changedesk.spreadsheets.urls")),
     path("signin/", include("changedesk.signin.urls")),
     path("api/v1/", include("changedesk.api_urls")),
     path("admin/", admin.site.urls),

@@ -51,6 +51,9 @@ class EventKind(models.TextChoices):
     CLOSE = "close", "Closed"
     WITHDRAW = "withdraw", "Withdrew"
     RAISE_STANDARD = "raise_standard", "Approved as a standard change"
+    # Opens the history of an RFC brought in from a school's existing change log (the
+    # spreadsheets app): its dates, state and outcome as the file had them.
+    IMPORTED = "imported", "Imported from a change log"
 
 
 class ChangeType(models.TextChoices):

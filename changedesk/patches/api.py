@@ -661,7 +661,9 @@ RUN_RESPONSE = inline_serializer(
 
 
 class ComplianceQuerySerializer(serializers.Serializer[Any]):
-    school = serializers.CharField(max_length=100, help_text="The school's slug.")
+    school = serializers.CharField(
+        max_length=100, trim_whitespace=False, help_text="The school's slug."
+    )
     start = serializers.DateField(
         required=False,
         help_text=f"The first release day counted (default: {compliance.DEFAULT_DAYS} days "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -50,19 +49,20 @@ def _shown(school: School, rules: SchoolSignIn, domains: list[str]) -> dict[str,
 
 
 class SchoolRulesView(APIView):
-    def _school(self, request: Request, slug: str) -> School:
+    def _school(self, request: Request, slug: str) -> tuple[School, Any]:
+        """The school, among the caller's, and the caller with their roles read once."""
         user = with_roles(request.user)
         school = School.objects.for_user(user).filter(slug=slug).first()
         if school is None:
             raise Http404("No such school among yours.")
-        return school
+        return school, user
 
     @extend_schema(
         summary="A school's sign-in rules",
         responses={200: SignInRulesSerializer, 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str) -> Response:
-        school = self._school(request, slug)
+        school, _ = self._school(request, slug)
         return Response(_shown(school, *services.rules_of(school)))
 
     @extend_schema(
@@ -71,14 +71,12 @@ class SchoolRulesView(APIView):
         responses={200: SignInRulesSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def patch(self, request: Request, slug: str) -> Response:
-        school = self._school(request, slug)
-        user = with_roles(request.user)
+        school, user = self._school(request, slug)
         if not is_school_admin(user, school):
             raise NotPermitted(f"Only a school administrator of {school.name} may do this.")
         serializer = SignInRulesSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            rules, domains = services.update_rules(school, user, **serializer.validated_data)
+        rules, domains = services.update_rules(school, user, **serializer.validated_data)
         return Response(_shown(school, rules, domains))
 
 

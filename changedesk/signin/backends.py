@@ -6,17 +6,26 @@ is a ValidationError, so that the sign-in form (and the admin's) shows it as it 
 than "wrong username or password": it is raised only once the password is found right, so
 it tells no one else whether an account exists. A reset password is no way round it: a
 reset never signs anyone in, and the new password is refused as the old one was. API
-tokens are made only by someone signed in (or by an operator on the command line)."""
+tokens are made only by someone signed in (or by an operator on the command line).
+
+Where the school's directory (LDAP) is the single sign-on, a right changedesk password
+that is also the directory's is let in by the directory (`_directory_backends`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import load_backend
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from changedesk.signin.services import sso_required_for, sso_required_message
+from changedesk.signin.services import (
+    PASSWORD_BACKENDS,
+    sso_required_for,
+    sso_required_message,
+)
 
 
 class PasswordBackend(ModelBackend):
@@ -29,5 +38,22 @@ class PasswordBackend(ModelBackend):
     ) -> Any:
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is not None and sso_required_for(user):
+            # The school's directory is single sign-on typed into this same form: a
+            # person whose changedesk password is also their directory password is let in
+            # by the directory, as they would be had the two differed.
+            for backend in _directory_backends():
+                vouched = backend.authenticate(request, username=username, password=password)
+                if vouched is not None:
+                    return vouched
             raise ValidationError(sso_required_message(), code="sso_required")
         return user
+
+
+def _directory_backends() -> list[Any]:
+    """The backends after this one that check a typed password against a directory (the
+    LDAP backend), as configured."""
+    return [
+        load_backend(path)
+        for path in settings.AUTHENTICATION_BACKENDS
+        if path not in PASSWORD_BACKENDS and not path.startswith("changedesk.signin.oidc")
+    ]

@@ -6,9 +6,10 @@ django-auth-ldap's `LDAPBackend`:
 
 - Who may come in. By default only people who already have a changedesk account: matched by
   username (case aside), or else by the directory's e-mail address when exactly one account
-  has it and it is not an operator's (superuser's). With `LDAP_CREATE_USERS=true` someone
-  unknown gets an account, with no password and no roles, until a school administrator
-  gives them some. Roles are always changedesk's: nothing in the directory grants one.
+  has it. Never an operator (superuser): operators use their changedesk password. With
+  `LDAP_CREATE_USERS=true` someone unknown gets an account, with no password and no roles,
+  until a school administrator gives them some. Roles are always changedesk's: nothing in
+  the directory grants one.
 - A disabled account is refused: Active Directory's "account disabled" flag
   (`userAccountControl` bit 2) is read from the person's entry, whatever the search filter.
   A deactivated changedesk account is refused as the password backend refuses it.
@@ -33,6 +34,7 @@ from django.utils.translation import gettext, gettext_noop
 from django_auth_ldap.backend import LDAPBackend, ldap_error
 
 from changedesk.accounts.models import User
+from changedesk.signin.services import ASCII_LOWER, same_address
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +65,29 @@ class SchoolLDAPBackend(LDAPBackend):  # type: ignore[misc, unused-ignore]
         `AUTH_LDAP_NO_NEW_USERS` is off (`LDAP_CREATE_USERS=true`), and calls this only
         after the password is checked; refusing a disabled entry here refuses it before any
         account is touched. An account is matched by username, else by the directory's
-        e-mail address (which the directory must not let people edit for themselves), but an
-        operator's (superuser's) account by username only."""
+        e-mail address (which the directory must not let people edit for themselves). An
+        operator's (superuser's) account is never matched: whoever may make directory
+        accounts (a school's AD administrator) must not become changedesk's operator by
+        making an `admin` logon; operators sign in with their changedesk password."""
         attrs: dict[str, list[str]] = ldap_user.attrs or {}
         if _disabled(attrs):
             raise ldap_user.AuthenticationFailed("the directory account is disabled")
         user = _by_username(username)
+        if user is not None and user.is_superuser:
+            raise ldap_user.AuthenticationFailed("an operator signs in with their own password")
         if user is None:
             email = self._email(attrs)
-            found = list(User.objects.filter(email__iexact=email)[:2]) if email else []
+            # The database finds the candidates; `same_address` decides, with no Unicode
+            # case rules (PostgreSQL's would make a dotless i an "I").
+            found = (
+                [
+                    user
+                    for user in User.objects.filter(email__iexact=email)[:20]
+                    if same_address(user.email, email)
+                ]
+                if email
+                else []
+            )
             if len(found) > 1:
                 # Which person is it? Neither is chosen, nor a third account made.
                 raise ldap_user.AuthenticationFailed("more than one account has that e-mail")
@@ -103,8 +119,15 @@ def _disabled(attrs: dict[str, list[str]]) -> bool:
 
 
 def _by_username(username: str) -> User | None:
-    """The account with this username; when two differ only in case, the exact one."""
-    found = list(User.objects.filter(username__iexact=username)[:2])
+    """The account with this username, the case of ASCII letters aside; when two differ
+    only in case, the exact one. Unicode's case rules are not used (PostgreSQL's UPPER makes
+    a dotless i an "I"): a directory logon spelt with one is not the account spelt with an "i"."""
+    wanted = username.translate(ASCII_LOWER)
+    found = [
+        user
+        for user in User.objects.filter(username__iexact=username)[:20]
+        if user.username.translate(ASCII_LOWER) == wanted
+    ]
     if len(found) == 1:
         return found[0]
     return next((user for user in found if user.username == username), None)

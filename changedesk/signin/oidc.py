@@ -6,8 +6,10 @@ out: the token must be meant for this changedesk (`aud`, and `azp` where there a
 audiences), come from the configured issuer, and be in date (`exp`, `iat`, with
 OIDC_CLOCK_SKEW seconds of leeway). The person is taken from the ID token's claims only,
 and must have an e-mail address the provider says it has verified (one of the
-OIDC_VERIFIED_EMAIL_CLAIMS true). Who that is, and whether they get an account, is
-`services.account_for`. Every refusal is told to the person on the sign-in page."""
+OIDC_VERIFIED_EMAIL_CLAIMS true) and, where OIDC_HOSTED_DOMAIN_CLAIM is set (Google's
+`hd`), be an account of an organisation whose domain a school allows. Who that is, and
+whether they get an account, is `services.account_for`. Every refusal is told to the
+person on the sign-in page."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from mozilla_django_oidc.views import (
 )
 
 from changedesk.signin import provider
-from changedesk.signin.services import SignInRefused, account_for
+from changedesk.signin.services import SignInRefused, account_for, organisation_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,12 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # the libra
             message = f"{provider.name()} could not be reached. Try again in a few minutes."
         except SuspiciousOperation as exc:
             logger.warning("OpenID Connect sign-in refused: %s", exc)
+            message = f"The answer from {provider.name()} could not be trusted. Try again."
+        except (jwt.PyJWTError, KeyError, TypeError, AttributeError, ValueError):
+            # The library reads the provider's answers as it expects them: a token answer
+            # with no ID token, a header or key set missing a field, or a key it cannot
+            # load fail there. A refusal, not a 500; logged in full, as it may be a bug.
+            logger.exception("OpenID Connect sign-in failed on the provider's answer")
             message = f"The answer from {provider.name()} could not be trusted. Try again."
         messages.error(request, message)
         return None
@@ -139,13 +147,29 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # the libra
             )
         email = email.strip()
         verified = settings.OIDC_VERIFIED_EMAIL_CLAIMS
-        if not any(payload.get(claim) in (True, "true") for claim in verified):
+        if not any(
+            payload.get(claim) is True or payload.get(claim) == "true" for claim in verified
+        ):
             raise SignInRefused(
                 f"{name} has not verified your e-mail address ({email}), so changedesk cannot "
                 "match it to an account. Verify it with your provider, or ask your "
                 "administrator."
             )
+        hosted = settings.OIDC_HOSTED_DOMAIN_CLAIM
+        if hosted and not organisation_allowed(payload.get(hosted)):
+            raise SignInRefused(
+                f"{name} says the account you signed in with ({email}) is not your school's "
+                "own (it may be a personal one made with a school address). Sign in with "
+                "your school account."
+            )
         return account_for(email, payload)
+
+
+def _started_here(request: HttpRequest) -> bool:
+    """Whether the callback's `state` is one of a sign-in this browser started (and has not
+    finished): the library keeps them in the session."""
+    states = request.session.get("oidc_states")
+    return isinstance(states, dict) and request.GET.get("state", "") in states
 
 
 def _refuse_unless_enabled() -> None:
@@ -180,7 +204,17 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]  # the
     def get(self, request: HttpRequest) -> HttpResponse:
         _refuse_unless_enabled()
         if request.GET.get("error"):
-            said = request.GET.get("error_description", "")[:200]
+            if not _started_here(request):
+                # Anyone can make a link to this page: without a sign-in this browser
+                # started, an "error" neither signs the person out (the library's answer)
+                # nor puts the link's words on the sign-in page.
+                messages.error(
+                    request,
+                    f"This sign-in with {provider.name()} was not started here, or was "
+                    "already used. Try again.",
+                )
+                return HttpResponseRedirect(reverse("accounts:login"))
+            said = str(request.GET.get("error_description", ""))[:200]
             messages.error(
                 request,
                 f"Signing in with {provider.name()} was cancelled or refused there"

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from changedesk.accounts.models import Membership, School, User
@@ -60,14 +62,68 @@ def normal_domain(raw: str) -> str:
 
 
 def domain_of(email: str) -> str:
-    """The domain of an address, as `normal_domain` keeps it ("" if it has none)."""
+    """The domain of an address, as `normal_domain` keeps it ("" if it has none, or if it
+    is written in a form that only IDNA's mapping makes into a domain: `school.org` with a
+    long s (U+017F) or in full-width letters is not `school.org`, though Python's codec maps
+    both to it)."""
     _, at, domain = email.rpartition("@")
     if not at:
         return ""
     try:
-        return normal_domain(domain)
-    except ValueError:
+        kept = normal_domain(domain)
+        written = domain.strip().lower().rstrip(".")
+        if written != kept and written != kept.encode("ascii").decode("idna"):
+            return ""
+    except (ValueError, UnicodeError):
         return ""
+    return kept
+
+
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def same_address(one: str, other: str) -> bool:
+    """Whether two e-mail addresses are the same: the local part alike but for the case of
+    ASCII letters, the domain alike as `domain_of` keeps it. Unicode's case rules are not
+    used: they make the Kelvin sign a "k" and a dotless i (U+0131) an "I" (PostgreSQL's UPPER
+    does the same), which would let an address spelt with a Kelvin sign (U+212A) for its
+    "k" be matched to the account of the person whose address has the letter."""
+    local = one.strip().rpartition("@")[0]
+    other_local = other.strip().rpartition("@")[0]
+    if not local or not other_local:
+        return False
+    return (
+        local.translate(ASCII_LOWER) == other_local.translate(ASCII_LOWER)
+        and domain_of(one) != ""
+        and domain_of(one) == domain_of(other)
+    )
+
+
+def valid_address(email: str) -> bool:
+    """Whether `email` is one address as Django's EmailValidator takes it (not a list, no
+    control characters) with a domain `domain_of` accepts, short enough for an account."""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return (
+        domain_of(email) != ""
+        and email == email.strip()
+        and "\x00" not in email
+        and len(email) <= User._meta.get_field("email").max_length  # type: ignore[operator]
+    )
+
+
+def organisation_allowed(claimed: object) -> bool:
+    """Whether the domain a provider names as the account's organisation (Google's `hd`)
+    is one some school allows."""
+    if not isinstance(claimed, str):
+        return False
+    try:
+        domain = normal_domain(claimed)
+    except ValueError:
+        return False
+    return AllowedDomain.objects.filter(domain=domain).exists()
 
 
 # --- Who must use single sign-on. ---
@@ -106,6 +162,11 @@ def account_for(email: str, claims: dict[str, Any]) -> User:
     """The account of the person whose verified address is `email`, made when a school
     allows it (see the module's docstring); SignInRefused when there is none to be had."""
     name = provider.name()
+    if not valid_address(email):
+        raise SignInRefused(
+            f"{name} gave an e-mail address changedesk cannot use ({email[:100]!r}). Ask "
+            "your school's changedesk administrator."
+        )
     domain = domain_of(email)
     school_ids = list(
         AllowedDomain.objects.filter(domain=domain).values_list("school_id", flat=True)
@@ -115,7 +176,13 @@ def account_for(email: str, claims: dict[str, Any]) -> User:
             f"Signing in with {name} is not open to addresses at {domain or email}. "
             "Ask your school's changedesk administrator to allow your school's domain."
         )
-    found = list(User.objects.filter(email__iexact=email)[:2])
+    # The database's case-insensitive match finds the candidates (SQLite's is ASCII only,
+    # PostgreSQL's Unicode); `same_address` decides, the same on both.
+    found = [
+        user
+        for user in User.objects.filter(email__iexact=email)[:20]
+        if same_address(user.email, email)
+    ]
     if len(found) > 1:
         raise SignInRefused(
             f"More than one changedesk account has the address {email}, so signing in with "
@@ -192,7 +259,10 @@ def update_rules(
     if not is_school_admin(actor, school):
         raise NotPermitted(f"Only a school administrator of {school.name} may do this.")
     with transaction.atomic():
-        rules = SchoolSignIn.objects.select_for_update().filter(school=school).first()
+        # The school's row is locked, not only its rules': two first saves at once would
+        # otherwise both make a rules row (or the same domain), and one would fail with a 500.
+        School.objects.select_for_update().filter(pk=school.pk).first()
+        rules = SchoolSignIn.objects.filter(school=school).first()
         rules = rules or SchoolSignIn(school=school)
         current = sorted(
             AllowedDomain.objects.filter(school=school).values_list("domain", flat=True)
@@ -246,10 +316,7 @@ def _check(rules: SchoolSignIn, domains: list[str], actor: User) -> None:
                 "changedesk to set it up first."
             },
         )
-    only_oidc = provider.enabled() and all(
-        path in PASSWORD_BACKENDS or path.startswith("changedesk.signin.oidc")
-        for path in settings.AUTHENTICATION_BACKENDS
-    )
+    only_oidc = _only_oidc()
     own = domain_of(actor.email)
     allowed = own in domains or (
         AllowedDomain.objects.filter(domain=own).exclude(school=rules.school_id).exists()
@@ -262,3 +329,29 @@ def _check(rules: SchoolSignIn, domains: list[str], actor: User) -> None:
                 f"allowed domain, so you could not sign in with {provider.name()}."
             },
         )
+
+
+def _only_oidc() -> bool:
+    """Whether OpenID Connect is the only single sign-on here (no directory), so that who
+    can use it is known from their address alone."""
+    return provider.enabled() and all(
+        path in PASSWORD_BACKENDS or path.startswith("changedesk.signin.oidc")
+        for path in settings.AUTHENTICATION_BACKENDS
+    )
+
+
+def stranded_members(school: School) -> list[User]:
+    """The school's members who could not sign in were single sign-on required of them:
+    their address is at no domain any school allows, and they are not operators. Known
+    only where OpenID Connect is the only single sign-on; empty otherwise."""
+    if not _only_oidc():
+        return []
+    allowed = set(AllowedDomain.objects.values_list("domain", flat=True))
+    members = User.objects.filter(
+        memberships__school=school, is_active=True, is_superuser=False
+    ).distinct()
+    return [
+        person
+        for person in members.order_by("last_name", "first_name", "username")
+        if domain_of(person.email) not in allowed
+    ]

@@ -38,6 +38,8 @@ def school_rules(request: HttpRequest, slug: str) -> HttpResponse:
             "school": school,
             "provider_name": provider.name() if provider.enabled() else "",
             "sso_available": services.sso_available(),
+            # Who could no longer sign in, shown while single sign-on is required.
+            "stranded": services.stranded_members(school) if rules.require_sso else [],
         },
         save=lambda: services.update_rules(school, user, **form.values()),
         done="The school's sign-in rules are saved.",

@@ -239,6 +239,8 @@ PAGES: list[tuple[str, str]] = [
     ("add a school to the trust", "/accounts/trusts/{trust}/schools/add/"),
     ("give trust roles", "/accounts/trusts/{trust}/people/add/"),
     ("trust roles form", "/accounts/trusts/{trust}/people/{trust_person}/"),
+    ("spreadsheets", "/spreadsheets/"),
+    ("change log import", "/spreadsheets/import/{school}/"),
     ("trust calendar", "/schedule/calendar/trust/{trust}/"),
     ("trust calendar period form", "/schedule/calendar/trust/{trust}/periods/new/"),
     ("patch board", "/patches/"),

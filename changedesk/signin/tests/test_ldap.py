@@ -330,11 +330,13 @@ def test_an_operator_is_not_matched_by_email(use_ldap, client, fiona):
     assert signed_in_as(client) is None
 
 
-def test_an_operator_is_matched_by_username(use_ldap, client, olivia):
+def test_an_operator_never_signs_in_through_the_directory(use_ldap, client, olivia):
+    # Whoever may make directory logons must not become changedesk's operator by making
+    # one with an operator's username: operators use their changedesk password.
     olivia.is_superuser = True
     olivia.save()
-    assert sign_in(client, "olivia", "olivia-directory-pw").status_code == 302
-    assert signed_in_as(client) == olivia
+    assert ORDINARY in sign_in(client, "olivia", "olivia-directory-pw").content.decode()
+    assert signed_in_as(client) is None
 
 
 def test_someone_unknown_to_changedesk_is_refused_and_no_account_is_made(use_ldap, client):
@@ -454,8 +456,53 @@ def test_a_school_that_requires_single_sign_on_lets_its_members_in_through_the_d
     assert client.session["_auth_user_backend"] == BACKEND
 
 
+def test_a_changedesk_password_that_is_also_the_directory_s_lets_the_directory_in(
+    use_ldap, client, olivia, school
+):
+    from changedesk.signin.models import SchoolSignIn
+
+    SchoolSignIn.objects.create(school=school, require_sso=True)
+    olivia.set_password("olivia-directory-pw")
+    olivia.save()
+    assert sign_in(client, "olivia", "olivia-directory-pw").status_code == 302
+    assert signed_in_as(client) == olivia
+    client.logout()
+    # A superseded changedesk password the directory does not know is still refused.
+    olivia.set_password(PASSWORD)
+    olivia.save()
+    assert "not with a password" in sign_in(client, "olivia", PASSWORD).text
+    assert signed_in_as(client) is None
+
+
 @pytest.mark.parametrize("typed", ["*", "oli*", "olivia)(uid=*", "olivia\\"])
 def test_a_logon_name_cannot_reach_into_the_search_filter(use_ldap, client, olivia, typed):
     response = sign_in(client, typed, "olivia-directory-pw")
     assert response.status_code == 200
     assert signed_in_as(client) is None
+
+
+# --- Look-alike letters (PostgreSQL's UPPER makes a dotless i an "I"). ---
+
+
+def test_a_logon_with_a_dotless_i_is_not_the_account_with_an_i(olivia):
+    from changedesk.signin.ldap import _by_username
+
+    assert _by_username("OLIVIA") == olivia
+    assert _by_username("ol\u0131via") is None
+
+
+def test_a_directory_address_with_a_dotless_i_matches_no_account(settings, olivia, fiona):
+    from changedesk.signin.ldap import SchoolLDAPBackend
+
+    settings.AUTH_LDAP_USER_ATTR_MAP = {"email": "mail"}
+
+    class Entry:
+        attrs = {"mail": ["ol\u0131via@greenfield.example"]}
+
+        class AuthenticationFailed(Exception):
+            pass
+
+    user, new = SchoolLDAPBackend().get_or_build_user("someone", Entry())
+    assert new and user.pk is None
+    Entry.attrs = {"mail": ["FIONA@greenfield.example"]}
+    assert SchoolLDAPBackend().get_or_build_user("someone", Entry()) == (fiona, False)

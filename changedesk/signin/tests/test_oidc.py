@@ -100,6 +100,16 @@ def test_an_expired_token_is_refused(client, oidc, school, olivia, root):
     assert "out of date" in page
 
 
+@pytest.mark.parametrize("mode", ["no-id-token", "not-a-jwt"])
+def test_a_token_answer_without_a_usable_id_token_is_refused_not_a_500(
+    client, oidc, school, olivia, root, mode
+):
+    update_rules(school, root, domains=["greenfield.example"])
+    next_token(oidc, mode)
+    page = refused(client, sign_in(client, oidc, "olivia@greenfield.example"))
+    assert "could not be trusted" in page
+
+
 def test_an_unverified_address_is_refused(client, oidc, school, root):
     update_rules(school, root, domains=["greenfield.example"], create_accounts=True)
     User.objects.create_user("unverified", email="unverified.una@greenfield.example")
@@ -176,9 +186,21 @@ def test_a_callback_used_twice_signs_no_one_in(client, oidc, school, olivia, roo
 
 
 def test_a_refusal_at_the_provider_is_told(client, oidc):
+    started = client.get(reverse("signin:oidc_start"))
+    state = started["Location"].split("state=")[1].split("&")[0]
     answer = client.get(
         reverse("signin:oidc_callback"),
-        {"error": "access_denied", "error_description": "End-User aborted interaction"},
+        {
+            "error": "access_denied",
+            "error_description": "End-User aborted interaction",
+            "state": state,
+        },
     )
     page = refused(client, answer)
     assert "cancelled or refused there: End-User aborted interaction" in page
+    # The state is used up: the same answer again is not told.
+    again = client.get(
+        reverse("signin:oidc_callback"),
+        {"error": "access_denied", "error_description": "Said again", "state": state},
+    )
+    assert "Said again" not in refused(client, again)

@@ -1,6 +1,6 @@
 // A real OpenID Connect provider (the `oidc-provider` package) for changedesk's sign-in
 // tests: `node provider.mjs`, which listens on a free port of 127.0.0.1 and prints
-// "READY <issuer>" once it answers. The tests (changedesk/signin/tests/conftest.py) start it.
+// "READY <issuer>" once it answers. The tests (changedesk/signin/tests/oidc_provider.py) start it.
 //
 // - One client, `changedesk` (secret `changedesk-test-secret`), whose redirect URI is
 //   REDIRECT_URI (default http://testserver/signin/oidc/callback/, the Django test client's).
@@ -9,7 +9,8 @@
 // - The grant is given without a consent page (a first-party client).
 // - `POST /_test/next-token?mode=wrong-audience|expired` makes the next token answer carry
 //   an ID token that is wrong in that way, signed with the provider's own key: what a
-//   relying party must refuse though the signature is good.
+//   relying party must refuse though the signature is good. `no-id-token` leaves the ID
+//   token out, `not-a-jwt` sends one that is not a JWT.
 import http from 'node:http';
 
 import * as jose from 'jose';
@@ -84,6 +85,11 @@ provider.use(async (ctx, next) => {
   }
   const mode = nextMode;
   nextMode = 'normal';
+  if (mode === 'no-id-token' || mode === 'not-a-jwt') {
+    const { id_token: _dropped, ...rest } = ctx.body;
+    ctx.body = mode === 'no-id-token' ? rest : { ...rest, id_token: 'not.a.jwt' };
+    return;
+  }
   const claims = jose.decodeJwt(ctx.body.id_token);
   const now = Math.floor(Date.now() / 1000);
   if (mode === 'wrong-audience') {

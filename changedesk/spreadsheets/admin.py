@@ -1,0 +1,30 @@
+"""The admin shows change log imports (read-only, without the file) and the schools'
+remembered column mappings, for support staff."""
+
+from typing import Any
+
+from django.contrib import admin
+
+from changedesk.spreadsheets.models import ChangeImport, ColumnMapping
+
+
+@admin.register(ChangeImport)
+class ChangeImportAdmin(admin.ModelAdmin[ChangeImport]):
+    list_display = ["file_name", "school", "created_by", "state", "rows", "created_at"]
+    list_filter = ["state", "school"]
+    list_select_related = ["school", "created_by"]
+    # The file itself (up to 10 MB) is not shown; what it did is, read-only.
+    exclude = ["content"]
+    readonly_fields = [
+        f.name for f in ChangeImport._meta.get_fields() if f.concrete and f.name != "content"
+    ]
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).defer("content")
+
+
+@admin.register(ColumnMapping)
+class ColumnMappingAdmin(admin.ModelAdmin[ColumnMapping]):
+    list_display = ["school", "updated_by", "updated_at"]
+    list_select_related = ["school", "updated_by"]
+    raw_id_fields = ["updated_by"]

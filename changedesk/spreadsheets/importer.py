@@ -1,0 +1,772 @@
+"""Importing a school's existing change log (CSV or XLSX): upload, map, preview, apply.
+
+1. *Upload* (`start`): the file is read (`reading`), its header row found and each column's
+   field guessed from its name, or from what the school mapped that name to last time
+   (`ColumnMapping`). The upload is kept as a `ChangeImport`.
+2. *Check* (`check`): with the mapping the administrator chose, every row is read and
+   checked (dates, states, outcomes, people, the window, references already imported);
+   nothing is written but the preview: the row errors by row and field, and the first rows.
+   The mapping is kept for the school's next file.
+3. *Apply* (`apply`): in one transaction, with the school locked (as raising an RFC locks
+   it, so the references do not collide), every row is checked again and the RFCs written,
+   each with one `imported` event opening its history (sealed into the hash chain as any
+   event is), or nothing is written at all.
+
+An imported RFC keeps the dates the file gives: when it was raised (its `created_at`), its
+planned window, and the day it was closed (kept in the imported event's data, with the
+file's own reference and the row it came from). Its history starts on the day of the import:
+the event says who imported it and when, as the chain's times are when things were recorded.
+
+Files are checked in the request that uploads them (`MAX_ROWS` keeps that quick); the
+reading of a whole file, the row errors and the all-or-nothing write follow the item import
+(`configuration.importer`), whose `ImportRefused` and `RowError` are used here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from changedesk.accounts import permissions
+from changedesk.accounts.models import School, User
+from changedesk.changes.choices import EventKind, Outcome, State
+from changedesk.changes.models import Change, ChangeEvent, field_value
+from changedesk.configuration.importer import ImportRefused, RowError
+from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.spreadsheets import reading
+from changedesk.spreadsheets.models import ChangeImport, ColumnMapping, ImportState
+
+__all__ = ["ImportRefused", "RowError"]
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 5000
+PREVIEW_ROWS = 200
+KEPT_ERRORS = 500
+# The oldest date an imported RFC may have, and how far ahead a window may be.
+EARLIEST = date(1990, 1, 1)
+HORIZON = timedelta(days=20 * 366)
+BATCH = 500
+
+# The fields a column may be mapped to: each one's label, and the header names (as `normal`
+# writes them) that are taken to mean it.
+FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "reference": (
+        "Reference (kept in the history)",
+        ("reference", "ref", "rfc", "rfc number", "rfc no", "rfc ref", "change number",
+         "change no", "change ref", "change id", "id", "number", "no"),
+    ),
+    "title": (
+        "Title",
+        ("title", "name", "change", "summary", "subject", "change title", "change name",
+         "short description"),
+    ),
+    "description": (
+        "Description",
+        ("description", "brief description", "change description", "description of change"),
+    ),
+    "reason": (
+        "Reason",
+        ("reason", "reason for change", "reason for the change", "justification", "why",
+         "business reason", "business justification"),
+    ),
+    "details": (
+        "Full details",
+        ("details", "full details", "full details of the change", "implementation plan",
+         "plan", "steps"),
+    ),
+    "impact": (
+        "Impact",
+        ("impact", "impact on services", "impact on ict services and users", "service impact"),
+    ),
+    "risk": ("Risk", ("risk", "risks", "risk assessment", "risk level", "risk of failure")),
+    "fallback_plan": (
+        "Fallback plan",
+        ("fallback plan", "fallback", "backout plan", "back out plan", "backout",
+         "rollback plan", "roll back plan", "rollback", "remediation plan"),
+    ),
+    "type": ("Type (normal, emergency, standard)", ("type", "change type", "kind")),
+    "emergency": ("Emergency (yes or no)", ("emergency", "emergency change", "urgent")),
+    "emergency_justification": (
+        "Why it was an emergency",
+        ("emergency justification", "emergency reason", "why emergency"),
+    ),
+    "state": ("State", ("state", "status", "stage", "current status")),
+    "outcome": ("Outcome", ("outcome", "result", "success", "was it successful")),
+    "raised": (
+        "Date raised",
+        ("raised", "date raised", "raised on", "date", "date logged", "logged", "logged on",
+         "created", "date created", "created on", "requested", "date requested",
+         "request date", "submitted", "date submitted", "opened", "date opened"),
+    ),
+    "planned_start": (
+        "Planned start",
+        ("planned start", "start", "start date", "planned start date", "scheduled",
+         "scheduled date", "scheduled start", "implementation date", "date of change",
+         "change date", "planned date", "planned for", "window start", "start time"),
+    ),
+    "planned_end": (
+        "Planned end",
+        ("planned end", "end", "end date", "planned end date", "scheduled end", "finish",
+         "window end", "end time"),
+    ),
+    "closed": (
+        "Date closed",
+        ("closed", "date closed", "closed on", "close date", "completed", "date completed",
+         "completion date", "completed on"),
+    ),
+    "originator": (
+        "Originator (raised by)",
+        ("originator", "raised by", "requested by", "requester", "requestor", "submitted by",
+         "logged by", "owner"),
+    ),
+    "initial_approver": ("Initial approver", ("initial approver", "first approver")),
+    "peer_reviewer": ("Peer reviewer", ("peer reviewer", "reviewer", "reviewed by")),
+    "final_approver": (
+        "Final approver",
+        ("final approver", "approver", "approved by", "authorised by", "authorized by"),
+    ),
+    "implementer": (
+        "Implementer",
+        ("implementer", "implemented by", "engineer", "assigned to", "technician",
+         "carried out by"),
+    ),
+    "notes": ("Notes (kept in the history)", ("notes", "note", "comments", "comment", "remarks")),
+}  # fmt: skip
+FIELD_CHOICES = [(name, label) for name, (label, _) in FIELDS.items()]
+PEOPLE = ("originator", "initial_approver", "peer_reviewer", "final_approver", "implementer")
+TEXT_LIMITS = {"title": 200}
+TEXT_FIELDS = (
+    "description", "reason", "details", "impact", "risk", "fallback_plan",
+    "emergency_justification",
+)  # fmt: skip
+
+
+def normal(name: str) -> str:
+    """A header's name as it is compared: lower case, words only, "(dd/mm/yyyy)" dropped."""
+    name = re.sub(r"\([^)]*\)", " ", name.lower())
+    return " ".join(re.sub(r"[^\w]+", " ", name).split())
+
+
+SYNONYMS: dict[str, str] = {
+    **{normal(name): key for key, (_, names) in FIELDS.items() for name in names},
+    **{normal(label): key for key, (label, _) in FIELDS.items()},
+    **{normal(key.replace("_", " ")): key for key in FIELDS},
+}
+
+
+def known(name: str) -> str | None:
+    """The field a header's name means, or None."""
+    return SYNONYMS.get(normal(name)) if name else None
+
+
+def guess_mapping(names: list[str], saved: dict[str, str]) -> list[str]:
+    """Each column's field: what the school mapped its name to last time, else what its name
+    means; "" for a column left out. No field is taken twice (the first column keeps it)."""
+    mapping: list[str] = []
+    for name in names:
+        key = normal(name)
+        guess = saved.get(key, known(name) or "") if key else ""
+        if guess not in FIELDS or guess in mapping:
+            guess = ""
+        mapping.append(guess)
+    return mapping
+
+
+def saved_mapping(school: School) -> dict[str, str]:
+    row = ColumnMapping.objects.filter(school=school).first()
+    return dict(row.fields) if row is not None else {}
+
+
+def may_import(user: Any, school: School) -> bool:
+    """Importing a change log is the school administrator's (a superuser is one anywhere)."""
+    return permissions.is_school_admin(user, school)
+
+
+def _refuse_unless_admin(user: User, school: School) -> None:
+    if not may_import(user, school):
+        raise NotPermitted(f"Only a school administrator of {school.name} may import a change log.")
+
+
+# --- Upload. ---
+
+
+def too_big(size: int) -> str:
+    return (
+        f"The file is {size / 1048576:.1f} MB; the most that can be imported at once is "
+        f"{MAX_BYTES // 1048576} MB ({MAX_ROWS:,} rows). Split it into smaller files."
+    )
+
+
+def start(school: School, user: User, data: bytes, file_name: str) -> ChangeImport:
+    """Keep an uploaded file with its header and the mapping guessed for it; refuses a file
+    that cannot be read (`ImportRefused`)."""
+    _refuse_unless_admin(user, school)
+    if len(data) > MAX_BYTES:
+        raise ImportRefused(too_big(len(data)))
+    table = reading.read_table(data, file_name, MAX_ROWS)
+    header = reading.find_header(table, known)
+    data_rows = [
+        (number, cells)
+        for number, cells in enumerate(table[header.row + 1 :], start=header.row + 2)
+        if not reading.is_blank(cells)
+    ]
+    if not data_rows:
+        raise ImportRefused("The file has a header row but no changes under it.")
+    width = len(header.names)
+    # The first rows as they are, for choosing the columns (checked, they show problems).
+    samples = [
+        {"number": number, "cells": _cells(cells, width), "problem": False}
+        for number, cells in data_rows[:PREVIEW_ROWS]
+    ]
+    return ChangeImport.objects.create(
+        school=school,
+        created_by=user,
+        file_name=file_name[:255],
+        size=len(data),
+        content=data,
+        header_row=header.row + 1,
+        columns=header.names,
+        mapping=guess_mapping(header.names, saved_mapping(school)),
+        rows=len(data_rows),
+        preview=samples,
+    )
+
+
+def _cells(cells: list[Any], width: int) -> list[str]:
+    """A row's cells as text, one for each of the header's `width` columns."""
+    padded = list(cells[:width]) + [None] * (width - len(cells))
+    return [reading.cell_text(cell) for cell in padded]
+
+
+# --- Reading and checking the rows. ---
+
+
+@dataclass
+class Row:
+    """One data row: its number as a spreadsheet shows it, its cells, and what they mean."""
+
+    number: int
+    cells: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append(RowError(self.number, name, message))
+
+
+@dataclass
+class Plan:
+    school: School
+    rows: list[Row]
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [error for row in self.rows for error in row.errors]
+
+
+def read(job: ChangeImport, data: bytes, mapping: list[str], actor: User) -> Plan:
+    """Parse and check every row of `job`'s file with `mapping`; writes nothing."""
+    school = job.school
+    table = reading.read_table(data, job.file_name, MAX_ROWS)
+    start_row = job.header_row  # the header's 1-based number is the first data row's index
+    rows: list[Row] = []
+    for index, cells in enumerate(table[start_row:], start=start_row + 1):
+        if reading.is_blank(cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ImportRefused(reading.too_many(MAX_ROWS))
+        rows.append(_parse(index, cells, mapping, school.zone))
+    if not rows:
+        raise ImportRefused("The file has a header row but no changes under it.")
+    plan = Plan(school, rows)
+    _check_people(plan, actor)
+    _check_references(plan)
+    return plan
+
+
+def _parse(number: int, cells: list[Any], mapping: list[str], zone: ZoneInfo) -> Row:
+    padded = list(cells[: len(mapping)]) + [None] * (len(mapping) - len(cells))
+    row = Row(number, _cells(cells, len(mapping)))
+    raw = {name: cell for name, cell in zip(mapping, padded, strict=True) if name}
+    for name in TEXT_FIELDS:
+        row.values[name] = reading.cell_text(raw.get(name))
+    title = reading.cell_text(raw.get("title"))
+    if not title:
+        row.error("title", "Every change needs a title.")
+    elif len(title) > TEXT_LIMITS["title"]:
+        row.error("title", f"At most 200 characters (this has {len(title)}).")
+    row.values["title"] = title
+    row.values["reference"] = reading.cell_text(raw.get("reference"))[:100]
+    row.values["notes"] = reading.cell_text(raw.get("notes"))
+    for name in PEOPLE:
+        row.values[name] = reading.cell_text(raw.get(name))
+    _parse_kind(row, raw)
+    _parse_dates(row, raw, zone)
+    _parse_state(row, raw)
+    return row
+
+
+def _parse_kind(row: Row, raw: dict[str, Any]) -> None:
+    emergency = _yes_no(row, "emergency", raw.get("emergency"))
+    kind = reading.cell_text(raw.get("type")).lower()
+    standard = False
+    if kind in ("emergency", "urgent", "e"):
+        emergency = True
+    elif kind in ("standard", "std", "s", "pre-approved", "preapproved"):
+        standard = True
+    elif kind not in ("", "normal", "n", "routine"):
+        row.error("type", f"“{kind[:30]}” is not a type; use normal, emergency or standard.")
+    if standard and emergency:
+        row.error("type", "A change is standard or an emergency, not both.")
+    row.values["is_emergency"] = emergency
+    row.values["is_standard"] = standard
+
+
+YES = {"yes", "y", "true", "1", "x", "✓", "✔", "emergency"}
+NO = {"", "no", "n", "false", "0", "-", "normal"}
+
+
+def _yes_no(row: Row, name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = reading.cell_text(value).lower()
+    if text in YES:
+        return True
+    if text not in NO:
+        row.error(name, f"“{text[:30]}” is not yes or no.")
+    return False
+
+
+STATES: dict[str, str] = {
+    **{value: value for value in State.values},
+    **{label.lower(): value for value, label in State.choices},
+    **{value.replace("_", " "): value for value in State.values},
+    "complete": State.CLOSED, "completed": State.CLOSED, "done": State.CLOSED,
+    "finished": State.CLOSED, "resolved": State.CLOSED,
+    "cancelled": State.WITHDRAWN, "canceled": State.WITHDRAWN, "abandoned": State.WITHDRAWN,
+    "declined": State.REJECTED, "refused": State.REJECTED, "not approved": State.REJECTED,
+    "new": State.DRAFT, "open": State.DRAFT, "logged": State.DRAFT, "raised": State.DRAFT,
+    "pending approval": State.AWAITING_INITIAL_APPROVAL,
+    "awaiting approval": State.AWAITING_INITIAL_APPROVAL,
+    "scheduled": State.APPROVED, "in progress": State.APPROVED,
+}  # fmt: skip
+OUTCOMES: dict[str, str] = {
+    **{value: value for value in Outcome.values},
+    **{label.lower(): value for value, label in Outcome.choices},
+    **{value.replace("_", " "): value for value in Outcome.values},
+    "success": Outcome.SUCCEEDED, "successful": Outcome.SUCCEEDED, "ok": Outcome.SUCCEEDED,
+    "yes": Outcome.SUCCEEDED, "worked": Outcome.SUCCEEDED,
+    "failed": Outcome.FAILED_BACKED_OUT, "failure": Outcome.FAILED_BACKED_OUT,
+    "backed out": Outcome.FAILED_BACKED_OUT, "rolled back": Outcome.FAILED_BACKED_OUT,
+    "no": Outcome.FAILED_BACKED_OUT,
+    "partial": Outcome.PARTIALLY_SUCCEEDED, "partly": Outcome.PARTIALLY_SUCCEEDED,
+    "partially": Outcome.PARTIALLY_SUCCEEDED, "partial success": Outcome.PARTIALLY_SUCCEEDED,
+}  # fmt: skip
+TERMINAL = (State.CLOSED, State.REJECTED, State.WITHDRAWN)
+
+
+def _parse_state(row: Row, raw: dict[str, Any]) -> None:
+    text = " ".join(reading.cell_text(raw.get("state")).lower().replace("_", " ").split())
+    outcome_text = " ".join(reading.cell_text(raw.get("outcome")).lower().split())
+    outcome = OUTCOMES.get(outcome_text, "") if outcome_text else ""
+    if outcome_text and not outcome:
+        row.error(
+            "outcome",
+            f"“{outcome_text[:30]}” is not an outcome; use succeeded, partially succeeded or "
+            "failed (backed out).",
+        )
+    if text:
+        state = STATES.get(text, "")
+        if not state:
+            row.error("state", f"“{text[:30]}” is not a state; use one of: {_states()}.")
+    else:
+        # Left empty: a change with a closing date or an outcome is over, else a draft.
+        state = State.CLOSED if row.values.get("closed") or outcome else State.DRAFT
+    if outcome and state and state not in (State.IMPLEMENTED, State.CLOSED):
+        row.error("outcome", "An outcome is kept only for a change implemented or closed.")
+    if row.values.get("closed") and state and state not in TERMINAL:
+        row.error("closed", "Only a closed, rejected or withdrawn change has a closing date.")
+    row.values["state"] = state
+    row.values["outcome"] = outcome
+
+
+def _states() -> str:
+    return ", ".join(label.lower() for _, label in State.choices)
+
+
+def _parse_dates(row: Row, raw: dict[str, Any], zone: ZoneInfo) -> None:
+    now = timezone.now()
+    parsed: dict[str, tuple[datetime, bool] | None] = {}
+    for name in ("raised", "planned_start", "planned_end", "closed"):
+        value = raw.get(name)
+        when = parse_when(value, zone) if value not in (None, "") else None
+        if value not in (None, "") and when is None:
+            row.error(
+                name,
+                f"“{reading.cell_text(value)[:30]}” is not a date; write it as dd/mm/yyyy "
+                "(with hh:mm if you like) or use a date cell.",
+            )
+        elif when is not None and (when[0].date() < EARLIEST or abs(when[0] - now) > HORIZON):
+            row.error(name, f"Choose a date from {EARLIEST.year} to 20 years from today.")
+            when = None
+        parsed[name] = when
+    raised, start, end, closed = (parsed[n] for n in ("raised", "planned_start", "planned_end",
+                                                      "closed"))  # fmt: skip
+    for name, when in (("raised", raised), ("closed", closed)):
+        if when is not None and when[0] > now + timedelta(days=1):
+            row.error(name, "This is in the future; an imported change has already happened.")
+    if end is not None and end[1]:
+        # A day alone ends the window at the end of that day.
+        end = (end[0] + timedelta(days=1), True)
+    if start is not None and end is not None and end[0] <= start[0]:
+        row.error("planned_end", "The planned end must be after the planned start.")
+    if raised is not None and closed is not None and closed[0].date() < raised[0].date():
+        row.error("closed", "The change was closed before it was raised.")
+    row.values["raised"] = raised[0] if raised else None
+    row.values["planned_start"] = start[0] if start else None
+    row.values["planned_end"] = end[0] if end else None
+    if closed is None:
+        row.values["closed"] = ""
+    else:
+        row.values["closed"] = closed[0].date().isoformat() if closed[1] else closed[0].isoformat()
+
+
+DATE_FORMATS = (
+    "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d-%m-%y", "%d.%m.%Y", "%d.%m.%y",
+    "%d %B %Y", "%d %b %Y", "%A %d %B %Y", "%a %d %b %Y", "%d %B %y", "%d %b %y",
+    "%Y/%m/%d",
+)  # fmt: skip
+TIME_FORMATS = ("", " %H:%M", " %H:%M:%S", " %H.%M", "T%H:%M")
+# The serial numbers Excel gives the days from 1990 to 2100.
+SERIALS = (32874, 73051)
+
+
+def parse_when(value: Any, zone: ZoneInfo) -> tuple[datetime, bool] | None:
+    """A cell as a moment in the school's time zone and whether it was a day alone (no
+    time); None when it is not a date. Reads date cells, Excel's serial numbers, ISO 8601
+    and British dates (dd/mm/yyyy: 05/03/2024 is the 5th of March)."""
+    if isinstance(value, datetime):
+        day_only = value.time() == time(0)
+        return _aware(value, zone), day_only
+    if isinstance(value, date):
+        return _aware(datetime.combine(value, time(0)), zone), True
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial(float(value), zone)
+    text = " ".join(str(value).replace(",", " ").split())
+    if re.fullmatch(r"\d{5}(\.\d+)?", text):
+        return _serial(float(text), zone)
+    british = BRITISH.fullmatch(text)
+    if british:
+        return _british(british, zone)
+    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text, flags=re.IGNORECASE)
+    if re.match(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return _aware(moment, zone), len(text) == 10
+    for day_format in DATE_FORMATS:
+        for time_format in TIME_FORMATS:
+            try:
+                moment = datetime.strptime(text, day_format + time_format)
+            except ValueError:
+                continue
+            return _aware(moment, zone), not time_format
+    return None
+
+
+# The commonest: dd/mm/yyyy (or yy), with hh:mm or hh:mm:ss; read without trying every format.
+BRITISH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?: (\d{1,2})[:.](\d{2})(?::(\d{2}))?)?")
+
+
+def _british(match: re.Match[str], zone: ZoneInfo) -> tuple[datetime, bool] | None:
+    day, month, year, hour, minute, second = match.groups()
+    full_year = (
+        int(year) if len(year) == 4 else 2000 + int(year) if int(year) < 70 else 1900 + int(year)
+    )
+    try:
+        moment = datetime(
+            full_year, int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+    except ValueError:
+        return None
+    return _aware(moment, zone), hour is None
+
+
+def _serial(number: float, zone: ZoneInfo) -> tuple[datetime, bool] | None:
+    from openpyxl.utils.datetime import from_excel
+
+    if not SERIALS[0] <= number <= SERIALS[1]:
+        return None
+    moment = from_excel(number)
+    if not isinstance(moment, datetime):
+        return None
+    moment = moment.replace(microsecond=0)
+    return _aware(moment, zone), moment.time() == time(0)
+
+
+def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    if timezone.is_aware(moment):
+        return moment
+    return timezone.make_aware(moment, zone)
+
+
+def _people_of(school: School) -> dict[str, list[User]]:
+    """The school's members (one query) by username, e-mail address and full name."""
+    found: dict[str, list[User]] = {}
+    members = User.objects.filter(memberships__school=school, is_active=True).order_by("pk")
+    for user in members:
+        keys = {user.username.lower(), user.email.lower(), user.get_full_name().lower()}
+        for key in keys - {""}:
+            found.setdefault(key, []).append(user)
+    return found
+
+
+def _check_people(plan: Plan, actor: User) -> None:
+    people = _people_of(plan.school)
+    for row in plan.rows:
+        for name in PEOPLE:
+            text = row.values.pop(name)
+            if not text:
+                row.values[name] = actor if name == "originator" else None
+                continue
+            matches = people.get(" ".join(text.lower().split()), [])
+            if len(matches) == 1:
+                row.values[name] = matches[0]
+                continue
+            row.values[name] = None
+            if matches:
+                row.error(name, f"{len(matches)} members are called “{text[:40]}”; "
+                                "give the username.")  # fmt: skip
+            else:
+                row.error(
+                    name,
+                    f"No member of {plan.school.name} is “{text[:40]}” (a username, e-mail "
+                    "address or full name); add them to the school, or leave the cell empty.",
+                )
+
+
+def imported_references(school: School) -> set[str]:
+    """The file references of the school's RFCs imported before (one query)."""
+    values = ChangeEvent.objects.filter(kind=EventKind.IMPORTED, change__school=school).values_list(
+        "data__reference", flat=True
+    )
+    return {str(value).lower() for value in values if value}
+
+
+def _check_references(plan: Plan) -> None:
+    before = imported_references(plan.school)
+    seen: dict[str, int] = {}
+    for row in plan.rows:
+        reference = row.values["reference"].lower()
+        if not reference:
+            continue
+        if reference in before:
+            row.error("reference", f"{row.values['reference']} was imported before.")
+        elif reference in seen:
+            row.error("reference", f"Row {seen[reference]} has the same reference.")
+        else:
+            seen[reference] = row.number
+
+
+# --- The steps. ---
+
+
+def _bad_mapping(mapping: list[str], columns: int) -> dict[str, str]:
+    if len(mapping) != columns:
+        return {"mapping": f"Give a field (or nothing) for each of the {columns} columns."}
+    unknown = [name for name in mapping if name and name not in FIELDS]
+    if unknown:
+        return {"mapping": f"Unknown field: {unknown[0][:40]}."}
+    taken = sorted({name for name in mapping if name and mapping.count(name) > 1})
+    if taken:
+        return {"mapping": f"More than one column is mapped to {FIELDS[taken[0]][0].lower()}."}
+    if "title" not in mapping:
+        return {"mapping": "Choose the column that holds each change's title."}
+    return {}
+
+
+def check(job: ChangeImport, user: User, mapping: list[str]) -> ChangeImport:
+    """Check every row of `job` (found among the imports `user` sees) with `mapping` and
+    keep the preview; keep the mapping for the school's next file. Refuses a bad mapping
+    (400), a job that is over (400), anyone but the school's administrator (403)."""
+    _refuse_unless_admin(user, job.school)
+    if job.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
+        raise InvalidAction("This import is over; upload the file again.")
+    errors = _bad_mapping(mapping, len(job.columns))
+    if errors:
+        raise InvalidAction("Choose the columns again.", errors)
+    try:
+        plan = read(job, bytes(job.content), mapping, user)
+    except ImportRefused as refusal:
+        raise InvalidAction(str(refusal), {"file": str(refusal)}) from None
+    found = plan.errors
+    job.mapping = mapping
+    job.state = ImportState.PREVIEWED
+    job.rows = len(plan.rows)
+    job.error_count = len(found)
+    job.errors = [[e.row, e.field, e.message] for e in found[:KEPT_ERRORS]]
+    job.preview = [
+        {"number": row.number, "cells": row.cells, "problem": bool(row.errors)}
+        for row in plan.rows[:PREVIEW_ROWS]
+    ]
+    job.checked_at = timezone.now()
+    with transaction.atomic():
+        job.save(update_fields=["mapping", "state", "rows", "error_count", "errors", "preview",
+                                "checked_at"])  # fmt: skip
+        remember(job, user)
+    return job
+
+
+def remember(job: ChangeImport, user: User) -> None:
+    """Keep the school's mapping: each mapped header's name and its field."""
+    row, _ = ColumnMapping.objects.get_or_create(school_id=job.school_id)
+    fields = dict(row.fields)
+    for name, chosen in zip(job.columns, job.mapping, strict=True):
+        if normal(name):
+            fields[normal(name)] = chosen
+    row.fields = fields
+    row.updated_by = user
+    row.save()
+
+
+class _Rejected(Exception):
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+
+def apply(job: ChangeImport, user: User) -> ChangeImport:
+    """Write every row of a checked import (found among those `user` sees) as an RFC, all in
+    one transaction, or none.
+
+    A row with a problem now (a person who left, a reference imported meanwhile) fails the
+    import, with the errors kept and nothing written."""
+    _refuse_unless_admin(user, job.school)
+    if job.state != ImportState.PREVIEWED:
+        raise InvalidAction(
+            "Choose the columns and check the rows first."
+            if job.state == ImportState.UPLOADED
+            else "This import is over; upload the file again."
+        )
+    if job.error_count:
+        raise InvalidAction(
+            f"{job.error_count} problem{'s' if job.error_count != 1 else ''} in the file; "
+            "correct them (or the columns) and check again. Nothing was imported."
+        )
+    try:
+        with transaction.atomic():
+            # Locking the school serialises numbering, as raising an RFC does.
+            School.objects.select_for_update().filter(pk=job.school_id).first()
+            locked = ChangeImport.objects.select_for_update().get(pk=job.pk)
+            if locked.state != ImportState.PREVIEWED:
+                raise InvalidAction("This import is over; upload the file again.")
+            plan = read(job, bytes(locked.content), list(locked.mapping), user)
+            if plan.errors:
+                raise _Rejected(plan)
+            first, last = write(plan, job, user)
+            ChangeImport.objects.filter(pk=job.pk).update(
+                state=ImportState.DONE,
+                content=b"",
+                created_count=len(plan.rows),
+                first_number=first,
+                last_number=last,
+                finished_at=timezone.now(),
+            )
+    except _Rejected as rejected:
+        found = rejected.plan.errors
+        _fail(
+            job,
+            "Some rows cannot be imported now (the school's members or RFCs changed since "
+            "the file was checked); nothing was imported. Correct the file and upload it again.",
+            error_count=len(found),
+            errors=[[e.row, e.field, e.message] for e in found[:KEPT_ERRORS]],
+        )
+    except ImportRefused as refusal:
+        _fail(job, str(refusal))
+    job.refresh_from_db()
+    return job
+
+
+def _fail(job: ChangeImport, reason: str, **values: Any) -> None:
+    ChangeImport.objects.filter(pk=job.pk).update(
+        state=ImportState.FAILED,
+        failure=reason,
+        content=b"",
+        finished_at=timezone.now(),
+        **values,
+    )
+
+
+MODEL_FIELDS = (
+    "title", "description", "reason", "details", "impact", "risk", "fallback_plan",
+    "emergency_justification", "is_emergency", "is_standard", "planned_start", "planned_end",
+    "state", "outcome", *PEOPLE,
+)  # fmt: skip
+RECORDED = tuple(name for name in MODEL_FIELDS if name != "state")
+
+
+def write(plan: Plan, job: ChangeImport, actor: User) -> tuple[int, int]:
+    """Make the RFCs and their `imported` events (the caller holds the school's lock and
+    the transaction); returns the first and last reference numbers given."""
+    school = plan.school
+    last = Change.objects.filter(school=school).aggregate(n=Max("number"))["n"] or 0
+    now = timezone.now()
+    changes: list[Change] = []
+    for offset, row in enumerate(plan.rows, start=1):
+        values = {name: row.values[name] for name in MODEL_FIELDS}
+        change = Change(school=school, number=last + offset, **values)
+        changes.append(change)
+    Change.objects.bulk_create(changes, batch_size=BATCH)
+    # Kept as the file gives it (auto_now_add set it to now): when the change was raised.
+    for change, row in zip(changes, plan.rows, strict=True):
+        change.created_at = row.values["raised"] or now
+    Change.objects.bulk_update(changes, ["created_at"], batch_size=BATCH)
+    pairs = zip(changes, plan.rows, strict=True)
+    events = [_event(change, row, job, actor, now) for change, row in pairs]
+    ChangeEvent.objects.bulk_create(events, batch_size=BATCH)
+    return last + 1, last + len(changes)
+
+
+def _event(change: Change, row: Row, job: ChangeImport, actor: User, now: datetime) -> ChangeEvent:
+    """The event opening an imported RFC's history: the first link of its chain, made and
+    sealed as `history.record_event` makes one (sequence 1, no previous hash)."""
+    diffs = [
+        {"field": name, "before": None, "after": field_value(change, name)}
+        for name in ("originator", *RECORDED)
+        if field_value(change, name) not in (None, "", False)
+    ]
+    data = {
+        "import": job.pk,
+        "file": job.file_name,
+        "row": row.number,
+        "reference": row.values["reference"],
+        "raised": change.created_at.isoformat(),
+        "closed": row.values["closed"],
+    }
+    event = ChangeEvent(
+        change=change,
+        sequence=1,
+        kind=EventKind.IMPORTED,
+        actor=actor,
+        from_state="",
+        to_state=change.state,
+        comment=row.values["notes"],
+        diffs=diffs,
+        data={key: value for key, value in data.items() if value not in ("", None)},
+        previous_hash="",
+        created_at=now,
+    )
+    event.hash = event.compute_hash()
+    return event
+
+
+def recent(school: School) -> Iterable[ChangeImport]:
+    return ChangeImport.objects.light().filter(school=school).select_related("created_by")[:10]

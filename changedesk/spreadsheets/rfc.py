@@ -1,0 +1,25 @@
+"""How an imported RFC shows where it came from (through `changes.extensions`): lines under
+its "Imported from a change log" event naming the file, the row, the file's own reference
+and the day it was closed, which the event's data keeps (`importer._event`)."""
+
+from __future__ import annotations
+
+from changedesk.changes.choices import EventKind
+from changedesk.changes.extensions import Extension, Note
+from changedesk.changes.models import ChangeEvent
+
+
+def _imported_note(event: ChangeEvent) -> list[Note]:
+    if event.kind != EventKind.IMPORTED:
+        return []
+    data = event.data or {}
+    source = f"Row {data.get('row', '?')} of {data.get('file') or 'the file'}"
+    if data.get("reference"):
+        source += f", where it was {data['reference']}"
+    notes = [Note(text=source)]
+    if data.get("closed"):
+        notes.append(Note(text=f"Closed on {str(data['closed'])[:10]}, as the file says"))
+    return notes
+
+
+EXTENSION = Extension(app="spreadsheets", event_notes=(_imported_note,))

@@ -1,0 +1,177 @@
+"""The spreadsheets pages: importing a change log (upload, columns and preview, apply), the
+change log as XLSX, and a school's archive.
+
+Importing and the archive are the school administrator's: a school the person is not in is
+a 404, a school where they are not its administrator a 403. The XLSX is the change log's
+CSV export in another form: anyone signed in, their own schools' RFCs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from changedesk.accounts import permissions
+from changedesk.accounts.current import current_user
+from changedesk.accounts.models import School, User
+from changedesk.lib.errors import WorkflowError
+from changedesk.lib.forms import show_workflow_error
+from changedesk.spreadsheets import archive, exports, importer
+from changedesk.spreadsheets.forms import MappingForm, UploadForm
+from changedesk.spreadsheets.models import ChangeImport, ImportState
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """What a person can do here: export the change log; import and archive the schools
+    they administer."""
+    user = current_user(request)
+    schools = [s for s in permissions.schools(user) if importer.may_import(user, s)]
+    return render(request, "spreadsheets/index.html", {"schools": schools})
+
+
+def _admin_school(request: HttpRequest, slug: str) -> School:
+    """The school, if the person is its administrator: 404 if not theirs, else 403."""
+    user = current_user(request)
+    school = get_object_or_404(School.objects.for_user(user), slug=slug)
+    if not importer.may_import(user, school):
+        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+    return school
+
+
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest, slug: str) -> HttpResponse:
+    """Upload a change log; its page then asks which field each column holds."""
+    school = _admin_school(request, slug)
+    user = current_user(request)
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if form.is_bound and form.is_valid():
+        file = form.cleaned_data["file"]
+        try:
+            if file.size > importer.MAX_BYTES:
+                # Refused before it is read into memory.
+                raise importer.ImportRefused(importer.too_big(file.size))
+            job = importer.start(school, user, file.read(), file.name or "")
+        except importer.ImportRefused as refusal:
+            form.add_error("file", str(refusal))
+        else:
+            return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+    context = {
+        "school": school,
+        "form": form,
+        "recent": importer.recent(school),
+        "fields": importer.FIELDS.values(),
+        "max_rows": f"{importer.MAX_ROWS:,}",
+    }
+    status = 400 if form.is_bound else 200
+    return render(request, "spreadsheets/upload.html", context, status=status)
+
+
+def _job(request: HttpRequest, school: School, pk: int) -> ChangeImport:
+    user = current_user(request)
+    queryset = ChangeImport.objects.visible_to(user).light().select_related("created_by")
+    job = get_object_or_404(queryset, pk=pk, school=school)
+    job.school = school
+    return job
+
+
+@require_http_methods(["GET", "POST"])
+def job_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """An import: choose the columns and check (POST), see the preview and the problems,
+    then apply; or what it did, or why nothing was imported."""
+    school = _admin_school(request, slug)
+    job = _job(request, school, pk)
+    user = current_user(request)
+    form = MappingForm(request.POST if request.method == "POST" else None, job=job)
+    status = 200
+    if form.is_bound:
+        status = 400
+        if form.is_valid():
+            try:
+                job.content = ChangeImport.objects.values_list("content", flat=True).get(pk=pk)
+                importer.check(job, user, form.mapping())
+            except WorkflowError as error:
+                show_workflow_error(form, error)
+                status = error.status
+            else:
+                return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+    errors = [importer.RowError(*error) for error in job.errors]
+    context: dict[str, Any] = {
+        "school": school,
+        "job": job,
+        "form": form,
+        "errors": errors,
+        "hidden_errors": max(0, job.error_count - len(errors)),
+        "hidden_rows": max(0, job.rows - len(job.preview)),
+        "labels": dict(importer.FIELD_CHOICES),
+    }
+    return render(request, "spreadsheets/job.html", context, status=status)
+
+
+@require_POST
+def apply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Import every row of a checked file, or none."""
+    school = _admin_school(request, slug)
+    job = _job(request, school, pk)
+    user = current_user(request)
+    try:
+        done = importer.apply(job, user)
+    except WorkflowError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from None
+        messages.error(request, error.message)
+        return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+    if done.state == ImportState.DONE:
+        messages.success(request, f"Imported {done.created_count} RFCs into {school.name}.")
+    return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+
+
+def xlsx_response(user: User, request: HttpRequest) -> HttpResponseBase:
+    """The change log as filtered by the query string, as an XLSX download (400 if the
+    filters are not valid)."""
+    queryset = exports.filtered(user, request.GET)
+    if queryset is None:
+        return HttpResponseBadRequest("The filters are not valid.")
+    out = exports.write_changes(queryset, exports.zones_of(user))
+    stamp = timezone.localdate().isoformat()
+    return FileResponse(
+        out, as_attachment=True, filename=f"changes-{stamp}.xlsx", content_type=XLSX
+    )
+
+
+@require_GET
+def changes_xlsx(request: HttpRequest) -> HttpResponseBase:
+    """The change log as an Excel workbook: the CSV export's columns and filters."""
+    return xlsx_response(current_user(request), request)
+
+
+def archive_response(school: School, user: User) -> FileResponse:
+    out = archive.write_archive(school, user)
+    stamp = timezone.localdate().isoformat()
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=f"{school.slug}-{stamp}.zip",
+        content_type="application/zip",
+    )
+
+
+@require_GET
+def school_archive(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """Everything of a school, as a ZIP archive of JSON and CSV files."""
+    school = _admin_school(request, slug)
+    return archive_response(school, current_user(request))
