@@ -174,6 +174,28 @@ def oscar(other_school) -> User:
 
 
 @pytest.fixture
+def trust(school, other_school):
+    """Greenfield and Hillside in one trust (accounts/trusts.py)."""
+    from changedesk.accounts import trusts
+
+    made = trusts.create_trust("Northfield Learning Trust", "northfield")
+    trusts.add_school(made, school)
+    trusts.add_school(made, other_school)
+    return made
+
+
+@pytest.fixture
+def tara(trust) -> User:
+    """The trust's ICT lead: its administrator and a trust technician."""
+    from changedesk.accounts import trusts
+    from changedesk.accounts.choices import TrustRole
+
+    person = _person("tara", "Tara", "Thomas", "Trust ICT lead")
+    trusts.set_trust_roles(trust, person, [TrustRole.TRUST_ADMIN, TrustRole.TRUST_TECHNICIAN])
+    return person
+
+
+@pytest.fixture
 def team(olivia, ian, peter, fiona, ivan, sam) -> dict[str, User]:
     return {u.username: u for u in (olivia, ian, peter, fiona, ivan, sam)}
 

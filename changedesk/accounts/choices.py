@@ -29,7 +29,8 @@ class TrustRole(models.TextChoices):
     """What a person may be in a trust (a multi-academy trust, or a local authority's ICT
     service): roles that reach every school of the trust without a place in each."""
 
-    # Creates the trust's schools and manages its people (and so each school's members).
+    # Creates the trust's schools (inviting each one's first administrator), manages the
+    # trust's people and its calendar; reads every school of the trust.
     TRUST_ADMIN = "trust_admin", "Trust administrator"
     # The trust's ICT team: raises and implements changes in any of its schools.
     TRUST_TECHNICIAN = "trust_technician", "Trust technician"
@@ -37,10 +38,11 @@ class TrustRole(models.TextChoices):
     TRUST_PEER_REVIEWER = "trust_peer_reviewer", "Trust peer reviewer"
 
 
-# What each trust role holds in every school of the trust. A school's approvals stay its
-# own: no trust role is an initial or final approver anywhere.
+# What each trust role holds in every school of the trust. A school's roles stay its own:
+# no trust role approves anywhere, nor administers a school (which would let it give
+# itself a school's approver roles); a school's administrator is its own.
 TRUST_GRANTS: dict[str, tuple[str, ...]] = {
-    TrustRole.TRUST_ADMIN: (Role.SCHOOL_ADMIN, Role.VIEWER),
+    TrustRole.TRUST_ADMIN: (Role.VIEWER,),
     TrustRole.TRUST_TECHNICIAN: (Role.ORIGINATOR, Role.IMPLEMENTER),
     TrustRole.TRUST_PEER_REVIEWER: (Role.PEER_REVIEWER,),
 }

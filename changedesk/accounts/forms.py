@@ -289,24 +289,33 @@ class TrustRolesForm(forms.Form):
 
 
 class TrustPersonForm(TrustRolesForm):
-    """Give trust roles to someone who has an account, named by sign-in name or e-mail."""
+    """Give trust roles to someone the trust knows: a member of one of its schools, or one
+    of its people already (an operator may name anyone with an account). The trust learns
+    nothing of other accounts."""
 
     person = forms.CharField(
         label="Sign-in name or e-mail address",
         max_length=254,
-        help_text="Someone with an account here; they need no place in any school.",
+        help_text="Someone in one of the trust's schools.",
     )
     field_order = ["person", "roles"]
+
+    def __init__(self, *args: Any, known: models.QuerySet[User], **kwargs: Any) -> None:
+        self.known = known
+        super().__init__(*args, **kwargs)
 
     def clean_person(self) -> User:
         given = self.cleaned_data["person"].strip()
         found = list(
-            User.objects.filter(is_active=True).filter(
-                models.Q(username__iexact=given) | models.Q(email__iexact=given)
-            )[:2]
+            self.known.filter(is_active=True)
+            .filter(models.Q(username__iexact=given) | models.Q(email__iexact=given))
+            .distinct()[:2]
         )
         if not found:
-            raise ValidationError("No one with an account here has that sign-in name or address.")
+            raise ValidationError(
+                "No one in the trust's schools has that sign-in name or address: invite them "
+                "to a school first."
+            )
         if len(found) > 1:
             raise ValidationError("More than one account has that address: give the sign-in name.")
         return found[0]
@@ -319,7 +328,14 @@ class TrustPersonForm(TrustRolesForm):
 
 
 class TrustSchoolForm(forms.ModelForm[School]):
-    """A new school in the trust."""
+    """A new school in the trust, and whom to invite as its first administrator."""
+
+    admin_email = forms.EmailField(
+        label="Its administrator's e-mail address",
+        required=False,
+        help_text="Invited to administer the school (its members and settings): a school's "
+        "administrator is its own, not the trust's.",
+    )
 
     class Meta:
         model = School

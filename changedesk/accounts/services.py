@@ -60,6 +60,11 @@ def set_membership(user: User, school: School, roles: Iterable[str]) -> Membersh
         )
     with transaction.atomic():
         membership, _ = Membership.objects.get_or_create(user=user, school=school)
+        if membership.trust_id is not None:
+            # Made for the trust's roles; the school now holds the place too, so it stays
+            # when they go (`trusts.sync` removes only places made for the trust alone).
+            membership.trust = None
+            membership.save(update_fields=["trust"])
         membership.set_roles(roles)
         if school.trust is not None:
             # A role the school took away may still be held through its trust.
@@ -252,7 +257,8 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
     with transaction.atomic():
         invitation = _answerable(invitation, user, by_link=False)
         existing = Membership.objects.filter(user=user, school=invitation.school).first()
-        held = existing.role_list if existing else []
+        # The school's own roles; those held through its trust stay the trust's.
+        held = existing.own_roles if existing else []
         membership = set_membership(user, invitation.school, [*held, *invitation.roles])
         invitation.accepted_at = django_timezone.now()
         invitation.answered_by = user

@@ -73,6 +73,12 @@ class NewSchoolSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
     name = StrictCharField(max_length=200)
     slug = serializers.SlugField(max_length=60)
     timezone = StrictCharField(max_length=64, default="Europe/London")
+    admin_email = serializers.EmailField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Invited to administer the school (a school's administrator is its own).",
+    )
 
     def validate_slug(self, value: str) -> str:
         if School.objects.filter(slug=value).exists():
@@ -121,7 +127,9 @@ class TrustViewSet(
         trust = self._administered()
         given = NewSchoolSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        school = trust_services.create_school(trust, **given.validated_data)
+        school = trust_services.create_school(
+            trust, **given.validated_data, invited_by=cast(User, request.user)
+        )
         return Response(TrustSchoolSerializer(school).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -136,7 +144,11 @@ class TrustViewSet(
     )
     def person(self, request: Request, slug: str, username: str) -> Response:
         trust = self._administered()
-        person = get_object_or_404(User, username=username, is_active=True)
+        person = get_object_or_404(
+            trust_services.known_people(trust, cast(User, request.user)),
+            username=username,
+            is_active=True,
+        )
         if request.method == "DELETE":
             if not trust_roles(person, trust):
                 raise exceptions.NotFound("That person holds no role in this trust.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,23 +17,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import trusts as trust_services
 from changedesk.accounts.choices import TRUST_GRANTS, Role, TrustRole
-from changedesk.accounts.current import current_user
+from changedesk.accounts.current import current_user, member_trust
 from changedesk.accounts.forms import TrustPersonForm, TrustRolesForm, TrustSchoolForm
 from changedesk.accounts.models import MembershipRole, School, Trust, TrustMembership, User
-from changedesk.accounts.permissions import is_trust_admin, trust_roles
+from changedesk.accounts.permissions import trust_roles
 from changedesk.lib.views import form_page
 
 
 def _trust(request: HttpRequest, slug: str, *, admin: bool = False) -> tuple[Trust, bool]:
     """The trust named `slug` as the caller sees it, and whether they administer it."""
-    user = current_user(request)
-    trust = get_object_or_404(Trust, slug=slug)
-    is_admin = is_trust_admin(user, trust)
-    if not is_admin and not trust_roles(user, trust):
-        raise Http404("No such trust.")
-    if admin and not is_admin:
-        raise PermissionDenied(f"Only an administrator of {trust.name} may do this.")
-    return trust, is_admin
+    return member_trust(request, slug, admin=admin)
 
 
 def _people(trust: Trust) -> list[tuple[User, list[str]]]:
@@ -107,10 +99,16 @@ def trust_school_add(request: HttpRequest, slug: str) -> HttpResponse:
             form.cleaned_data["name"],
             form.cleaned_data["slug"],
             timezone=form.cleaned_data["timezone"],
+            admin_email=form.cleaned_data["admin_email"],
+            invited_by=current_user(request),
         ),
         done=lambda school: (
-            f"{school.name} is added to {trust.name}. Its own people (a final approver "
-            "first) are added from its page."
+            f"{school.name} is added to {trust.name}."
+            + (
+                f" {form.cleaned_data['admin_email']} is invited to administer it."
+                if form.cleaned_data["admin_email"]
+                else " Invite its administrator from its page."
+            )
         ),
         success_url=reverse("accounts:trust", args=[trust.slug]),
     )
@@ -119,7 +117,9 @@ def trust_school_add(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def trust_person_add(request: HttpRequest, slug: str) -> HttpResponse:
     trust, _ = _trust(request, slug, admin=True)
-    form = TrustPersonForm(request.POST or None)
+    form = TrustPersonForm(
+        request.POST or None, known=trust_services.known_people(trust, current_user(request))
+    )
     return form_page(
         request,
         form,

@@ -3,9 +3,10 @@
 A trust's people hold **trust roles** (`TrustMembership`): its administrator, its
 technicians and its peer reviewers. Each trust role holds school roles in every school of
 the trust (`choices.TRUST_GRANTS`: a trust technician originates and implements, a trust
-peer reviewer reviews, the trust administrator administers and reads), without anyone
-making them a member of each school. A school's approvers stay its own: no trust role
-approves, so only a school's own final approver accepts its impact.
+peer reviewer reviews, the trust administrator reads), without anyone making them a member
+of each school. A school's roles stay its own: no trust role approves or administers a
+school, so only a school's own final approver accepts its impact, and only its own
+administrator gives its roles.
 
 The roles held through a trust are kept as rows like a school's own (`MembershipRole` with
 its `trust`, on a `Membership` made for the trust where the person had none), so that every
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone as django_timezone
 from django.utils.text import slugify
 
@@ -71,8 +72,21 @@ def create_trust(name: str, slug: str | None = None) -> Trust:
     return trust
 
 
+OTHER_ZONE = (
+    "{school} keeps its time in {zone}, the trust's schools in {theirs}: a trust's calendar "
+    "is set in one time zone."
+)
+
+
+def lock(trust: Trust) -> None:
+    """One change at a time to which schools a trust has and what reaches them all (its
+    people, its calendar), so that a school joining meanwhile misses none of it."""
+    Trust.objects.select_for_update().only("pk").get(pk=trust.pk)
+
+
 def add_school(trust: Trust, school: School) -> None:
-    """`school` joins `trust`: the trust's people hold their roles there at once."""
+    """`school` joins `trust`: the trust's people hold their roles there at once. The
+    schools of a trust keep one time zone (its calendar is set in it)."""
     if school.trust_id == trust.pk:
         return
     if school.trust_id is not None:
@@ -80,6 +94,12 @@ def add_school(trust: Trust, school: School) -> None:
             f"{school.name} belongs to {school.trust}: it must leave that trust first."
         )
     with transaction.atomic():
+        lock(trust)
+        theirs = School.objects.filter(trust=trust).values_list("timezone", flat=True).first()
+        if theirs is not None and theirs != school.timezone:
+            raise InvalidAction(
+                OTHER_ZONE.format(school=school.name, zone=school.timezone, theirs=theirs)
+            )
         school.trust = trust
         school.save(update_fields=["trust"])
         sync(trust)
@@ -94,8 +114,12 @@ def remove_school(school: School) -> None:
     if trust is None:
         return
     with transaction.atomic():
+        lock(trust)
         own_admin = MembershipRole.objects.filter(
-            membership__school=school, role=Role.SCHOOL_ADMIN, trust__isnull=True
+            membership__school=school,
+            membership__user__is_active=True,
+            role=Role.SCHOOL_ADMIN,
+            trust__isnull=True,
         ).exists()
         if not own_admin:
             raise InvalidAction(NO_OWN_ADMIN.format(school=school.name, trust=trust.name))
@@ -107,15 +131,25 @@ def remove_school(school: School) -> None:
 
 
 def create_school(
-    trust: Trust, name: str, slug: str | None = None, *, timezone: str = "Europe/London"
+    trust: Trust,
+    name: str,
+    slug: str | None = None,
+    *,
+    timezone: str = "Europe/London",
+    admin_email: str = "",
+    invited_by: User | None = None,
 ) -> School:
-    """A new school in `trust`, administered by the trust's administrators until it names
-    its own."""
+    """A new school in `trust`; with `admin_email`, its first administrator is invited (a
+    school's administrator is its own: the trust's administrator reads it, and does not
+    administer it)."""
     from changedesk.accounts.services import create_school as create
+    from changedesk.accounts.services import invite
 
     with transaction.atomic():
         school = create(name, slug, timezone=timezone)
         add_school(trust, school)
+        if admin_email and invited_by is not None:
+            invite(school, admin_email, [Role.SCHOOL_ADMIN], invited_by)
     return school
 
 
@@ -129,7 +163,7 @@ def set_trust_roles(trust: Trust, user: User, roles: Iterable[str]) -> list[str]
         raise ValidationError({"roles": f"Unknown trust role {', '.join(unknown)}; use {known}."})
     with transaction.atomic():
         # One change of administrators at a time per trust, so two cannot both step down.
-        Trust.objects.select_for_update().only("pk").get(pk=trust.pk)
+        lock(trust)
         held = TrustMembership.objects.filter(trust=trust, user=user)
         if TrustRole.TRUST_ADMIN not in wanted and held.filter(role=TrustRole.TRUST_ADMIN).exists():
             others = (
@@ -223,3 +257,14 @@ def _close_empty(trust: Trust, user_ids: set[int] | None) -> None:
         revoked_at=django_timezone.now()
     )
     Membership.objects.filter(pk__in=[pk for pk, _, _ in gone]).delete()
+
+
+def known_people(trust: Trust, caller: User) -> QuerySet[User]:
+    """Whom `caller` may give trust roles to: the members of the trust's schools and its
+    people already; anyone with an account for an operator. (Joining a school is consented
+    to, by an invitation; a trust reaches no one a school of it has not taken in.)"""
+    if caller.is_superuser:
+        return User.objects.all()
+    return User.objects.filter(
+        Q(memberships__school__trust=trust) | Q(trust_memberships__trust=trust)
+    ).distinct()

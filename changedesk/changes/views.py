@@ -35,6 +35,7 @@ from changedesk.changes.models import PLAN_FIELDS, Change, ChangeEvent, format_r
 from changedesk.changes.services import can_edit, create_change, update_change
 from changedesk.changes.workflow import allowed_actions
 from changedesk.lib import paging
+from changedesk.lib.cells import csv_cell
 from changedesk.lib.errors import NotPermitted
 from changedesk.lib.loading import attach
 from changedesk.lib.views import form_page
@@ -146,17 +147,6 @@ CSV_COLUMNS: list[tuple[str, tuple[str, ...], Callable[..., str]]] = [
 EXPORT_CHUNK = 1000
 
 
-# A cell starting with one of these is a formula to a spreadsheet (the full-width forms too).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
-def _csv_cell(value: str) -> str:
-    """Text a spreadsheet keeps as text: a formula-like start is escaped with a quote mark.
-    Every cell is quoted besides (see `change_export`), so that a spreadsheet splitting on
-    ";" (as Excel does in many locales) cannot cut a cell into a formula after the ";"."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
 @require_GET
 def change_export(request: HttpRequest) -> StreamingHttpResponse:
     """The change log as CSV, as filtered and sorted: written while the rows are read, a
@@ -199,9 +189,9 @@ def _write_chunk(writer: Any, chunk: list[tuple[Any, ...]], app_columns: list[An
         cells: list[str] = []
         at = 1
         for _, sources, write in CSV_COLUMNS:
-            cells.append(_csv_cell(write(*values[at : at + len(sources)])))
+            cells.append(csv_cell(write(*values[at : at + len(sources)])))
             at += len(sources)
-        cells.extend(_csv_cell(str(c.value(changes[values[0]]))) for c in app_columns)
+        cells.extend(csv_cell(str(c.value(changes[values[0]]))) for c in app_columns)
         writer.writerow(cells)
 
 

@@ -22,6 +22,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from changedesk.changes.models import format_reference
+from changedesk.lib.cells import csv_cell
 from changedesk.patches.models import Patch
 
 
@@ -61,14 +62,6 @@ COLUMNS: tuple[tuple[str, tuple[str, ...], Callable[..., str]], ...] = (
 HEADER = tuple(name for name, _, _ in COLUMNS)
 # Rows read from the database at a time, and written out together.
 EXPORT_CHUNK = 1000
-
-# A cell starting with one of these is a formula to a spreadsheet (the full-width forms too).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
-def csv_cell(value: str) -> str:
-    """Text a spreadsheet keeps as text: a formula-like start is escaped with a quote mark."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _cells(values: tuple[Any, ...]) -> list[str]:

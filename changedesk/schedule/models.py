@@ -21,12 +21,9 @@ class PeriodKind(models.TextChoices):
     FREEZE = "freeze", "Change freeze"
 
 
-class TrustPeriod(models.Model):
-    """A stretch of the year a trust sets for all its schools (its term dates, holidays, a
-    trust-wide freeze): each school's calendar holds a copy (`CalendarPeriod.trust_period`,
-    kept by `schedule.trust_calendar`), beside the periods the school adds of its own."""
+class Period(models.Model):
+    """What a school's period and a trust's have alike."""
 
-    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="calendar_periods")
     kind = models.CharField(max_length=16, choices=PeriodKind.choices)
     name = models.CharField(max_length=200)
     starts_at = models.DateTimeField()
@@ -38,6 +35,17 @@ class TrustPeriod(models.Model):
         "freeze needs an override reason.",
     )
     notes = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class TrustPeriod(Period):
+    """A stretch of the year a trust sets for all its schools (its term dates, holidays, a
+    trust-wide freeze): each school's calendar holds a copy (`CalendarPeriod.trust_period`,
+    kept by `schedule.trust_calendar`), beside the periods the school adds of its own."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="calendar_periods")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -53,21 +61,10 @@ class TrustPeriod(models.Model):
         return f"{self.get_kind_display()}: {self.name}"
 
 
-class CalendarPeriod(models.Model):
+class CalendarPeriod(Period):
     """A stretch of the school year. Exams and freezes are what changes must avoid."""
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="calendar_periods")
-    kind = models.CharField(max_length=16, choices=PeriodKind.choices)
-    name = models.CharField(max_length=200)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    is_hard = models.BooleanField(
-        "hard freeze",
-        default=False,
-        help_text="Nothing may be approved inside a hard freeze (emergencies aside); a soft "
-        "freeze needs an override reason.",
-    )
-    notes = models.TextField(blank=True)
     # Set when imported from an iCalendar file, so that importing it again updates.
     source_uid = models.CharField(max_length=255, blank=True)
     # The trust's period this is the school's copy of: changed by the trust only.

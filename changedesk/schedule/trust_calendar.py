@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
+from changedesk.accounts import trusts
 from changedesk.accounts.models import School, Trust, User
 from changedesk.accounts.permissions import is_trust_admin, with_roles
 from changedesk.lib.errors import NotPermitted, StaleChange
@@ -37,6 +38,7 @@ def create_period(trust: Trust, actor: User, values: dict[str, Any]) -> TrustPer
     period = TrustPeriod(trust=trust, **{"is_hard": False, "notes": "", **given})
     check_period(period)
     with transaction.atomic():
+        trusts.lock(trust)  # a school joining meanwhile gets it too
         period.save()
         CalendarPeriod.objects.bulk_create(
             [_copy(period, school_id) for school_id in _schools(trust)]

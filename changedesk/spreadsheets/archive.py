@@ -25,6 +25,7 @@ from changedesk.changes.models import Change, ChangeEvent, ChangeItem, format_re
 from changedesk.committee.models import AgendaItem, Meeting
 from changedesk.communication.models import Notice
 from changedesk.configuration.models import ConfigurationItem
+from changedesk.lib.cells import csv_cell
 from changedesk.reports.models import Decision, Snapshot
 from changedesk.schedule.models import CalendarPeriod, MaintenanceWindow, SchoolCalendar
 
@@ -121,10 +122,11 @@ class _Writer:
     def csv(self, name: str, names: list[str], rows: Iterable[dict[str, Any]]) -> None:
         with self.archive.open(name, "w") as raw, io.TextIOWrapper(raw, "utf-8", newline="") as out:
             out.write("\ufeff")  # so a spreadsheet reads it as UTF-8
-            writer = csv.writer(out)
+            # As every CSV changedesk writes: each cell quoted, none read as a formula.
+            writer = csv.writer(out, quoting=csv.QUOTE_ALL)
             writer.writerow(names)
             for row in rows:
-                writer.writerow([_cell(row.get(n)) for n in names])
+                writer.writerow([csv_cell(_cell(row.get(n))) for n in names])
 
     def table(self, name: str, queryset: QuerySet[Any], names: list[str]) -> None:
         self.csv(f"{name}.csv", names, _rows(queryset, names))

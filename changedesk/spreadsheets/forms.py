@@ -8,6 +8,7 @@ from django import forms
 
 from changedesk.spreadsheets.importer import FIELD_CHOICES, MAX_BYTES, MAX_ROWS
 from changedesk.spreadsheets.models import ChangeImport
+from changedesk.spreadsheets.reading import MAX_COLUMNS
 
 IGNORE = ("", "(leave this column out)")
 
@@ -16,7 +17,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="Change log file",
         help_text=f"CSV or Excel (XLSX), at most {MAX_BYTES // (1024 * 1024)} MB "
-        f"({MAX_ROWS:,} rows).",
+        f"({MAX_ROWS:,} rows, {MAX_COLUMNS} columns).",
         widget=forms.ClearableFileInput(
             attrs={
                 "accept": ".csv,.xlsx,text/csv,"

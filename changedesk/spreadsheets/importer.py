@@ -220,6 +220,9 @@ def start(school: School, user: User, data: bytes, file_name: str) -> ChangeImpo
     ]
     if not data_rows:
         raise ImportRefused("The file has a header row but no changes under it.")
+    if len(data_rows) > MAX_ROWS:
+        raise ImportRefused(reading.too_many(MAX_ROWS))
+    # At most `reading.MAX_COLUMNS`: the reading refuses a wider row.
     width = len(header.names)
     # The first rows as they are, for choosing the columns (checked, they show problems).
     samples = [
@@ -371,6 +374,9 @@ OUTCOMES: dict[str, str] = {
     "partially": Outcome.PARTIALLY_SUCCEEDED, "partial success": Outcome.PARTIALLY_SUCCEEDED,
 }  # fmt: skip
 TERMINAL = (State.CLOSED, State.REJECTED, State.WITHDRAWN)
+# Where a standard change may be imported: the workflow carries a standard change on only
+# from its template (`raise_standard`), so one in any other state could never move again.
+STANDARD_STATES = (State.IMPLEMENTED, *TERMINAL)
 
 
 def _parse_state(row: Row, raw: dict[str, Any]) -> None:
@@ -394,6 +400,12 @@ def _parse_state(row: Row, raw: dict[str, Any]) -> None:
         row.error("outcome", "An outcome is kept only for a change implemented or closed.")
     if row.values.get("closed") and state and state not in TERMINAL:
         row.error("closed", "Only a closed, rejected or withdrawn change has a closing date.")
+    if row.values.get("is_standard") and state and state not in STANDARD_STATES:
+        row.error(
+            "type",
+            "A standard change is imported only once it is over (implemented, closed, rejected "
+            "or withdrawn); import this one as a normal change, or raise it from its template.",
+        )
     row.values["state"] = state
     row.values["outcome"] = outcome
 
@@ -420,8 +432,10 @@ def _parse_dates(row: Row, raw: dict[str, Any], zone: ZoneInfo) -> None:
         parsed[name] = when
     raised, start, end, closed = (parsed[n] for n in ("raised", "planned_start", "planned_end",
                                                       "closed"))  # fmt: skip
+    today = timezone.localdate(now, zone)
     for name, when in (("raised", raised), ("closed", closed)):
-        if when is not None and when[0] > now + timedelta(days=1):
+        # Compared as days at the school: today is fine, tomorrow has not happened yet.
+        if when is not None and when[0].astimezone(zone).date() > today:
             row.error(name, "This is in the future; an imported change has already happened.")
     if end is not None and end[1]:
         # A day alone ends the window at the end of that day.
@@ -620,8 +634,21 @@ def check(job: ChangeImport, user: User, mapping: list[str]) -> ChangeImport:
     ]
     job.checked_at = timezone.now()
     with transaction.atomic():
-        job.save(update_fields=["mapping", "state", "rows", "error_count", "errors", "preview",
-                                "checked_at"])  # fmt: skip
+        # Written only while the import is still open: an `apply` that finished (or failed)
+        # while these rows were read must not be turned back into a checked import.
+        updated = ChangeImport.objects.filter(
+            pk=job.pk, state__in=(ImportState.UPLOADED, ImportState.PREVIEWED)
+        ).update(
+            mapping=job.mapping,
+            state=job.state,
+            rows=job.rows,
+            error_count=job.error_count,
+            errors=job.errors,
+            preview=job.preview,
+            checked_at=job.checked_at,
+        )
+        if not updated:
+            raise InvalidAction("This import is over; upload the file again.")
         remember(job, user)
     return job
 

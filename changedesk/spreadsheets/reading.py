@@ -11,6 +11,14 @@ two above its header, and a header of two rows where a merged cell ("Planned") s
 columns below it ("Start", "End"). `find_header` picks the row that names the most known
 columns and, for a column it does not know, tries the cell above it (a merged cell's value
 carried across the columns it spans).
+
+What a file may hold is bounded, so that a hostile or broken file is refused quickly rather
+than read into memory: an XLSX workbook is a ZIP archive, and its entries' sizes (as the
+archive declares them: `zipfile` never inflates an entry past its declared size) are checked
+before it is opened; a row may have at most `MAX_COLUMNS` cells and a cell at most
+`MAX_CELL_CHARS` characters; a CSV file may not hold a NUL character (PostgreSQL cannot keep
+one in text). Blank lines are kept (they number the rows as the spreadsheet does) but do not
+count as rows, and those at the end of a file are dropped.
 """
 
 from __future__ import annotations
@@ -33,6 +41,20 @@ BOM = "\ufeff"
 HEADER_SEARCH_ROWS = 15
 SNIFF_BYTES = 16 * 1024
 DELIMITERS = ",;\t|"
+# The most cells a row may have (a change log has a few dozen columns at most).
+MAX_COLUMNS = 200
+# The most cells a CSV line may have, trailing empty ones included: Excel's own maximum (XFD).
+MAX_RAW_CELLS = 16384
+MAX_CELL_CHARS = 10_000
+# The last line a row may be on, blank lines above it included (blank lines after the last
+# row are read and dropped, however many).
+MAX_LINES = 100_000
+# An XLSX archive: the most its entries may hold uncompressed, and the most an entry over
+# RATIO_FROM bytes may be compressed (a "ZIP bomb" is a tiny file that inflates enormously).
+MAX_UNCOMPRESSED = 100 * 1024 * 1024
+MAX_RATIO = 100
+RATIO_FROM = 1024 * 1024
+NUL_REFUSED = "The file has NUL characters: save it from your spreadsheet as CSV or XLSX."
 
 
 def is_xlsx(data: bytes, file_name: str) -> bool:
@@ -50,9 +72,8 @@ def read_table(data: bytes, file_name: str, max_rows: int) -> Table:
 def decode(data: bytes) -> str:
     """The text of a CSV file: UTF-8 (its BOM dropped) or else Windows-1252."""
     if b"\x00" in data[:SNIFF_BYTES]:
-        raise ImportRefused(
-            "The file has NUL characters: save it from your spreadsheet as CSV or XLSX."
-        )
+        # Most likely UTF-16 text: said before trying to decode it.
+        raise ImportRefused(NUL_REFUSED)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -63,6 +84,9 @@ def decode(data: bytes) -> str:
                 f"The file is neither UTF-8 nor Windows-1252 text (byte {error.start + 1} "
                 "cannot be read). Save it as “CSV UTF-8” or as XLSX and try again."
             ) from None
+    # Anywhere in the file, not only at its start: PostgreSQL refuses NUL in text.
+    if "\x00" in text:
+        raise ImportRefused(NUL_REFUSED)
     return text.removeprefix(BOM)
 
 
@@ -78,26 +102,104 @@ def delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+class _Rows:
+    """The rows read so far, counting only those with something in them against the limit;
+    blank lines are kept only once a row follows them (a file's trailing blanks dropped)."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.rows: Table = []
+        self.limit = max_rows + HEADER_SEARCH_ROWS
+        self.max_rows = max_rows
+        self.filled = 0
+        self.blanks = 0
+
+    def add(self, cells: list[Any] | tuple[Any, ...]) -> None:
+        if cells.count(None) == len(cells):
+            # Quickly: a workbook gives each of its missing rows as a row of empty cells.
+            self.blanks += 1
+            return
+        number = len(self.rows) + self.blanks + 1
+        if len(cells) > MAX_RAW_CELLS:
+            raise ImportRefused(
+                f"Row {number} has more than {MAX_RAW_CELLS:,} cells, more than a spreadsheet can."
+            )
+        trimmed = _trimmed(list(cells))
+        if not trimmed or is_blank(trimmed):
+            self.blanks += 1
+            return
+        if number > MAX_LINES:
+            raise ImportRefused(
+                f"Row {number:,} is further down than {MAX_LINES:,}, the last row that can be "
+                "read; delete the empty rows above it and try again."
+            )
+        if len(trimmed) > MAX_COLUMNS:
+            raise ImportRefused(
+                f"Row {number} has {len(trimmed):,} columns; at most {MAX_COLUMNS} can be "
+                "imported. Delete the columns the change log does not need and try again."
+            )
+        for column, cell in enumerate(trimmed, start=1):
+            if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+                raise ImportRefused(
+                    f"Row {number}, column {column} has {len(cell):,} characters; a cell may "
+                    f"have at most {MAX_CELL_CHARS:,}. Shorten it and try again."
+                )
+        self.filled += 1
+        if self.filled > self.limit:
+            raise ImportRefused(too_many(self.max_rows))
+        self.rows.extend([] for _ in range(self.blanks))
+        self.blanks = 0
+        self.rows.append(trimmed)
+
+
 def _csv_rows(text: str, max_rows: int) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
-    rows: Table = []
+    rows = _Rows(max_rows)
     try:
         for cells in reader:
-            if len(rows) > max_rows + HEADER_SEARCH_ROWS:
-                raise ImportRefused(too_many(max_rows))
-            rows.append(_trimmed(cells))
+            rows.add(cells)
     except csv.Error as error:
         raise ImportRefused(f"The file cannot be read as CSV: {error}.") from None
-    return rows
+    return rows.rows
+
+
+def check_archive(data: bytes) -> None:
+    """Refuse an XLSX file whose archive would inflate to too much (a "ZIP bomb"): its
+    entries' declared sizes in all, and each large entry's compression ratio."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise ImportRefused(
+            f"The file cannot be read as an Excel workbook (XLSX): {str(error)[:120]}."
+        ) from None
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_UNCOMPRESSED:
+        raise ImportRefused(
+            f"The workbook unpacks to {total / 1048576:,.0f} MB; at most "
+            f"{MAX_UNCOMPRESSED // 1048576} MB can be read. Save the change log alone as CSV "
+            "or XLSX and try again."
+        )
+    for entry in entries:
+        if entry.file_size > RATIO_FROM and entry.file_size > MAX_RATIO * max(
+            entry.compress_size, 1
+        ):
+            raise ImportRefused(
+                f"The workbook's part {entry.filename[:60]} is compressed more than "
+                f"{MAX_RATIO} to 1, as no spreadsheet is; it is not read."
+            )
+
+
+XLSX_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError)
 
 
 def _xlsx_rows(data: bytes, max_rows: int) -> Table:
     # Imported here: openpyxl takes a moment to load, and only an XLSX upload needs it.
     from openpyxl import load_workbook
 
+    check_archive(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+    except XLSX_ERRORS as error:
         raise ImportRefused(
             f"The file cannot be read as an Excel workbook (XLSX): {str(error)[:120]}."
         ) from None
@@ -107,12 +209,16 @@ def _xlsx_rows(data: bytes, max_rows: int) -> Table:
             raise ImportRefused("The workbook has no sheets.")
         # Some programs write a wrong size for the sheet (or none): read to its real end.
         sheet.reset_dimensions()
-        rows: Table = []
-        for cells in sheet.iter_rows(values_only=True):
-            if len(rows) > max_rows + HEADER_SEARCH_ROWS:
-                raise ImportRefused(too_many(max_rows))
-            rows.append(_trimmed(list(cells)))
-        return rows
+        rows = _Rows(max_rows)
+        # One column more than may be imported: enough to tell a sheet that is too wide.
+        for cells in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
+            rows.add(cells)
+        return rows.rows
+    except XLSX_ERRORS as error:
+        # A sheet is read as it is iterated: a broken part shows only then.
+        raise ImportRefused(
+            f"The file cannot be read as an Excel workbook (XLSX): {str(error)[:120]}."
+        ) from None
     finally:
         book.close()
 
@@ -122,7 +228,8 @@ def too_many(max_rows: int) -> str:
 
 
 def _trimmed(cells: list[Any]) -> list[Any]:
-    cells = [cell.strip() if isinstance(cell, str) else cell for cell in cells]
+    # NUL is dropped from a workbook's text (written there as `_x0000_`): PostgreSQL refuses it.
+    cells = [cell.replace("\x00", "").strip() if isinstance(cell, str) else cell for cell in cells]
     while cells and cells[-1] in (None, ""):
         cells.pop()
     return cells

@@ -49,6 +49,18 @@ ALL_CHECKS = CHECKS.get_all()
 WITHOUT_POSITIVE = [check for check in ALL_CHECKS if check.__name__ != "positive_data_acceptance"]
 
 
+# `negative_data_rejection` expects a query value the schema's type does not allow to be
+# refused. A list filter's parameters are declared `allowEmptyValue` (`lib.schema`): an
+# empty value filters nothing, as the pages' "Any" sends it. Schemathesis generates "" as a
+# wrong value for a typed parameter (a yes/no, a number) all the same; such a case keeps
+# every other check.
+WITH_EMPTY_VALUES = [check for check in ALL_CHECKS if check.__name__ != "negative_data_rejection"]
+
+
+def sends_an_empty_value(case) -> bool:
+    return any(value == "" for value in (case.query or {}).values())
+
+
 def accepts_any_valid_input(case) -> bool:
     return case.method.upper() == "GET" and case.path != "/api/v1/schedule/slots/"
 
@@ -136,4 +148,6 @@ def test_the_schema_fuzzed_is_the_one_served(client, token):
 )
 def test_the_api_answers_as_its_schema_says(case, token):
     checks = ALL_CHECKS if accepts_any_valid_input(case) else WITHOUT_POSITIVE
+    if sends_an_empty_value(case):
+        checks = [check for check in checks if check in WITH_EMPTY_VALUES]
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=checks)

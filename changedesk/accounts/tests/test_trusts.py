@@ -14,33 +14,31 @@ from rest_framework.test import APIClient
 
 from changedesk.accounts import trusts
 from changedesk.accounts.choices import Role, TrustRole
-from changedesk.accounts.models import Delegation, Membership, MembershipRole, School, Trust
+from changedesk.accounts.models import (
+    Delegation,
+    Invitation,
+    Membership,
+    MembershipRole,
+    School,
+    Trust,
+)
 from changedesk.accounts.permissions import (
     holds,
     is_school_admin,
     is_trust_admin,
     with_roles,
 )
-from changedesk.accounts.services import change_roles, create_school, remove_member
+from changedesk.accounts.services import (
+    accept_invitation,
+    change_roles,
+    create_school,
+    invite,
+    remove_member,
+    set_membership,
+)
 from changedesk.changes.models import Change
 from changedesk.conftest import _person, member
 from changedesk.lib.errors import InvalidAction
-
-
-@pytest.fixture
-def trust(school, other_school):
-    made = trusts.create_trust("Northfield Learning Trust", "northfield")
-    trusts.add_school(made, school)
-    trusts.add_school(made, other_school)
-    return made
-
-
-@pytest.fixture
-def tara(trust):
-    """The trust's ICT lead: a trust technician and its administrator."""
-    person = _person("tara", "Tara", "Thomas", "Trust ICT lead")
-    trusts.set_trust_roles(trust, person, [TrustRole.TRUST_ADMIN, TrustRole.TRUST_TECHNICIAN])
-    return person
 
 
 def test_a_trust_technician_acts_in_every_school_of_the_trust_without_joining_each(
@@ -50,8 +48,9 @@ def test_a_trust_technician_acts_in_every_school_of_the_trust_without_joining_ea
     for place in (school, other_school):
         assert holds(person, Role.ORIGINATOR, place)
         assert holds(person, Role.IMPLEMENTER, place)
-        assert is_school_admin(person, place)
-        # No trust role approves: each school's approvals stay its own.
+        assert holds(person, Role.VIEWER, place)  # as the trust's administrator
+        # No trust role approves or administers a school: its roles stay its own.
+        assert not is_school_admin(person, place)
         assert not holds(person, Role.FINAL_APPROVER, place)
         assert not holds(person, Role.INITIAL_APPROVER, place)
     assert is_trust_admin(person, trust)
@@ -196,12 +195,21 @@ def test_the_trust_administrator_adds_a_school_and_a_person(client, trust, tara,
     client.force_login(tara)
     response = client.post(
         reverse("accounts:trust_school_add", args=[trust.slug]),
-        {"name": "Riverside Infants", "slug": "riverside", "timezone": "Europe/London"},
+        {
+            "name": "Riverside Infants",
+            "slug": "riverside",
+            "timezone": "Europe/London",
+            "admin_email": "head@riverside.example",
+        },
     )
     assert response.status_code == 302
     riverside = School.objects.get(slug="riverside")
     assert riverside.trust == trust
-    assert is_school_admin(with_roles(tara), riverside)
+    # Its administrator is its own, invited; the trust's administrator only reads it.
+    invitation = Invitation.objects.get(school=riverside)
+    assert (invitation.email, invitation.roles) == ("head@riverside.example", ["school_admin"])
+    assert not is_school_admin(with_roles(tara), riverside)
+    assert holds(with_roles(tara), Role.VIEWER, riverside)
     # A slug taken, a zone unknown: the form says so.
     again = client.post(
         reverse("accounts:trust_school_add", args=[trust.slug]),
@@ -218,7 +226,13 @@ def test_the_trust_administrator_adds_a_school_and_a_person(client, trust, tara,
     assert response.status_code == 302
     assert holds(with_roles(ian), Role.PEER_REVIEWER, riverside)
     nobody = client.post(add, {"person": "nobody", "roles": ["trust_technician"]})
-    assert nobody.status_code == 400 and "No one with an account" in nobody.content.decode()
+    assert nobody.status_code == 400 and "No one in the trust" in nobody.content.decode()
+    # An account outside the trust's schools is no one the trust may reach (nor learn of).
+    outsider = _person("xena", "Xena", "Example")
+    elsewhere = create_school("Far Away School", "far-away")
+    set_membership(outsider, elsewhere, [Role.ORIGINATOR])
+    refused = client.post(add, {"person": "xena", "roles": ["trust_technician"]})
+    assert refused.status_code == 400 and "No one in the trust" in refused.content.decode()
     no_roles = client.post(add, {"person": "ian"})
     assert no_roles.status_code == 400 and "at least one trust role" in no_roles.content.decode()
     # Taking every role away: Ian leaves the trust; his own school's roles stay.
@@ -366,3 +380,43 @@ def test_the_change_log_narrows_to_a_trust_s_schools(client, trust, tara, school
     assert [c["title"] for c in body["results"]] == ["Eastbrook filtering policy"]
     # Another trust's slug shows nothing of it to someone outside it.
     assert _api(oscar).get("/api/v1/changes/", {"trust": "eastbrook"}).json()["results"] == []
+
+
+# --- What the review found. ---
+
+
+def test_accepting_an_invitation_keeps_the_trust_s_roles_the_trust_s(trust, school, sam):
+    tess = _person("tess", "Tess", "Tate")
+    invitation = invite(school, tess.email, [Role.VIEWER], sam)
+    trusts.set_trust_roles(trust, tess, [TrustRole.TRUST_TECHNICIAN])
+    accept_invitation(invitation, tess)
+    membership = Membership.objects.get(user=tess, school=school)
+    assert membership.own_roles == [Role.VIEWER]
+    trusts.set_trust_roles(trust, tess, [])
+    assert Membership.objects.get(user=tess, school=school).role_list == [Role.VIEWER]
+
+
+def test_a_place_the_school_takes_over_stays_when_the_trust_s_roles_go(trust, school):
+    tess = _person("tess", "Tess", "Tate")
+    trusts.set_trust_roles(trust, tess, [TrustRole.TRUST_TECHNICIAN])
+    set_membership(tess, school, [])  # the school keeps her, with no roles of its own yet
+    trusts.set_trust_roles(trust, tess, [])
+    assert Membership.objects.filter(user=tess, school=school).exists()
+    assert not Membership.objects.filter(user=tess).exclude(school=school).exists()
+
+
+def test_the_trust_s_administrator_cannot_give_themself_a_school_s_roles(
+    client, trust, tara, school
+):
+    client.force_login(tara)
+    edit = reverse("accounts:member_edit", args=[school.slug, tara.pk])
+    assert client.post(edit, {"roles": [Role.FINAL_APPROVER]}).status_code == 403
+    assert not holds(with_roles(tara), Role.FINAL_APPROVER, school)
+
+
+def test_a_trust_s_schools_keep_one_time_zone(trust):
+    tokyo = create_school("Tokyo International", "tokyo", timezone="Asia/Tokyo")
+    with pytest.raises(InvalidAction, match="one time zone"):
+        trusts.add_school(trust, tokyo)
+    tokyo.refresh_from_db()
+    assert tokyo.trust_id is None

@@ -641,7 +641,10 @@ class FigureDayField(serializers.DateField):
 
 class FiguresQuerySerializer(RefuseUnknownFields, serializers.Serializer[Any]):
     school = serializers.CharField(
-        required=False, max_length=100, help_text="A school's slug (default: each of yours)."
+        required=False,
+        max_length=100,
+        trim_whitespace=False,
+        help_text="A school's slug (default: each of yours).",
     )
     period = serializers.ChoiceField(
         choices=measurements.PERIODS,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from changedesk.accounts import trusts
 from changedesk.accounts.choices import Role, TrustRole
 from changedesk.accounts.services import create_school
-from changedesk.conftest import _person, member
+from changedesk.conftest import member
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.schedule import services, trust_calendar
 from changedesk.schedule.models import CalendarPeriod, TrustPeriod
@@ -23,21 +23,6 @@ HALF_TERM = {
     "starts_at": datetime(2027, 10, 25, tzinfo=LONDON),
     "ends_at": datetime(2027, 10, 30, tzinfo=LONDON),
 }
-
-
-@pytest.fixture
-def trust(school, other_school):
-    made = trusts.create_trust("Northfield Learning Trust", "northfield")
-    trusts.add_school(made, school)
-    trusts.add_school(made, other_school)
-    return made
-
-
-@pytest.fixture
-def tara(trust):
-    person = _person("tara", "Tara", "Thomas", "Trust ICT lead")
-    trusts.set_trust_roles(trust, person, [TrustRole.TRUST_ADMIN])
-    return person
 
 
 def test_a_trust_period_is_in_every_school_s_calendar_and_follows_the_trust(
@@ -92,7 +77,7 @@ def test_only_the_trust_s_administrator_changes_its_calendar(trust, tara, sam, o
     assert not TrustPeriod.objects.exists() and not CalendarPeriod.objects.exists()
 
 
-def test_the_trust_calendar_pages(client, trust, tara, oscar, olivia, school):
+def test_the_trust_calendar_pages(client, trust, tara, oscar, olivia, sam, school):
     page = reverse("schedule:trust_calendar", args=[trust.slug])
     add = reverse("schedule:trust_period_create", args=[trust.slug])
     client.force_login(tara)
@@ -126,8 +111,18 @@ def test_the_trust_calendar_pages(client, trust, tara, oscar, olivia, school):
     assert client.get(page).status_code == 200
     assert client.get(add).status_code == 403
     assert client.post(edit, {"name": "x"}).status_code == 403
+    # A member of one of its schools reads it (her calendar holds its periods), no more.
     client.force_login(olivia)
+    assert client.get(page).status_code == 200
+    assert client.get(add).status_code == 403
+    # Someone outside the trust's schools does not see it.
+    outsider = member("xena", create_school("Far Away School", "far-away"), [Role.SCHOOL_ADMIN])
+    client.force_login(outsider)
     assert client.get(page).status_code == 404
+    # The school's copy has no edit page of its own, even for the school's administrator.
+    client.force_login(sam)
+    copy_edit = reverse("schedule:period_edit", args=[school.slug, copy.pk])
+    assert client.get(copy_edit).status_code == 404
     client.force_login(tara)
     delete = reverse("schedule:trust_period_delete", args=[trust.slug, period.pk])
     assert client.get(delete).status_code == 200

@@ -169,7 +169,10 @@ def period_create(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def period_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
-    period = get_object_or_404(CalendarPeriod, pk=pk, school=place.school)
+    # A copy of the trust's period is changed on the trust's calendar.
+    period = get_object_or_404(
+        CalendarPeriod, pk=pk, school=place.school, trust_period__isnull=True
+    )
     form = PeriodForm(request.POST or None, school=place.school, period=period)
     return _calendar_form(
         request,
@@ -186,7 +189,9 @@ def period_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def period_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
-    period = get_object_or_404(CalendarPeriod, pk=pk, school=place.school)
+    period = get_object_or_404(
+        CalendarPeriod, pk=pk, school=place.school, trust_period__isnull=True
+    )
     return _delete_page(
         request,
         place,

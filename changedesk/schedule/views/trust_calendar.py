@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from changedesk.accounts.current import current_user
+from changedesk.accounts.current import current_user, member_trust
 from changedesk.accounts.models import School, Trust, User
-from changedesk.accounts.permissions import is_trust_admin, trust_roles
 from changedesk.lib.views import act, form_page
 from changedesk.schedule import trust_calendar
 from changedesk.schedule.forms import PeriodForm
@@ -24,14 +22,9 @@ from changedesk.schedule.models import TrustPeriod
 
 
 def _trust(request: HttpRequest, slug: str, *, admin: bool = False) -> tuple[Trust, User, bool]:
-    user = current_user(request)
-    trust = get_object_or_404(Trust, slug=slug)
-    is_admin = is_trust_admin(user, trust)
-    if not is_admin and not trust_roles(user, trust):
-        raise Http404("No such trust.")
-    if admin and not is_admin:
-        raise PermissionDenied(f"Only an administrator of {trust.name} may change its calendar.")
-    return trust, user, is_admin
+    # Its schools' members read it too: their calendars hold its periods.
+    trust, is_admin = member_trust(request, slug, admin=admin, schools_too=True)
+    return trust, current_user(request), is_admin
 
 
 def _zone_of(trust: Trust) -> School:

@@ -161,3 +161,19 @@ def test_control_characters_an_xlsx_cannot_hold_are_dropped_not_a_500(client, te
     client.force_login(team["olivia"])
     sheet = workbook(client.get(XLSX))
     assert [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Bell and tab"]
+
+
+def test_the_archive_s_csv_files_keep_formulas_as_text(client, team, school):
+    create_change(
+        school,
+        team["olivia"],
+        {**REQUEST, "title": "x;=cmd|' /C calc'!A0", "description": "\uff1dHYPERLINK(1)"},
+    )
+    client.force_login(team["sam"])
+
+    text = archive(client).read("changes.csv").decode("utf-8-sig")
+
+    # Every cell quoted (no ";" splits one into a formula), a formula-like start escaped.
+    assert "\"x;=cmd|' /C calc'!A0\"" in text
+    assert '"\'\uff1dHYPERLINK(1)"' in text
+    assert "\n\uff1d" not in text and ",\uff1d" not in text
