@@ -24,11 +24,6 @@ from changedesk.accounts.permissions import trust_roles
 from changedesk.lib.views import form_page
 
 
-def _trust(request: HttpRequest, slug: str, *, admin: bool = False) -> tuple[Trust, bool]:
-    """The trust named `slug` as the caller sees it, and whether they administer it."""
-    return member_trust(request, slug, admin=admin)
-
-
 def _people(trust: Trust) -> list[tuple[User, list[str]]]:
     """The trust's people, by name, each with their trust roles' names."""
     held: dict[int, set[str]] = defaultdict(set)
@@ -49,7 +44,7 @@ def trust_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def trust_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    trust, is_admin = _trust(request, slug)
+    trust, is_admin = member_trust(request, slug)
     schools = list(
         School.objects.filter(trust=trust)
         .annotate(
@@ -87,7 +82,7 @@ def trust_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def trust_school_add(request: HttpRequest, slug: str) -> HttpResponse:
-    trust, _ = _trust(request, slug, admin=True)
+    trust, _ = member_trust(request, slug, admin=True)
     form = TrustSchoolForm(request.POST or None, initial={"timezone": "Europe/London"})
     return form_page(
         request,
@@ -116,7 +111,7 @@ def trust_school_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def trust_person_add(request: HttpRequest, slug: str) -> HttpResponse:
-    trust, _ = _trust(request, slug, admin=True)
+    trust, _ = member_trust(request, slug, admin=True)
     form = TrustPersonForm(
         request.POST or None, known=trust_services.known_people(trust, current_user(request))
     )
@@ -139,7 +134,7 @@ def trust_person_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def trust_person_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
-    trust, _ = _trust(request, slug, admin=True)
+    trust, _ = member_trust(request, slug, admin=True)
     held = set(
         TrustMembership.objects.filter(trust=trust, user_id=user_id).values_list("role", flat=True)
     )
@@ -165,7 +160,7 @@ def trust_person_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResp
 
 
 def _held_in(person: User, trust: Trust) -> list[Any]:
-    """How many of the trust's schools the person holds roles in through the trust."""
+    """The names of the trust's schools the person holds roles in through the trust."""
     return list(
         MembershipRole.objects.filter(trust=trust, membership__user=person)
         .values_list("membership__school__name", flat=True)

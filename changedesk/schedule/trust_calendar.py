@@ -23,8 +23,6 @@ from changedesk.lib.errors import NotPermitted, StaleChange
 from changedesk.schedule.models import CalendarPeriod, TrustPeriod
 from changedesk.schedule.services import PERIOD_FIELDS, check_period
 
-COPIED = ("kind", "name", "starts_at", "ends_at", "is_hard", "notes")
-
 
 def _require_admin(actor: User, trust: Trust) -> None:
     if not is_trust_admin(with_roles(actor), trust):
@@ -55,7 +53,7 @@ def update_period(period_id: int, actor: User, values: dict[str, Any]) -> TrustP
                 setattr(period, name, value)
         check_period(period)
         period.save()
-        period.copies.update(**{name: getattr(period, name) for name in COPIED})
+        period.copies.update(**{name: getattr(period, name) for name in PERIOD_FIELDS})
     return period
 
 
@@ -85,7 +83,7 @@ def _copy(period: TrustPeriod, school_id: int) -> CalendarPeriod:
     return CalendarPeriod(
         school_id=school_id,
         trust_period=period,
-        **{name: getattr(period, name) for name in COPIED},
+        **{name: getattr(period, name) for name in PERIOD_FIELDS},
     )
 
 

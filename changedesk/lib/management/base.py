@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from argparse import SUPPRESS
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
@@ -159,3 +160,12 @@ def close_connections() -> None:
                 connection.close()
     except ImproperlyConfigured:
         pass
+
+
+def table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """`rows` (a header first) as lines of left-aligned columns, for a command's listing."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]

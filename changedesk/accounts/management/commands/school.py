@@ -78,7 +78,5 @@ class Command(base.Command):
         if len(rows) == 1:
             self.stdout.write(f"No schools yet. Add one with: {PROG} school add NAME --slug SLUG")
             return
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        for row in rows:
-            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            self.stdout.write("  ".join(cells).rstrip())
+        for line in base.table(rows):
+            self.stdout.write(line)

@@ -95,10 +95,8 @@ class Command(base.Command):
         if len(rows) == 1:
             self.stdout.write(f"No trusts yet. Add one with: {PROG} trust add NAME --slug SLUG")
             return
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        for row in rows:
-            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            self.stdout.write("  ".join(cells).rstrip())
+        for line in base.table(rows):
+            self.stdout.write(line)
 
     def set_roles(self, slug: str, username: str, roles: list[str]) -> None:
         trust = self._trust(slug)
