@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("changedesk.schedule.feed_api")),
     path("", include("changedesk.committee.api")),
     path("", include("changedesk.standard.api")),
+    path("", include("changedesk.trustwide.api")),
     path("", include("changedesk.patches.api")),
     path("", include("changedesk.releases.api")),
     path("", include("changedesk.reports.api")),

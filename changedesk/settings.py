@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "changedesk.communication",
     "changedesk.committee",
     "changedesk.standard",
+    "changedesk.trustwide",
     "changedesk.patches",
     "changedesk.releases",
     "changedesk.reports",
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After LocaleMiddleware and the user: the person's language, else their school's.
+    "changedesk.accounts.languages.PersonLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -164,6 +167,8 @@ LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en-gb")
 # Times in 24-hour form everywhere, the admin included (see changedesk/formats).
 FORMAT_MODULE_PATH = ["changedesk.formats"]
 LANGUAGES = [("en-gb", "English"), ("cy", "Cymraeg")]
+# The Welsh catalogue (django.po, and the django.mo compiled from it, both committed).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_timezone("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
@@ -193,7 +198,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "changedesk.lib.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["changedesk.lib.api.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "changedesk.lib.paging.IdsFirstPagination",
     "PAGE_SIZE": 50,
@@ -235,6 +240,7 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "changedesk.patches.choices.Severity",
         "TrustRoleEnum": "changedesk.accounts.choices.TrustRole",
         "RoleEnum": "changedesk.accounts.choices.Role",
+        "PeriodKindEnum": "changedesk.schedule.models.PeriodKind",
     },
 }
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("notices/", include("changedesk.communication.urls")),
     path("committee/", include("changedesk.committee.urls")),
     path("standard-changes/", include("changedesk.standard.urls")),
+    path("trust-changes/", include("changedesk.trustwide.urls")),
     path("patches/", include("changedesk.patches.urls")),
     path("releases/", include("changedesk.releases.urls")),
     path("reports/", include("changedesk.reports.urls")),

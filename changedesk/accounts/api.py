@@ -87,6 +87,8 @@ class SchoolSerializer(serializers.ModelSerializer[School]):
             "decision_links_enabled",
             "normal_lead_days",
             "standard_lead_hours",
+            "language",
+            "bilingual_notices",
             "roles",
         )
         read_only_fields = fields
@@ -116,7 +118,7 @@ class MeSerializer(serializers.ModelSerializer[User]):
 
     class Meta:
         model = User
-        fields = ("username", "display_name", "email", "job_title", "memberships")
+        fields = ("username", "display_name", "email", "job_title", "language", "memberships")
         read_only_fields = fields
 
 

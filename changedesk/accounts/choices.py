@@ -57,3 +57,11 @@ class ThrottleKind(models.TextChoices):
 
     USERNAME = "username", "Username"
     ADDRESS = "address", "Client address"
+
+
+class Language(models.TextChoices):
+    """The languages changedesk speaks (settings.LANGUAGES): a person's choice and a school's
+    default. The labels are each language's own name for itself, so are not translated."""
+
+    EN_GB = "en-gb", "English"
+    CY = "cy", "Cymraeg"

@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts import throttle
-from changedesk.accounts.choices import APPROVER_ROLES, Role, TrustRole
+from changedesk.accounts.choices import APPROVER_ROLES, Language, Role, TrustRole
 from changedesk.accounts.mail import queue_mail
 from changedesk.accounts.models import Delegation, Membership, School, User
 from changedesk.accounts.permissions import holds, may_deputise, roles_to_deputise
@@ -193,12 +194,78 @@ class SchoolSettingsForm(forms.ModelForm[School]):
             "decision_links_enabled",
             "normal_lead_days",
             "standard_lead_hours",
+            "language",
+            "bilingual_notices",
         ]
+        # The model's words, here again to be translated.
         labels = {
-            "peer_review_enabled": "Peer review plans before final approval",
-            "final_approver_may_be_originator": "The final approver may be the originator",
+            "name": _("Name"),
+            "timezone": _("Timezone"),
+            "peer_review_enabled": _("Peer review plans before final approval"),
+            "final_approver_may_be_originator": _("The final approver may be the originator"),
+            "decision_links_enabled": _("Approve from e-mail"),
+            "normal_lead_days": _("Lead time for normal changes (working days)"),
+            "standard_lead_hours": _("Lead time for standard changes (hours)"),
+            "language": _("Default language"),
+            "bilingual_notices": _("Bilingual notices: Welsh first, then English"),
         }
-        help_texts = {"timezone": "An IANA time zone, e.g. Europe/London."}
+        help_texts = {
+            "timezone": _("An IANA time zone, e.g. Europe/London."),
+            "peer_review_enabled": _(
+                "FITS allows a school to leave peer review out while it starts out."
+            ),
+            "final_approver_may_be_originator": _(
+                "Allow the final approver of an RFC to be the person who raised it."
+            ),
+            "decision_links_enabled": _(
+                "Approvers' e-mails carry a link that lets them decide on that one RFC without "
+                "signing in (single-use, expiring, void once the RFC changes)."
+            ),
+            "normal_lead_days": _(
+                "The next safe slot for a normal change starts at least this many working days "
+                "ahead: time to approve it and to tell the users."
+            ),
+            "standard_lead_hours": _(
+                "The next safe slot for a standard (pre-approved) change starts this far ahead."
+            ),
+            "language": _(
+                "For members who have not chosen their own language, and for the notice board, "
+                "its print and the staff list's e-mails."
+            ),
+            "bilingual_notices": _(
+                "As Welsh-medium schools expect: every heading of a notice in Welsh, then in "
+                "English. Write the notice's own words in both languages too."
+            ),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A form from before the languages came (a script's POST) leaves them as they are.
+        self.fields["language"].required = False
+
+    def clean_language(self) -> str:
+        return str(self.cleaned_data.get("language") or self.instance.language)
+
+
+class LanguageForm(forms.ModelForm[User]):
+    """The language a person chooses on their profile; blank is their school's."""
+
+    class Meta:
+        model = User
+        fields = ["language"]
+        labels = {"language": _("Language")}
+        help_texts = {
+            "language": _(
+                "The language of changedesk's pages and e-mails for you. Leave it on your "
+                "school's to follow your school."
+            )
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = self.fields["language"]
+        assert isinstance(language, forms.TypedChoiceField)
+        language.choices = [("", _("Your school's language")), *Language.choices]
 
 
 class DelegationForm(forms.ModelForm[Delegation]):

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from changedesk.accounts.choices import APPROVER_ROLES, Role, ThrottleKind, TrustRole
+from changedesk.accounts.choices import APPROVER_ROLES, Language, Role, ThrottleKind, TrustRole
 
 
 def validate_timezone(value: str) -> None:
@@ -28,6 +28,12 @@ class User(AbstractUser):
 
     job_title = models.CharField(
         max_length=100, blank=True, help_text="Shown beside the name on the printed RFC."
+    )
+    language = models.CharField(
+        max_length=8,
+        choices=Language.choices,
+        blank=True,
+        help_text="The language changedesk speaks to this person; blank: their school's.",
     )
 
     class Meta:
@@ -161,6 +167,18 @@ class School(models.Model):
         default=4,
         validators=[MaxValueValidator(24 * 14)],
         help_text="The next safe slot for a standard (pre-approved) change starts this far ahead.",
+    )
+    language = models.CharField(
+        "default language",
+        max_length=8,
+        choices=Language.choices,
+        default=Language.EN_GB,
+        help_text="The language of members who have not chosen their own, and of its notices.",
+    )
+    bilingual_notices = models.BooleanField(
+        "bilingual notices",
+        default=False,
+        help_text="Notices to staff and pupils in Welsh first, then English.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from changedesk.accounts import trust_views, views
+from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 
 app_name = "accounts"
 
@@ -34,24 +35,24 @@ urlpatterns = [
     path("trusts/<slug:slug>/schools/add/", trust_views.trust_school_add, name="trust_school_add"),
     path("trusts/<slug:slug>/people/add/", trust_views.trust_person_add, name="trust_person_add"),
     path(
-        "trusts/<slug:slug>/people/<int:user_id>/",
+        "trusts/<slug:slug>/people/<id:user_id>/",
         trust_views.trust_person_edit,
         name="trust_person_edit",
     ),
     path("schools/<slug:slug>/", views.school_detail, name="school"),
     path("schools/<slug:slug>/members/add/", views.member_add, name="member_add"),
-    path("schools/<slug:slug>/members/<int:user_id>/", views.member_edit, name="member_edit"),
+    path("schools/<slug:slug>/members/<id:user_id>/", views.member_edit, name="member_edit"),
     path(
-        "schools/<slug:slug>/invitations/<int:pk>/withdraw/",
+        "schools/<slug:slug>/invitations/<id:pk>/withdraw/",
         views.invitation_withdraw,
         name="invitation_withdraw",
     ),
-    path("me/invitations/<int:pk>/", views.my_invitation, name="my_invitation"),
+    path("me/invitations/<id:pk>/", views.my_invitation, name="my_invitation"),
     path("invitations/<str:token>/", views.invitation_link, name="invitation"),
     path("schools/<slug:slug>/settings/", views.school_settings, name="school_settings"),
     path("schools/<slug:slug>/delegations/", views.delegations, name="delegations"),
     path(
-        "schools/<slug:slug>/delegations/<int:pk>/revoke/",
+        "schools/<slug:slug>/delegations/<id:pk>/revoke/",
         views.delegation_revoke,
         name="delegation_revoke",
     ),

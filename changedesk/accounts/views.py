@@ -20,7 +20,8 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
@@ -31,11 +32,13 @@ from changedesk.accounts.forms import (
     DelegationForm,
     InvitationForm,
     JoinForm,
+    LanguageForm,
     QueuedPasswordResetForm,
     RolesForm,
     SchoolSettingsForm,
     ThrottledAuthenticationForm,
 )
+from changedesk.accounts.languages import language_for, remember_school_default
 from changedesk.accounts.models import Delegation, Invitation, Membership, School, User
 from changedesk.accounts.permissions import (
     holds_any,
@@ -151,10 +154,21 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Your API token is revoked.")
         return redirect("accounts:profile")
+    language_form = LanguageForm(
+        request.POST if request.method == "POST" and "language" in request.POST else None,
+        instance=user,
+    )
+    if language_form.is_bound and language_form.is_valid():
+        language_form.save()
+        # Said in the language just chosen, as the next page will be.
+        with translation.override(language_for(user)):
+            messages.success(request, gettext("Your language is saved."))
+        return redirect("accounts:profile")
     return render(
         request,
         "accounts/profile.html",
         {
+            "language_form": language_form,
             "memberships": user.memberships.all(),
             "has_token": token is not None,
             "new_token": request.session.pop("new_token", None),
@@ -165,6 +179,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             .to_address(user.email)
             .select_related("school", "invited_by"),
         },
+        status=400 if language_form.is_bound else 200,
     )
 
 
@@ -355,13 +370,21 @@ def member_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
 def school_settings(request: HttpRequest, slug: str) -> HttpResponse:
     place = _administered(request, slug)
     form = SchoolSettingsForm(request.POST or None, instance=place.school)
+
+    def save() -> School:
+        school = form.save()
+        # The administrator sees a new default language at once; other members within
+        # the session's SCHOOL_LANGUAGE_SECONDS.
+        remember_school_default(request, current_user(request))
+        return school
+
     return form_page(
         request,
         form,
         "accounts/school_settings.html",
         {"place": place},
-        save=form.save,
-        done="The school's settings are saved.",
+        save=save,
+        done=gettext("The school's settings are saved."),
         success_url=_school_page(place),
     )
 

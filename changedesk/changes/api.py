@@ -8,12 +8,14 @@ in `changedesk.lib.api.exception_handler`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -212,6 +214,14 @@ class ChangeSerializer(
             # The app says what the RFC shows; no attribute of the RFC holds it.
             field.get_attribute = extra.value  # type: ignore[method-assign,assignment]
             fields[extra.name] = field
+        for fact in extensions.read_fields():
+            shown = fact.serializer_field()
+            shown.read_only = True
+            # Loaded with the page (`load_for_api`), else asked for.
+            shown.get_attribute = functools.partial(  # type: ignore[method-assign]
+                extensions.read_field_value, name=fact.name
+            )
+            fields[fact.name] = shown
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +270,7 @@ def load_for_api(changes: list[Change], actor: User | None) -> None:
     (the actor's schools known already, with their memberships) and their items."""
     attach(changes, "school", "originator", *PEOPLE_FIELDS, known=loaded_schools(actor))
     load_item_ids(changes)
+    extensions.load_read_fields(changes)
 
 
 def load_item_ids(changes: list[Change]) -> None:
@@ -423,11 +434,8 @@ ChangeAPIFilterSet.base_filters = ChangeFilterSet.base_filters
 
 @extend_schema_view(
     list=extend_schema(summary="The change log: RFCs in your schools, filtered"),
-    create=extend_schema(
-        summary="Raise an RFC",
-        request=ChangeSerializer,
-        responses={201: ChangeSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
-    ),
+    # Its body and answers: `schema_request` and `schema_responses` below.
+    create=extend_schema(summary="Raise an RFC"),
     retrieve=extend_schema(
         summary="One RFC",
         parameters=[ID_PARAMETER],
@@ -497,12 +505,42 @@ class ChangeViewSet(
         self.check_object_permissions(self.request, matches[0])
         return matches[0]
 
+    # --- The schema of raising: the apps' other ways to raise (changes.extensions
+    # `creators`) make the create's body and its 201 a `oneOf` of the RFC's own and each
+    # creator's (lib.schema.AutoSchema asks these when the schema is made). ---
+
+    def schema_request(self, found: Any) -> Any:
+        creators = extensions.creators()
+        if self.action != "create" or not creators:
+            return found
+        return PolymorphicProxySerializer(
+            component_name="RaiseAnRFC",
+            serializers=[ChangeSerializer, *(c.request() for c in creators)],
+            resource_type_field_name=None,
+        )
+
+    def schema_responses(self, found: Any) -> Any:
+        if self.action != "create":
+            return found
+        creators = extensions.creators()
+        raised: Any = ChangeSerializer
+        if creators:
+            raised = PolymorphicProxySerializer(
+                component_name="RaisedRFC",
+                serializers=[ChangeSerializer, *(c.response() for c in creators)],
+                resource_type_field_name=None,
+            )
+        return {201: raised, 400: BAD_INPUT, 403: FORBIDDEN}
+
     def _render(self, change_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         change = self.get_queryset().get(pk=change_id)
         self._load([change])
         return Response(self.get_serializer(change).data, status=status_code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        creator = extensions.creator_for(request.data)
+        if creator is not None:
+            return creator.create(request, self._caller())
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)

@@ -25,6 +25,12 @@ The core never imports the app: it asks the registry. What an extension may add:
 - `change_fields`: fields on the RFC's form and in its API (create, read, edit) that the
   app keeps in its own tables: what they show for an RFC, whether they may be changed in
   its state, and how a value is saved (in the same transaction as the RFC's own edit).
+- `read_fields`: facts the app shows on every RFC in the API, read-only (e.g. the
+  trust-wide change it is part of): each a serializer field and a function loading the
+  values of a page of RFCs at once (one query a page, however many rows).
+- `creators`: another way to raise through `POST /api/v1/changes/`, taken when the body
+  holds the creator's `key` (e.g. `schools`, to raise one change in many schools): the
+  creator reads the whole request and answers it; the core's own create is not run.
 - `panels`: sections of the RFC page (`place="top"`, above its sections, or `"main"`,
   below them), of its edit form (`"edit"`, beside the plan), of its print (`"print"`) or
   of the page an approver's e-mail link opens (`"decide"`, shown without signing in, so
@@ -50,6 +56,8 @@ if TYPE_CHECKING:
     from django import forms
     from django.http import HttpRequest
     from rest_framework import serializers
+    from rest_framework.request import Request
+    from rest_framework.response import Response
 
     from changedesk.accounts.models import School, User
     from changedesk.changes.models import Change, ChangeEvent
@@ -98,6 +106,25 @@ class ChangeField:
 
 
 @dataclass(frozen=True)
+class ReadField:
+    name: str
+    serializer_field: Callable[[], serializers.Field[Any, Any, Any, Any]]
+    # The values for a page of RFCs, by RFC id (an RFC left out shows None).
+    load: Callable[[list[Change]], dict[int, Any]]
+
+
+@dataclass(frozen=True)
+class Creator:
+    key: str
+    # (the request, the caller) -> the response to the POST.
+    create: Callable[[Request, User], Response]
+    # For the API's schema: what such a body holds, and what the 201 answers (each the
+    # other branch of a `oneOf` beside the RFC's own).
+    request: Callable[[], serializers.Serializer[Any]]
+    response: Callable[[], serializers.Serializer[Any]]
+
+
+@dataclass(frozen=True)
 class Panel:
     template: str
     context: Callable[[HttpRequest, Change], dict[str, Any] | None]
@@ -134,6 +161,8 @@ class Extension:
     authorities: tuple[Authority, ...] = ()
     action_fields: tuple[ActionField, ...] = ()
     change_fields: tuple[ChangeField, ...] = ()
+    read_fields: tuple[ReadField, ...] = ()
+    creators: tuple[Creator, ...] = ()
     panels: tuple[Panel, ...] = ()
     event_notes: tuple[Callable[[ChangeEvent], Iterable[Note]], ...] = ()
     columns: tuple[Column, ...] = ()
@@ -236,6 +265,42 @@ def save_change_fields(change: Change, values: dict[str, Any], actor: User) -> N
                 "This cannot be changed now.", {extra.name: "This cannot be changed now."}
             )
         extra.save(change, values[extra.name], actor)
+
+
+def read_fields() -> list[ReadField]:
+    return [f for e in _registry.values() for f in e.read_fields]
+
+
+def load_read_fields(changes: list[Change]) -> None:
+    """Load the apps' read-only facts of `changes` (a page of the API), a query per app."""
+    for extra in read_fields():
+        values = extra.load(changes) if changes else {}
+        for change in changes:
+            loaded = change.__dict__.setdefault("_read_fields", {})
+            loaded[extra.name] = values.get(change.pk)
+
+
+def read_field_value(change: Change, name: str) -> Any:
+    """One app fact of `change`, loaded with its page, or else asked for alone."""
+    loaded: dict[str, Any] = change.__dict__.get("_read_fields", {})
+    if name not in loaded:
+        load_read_fields([change])
+        loaded = change.__dict__["_read_fields"]
+    return loaded.get(name)
+
+
+def creators() -> list[Creator]:
+    return [c for e in _registry.values() for c in e.creators]
+
+
+def creator_for(data: Any) -> Creator | None:
+    """The creator that takes a create request whose body holds its key, if any."""
+    if not isinstance(data, dict):
+        return None
+    for creator in creators():
+        if creator.key in data:
+            return creator
+    return None
 
 
 def panels(place: str) -> list[Panel]:

@@ -32,6 +32,7 @@ from changedesk.committee.choices import Decision
 from changedesk.committee.filters import MeetingFilterSet
 from changedesk.committee.models import AgendaItem, Meeting
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, AwareDateTimeField, UsernameField
+from changedesk.lib.converters import ID_REGEX
 from changedesk.lib.errors import InvalidAction
 
 _DETAIL = inline_serializer("MeetingErrorDetail", {"detail": serializers.CharField()})
@@ -188,6 +189,7 @@ class MeetingViewSet(
     viewsets.GenericViewSet[Meeting],
 ):
     serializer_class = MeetingSerializer
+    lookup_value_regex = ID_REGEX  # a number beyond any id is no route (a 404)
     filterset_class = MeetingFilterSet
 
     def get_queryset(self) -> Any:

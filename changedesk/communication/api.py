@@ -36,6 +36,7 @@ from changedesk.lib.api import (
     RefuseUnknownFields,
     UsernameField,
 )
+from changedesk.lib.converters import ID_REGEX
 
 WRITABLE = services.EDITABLE_FIELDS
 _DETAIL = inline_serializer("NoticeErrorDetail", {"detail": serializers.CharField()})
@@ -154,6 +155,7 @@ class NoticeViewSet(
     viewsets.GenericViewSet[Notice],
 ):
     serializer_class = NoticeSerializer
+    lookup_value_regex = ID_REGEX  # a number beyond any id is no route (a 404)
     filterset_class = NoticeFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.communication.choices import LEAD_TIME_CHOICES
 from changedesk.communication.models import CommunicationSettings, Notice
@@ -22,41 +23,43 @@ class NoticeForm(forms.Form):
     """The words of a notice; a general notice also has its own dates."""
 
     title = forms.CharField(
-        max_length=200, help_text="What staff will see first, e.g. “ICT suite 2 closed”."
+        label=_("Title"),
+        max_length=200,
+        help_text=_("What staff will see first, e.g. “ICT suite 2 closed”."),
     )
     what = forms.CharField(
-        label="What is happening",
+        label=_("What is happening"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="In plain words, without ICT jargon.",
+        help_text=_("In plain words, without ICT jargon."),
     )
     when_text = forms.CharField(
-        label="When",
+        label=_("When"),
         max_length=200,
         required=False,
-        help_text="As people say it, e.g. “Tuesday 4 March, 18:00 to 19:00”.",
+        help_text=_("As people say it, e.g. “Tuesday 4 March, 18:00 to 19:00”."),
     )
     what_you_will_notice = forms.CharField(
-        label="What people will notice",
+        label=_("What people will notice"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="E.g. “The computers in ICT suite 2 cannot reach the internet.”",
+        help_text=_("E.g. “The computers in ICT suite 2 cannot reach the internet.”"),
     )
     what_to_do = forms.CharField(
-        label="What to do",
+        label=_("What to do"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="E.g. “Save your work and sign out before 18:00.” Leave blank if nothing.",
+        help_text=_("E.g. “Save your work and sign out before 18:00.” Leave blank if nothing."),
     )
-    who_to_ask = forms.CharField(label="Who to ask", max_length=200, required=False)
+    who_to_ask = forms.CharField(label=_("Who to ask"), max_length=200, required=False)
     starts_at = forms.DateTimeField(
-        label="Starts", required=False, widget=DateTimeLocalInput(), help_text="Optional."
+        label=_("Starts"), required=False, widget=DateTimeLocalInput(), help_text=_("Optional.")
     )
     ends_at = forms.DateTimeField(
-        label="Ends",
+        label=_("Ends"),
         required=False,
         widget=DateTimeLocalInput(),
-        help_text="The notice leaves the board after this.",
+        help_text=_("The notice leaves the board after this."),
     )
 
     def __init__(self, *args: Any, notice: Notice | None = None, **kwargs: Any) -> None:

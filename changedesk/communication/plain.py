@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import ngettext_lazy
+
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = (
     "January",
@@ -75,10 +77,18 @@ def plain_period(start: date, end: date) -> str:
     return f"{first} to {plain_date(last, this_year=None)}"
 
 
+# A lead time's units, largest first; each counted with the plural rules of the language.
+LEAD_UNITS = (
+    (10080, ngettext_lazy("%(count)d week", "%(count)d weeks", "count")),
+    (1440, ngettext_lazy("%(count)d day", "%(count)d days", "count")),
+    (60, ngettext_lazy("%(count)d hour", "%(count)d hours", "count")),
+    (1, ngettext_lazy("%(count)d minute", "%(count)d minutes", "count")),
+)
+
+
 def plain_lead(minutes: int) -> str:
-    """1 week, 2 days, 1 hour, 30 minutes."""
-    for size, unit in ((10080, "week"), (1440, "day"), (60, "hour"), (1, "minute")):
+    """1 week, 2 days, 1 hour, 30 minutes (in the active language: "1 awr")."""
+    for size, words in LEAD_UNITS:
         if minutes % size == 0:
-            count = minutes // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
+            return str(words % {"count": minutes // size})
     return f"{minutes} minutes"  # pragma: no cover - every whole number divides by 1

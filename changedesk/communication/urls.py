@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from changedesk.communication import views
+from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 
 app_name = "communication"
 
@@ -18,9 +19,9 @@ urlpatterns = [
     path("<slug:slug>/settings/", views.settings_page, name="settings"),
     path("<slug:slug>/settings/board-link/", views.board_key_regenerate, name="regenerate_key"),
     path("<slug:slug>/new/", views.notice_create, name="create"),
-    path("<slug:slug>/draft/<int:change_id>/", views.notice_draft, name="draft"),
-    path("<slug:slug>/<int:pk>/", views.notice_detail, name="detail"),
-    path("<slug:slug>/<int:pk>/edit/", views.notice_edit, name="edit"),
-    path("<slug:slug>/<int:pk>/publish/", views.notice_publish, name="publish"),
-    path("<slug:slug>/<int:pk>/withdraw/", views.notice_withdraw, name="withdraw"),
+    path("<slug:slug>/draft/<id:change_id>/", views.notice_draft, name="draft"),
+    path("<slug:slug>/<id:pk>/", views.notice_detail, name="detail"),
+    path("<slug:slug>/<id:pk>/edit/", views.notice_edit, name="edit"),
+    path("<slug:slug>/<id:pk>/publish/", views.notice_publish, name="publish"),
+    path("<slug:slug>/<id:pk>/withdraw/", views.notice_withdraw, name="withdraw"),
 ]

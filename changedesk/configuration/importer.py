@@ -21,26 +21,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.conf import settings
-from django.db import (
-    DEFAULT_DB_ALIAS,
-    DatabaseError,
-    IntegrityError,
-    connection,
-    connections,
-    models,
-    transaction,
-)
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from changedesk.accounts.models import School, User
@@ -57,9 +43,8 @@ from changedesk.configuration.services import (
     may_import,
     school_members,
 )
+from changedesk.lib import jobs as lib_jobs
 from changedesk.lib.errors import InvalidAction, NotPermitted
-
-logger = logging.getLogger("changedesk.configuration.import")
 
 COLUMNS = ("name", "kind", "identifier", "location", "owner", "users_affected", "notes")
 REQUIRED_COLUMNS = ("name",)
@@ -77,6 +62,16 @@ REPORT_EVERY = 2000
 # MAX_ROWS takes well under a minute.
 LEASE_SECONDS = 600
 
+# The imports as the worker takes them (lib.jobs): claimed, leased, fenced, reported on.
+QUEUE = lib_jobs.upload_queue(
+    ItemImport,
+    "Item import",
+    folder="imports",
+    file_field="text",
+    empty_file="",
+    lease_seconds=LEASE_SECONDS,
+)
+
 # Told how far a step has got: (rows done, rows in all).
 Progress = Callable[[int, int], None]
 
@@ -85,7 +80,7 @@ def _no_progress(done: int, total: int) -> None:
     pass
 
 
-class ImportRefused(Exception):
+class ImportRefused(lib_jobs.Refused):
     """The file as a whole cannot be read: wrong encoding, no header row, too big."""
 
 
@@ -516,118 +511,30 @@ def confirm(job_id: int, actor: User) -> ItemImport:
         if job.error_count:
             raise InvalidAction("The file has problems; correct it and upload it again.")
         writes = job.created_count + job.updated_count
-        ItemImport.objects.filter(pk=job.pk).update(
-            state=ImportState.APPLYING,
+        lib_jobs.hand_over(
+            QUEUE,
+            job.pk,
+            ImportState.APPLYING,
+            "Waiting for the worker to import it",
+            total=job.rows + writes,
             confirmed_at=timezone.now(),
-            attempts=0,
-            lease_until=None,
-            phase="Waiting for the worker to import it",
-            progress_done=0,
-            progress_total=job.rows + writes,
         )
     job.refresh_from_db()
     return job
 
 
-class JobProgress:
-    """Reports a step's progress on its import's row, at most every REPORT_SECONDS, renewing
-    the worker's lease.
-
-    Inside the transaction that applies the file the row cannot simply be updated: the
-    page would not see it before the commit. On PostgreSQL the report goes through a
-    connection of its own; SQLite lets one writer at a time, and the web and the worker
-    share its machine, so there it goes to a small file in the data directory
-    (`live_progress` reads it).
-    """
-
-    REPORT_SECONDS = 0.5
+class JobProgress(lib_jobs.JobProgress):
+    """Reports a step's progress on its import's row, renewing the worker's lease (see
+    `lib.jobs.JobProgress`)."""
 
     def __init__(self, job: ItemImport, phase: str, offset: int = 0, total: int = 0) -> None:
-        self.job = job
-        self.phase = phase
-        # Where this step starts, in a job whose progress spans several steps.
-        self.offset = offset
-        self.total = total
-        self.last = 0.0
-        self._side: BaseDatabaseWrapper | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        moment = time.monotonic()
-        if done < total and moment - self.last < self.REPORT_SECONDS:
-            return
-        self.last = moment
-        grand_total = max(self.total, self.offset + total)
-        values = {
-            "phase": self.phase,
-            "progress_done": self.offset + done,
-            "progress_total": grand_total,
-            "lease_until": timezone.now() + timedelta(seconds=LEASE_SECONDS),
-        }
-        try:
-            self.store(values)
-        except (DatabaseError, OSError):
-            # The page shows older progress for a moment; the import itself goes on.
-            logger.warning("Could not report the progress of import %s", self.job.pk, exc_info=True)
-
-    def store(self, values: dict[str, Any]) -> None:
-        if not connection.in_atomic_block:
-            ItemImport.objects.filter(pk=self.job.pk, attempts=self.job.attempts).update(**values)
-        elif connection.vendor == "postgresql":
-            self._store_aside(values)
-        else:
-            _write_progress_file(self.job, values)
-
-    def _store_aside(self, values: dict[str, Any]) -> None:
-        if self._side is None:
-            main = connections[DEFAULT_DB_ALIAS]
-            self._side = type(main)(dict(main.settings_dict), alias="import-progress")
-        quote = self._side.ops.quote_name
-        names = list(values)
-        assignments = ", ".join(f"{quote(name)} = %s" for name in names)
-        with self._side.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {quote(ItemImport._meta.db_table)} SET {assignments} "  # noqa: S608
-                "WHERE id = %s AND attempts = %s",
-                [values[n] for n in names] + [self.job.pk, self.job.attempts],
-            )
-
-    def close(self) -> None:
-        if self._side is not None:
-            self._side.close()
-            self._side = None
-        _progress_file(self.job.pk).unlink(missing_ok=True)
-
-
-def _progress_file(job_id: int) -> Path:
-    return Path(settings.DATA_DIR) / "imports" / f"{job_id}.progress.json"
-
-
-def _write_progress_file(job: ItemImport, values: dict[str, Any]) -> None:
-    path = _progress_file(job.pk)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "attempts": job.attempts,
-        **{name: values[name] for name in ("phase", "progress_done", "progress_total")},
-    }
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(report), encoding="utf-8")
-    partial.replace(path)  # whole, never half-written
+        super().__init__(QUEUE, job, phase, offset, total)
 
 
 def live_progress(job: ItemImport) -> ItemImport:
     """`job` with the progress its worker reported from inside the transaction that applies
     it, where that went to a file (SQLite) rather than the row."""
-    if job.state != ImportState.APPLYING or connection.vendor == "postgresql":
-        return job
-    try:
-        report = json.loads(_progress_file(job.pk).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return job
-    if isinstance(report, dict) and report.get("attempts") == job.attempts:
-        job.phase = str(report.get("phase", job.phase))[:100]
-        job.progress_done = int(report.get("progress_done", 0))
-        job.progress_total = int(report.get("progress_total", 0))
-    return job
+    return lib_jobs.live_progress(QUEUE, job)
 
 
 def _school_of(job: ItemImport) -> School:
@@ -640,32 +547,25 @@ def check_job(job: ItemImport) -> None:
     school = _school_of(job)
     progress = JobProgress(job, "Checking the rows")
     text = ItemImport.objects.values_list("text", flat=True).get(pk=job.pk)
-    try:
+
+    def step() -> dict[str, Any]:
         plan = read(school, text, progress)
-    except ImportRefused as refusal:
-        fail(job, str(refusal))
-        return
-    finally:
-        progress.close()
-    counts = plan.counts
-    errors = plan.errors
-    _finish(
-        job,
-        ImportState.CHECKING,
-        state=ImportState.PREVIEWED,
-        rows=len(plan.rows),
-        columns=list(plan.columns),
-        created_count=counts["create"],
-        updated_count=counts["update"],
-        unchanged_count=counts["unchanged"],
-        error_count=len(errors),
-        errors=[[e.row, e.field, e.message] for e in errors[:KEPT_ERRORS]],
-        preview=[_preview(row) for row in plan.rows[:PREVIEW_ROWS]],
-        checked_at=timezone.now(),
-        phase="",
-        progress_done=len(plan.rows),
-        progress_total=len(plan.rows),
-    )
+        counts = plan.counts
+        errors = plan.errors
+        return {
+            "rows": len(plan.rows),
+            "columns": list(plan.columns),
+            "created_count": counts["create"],
+            "updated_count": counts["update"],
+            "unchanged_count": counts["unchanged"],
+            "error_count": len(errors),
+            "errors": [[e.row, e.field, e.message] for e in errors[:KEPT_ERRORS]],
+            "preview": [_preview(row) for row in plan.rows[:PREVIEW_ROWS]],
+            "progress_done": len(plan.rows),
+            "progress_total": len(plan.rows),
+        }
+
+    lib_jobs.check_and_preview(QUEUE, job, progress, step)
 
 
 def _preview(row: Row) -> dict[str, Any]:
@@ -676,17 +576,6 @@ def _preview(row: Row) -> dict[str, Any]:
         "cells": row.cells,
         "item": [item.pk, item.name] if item is not None and row.action == "update" else None,
     }
-
-
-class _Rejected(Exception):
-    """The rows have problems now: roll back, and keep the plan to show them."""
-
-    def __init__(self, plan: ImportPlan) -> None:
-        self.plan = plan
-
-
-class _Lost(Exception):
-    """Another worker has the import now: roll back what this one wrote."""
 
 
 def apply_job(job: ItemImport) -> None:
@@ -701,44 +590,34 @@ def apply_job(job: ItemImport) -> None:
     total = job.progress_total or 2 * job.rows
     checking = JobProgress(job, "Checking the rows again", total=total)
     writing = JobProgress(job, "Saving the items", total=total)
+
+    def step() -> dict[str, Any]:
+        # Imports into one school take turns, so two cannot both add one identifier.
+        School.objects.select_for_update().filter(pk=school.pk).first()
+        text = ItemImport.objects.values_list("text", flat=True).get(pk=job.pk)
+        plan = read(school, text, checking)
+        if plan.errors:
+            raise lib_jobs.Refused(
+                "The items or the school's members changed since the file was checked, and "
+                "some rows cannot be imported now; nothing was imported. Correct the file and "
+                "upload it again.",
+                error_count=len(plan.errors),
+                errors=[[e.row, e.field, e.message] for e in plan.errors[:KEPT_ERRORS]],
+            )
+        writing.offset = len(plan.rows)
+        write(plan, writing)
+        counts = plan.counts
+        return {
+            "rows": len(plan.rows),
+            "created_count": counts["create"],
+            "updated_count": counts["update"],
+            "unchanged_count": counts["unchanged"],
+            "progress_done": total,
+            "progress_total": total,
+        }
+
     try:
-        with transaction.atomic():
-            # Imports into one school take turns, so two cannot both add one identifier.
-            School.objects.select_for_update().filter(pk=school.pk).first()
-            text = ItemImport.objects.values_list("text", flat=True).get(pk=job.pk)
-            plan = read(school, text, checking)
-            if plan.errors:
-                raise _Rejected(plan)
-            writing.offset = len(plan.rows)
-            write(plan, writing)
-            counts = plan.counts
-            if not _finish(
-                job,
-                ImportState.APPLYING,
-                state=ImportState.DONE,
-                text="",  # its rows are the items now; the counts and the preview stay
-                rows=len(plan.rows),
-                created_count=counts["create"],
-                updated_count=counts["update"],
-                unchanged_count=counts["unchanged"],
-                finished_at=timezone.now(),
-                phase="",
-                progress_done=total,
-                progress_total=total,
-            ):
-                raise _Lost
-    except ImportRefused as refusal:
-        fail(job, str(refusal))
-    except _Rejected as rejected:
-        errors = rejected.plan.errors
-        fail(
-            job,
-            "The items or the school's members changed since the file was checked, and some "
-            "rows cannot be imported now; nothing was imported. Correct the file and upload "
-            "it again.",
-            error_count=len(errors),
-            errors=[[e.row, e.field, e.message] for e in errors[:KEPT_ERRORS]],
-        )
+        lib_jobs.apply_all_or_nothing(QUEUE, job, step)
     except IntegrityError:
         # An item was saved from a page between the check and the write: nothing is kept.
         fail(
@@ -746,8 +625,6 @@ def apply_job(job: ItemImport) -> None:
             "The items changed while the file was being imported, so nothing was imported. "
             "Upload it again.",
         )
-    except _Lost:
-        logger.warning("Import %s was taken over by another worker; rolled back", job.pk)
     finally:
         checking.close()
         writing.close()
@@ -755,23 +632,4 @@ def apply_job(job: ItemImport) -> None:
 
 def fail(job: ItemImport, reason: str, **values: Any) -> None:
     """End the import with `reason`; nothing it would have written is kept."""
-    ItemImport.objects.filter(pk=job.pk, attempts=job.attempts).exclude(
-        state__in=(ImportState.DONE, ImportState.FAILED)
-    ).update(
-        state=ImportState.FAILED,
-        failure=reason,
-        finished_at=timezone.now(),
-        lease_until=None,
-        phase="",
-        text="",  # no longer needed: the file is uploaded again
-        **values,
-    )
-
-
-def _finish(job: ItemImport, current: str, **values: Any) -> bool:
-    """Record the end of a step, if this worker still holds the job (in state `current`)."""
-    return bool(
-        ItemImport.objects.filter(pk=job.pk, state=current, attempts=job.attempts).update(
-            lease_until=None, **values
-        )
-    )
+    lib_jobs.fail(QUEUE, job, reason, **values)

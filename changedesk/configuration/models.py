@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
+from changedesk.lib import jobs as lib_jobs
 
 
 class ItemKind(models.TextChoices):
@@ -81,16 +82,16 @@ class ConfigurationItem(models.Model):
 class ImportState(models.TextChoices):
     """Where an item import is: checked by the worker, previewed, confirmed, applied."""
 
-    QUEUED = "queued", "Waiting to be checked"
-    CHECKING = "checking", "Being checked"
-    PREVIEWED = "previewed", "Checked"
-    APPLYING = "applying", "Being imported"
-    DONE = "done", "Imported"
-    FAILED = "failed", "Not imported"
+    QUEUED = lib_jobs.QUEUED, "Waiting to be checked"
+    CHECKING = lib_jobs.CHECKING, "Being checked"
+    PREVIEWED = lib_jobs.PREVIEWED, "Checked"
+    APPLYING = lib_jobs.APPLYING, "Being imported"
+    DONE = lib_jobs.DONE, "Imported"
+    FAILED = lib_jobs.FAILED, "Not imported"
 
 
 # The states in which the worker has (or will have) something to do: the page polls.
-RUNNING_STATES = (ImportState.QUEUED, ImportState.CHECKING, ImportState.APPLYING)
+RUNNING_STATES = lib_jobs.RUNNING
 
 
 class ItemImportQuerySet(SchoolScopedQuerySet["ItemImport"]):
@@ -101,46 +102,29 @@ class ItemImportQuerySet(SchoolScopedQuerySet["ItemImport"]):
         return self.defer("text")
 
 
-class ItemImport(models.Model):
+class ItemImport(lib_jobs.Upload):
     """One uploaded CSV file of items and what became of it.
 
     The upload stores the file (`queued`); the worker checks every row against the school's
     items (`checking`, with progress) and keeps the preview: the counts, the row errors and
     the first rows (`previewed`). The person who uploaded it confirms, and the worker
     applies it all-or-nothing (`applying`, with progress; then `done`), or says why not
-    (`failed`, nothing written). See `importer` and `jobs`.
+    (`failed`, nothing written). See `importer` and `jobs`; the fields every such upload has
+    (the preview's, the worker's claim and progress) are `lib.jobs.Upload`'s: its `errors`
+    are the first `importer.KEPT_ERRORS`, each [row, column, message], its `preview` the
+    first `importer.PREVIEW_ROWS` rows: number, action, cells, and the item matched.
     """
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="item_imports")
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    file_name = models.CharField(max_length=255, blank=True)
-    size = models.PositiveIntegerField(default=0, help_text="The file's size in bytes.")
     text = models.TextField(help_text="The file, as text.")
     state = models.CharField(max_length=16, choices=ImportState.choices, default=ImportState.QUEUED)
-    rows = models.PositiveIntegerField(default=0, help_text="Data rows in the file.")
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
-    error_count = models.PositiveIntegerField(default=0)
-    # The first `importer.KEPT_ERRORS` row errors, each [row, column, message].
-    errors = models.JSONField(default=list, blank=True)
     columns = models.JSONField(default=list, blank=True)
-    # The first `importer.PREVIEW_ROWS` rows: number, action, cells, and the item matched.
-    preview = models.JSONField(default=list, blank=True)
-    phase = models.CharField(max_length=100, blank=True, help_text="What the worker is doing.")
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    failure = models.TextField(blank=True, help_text="Why nothing was imported.")
-    # The worker's claim: counted up by each claim, and the lease that hides the import from
-    # other workers (None: waiting for a worker).
-    attempts = models.PositiveSmallIntegerField(default=0)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    checked_at = models.DateTimeField(null=True, blank=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ItemImportQuerySet.as_manager()
 
@@ -153,21 +137,3 @@ class ItemImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name or 'CSV file'} into {self.school_id} ({self.state})"
-
-    @property
-    def running(self) -> bool:
-        return self.state in RUNNING_STATES
-
-    @property
-    def percent(self) -> int:
-        if not self.progress_total:
-            return 0
-        return min(100, self.progress_done * 100 // self.progress_total)
-
-    @property
-    def hidden_errors(self) -> int:
-        return max(0, self.error_count - len(self.errors))
-
-    @property
-    def hidden_rows(self) -> int:
-        return max(0, self.rows - len(self.preview))

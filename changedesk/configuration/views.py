@@ -29,6 +29,7 @@ from changedesk.configuration.services import (
     may_manage,
     update_item,
 )
+from changedesk.lib import jobs as lib_jobs
 from changedesk.lib import paging
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.views import act, forbid, form_page
@@ -254,13 +255,10 @@ def import_job(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if request.method == "POST":
         return _confirm(request, school, user, job)
     importer.live_progress(job)
-    polled = bool(request.headers.get("HX-Request"))
-    if polled and not job.running:
-        # The work is over: htmx reloads the whole page (the preview, or what was done).
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
-    template = "_import_progress.html" if polled else "import_job.html"
+    over = lib_jobs.poll_over(request, job.running)
+    if over is not None:
+        return over
+    template = "_import_progress.html" if lib_jobs.is_poll(request) else "import_job.html"
     errors = [importer.RowError(*error) for error in job.errors]
     context = {"school": school, "job": job, "errors": errors, "mine": job.created_by_id == user.pk}
     return render(request, f"configuration/{template}", context)

@@ -2,6 +2,8 @@
 operation can answer with, and what the query parameters and list filters accept.
 
 `complete` is a drf-spectacular post-processing hook (named in `SPECTACULAR_SETTINGS`);
+`AutoSchema` (the API's schema class) lets a view adjust what it reads of an operation's
+body and answers, when they depend on what is known only once every app is loaded;
 `FilterParameters` replaces drf-spectacular's reading of the
 django-filter backend (it is registered when this module is imported, by `api_urls`).
 The API is fuzzed against the schema by `changedesk/tests/test_api_schema_fuzz.py`.
@@ -13,7 +15,25 @@ from typing import Any
 
 import django_filters
 from django import forms
+from drf_spectacular import openapi
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, asking the view too: a view's `schema_request(found)` and
+    `schema_responses(found)`, when it has them, may replace what the operation's body and
+    answers were read as (e.g. the RFC API's create, which the apps' `creators` widen)."""
+
+    def get_request_serializer(self) -> Any:
+        found = super().get_request_serializer()
+        adjust = getattr(self.view, "schema_request", None)
+        return adjust(found) if adjust is not None else found
+
+    def get_response_serializers(self) -> Any:
+        found = super().get_response_serializers()
+        adjust = getattr(self.view, "schema_responses", None)
+        return adjust(found) if adjust is not None else found
+
 
 ERROR_SCHEMA = {
     "type": "object",

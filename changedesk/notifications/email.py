@@ -13,19 +13,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import dateformat, translation
+from django.utils.translation import gettext
 
+from changedesk.accounts.languages import language_for
+from changedesk.accounts.templatetags.languages import languages_of_notices
 from changedesk.notifications.models import OutboxMessage
 
 TEMPLATE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Tasks that are decisions get a "Decide now" button; the others open the RFC.
 DECISION_TASKS = ("decide", "review", "ratify")
 SUBJECT_MAX = 200
+# The context's labels written in English by the app that queued the mail: the RFC's state,
+# the step just taken and the task asked for.
+TRANSLATED_LABELS = ("state", "action", "task")
 
 
 class UnknownTemplate(ValueError):
@@ -65,7 +72,16 @@ def email_context(context: Mapping[str, Any], tz_name: str | None = None) -> dic
     full["site_url"] = site
     full["change_url"] = site + path
     full["decide_url"] = site + decide_path
+    language = translation.get_language()
+    if language != settings.LANGUAGE_CODE and context.get("decide_path"):
+        # The decision page opens without signing in: the link says the mail's language.
+        joiner = "&" if "?" in decide_path else "?"
+        full["decide_url"] += f"{joiner}{urlencode({'lang': language})}"
     full["is_decision"] = task.startswith(DECISION_TASKS)
+    # Stored in English when queued; the mail speaks its reader's language (lib/labels.py).
+    for label in TRANSLATED_LABELS:
+        if isinstance(full.get(label), str) and full[label]:
+            full[label] = gettext(full[label])
     full["planned"] = planned_window(
         str(context.get("planned_start") or ""), str(context.get("planned_end") or ""), tz_name
     )
@@ -85,18 +101,25 @@ def planned_window(start: str, end: str, tz_name: str | None = None) -> str:
         ends = datetime.fromisoformat(end).astimezone(zone) if end else None
     except ValueError:
         return start
-    text = f"{begins:%A} {begins.day} {begins:%B %Y}, {begins:%H:%M}"
+    # Day and month names in the active language (the mail's).
+    text = dateformat.format(begins, "l j F Y, H:i")
     if ends is None:
         return text
-    if ends.date() == begins.date():
-        return f"{text} to {ends:%H:%M}"
-    return f"{text} to {ends:%A} {ends.day} {ends:%B %Y}, {ends:%H:%M}"
+    end = dateformat.format(ends, "H:i" if ends.date() == begins.date() else "l j F Y, H:i")
+    return gettext("%(start)s to %(end)s") % {"start": text, "end": end}
 
 
 def build_message(message: OutboxMessage) -> EmailMultiAlternatives:
-    """The e-mail for an outbox row: a text part and an HTML alternative."""
-    tz_name = message.school.timezone if message.school_id and message.school else None
-    rendered = render(message.template, message.context, tz_name)
+    """The e-mail for an outbox row: a text part and an HTML alternative, in the language
+    of its recipient (theirs, else the school's); a staff list's, in the school's notice
+    languages (Welsh first, then English, where it asks for bilingual notices)."""
+    school = message.school if message.school_id else None
+    tz_name = school.timezone if school else None
+    context = dict(message.context)
+    if school is not None:
+        context["notice_languages"] = languages_of_notices(school)
+    with translation.override(language_for(message.recipient, school)):
+        rendered = render(message.template, context, tz_name)
     mail = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,

@@ -187,7 +187,7 @@ def claim_next(now: datetime | None = None) -> OutboxMessage | None:
         with transaction.atomic():
             due = (
                 OutboxMessage.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=at)
-                .select_related("school")
+                .select_related("school", "recipient")
                 .order_by("next_attempt_at", "id")
             )
             if connection.features.has_select_for_update_skip_locked:

@@ -2,6 +2,10 @@
 
     /api/v1/calendar-periods/            GET (members), POST (school administrators)
     /api/v1/calendar-periods/{id}/       GET (members), PATCH, DELETE (school administrators)
+    /api/v1/trust-calendar-periods/      GET (the trust's people and its schools' members),
+                                         POST (the trust's administrator)
+    /api/v1/trust-calendar-periods/{id}/ GET, PATCH, DELETE (likewise): a trust's period,
+                                         copied into every school's calendar
     /api/v1/changes/{id}/conflicts/      GET: what the RFC's planned window collides with
     /api/v1/schedule/slots/              GET ?school=&minutes=&items=&type=: the next safe slots,
                                          after the school's lead time for that kind of change
@@ -10,6 +14,10 @@ Included in `changedesk/api_urls.py` with `path("", include("changedesk.schedule
 A period of a school the caller is not in is a 404; a member who is not the school's
 administrator may read but not write (403, from `services`, as on the pages). The list's
 filters are the calendar page's (`filters.CalendarPeriodFilterSet`).
+
+A trust's periods have the same fields, with `trust` (its slug) for `school`; their writes go
+through `trust_calendar`, which copies each into every school of the trust (a school's copy
+shows in its calendar periods, and is changed only through the trust's).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from changedesk.accounts.api import SchoolField
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, Trust, User
 from changedesk.changes.api import ID_PARAMETER
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
@@ -43,11 +51,12 @@ from changedesk.lib.api import (
     QuickRepresentation,
     RefuseUnknownFields,
 )
-from changedesk.schedule import services
+from changedesk.lib.converters import ID_REGEX
+from changedesk.schedule import services, trust_calendar
 from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.conflicts import conflict_kinds, find_conflicts
-from changedesk.schedule.filters import CalendarPeriodFilterSet
-from changedesk.schedule.models import CalendarPeriod
+from changedesk.schedule.filters import CalendarPeriodFilterSet, TrustPeriodFilterSet
+from changedesk.schedule.models import CalendarPeriod, TrustPeriod
 from changedesk.schedule.slots import ChangeKind, find_safe_slots
 
 
@@ -115,6 +124,7 @@ class CalendarPeriodViewSet(viewsets.ModelViewSet[CalendarPeriod]):
     # Writes go through `services`, which loads the caller's roles and checks that they are
     # the school's administrator.
     serializer_class = CalendarPeriodSerializer
+    lookup_value_regex = ID_REGEX  # a number beyond any id is no route (a 404)
     filterset_class = CalendarPeriodFilterSet
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -142,6 +152,127 @@ class CalendarPeriodViewSet(viewsets.ModelViewSet[CalendarPeriod]):
 
     def perform_destroy(self, instance: CalendarPeriod) -> None:
         services.delete_period(instance.pk, self._caller())
+
+
+# --- A trust's calendar. ---
+
+
+class TrustField(serializers.SlugRelatedField[Trust]):
+    """A trust by slug, among those whose calendar the caller reads: others are as if they
+    did not exist."""
+
+    default_error_messages = {
+        "does_not_exist": "No trust called “{value}” among yours.",
+        "invalid": "Give a trust's slug.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data: Any) -> Trust:
+        if not isinstance(data, str) or "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def get_queryset(self) -> Any:
+        request: Request | None = self.context.get("request")
+        if request is None:
+            return Trust.objects.none()
+        return Trust.objects.filter(pk__in=trust_calendar.readable_trusts(request.user))
+
+
+class TrustPeriodSerializer(
+    QuickRepresentation, RefuseUnknownFields, serializers.ModelSerializer[TrustPeriod]
+):
+    """A term, holiday, exam period, INSET day or change freeze a trust sets for all its
+    schools."""
+
+    trust = TrustField(help_text="The trust's slug; set on create only.")
+    starts_at = AwareDateTimeField(help_text="For a whole day, local midnight.")
+    ends_at = AwareDateTimeField(help_text="Exclusive: for whole days, the midnight after.")
+
+    class Meta:
+        model = TrustPeriod
+        fields = (
+            "id",
+            "trust",
+            "kind",
+            "name",
+            "starts_at",
+            "ends_at",
+            "is_hard",
+            "notes",
+            "created_at",
+        )
+        read_only_fields = ("id", "created_at")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        errors: dict[str, list[str]] = {}
+        if instance is not None and "trust" in attrs and attrs["trust"] != instance.trust:
+            errors["trust"] = ["A period stays in the trust it belongs to."]
+        rules = services.period_errors(
+            attrs.get("kind", instance.kind if instance else None),
+            attrs.get("starts_at", instance.starts_at if instance else None),
+            attrs.get("ends_at", instance.ends_at if instance else None),
+            attrs.get("is_hard", instance.is_hard if instance else False),
+        )
+        errors.update({name: [message] for name, message in rules.items()})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Calendar periods of your trusts, filtered"),
+    retrieve=extend_schema(
+        summary="One period of a trust's calendar",
+        responses={200: TrustPeriodSerializer, 404: NOT_FOUND},
+    ),
+    create=extend_schema(
+        summary="Add a period to every school of a trust (its administrator)",
+        responses={201: TrustPeriodSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
+    ),
+    partial_update=extend_schema(
+        summary="Edit a trust's period, in every school's calendar (its administrator)",
+        responses={200: TrustPeriodSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+    destroy=extend_schema(
+        summary="Remove a trust's period from every school's calendar (its administrator)",
+        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+)
+class TrustPeriodViewSet(viewsets.ModelViewSet[TrustPeriod]):
+    # Writes go through `trust_calendar`, which checks that the caller administers the trust
+    # and copies the period into each of its schools.
+    serializer_class = TrustPeriodSerializer
+    lookup_value_regex = ID_REGEX  # a number beyond any id is no route (a 404)
+    filterset_class = TrustPeriodFilterSet
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def _caller(self) -> User:
+        return cast(User, self.request.user)
+
+    def get_queryset(self) -> Any:
+        return (
+            TrustPeriod.objects.filter(trust__in=trust_calendar.readable_trusts(self._caller()))
+            .select_related("trust")
+            .order_by("starts_at", "id")
+        )
+
+    def perform_create(self, serializer: Any) -> None:
+        values = dict(serializer.validated_data)
+        trust = values.pop("trust")
+        serializer.instance = trust_calendar.create_period(trust, self._caller(), values)
+
+    def perform_update(self, serializer: Any) -> None:
+        values = dict(serializer.validated_data)
+        values.pop("trust", None)  # the same trust: `validate` refuses another
+        period = trust_calendar.update_period(serializer.instance.pk, self._caller(), values)
+        serializer.instance = period
+
+    def perform_destroy(self, instance: TrustPeriod) -> None:
+        trust_calendar.delete_period(instance.pk, self._caller())
 
 
 # --- Conflicts. ---
@@ -345,6 +476,7 @@ class SafeSlotsView(APIView):
 
 router = SimpleRouter()
 router.register("calendar-periods", CalendarPeriodViewSet, basename="calendar-period")
+router.register("trust-calendar-periods", TrustPeriodViewSet, basename="trust-calendar-period")
 
 urlpatterns = [
     path("changes/<str:id>/conflicts/", ChangeConflictsView.as_view(), name="change-conflicts"),

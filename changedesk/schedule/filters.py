@@ -26,7 +26,7 @@ from changedesk.changes.filters import TYPE_QUERIES
 from changedesk.changes.models import Change, ChangeItem
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.filters import FilterSet
-from changedesk.schedule.models import CalendarPeriod, PeriodKind
+from changedesk.schedule.models import CalendarPeriod, PeriodKind, TrustPeriod
 from changedesk.schedule.queries import APPROVED_STATES, DEFAULT_STATES, NOT_YET_APPROVED_STATES
 
 
@@ -59,6 +59,23 @@ class CalendarPeriodFilterSet(FilterSet):
 
     class Meta:
         model = CalendarPeriod
+        fields: list[str] = []
+
+
+class TrustPeriodFilterSet(FilterSet):
+    """A trust's calendar periods in the API (its page lists them all)."""
+
+    trust = django_filters.CharFilter(field_name="trust__slug", label="Trust (slug)")
+    kind = django_filters.MultipleChoiceFilter(choices=PeriodKind.choices, label="Kind")
+    ends_after = StorableIsoDateTimeFilter(
+        field_name="ends_at", lookup_expr="gt", label="Ends after (ISO 8601)"
+    )
+    starts_before = StorableIsoDateTimeFilter(
+        field_name="starts_at", lookup_expr="lt", label="Starts before (ISO 8601)"
+    )
+
+    class Meta:
+        model = TrustPeriod
         fields: list[str] = []
 
 

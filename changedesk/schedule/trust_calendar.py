@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from changedesk.accounts import trusts
 from changedesk.accounts.models import School, Trust, User
@@ -101,3 +102,18 @@ def _locked(period_id: int) -> TrustPeriod:
     if found is None:
         raise StaleChange("That period has been removed.")
     return found
+
+
+# --- Who reads a trust's calendar (the API; the pages ask `accounts.current.member_trust`). ---
+
+
+def readable_trusts(user: Any) -> Any:
+    """The trusts whose calendar `user` reads, as a query of ids: those they hold a trust
+    role in, and those of the schools they belong to (their calendars hold its periods);
+    every trust for a superuser."""
+    if user.is_superuser:
+        return Trust.objects.values("pk")
+    return Trust.objects.filter(
+        Q(memberships__user_id=user.pk)
+        | Q(pk__in=School.objects.for_user(user).filter(trust__isnull=False).values("trust_id"))
+    ).values("pk")

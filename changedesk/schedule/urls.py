@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 from changedesk.schedule import views
 from changedesk.schedule.views import trust_calendar
 
@@ -17,28 +18,28 @@ urlpatterns = [
         name="trust_period_create",
     ),
     path(
-        "calendar/trust/<slug:slug>/periods/<int:pk>/",
+        "calendar/trust/<slug:slug>/periods/<id:pk>/",
         trust_calendar.period_edit,
         name="trust_period_edit",
     ),
     path(
-        "calendar/trust/<slug:slug>/periods/<int:pk>/delete/",
+        "calendar/trust/<slug:slug>/periods/<id:pk>/delete/",
         trust_calendar.period_delete,
         name="trust_period_delete",
     ),
     path("calendar/<slug:slug>/", views.calendar_detail, name="calendar"),
     path("calendar/<slug:slug>/teaching-day/", views.teaching_day_edit, name="teaching_day"),
     path("calendar/<slug:slug>/periods/new/", views.period_create, name="period_create"),
-    path("calendar/<slug:slug>/periods/<int:pk>/", views.period_edit, name="period_edit"),
+    path("calendar/<slug:slug>/periods/<id:pk>/", views.period_edit, name="period_edit"),
     path(
-        "calendar/<slug:slug>/periods/<int:pk>/delete/",
+        "calendar/<slug:slug>/periods/<id:pk>/delete/",
         views.period_delete,
         name="period_delete",
     ),
     path("calendar/<slug:slug>/windows/new/", views.window_create, name="window_create"),
-    path("calendar/<slug:slug>/windows/<int:pk>/", views.window_edit, name="window_edit"),
+    path("calendar/<slug:slug>/windows/<id:pk>/", views.window_edit, name="window_edit"),
     path(
-        "calendar/<slug:slug>/windows/<int:pk>/delete/",
+        "calendar/<slug:slug>/windows/<id:pk>/delete/",
         views.window_delete,
         name="window_delete",
     ),

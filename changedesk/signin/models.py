@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from changedesk.accounts.models import School, SchoolScopedQuerySet, User
+from changedesk.accounts.models import School, SchoolScopedQuerySet, Trust, User
 
 
 class SchoolSignIn(models.Model):
@@ -65,3 +65,73 @@ class AllowedDomain(models.Model):
 
     def __str__(self) -> str:
         return f"{self.domain} at {self.school}"
+
+
+class TrustSignIn(models.Model):
+    """A trust's sign-in rules, set by its administrator for every school of the trust. A
+    school's own rules add to them and cannot loosen them (`services.effective_rules`):
+    its domains are its own and the trust's; single sign-on is required where either
+    requires it; new people get accounts by the rule that allowed their domain."""
+
+    trust = models.OneToOneField(Trust, on_delete=models.CASCADE, related_name="signin")
+    require_sso = models.BooleanField(
+        "require single sign-on in every school of the trust",
+        default=False,
+        help_text=(
+            "Every member of the trust's schools, and the trust's own people, sign in with "
+            "single sign-on only (an operator's superuser account excepted). A school "
+            "cannot switch this off for itself."
+        ),
+    )
+    create_accounts = models.BooleanField(
+        "create accounts for new people from the trust's domains",
+        default=False,
+        help_text=(
+            "Someone from one of the trust's domains who signs in with single sign-on and "
+            "has no account gets one, as a member with no roles of each of the trust's "
+            "schools, until an administrator gives them some."
+        ),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "trust sign-in rules"
+        verbose_name_plural = "trust sign-in rules"
+        indexes = [models.Index(fields=["require_sso", "trust"])]
+
+    def __str__(self) -> str:
+        return f"Sign-in rules of {self.trust}"
+
+
+class TrustDomain(models.Model):
+    """An e-mail domain a trust allows for all its schools (matched exactly, as a school's)."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="signin_domains")
+    domain = models.CharField(max_length=253)
+
+    class Meta:
+        ordering = ["trust", "domain"]
+        constraints = [
+            models.UniqueConstraint(fields=["trust", "domain"], name="signin_trust_domain_unique")
+        ]
+        indexes = [models.Index(fields=["domain"])]
+
+    def __str__(self) -> str:
+        return f"{self.domain} in {self.trust}"
+
+
+class SignInRecord(models.Model):
+    """Since when a person has signed in only with single sign-on: set by their first
+    sign-in with it after one with a password, cleared by a sign-in with a password. An API
+    token made before then may have been made in a password session, so where single
+    sign-on is required of them it is refused (`services.token_refusal`)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="signin_record")
+    sso_since = models.DateTimeField(null=True, blank=True)
+    last_password_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sign-ins of {self.user}"

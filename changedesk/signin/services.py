@@ -1,38 +1,90 @@
-"""Who may sign in with single sign-on, who must, and the one writer of a school's rules.
+"""Who may sign in with single sign-on, who must, and the one writer of a school's and a
+trust's rules.
 
 - A person signing in with the OpenID Connect provider is matched to their account by the
-  e-mail address the provider has verified, and only when some school allows the address's
-  domain. Where no account has it, one is made only if a school that allows the domain asks
-  for it; the newcomer is then a member of each such school with no roles, so they see
-  nothing and do nothing until an administrator gives them some.
-- A member of a school that requires single sign-on may not sign in with a password
-  (`backends.PasswordBackend`), unless they are a superuser (an operator must always be
-  able to get in) or this changedesk offers no other way to sign in.
+  e-mail address the provider has verified, and only when some school or trust allows the
+  address's domain. Where no account has it, one is made only if a rule that allows the
+  domain asks for it: a school's (the newcomer joins that school) or a trust's (they join
+  every school of the trust), each with no roles, so they see nothing and do nothing until
+  an administrator gives them some.
+- How a school's rules and its trust's combine (`effective_rules`): the school's domains are
+  its own and the trust's; single sign-on is required where either requires it (the
+  stricter wins: a school cannot loosen its trust's rule); accounts are made by the rule
+  that allowed the domain.
+- A member of a school that requires single sign-on (or of a trust's school, or one of the
+  trust's people, where the trust requires it) may not sign in with a password
+  (`backends.PasswordBackend`), nor stay signed in with one made before, nor use an API
+  token made before their single sign-on (`token_refusal`), unless they are a superuser
+  (an operator must always be able to get in) or this changedesk offers no other way in.
+- Which domains a rule may allow: not one already allowed by a school or trust outside the
+  same trust, and no public mail service's (gmail.com...) while accounts are made for it,
+  unless an operator (a superuser) sets it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Exists, Q
+from django.utils import timezone
 
-from changedesk.accounts.models import Membership, School, User
-from changedesk.accounts.permissions import is_school_admin
+from changedesk.accounts.models import Membership, School, Trust, TrustMembership, User
+from changedesk.accounts.permissions import is_school_admin, is_trust_admin, with_roles
 from changedesk.accounts.services import create_user, set_membership
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.signin import provider
-from changedesk.signin.models import AllowedDomain, SchoolSignIn
+from changedesk.signin.models import (
+    AllowedDomain,
+    SchoolSignIn,
+    SignInRecord,
+    TrustDomain,
+    TrustSignIn,
+)
 
 PASSWORD_BACKENDS = {
     "changedesk.signin.backends.PasswordBackend",
     "django.contrib.auth.backends.ModelBackend",
 }
 MAX_DOMAINS = 50
+# Public mail services: anyone may have an address there, so no rule makes accounts for
+# them (an operator may). Matched exactly, as the domains are.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "aol.com",
+        "btinternet.com",
+        "gmail.com",
+        "gmx.com",
+        "gmx.co.uk",
+        "googlemail.com",
+        "hotmail.co.uk",
+        "hotmail.com",
+        "icloud.com",
+        "live.co.uk",
+        "live.com",
+        "mac.com",
+        "mail.com",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "pm.me",
+        "proton.me",
+        "protonmail.com",
+        "sky.com",
+        "tutanota.com",
+        "virginmedia.com",
+        "yahoo.co.uk",
+        "yahoo.com",
+        "ymail.com",
+        "zoho.com",
+    }
+)
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -123,7 +175,15 @@ def organisation_allowed(claimed: object) -> bool:
         domain = normal_domain(claimed)
     except ValueError:
         return False
-    return AllowedDomain.objects.filter(domain=domain).exists()
+    return allowed_anywhere(domain)
+
+
+def allowed_anywhere(domain: str) -> bool:
+    """Whether some school or trust allows `domain`."""
+    return (
+        AllowedDomain.objects.filter(domain=domain).exists()
+        or TrustDomain.objects.filter(domain=domain).exists()
+    )
 
 
 # --- Who must use single sign-on. ---
@@ -138,12 +198,23 @@ def sso_available() -> bool:
 
 def sso_required_for(user: Any) -> bool:
     """Whether `user` must sign in with single sign-on: a member of a school that requires
-    it, unless a superuser, or while no single sign-on is configured (then no one could
-    sign in at all)."""
+    it, or of a school of a trust that does, or one of such a trust's people; unless a
+    superuser, or while no single sign-on is configured (then no one could sign in at
+    all). One query."""
     if user.is_superuser or not sso_available():
         return False
-    schools = Membership.objects.filter(user=user).values("school_id")
-    return SchoolSignIn.objects.filter(require_sso=True, school_id__in=schools).exists()
+    schools = Membership.objects.filter(user_id=user.pk).values("school_id")
+    trusts = TrustMembership.objects.filter(user_id=user.pk).values("trust_id")
+    by_school = SchoolSignIn.objects.filter(require_sso=True, school_id__in=schools)
+    by_trust = TrustSignIn.objects.filter(require_sso=True).filter(
+        Q(trust_id__in=trusts)
+        | Q(trust_id__in=School.objects.filter(pk__in=schools).values("trust_id"))
+    )
+    return (
+        User.objects.filter(pk=user.pk)
+        .filter(Exists(by_school.values("pk")) | Exists(by_trust.values("pk")))
+        .exists()
+    )
 
 
 def sso_required_message() -> str:
@@ -153,6 +224,43 @@ def sso_required_message() -> str:
             f"password: use “Sign in with {provider.name()}”."
         )
     return "Your school asks its members to sign in with single sign-on, not with a password."
+
+
+# --- Sessions and API tokens of people who must use single sign-on. ---
+
+
+def record_sign_in(user: Any, backend: str) -> None:
+    """Note how `user` signed in: by a password (including the admin's sign-in page) or
+    by single sign-on (OpenID Connect, the directory)."""
+    if user.pk is None:
+        return
+    now = timezone.now()
+    if backend in PASSWORD_BACKENDS:
+        SignInRecord.objects.update_or_create(
+            user_id=user.pk, defaults={"sso_since": None, "last_password_at": now}
+        )
+        return
+    record, made = SignInRecord.objects.get_or_create(user_id=user.pk, defaults={"sso_since": now})
+    if not made and record.sso_since is None:
+        record.sso_since = now
+        record.save(update_fields=["sso_since"])
+
+
+def token_refusal(user: Any, token: Any) -> str | None:
+    """Why `token` may not be used by `user` (None: it may): where single sign-on is
+    required of them, a token is good only if made since they began signing in with it
+    (`SignInRecord.sso_since`), as one made before may come from a password session. A
+    token made on the command line (`changedesk token`) by an operator for someone who
+    must use single sign-on is refused the same way: make it after they have signed in."""
+    if not sso_required_for(user):
+        return None
+    since = SignInRecord.objects.filter(user_id=user.pk).values_list("sso_since", flat=True).first()
+    if since is not None and token.created >= since:
+        return None
+    return (
+        "Your school (or trust) requires single sign-on, and this API token was made before "
+        "you signed in with it. Sign in, then make a new token on your profile page."
+    )
 
 
 # --- Matching a person to their account. ---
@@ -168,10 +276,7 @@ def account_for(email: str, claims: dict[str, Any]) -> User:
             "your school's changedesk administrator."
         )
     domain = domain_of(email)
-    school_ids = list(
-        AllowedDomain.objects.filter(domain=domain).values_list("school_id", flat=True)
-    )
-    if not domain or not school_ids:
+    if not domain or not allowed_anywhere(domain):
         raise SignInRefused(
             f"Signing in with {name} is not open to addresses at {domain or email}. "
             "Ask your school's changedesk administrator to allow your school's domain."
@@ -193,7 +298,12 @@ def account_for(email: str, claims: dict[str, Any]) -> User:
             raise SignInRefused("Your changedesk account is switched off.")
         return found[0]
     creating = list(
-        School.objects.filter(pk__in=school_ids, signin__create_accounts=True).order_by("pk")
+        School.objects.filter(
+            Q(signin_domains__domain=domain, signin__create_accounts=True)
+            | Q(trust__signin_domains__domain=domain, trust__signin__create_accounts=True)
+        )
+        .distinct()
+        .order_by("pk")
     )
     if not creating:
         raise SignInRefused(
@@ -236,14 +346,51 @@ def _free_username(email: str) -> str:
     return candidate
 
 
-# --- A school's rules. ---
+# --- A school's rules, and its trust's. ---
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A school's rules as they apply: its own and its trust's together."""
+
+    own: SchoolSignIn
+    domains: list[str]  # the school's own
+    trust: Trust | None
+    trust_rules: TrustSignIn | None
+    trust_domains: list[str]
+
+    @property
+    def require_sso(self) -> bool:
+        """Required by the school or by its trust: the stricter wins."""
+        return self.own.require_sso or bool(self.trust_rules and self.trust_rules.require_sso)
+
+    @property
+    def all_domains(self) -> list[str]:
+        return sorted(set(self.domains) | set(self.trust_domains))
 
 
 def rules_of(school: School) -> tuple[SchoolSignIn, list[str]]:
-    """The school's rules (unsaved defaults when it has none) and its domains, sorted."""
+    """The school's own rules (unsaved defaults when it has none) and domains, sorted."""
     rules = SchoolSignIn.objects.filter(school=school).first() or SchoolSignIn(school=school)
     domains = sorted(AllowedDomain.objects.filter(school=school).values_list("domain", flat=True))
     return rules, domains
+
+
+def trust_rules_of(trust: Trust) -> tuple[TrustSignIn, list[str]]:
+    """The trust's rules (unsaved defaults when it has none) and its domains, sorted."""
+    rules = TrustSignIn.objects.filter(trust=trust).first() or TrustSignIn(trust=trust)
+    domains = sorted(TrustDomain.objects.filter(trust=trust).values_list("domain", flat=True))
+    return rules, domains
+
+
+def effective_rules(school: School, own: tuple[SchoolSignIn, list[str]] | None = None) -> Effective:
+    """The school's rules with its trust's; `own` when its own are already read."""
+    rules, domains = own or rules_of(school)
+    if school.trust_id is None:
+        return Effective(rules, domains, None, None, [])
+    trust = Trust.objects.get(pk=school.trust_id)
+    trust_rules, trust_domains = trust_rules_of(trust)
+    return Effective(rules, domains, trust, trust_rules, trust_domains)
 
 
 def update_rules(
@@ -272,12 +419,57 @@ def update_rules(
             rules.require_sso = require_sso
         if create_accounts is not None:
             rules.create_accounts = create_accounts
-        _check(rules, wanted, actor)
+        _check(
+            rules.require_sso,
+            rules.create_accounts,
+            wanted,
+            sorted(set(wanted) - set(current)),
+            actor,
+            school=school,
+        )
         rules.updated_by = actor
         rules.save()
         AllowedDomain.objects.filter(school=school).exclude(domain__in=wanted).delete()
         AllowedDomain.objects.bulk_create(
             [AllowedDomain(school=school, domain=d) for d in wanted if d not in current]
+        )
+    return rules, wanted
+
+
+def update_trust_rules(
+    trust: Trust,
+    actor: User,
+    *,
+    domains: Iterable[str] | None = None,
+    require_sso: bool | None = None,
+    create_accounts: bool | None = None,
+) -> tuple[TrustSignIn, list[str]]:
+    """Change what is given of a trust's rules, as its administrator `actor` (or an
+    operator); refuses with field errors, writing nothing, as `update_rules` does."""
+    if not is_trust_admin(with_roles(actor), trust):
+        raise NotPermitted(f"Only an administrator of {trust.name} may do this.")
+    with transaction.atomic():
+        Trust.objects.select_for_update().filter(pk=trust.pk).first()
+        rules = TrustSignIn.objects.filter(trust=trust).first() or TrustSignIn(trust=trust)
+        current = sorted(TrustDomain.objects.filter(trust=trust).values_list("domain", flat=True))
+        wanted = _clean_domains(domains) if domains is not None else current
+        if require_sso is not None:
+            rules.require_sso = require_sso
+        if create_accounts is not None:
+            rules.create_accounts = create_accounts
+        _check(
+            rules.require_sso,
+            rules.create_accounts,
+            wanted,
+            sorted(set(wanted) - set(current)),
+            actor,
+            trust=trust,
+        )
+        rules.updated_by = actor
+        rules.save()
+        TrustDomain.objects.filter(trust=trust).exclude(domain__in=wanted).delete()
+        TrustDomain.objects.bulk_create(
+            [TrustDomain(trust=trust, domain=d) for d in wanted if d not in current]
         )
     return rules, wanted
 
@@ -293,20 +485,74 @@ def _clean_domains(domains: Iterable[str]) -> list[str]:
             raise InvalidAction("Some domains need correcting.", {"domains": str(error)}) from None
     if len(cleaned) > MAX_DOMAINS:
         raise InvalidAction(
-            "Too many domains.", {"domains": f"A school may allow at most {MAX_DOMAINS}."}
+            "Too many domains.", {"domains": f"At most {MAX_DOMAINS} domains may be allowed."}
         )
     return sorted(cleaned)
 
 
-def _check(rules: SchoolSignIn, domains: list[str], actor: User) -> None:
-    """The rules hold together: single sign-on is required only where there is one, and
-    an administrator does not lock themself out."""
-    if rules.create_accounts and not domains:
+def claimed_elsewhere(
+    domains: Iterable[str], *, school: School | None = None, trust: Trust | None = None
+) -> list[str]:
+    """Which of `domains` a school or trust outside `school`'s trust (or `trust`) already
+    allows: the schools of one trust may share a domain, no one else."""
+    wanted = list(domains)
+    if not wanted:
+        return []
+    trust_id = trust.pk if trust is not None else (school.trust_id if school else None)
+    schools = AllowedDomain.objects.filter(domain__in=wanted)
+    trusts = TrustDomain.objects.filter(domain__in=wanted)
+    if school is not None:
+        schools = schools.exclude(school_id=school.pk)
+    if trust_id is not None:
+        schools = schools.exclude(school__trust_id=trust_id)
+        trusts = trusts.exclude(trust_id=trust_id)
+    found = set(schools.values_list("domain", flat=True)) | set(
+        trusts.values_list("domain", flat=True)
+    )
+    return sorted(found)
+
+
+def _check(
+    require_sso: bool,
+    create_accounts: bool,
+    domains: list[str],
+    added: list[str],
+    actor: User,
+    *,
+    school: School | None = None,
+    trust: Trust | None = None,
+) -> None:
+    """The rules hold together: accounts are made only for a rule's own domains, not for a
+    public mail service's; a new domain is not another school's or trust's outside this
+    trust (an operator may set both); single sign-on is required only where there is one;
+    and an administrator does not lock themself out."""
+    if create_accounts and not domains:
         raise InvalidAction(
             "Accounts can only be made for allowed domains.",
             {"create_accounts": "Allow at least one domain first."},
         )
-    if not rules.require_sso:
+    if not actor.is_superuser:
+        public = sorted(set(domains) & PUBLIC_MAIL_DOMAINS)
+        if create_accounts and public:
+            raise InvalidAction(
+                "Accounts cannot be made for a public mail service's addresses.",
+                {
+                    "domains": f"{', '.join(public)}: anyone can have an address there, so "
+                    "changedesk cannot make accounts for it. Remove it, or stop creating "
+                    "accounts (people with an account already may still sign in).",
+                },
+            )
+        taken = claimed_elsewhere(added, school=school, trust=trust)
+        if taken:
+            raise InvalidAction(
+                "Another school or trust allows that domain.",
+                {
+                    "domains": f"{', '.join(taken)} is already allowed by another school or "
+                    "trust, outside yours. Only the person who runs changedesk (an operator) "
+                    "may allow it here too.",
+                },
+            )
+    if not require_sso:
         return
     if not sso_available():
         raise InvalidAction(
@@ -316,12 +562,15 @@ def _check(rules: SchoolSignIn, domains: list[str], actor: User) -> None:
                 "changedesk to set it up first."
             },
         )
-    only_oidc = _only_oidc()
     own = domain_of(actor.email)
-    allowed = own in domains or (
-        AllowedDomain.objects.filter(domain=own).exclude(school=rules.school_id).exists()
-    )
-    if only_oidc and not actor.is_superuser and not allowed:
+    others = AllowedDomain.objects.filter(domain=own)
+    if school is not None:
+        others = others.exclude(school=school)
+    trust_others = TrustDomain.objects.filter(domain=own)
+    if trust is not None:
+        trust_others = trust_others.exclude(trust=trust)
+    allowed = own in domains or others.exists() or trust_others.exists()
+    if _only_oidc() and not actor.is_superuser and not allowed:
         raise InvalidAction(
             "You would lock yourself out.",
             {
@@ -340,18 +589,42 @@ def _only_oidc() -> bool:
     )
 
 
-def stranded_members(school: School) -> list[User]:
-    """The school's members who could not sign in were single sign-on required of them:
-    their address is at no domain any school allows, and they are not operators. Known
-    only where OpenID Connect is the only single sign-on; empty otherwise."""
+STRANDED_SHOWN = 50
+
+
+def _stranded(people: Any) -> list[User]:
     if not _only_oidc():
         return []
-    allowed = set(AllowedDomain.objects.values_list("domain", flat=True))
-    members = User.objects.filter(
-        memberships__school=school, is_active=True, is_superuser=False
-    ).distinct()
-    return [
-        person
-        for person in members.order_by("last_name", "first_name", "username")
-        if domain_of(person.email) not in allowed
-    ]
+    allowed = set(AllowedDomain.objects.values_list("domain", flat=True)) | set(
+        TrustDomain.objects.values_list("domain", flat=True)
+    )
+    found: list[User] = []
+    for person in people.order_by("last_name", "first_name", "username").iterator():
+        if domain_of(person.email) not in allowed:
+            found.append(person)
+            if len(found) >= STRANDED_SHOWN:
+                break
+    return found
+
+
+def stranded_members(school: School) -> list[User]:
+    """The school's members who could not sign in were single sign-on required of them:
+    their address is at no domain any school or trust allows, and they are not operators.
+    Known only where OpenID Connect is the only single sign-on; empty otherwise."""
+    return _stranded(
+        User.objects.filter(
+            memberships__school=school, is_active=True, is_superuser=False
+        ).distinct()
+    )
+
+
+def stranded_in_trust(trust: Trust) -> list[User]:
+    """As `stranded_members`, for the members of all the trust's schools and its people
+    (the first `STRANDED_SHOWN`)."""
+    return _stranded(
+        User.objects.filter(
+            Q(memberships__school__trust=trust) | Q(trust_memberships__trust=trust),
+            is_active=True,
+            is_superuser=False,
+        ).distinct()
+    )

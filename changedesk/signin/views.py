@@ -1,7 +1,9 @@
-"""The school administrator's page of the school's sign-in rules.
+"""The administrators' pages of the sign-in rules: a school's, by its administrator, and a
+trust's, by the trust's administrator (or an operator).
 
-Members of the school see it refused (403: only its administrator may), anyone else gets
-404, as on the school's other settings pages."""
+A school's members see its page refused (403: only its administrator may), anyone else gets
+404, as on the school's other settings pages; likewise a trust's people and the members of
+its schools for the trust's page."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from changedesk.accounts.current import current_user, member_school
+from changedesk.accounts.current import current_user, member_school, member_trust
 from changedesk.accounts.permissions import is_school_admin
 from changedesk.lib.views import form_page
 from changedesk.signin import provider, services
-from changedesk.signin.forms import RulesForm
+from changedesk.signin.forms import RulesForm, TrustRulesForm
 
 
 @require_http_methods(["GET", "POST"])
@@ -23,11 +25,11 @@ def school_rules(request: HttpRequest, slug: str) -> HttpResponse:
     user = current_user(request)
     if not is_school_admin(user, school):
         raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
-    rules, domains = services.rules_of(school)
+    rules = services.effective_rules(school)
     initial = {
-        "domains": "\n".join(domains),
-        "require_sso": rules.require_sso,
-        "create_accounts": rules.create_accounts,
+        "domains": "\n".join(rules.domains),
+        "require_sso": rules.own.require_sso,
+        "create_accounts": rules.own.create_accounts,
     }
     form = RulesForm(request.POST or None, initial=initial)
     return form_page(
@@ -36,6 +38,7 @@ def school_rules(request: HttpRequest, slug: str) -> HttpResponse:
         "signin/school_rules.html",
         {
             "school": school,
+            "rules": rules,
             "provider_name": provider.name() if provider.enabled() else "",
             "sso_available": services.sso_available(),
             # Who could no longer sign in, shown while single sign-on is required.
@@ -44,4 +47,32 @@ def school_rules(request: HttpRequest, slug: str) -> HttpResponse:
         save=lambda: services.update_rules(school, user, **form.values()),
         done="The school's sign-in rules are saved.",
         success_url=reverse("signin:school_rules", args=[school.slug]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def trust_rules(request: HttpRequest, slug: str) -> HttpResponse:
+    trust, _ = member_trust(request, slug, admin=True, schools_too=True)
+    user = current_user(request)
+    rules, domains = services.trust_rules_of(trust)
+    initial = {
+        "domains": "\n".join(domains),
+        "require_sso": rules.require_sso,
+        "create_accounts": rules.create_accounts,
+    }
+    form = TrustRulesForm(request.POST or None, initial=initial)
+    return form_page(
+        request,
+        form,
+        "signin/trust_rules.html",
+        {
+            "trust": trust,
+            "provider_name": provider.name() if provider.enabled() else "",
+            "sso_available": services.sso_available(),
+            "stranded": services.stranded_in_trust(trust) if rules.require_sso else [],
+            "stranded_shown": services.STRANDED_SHOWN,
+        },
+        save=lambda: services.update_trust_rules(trust, user, **form.values()),
+        done="The trust's sign-in rules are saved.",
+        success_url=reverse("signin:trust_rules", args=[trust.slug]),
     )

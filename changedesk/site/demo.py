@@ -34,6 +34,8 @@ from changedesk.site.demo_adoption import build_adoption
 from changedesk.site.demo_history import build_history, freeze_reports
 from changedesk.site.demo_starting import SLUG as STARTING_SLUG
 from changedesk.site.demo_starting import build_starting
+from changedesk.site.demo_trust import SCHOOLS as TRUST_SCHOOLS
+from changedesk.site.demo_trust import build_trust
 
 if TYPE_CHECKING:
     from changedesk.patches.models import Patch
@@ -440,18 +442,26 @@ def build_demo() -> list[tuple[str, str, str]]:
         build_adoption(school, people)
         freeze_reports(school, people)
         starting = build_starting(PASSWORD)
+        # A trust of three schools, one of them Welsh-medium, with a change across them.
+        in_trust = build_trust(PASSWORD, school)
         # Demo news is not news: the worker must never mail it to these made-up addresses.
-        schools = School.objects.filter(slug__in=[SCHOOL_SLUG, STARTING_SLUG])
-        OutboxMessage.objects.filter(id__gt=before, school__in=schools).delete()
-    return [
-        (
-            person.username,
-            PASSWORD,
-            f"{people[person.username].display_name}, {person.job_title}: "
-            + ", ".join(Role(role).label.lower() for role in person.roles),
+        schools = School.objects.filter(
+            slug__in=[SCHOOL_SLUG, STARTING_SLUG, *(slug for _, slug, _, _ in TRUST_SCHOOLS)]
         )
-        for person in PEOPLE
-    ] + starting
+        OutboxMessage.objects.filter(id__gt=before, school__in=schools).delete()
+    return (
+        [
+            (
+                person.username,
+                PASSWORD,
+                f"{people[person.username].display_name}, {person.job_title}: "
+                + ", ".join(Role(role).label.lower() for role in person.roles),
+            )
+            for person in PEOPLE
+        ]
+        + starting
+        + in_trust
+    )
 
 
 def _ensure_person(person: Person, school: School) -> User:

@@ -1,13 +1,21 @@
 """Spreadsheets in the REST API: importing a change log, and the exports.
 
     /api/v1/spreadsheets/imports/             POST (multipart) school, file, mapping: upload
-                                              a CSV or XLSX change log and check every row
-                                              (the preview: row errors, the first rows)
-    /api/v1/spreadsheets/imports/{id}/        GET: an import, its mapping and its preview
+                                              a CSV or XLSX change log and have every row
+                                              checked (the preview: row errors, the first
+                                              rows)
+    /api/v1/spreadsheets/imports/{id}/        GET: an import, its mapping, its state and
+                                              progress, its preview
     /api/v1/spreadsheets/imports/{id}/apply/  POST: import every row as an RFC, or none
     /api/v1/spreadsheets/changes.xlsx         GET: the change log as XLSX (the change log's
                                               filters, as the CSV export)
     /api/v1/spreadsheets/schools/{slug}/archive.zip  GET: everything of a school, ZIP
+
+The checking and the applying are the worker's (a small file's are done at once, in the
+request): the answer's `state` is then `queued`, `checking` or `applying`, and `phase`,
+`progress_done`, `progress_total` and `percent` say how far the worker has got; ask for the
+import again (its GET) until it is `previewed`, `done` or `failed`. Only the person who
+uploaded a file may apply it.
 
 Importing and the archive are the school administrator's (403 otherwise; another school's
 import or archive is a 404); the XLSX is anyone's, of their own schools' RFCs. `mapping`
@@ -38,6 +46,7 @@ from changedesk.accounts.models import School, User
 from changedesk.accounts.permissions import with_roles
 from changedesk.changes.filters import ChangeFilterSet
 from changedesk.changes.models import Change
+from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, RefuseUnknownFields
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.spreadsheets import exports, importer, views
@@ -48,9 +57,10 @@ SCHOOL_NOT_FOUND = OpenApiResponse(description="No such school among yours.")
 
 
 class ImportSerializer(serializers.ModelSerializer[ChangeImport]):
-    """An import: the file's columns and the field each is mapped to, its state, the rows'
-    problems (each [row, field, message]; the first 500) and its first rows (200); once
-    done, how many RFCs it made and their numbers."""
+    """An import: the file's columns and the field each is mapped to, its state and the
+    worker's progress (while `queued`, `checking` or `applying`), the rows' problems (each
+    [row, field, message]; the first 500) and its first rows (200); once done, how many
+    RFCs it made and their numbers."""
 
     school: serializers.SlugRelatedField[School] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
@@ -60,6 +70,9 @@ class ImportSerializer(serializers.ModelSerializer[ChangeImport]):
     )
     mapping = serializers.SerializerMethodField()
     fields_available = serializers.SerializerMethodField()
+    percent = serializers.IntegerField(
+        read_only=True, help_text="How far the worker has got with its step, 0 to 100."
+    )
 
     class Meta:
         model = ChangeImport
@@ -70,6 +83,10 @@ class ImportSerializer(serializers.ModelSerializer[ChangeImport]):
             "file_name",
             "size",
             "state",
+            "phase",
+            "progress_done",
+            "progress_total",
+            "percent",
             "header_row",
             "columns",
             "mapping",
@@ -84,6 +101,7 @@ class ImportSerializer(serializers.ModelSerializer[ChangeImport]):
             "failure",
             "created_at",
             "checked_at",
+            "confirmed_at",
             "finished_at",
         )
         read_only_fields = fields
@@ -143,7 +161,8 @@ class ImportCreateView(APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        summary="Upload a change log (CSV or XLSX) and check every row (the school administrator)",
+        summary="Upload a change log (CSV or XLSX) and have every row checked (the school "
+        "administrator)",
         request={"multipart/form-data": UploadSerializer},
         responses={201: ImportSerializer, 400: BAD_INPUT, 403: FORBIDDEN},
     )
@@ -168,17 +187,19 @@ class ImportCreateView(APIView):
 
 def _job(request: Request, pk: int) -> ChangeImport:
     user = _caller(request)
-    job = ChangeImport.objects.visible_to(user).select_related("school").filter(pk=pk).first()
+    job = (
+        ChangeImport.objects.visible_to(user).light().select_related("school").filter(pk=pk).first()
+    )
     if job is None:
         raise NotFound("No such import among your schools.")
     if not importer.may_import(user, job.school):
         raise NotPermitted(f"Only a school administrator of {job.school.name} may see it.")
-    return job
+    return importer.live_progress(job)
 
 
 class ImportDetailView(APIView):
     @extend_schema(
-        summary="An import: its columns, mapping, state and preview",
+        summary="An import: its columns, mapping, state, progress and preview",
         responses={200: ImportSerializer, 403: FORBIDDEN, 404: IMPORT_NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -187,7 +208,8 @@ class ImportDetailView(APIView):
 
 class ImportApplyView(APIView):
     @extend_schema(
-        summary="Import every row of a checked change log as an RFC, or none",
+        summary="Import every row of a checked change log as an RFC, or none (the person who "
+        "uploaded it)",
         request=None,
         responses={200: ImportSerializer, 400: BAD_INPUT, 403: FORBIDDEN, 404: IMPORT_NOT_FOUND},
     )
@@ -243,12 +265,12 @@ class ArchiveView(APIView):
 urlpatterns = [
     path("spreadsheets/imports/", ImportCreateView.as_view(), name="spreadsheets-imports"),
     path(
-        "spreadsheets/imports/<int:pk>/",
+        "spreadsheets/imports/<id:pk>/",
         ImportDetailView.as_view(),
         name="spreadsheets-import",
     ),
     path(
-        "spreadsheets/imports/<int:pk>/apply/",
+        "spreadsheets/imports/<id:pk>/apply/",
         ImportApplyView.as_view(),
         name="spreadsheets-import-apply",
     ),

@@ -5,13 +5,20 @@ from __future__ import annotations
 from django.db import models
 
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
+from changedesk.lib import jobs as lib_jobs
 
 
 class ImportState(models.TextChoices):
+    """Where a change log import is: uploaded, checked by the worker, previewed, confirmed,
+    applied by the worker."""
+
     UPLOADED = "uploaded", "Uploaded: choose the columns"
-    PREVIEWED = "previewed", "Checked: ready to import"
-    DONE = "done", "Imported"
-    FAILED = "failed", "Nothing imported"
+    QUEUED = lib_jobs.QUEUED, "Waiting to be checked"
+    CHECKING = lib_jobs.CHECKING, "Being checked"
+    PREVIEWED = lib_jobs.PREVIEWED, "Checked: ready to import"
+    APPLYING = lib_jobs.APPLYING, "Being imported"
+    DONE = lib_jobs.DONE, "Imported"
+    FAILED = lib_jobs.FAILED, "Nothing imported"
 
 
 class ChangeImportQuerySet(SchoolScopedQuerySet["ChangeImport"]):
@@ -21,22 +28,26 @@ class ChangeImportQuerySet(SchoolScopedQuerySet["ChangeImport"]):
         return self.defer("content")
 
 
-class ChangeImport(models.Model):
+class ChangeImport(lib_jobs.Upload):
     """One uploaded change log (CSV or XLSX) and what became of it.
 
-    The upload keeps the file and the columns its header row names (`uploaded`); the school's
-    administrator maps each column to a field of the RFC and every row is checked
-    (`previewed`: the counts, the row errors, the first rows); then it is applied all or
-    nothing (`done`, the RFCs made), or nothing is written and it says why (`failed`). The
-    file is dropped once it is done or failed. See `importer`.
+    The upload keeps the file, the columns its header row names and its first rows
+    (`uploaded`); the person who uploaded it, the school's administrator, maps each column
+    to a field of the RFC, and the worker checks every row (`queued`, `checking`, with
+    progress), keeping the preview: the counts, the row errors, the first rows
+    (`previewed`). They confirm, and the worker applies it all or nothing (`applying`, with
+    progress; then `done`, the RFCs made), or nothing is written and it says why (`failed`).
+    The file is dropped once it is done or failed. See `importer` and `jobs`; the fields every
+    such upload has (the preview's, the worker's claim and progress) are `lib.jobs.Upload`'s:
+    its `errors` are the first `importer.KEPT_ERRORS`, each [row, field, message], its
+    `preview` the first `importer.PREVIEW_ROWS` rows: number, cells, and whether each has a
+    problem.
     """
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    file_name = models.CharField(max_length=255, blank=True)
-    size = models.PositiveIntegerField(default=0, help_text="The file's size in bytes.")
     content = models.BinaryField(help_text="The file as uploaded.")
     state = models.CharField(
         max_length=16, choices=ImportState.choices, default=ImportState.UPLOADED
@@ -46,25 +57,19 @@ class ChangeImport(models.Model):
     columns = models.JSONField(default=list, blank=True)
     # Each column's field ("" where the column is left out), in the file's column order.
     mapping = models.JSONField(default=list, blank=True)
-    rows = models.PositiveIntegerField(default=0, help_text="Data rows in the file.")
-    error_count = models.PositiveIntegerField(default=0)
-    # The first `importer.KEPT_ERRORS` row errors, each [row, field, message].
-    errors = models.JSONField(default=list, blank=True)
-    # The first `importer.PREVIEW_ROWS` rows: number, cells, and whether each has a problem.
-    preview = models.JSONField(default=list, blank=True)
     created_count = models.PositiveIntegerField(default=0, help_text="RFCs made by the import.")
     first_number = models.PositiveIntegerField(null=True, blank=True)
     last_number = models.PositiveIntegerField(null=True, blank=True)
-    failure = models.TextField(blank=True, help_text="Why nothing was imported.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    checked_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = ChangeImportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["school", "-created_at"], name="sheets_import_recent")]
+        indexes = [
+            models.Index(fields=["school", "-created_at"], name="sheets_import_recent"),
+            # What the worker looks for on every pass (`lib.jobs.waiting`).
+            models.Index(fields=["state", "lease_until"], name="sheets_import_waiting"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.file_name or 'change log'} into {self.school_id} ({self.state})"

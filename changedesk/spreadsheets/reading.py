@@ -62,11 +62,36 @@ def is_xlsx(data: bytes, file_name: str) -> bool:
     return file_name.lower().endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04"
 
 
-def read_table(data: bytes, file_name: str, max_rows: int) -> Table:
+# Told how many rows (with something in them) have been read so far, every TICK_ROWS.
+Tick = Callable[[int], None]
+TICK_ROWS = 1000
+
+
+def read_table(data: bytes, file_name: str, max_rows: int, tick: Tick | None = None) -> Table:
     """The file's rows of cells, trailing empty cells dropped; refuses what cannot be read."""
+    rows = _Rows(max_rows, tick=tick)
+    _read(data, file_name, rows)
+    return rows.rows
+
+
+def read_head(data: bytes, file_name: str, max_rows: int, head: int) -> tuple[Table, bool]:
+    """The file's first `head` rows with something in them (what an upload shows at once,
+    however long the file), and whether that is the whole file. Checked as `read_table`
+    checks every row."""
+    rows = _Rows(max_rows, head=head)
+    _read(data, file_name, rows)
+    return rows.rows, not rows.cut
+
+
+def _read(data: bytes, file_name: str, rows: _Rows) -> None:
     if is_xlsx(data, file_name):
-        return _xlsx_rows(data, max_rows)
-    return _csv_rows(decode(data), max_rows)
+        _xlsx_rows(data, rows)
+    else:
+        _csv_rows(decode(data), rows)
+
+
+class _Enough(Exception):
+    """The head of the file has been read."""
 
 
 def decode(data: bytes) -> str:
@@ -106,12 +131,16 @@ class _Rows:
     """The rows read so far, counting only those with something in them against the limit;
     blank lines are kept only once a row follows them (a file's trailing blanks dropped)."""
 
-    def __init__(self, max_rows: int) -> None:
+    def __init__(self, max_rows: int, head: int | None = None, tick: Tick | None = None) -> None:
         self.rows: Table = []
         self.limit = max_rows + HEADER_SEARCH_ROWS
         self.max_rows = max_rows
         self.filled = 0
         self.blanks = 0
+        self.head = head
+        self.tick = tick
+        # Whether the reading stopped at `head`, before the end of the file.
+        self.cut = False
 
     def add(self, cells: list[Any] | tuple[Any, ...]) -> None:
         if cells.count(None) == len(cells):
@@ -143,23 +172,28 @@ class _Rows:
                     f"Row {number}, column {column} has {len(cell):,} characters; a cell may "
                     f"have at most {MAX_CELL_CHARS:,}. Shorten it and try again."
                 )
+        if self.head is not None and self.filled >= self.head:
+            self.cut = True
+            raise _Enough
         self.filled += 1
         if self.filled > self.limit:
             raise ImportRefused(too_many(self.max_rows))
+        if self.tick is not None and self.filled % TICK_ROWS == 0:
+            self.tick(self.filled)
         self.rows.extend([] for _ in range(self.blanks))
         self.blanks = 0
         self.rows.append(trimmed)
 
 
-def _csv_rows(text: str, max_rows: int) -> Table:
+def _csv_rows(text: str, rows: _Rows) -> None:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
-    rows = _Rows(max_rows)
     try:
         for cells in reader:
             rows.add(cells)
     except csv.Error as error:
         raise ImportRefused(f"The file cannot be read as CSV: {error}.") from None
-    return rows.rows
+    except _Enough:
+        pass
 
 
 def check_archive(data: bytes) -> None:
@@ -192,7 +226,7 @@ def check_archive(data: bytes) -> None:
 XLSX_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError)
 
 
-def _xlsx_rows(data: bytes, max_rows: int) -> Table:
+def _xlsx_rows(data: bytes, rows: _Rows) -> None:
     # Imported here: openpyxl takes a moment to load, and only an XLSX upload needs it.
     from openpyxl import load_workbook
 
@@ -209,11 +243,11 @@ def _xlsx_rows(data: bytes, max_rows: int) -> Table:
             raise ImportRefused("The workbook has no sheets.")
         # Some programs write a wrong size for the sheet (or none): read to its real end.
         sheet.reset_dimensions()
-        rows = _Rows(max_rows)
         # One column more than may be imported: enough to tell a sheet that is too wide.
         for cells in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
             rows.add(cells)
-        return rows.rows
+    except _Enough:
+        pass
     except XLSX_ERRORS as error:
         # A sheet is read as it is iterated: a broken part shows only then.
         raise ImportRefused(

@@ -1,12 +1,14 @@
-"""How an imported RFC shows where it came from (through `changes.extensions`): lines under
-its "Imported from a change log" event naming the file, the row, the file's own reference
-and the day it was closed, which the event's data keeps (`importer._event`)."""
+"""What the spreadsheets app plugs into the RFC (through `changes.extensions`): lines under
+an imported RFC's "Imported from a change log" event naming the file, the row, the file's
+own reference and the day it was closed, which the event's data keeps (`importer._event`);
+and the worker job that checks and applies the change log imports (`jobs`)."""
 
 from __future__ import annotations
 
 from changedesk.changes.choices import EventKind
-from changedesk.changes.extensions import Extension, Note
+from changedesk.changes.extensions import Extension, Job, Note
 from changedesk.changes.models import ChangeEvent
+from changedesk.spreadsheets import jobs
 
 
 def _imported_note(event: ChangeEvent) -> list[Note]:
@@ -22,4 +24,8 @@ def _imported_note(event: ChangeEvent) -> list[Note]:
     return notes
 
 
-EXTENSION = Extension(app="spreadsheets", event_notes=(_imported_note,))
+EXTENSION = Extension(
+    app="spreadsheets",
+    event_notes=(_imported_note,),
+    jobs=(Job(jobs.JOB_NAME, jobs.run),),
+)

@@ -1,5 +1,5 @@
-"""The spreadsheets pages: importing a change log (upload, columns and preview, apply), the
-change log as XLSX, and a school's archive.
+"""The spreadsheets pages: importing a change log (upload, columns, the worker's progress,
+preview, apply), the change log as XLSX, and a school's archive.
 
 Importing and the archive are the school administrator's: a school the person is not in is
 a 404, a school where they are not its administrator a 403. The XLSX is the change log's
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, User
+from changedesk.lib import jobs as lib_jobs
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
 from changedesk.spreadsheets import archive, exports, importer
@@ -91,10 +92,16 @@ def _job(request: HttpRequest, school: School, pk: int) -> ChangeImport:
 
 @require_http_methods(["GET", "POST"])
 def job_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """An import: choose the columns and check (POST), see the preview and the problems,
-    then apply; or what it did, or why nothing was imported."""
+    """An import: choose the columns and have the rows checked (POST); its progress while
+    the worker has it (polled by htmx); the preview and the problems, then apply; or what
+    it did, or why nothing was imported."""
     school = _admin_school(request, slug)
-    job = _job(request, school, pk)
+    job = importer.live_progress(_job(request, school, pk))
+    over = lib_jobs.poll_over(request, job.running)
+    if over is not None:
+        return over
+    if lib_jobs.is_poll(request):
+        return render(request, "spreadsheets/_progress.html", {"school": school, "job": job})
     user = current_user(request)
     form = MappingForm(request.POST if request.method == "POST" else None, job=job)
     status = 200
@@ -102,21 +109,20 @@ def job_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                job.content = ChangeImport.objects.values_list("content", flat=True).get(pk=pk)
                 importer.check(job, user, form.mapping())
             except WorkflowError as error:
+                if error.status == 403:
+                    raise PermissionDenied(error.message) from None
                 show_workflow_error(form, error)
                 status = error.status
             else:
                 return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
-    errors = [importer.RowError(*error) for error in job.errors]
     context: dict[str, Any] = {
         "school": school,
         "job": job,
         "form": form,
-        "errors": errors,
-        "hidden_errors": max(0, job.error_count - len(errors)),
-        "hidden_rows": max(0, job.rows - len(job.preview)),
+        "mine": job.created_by_id == user.pk,
+        "errors": [importer.RowError(*error) for error in job.errors],
         "labels": dict(importer.FIELD_CHOICES),
     }
     return render(request, "spreadsheets/job.html", context, status=status)
@@ -124,7 +130,7 @@ def job_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_POST
 def apply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """Import every row of a checked file, or none."""
+    """Confirm a checked file: the worker imports every row, or none (a small file at once)."""
     school = _admin_school(request, slug)
     job = _job(request, school, pk)
     user = current_user(request)

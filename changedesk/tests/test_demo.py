@@ -68,7 +68,8 @@ def test_running_it_again_creates_nothing(demo):
 
     assert counts() == before
     assert again == demo
-    assert before["schools"] == 2  # with Meadowbank, just starting
+    # With Meadowbank, just starting, and Oakfield Trust's other two schools.
+    assert before["schools"] == 4
     assert before["changes"] >= len(State.values) + 1
 
 
@@ -77,7 +78,7 @@ def test_it_has_people_in_every_role_who_can_sign_in(demo):
     held = {role for user in User.objects.all() for role in user.roles_in(school)}
 
     assert held == set(Role.values)
-    assert len(demo) == 8 + 3  # with Meadowbank's three
+    assert len(demo) == 8 + 3 + 5  # with Meadowbank's three and Oakfield Trust's five
     for username, password, roles in demo:
         assert password == PASSWORD
         assert roles
@@ -107,3 +108,23 @@ def test_its_mail_is_never_sent_but_other_mail_is_kept(db, other_school, oscar):
     build_demo()
 
     assert list(OutboxMessage.objects.all()) == [queued]
+
+
+def test_its_trust_has_a_change_across_three_schools_one_welsh_medium(demo):
+    from changedesk.trustwide.models import Child
+
+    rows = Child.objects.filter(parent__trust__slug="oakfield").select_related("change", "school")
+    states = {row.school.slug: row.change.state for row in rows}
+    assert states == {
+        "greenfield": State.AWAITING_PEER_REVIEW,
+        "bryn-derw": State.PLANNING,
+        "oakfield-academy": State.AWAITING_INITIAL_APPROVAL,
+    }
+    assert all(row.change.planned_start for row in rows)
+    welsh = School.objects.get(slug="bryn-derw")
+    assert welsh.language == "cy" and welsh.bilingual_notices
+    assert User.objects.get(username="catrin").language == "cy"
+    people = {u.username: u for u in User.objects.all()}
+    by_school = {row.school.slug: row.change for row in rows}
+    assert "approve" in allowed_actions(by_school["greenfield"], people["peter"])
+    assert "approve" in allowed_actions(by_school["oakfield-academy"], people["beth"])

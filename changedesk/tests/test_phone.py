@@ -140,10 +140,11 @@ def build_place() -> dict[str, Any]:
     from changedesk.accounts import trusts
     from changedesk.schedule import trust_calendar
 
-    trust = trusts.create_trust("Northfield Learning Trust", "northfield")
-    for each in School.objects.order_by("pk"):
+    # (The demo's own trust when it has one, which the other demo schools then join.)
+    trust = school.trust or trusts.create_trust("Northfield Learning Trust", "northfield")
+    for each in School.objects.filter(trust__isnull=True).order_by("pk"):
         trusts.add_school(trust, each)
-    trusts.set_trust_roles(trust, dana, [TrustRole.TRUST_ADMIN])
+    trusts.set_trust_roles(trust, dana, [TrustRole.TRUST_ADMIN, TrustRole.TRUST_TECHNICIAN])
     trusts.set_trust_roles(trust, people["peter"], [TrustRole.TRUST_PEER_REVIEWER])
     trust_calendar.create_period(
         trust,
@@ -155,6 +156,11 @@ def build_place() -> dict[str, Any]:
             "ends_at": timezone.now() + timedelta(days=47),
         },
     )
+
+    # A change raised for the trust's schools (trustwide): the demo's, or one Dana raises.
+    from changedesk.trustwide.models import ParentChange
+
+    parent = ParentChange.objects.filter(trust=trust).first() or _raise_for_the_trust(trust, dana)
 
     item = ConfigurationItem.objects.get(school=school, identifier="SUITE-2")
     from changedesk.patches.models import Patch, Vendor
@@ -174,6 +180,7 @@ def build_place() -> dict[str, Any]:
         "tested_patch": Patch.objects.filter(school=school, state="tested").first().pk,
         "school": school.slug,
         "trust": trust.slug,
+        "parent": parent.pk,
         "trust_person": people["peter"].pk,
         "rfc": windows.pk,
         "approved": switch.pk,
@@ -186,6 +193,25 @@ def build_place() -> dict[str, Any]:
         "member": people["olivia"].pk,
         "day": day.isoformat(),
     }
+
+
+def _raise_for_the_trust(trust: Any, dana: User) -> Any:
+    """A change Dana raises for all the trust's schools, each in its next safe slot."""
+    from changedesk.trustwide import services as trustwide
+
+    parent, _ = trustwide.raise_for_schools(
+        trust,
+        dana,
+        {
+            "title": "Block a phishing domain at every school's firewall",
+            "description": "Add a deny rule for the domain on each school's firewall.",
+            "reason": "Staff were sent a convincing phishing e-mail from it.",
+        },
+        trustwide.schools_of(trust, None),
+        trustwide.Placement(minutes=60),
+    )
+    trustwide.act_on_many(parent, dana, "submit", trustwide.children(parent))
+    return parent
 
 
 # (name, path): the menu's pages, and the pages under them.
@@ -234,6 +260,7 @@ PAGES: list[tuple[str, str]] = [
     ("add a member", "/accounts/schools/{school}/members/add/"),
     ("delegations", "/accounts/schools/{school}/delegations/"),
     ("signing-in rules", "/signin/schools/{school}/"),
+    ("trust signing-in rules", "/signin/trusts/{trust}/"),
     ("trusts", "/accounts/trusts/"),
     ("trust page", "/accounts/trusts/{trust}/"),
     ("add a school to the trust", "/accounts/trusts/{trust}/schools/add/"),
@@ -242,6 +269,9 @@ PAGES: list[tuple[str, str]] = [
     ("spreadsheets", "/spreadsheets/"),
     ("change log import", "/spreadsheets/import/{school}/"),
     ("trust calendar", "/schedule/calendar/trust/{trust}/"),
+    ("trust-wide changes", "/trust-changes/"),
+    ("raise a trust-wide change", "/trust-changes/new/{trust}/"),
+    ("trust-wide change", "/trust-changes/{parent}/"),
     ("trust calendar period form", "/schedule/calendar/trust/{trust}/periods/new/"),
     ("patch board", "/patches/"),
     ("patch list", "/patches/all/"),

@@ -38,6 +38,8 @@ def test_it_lists_my_schools_with_my_roles(olivia, oscar):
             "decision_links_enabled": True,
             "normal_lead_days": 2,
             "standard_lead_hours": 4,
+            "language": "en-gb",
+            "bilingual_notices": False,
             "roles": ["originator", "implementer"],
         }
     ]
@@ -86,6 +88,7 @@ def test_it_says_who_i_am(olivia, other_school):
         "display_name": "Olivia Okafor",
         "email": "olivia@greenfield.example",
         "job_title": "ICT technician",
+        "language": "",
         "memberships": [
             {
                 "school": "greenfield",

@@ -28,6 +28,7 @@ from changedesk.adoption import checklist
 from changedesk.adoption.checklist_forms import ReviewForm
 from changedesk.adoption.models import Adoption, ChecklistReview
 from changedesk.adoption.views.getting_started import school_of
+from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 from changedesk.lib.days import today_in
 from changedesk.lib.views import form_page
 
@@ -139,5 +140,5 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
 urlpatterns = [
     path("review/", checklist_page, name="checklist"),
     path("review/record/", record, name="checklist_record"),
-    path("review/<int:pk>/", review_page, name="checklist_review"),
+    path("review/<id:pk>/", review_page, name="checklist_review"),
 ]

@@ -20,7 +20,10 @@ from changedesk.accounts import permissions as accounts
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import loaded_schools, seen_school_ids
 from changedesk.configuration.models import ConfigurationItem, ItemKind
-from changedesk.lib import paging
+from changedesk.lib import (
+    converters,  # noqa: F401  (registers <id:...>)
+    paging,
+)
 from changedesk.lib.loading import attach
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.releases import permissions
@@ -302,13 +305,13 @@ urlpatterns: list[URLPattern] = [
     path("builds/", build_list, name="builds"),
     path("builds/new/", build_create, name="build_create"),
     path("builds/undocumented/", undocumented, name="undocumented"),
-    path("builds/<int:pk>/", build_detail, name="build"),
-    path("builds/<int:pk>/edit/", build_edit, name="build_edit"),
-    path("builds/<int:pk>/print/", build_print, name="build_print"),
-    path("builds/<int:pk>/versions/new/", version_new, name="version_new"),
-    path("builds/<int:pk>/versions/<int:number>/", version_detail, name="version"),
-    path("builds/<int:pk>/versions/<int:number>/edit/", version_edit, name="version_edit"),
-    path("builds/<int:pk>/versions/<int:number>/submit/", version_submit, name="version_submit"),
-    path("builds/<int:pk>/versions/<int:number>/decide/", version_decide, name="version_decide"),
+    path("builds/<id:pk>/", build_detail, name="build"),
+    path("builds/<id:pk>/edit/", build_edit, name="build_edit"),
+    path("builds/<id:pk>/print/", build_print, name="build_print"),
+    path("builds/<id:pk>/versions/new/", version_new, name="version_new"),
+    path("builds/<id:pk>/versions/<id:number>/", version_detail, name="version"),
+    path("builds/<id:pk>/versions/<id:number>/edit/", version_edit, name="version_edit"),
+    path("builds/<id:pk>/versions/<id:number>/submit/", version_submit, name="version_submit"),
+    path("builds/<id:pk>/versions/<id:number>/decide/", version_decide, name="version_decide"),
     *installations.urlpatterns,
 ]

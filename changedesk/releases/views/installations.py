@@ -18,7 +18,10 @@ from changedesk.accounts import permissions as accounts
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import loaded_schools, member_schools, seen_school_ids
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib import paging
+from changedesk.lib import (
+    converters,  # noqa: F401  (registers <id:...>)
+    paging,
+)
 from changedesk.lib.loading import attach
 from changedesk.lib.views import form_page
 from changedesk.releases import permissions
@@ -165,7 +168,7 @@ def item_panel(request: HttpRequest, item: ConfigurationItem) -> dict[str, Any] 
 
 
 urlpatterns: list[URLPattern] = [
-    path("builds/<int:pk>/install/", install_start, name="install"),
+    path("builds/<id:pk>/install/", install_start, name="install"),
     path("installations/", installation_list, name="installations"),
-    path("installations/<int:pk>/", installation_detail, name="installation"),
+    path("installations/<id:pk>/", installation_detail, name="installation"),
 ]

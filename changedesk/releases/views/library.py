@@ -14,7 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import loaded_schools, seen_school_ids
-from changedesk.lib import paging
+from changedesk.lib import (
+    converters,  # noqa: F401  (registers <id:...>)
+    paging,
+)
 from changedesk.lib.loading import attach
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.releases import permissions
@@ -218,8 +221,8 @@ urlpatterns: list[URLPattern] = [
     path("library/", library, name="library"),
     path("library/new/", software_create, name="software_create"),
     path("library/out/", checkouts, name="checkouts"),
-    path("library/<int:pk>/", software, name="software"),
-    path("library/<int:pk>/edit/", software_edit, name="software_edit"),
-    path("library/<int:pk>/take/", software_take, name="software_take"),
-    path("library/<int:pk>/return/", software_return, name="software_return"),
+    path("library/<id:pk>/", software, name="software"),
+    path("library/<id:pk>/edit/", software_edit, name="software_edit"),
+    path("library/<id:pk>/take/", software_take, name="software_take"),
+    path("library/<id:pk>/return/", software_return, name="software_return"),
 ]

@@ -31,7 +31,10 @@ from changedesk.accounts.models import (
     member_schools,
     seen_school_ids,
 )
-from changedesk.lib import paging
+from changedesk.lib import (
+    converters,  # noqa: F401  (registers <id:...>)
+    paging,
+)
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.lib.loading import attach
 from changedesk.lib.views import act, forbid, form_page, warning
@@ -439,10 +442,10 @@ urlpatterns = [
     path("licences/new/", licence_create, name="licence_create"),
     path("licences/export.csv", licence_export, name="licence_export"),
     path("licences/import/", import_licences, name="licence_import"),
-    path("licences/<int:pk>/", licence_detail, name="licence"),
-    path("licences/<int:pk>/edit/", licence_edit, name="licence_edit"),
-    path("licences/<int:pk>/assign/", licence_assign, name="licence_assign"),
+    path("licences/<id:pk>/", licence_detail, name="licence"),
+    path("licences/<id:pk>/edit/", licence_edit, name="licence_edit"),
+    path("licences/<id:pk>/assign/", licence_assign, name="licence_assign"),
     path(
-        "licences/assignments/<int:pk>/remove/", assignment_remove, name="licence_assignment_remove"
+        "licences/assignments/<id:pk>/remove/", assignment_remove, name="licence_assignment_remove"
     ),
 ]

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School
+from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 from changedesk.lib.errors import StaleChange, WorkflowError
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.releases.choices import PolicyState
@@ -248,5 +249,5 @@ urlpatterns = [
     path("policy/publish/", policy_publish, name="policy_publish"),
     path("policy/discard/", policy_discard, name="policy_discard"),
     path("policy/print/", policy_print, name="policy_print"),
-    path("policy/v<int:version>/", policy_version, name="policy_version"),
+    path("policy/v<id:version>/", policy_version, name="policy_version"),
 ]

@@ -28,7 +28,11 @@ from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, loaded_schools, seen_school_ids
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem, ItemKind
-from changedesk.lib import days, paging
+from changedesk.lib import (
+    converters,  # noqa: F401  (registers <id:...>)
+    days,
+    paging,
+)
 from changedesk.lib.loading import attach
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.releases import measurements, permissions, workflow
@@ -395,10 +399,10 @@ urlpatterns: list[URLPattern] = [
     path("all/", release_list, name="list"),
     path("new/", release_create, name="release_create"),
     path("figures/", figures, name="measurements"),
-    path("<int:pk>/", release_detail, name="release"),
-    path("<int:pk>/edit/", release_edit, name="release_edit"),
-    path("<int:pk>/act/", release_act, name="release_act"),
-    path("<int:pk>/builds/", release_builds, name="release_builds"),
-    path("<int:pk>/changes/", release_changes, name="release_changes"),
+    path("<id:pk>/", release_detail, name="release"),
+    path("<id:pk>/edit/", release_edit, name="release_edit"),
+    path("<id:pk>/act/", release_act, name="release_act"),
+    path("<id:pk>/builds/", release_builds, name="release_builds"),
+    path("<id:pk>/changes/", release_changes, name="release_changes"),
     *requests.urlpatterns,
 ]

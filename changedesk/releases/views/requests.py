@@ -16,7 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import loaded_schools, seen_school_ids
-from changedesk.lib import paging
+from changedesk.lib import (
+    converters,  # noqa: F401  (registers <id:...>)
+    paging,
+)
 from changedesk.lib.loading import attach
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.releases import permissions
@@ -167,6 +170,6 @@ def request_act(request: HttpRequest, pk: int) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("requests/", request_list, name="requests"),
     path("requests/new/", request_create, name="request_create"),
-    path("requests/<int:pk>/", request_detail, name="request"),
-    path("requests/<int:pk>/act/", request_act, name="request_act"),
+    path("requests/<id:pk>/", request_detail, name="request"),
+    path("requests/<id:pk>/act/", request_act, name="request_act"),
 ]

@@ -34,7 +34,10 @@ from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change, format_reference
-from changedesk.lib import paging
+from changedesk.lib import (
+    converters,  # noqa: F401  (registers <id:...>)
+    paging,
+)
 from changedesk.lib.days import today_in
 from changedesk.lib.views import form_page
 from changedesk.reports import archive, pdf
@@ -272,7 +275,7 @@ def snapshot_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("archive/", archive_list, name="archive"),
-    path("archive/<int:pk>/", snapshot_page, name="snapshot"),
-    path("archive/<int:pk>/print/", snapshot_print, name="snapshot_print"),
-    path("archive/<int:pk>/pdf/", snapshot_pdf, name="snapshot_pdf"),
+    path("archive/<id:pk>/", snapshot_page, name="snapshot"),
+    path("archive/<id:pk>/print/", snapshot_print, name="snapshot_print"),
+    path("archive/<id:pk>/pdf/", snapshot_pdf, name="snapshot_pdf"),
 ]

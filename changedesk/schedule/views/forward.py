@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from changedesk.accounts.current import current_user
-from changedesk.accounts.models import School
+from changedesk.accounts.models import School, Trust
 from changedesk.changes.choices import ChangeType, State
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
@@ -64,6 +64,8 @@ class ScheduleQuery:
     approval: str
     tz: ZoneInfo
     type: str = ""
+    # The trust whose schools (among the caller's) are shown, when asked for by slug.
+    trust: Trust | None = None
 
     def params(self, **overrides: Any) -> str:
         values: dict[str, Any] = {
@@ -74,6 +76,7 @@ class ScheduleQuery:
             "state": self.state,
             "approval": self.approval,
             "type": self.type,
+            "trust": self.trust.slug if self.trust else "",
         }
         values.update(overrides)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -93,7 +96,15 @@ def _parse_date(value: str | None, default: date) -> date:
 
 def _schedule_query(request: HttpRequest) -> tuple[ScheduleQuery, QuerySet[Change]]:
     """What is asked for, and the RFCs it covers (see `filters.ScheduleFilterSet`)."""
-    filters = ScheduleFilterSet(request.GET, schools=schools_of(current_user(request)))
+    schools = schools_of(current_user(request))
+    trust = None
+    if request.GET.get("trust"):
+        # A trust's forward schedule: its schools among the caller's.
+        trust = Trust.objects.filter(slug=request.GET["trust"][:60]).first()
+        schools = [s for s in schools if trust is not None and s.trust_id == trust.pk]
+        if not schools:
+            raise Http404("No such trust among yours.")
+    filters = ScheduleFilterSet(request.GET, schools=schools)
     if not filters.is_valid() and {"school", "item"} & set(filters.errors):
         raise Http404("No such school or item among yours.")
     shown = filters.shown
@@ -110,6 +121,7 @@ def _schedule_query(request: HttpRequest) -> tuple[ScheduleQuery, QuerySet[Chang
         approval=filters.value("approval") or "",
         type=filters.value("type") or "",
         tz=tz,
+        trust=trust,
     )
     return query, filters.qs
 

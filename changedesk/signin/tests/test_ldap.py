@@ -466,6 +466,8 @@ def test_a_changedesk_password_that_is_also_the_directory_s_lets_the_directory_i
     olivia.save()
     assert sign_in(client, "olivia", "olivia-directory-pw").status_code == 302
     assert signed_in_as(client) == olivia
+    # Signed in by the directory, not by a password (whose session single sign-on ends).
+    assert client.session["_auth_user_backend"] == BACKEND
     client.logout()
     # A superseded changedesk password the directory does not know is still refused.
     olivia.set_password(PASSWORD)

@@ -174,6 +174,31 @@ def test_password_refused_where_the_school_requires_sso(client, oidc, school, ol
     assert signed_in(client) == olivia
 
 
+def test_an_api_token_from_before_works_again_only_once_made_after_single_sign_on(
+    client, oidc, school, olivia, root
+):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def me(key: str) -> int:
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return api.get("/api/v1/me/").status_code
+
+    assert client.post(LOGIN, {"username": "olivia", "password": PASSWORD}).status_code == 302
+    client.post("/accounts/me/", {"token": "create"})
+    old = Token.objects.get(user=olivia).key
+    assert me(old) == 200
+    update_rules(school, root, domains=["greenfield.example"], require_sso=True)
+    assert me(old) == 401
+    assert client.get("/accounts/me/").status_code == 302  # her password session is over
+    sign_in(client, oidc, "olivia@greenfield.example")
+    assert signed_in(client) == olivia
+    assert me(old) == 401
+    client.post("/accounts/me/", {"token": "create"})
+    assert me(Token.objects.get(user=olivia).key) == 200
+
+
 def test_a_callback_used_twice_signs_no_one_in(client, oidc, school, olivia, root):
     update_rules(school, root, domains=["greenfield.example"])
     answer = client.get(reverse("signin:oidc_start"))

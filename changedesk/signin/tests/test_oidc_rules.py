@@ -18,6 +18,7 @@ from changedesk.signin.tests import oidc_provider
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/accounts/login/"
+OIDC = "changedesk.signin.oidc.OIDCBackend"
 
 
 @pytest.fixture
@@ -187,7 +188,9 @@ def test_page_permissions(client, configured, school, other_school, sam, olivia,
 def test_page_query_count(client, configured, school, sam, django_assert_max_num_queries):
     update_rules(school, sam, domains=["greenfield.example", "staff.greenfield.example"])
     client.force_login(sam)
-    with django_assert_max_num_queries(7):
+    # 7, with whether a password session is still enough for her (`PasswordBackend.get_user`)
+    # and her language.
+    with django_assert_max_num_queries(9):
         assert client.get(page_of(school)).status_code == 200
 
 
@@ -205,6 +208,9 @@ def test_page_saves_the_rules(client, configured, school, sam):
     rules = SchoolSignIn.objects.get(school=school)
     assert (rules.require_sso, rules.create_accounts, rules.updated_by) == (True, True, sam)
     assert services.rules_of(school)[1] == ["greenfield.example", "staff.greenfield.example"]
+    # Her own session was a password's: it ends now that single sign-on is required of her.
+    assert client.get(page_of(school)).url.startswith(LOGIN)
+    client.force_login(sam, backend=OIDC)
     page = client.get(page_of(school)).content.decode()
     assert "greenfield.example\nstaff.greenfield.example" in page
 
@@ -256,6 +262,10 @@ def test_api_permissions(configured, school, sam, olivia, oscar, root):
         "domains": [],
         "require_sso": False,
         "create_accounts": False,
+        "trust": None,
+        "trust_domains": [],
+        "trust_require_sso": False,
+        "requires_sso": False,
     }
     assert api(olivia).patch(api_of(school), {"require_sso": True}).status_code == 403
     assert not SchoolSignIn.objects.exists()
@@ -273,6 +283,10 @@ def test_api_changes_what_is_given(configured, school, sam):
         "domains": ["greenfield.example"],
         "require_sso": False,
         "create_accounts": True,
+        "trust": None,
+        "trust_domains": [],
+        "trust_require_sso": False,
+        "requires_sso": False,
     }
     answer = api(sam).patch(api_of(school), {"require_sso": True})
     assert answer.json()["domains"] == ["greenfield.example"]

@@ -1,0 +1,93 @@
+"""How trust-wide changes plug into the RFC (through `changes.extensions`, registered in
+`apps.py`):
+
+- a school's RFC raised as part of one says so at the top of its page, linking to the
+  parent for the trust's people;
+- the RFC API shows `parent` on every RFC (the trust-wide change it is part of, or null),
+  loaded a page at a time;
+- `POST /api/v1/changes/` with `schools` raises one change for many schools (trustwide/api.py);
+- the change log, its CSV and the RFC API list filter by `parent` (a trust-wide change's id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.http import HttpRequest
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from changedesk.accounts.current import current_user
+from changedesk.changes.extensions import Creator, Extension, Panel, ReadField
+from changedesk.changes.models import Change
+from changedesk.trustwide import services
+from changedesk.trustwide.api import (
+    RaisedForSchoolsSerializer,
+    RaiseForSchoolsSerializer,
+    raise_from_api,
+)
+from changedesk.trustwide.models import Child
+
+
+def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
+    link = Child.objects.filter(change=change).select_related("parent__trust").first()
+    if link is None:
+        return None
+    parent = link.parent
+    return {
+        "parent": parent,
+        "schools": parent.children.filter(school__trust=parent.trust_id).count(),
+        "may_see": services.may_see(current_user(request), parent.trust),
+    }
+
+
+def _parents(changes: list[Change]) -> dict[int, Any]:
+    links = Child.objects.filter(change__in=[c.pk for c in changes]).select_related("parent__trust")
+    return {
+        link.change_id: {
+            "id": link.parent_id,
+            "reference": link.parent.reference,
+            "qualified_reference": link.parent.qualified_reference,
+            "trust": link.parent.trust.slug,
+        }
+        for link in links
+    }
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "readOnly": True,
+        "description": "The trust-wide change this RFC is part of "
+        "(/api/v1/changes/{id}/children/ lists its schools' RFCs), or null.",
+        "properties": {
+            "id": {"type": "integer"},
+            "reference": {"type": "string", "example": "TC-0001"},
+            "qualified_reference": {"type": "string", "example": "northway:TC-0001"},
+            "trust": {"type": "string", "description": "The trust's slug."},
+        },
+    }
+)
+class ParentField(serializers.Field[Any, Any, Any, Any]):
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+EXTENSION = Extension(
+    app="trustwide",
+    panels=(Panel("trustwide/_rfc_panel.html", _panel, place="top", order=10),),
+    read_fields=(ReadField("parent", lambda: ParentField(allow_null=True), _parents),),
+    creators=(
+        Creator("schools", raise_from_api, RaiseForSchoolsSerializer, RaisedForSchoolsSerializer),
+    ),
+    filters={
+        "parent": django_filters.NumberFilter(
+            field_name="parent_link__parent",
+            label="Trust-wide change",
+            min_value=1,
+            max_value=2**63 - 1,
+        )
+    },
+)

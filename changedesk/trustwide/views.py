@@ -1,0 +1,197 @@
+"""The trust-wide change pages: the list, raising one change for many schools, and the
+parent's page (the matrix of schools, with the plan to copy and the actions on many).
+
+Seen by whoever holds a role in the trust (a superuser: every trust); raised by its trust
+technicians. A school's own people meet their school's RFC as any other, with a line
+saying it is part of a trust-wide change (trustwide/rfc.py); the other schools' RFCs are
+not theirs to see, so the parent's page is a 404 to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from changedesk.accounts import permissions
+from changedesk.accounts.current import current_user, member_trust
+from changedesk.accounts.models import School, Trust
+from changedesk.changes.choices import Action
+from changedesk.lib.errors import WorkflowError
+from changedesk.lib.forms import show_workflow_error
+from changedesk.lib.views import form_page
+from changedesk.trustwide import services
+from changedesk.trustwide.forms import BulkActionForm, CopyPlanForm, RaiseForm, child_choices
+from changedesk.trustwide.models import ParentChange
+
+
+def _zone(trust: Trust) -> Any:
+    """The trust's schools share one time zone (accounts.trusts): its forms read in it."""
+    school = School.objects.filter(trust=trust).only("timezone").first()
+    return school.zone if school is not None else None
+
+
+@require_GET
+def parent_list(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    trusts = permissions.trusts(user)
+    parents = list(services.visible_parents(user)[:200])
+    return render(
+        request,
+        "trustwide/list.html",
+        {
+            "parents": parents,
+            "may_raise": [t for t in trusts if services.may_raise(user, t)],
+            "trusts": trusts,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def parent_create(request: HttpRequest, slug: str) -> HttpResponse:
+    trust, _ = member_trust(request, slug)
+    user = current_user(request)
+    if not services.may_raise(user, trust):
+        raise PermissionDenied(
+            f"Only a trust technician of {trust.name} may raise a trust-wide change."
+        )
+    schools = list(School.objects.filter(trust=trust).order_by("name"))
+    with timezone.override(_zone(trust)):
+        form = RaiseForm(request.POST or None, schools=schools)
+
+        def save() -> ParentChange:
+            chosen = None if form.cleaned_data["all_schools"] else form.cleaned_data["schools"]
+            parent, notes = services.raise_for_schools(
+                trust,
+                user,
+                form.values(),
+                services.schools_of(trust, None if chosen is None else [s.slug for s in chosen]),
+                form.placement(),
+            )
+            if form.cleaned_data["submit_now"]:
+                results = services.act_on_many(
+                    parent, user, Action.SUBMIT, services.children(parent)
+                )
+                notes += [f"{r.school.name}: {r.message}" for r in results if not r.ok]
+            for note in notes:
+                messages.warning(request, note)
+            return parent
+
+        return form_page(
+            request,
+            form,
+            "trustwide/create.html",
+            {"trust": trust, "schools": schools},
+            save=save,
+            done=lambda parent: (
+                f"{parent.reference} is raised in {parent.children.count()} schools."
+            ),
+        )
+
+
+def _visible(request: HttpRequest, pk: int) -> ParentChange:
+    user = current_user(request)
+    parent = get_object_or_404(ParentChange.objects.select_related("trust", "originator"), pk=pk)
+    if not services.may_see(user, parent.trust):
+        raise Http404("No such trust-wide change.")
+    return parent
+
+
+@require_GET
+def parent_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    parent = _visible(request, pk)
+    return _detail(request, parent)
+
+
+def _detail(
+    request: HttpRequest,
+    parent: ParentChange,
+    *,
+    plan_form: CopyPlanForm | None = None,
+    bulk_form: BulkActionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = current_user(request)
+    with timezone.override(_zone(parent.trust)):
+        rows = services.matrix(parent, user)
+        choices = child_choices(rows)
+        response = render(
+            request,
+            "trustwide/detail.html",
+            {
+                "parent": parent,
+                "rows": rows,
+                "summary": services.summary(rows),
+                "plan_form": plan_form or CopyPlanForm(choices=choices),
+                "bulk_form": bulk_form or BulkActionForm(choices=choices),
+                "may_act": services.may_raise(user, parent.trust),
+            },
+            status=status,
+        )
+    return response
+
+
+@require_POST
+def parent_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    parent = _visible(request, pk)
+    user = current_user(request)
+    with timezone.override(_zone(parent.trust)):
+        rows = services.matrix(parent, user)
+        form = CopyPlanForm(request.POST, choices=child_choices(rows))
+        if not form.is_valid():
+            return _detail(request, parent, plan_form=form, status=400)
+        try:
+            with transaction.atomic():
+                results = services.copy_plan(
+                    parent,
+                    user,
+                    form.plan(),
+                    services.chosen(parent, form.cleaned_data["schools"]),
+                    form.placement(),
+                    comment=form.cleaned_data["comment"],
+                )
+        except WorkflowError as error:
+            show_workflow_error(form, error)
+            return _detail(request, parent, plan_form=form, status=error.status)
+    _report(request, results, "The plan is copied")
+    return redirect(parent)
+
+
+@require_POST
+def parent_act(request: HttpRequest, pk: int) -> HttpResponse:
+    parent = _visible(request, pk)
+    user = current_user(request)
+    rows = services.matrix(parent, user)
+    form = BulkActionForm(request.POST, choices=child_choices(rows))
+    if not form.is_valid():
+        return _detail(request, parent, bulk_form=form, status=400)
+    try:
+        with transaction.atomic():
+            results = services.act_on_many(
+                parent,
+                user,
+                form.cleaned_data["action"],
+                services.chosen(parent, form.cleaned_data["schools"]),
+                comment=form.cleaned_data["comment"],
+                data=form.payload(),
+            )
+    except WorkflowError as error:
+        show_workflow_error(form, error)
+        return _detail(request, parent, bulk_form=form, status=error.status)
+    _report(request, results, "Done")
+    return redirect(parent)
+
+
+def _report(request: HttpRequest, results: list[services.Result], done: str) -> None:
+    went = [r for r in results if r.ok]
+    refused = [r for r in results if not r.ok]
+    if went:
+        messages.success(request, f"{done} in {len(went)} of {len(results)} schools.")
+    for result in refused:
+        messages.error(request, f"{result.school.name}: {result.message}")
