@@ -21,6 +21,7 @@ from changedesk.accounts.mail import queue_mail
 from changedesk.accounts.models import Delegation, Membership, School, User
 from changedesk.accounts.permissions import holds, may_deputise, roles_to_deputise
 from changedesk.accounts.throttle import SignInPaused, client_address
+from changedesk.accounts.trusts import OTHER_ZONE
 
 
 class ThrottledSignIn(AuthenticationForm):
@@ -245,6 +246,24 @@ class SchoolSettingsForm(forms.ModelForm[School]):
 
     def clean_language(self) -> str:
         return str(self.cleaned_data.get("language") or self.instance.language)
+
+    def clean_timezone(self) -> str:
+        """A school of a trust keeps the trust's time zone (its calendar is set in one)."""
+        zone = str(self.cleaned_data.get("timezone") or "")
+        school = self.instance
+        if school.trust_id is None or zone == school.timezone:
+            return zone
+        theirs = (
+            School.objects.filter(trust_id=school.trust_id)
+            .exclude(pk=school.pk)
+            .values_list("timezone", flat=True)
+            .first()
+        )
+        if theirs is not None and theirs != zone:
+            raise forms.ValidationError(
+                OTHER_ZONE.format(school=school.name, zone=zone, theirs=theirs)
+            )
+        return zone
 
 
 class LanguageForm(forms.ModelForm[User]):

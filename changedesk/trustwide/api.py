@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -51,6 +52,7 @@ from changedesk.lib.api import (
     RefuseUnknownFields,
     UsernameField,
 )
+from changedesk.schedule.calendar import sane_year
 from changedesk.trustwide import services
 from changedesk.trustwide.models import PREFIX, Child, ParentChange
 from changedesk.trustwide.services import Placement
@@ -113,7 +115,9 @@ class ParentSerializer(serializers.ModelSerializer[ParentChange]):
 
 def _states(parents: list[ParentChange]) -> dict[int, dict[str, int]]:
     found: dict[int, dict[str, int]] = {p.pk: {} for p in parents}
-    rows = Child.objects.filter(parent__in=list(found)).values_list("parent_id", "change__state")
+    rows = Child.objects.filter(
+        parent__in=list(found), school__trust=F("parent__trust")
+    ).values_list("parent_id", "change__state")
     for parent_id, state in rows:
         found[parent_id][state] = found[parent_id].get(state, 0) + 1
     return found
@@ -178,6 +182,11 @@ class WindowSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        after = attrs.get("next_safe_slot_after")
+        if after is not None and not sane_year(after.year + 1):
+            raise serializers.ValidationError(
+                {"next_safe_slot_after": ["Choose a time between 1900 and 2998."]}
+            )
         each = attrs.get("next_safe_slot_minutes") is not None
         start, end = attrs.get("planned_start"), attrs.get("planned_end")
         if each and (start or end):
@@ -227,7 +236,12 @@ def _schools_value(value: Any) -> list[str] | None:
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 60},
+                "minItems": 1,
+                "maxItems": services.MOST_SCHOOLS,
+            },
             {"type": "string", "enum": ["all"]},
         ],
         "description": "The schools' slugs, or `all`.",
@@ -295,8 +309,8 @@ class ChildrenActionSerializer(ChangeActionSerializer):
     """One action on many of a trust-wide change's RFCs; what it carries as for one RFC."""
 
     schools = SchoolsField(
-        required=False,
-        help_text='The schools\' slugs (those of its RFCs), or "all" (the default).',
+        help_text='The schools\' slugs (those of its RFCs), or "all": said each time, so that '
+        "no action reaches every school by being left out.",
     )
 
     def validate_schools(self, value: Any) -> list[str] | None:
@@ -310,10 +324,7 @@ class ChildrenActionSerializer(ChangeActionSerializer):
 
 
 class CopyPlanSerializer(WindowSerializer):
-    schools = SchoolsField(
-        required=False,
-        help_text='The schools\' slugs (those of its RFCs), or "all" (the default).',
-    )
+    schools = SchoolsField(help_text='The schools\' slugs (those of its RFCs), or "all".')
     details = serializers.CharField(required=False, allow_blank=True)
     impact = serializers.CharField(required=False, allow_blank=True)
     risk = serializers.CharField(required=False, allow_blank=True)

@@ -11,7 +11,8 @@ from django import forms
 from changedesk.accounts.models import School
 from changedesk.changes.choices import Action, Outcome
 from changedesk.changes.forms import TEXTAREA_ROWS, DateTimeLocalInput
-from changedesk.changes.models import Change
+from changedesk.schedule.calendar import sane_year
+from changedesk.trustwide.models import Child
 from changedesk.trustwide.services import Placement
 
 WINDOW_CHOICES = [
@@ -61,6 +62,10 @@ class WindowFields(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in ("after", "planned_start", "planned_end"):
+            when = data.get(name)
+            if when is not None and not sane_year(when.year + 1):
+                self.add_error(name, "Choose a time between 1900 and 2998.")
         window = data.get("window")
         if window == "each" and not data.get("minutes"):
             self.add_error("minutes", "Say how long it takes, to find each school's slot.")
@@ -246,12 +251,6 @@ class BulkActionForm(forms.Form):
         return {}
 
 
-def child_choices(rows: list[Any]) -> list[tuple[str, str]]:
+def child_choices(children: list[Child]) -> list[tuple[str, str]]:
     """The schools of a parent's children, for the forms (slug, "School — RFC-0003")."""
-    return [
-        (row.child.school.slug, f"{row.child.school.name} — {_ref(row.change)}") for row in rows
-    ]
-
-
-def _ref(change: Change) -> str:
-    return change.reference
+    return [(c.school.slug, f"{c.school.name} — {c.change.reference}") for c in children]

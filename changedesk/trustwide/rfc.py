@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.db.models import F
 from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -32,7 +33,8 @@ from changedesk.trustwide.models import Child
 
 def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
     link = Child.objects.filter(change=change).select_related("parent__trust").first()
-    if link is None:
+    if link is None or change.school.trust_id != link.parent.trust_id:
+        # Not part of one, or its school has left the trust: no longer the trust's change.
         return None
     parent = link.parent
     return {
@@ -43,7 +45,9 @@ def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
 
 
 def _parents(changes: list[Change]) -> dict[int, Any]:
-    links = Child.objects.filter(change__in=[c.pk for c in changes]).select_related("parent__trust")
+    links = Child.objects.filter(
+        change__in=[c.pk for c in changes], school__trust=F("parent__trust")
+    ).select_related("parent__trust")
     return {
         link.change_id: {
             "id": link.parent_id,

@@ -27,6 +27,7 @@ from changedesk.changes.choices import State
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change
 from changedesk.lib.errors import InvalidAction, NotPermitted, WorkflowError
 from changedesk.lib.loading import attach
+from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.slots import ChangeKind, find_safe_slots
 from changedesk.trustwide.models import Child, ParentChange
 
@@ -200,6 +201,11 @@ def _next_slot(
     school: School, placement: Placement, emergency: bool, change_id: int | None
 ) -> tuple[datetime, datetime] | None:
     assert placement.minutes is not None
+    if placement.after is not None and not sane_year(placement.after.year + 1):
+        raise InvalidAction(
+            "Choose a time between 1900 and 2998.",
+            {"after": "Choose a time between 1900 and 2998."},
+        )
     search = find_safe_slots(
         school,
         timedelta(minutes=placement.minutes),
@@ -343,13 +349,10 @@ class Row:
     change: Change
     waiting_for: str
     waiting_person: User | None
-    actions: list[str]
 
 
-def matrix(parent: ParentChange, viewer: User) -> list[Row]:
-    """Each school's RFC: where it stands, what (and whom) it waits on, and what `viewer`
-    may do to it now."""
-    viewer = permissions.with_roles(viewer)
+def matrix(parent: ParentChange) -> list[Row]:
+    """Each school's RFC: where it stands, and what (and whom) it waits on."""
     rows = []
     for child in children(parent):
         change = child.change
@@ -360,7 +363,6 @@ def matrix(parent: ParentChange, viewer: User) -> list[Row]:
                 change,
                 waiting[0].task if waiting else "",
                 waiting[1] if waiting else None,
-                workflow.allowed_actions(change, viewer),
             )
         )
     return rows

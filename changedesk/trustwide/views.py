@@ -9,11 +9,11 @@ not theirs to see, so the parent's page is a 404 to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,14 +21,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user, member_trust
-from changedesk.accounts.models import School, Trust
+from changedesk.accounts.models import School, Trust, User
 from changedesk.changes.choices import Action
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
 from changedesk.lib.views import form_page
 from changedesk.trustwide import services
 from changedesk.trustwide.forms import BulkActionForm, CopyPlanForm, RaiseForm, child_choices
-from changedesk.trustwide.models import ParentChange
+from changedesk.trustwide.models import Child, ParentChange
 
 
 def _zone(trust: Trust) -> Any:
@@ -119,8 +119,8 @@ def _detail(
 ) -> HttpResponse:
     user = current_user(request)
     with timezone.override(_zone(parent.trust)):
-        rows = services.matrix(parent, user)
-        choices = child_choices(rows)
+        rows = services.matrix(parent)
+        choices = child_choices([row.child for row in rows])
         response = render(
             request,
             "trustwide/detail.html",
@@ -139,52 +139,59 @@ def _detail(
 
 @require_POST
 def parent_plan(request: HttpRequest, pk: int) -> HttpResponse:
-    parent = _visible(request, pk)
-    user = current_user(request)
-    with timezone.override(_zone(parent.trust)):
-        rows = services.matrix(parent, user)
-        form = CopyPlanForm(request.POST, choices=child_choices(rows))
-        if not form.is_valid():
-            return _detail(request, parent, plan_form=form, status=400)
-        try:
-            with transaction.atomic():
-                results = services.copy_plan(
-                    parent,
-                    user,
-                    form.plan(),
-                    services.chosen(parent, form.cleaned_data["schools"]),
-                    form.placement(),
-                    comment=form.cleaned_data["comment"],
-                )
-        except WorkflowError as error:
-            show_workflow_error(form, error)
-            return _detail(request, parent, plan_form=form, status=error.status)
-    _report(request, results, "The plan is copied")
-    return redirect(parent)
+    return _on_many(
+        request,
+        pk,
+        CopyPlanForm,
+        "plan_form",
+        lambda parent, user, form, rows: services.copy_plan(
+            parent, user, form.plan(), rows, form.placement(), comment=form.cleaned_data["comment"]
+        ),
+        "The plan is copied",
+    )
 
 
 @require_POST
 def parent_act(request: HttpRequest, pk: int) -> HttpResponse:
+    return _on_many(
+        request,
+        pk,
+        BulkActionForm,
+        "bulk_form",
+        lambda parent, user, form, rows: services.act_on_many(
+            parent,
+            user,
+            form.cleaned_data["action"],
+            rows,
+            comment=form.cleaned_data["comment"],
+            data=form.payload(),
+        ),
+        "Done",
+    )
+
+
+Run = Callable[[ParentChange, User, Any, list[Child]], list[services.Result]]
+
+
+def _on_many(
+    request: HttpRequest, pk: int, make_form: Any, name: str, run: Run, done: str
+) -> HttpResponse:
+    """A form of the parent's page (`name` in its context) run on the schools it chose:
+    the page again with the form's errors, or each school's result as a message."""
     parent = _visible(request, pk)
     user = current_user(request)
-    rows = services.matrix(parent, user)
-    form = BulkActionForm(request.POST, choices=child_choices(rows))
-    if not form.is_valid():
-        return _detail(request, parent, bulk_form=form, status=400)
-    try:
-        with transaction.atomic():
-            results = services.act_on_many(
-                parent,
-                user,
-                form.cleaned_data["action"],
-                services.chosen(parent, form.cleaned_data["schools"]),
-                comment=form.cleaned_data["comment"],
-                data=form.payload(),
-            )
-    except WorkflowError as error:
-        show_workflow_error(form, error)
-        return _detail(request, parent, bulk_form=form, status=error.status)
-    _report(request, results, "Done")
+    with timezone.override(_zone(parent.trust)):
+        form = make_form(request.POST, choices=child_choices(services.children(parent)))
+        if not form.is_valid():
+            return _detail(request, parent, status=400, **{name: form})
+        try:
+            # Each school's RFC in its own transaction (services), not all in one.
+            rows = services.chosen(parent, form.cleaned_data["schools"])
+            results = run(parent, user, form, rows)
+        except WorkflowError as error:
+            show_workflow_error(form, error)
+            return _detail(request, parent, status=error.status, **{name: form})
+    _report(request, results, done)
     return redirect(parent)
 
 

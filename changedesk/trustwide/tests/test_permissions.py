@@ -300,7 +300,7 @@ def test_acting_on_many_through_the_api_goes_school_by_school(people, parent, wh
     api = _api(people[who])
     response = api.post(
         f"/api/v1/changes/{parent.pk}/children/actions/",
-        {"action": "withdraw", "comment": "Not needed."},
+        {"action": "withdraw", "comment": "Not needed.", "schools": "all"},
         format="json",
     )
     if who not in SEES:
@@ -426,7 +426,9 @@ def test_the_peer_reviewer_acts_on_many_where_named(people, parent, heads):
     )
     services.act_on_many(parent, tom, "submit_plan", services.chosen(parent, ["hillside"]))
     response = _api(rhys).post(
-        f"/api/v1/changes/{parent.pk}/children/actions/", {"action": "approve"}, format="json"
+        f"/api/v1/changes/{parent.pk}/children/actions/",
+        {"action": "approve", "schools": "all"},
+        format="json",
     )
     assert response.status_code == 200
     assert {r["school"]: r["ok"] for r in response.json()["results"]} == {

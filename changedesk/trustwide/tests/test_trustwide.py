@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from changedesk.accounts.models import School
 from changedesk.changes.choices import State
 from changedesk.changes.history import verify_chain
 from changedesk.changes.models import Change
@@ -175,7 +176,7 @@ def test_a_parent_where_one_school_rejects_and_the_others_go_ahead(trust, heads,
         "hillside": State.REJECTED,
         "llanfair": State.IMPLEMENTED,
     }
-    matrix = services.matrix(parent, tom)
+    matrix = services.matrix(parent)
     assert services.summary(matrix) == [("Implemented", 2), ("Rejected", 1)]
 
 
@@ -301,14 +302,18 @@ def test_api_bulk_action_reports_each_school(trust, heads, tom, rhys):
         ("hillside", True),
     ]
     again = _api(tom).post(
-        f"/api/v1/changes/{parent.pk}/children/actions/", {"action": "submit"}, format="json"
+        f"/api/v1/changes/{parent.pk}/children/actions/",
+        {"action": "submit", "schools": "all"},
+        format="json",
     )
     results = {r["school"]: r for r in again.json()["results"]}
     assert results["llanfair"]["ok"] is True
     assert results["greenfield"]["ok"] is False and results["greenfield"]["detail"]
     # Someone of the trust without the role is refused at each school.
     refused = _api(rhys).post(
-        f"/api/v1/changes/{parent.pk}/children/actions/", {"action": "withdraw"}, format="json"
+        f"/api/v1/changes/{parent.pk}/children/actions/",
+        {"action": "withdraw", "schools": "all"},
+        format="json",
     )
     assert {r["ok"] for r in refused.json()["results"]} == {False}
     bad = _api(tom).post(
@@ -323,7 +328,7 @@ def test_api_copy_plan_to_each_schools_next_safe_slot(trust, heads, tom):
     parent, _ = _raise(trust, tom)
     response = _api(tom).post(
         f"/api/v1/changes/{parent.pk}/children/plan/",
-        {**PLAN, "next_safe_slot_minutes": 45},
+        {**PLAN, "next_safe_slot_minutes": 45, "schools": "all"},
         format="json",
     )
     assert response.status_code == 200, response.json()
@@ -425,3 +430,56 @@ def test_the_trusts_forward_schedule_shows_its_schools_changes(client, trust, he
     assert own.status_code == 200
     assert own.context["query"].schools == [Child.objects.get(school__slug="hillside").school]
     assert client.get(reverse("schedule:forward"), {"trust": "elsewhere"}).status_code == 404
+
+
+def test_api_bulk_needs_the_schools_said_and_refuses_a_far_future(trust, heads, tom):
+    parent, _ = _raise(trust, tom)
+    for path, body in (
+        ("actions", {"action": "withdraw"}),
+        ("plan", {**PLAN}),
+    ):
+        response = _api(tom).post(
+            f"/api/v1/changes/{parent.pk}/children/{path}/", body, format="json"
+        )
+        assert response.status_code == 400 and "schools" in response.json()
+    far = "9999-12-01T00:00:00+00:00"
+    response = _api(tom).post(
+        "/api/v1/changes/",
+        {**REQUEST, "schools": "all", "next_safe_slot_minutes": 60, "next_safe_slot_after": far},
+        format="json",
+    )
+    assert response.status_code == 400 and "next_safe_slot_after" in response.json()
+    assert {c.state for c in Change.objects.all()} == {State.DRAFT}
+
+
+def test_page_far_future_and_a_trust_school_keeps_the_trusts_zone(client, trust, heads, tom):
+    from changedesk.accounts.forms import SchoolSettingsForm
+
+    client.force_login(tom)
+    response = client.post(
+        reverse("trustwide:create", args=[trust.slug]),
+        {**REQUEST, "all_schools": "on", "window": "each", "minutes": "60",
+         "after": "9999-12-01T00:00"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "Choose a time between 1900 and 2998." in response.content.decode()
+    school = School.objects.get(slug="hillside")
+    data = {f: getattr(school, f) for f in SchoolSettingsForm.Meta.fields}
+    data["timezone"] = "America/New_York"
+    form = SchoolSettingsForm(data, instance=school)
+    assert not form.is_valid() and "timezone" in form.errors
+
+
+def test_a_school_that_left_drops_out_of_the_parent_everywhere(trust, heads, tom, third_school):
+    from changedesk.accounts import trusts
+    from changedesk.accounts.choices import Role
+    from changedesk.conftest import member
+
+    parent, _ = _raise(trust, tom)
+    member("own_admin", third_school, [Role.SCHOOL_ADMIN])
+    trusts.remove_school(third_school)
+    states = _api(tom).get(f"/api/v1/trust-changes/{parent.pk}/").json()["states"]
+    assert states == {"draft": 2}
+    left = Child.objects.get(parent=parent, school=third_school).change
+    admin = _api(third_school.memberships.get(user__username="own_admin").user)
+    assert admin.get(f"/api/v1/changes/{left.pk}/").json()["parent"] is None
