@@ -82,11 +82,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    # After LocaleMiddleware and the user: the person's language, else their school's.
-    "changedesk.accounts.languages.PersonLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After LocaleMiddleware and the user: the person's language, else their school's. Last,
+    # as it reads the session: a database that cannot be read answers the 503 page inside
+    # every header the middleware above sets.
+    "changedesk.accounts.languages.PersonLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "changedesk.urls"

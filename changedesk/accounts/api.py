@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from changedesk.accounts.choices import Role
+from changedesk.accounts.choices import Language, Role
 from changedesk.accounts.models import Membership, School, User
 from changedesk.accounts.permissions import roles, with_roles
 
@@ -114,6 +114,13 @@ class MembershipSerializer(serializers.Serializer[Membership]):
 
 class MeSerializer(serializers.ModelSerializer[User]):
     display_name = serializers.CharField(read_only=True)
+    # Empty while the person follows their school's language (the schema says so too).
+    language = serializers.ChoiceField(
+        choices=Language.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The language you chose; empty: your school's.",
+    )
     memberships = MembershipSerializer(many=True, read_only=True)
 
     class Meta:
