@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, QuerySet
 
-from changedesk.accounts import permissions
+from changedesk.accounts import permissions, trusts
 from changedesk.accounts.choices import TrustRole
 from changedesk.accounts.models import School, Trust, User
 from changedesk.changes import services as change_services
@@ -158,8 +158,20 @@ def raise_for_schools(
     notes: list[str] = []
     errors: dict[str, list[str]] = {}
     with transaction.atomic():
-        # Locking the trust serialises its numbering.
-        Trust.objects.select_for_update().filter(pk=trust.pk).first()
+        # Locking the trust serialises its numbering, and its schools joining and leaving:
+        # a school that left since it was chosen is refused, not raised for.
+        trusts.lock(trust)
+        still = set(
+            School.objects.filter(pk__in=[s.pk for s in schools], trust=trust).values_list(
+                "pk", flat=True
+            )
+        )
+        gone = [school.name for school in schools if school.pk not in still]
+        if gone:
+            raise InvalidAction(
+                "Not all of them are the trust's.",
+                {"schools": f"No longer a school of {trust.name}: {', '.join(gone)}."},
+            )
         last = ParentChange.objects.filter(trust=trust).aggregate(n=Max("number"))["n"] or 0
         parent = ParentChange.objects.create(
             trust=trust,

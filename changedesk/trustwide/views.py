@@ -30,6 +30,9 @@ from changedesk.trustwide import services
 from changedesk.trustwide.forms import BulkActionForm, CopyPlanForm, RaiseForm, child_choices
 from changedesk.trustwide.models import Child, ParentChange
 
+# The list page shows the newest; the API lists them all, page by page.
+LISTED = 200
+
 
 def _zone(trust: Trust) -> Any:
     """The trust's schools share one time zone (accounts.trusts): its forms read in it."""
@@ -41,12 +44,14 @@ def _zone(trust: Trust) -> Any:
 def parent_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     trusts = permissions.trusts(user)
-    parents = list(services.visible_parents(user)[:200])
+    parents = list(services.visible_parents(user)[: LISTED + 1])
     return render(
         request,
         "trustwide/list.html",
         {
-            "parents": parents,
+            "parents": parents[:LISTED],
+            "more": len(parents) > LISTED,
+            "listed": LISTED,
             "may_raise": [t for t in trusts if services.may_raise(user, t)],
             "trusts": trusts,
         },

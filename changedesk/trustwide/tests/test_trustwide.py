@@ -483,3 +483,17 @@ def test_a_school_that_left_drops_out_of_the_parent_everywhere(trust, heads, tom
     left = Child.objects.get(parent=parent, school=third_school).change
     admin = _api(third_school.memberships.get(user__username="own_admin").user)
     assert admin.get(f"/api/v1/changes/{left.pk}/").json()["parent"] is None
+
+
+def test_a_school_that_left_after_it_was_chosen_is_refused(trust, heads, tom, third_school):
+    from changedesk.accounts import trusts
+    from changedesk.accounts.choices import Role
+    from changedesk.conftest import member
+
+    chosen = services.schools_of(trust, None)  # Llanfair among them, as loaded
+    member("own_admin", third_school, [Role.SCHOOL_ADMIN])
+    trusts.remove_school(School.objects.get(pk=third_school.pk))
+    with pytest.raises(InvalidAction) as refused:
+        services.raise_for_schools(trust, tom, dict(REQUEST), chosen)
+    assert "No longer a school of" in refused.value.fields["schools"]
+    assert not ParentChange.objects.exists() and not Change.objects.exists()
