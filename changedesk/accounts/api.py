@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from changedesk.accounts.choices import Language, Role
 from changedesk.accounts.models import Membership, School, User
 from changedesk.accounts.permissions import roles, with_roles
+from changedesk.lib.api import SlugAmongTheirs
 
 ROLES_FIELD = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices))
 
@@ -50,21 +51,13 @@ class CallerMixin(_ViewBase):
 
 
 @extend_schema_field({"type": "string", "minLength": 1})
-class SchoolField(serializers.SlugRelatedField[School]):
+class SchoolField(SlugAmongTheirs[School]):
     """A school by slug, among the caller's schools only: others are as if they did not exist."""
 
     default_error_messages = {
         "does_not_exist": "You are not a member of a school called “{value}”.",
         "invalid": "Give a school's slug.",
     }
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="slug", **kwargs)
-
-    def to_internal_value(self, data: Any) -> School:
-        if not isinstance(data, str) or "\x00" in data:
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
     def get_queryset(self) -> Any:
         request: Request | None = self.context.get("request")

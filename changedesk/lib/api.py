@@ -16,7 +16,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -27,6 +27,7 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -207,6 +208,22 @@ class RefuseUnknownFields:
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+_Row = TypeVar("_Row", bound=Model)
+
+
+class SlugAmongTheirs(serializers.SlugRelatedField[_Row]):
+    """A row by its slug, among those the caller may name (the subclass's `get_queryset`):
+    any other, and anything not a string, is an error on the field."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data: Any) -> _Row:
+        if not isinstance(data, str) or "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class StrictCharField(serializers.CharField):

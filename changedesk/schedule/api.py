@@ -50,6 +50,7 @@ from changedesk.lib.api import (
     AwareDateTimeField,
     QuickRepresentation,
     RefuseUnknownFields,
+    SlugAmongTheirs,
 )
 from changedesk.lib.converters import ID_REGEX
 from changedesk.schedule import services, trust_calendar
@@ -157,7 +158,7 @@ class CalendarPeriodViewSet(viewsets.ModelViewSet[CalendarPeriod]):
 # --- A trust's calendar. ---
 
 
-class TrustField(serializers.SlugRelatedField[Trust]):
+class TrustField(SlugAmongTheirs[Trust]):
     """A trust by slug, among those whose calendar the caller reads: others are as if they
     did not exist."""
 
@@ -165,14 +166,6 @@ class TrustField(serializers.SlugRelatedField[Trust]):
         "does_not_exist": "No trust called “{value}” among yours.",
         "invalid": "Give a trust's slug.",
     }
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="slug", **kwargs)
-
-    def to_internal_value(self, data: Any) -> Trust:
-        if not isinstance(data, str) or "\x00" in data:
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
     def get_queryset(self) -> Any:
         request: Request | None = self.context.get("request")

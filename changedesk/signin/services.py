@@ -409,31 +409,10 @@ def update_rules(
         # The school's row is locked, not only its rules': two first saves at once would
         # otherwise both make a rules row (or the same domain), and one would fail with a 500.
         School.objects.select_for_update().filter(pk=school.pk).first()
-        rules = SchoolSignIn.objects.filter(school=school).first()
-        rules = rules or SchoolSignIn(school=school)
-        current = sorted(
-            AllowedDomain.objects.filter(school=school).values_list("domain", flat=True)
-        )
-        wanted = _clean_domains(domains) if domains is not None else current
-        if require_sso is not None:
-            rules.require_sso = require_sso
-        if create_accounts is not None:
-            rules.create_accounts = create_accounts
-        _check(
-            rules.require_sso,
-            rules.create_accounts,
-            wanted,
-            sorted(set(wanted) - set(current)),
-            actor,
-            school=school,
-        )
-        rules.updated_by = actor
-        rules.save()
-        AllowedDomain.objects.filter(school=school).exclude(domain__in=wanted).delete()
-        AllowedDomain.objects.bulk_create(
-            [AllowedDomain(school=school, domain=d) for d in wanted if d not in current]
-        )
-    return rules, wanted
+        return _save_rules(
+            SchoolSignIn, AllowedDomain, {"school": school}, actor, domains, require_sso,
+            create_accounts,
+        )  # fmt: skip
 
 
 def update_trust_rules(
@@ -450,27 +429,45 @@ def update_trust_rules(
         raise NotPermitted(f"Only an administrator of {trust.name} may do this.")
     with transaction.atomic():
         Trust.objects.select_for_update().filter(pk=trust.pk).first()
-        rules = TrustSignIn.objects.filter(trust=trust).first() or TrustSignIn(trust=trust)
-        current = sorted(TrustDomain.objects.filter(trust=trust).values_list("domain", flat=True))
-        wanted = _clean_domains(domains) if domains is not None else current
-        if require_sso is not None:
-            rules.require_sso = require_sso
-        if create_accounts is not None:
-            rules.create_accounts = create_accounts
-        _check(
-            rules.require_sso,
-            rules.create_accounts,
-            wanted,
-            sorted(set(wanted) - set(current)),
-            actor,
-            trust=trust,
-        )
-        rules.updated_by = actor
-        rules.save()
-        TrustDomain.objects.filter(trust=trust).exclude(domain__in=wanted).delete()
-        TrustDomain.objects.bulk_create(
-            [TrustDomain(trust=trust, domain=d) for d in wanted if d not in current]
-        )
+        return _save_rules(
+            TrustSignIn, TrustDomain, {"trust": trust}, actor, domains, require_sso,
+            create_accounts,
+        )  # fmt: skip
+
+
+def _save_rules(
+    rules_model: Any,
+    domain_model: Any,
+    owner: dict[str, Any],
+    actor: User,
+    domains: Iterable[str] | None,
+    require_sso: bool | None,
+    create_accounts: bool | None,
+) -> tuple[Any, list[str]]:
+    """What `update_rules` and `update_trust_rules` share, their owner's row locked: the
+    rules row of `owner` ({"school": …} or {"trust": …}) with what is given changed, checked
+    (`_check`), and its domains made `domains`."""
+    rules = rules_model.objects.filter(**owner).first() or rules_model(**owner)
+    current = sorted(domain_model.objects.filter(**owner).values_list("domain", flat=True))
+    wanted = _clean_domains(domains) if domains is not None else current
+    if require_sso is not None:
+        rules.require_sso = require_sso
+    if create_accounts is not None:
+        rules.create_accounts = create_accounts
+    _check(
+        rules.require_sso,
+        rules.create_accounts,
+        wanted,
+        sorted(set(wanted) - set(current)),
+        actor,
+        **owner,
+    )
+    rules.updated_by = actor
+    rules.save()
+    domain_model.objects.filter(**owner).exclude(domain__in=wanted).delete()
+    domain_model.objects.bulk_create(
+        [domain_model(**owner, domain=d) for d in wanted if d not in current]
+    )
     return rules, wanted
 
 
