@@ -51,5 +51,6 @@ urlpatterns = [
     path("", include("changedesk.reports.api")),
     path("", include("changedesk.adoption.api")),
     path("", include("changedesk.spreadsheets.api")),
+    path("", include("changedesk.spreadsheets.trust_api")),
     path("", include("changedesk.signin.api")),
 ]

@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
         "TrustRoleEnum": "changedesk.accounts.choices.TrustRole",
         "RoleEnum": "changedesk.accounts.choices.Role",
         "PeriodKindEnum": "changedesk.schedule.models.PeriodKind",
+        "PeriodEnum": "changedesk.reports.models.Period",
+        "ImportStateEnum": "changedesk.spreadsheets.models.ImportState",
     },
 }
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts import throttle
@@ -87,7 +88,8 @@ class QueuedPasswordResetForm(PasswordResetForm):
         )
 
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
+# The labels are in the catalogue through lib/labels.py: translated as the form renders.
+ROLE_CHOICES = [(role.value, _(role.label)) for role in Role]
 
 
 class InvitationForm(forms.Form):
@@ -95,37 +97,42 @@ class InvitationForm(forms.Form):
     whether or not an account has the address: the school learns nothing until they accept."""
 
     email = forms.EmailField(
-        label="E-mail address",
-        help_text="They get a link to accept or decline, with an account they have or a new one.",
+        label=_("E-mail address"),
+        help_text=_(
+            "They get a link to accept or decline, with an account they have or a new one."
+        ),
     )
     roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.fields["roles"].error_messages["required"] = "Choose at least one role."
+        self.fields["roles"].error_messages["required"] = _("Choose at least one role.")
 
 
 class JoinForm(forms.Form):
     """A new account, made from an invitation's link, with the address invited."""
 
     username = forms.CharField(
-        label="Sign-in name",
+        label=_("Sign-in name"),
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text="Letters, digits and @ . + - _ only.",
+        help_text=_("Letters, digits and @ . + - _ only."),
     )
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
     job_title = forms.CharField(
-        max_length=100, required=False, help_text="Shown beside your name on a printed RFC."
+        label=_("Job title"),
+        max_length=100,
+        required=False,
+        help_text=_("Shown beside your name on a printed RFC."),
     )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -138,14 +145,14 @@ class JoinForm(forms.Form):
     def clean_username(self) -> str:
         username: str = self.cleaned_data["username"].strip()
         if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("That sign-in name is taken: choose another.")
+            raise forms.ValidationError(_("That sign-in name is taken: choose another."))
         return username
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         first, second = data.get("password1"), data.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif first:
             candidate = User(
                 username=data.get("username", ""),
@@ -175,9 +182,9 @@ class RolesForm(forms.Form):
         choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
     is_ict_staff = forms.BooleanField(
-        label="ICT staff",
+        label=_("ICT staff"),
         required=False,
-        help_text=(
+        help_text=_(
             "Works in ICT support (technician, network manager, ICT co-ordinator, supplier). "
             "FITS advises that, in time, the final approver is someone outside ICT support."
         ),
@@ -261,7 +268,7 @@ class SchoolSettingsForm(forms.ModelForm[School]):
         )
         if theirs is not None and theirs != zone:
             raise forms.ValidationError(
-                OTHER_ZONE.format(school=school.name, zone=zone, theirs=theirs)
+                gettext(OTHER_ZONE).format(school=school.name, zone=zone, theirs=theirs)
             )
         return zone
 
@@ -301,7 +308,15 @@ class DelegationForm(forms.ModelForm[Delegation]):
                 attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
             ),
         }
-        labels = {"role": "For which approval", "reason": "Reason (e.g. on a course)"}
+        labels = {
+            "approver": _("Approver"),
+            "deputy": _("Deputy"),
+            "role": _("For which approval"),
+            "starts_at": _("Starts"),
+            "ends_at": _("Ends"),
+            "reason": _("Reason (e.g. on a course)"),
+        }
+        help_texts = {"role": _("Leave blank to cover every approval role the approver holds.")}
 
     def __init__(self, *args: Any, school: School, user: User, is_admin: bool, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -331,8 +346,8 @@ class DelegationForm(forms.ModelForm[Delegation]):
         )
         role = self.fields["role"]
         assert isinstance(role, forms.ChoiceField)
-        role.choices = [("", "Every approval I give")] + [
-            (r.value, r.label) for r in APPROVER_ROLES
+        role.choices = [("", _("Every approval I give"))] + [
+            (r.value, _(r.label)) for r in APPROVER_ROLES
         ]
         self.fields["starts_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
@@ -340,30 +355,38 @@ class DelegationForm(forms.ModelForm[Delegation]):
         data = super().clean() or {}
         approver, deputy = data.get("approver"), data.get("deputy")
         if approver and deputy and approver.pk == deputy.pk:
-            self.add_error("deputy", "Choose someone other than the approver.")
+            self.add_error("deputy", _("Choose someone other than the approver."))
         start, end = data.get("starts_at"), data.get("ends_at")
         if start and end and end <= start:
-            self.add_error("ends_at", "The end must be after the start.")
+            self.add_error("ends_at", _("The end must be after the start."))
         if end and end <= timezone.now():
-            self.add_error("ends_at", "The end must be in the future.")
+            self.add_error("ends_at", _("The end must be in the future."))
         role = data.get("role")
         school = self.instance.school
         if approver and role and not holds(approver, role, school):
-            self.add_error("role", f"{approver.display_name} does not hold that role here.")
+            self.add_error(
+                "role",
+                gettext("%(name)s does not hold that role here.") % {"name": approver.display_name},
+            )
         elif approver and deputy and not may_deputise(deputy, approver, role or "", school):
             needed = roles_to_deputise(approver, role or "", school)
-            names = " and ".join(sorted(Role(r).label.lower() for r in needed)) or "approver"
+            names = gettext(" and ").join(
+                sorted(gettext(Role(r).label).lower() for r in needed)
+            ) or gettext("approver")
             self.add_error(
                 "deputy",
-                f"{deputy.display_name} is a viewer here, who decides nothing: a viewer may "
-                f"stand in only as a {names} they are themself.",
+                gettext(
+                    "%(name)s is a viewer here, who decides nothing: a viewer may stand in only "
+                    "as a %(roles)s they are themself."
+                )
+                % {"name": deputy.display_name, "roles": names},
             )
         return data
 
 
 # --- Trusts (accounts/trusts.py). ---
 
-TRUST_ROLE_CHOICES = [(role.value, role.label) for role in TrustRole]
+TRUST_ROLE_CHOICES = [(role.value, _(role.label)) for role in TrustRole]
 
 
 class TrustRolesForm(forms.Form):
@@ -380,9 +403,9 @@ class TrustPersonForm(TrustRolesForm):
     nothing of other accounts."""
 
     person = forms.CharField(
-        label="Sign-in name or e-mail address",
+        label=_("Sign-in name or e-mail address"),
         max_length=254,
-        help_text="Someone in one of the trust's schools.",
+        help_text=_("Someone in one of the trust's schools."),
     )
     field_order = ["person", "roles"]
 
@@ -399,17 +422,21 @@ class TrustPersonForm(TrustRolesForm):
         )
         if not found:
             raise ValidationError(
-                "No one in the trust's schools has that sign-in name or address: invite them "
-                "to a school first."
+                _(
+                    "No one in the trust's schools has that sign-in name or address: invite "
+                    "them to a school first."
+                )
             )
         if len(found) > 1:
-            raise ValidationError("More than one account has that address: give the sign-in name.")
+            raise ValidationError(
+                _("More than one account has that address: give the sign-in name.")
+            )
         return found[0]
 
     def clean_roles(self) -> list[str]:
         roles: list[str] = self.cleaned_data["roles"]
         if not roles:
-            raise ValidationError("Choose at least one trust role.")
+            raise ValidationError(_("Choose at least one trust role."))
         return roles
 
 
@@ -417,14 +444,20 @@ class TrustSchoolForm(forms.ModelForm[School]):
     """A new school in the trust, and whom to invite as its first administrator."""
 
     admin_email = forms.EmailField(
-        label="Its administrator's e-mail address",
+        label=_("Its administrator's e-mail address"),
         required=False,
-        help_text="Invited to administer the school (its members and settings): a school's "
-        "administrator is its own, not the trust's.",
+        help_text=_(
+            "Invited to administer the school (its members and settings): a school's "
+            "administrator is its own, not the trust's."
+        ),
     )
 
     class Meta:
         model = School
         fields = ["name", "slug", "timezone"]
-        help_texts = {"slug": "A short name for its references and addresses, e.g. riverside."}
-        error_messages = {"slug": {"unique": "A school with this short name exists already."}}
+        labels = {"name": _("Name"), "slug": _("Short name"), "timezone": _("Timezone")}
+        help_texts = {
+            "slug": _("A short name for its references and addresses, e.g. riverside."),
+            "timezone": _("An IANA time zone, e.g. Europe/London."),
+        }
+        error_messages = {"slug": {"unique": _("A school with this short name exists already.")}}

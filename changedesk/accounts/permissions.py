@@ -22,6 +22,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, prefetch_related_objects
+from django.utils.translation import gettext
 
 from changedesk.accounts.choices import APPROVER_ROLES, Role, TrustRole
 from changedesk.accounts.models import Membership, MembershipRole, Trust, TrustMembership, User
@@ -186,8 +187,10 @@ def originator_may_be(role: str, school: School) -> bool:
 
 
 def separation_error(role: str) -> str:
-    label = Role(role).label.lower()
-    return f"The {label} must be someone other than the originator."
+    label = gettext(Role(role).label)
+    return gettext("The %(role)s must be someone other than the originator.") % {
+        "role": label[:1].lower() + label[1:]
+    }
 
 
 def separation_allows(person_id: int | None, originator_id: int, role: str, school: School) -> bool:

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone as django_timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts import trusts
 from changedesk.accounts.choices import Role
@@ -27,7 +28,7 @@ from changedesk.accounts.models import Delegation, Invitation, Membership, Schoo
 from changedesk.accounts.permissions import may_answer_invitation
 from changedesk.lib.errors import InvalidAction, NotPermitted
 
-LAST_ADMIN = "A school needs at least one administrator: name another first."
+LAST_ADMIN = gettext_noop("A school needs at least one administrator: name another first.")
 
 
 def create_school(
@@ -121,10 +122,16 @@ def remove_member(membership: Membership) -> None:
     """Take a person out of a school. Whoever leaves neither deputises there nor is
     deputised for; the school keeps at least one administrator."""
     if membership.trust_roles:
+        trust = membership.school.trust
         raise InvalidAction(
-            f"{membership.user.display_name} holds roles here through "
-            f"{membership.school.trust or 'the trust'}: its administrator manages those. "
-            "Take away the school's own roles instead."
+            gettext(
+                "%(name)s holds roles here through %(trust)s: its administrator manages those. "
+                "Take away the school's own roles instead."
+            )
+            % {
+                "name": membership.user.display_name,
+                "trust": trust if trust is not None else gettext("the trust"),
+            }
         )
     with transaction.atomic():
         _keep_an_admin(membership, [])
@@ -158,15 +165,17 @@ def _keep_an_admin(membership: Membership, roles: list[str]) -> None:
         .exists()
     )
     if not others:
-        raise InvalidAction(LAST_ADMIN)
+        raise InvalidAction(gettext(LAST_ADMIN))
 
 
 # --- Invitations: joining a school is consented to. ---
 
 INVITATION_DAYS = 14
 INVITATION_SALT = "changedesk.accounts.invitation"
-USERNAME_TAKEN = "That sign-in name is taken: choose another."
-ALREADY_MEMBER = "Someone with this address is a member already: change their roles instead."
+USERNAME_TAKEN = gettext_noop("That sign-in name is taken: choose another.")
+ALREADY_MEMBER = gettext_noop(
+    "Someone with this address is a member already: change their roles instead."
+)
 
 
 def invitation_token(invitation: Invitation) -> str:
@@ -200,12 +209,14 @@ def invite(school: School, email: str, roles: Iterable[str], invited_by: User) -
     email = email.strip()
     roles = [role.value for role in Role if role.value in set(roles)]
     if not roles:
-        raise InvalidAction("Choose at least one role.", {"roles": "Choose at least one role."})
+        refused = gettext("Choose at least one role.")
+        raise InvalidAction(refused, {"roles": refused})
     with transaction.atomic():
         # One invitation at a time per school, so two cannot leave two open to one address.
         School.objects.select_for_update().only("pk").get(pk=school.pk)
         if Membership.objects.filter(school=school, user__email__iexact=email).exists():
-            raise InvalidAction(ALREADY_MEMBER, {"email": ALREADY_MEMBER})
+            refused = gettext(ALREADY_MEMBER)
+            raise InvalidAction(refused, {"email": refused})
         now = django_timezone.now()
         Invitation.objects.open(now).filter(school=school).to_address(email).update(
             withdrawn_at=now
@@ -290,13 +301,14 @@ def join_with_new_account(invitation: Invitation, data: dict[str, Any]) -> User:
                     job_title=data.get("job_title", ""),
                 )
         except IntegrityError:  # the name was taken a moment ago
-            raise InvalidAction(USERNAME_TAKEN, {"username": USERNAME_TAKEN}) from None
+            taken = gettext(USERNAME_TAKEN)
+            raise InvalidAction(taken, {"username": taken}) from None
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 fields = {name: " ".join(texts) for name, texts in error.message_dict.items()}
             else:  # the password's validators
                 fields = {"password1": " ".join(error.messages)}
-            raise InvalidAction("The account could not be made.", fields) from None
+            raise InvalidAction(gettext("The account could not be made."), fields) from None
         accept_invitation(invitation, user)
     return user
 
@@ -305,7 +317,7 @@ def _answerable(invitation: Invitation, user: User | None, *, by_link: bool) -> 
     """The invitation, locked, if it is still open and `user` (or the link) may answer it."""
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not may_answer_invitation(user, locked, by_link=by_link):
-        raise NotPermitted("This invitation is for someone else.")
+        raise NotPermitted(gettext("This invitation is for someone else."))
     if not locked.is_open:
         raise InvalidAction(f"This invitation is {locked.status}: it can no longer be answered.")
     return locked

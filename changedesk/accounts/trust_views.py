@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import trusts as trust_services
@@ -30,7 +31,7 @@ def _people(trust: Trust) -> list[tuple[User, list[str]]]:
     for user_id, role in TrustMembership.objects.filter(trust=trust).values_list("user_id", "role"):
         held[user_id].add(role)
     people = User.objects.filter(pk__in=list(held)).order_by("first_name", "last_name", "username")
-    return [(p, [r.label for r in TrustRole if r.value in held[p.pk]]) for p in people]
+    return [(p, [gettext(r.label) for r in TrustRole if r.value in held[p.pk]]) for p in people]
 
 
 @require_GET
@@ -74,7 +75,8 @@ def trust_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "schools": schools,
             "people": _people(trust),
             "grants": [
-                (role.label, [Role(r).label for r in TRUST_GRANTS[role]]) for role in TrustRole
+                (gettext(role.label), [gettext(Role(r).label) for r in TRUST_GRANTS[role]])
+                for role in TrustRole
             ],
         },
     )
@@ -98,11 +100,14 @@ def trust_school_add(request: HttpRequest, slug: str) -> HttpResponse:
             invited_by=current_user(request),
         ),
         done=lambda school: (
-            f"{school.name} is added to {trust.name}."
+            gettext("%(school)s is added to %(trust)s.")
+            % {"school": school.name, "trust": trust.name}
+            + " "
             + (
-                f" {form.cleaned_data['admin_email']} is invited to administer it."
+                gettext("%(email)s is invited to administer it.")
+                % {"email": form.cleaned_data["admin_email"]}
                 if form.cleaned_data["admin_email"]
-                else " Invite its administrator from its page."
+                else gettext("Invite its administrator from its page.")
             )
         ),
         success_url=reverse("accounts:trust", args=[trust.slug]),
@@ -127,7 +132,10 @@ def trust_person_add(request: HttpRequest, slug: str) -> HttpResponse:
                 set(form.cleaned_data["roles"]) | trust_roles(form.cleaned_data["person"], trust)
             ),
         ),
-        done=lambda _: f"{form.cleaned_data['person'].display_name}'s trust roles are saved.",
+        done=lambda _: (
+            gettext("%(name)s's trust roles are saved.")
+            % {"name": form.cleaned_data["person"].display_name}
+        ),
         success_url=reverse("accounts:trust", args=[trust.slug]),
     )
 
@@ -151,9 +159,10 @@ def trust_person_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResp
         lambda: {"trust": trust, "person": person, "schools": _held_in(person, trust)},
         save=lambda: trust_services.set_trust_roles(trust, person, form.cleaned_data["roles"]),
         done=lambda roles: (
-            f"{person.display_name}'s trust roles are saved."
+            gettext("%(name)s's trust roles are saved.") % {"name": person.display_name}
             if roles
-            else f"{person.display_name} has left {trust.name}."
+            else gettext("%(name)s has left %(trust)s.")
+            % {"name": person.display_name, "trust": trust.name}
         ),
         success_url=reverse("accounts:trust", args=[trust.slug]),
     )

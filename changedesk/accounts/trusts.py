@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone as django_timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts.choices import TRUST_GRANTS, Role, TrustRole
 from changedesk.accounts.models import (
@@ -58,8 +59,8 @@ def on_school_left(run: Callable[[Trust, School], None]) -> None:
         _left.append(run)
 
 
-LAST_TRUST_ADMIN = "A trust needs at least one administrator: name another first."
-NO_OWN_ADMIN = (
+LAST_TRUST_ADMIN = gettext_noop("A trust needs at least one administrator: name another first.")
+NO_OWN_ADMIN = gettext_noop(
     "{school} has no administrator of its own: give someone the school administrator role "
     "there before it leaves {trust}."
 )
@@ -72,7 +73,7 @@ def create_trust(name: str, slug: str | None = None) -> Trust:
     return trust
 
 
-OTHER_ZONE = (
+OTHER_ZONE = gettext_noop(
     "{school} keeps its time in {zone}, the trust's schools in {theirs}: a trust's calendar "
     "is set in one time zone."
 )
@@ -98,7 +99,7 @@ def add_school(trust: Trust, school: School) -> None:
         theirs = School.objects.filter(trust=trust).values_list("timezone", flat=True).first()
         if theirs is not None and theirs != school.timezone:
             raise InvalidAction(
-                OTHER_ZONE.format(school=school.name, zone=school.timezone, theirs=theirs)
+                gettext(OTHER_ZONE).format(school=school.name, zone=school.timezone, theirs=theirs)
             )
         school.trust = trust
         school.save(update_fields=["trust"])
@@ -122,7 +123,7 @@ def remove_school(school: School) -> None:
             trust__isnull=True,
         ).exists()
         if not own_admin:
-            raise InvalidAction(NO_OWN_ADMIN.format(school=school.name, trust=trust.name))
+            raise InvalidAction(gettext(NO_OWN_ADMIN).format(school=school.name, trust=trust.name))
         school.trust = None
         school.save(update_fields=["trust"])
         sync(trust)
@@ -172,7 +173,7 @@ def set_trust_roles(trust: Trust, user: User, roles: Iterable[str]) -> list[str]
                 .exists()
             )
             if not others:
-                raise InvalidAction(LAST_TRUST_ADMIN)
+                raise InvalidAction(gettext(LAST_TRUST_ADMIN))
         held.exclude(role__in=wanted).delete()
         existing = set(held.values_list("role", flat=True))
         TrustMembership.objects.bulk_create(

@@ -90,10 +90,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)  # saving the password revokes the API token
         messages.success(
             self.request,
-            "Your password is changed, and your API token is revoked: make a new one below "
-            "if a script needs it."
+            gettext(
+                "Your password is changed, and your API token is revoked: make a new one below "
+                "if a script needs it."
+            )
             if had_token
-            else "Your password is changed.",
+            else gettext("Your password is changed."),
         )
         return response
 
@@ -149,10 +151,12 @@ def profile(request: HttpRequest) -> HttpResponse:
         Token.objects.filter(user=user).delete()
         if request.POST["token"] == "create":
             token = Token.objects.create(user=user)
-            messages.success(request, "A new API token is made. Copy it now: it is shown once.")
+            messages.success(
+                request, gettext("A new API token is made. Copy it now: it is shown once.")
+            )
             request.session["new_token"] = token.key
         else:
-            messages.success(request, "Your API token is revoked.")
+            messages.success(request, gettext("Your API token is revoked."))
         return redirect("accounts:profile")
     language_form = LanguageForm(
         request.POST if request.method == "POST" and "language" in request.POST else None,
@@ -233,7 +237,9 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
         save=lambda: invite(
             place.school, form.cleaned_data["email"], form.cleaned_data["roles"], user
         ),
-        done=lambda invitation: f"Invitation sent to {invitation.email}.",
+        done=lambda invitation: (
+            gettext("Invitation sent to %(email)s.") % {"email": invitation.email}
+        ),
         success_url=_school_page(place),
     )
 
@@ -246,9 +252,12 @@ def invitation_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpRespons
         request,
         lambda: withdraw_invitation(invitation),
         done=lambda withdrawn: (
-            f"The invitation to {invitation.email} is withdrawn."
+            gettext("The invitation to %(email)s is withdrawn.") % {"email": invitation.email}
             if withdrawn
-            else info(f"The invitation to {invitation.email} was no longer open.")
+            else info(
+                gettext("The invitation to %(email)s was no longer open.")
+                % {"email": invitation.email}
+            )
         ),
         then=_school_page(place),
     )
@@ -299,7 +308,9 @@ def _join(request: HttpRequest, invitation: Invitation, form: JoinForm) -> str:
     user = join_with_new_account(invitation, form.values())
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(
-        request, f"Welcome to changedesk: you are a member of {invitation.school.name}."
+        request,
+        gettext("Welcome to changedesk: you are a member of %(school)s.")
+        % {"school": invitation.school.name},
     )
     return reverse("accounts:school", args=[invitation.school.slug])
 
@@ -317,7 +328,7 @@ def _answer(
         return act(
             request,
             lambda: accept_invitation(invitation, user),
-            done=f"You are a member of {school.name}.",
+            done=gettext("You are a member of %(school)s.") % {"school": school.name},
             then=reverse("accounts:profile"),
             done_then=lambda membership: reverse("accounts:school", args=[school.slug]),
             refused=forbid,
@@ -326,7 +337,8 @@ def _answer(
         return act(
             request,
             lambda: decline_invitation(invitation, user, by_link=by_link),
-            done=f"You declined the invitation to join {school.name}.",
+            done=gettext("You declined the invitation to join %(school)s.")
+            % {"school": school.name},
             then=reverse("accounts:profile") if user is not None else request.path,
             refused=forbid,
         )
@@ -361,7 +373,9 @@ def member_edit(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
                 is_ict_staff=form.cleaned_data["is_ict_staff"],
             )
         ),
-        done=f"{name} is removed." if removing else f"{name}'s roles are saved.",
+        done=gettext("%(name)s is removed.") % {"name": name}
+        if removing
+        else gettext("%(name)s's roles are saved.") % {"name": name},
         success_url=_school_page(place),
     )
 
@@ -412,7 +426,10 @@ def delegations(request: HttpRequest, slug: str) -> HttpResponse:
         "accounts/delegations.html",
         context,
         save=form.save,
-        done=lambda delegation: f"{delegation.deputy} will deputise for {delegation.approver}.",
+        done=lambda delegation: (
+            gettext("%(deputy)s will deputise for %(approver)s.")
+            % {"deputy": delegation.deputy, "approver": delegation.approver}
+        ),
         success_url=reverse("accounts:delegations", args=[place.school.slug]),
     )
 
@@ -429,7 +446,10 @@ def delegation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         request,
         lambda: revoke_delegation(delegation),
         done=lambda revoked: (
-            f"{delegation.deputy} no longer deputises for {delegation.approver}." if revoked else ""
+            gettext("%(deputy)s no longer deputises for %(approver)s.")
+            % {"deputy": delegation.deputy, "approver": delegation.approver}
+            if revoked
+            else ""
         ),
         then=reverse("accounts:delegations", kwargs={"slug": place.school.slug}),
     )

@@ -8,6 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.adoption import services
 from changedesk.changes.models import Change
@@ -22,53 +25,61 @@ class DateInput(forms.DateInput):
 
 class GoLiveDateForm(forms.Form):
     go_live_on = forms.DateField(
-        label="Go-live date",
+        label=_("Go-live date"),
         widget=DateInput(),
-        help_text=f"At least {services.MIN_LEAD_DAYS} days from today.",
+        help_text=format_lazy(
+            ngettext_lazy(
+                "At least {days} day from today.",
+                "At least {days} days from today.",
+                services.MIN_LEAD_DAYS,
+            ),
+            days=services.MIN_LEAD_DAYS,
+        ),
     )
 
 
 class SelfReviewForm(forms.Form):
-    self_review_on = forms.DateField(label="Day of the review", widget=DateInput())
+    self_review_on = forms.DateField(label=_("Day of the review"), widget=DateInput())
     self_review_note = forms.CharField(
-        label="What it found",
+        label=_("What it found"),
         max_length=services.MOST_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class PilotChoiceForm(forms.Form):
-    change = forms.TypedChoiceField(label="The pilot RFC", coerce=int, choices=())
+    change = forms.TypedChoiceField(label=_("The pilot RFC"), coerce=int, choices=())
 
     def __init__(self, *args: Any, changes: list[Change], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field: Any = self.fields["change"]
         field.choices = [
-            (c.pk, f"{c.reference}: {c.title} ({c.get_state_display().lower()})") for c in changes
+            (c.pk, f"{c.reference}: {c.title} ({gettext(str(c.get_state_display())).lower()})")
+            for c in changes
         ]
 
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-def _question(label: str) -> forms.ChoiceField:
+def _question(label: Any) -> forms.ChoiceField:
     return forms.ChoiceField(label=label, choices=YES_NO, widget=forms.RadioSelect)
 
 
 class PilotAnswerForm(forms.Form):
-    understood_part = _question("Did you understand your part?")
+    understood_part = _question(_("Did you understand your part?"))
     sections_lacking = forms.MultipleChoiceField(
-        label="Which sections of the RFC were not completed well enough?",
-        choices=services.SECTIONS,
+        label=_("Which sections of the RFC were not completed well enough?"),
+        choices=[(key, _(label)) for key, label in services.SECTIONS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Leave them all unticked if every section was good enough.",
+        help_text=_("Leave them all unticked if every section was good enough."),
     )
-    needs_training = _question("Do you need more training?")
-    caused_incidents = _question("Did the change cause any incidents?")
-    everyone_knew = _question("Did everyone affected know beforehand?")
+    needs_training = _question(_("Do you need more training?"))
+    caused_incidents = _question(_("Did the change cause any incidents?"))
+    everyone_knew = _question(_("Did everyone affected know beforehand?"))
     comment = forms.CharField(
-        label="Anything else",
+        label=_("Anything else"),
         required=False,
         max_length=services.MOST_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -87,7 +98,7 @@ class PilotAnswerForm(forms.Form):
 
 class DiscussionForm(forms.Form):
     pilot_discussion = forms.CharField(
-        label="What the team decided after the pilot",
+        label=_("What the team decided after the pilot"),
         required=False,
         max_length=services.MOST_TEXT,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -96,7 +107,7 @@ class DiscussionForm(forms.Form):
 
 class GoLiveForm(forms.Form):
     peer_review = forms.BooleanField(
-        label="Switch peer review back on",
+        label=_("Switch peer review back on"),
         required=False,
-        help_text="The school started without peer review; from now on plans are checked.",
+        help_text=_("The school started without peer review; from now on plans are checked."),
     )

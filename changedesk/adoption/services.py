@@ -36,11 +36,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_noop
 
-from changedesk.accounts.choices import Role
+from changedesk.accounts.choices import Language, Role
 from changedesk.accounts.models import Membership, School, User
 from changedesk.accounts.permissions import is_member, with_roles
 from changedesk.adoption import permissions
@@ -57,7 +60,9 @@ from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
 # The go-live date leaves at least this long to train people and run the pilot.
 MIN_LEAD_DAYS = 14
 MOST_TEXT = 10_000
-INTRODUCTION_TITLE = "Introducing change management"
+INTRODUCTION_TITLE = gettext_noop("Introducing change management")
+# Who to ask, when the school has no initial approver yet.
+ICT_TEAM = gettext_noop("The ICT team")
 
 # The RFC's FITS sections a pilot participant may say were not completed well enough.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -341,26 +346,51 @@ def materials_ready(school: School, actor: Any, now: datetime | None = None) -> 
 
 
 def _long_date(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    """The day as people say it, in the active language: "Monday 4 January 2027"."""
+    return date_format(day, "l j F Y")
 
 
-def introduction_text(school: School, go_live_on: date, asker: str) -> dict[str, Any]:
-    """The notice's words: plain, for every member of staff."""
+def introduction_text(school: School, go_live_on: date, askers: list[str]) -> dict[str, Any]:
+    """The notice's words: plain, for every member of staff, in the school's notice
+    language (Welsh, then English, where the school's notices are bilingual)."""
+    languages = (
+        [Language.CY.value, Language.EN_GB.value]
+        if school.bilingual_notices
+        else [school.language or settings.LANGUAGE_CODE]
+    )
+    parts = []
+    for code in languages:
+        with translation.override(code):
+            parts.append(_introduction_words(go_live_on, askers))
+    if len(parts) == 1:
+        return parts[0]
+    words = {name: "\n\n".join(part[name] for part in parts) for name in parts[0]}
+    for name in ("title", "when_text", "who_to_ask"):
+        words[name] = " / ".join(dict.fromkeys(part[name] for part in parts))[:200]
+    return words
+
+
+def _introduction_words(go_live_on: date, askers: list[str]) -> dict[str, str]:
     when = _long_date(go_live_on)
+    if len(askers) > 1:
+        asker = gettext("%(first)s or %(second)s") % {"first": askers[0], "second": askers[1]}
+    else:
+        asker = askers[0] if askers else gettext(ICT_TEAM)
     return {
-        "title": INTRODUCTION_TITLE,
-        "what": (
-            f"From {when}, changes to the school's computers, network and software will be "
+        "title": gettext(INTRODUCTION_TITLE),
+        "what": gettext(
+            "From %(when)s, changes to the school's computers, network and software will be "
             "planned and agreed before they happen. Each change is written up as a request "
             "for change, checked and agreed by the right people, and announced on this "
             "notice board before it happens."
-        ),
-        "when_text": f"From {when}",
-        "what_you_will_notice": (
+        )
+        % {"when": when},
+        "when_text": gettext("From %(when)s") % {"when": when},
+        "what_you_will_notice": gettext(
             "A notice like this one before each change that affects you: what is happening, "
             "when, what you will notice and who to ask. Fewer surprises in lessons."
         ),
-        "what_to_do": (
+        "what_to_do": gettext(
             "Nothing different from day to day. If you need something changed, ask as you "
             "do now: the ICT team will raise it as a request for change."
         ),
@@ -381,9 +411,8 @@ def draft_introduction(school: School, actor: Any) -> Notice:
         if adoption.go_live_on is None:
             raise InvalidAction("Set the go-live date first: the notice tells people the date.")
         approvers = [u.display_name for u in school.holders_of(Role.INITIAL_APPROVER)[:2]]
-        asker = " or ".join(approvers) or "The ICT team"
         notice = communication.create_notice(
-            school, actor, introduction_text(school, adoption.go_live_on, asker)
+            school, actor, introduction_text(school, adoption.go_live_on, approvers)
         )
         adoption.introduction_notice = notice
         adoption.save(update_fields=["introduction_notice", "updated_at"])

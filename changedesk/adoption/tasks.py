@@ -22,6 +22,7 @@ from datetime import date, datetime
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts.choices import Role
 from changedesk.adoption import services
@@ -60,24 +61,31 @@ def _day(value: date | datetime | None, facts: Facts) -> str:
 
 def _and(words: list[str]) -> str:
     """ "a", "a and b", "a, b and c"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return gettext("%(some)s and %(last)s") % {"some": ", ".join(words[:-1]), "last": words[-1]}
 
 
 def _roles(facts: Facts) -> Task:
     held = services.holders(facts)
-    missing = [Role(r).label.lower() for r in facts.needed_roles if not held.get(r)]
+    missing = [gettext(str(Role(r).label)).lower() for r in facts.needed_roles if not held.get(r)]
     detail = (
-        "Someone holds each role the change process needs."
+        gettext("Someone holds each role the change process needs.")
         if not missing
-        else "No one holds the " + _and(missing) + f" role{'s' if len(missing) > 1 else ''} yet."
+        else ngettext(
+            "No one holds the %(roles)s role yet.",
+            "No one holds the %(roles)s roles yet.",
+            len(missing),
+        )
+        % {"roles": _and(missing)}
     )
     return Task(
         "roles",
-        "Give every FITS role a holder",
+        gettext("Give every FITS role a holder"),
         not missing,
         detail,
         url("adoption:roles", facts),
-        "Roles with guidance",
+        gettext("Roles with guidance"),
     )
 
 
@@ -85,16 +93,20 @@ def _training(facts: Facts) -> Task:
     rows = services.training_rows(facts)
     ready = sum(1 for row in rows if row.done)
     if not rows:
-        detail = "Give the roles first: the people who hold them then read their guides."
+        detail = gettext("Give the roles first: the people who hold them then read their guides.")
     else:
-        detail = f"{ready} of {len(rows)} people taking part have confirmed their guides."
+        detail = ngettext(
+            "%(ready)s of %(count)s person taking part has confirmed their guides.",
+            "%(ready)s of %(count)s people taking part have confirmed their guides.",
+            len(rows),
+        ) % {"ready": ready, "count": len(rows)}
     return Task(
         "training",
-        "Everyone taking part has read their guide",
+        gettext("Everyone taking part has read their guide"),
         bool(rows) and ready == len(rows),
         detail,
         url("adoption:training", facts),
-        "Training",
+        gettext("Training"),
     )
 
 
@@ -103,27 +115,29 @@ def _go_live(facts: Facts) -> Task:
     days = services.countdown(facts)
     done = adoption.go_live_on is not None and (adoption.is_live or (days or 0) >= 0)
     if adoption.go_live_on is None:
-        detail = (
-            f"Choose a day at least {services.MIN_LEAD_DAYS} days ahead: time to train "
-            "people and run the pilot."
-        )
+        detail = gettext(
+            "Choose a day at least %(days)s days ahead: time to train people and run the pilot."
+        ) % {"days": services.MIN_LEAD_DAYS}
     elif adoption.is_live:
-        detail = f"Planned for {_day(adoption.go_live_on, facts)}."
+        detail = gettext("Planned for %(day)s.") % {"day": _day(adoption.go_live_on, facts)}
     elif days is not None and days < 0:
-        detail = (
-            f"{_day(adoption.go_live_on, facts)} has passed without going live: choose a new day."
-        )
+        detail = gettext("%(day)s has passed without going live: choose a new day.") % {
+            "day": _day(adoption.go_live_on, facts)
+        }
     elif days == 0:
-        detail = f"{_day(adoption.go_live_on, facts)}: today."
+        detail = gettext("%(day)s: today.") % {"day": _day(adoption.go_live_on, facts)}
     else:
-        detail = f"{_day(adoption.go_live_on, facts)}: in {days} day{'s' if days != 1 else ''}."
+        detail = ngettext("%(day)s: in %(days)s day.", "%(day)s: in %(days)s days.", days or 0) % {
+            "day": _day(adoption.go_live_on, facts),
+            "days": days,
+        }
     return Task(
         "go_live_date",
-        "Set a go-live date far enough ahead",
+        gettext("Set a go-live date far enough ahead"),
         done,
         detail,
         url("adoption:getting_started", facts, "#go-live"),
-        "Set the date",
+        gettext("Set the date"),
     )
 
 
@@ -131,17 +145,20 @@ def _plan(facts: Facts) -> Task:
     adoption = facts.adoption
     done = adoption.plan_agreed_at is not None
     detail = (
-        f"Agreed by {adoption.plan_agreed_by} on {_day(adoption.plan_agreed_at, facts)}."
+        gettext("Agreed by %(name)s on %(day)s.")
+        % {"name": adoption.plan_agreed_by, "day": _day(adoption.plan_agreed_at, facts)}
         if done
-        else "Talk the plan through with the team (roles, date, pilot), then record it here."
+        else gettext(
+            "Talk the plan through with the team (roles, date, pilot), then record it here."
+        )
     )
     return Task(
         "plan",
-        "The team has agreed the plan",
+        gettext("The team has agreed the plan"),
         done,
         detail,
         url("adoption:getting_started", facts, "#plan"),
-        "Record it",
+        gettext("Record it"),
     )
 
 
@@ -149,22 +166,22 @@ def _introduction(facts: Facts) -> Task:
     notice = facts.adoption.introduction_notice
     done = services.notice_published(notice)
     if notice is None:
-        detail = "Draft the notice (it is written for you) and publish it to the staff."
+        detail = gettext("Draft the notice (it is written for you) and publish it to the staff.")
         link = url("adoption:getting_started", facts, "#introduction")
     else:
         detail = (
-            f"Published on {_day(notice.published_at, facts)}."
+            gettext("Published on %(day)s.") % {"day": _day(notice.published_at, facts)}
             if done
-            else "Drafted: check the words, then publish it."
+            else gettext("Drafted: check the words, then publish it.")
         )
         link = reverse("communication:detail", args=[facts.school.slug, notice.pk])
     return Task(
         "introduction",
-        "Tell the users: the notice introducing change management",
+        gettext("Tell the users: the notice introducing change management"),
         done,
         detail,
         link,
-        "The notice",
+        gettext("The notice"),
     )
 
 
@@ -172,43 +189,60 @@ def _materials(facts: Facts) -> Task:
     adoption = facts.adoption
     done = adoption.materials_ready_at is not None
     detail = (
-        f"Marked available by {adoption.materials_ready_by} on "
-        f"{_day(adoption.materials_ready_at, facts)}."
+        gettext("Marked available by %(name)s on %(day)s.")
+        % {"name": adoption.materials_ready_by, "day": _day(adoption.materials_ready_at, facts)}
         if done
-        else "Look through the blank RFC, the role cards and the worked examples, then say so."
+        else gettext(
+            "Look through the blank RFC, the role cards and the worked examples, then say so."
+        )
     )
     return Task(
         "materials",
-        "The materials are available",
+        gettext("The materials are available"),
         done,
         detail,
         url("adoption:materials", facts) or url("adoption:getting_started", facts, "#materials"),
-        "The materials",
+        gettext("The materials"),
     )
 
 
 def _pilot(facts: Facts) -> Task:
     pilot = facts.adoption.pilot
     if pilot is None:
-        detail = "Choose one RFC to run end to end as the pilot."
+        detail = gettext("Choose one RFC to run end to end as the pilot.")
     elif pilot.state != State.CLOSED:
-        detail = f"{pilot.reference} is {pilot.get_state_display().lower()}."
+        detail = gettext("%(reference)s is %(state)s.") % {
+            "reference": pilot.reference,
+            "state": gettext(str(pilot.get_state_display())).lower(),
+        }
     else:
         people = services.pilot_participants(facts)
         answered = len({a.user_id for a in facts.answers} & set(people))
-        detail = f"{pilot.reference} is closed; {answered} of {len(people)} people have answered"
-        detail += (
-            " and the discussion is noted."
-            if facts.adoption.pilot_discussion.strip()
-            else "; the discussion is not noted yet."
-        )
+        known = {"reference": pilot.reference, "answered": answered, "count": len(people)}
+        if facts.adoption.pilot_discussion.strip():
+            detail = ngettext(
+                "%(reference)s is closed; %(answered)s of %(count)s person has answered and "
+                "the discussion is noted.",
+                "%(reference)s is closed; %(answered)s of %(count)s people have answered and "
+                "the discussion is noted.",
+                len(people),
+            )
+        else:
+            detail = ngettext(
+                "%(reference)s is closed; %(answered)s of %(count)s person has answered; the "
+                "discussion is not noted yet.",
+                "%(reference)s is closed; %(answered)s of %(count)s people have answered; the "
+                "discussion is not noted yet.",
+                len(people),
+            )
+        detail %= known
     return Task(
         "pilot",
-        "Run the pilot and hold its review",
+        gettext("Run the pilot and hold its review"),
         services.review_held(facts),
         detail,
         url("adoption:pilot", facts),
-        "The pilot",
+        gettext("The pilot"),
     )
 
 
@@ -217,13 +251,13 @@ def _self_review(facts: Facts) -> Task:
     done = adoption.self_review_on is not None
     return Task(
         "self_review",
-        "Record the ICT self-review",
+        gettext("Record the ICT self-review"),
         done,
-        f"Recorded for {_day(adoption.self_review_on, facts)}."
+        gettext("Recorded for %(day)s.") % {"day": _day(adoption.self_review_on, facts)}
         if done
-        else "If the school reviewed its ICT support before starting, note what it found.",
+        else gettext("If the school reviewed its ICT support before starting, note what it found."),
         url("adoption:getting_started", facts, "#self-review"),
-        "Record it",
+        gettext("Record it"),
         optional=True,
     )
 

@@ -2,7 +2,7 @@
 guidance, training, the pilot and going live, the materials) and reviewing it afterwards (the
 review checklist); one module of views per area."""
 
-from changedesk.adoption.views import checklist, getting_started, materials, pilot, training
+from changedesk.adoption.views import checklist, getting_started, materials, pilot, training, trust
 
 app_name = "adoption"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     *pilot.urlpatterns,
     *materials.urlpatterns,
     *checklist.urlpatterns,
+    *trust.urlpatterns,
 ]

@@ -39,6 +39,9 @@ The core never imports the app: it asks the registry. What an extension may add:
 - `event_notes`: lines under a history event on the RFC page (e.g. "Decided in a meeting").
 - `columns` and `filters`: on the change log page, its CSV export and the RFC API list.
 - `jobs`: run by the outbox worker on every pass (reminders, summaries, nudges).
+- `groupings`: My work's cards gathered under something larger they are part of (e.g. a
+  trust-wide change: one row for its schools' RFCs): a lookup read with the cards (no query
+  of its own) and a function loading the groups the person may see, one query a page.
 """
 
 from __future__ import annotations
@@ -154,6 +157,31 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Group:
+    """What My work shows of something many of its RFCs are part of, as one row: its
+    reference, title and page, a phrase saying how large it is (e.g. "12 schools"), how many
+    of its RFCs stand in each state (in the workflow's order), and which RFCs are its."""
+
+    key: Any
+    reference: str
+    title: str
+    url: str
+    size: str
+    states: tuple[tuple[str, int], ...]
+    members: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    # A lookup from the RFC to the group's key (e.g. "parent_link__parent"), read with My
+    # work's cards in their one query: an RFC with None is in no group.
+    field: str
+    # (the person, the keys found on their cards) -> the groups they may see, by key, in a
+    # fixed number of queries (a key left out: its RFCs show as cards, as before).
+    load: Callable[[User, set[Any]], dict[Any, Group]]
+
+
+@dataclass(frozen=True)
 class Extension:
     app: str
     guards: tuple[Guard, ...] = ()
@@ -168,6 +196,7 @@ class Extension:
     columns: tuple[Column, ...] = ()
     filters: dict[str, Any] = field(default_factory=dict)
     jobs: tuple[Job, ...] = ()
+    groupings: tuple[Grouping, ...] = ()
 
 
 _registry: dict[str, Extension] = {}
@@ -320,3 +349,7 @@ def event_notes(event: ChangeEvent) -> list[Note]:
 
 def columns() -> list[Column]:
     return [c for e in _registry.values() for c in e.columns]
+
+
+def groupings() -> list[Grouping]:
+    return [g for e in _registry.values() for g in e.groupings]

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, gettext_lazy
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -39,7 +40,7 @@ class ItemChoiceField(IdsInRange, forms.ModelMultipleChoiceField[ConfigurationIt
     def label_from_instance(self, obj: Any) -> str:
         item: ConfigurationItem = obj
         label = f"{item.name} ({item.identifier})" if item.identifier else item.name
-        return label if item.is_active else f"{label} (retired)"
+        return label if item.is_active else gettext("%(item)s (retired)") % {"item": label}
 
 
 TEXTAREA_ROWS = {"description": 3, "reason": 3, "emergency_justification": 2, "details": 6}
@@ -56,8 +57,10 @@ class ChangeForm(forms.ModelForm[Change]):
         queryset=ConfigurationItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Configuration items it touches",
-        help_text="The services, servers, devices and software this change will touch.",
+        label=gettext_lazy("Configuration items it touches"),
+        help_text=gettext_lazy(
+            "The services, servers, devices and software this change will touch."
+        ),
     )
 
     class Meta:
@@ -69,14 +72,23 @@ class ChangeForm(forms.ModelForm[Change]):
             "planned_end": DateTimeLocalInput(),
             **{name: forms.Textarea(attrs={"rows": rows}) for name, rows in TEXTAREA_ROWS.items()},
         }
+        labels = {
+            "emergency_justification": gettext_lazy("Emergency justification"),
+            "planned_start": gettext_lazy("Planned start"),
+            "planned_end": gettext_lazy("Planned end"),
+        }
         help_texts = {
-            "title": "A short name people will recognise, e.g. “Replace the ICT suite 2 switch”.",
-            "reason": "Why it is needed: the problem it solves or the need it meets.",
-            "details": "The steps, in order, as the implementer will follow them.",
-            "impact": "Who and what will be affected, and for how long (e.g. downtime).",
-            "fallback_plan": "How to put things back if it goes wrong.",
-            "is_emergency": "Only when it cannot wait for the normal approvals.",
-            "planned_start": "In the school's time zone.",
+            "title": gettext_lazy(
+                "A short name people will recognise, e.g. “Replace the ICT suite 2 switch”."
+            ),
+            "reason": gettext_lazy("Why it is needed: the problem it solves or the need it meets."),
+            "details": gettext_lazy("The steps, in order, as the implementer will follow them."),
+            "impact": gettext_lazy(
+                "Who and what will be affected, and for how long (e.g. downtime)."
+            ),
+            "fallback_plan": gettext_lazy("How to put things back if it goes wrong."),
+            "is_emergency": gettext_lazy("Only when it cannot wait for the normal approvals."),
+            "planned_start": gettext_lazy("In the school's time zone."),
         }
 
     def __init__(
@@ -105,7 +117,7 @@ class ChangeForm(forms.ModelForm[Change]):
                 field = self.fields[name]
                 assert isinstance(field, forms.ModelChoiceField)
                 field.queryset = _holders(school, role, originator, name)
-                field.empty_label = "— not chosen yet —"
+                field.empty_label = gettext("— not chosen yet —")
         if change is None:
             # The sensible default: the sole holder of each role, as the API does.
             for name, person in default_people(school, originator).items():
@@ -178,7 +190,7 @@ class SchoolChoiceForm(forms.Form):
         field.to_field_name = "slug"
 
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 
 
 class ActionForm(forms.Form):
@@ -187,21 +199,23 @@ class ActionForm(forms.Form):
     action = forms.CharField()
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    outcome = forms.ChoiceField(choices=[("", "— choose —"), *Outcome.choices], required=False)
+    outcome = forms.ChoiceField(
+        choices=[("", gettext_lazy("— choose —")), *Outcome.choices], required=False
+    )
     records_updated = forms.ChoiceField(
-        label="Have the configuration records been updated?",
+        label=gettext_lazy("Have the configuration records been updated?"),
         choices=YES_NO,
         required=False,
         widget=forms.RadioSelect,
     )
     caused_incidents = forms.ChoiceField(
-        label="Did the change cause any incidents?",
+        label=gettext_lazy("Did the change cause any incidents?"),
         choices=YES_NO,
         required=False,
         widget=forms.RadioSelect,
     )
     users_informed = forms.ChoiceField(
-        label="Were the users told beforehand?",
+        label=gettext_lazy("Were the users told beforehand?"),
         choices=YES_NO,
         required=False,
         widget=forms.RadioSelect,
@@ -215,7 +229,7 @@ class ActionForm(forms.Form):
         # On closing (FITS step 9): what changed on each item the RFC names.
         for item in items:
             self.fields[f"item_{item.pk}"] = forms.CharField(
-                label=f"What changed on {item.name}",
+                label=gettext("What changed on %(item)s") % {"item": item.name},
                 required=False,
                 max_length=MAX_NOTE,
                 widget=forms.Textarea(attrs={"rows": 2}),

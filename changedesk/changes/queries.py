@@ -7,8 +7,8 @@ queries a page makes does not grow with the number of RFCs.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, reduce
 from typing import Any, NamedTuple
@@ -24,7 +24,7 @@ from django.urls import reverse
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import User
-from changedesk.changes import workflow
+from changedesk.changes import extensions, workflow
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change, format_reference
 
@@ -61,6 +61,8 @@ class Card:
     planned_start: datetime | None
     school_name: str
     originator_name: str
+    # The key of each of the extensions' groupings it is in (None: not in one), in order.
+    part_of: tuple[Any, ...] = ()
 
     @property
     def reference(self) -> str:
@@ -86,9 +88,28 @@ class WorkSection:
     note: str = ""
     link: str = ""
 
+    # What the page lists: the cards, with those of a group the person may see (e.g. a
+    # trust-wide change's schools' RFCs) gathered into one entry where the first of them is.
+    entries: list[Card | GroupEntry] = field(default_factory=list)
+
     @property
     def more(self) -> int:
         return self.total - len(self.changes)
+
+
+@dataclass(frozen=True)
+class GroupEntry:
+    """Cards of one section that are part of one group (an extension's): shown as a row."""
+
+    group: extensions.Group
+    cards: list[Card]
+
+    is_group = True
+
+    @property
+    def states(self) -> list[tuple[str, str, int]]:
+        """Its RFCs in each state, all of them (not only this section's): label, state, count."""
+        return [(str(State(state).label), state, n) for state, n in self.group.states]
 
 
 class _Kind(NamedTuple):
@@ -216,7 +237,8 @@ def my_work(user: User) -> list[WorkSection]:
 
     Two queries, however many sections (once the user's memberships, roles and delegations
     are loaded, as a page has them): one finds the first RFCs of every section and counts
-    each section's, one loads those RFCs' cards."""
+    each section's, one loads those RFCs' cards; and one for each extension's grouping that
+    some card is in (`extensions.Grouping`), however many groups."""
     user = permissions.with_roles(user)
     query = _sections_query(_person(user), Change.objects.db, LIMIT)
     change_log = reverse("changes:list")
@@ -224,11 +246,55 @@ def my_work(user: User) -> list[WorkSection]:
         _section(user, kind, role, states, change_log) for role, kind, states in query.sections
     ]
     firsts = _first_of_each(query)
-    cards = _cards({pk for _, ids in firsts for pk in ids})
+    groupings = extensions.groupings()
+    cards = _cards({pk for _, ids in firsts for pk in ids}, groupings)
+    groups = _groups(user, groupings, cards.values())
     for section, (total, ids) in zip(sections, firsts, strict=True):
         section.total = total
         section.changes = [cards[pk] for pk in ids if pk in cards]
+        section.entries = _entries(section.changes, groups)
     return sections
+
+
+def _groups(
+    user: User, groupings: list[extensions.Grouping], cards: Iterable[Card]
+) -> list[dict[Any, extensions.Group]]:
+    """Each grouping's groups of these cards that `user` may see (no query for a grouping
+    none of the cards is in)."""
+    cards = list(cards)
+    found: list[dict[Any, extensions.Group]] = []
+    for index, grouping in enumerate(groupings):
+        keys = {card.part_of[index] for card in cards if card.part_of[index] is not None}
+        found.append(grouping.load(user, keys) if keys else {})
+    return found
+
+
+def _entries(cards: list[Card], groups: list[dict[Any, extensions.Group]]) -> list[Any]:
+    """The cards in order, those of one group gathered where its first card is."""
+    entries: list[Any] = []
+    gathered: dict[tuple[int, Any], GroupEntry] = {}
+    for card in cards:
+        place = next(
+            (
+                (index, key)
+                for index, key in enumerate(card.part_of)
+                if key is not None and card.pk in _members(groups[index], key)
+            ),
+            None,
+        )
+        if place is None:
+            entries.append(card)
+        elif place in gathered:
+            gathered[place].cards.append(card)
+        else:
+            gathered[place] = GroupEntry(groups[place[0]][place[1]], [card])
+            entries.append(gathered[place])
+    return entries
+
+
+def _members(groups: dict[Any, extensions.Group], key: Any) -> frozenset[int]:
+    group = groups.get(key)
+    return group.members if group is not None else frozenset()
 
 
 @lru_cache(maxsize=256)
@@ -302,22 +368,25 @@ def _first_of_each(query: _SectionsQuery) -> list[tuple[int, list[int]]]:
     return list(zip(totals, firsts, strict=True))
 
 
-def _cards(ids: set[int]) -> dict[int, Card]:
-    """The cards of the RFCs `ids`, by id, in one query (none when there are none)."""
+def _cards(ids: set[int], groupings: Sequence[extensions.Grouping] = ()) -> dict[int, Card]:
+    """The cards of the RFCs `ids`, by id, in one query (none when there are none), with
+    the key of each grouping they are in (read in the same query)."""
     if not ids:
         return {}
-    rows = Change.objects.filter(pk__in=sorted(ids)).order_by().values_list(*CARD_FIELDS)
+    fields = (*CARD_FIELDS, *(grouping.field for grouping in groupings))
+    rows = Change.objects.filter(pk__in=sorted(ids)).order_by().values_list(*fields)
     url = _detail_url()
     names: dict[int, str] = {}
     cards: dict[int, Card] = {}
-    for pk, number, title, state, emergency, standard, start, school, by, *name in rows:
+    size = len(CARD_FIELDS)
+    for row in rows:
+        pk, number, title, state, emergency, standard, start, school, by, *name = row[:size]
         if by not in names:
             username, first_name, last_name = name
             person = User(pk=by, username=username, first_name=first_name, last_name=last_name)
             names[by] = person.display_name
-        cards[pk] = Card(
-            pk, url(pk), number, title, state, emergency, standard, start, school, names[by]
-        )
+        cards[pk] = Card(pk, url(pk), number, title, state, emergency, standard, start, school,
+                         names[by], tuple(row[size:]))  # fmt: skip
     return cards
 
 

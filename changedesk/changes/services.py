@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -22,7 +23,7 @@ from changedesk.changes.choices import EventKind, State
 from changedesk.changes.history import record_event
 from changedesk.changes.items import name_items_on_new
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
-from changedesk.changes.workflow import editable_fields
+from changedesk.changes.workflow import editable_fields, lower_label
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.errors import InvalidAction, NotPermitted
 
@@ -78,23 +79,32 @@ def validate_people(school: School, originator: User, values: dict[str, Any]) ->
         if person is None:
             continue
         if role not in person.roles_in(school):
-            errors[field_name] = (
-                f"{person.display_name} is not {_article(role.label.lower())} at {school.name}."
-            )
+            errors[field_name] = gettext("%(name)s is not %(role)s at %(school)s.") % {
+                "name": person.display_name,
+                "role": _article(role.label.lower())
+                if translation_is_english()
+                else lower_label(role.label),
+                "school": school.name,
+            }
         elif not permissions.separation_allows(person.pk, originator.pk, role, school):
             errors[field_name] = permissions.separation_error(role)
     start, end = values.get("planned_start"), values.get("planned_end")
     now = timezone.now()
     for name, when in (("planned_start", start), ("planned_end", end)):
         if when and abs(when - now) > PLANNING_HORIZON:
-            errors[name] = "Choose a time within 20 years of today."
+            errors[name] = gettext("Choose a time within 20 years of today.")
     if start and end and end <= start:
-        errors["planned_end"] = "The planned end must be after the planned start."
+        errors["planned_end"] = gettext("The planned end must be after the planned start.")
     return errors
 
 
 def _article(noun: str) -> str:
     return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def translation_is_english() -> bool:
+    """Whether messages are said in English now (an English noun takes "a" or "an")."""
+    return (get_language() or "en").startswith("en")
 
 
 def create_change(
@@ -113,18 +123,21 @@ def create_change(
     in the same transaction): on its own, a standard RFC goes nowhere."""
     originator = permissions.with_roles(originator)
     if not permissions.holds(originator, Role.ORIGINATOR, school):
-        raise NotPermitted(f"Only an originator at {school.name} may raise a request for change.")
+        raise NotPermitted(
+            gettext("Only an originator at %(school)s may raise a request for change.")
+            % {"school": school.name}
+        )
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
     values: dict[str, Any] = {**default_people(school, originator), **data}
     errors = validate_people(school, originator, values)
     if standard and values.get("is_emergency"):
-        errors["is_emergency"] = (
+        errors["is_emergency"] = gettext(
             "A standard change is not an emergency: raise it as one or the other."
         )
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     with transaction.atomic():
         # Locking the school serialises numbering, so references never collide.
         School.objects.select_for_update().filter(pk=school.pk).first()
@@ -159,7 +172,10 @@ def update_change(
         if actor.pk != change.originator_id or not permissions.holds(
             actor, Role.ORIGINATOR, change.school
         ):
-            raise NotPermitted(f"Only the originator of {change.reference} may edit it.")
+            raise NotPermitted(
+                gettext("Only the originator of %(reference)s may edit it.")
+                % {"reference": change.reference}
+            )
         allowed = editable_fields(change)
         unknown = set(data) - set(EDITABLE_FIELDS)
         if unknown:
@@ -180,7 +196,7 @@ def update_change(
         values = {n: getattr(change, n) for n in (*EDITABLE_FIELDS,)}
         errors = validate_people(change.school, change.originator, values)
         if errors:
-            raise InvalidAction("Some fields need correcting.", errors)
+            raise InvalidAction(gettext("Some fields need correcting."), errors)
         if not changed:
             return change
         writer.save(
@@ -202,7 +218,10 @@ def _locked_reason(change: Change) -> str:
         State.AWAITING_PEER_REVIEW,
         State.AWAITING_FINAL_APPROVAL,
     ):
-        return "This is waiting for a decision; it can be changed if it is returned."
+        return gettext("This is waiting for a decision; it can be changed if it is returned.")
     if change.state in (State.CLOSED, State.REJECTED, State.WITHDRAWN):
-        return f"{change.reference} is {change.get_state_display().lower()} and cannot be changed."
-    return "This section was approved and is now read-only."  # fmt: skip
+        return gettext("%(reference)s is %(state)s and cannot be changed.") % {
+            "reference": change.reference,
+            "state": lower_label(change.get_state_display()),
+        }
+    return gettext("This section was approved and is now read-only.")  # fmt: skip

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -244,7 +245,9 @@ def change_create(request: HttpRequest) -> HttpResponse:
             "changes/form.html",
             context,
             save=save,
-            done=lambda change: _saved(request, change, user, "is saved as a draft"),
+            done=lambda change: _saved(
+                request, change, user, gettext("%(reference)s is saved as a draft.")
+            ),
         )
 
 
@@ -260,9 +263,10 @@ def _then_submit(request: HttpRequest, change: Change, user: User) -> Change:
 
 
 def _saved(request: HttpRequest, change: Change, user: User, saved: str) -> str:
+    """`saved`: what is said, "%(reference)s is saved." in the page's language."""
     if request.POST.get("then") == SUBMIT_NOW:
         return confirmation(change, Action.SUBMIT, user)
-    return f"{change.reference} {saved}."
+    return saved % {"reference": change.reference}
 
 
 def _plan_folded(form: ChangeForm, change: Change | None) -> bool:
@@ -334,7 +338,7 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "changes/form.html",
             context,
             save=lambda: _then_submit(request, _save_edit(request, change, user, form), user),
-            done=lambda edited: _saved(request, edited, user, "is saved"),
+            done=lambda edited: _saved(request, edited, user, gettext("%(reference)s is saved.")),
         )
 
 
@@ -415,8 +419,12 @@ def _decision_box(
     return {
         "actions": [(r.action.value, r.action.label, r.action in DANGEROUS) for r in rows],
         "held": [
-            f"{change.originator.display_name} must fill in the {', '.join(labels.values())} "
-            f"before you can {Action(action).label.lower()}."
+            gettext("%(name)s must fill in the %(fields)s before you can %(action)s.")
+            % {
+                "name": change.originator.display_name,
+                "fields": ", ".join(workflow.lower_label(label) for label in labels.values()),
+                "action": workflow.lower_label(Action(action).label),
+            }
             for action, labels in held.items()
         ],
         # A decision box for approvers; the next step for the originator or implementer.
@@ -455,8 +463,11 @@ def decide_by_link(request: HttpRequest, token: str) -> HttpResponse:
         action = form.cleaned_data["action"]
         if action not in offered():
             raise NotPermitted(
-                f"“{Action(action).label if action in Action.values else action}” cannot be "
-                f"done from this link. Sign in to see {change.reference}."
+                gettext("“%(action)s” cannot be done from this link. Sign in to see %(reference)s.")
+                % {
+                    "action": gettext(Action(action).label) if action in Action.values else action,
+                    "reference": change.reference,
+                }
             )
         workflow.perform(
             change.pk,
@@ -547,16 +558,27 @@ def confirmation(change: Change, action: str, actor: User, where: str = "") -> s
     """What an action did, in plain words, and who is asked to act next (from the table):
     "RFC-0007 approved. Ivan Ivanov has been asked to carry it out and record the outcome."
     `where` places it ("at the meeting", for the committee's decisions)."""
-    said = f"{change.reference} {EventKind(action).label.lower()}{' ' + where if where else ''}."
+    kind = workflow.lower_label(EventKind(action).label)
+    said = (
+        gettext("%(reference)s %(kind)s %(where)s.")
+        % {"reference": change.reference, "kind": kind, "where": where}
+        if where
+        else gettext("%(reference)s %(kind)s.") % {"reference": change.reference, "kind": kind}
+    )
     waiting = workflow.waiting_on(change)
     if waiting is None:
         return said
     step, person = waiting
+    task = gettext(step.task)
     if person is None:
-        return f"{said} Next, someone must {step.task}."
+        return gettext("%(said)s Next, someone must %(task)s.") % {"said": said, "task": task}
     if person.pk == actor.pk:
-        return f"{said} Next, you {step.task}."
-    return f"{said} {person.display_name} has been asked to {step.task}."
+        return gettext("%(said)s Next, you %(task)s.") % {"said": said, "task": task}
+    return gettext("%(said)s %(name)s has been asked to %(task)s.") % {
+        "said": said,
+        "name": person.display_name,
+        "task": task,
+    }
 
 
 def signature_rows(change: Change, events: list[ChangeEvent]) -> list[dict[str, Any]]:
@@ -584,21 +606,32 @@ def _signed(
     for event in events:
         if event.kind in kinds and (sources is None or event.from_state in sources):
             signed = event
-    return {"label": label, "named": named, "event": signed}
+    return {"label": gettext(label), "named": named, "event": signed}
 
 
+# The signature rows' labels (workflow.TRANSITIONS' `signature`s), for the Welsh catalogue.
+SIGNATURE_LABELS = (
+    gettext_noop("Originator"),
+    gettext_noop("Standard change (approved as its template)"),
+    gettext_noop("Initial approver"),
+    gettext_noop("Peer reviewer"),
+    gettext_noop("Final approver"),
+    gettext_noop("Final approver (ratified)"),
+    gettext_noop("Implementer (outcome)"),
+    gettext_noop("Closed by originator"),
+)
 # The closing review's questions on the print, as the paper form asks them.
 REVIEW_QUESTIONS = (
-    ("records_updated", "Configuration records updated"),
-    ("caused_incidents", "The change caused incidents"),
-    ("users_informed", "Users were told beforehand"),
+    ("records_updated", gettext_noop("Configuration records updated")),
+    ("caused_incidents", gettext_noop("The change caused incidents")),
+    ("users_informed", gettext_noop("Users were told beforehand")),
 )
 # The decisions that stop or send back an RFC: the print says who, when and why.
 STOPPING_KINDS = (EventKind.RETURN, EventKind.REJECT)
 
 
 def _yes_no(value: Any) -> str:
-    return {True: "Yes", False: "No"}.get(value, "Not answered")
+    return {True: gettext("Yes"), False: gettext("No")}.get(value) or gettext("Not answered")
 
 
 def _answer(change: Change, answers: dict[str, Any], name: str) -> Any:
@@ -614,7 +647,10 @@ def print_story(change: Change, events: list[ChangeEvent]) -> dict[str, Any]:
     outcome = next((e for e in reversed(events) if e.kind == EventKind.RECORD_OUTCOME), None)
     closed = next((e for e in reversed(events) if e.kind == EventKind.CLOSE), None)
     answers = closed.data if closed is not None else {}
-    review = [(label, _yes_no(_answer(change, answers, name))) for name, label in REVIEW_QUESTIONS]
+    review = [
+        (gettext(label), _yes_no(_answer(change, answers, name)))
+        for name, label in REVIEW_QUESTIONS
+    ]
     return {
         "stopped": [e for e in events if e.kind in STOPPING_KINDS],
         "outcome_event": outcome,

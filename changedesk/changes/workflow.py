@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
@@ -76,20 +77,22 @@ Guard = Callable[[Change], dict[str, str]]
 
 def emergency_justified(change: Change) -> dict[str, str]:
     if change.is_emergency and not change.emergency_justification.strip():
-        return {"emergency_justification": "Say why this change cannot wait."}
+        return {"emergency_justification": gettext("Say why this change cannot wait.")}
     return {}
 
 
 def peer_reviewer_named(change: Change) -> dict[str, str]:
     if change.school.peer_review_enabled and change.peer_reviewer_id is None:
-        return {"peer_reviewer": "Name a peer reviewer before you submit the plan."}
+        return {"peer_reviewer": gettext("Name a peer reviewer before you submit the plan.")}
     return {}
 
 
 def ratified_if_emergency(change: Change) -> dict[str, str]:
     if UNRATIFIED_EMERGENCY.test(change):
         return {
-            "ratified": "The final approver must ratify this emergency change before it closes."
+            "ratified": gettext(
+                "The final approver must ratify this emergency change before it closes."
+            )
         }
     return {}
 
@@ -99,17 +102,19 @@ def ratified_if_emergency(change: Change) -> dict[str, str]:
 
 def _outcome(value: Any) -> tuple[Any, str]:
     if value not in Outcome.values:
-        return None, f"Choose the outcome: one of {', '.join(Outcome.values)}."
+        return None, gettext("Choose the outcome: one of %(outcomes)s.") % {
+            "outcomes": ", ".join(Outcome.values)
+        }
     return value, ""
 
 
 def _yes_no(value: Any) -> tuple[Any, str]:
-    return (value, "") if isinstance(value, bool) else (None, "Answer yes or no.")
+    return (value, "") if isinstance(value, bool) else (None, gettext("Answer yes or no."))
 
 
 def _records_updated(value: Any) -> tuple[Any, str]:
     if value is False:
-        return None, "Update the configuration records before you close the change."
+        return None, gettext("Update the configuration records before you close the change.")
     return _yes_no(value)
 
 
@@ -138,7 +143,7 @@ class Transition:
     requires: tuple[str, ...] = ()
     guards: tuple[Guard, ...] = ()
     # What the person is told when the RFC lacks something the row requires.
-    refusal: str = "Some sections need filling in first."
+    refusal: str = gettext_noop("Some sections need filling in first.")
     needs_reason: bool = False
     # The content this action approves: its digest is recorded with the event.
     approves: tuple[str, ...] = ()
@@ -194,7 +199,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     # guards it), it goes ahead at once, its window still weighed against the calendar.
     Transition(S.DRAFT, A.RAISE_STANDARD, S.APPROVED, R.ORIGINATOR,
                requires=("title", "description", "reason", *PLAN_FIELDS), approves=ALL_CONTENT,
-               only_when=STANDARD, refusal="A standard change needs its plan and window.",
+               only_when=STANDARD,
+               refusal=gettext_noop("A standard change needs its plan and window."),
                signature="Standard change (approved as its template)",
                signed_when=lambda change: change.is_standard),
     Transition(S.DRAFT, A.WITHDRAW, S.WITHDRAWN, R.ORIGINATOR),
@@ -246,7 +252,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     # 9 and 10. The records are updated, the short review answered, and the originator closes.
     Transition(S.IMPLEMENTED, A.CLOSE, S.CLOSED, R.ORIGINATOR, payload=(*REVIEW, "item_changes"),
                guards=(ratified_if_emergency,), effects=(items.record_item_notes,),
-               refusal="The action needs more information.", task="update the records and close it",
+               refusal=gettext_noop("The action needs more information."),
+               task="update the records and close it",
                signature="Closed by originator"),
 )  # fmt: skip
 
@@ -371,16 +378,26 @@ def unmet(change: Change, transition: Transition) -> dict[str, str]:
     return found
 
 
+def lower_label(label: str) -> str:
+    """An English label (a field's verbose name, an action's or a role's label) in the
+    active language, with a small first letter: the catalogue holds it capitalised
+    ("final approver" → "cymeradwywr terfynol"); one it lacks stays as it is."""
+    capital = label[:1].upper() + label[1:]
+    translated = gettext(capital)
+    return translated[:1].lower() + translated[1:]
+
+
 def _missing(change: Change, transition: Transition) -> dict[str, str]:
-    verb = transition.action.label.lower()
+    verb = lower_label(transition.action.label)
     errors = {
-        name: f"Fill in the {label} before you {verb}."
+        name: gettext("Fill in the %(field)s before you %(verb)s.")
+        % {"field": lower_label(label), "verb": verb}
         for name, label in unmet(change, transition).items()
     }
     for guard in transition.guards:
         errors.update(guard(change))
     if change.planned_start and change.planned_end and change.planned_end <= change.planned_start:
-        errors["planned_end"] = "The planned end must be after the planned start."
+        errors["planned_end"] = gettext("The planned end must be after the planned start.")
     errors.update(_people_errors(change))
     return errors
 
@@ -415,7 +432,7 @@ def _apply_payload(change: Change, transition: Transition, data: dict[str, Any])
                 setattr(change, name, value)
             recorded[name] = value
     if errors:
-        raise InvalidAction("The action needs more information.", errors)
+        raise InvalidAction(gettext("The action needs more information."), errors)
     return recorded
 
 
@@ -452,14 +469,19 @@ def perform(
         transition = transition_for(change.state, action)
         if transition is None or not transition.applies(change):
             raise StaleChange(
-                f"{change.reference} is {change.get_state_display().lower()}: "
-                f"“{Action(action).label}” is not possible now."
+                gettext("%(reference)s is %(state)s: “%(action)s” is not possible now.")
+                % {
+                    "reference": change.reference,
+                    "state": lower_label(change.get_state_display()),
+                    "action": gettext(Action(action).label),
+                }
             )
         on_behalf_of, recorded = _authorise(actor, change, transition, data)
         waited_for = {(t.action, t.by) for t in tasks(change)}
         if transition.needs_reason and not comment:
             raise InvalidAction(
-                "Give a reason.", {"comment": "Say why, so the originator knows what to do next."}
+                gettext("Give a reason."),
+                {"comment": gettext("Say why, so the originator knows what to do next.")},
             )
         before = {name: field_value(change, name) for name in _RECORDED}
         recorded.update(_apply_payload(change, transition, data))
@@ -467,7 +489,7 @@ def perform(
             setattr(change, transition.person, actor)
         errors = _missing(change, transition)
         if errors:
-            raise InvalidAction(transition.refusal, errors)
+            raise InvalidAction(gettext(transition.refusal), errors)
         recorded.update(extensions.run_guards(change, transition, data))
         recorded.update(channel or {})
         from_state = change.state
@@ -534,26 +556,32 @@ _SAVED = tuple(dict.fromkeys(["state", *(n for t in TRANSITIONS for n, _ in t.se
 
 def _refusal(change: Change, transition: Transition, actor: User) -> str:
     """Why `actor` may not take the step, said to them."""
-    who = Role(transition.by).label.lower()
+    who = lower_label(Role(transition.by).label)
     named: User | None = getattr(change, transition.person)
-    verb = transition.action.label.lower()
+    verb = lower_label(transition.action.label)
+    said = {"reference": change.reference, "verb": verb, "who": who, "school": change.school.name}
     if transition.by == Role.ORIGINATOR:
-        return f"Only the originator of {change.reference} may {verb}."
+        return gettext("Only the originator of %(reference)s may %(verb)s.") % said
     if actor.pk == change.originator_id and not permissions.separation_allows(
         actor.pk, change.originator_id, transition.by, change.school
     ):
         return (
-            f"You raised {change.reference}, so you may not {verb} it as its {who}: "
-            f"{change.school.name} asks for someone other than the originator."
+            gettext(
+                "You raised %(reference)s, so you may not %(verb)s it as its %(who)s: "
+                "%(school)s asks for someone other than the originator."
+            )
+            % said
         )
     if named is not None and named.pk == actor.pk:
         return (
-            f"You are named as {who} on {change.reference} but no longer hold that role at "
-            f"{change.school.name}: ask a school administrator."
+            gettext(
+                "You are named as %(who)s on %(reference)s but no longer hold that role at "
+                "%(school)s: ask a school administrator."
+            )
+            % said
         )
     if named is not None:
-        return (
-            f"Only {named.display_name}, the {who} named on {change.reference}, "
-            f"or their deputy may {verb}."
-        )
-    return f"Only a {who} of {change.school.name} may {verb}."
+        return gettext(
+            "Only %(name)s, the %(who)s named on %(reference)s, or their deputy may %(verb)s."
+        ) % {**said, "name": named.display_name}
+    return gettext("Only a %(who)s of %(school)s may %(verb)s.") % said

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import User
 from changedesk.changes.choices import AWAITING_DECISION_STATES
@@ -55,7 +57,7 @@ def agenda_rows(
         row = AgendaRow(
             item=item,
             approver=approver,
-            role=Role(step[0].by).label.lower() if step else "",
+            role=gettext(Role(step[0].by).label).lower() if step else "",
             approver_present=approver is not None and approver.pk in present_ids,
             form=None,
             moved_on=not item.is_decided and not awaiting,

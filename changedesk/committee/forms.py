@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, User
 from changedesk.committee.choices import Decision
@@ -37,15 +39,21 @@ def school_members(school: School) -> Any:
 
 
 class MeetingForm(forms.Form):
-    title = forms.CharField(max_length=200, help_text="E.g. “CAC, spring term 2”.")
-    held_at = forms.DateTimeField(label="Date and time", widget=DateTimeLocalInput())
-    chair = PersonChoiceField(queryset=User.objects.none(), empty_label="Choose the chair")
+    title = forms.CharField(
+        label=_("Title"), max_length=200, help_text=_("E.g. “CAC, spring term 2”.")
+    )
+    held_at = forms.DateTimeField(label=_("Date and time"), widget=DateTimeLocalInput())
+    chair = PersonChoiceField(
+        label=_("Chair"), queryset=User.objects.none(), empty_label=_("Choose the chair")
+    )
     minutes = forms.CharField(
-        label="General minutes",
+        label=_("General minutes"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Apologies, matters arising, other business. The decisions are minuted "
-        "item by item on the agenda.",
+        help_text=_(
+            "Apologies, matters arising, other business. The decisions are minuted "
+            "item by item on the agenda."
+        ),
     )
 
     def __init__(
@@ -69,11 +77,11 @@ class MeetingForm(forms.Form):
 
 class AttendanceForm(forms.Form):
     members_present = PeopleChoiceField(
-        label="Members present",
+        label=_("Members present"),
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The committee can decide for an approver only if they are ticked here.",
+        help_text=_("The committee can decide for an approver only if they are ticked here."),
     )
 
     def __init__(self, *args: Any, meeting: Meeting, **kwargs: Any) -> None:
@@ -96,12 +104,14 @@ class AttendanceForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=Decision.choices, widget=forms.RadioSelect
+    )
     minute = forms.CharField(
-        label="Minute",
+        label=_("Minute"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What the committee said, for the minutes.",
+        help_text=_("What the committee said, for the minutes."),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
@@ -119,14 +129,24 @@ class DecisionForm(forms.Form):
         if len(decisions) == 1:
             self.initial["decision"] = decisions[0].value
         if needs_minute:
-            which = " or ".join(d.label.lower() for d in needs_minute)
-            self.fields["minute"].help_text = (
-                f"What the committee said. Needed to {which}: it is the reason the "
+            which = gettext(" or ").join(str(d.label).lower() for d in needs_minute)
+            self.fields["minute"].help_text = gettext(
+                "What the committee said. Needed to %(which)s: it is the reason the "
                 "originator reads."
-            )
+            ) % {"which": which}
 
 
 class ReminderSettingsForm(forms.ModelForm[ReminderSettings]):
     class Meta:
         model = ReminderSettings
         fields = ["nudges_enabled", "nudge_after_days"]
+        labels = {
+            "nudges_enabled": _("Send reminders"),
+            "nudge_after_days": _("Remind after (days)"),
+        }
+        help_texts = {
+            "nudges_enabled": _(
+                "E-mail the people an RFC is waiting for when it has waited too long."
+            ),
+            "nudge_after_days": _("And again every this many days while it still waits."),
+        }

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from changedesk.changes.extensions import Authority, Extension, Job, Note
 from changedesk.changes.models import ChangeEvent
@@ -27,7 +28,7 @@ def _meeting_note(event: ChangeEvent) -> list[Note]:
     if not meeting:
         return []
     url = reverse("committee:detail", args=[event.change.school.slug, meeting])
-    return [Note(text="Decided in a change advisory committee meeting", url=url)]
+    return [Note(text=gettext("Decided in a change advisory committee meeting"), url=url)]
 
 
 def _run_nudges(now: datetime) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import APPROVER_ROLES, Role
@@ -55,8 +56,10 @@ def may_run(user: Any, meeting: Meeting) -> bool:
 def _must_run(user: User, meeting: Meeting) -> None:
     if not may_run(user, meeting):
         raise NotPermitted(
-            f"Only the chair of “{meeting.title}” or a school administrator of "
-            f"{meeting.school.name} may do this."
+            gettext(
+                "Only the chair of “%(title)s” or a school administrator of %(school)s may do this."
+            )
+            % {"title": meeting.title, "school": meeting.school.name}
         )
 
 
@@ -99,18 +102,21 @@ def _clean_meeting(school: School, values: dict[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     title = str(values.get("title") or "").strip()
     if not title:
-        errors["title"] = "Give the meeting a title, e.g. “CAC, spring term 2”."
+        errors["title"] = gettext("Give the meeting a title, e.g. “CAC, spring term 2”.")
     elif len(title) > 200:
-        errors["title"] = "At most 200 characters."
+        errors["title"] = gettext("At most 200 characters.")
     values["title"] = title
     held_at = values.get("held_at")
     if not isinstance(held_at, datetime):
-        errors["held_at"] = "Give the date and time of the meeting."
+        errors["held_at"] = gettext("Give the date and time of the meeting.")
     chair = values.get("chair")
     if not isinstance(chair, User):
-        errors["chair"] = "Name who chairs the meeting."
+        errors["chair"] = gettext("Name who chairs the meeting.")
     elif _members(school, [chair])[1]:
-        errors["chair"] = f"{chair.display_name} is not a member of {school.name}."
+        errors["chair"] = gettext("%(name)s is not a member of %(school)s.") % {
+            "name": chair.display_name,
+            "school": school.name,
+        }
     values["minutes"] = str(values.get("minutes") or "")
     return errors
 
@@ -119,11 +125,14 @@ def create_meeting(school: School, actor: User, data: dict[str, Any]) -> Meeting
     """Plan a meeting of `school`'s committee; a school administrator's task."""
     actor = _with_roles(actor)
     if not is_school_admin(actor, school):
-        raise NotPermitted(f"Only a school administrator of {school.name} may plan a meeting.")
+        raise NotPermitted(
+            gettext("Only a school administrator of %(school)s may plan a meeting.")
+            % {"school": school.name}
+        )
     values = {name: data.get(name) for name in MEETING_FIELDS}
     errors = _clean_meeting(school, values)
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     return Meeting.objects.create(school=school, created_by=actor, **values)
 
 
@@ -155,10 +164,12 @@ def record_attendance(meeting_id: int, actor: User, present: Iterable[User]) -> 
         members, strangers = _members(meeting.school, present)
         if strangers:
             raise InvalidAction(
-                "Only members of the school can attend.",
-                {"members_present": f"Not members of {meeting.school.name}: "
-                 f"{', '.join(sorted(strangers))}."},
-            )  # fmt: skip
+                gettext("Only members of the school can attend."),
+                {
+                    "members_present": gettext("Not members of %(school)s: %(people)s.")
+                    % {"school": meeting.school.name, "people": ", ".join(sorted(strangers))}
+                },
+            )
         kept = {u.pk for u in members}
         decided_for = (
             User.objects.filter(
@@ -170,10 +181,15 @@ def record_attendance(meeting_id: int, actor: User, present: Iterable[User]) -> 
         missing = [u.display_name for u in decided_for]
         if missing:
             raise InvalidAction(
-                "The committee has already decided for someone you left out.",
-                {"members_present": f"{', '.join(missing)} took part in decisions already "
-                 "recorded, so must stay on the list."},
-            )  # fmt: skip
+                gettext("The committee has already decided for someone you left out."),
+                {
+                    "members_present": gettext(
+                        "%(people)s took part in decisions already recorded, so must stay on "
+                        "the list."
+                    )
+                    % {"people": ", ".join(missing)}
+                },
+            )
         meeting.members_present.set(members)
         meeting.save(update_fields=["updated_at"])
     return meeting
@@ -331,13 +347,19 @@ def decide(
             _must_run(actor, meeting)
             if item.is_decided:
                 raise StaleChange(
-                    f"The committee has already decided on {item.change.reference}: "
-                    f"{item.get_decision_display().lower()}."
+                    gettext("The committee has already decided on %(reference)s: %(decision)s.")
+                    % {
+                        "reference": item.change.reference,
+                        "decision": str(item.get_decision_display()).lower(),
+                    }
                 )
             if item.change.state not in AWAITING_DECISION_STATES:
                 raise StaleChange(
-                    f"{item.change.reference} is {item.change.get_state_display().lower()}: "
-                    "it no longer awaits a decision."
+                    gettext("%(reference)s is %(state)s: it no longer awaits a decision.")
+                    % {
+                        "reference": item.change.reference,
+                        "state": gettext(item.change.get_state_display()).lower(),
+                    }
                 )
             action = DECISION_ACTIONS.get(decision)
             if action is not None:
@@ -407,40 +429,51 @@ def _approver_for(change: Change, transition: Transition, present: Mapping[int, 
     `present` (by id) are recorded at its meeting; else the refusal, in the plain words the
     meeting page shows next to the RFC and the server gives when the decision is posted
     anyway. The one statement of what the committee may decide, for both."""
-    verb = transition.action.label.lower()
+    verb = gettext(transition.action.label).lower()
     if transition.by not in APPROVER_ROLES:
-        raise InvalidAction(f"The committee decides approvals; it may not {verb}.")
+        raise InvalidAction(
+            gettext("The committee decides approvals; it may not %(verb)s.") % {"verb": verb}
+        )
     named: User | None = getattr(change, transition.person)
-    role = Role(transition.by).label.lower()
+    role = gettext(Role(transition.by).label).lower()
     if named is None:
         raise InvalidAction(
-            f"No {role} is named on {change.reference}: the committee can only defer it.",
-            {transition.person: f"Name the {role} first."},
+            gettext("No %(role)s is named on %(reference)s: the committee can only defer it.")
+            % {"role": role, "reference": change.reference},
+            {transition.person: gettext("Name the %(role)s first.") % {"role": role}},
         )
     if named.pk not in present:
         raise NotPermitted(
-            f"{named.display_name} ({role}) is not at this meeting: "
-            f"the committee can only defer {change.reference}."
+            gettext(
+                "%(name)s (%(role)s) is not at this meeting: "
+                "the committee can only defer %(reference)s."
+            )
+            % {"name": named.display_name, "role": role, "reference": change.reference}
         )
     approver = _with_roles(present[named.pk])
     allowed, deputy_for = acting_for(approver, change, transition)
     if not allowed or deputy_for is not None:
         raise NotPermitted(
-            f"{_why_not_for(approver, change, transition)}: the committee can only defer it."
+            gettext("%(reason)s: the committee can only defer it.")
+            % {"reason": _why_not_for(approver, change, transition)}
         )
     return approver
 
 
 def _why_not_for(approver: User, change: Change, transition: Transition) -> str:
     """Why `acting_for` refused the approver present, in words (the rule is its own)."""
-    role = Role(transition.by).label.lower()
+    role = gettext(Role(transition.by).label).lower()
     name = approver.display_name
+    words = {"name": name, "role": role, "reference": change.reference}
     if not approver.is_active:
-        return f"The account of {name} ({role}) is deactivated"
+        return gettext("The account of %(name)s (%(role)s) is deactivated") % words
     if transition.by not in permissions.roles(approver, change.school):
-        article = "an" if role[0] in "aeiou" else "a"
-        return f"{name} is named on {change.reference} but is no longer {article} {role}"
-    return (
-        f"{name} raised {change.reference}, so may not "
-        f"{transition.action.label.lower()} it as its {role}"
-    )
+        if role[0] in "aeiou":
+            return (
+                gettext("%(name)s is named on %(reference)s but is no longer an %(role)s") % words
+            )
+        return gettext("%(name)s is named on %(reference)s but is no longer a %(role)s") % words
+    return gettext("%(name)s raised %(reference)s, so may not %(verb)s it as its %(role)s") % {
+        **words,
+        "verb": gettext(transition.action.label).lower(),
+    }

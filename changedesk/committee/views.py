@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.current import current_user as _current_user
@@ -55,7 +56,8 @@ def _running(request: HttpRequest, slug: str, pk: int) -> Meeting:
     meeting = _meeting(request, slug, pk)
     if not services.may_run(_current_user(request), meeting):
         raise PermissionDenied(
-            f"Only the chair of “{meeting.title}” or a school administrator may do this."
+            gettext("Only the chair of “%(title)s” or a school administrator may do this.")
+            % {"title": meeting.title}
         )
     return meeting
 
@@ -63,7 +65,13 @@ def _running(request: HttpRequest, slug: str, pk: int) -> Meeting:
 def _administered(request: HttpRequest, slug: str, what: str = "do this") -> School:
     school = member_school(request, slug)
     if not is_school_admin(_current_user(request), school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may {what}.")
+        refusals = {
+            "plan a meeting": gettext(
+                "Only a school administrator of %(school)s may plan a meeting."
+            ),
+            "do this": gettext("Only a school administrator of %(school)s may do this."),
+        }
+        raise PermissionDenied(refusals[what] % {"school": school.name})
     return school
 
 
@@ -117,7 +125,7 @@ def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
             "committee/meeting_form.html",
             {"school": school, "meeting": None},
             save=lambda: services.create_meeting(school, user, form.values()),
-            done="The meeting is planned. Build its agenda when ready.",
+            done=gettext("The meeting is planned. Build its agenda when ready."),
         )
 
 
@@ -133,7 +141,7 @@ def meeting_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "committee/meeting_form.html",
             {"school": meeting.school, "meeting": meeting},
             save=lambda: services.update_meeting(meeting.pk, user, form.values()),
-            done="The meeting is saved.",
+            done=gettext("The meeting is saved."),
         )
 
 
@@ -186,14 +194,16 @@ def attendees(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         save=lambda: services.record_attendance(
             meeting.pk, user, form.cleaned_data["members_present"]
         ),
-        done="The attendance is recorded.",
+        done=gettext("The attendance is recorded."),
     )
 
 
 def _added(added: int) -> str:
     if added:
-        return f"{added} RFC{'s' if added != 1 else ''} added to the agenda."
-    return info("No RFC awaiting approval is missing from the agenda.")
+        return ngettext(
+            "%(count)s RFC added to the agenda.", "%(count)s RFCs added to the agenda.", added
+        ) % {"count": added}
+    return info(gettext("No RFC awaiting approval is missing from the agenda."))
 
 
 @require_POST
@@ -214,7 +224,11 @@ def decide(request: HttpRequest, slug: str, pk: int, item_pk: int) -> HttpRespon
     decisions = services.decisions_in_state(item)
     if not decisions:
         # Decided already, here or outside the meeting, perhaps from another tab.
-        messages.error(request, f"{item.change.reference} no longer awaits a decision.")
+        messages.error(
+            request,
+            gettext("%(reference)s no longer awaits a decision.")
+            % {"reference": item.change.reference},
+        )
         return redirect(back)
     form = DecisionForm(request.POST, prefix=f"item{item.pk}", decisions=decisions)
     with timezone.override(meeting.school.zone):
@@ -277,6 +291,6 @@ def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
         "committee/settings.html",
         {"school": school},
         save=form.save,
-        done="The reminder settings are saved.",
+        done=gettext("The reminder settings are saved."),
         success_url=reverse("committee:list", args=[school.slug]),
     )

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from changedesk.communication.choices import LEAD_TIME_CHOICES
+from changedesk.communication.choices import LEAD_TIME_CHOICES, SummaryFrequency
 from changedesk.communication.models import CommunicationSettings, Notice
 from changedesk.communication.plain import plain_lead
 
@@ -86,28 +86,41 @@ class LeadTimesField(forms.TypedMultipleChoiceField):
 
 class CommunicationSettingsForm(forms.ModelForm[CommunicationSettings]):
     reminder_lead_minutes = LeadTimesField(
-        label="Remind the staff list",
+        label=_("Remind the staff list"),
         required=False,
-        help_text="Before a change starts. Tick none to send no reminders.",
+        help_text=_("Before a change starts. Tick none to send no reminders."),
     )
 
     class Meta:
         model = CommunicationSettings
         fields = ["staff_list_address", "reminder_lead_minutes", "summary_frequency"]
-        labels = {"summary_frequency": "Summary of approvals and rejections"}
+        labels = {
+            "staff_list_address": _("Staff e-mail list"),
+            "summary_frequency": _("Summary of approvals and rejections"),
+        }
         help_texts = {
-            "summary_frequency": "Posted on the notice board and e-mailed to the staff list, "
-            "on Monday morning or on the first of the month.",
+            "staff_list_address": _(
+                "One address that reaches every member of staff, e.g. staff@school.example. "
+                "Leave it blank to post notices on the board only."
+            ),
+            "summary_frequency": _(
+                "Posted on the notice board and e-mailed to the staff list, "
+                "on Monday morning or on the first of the month."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = list(LEAD_TIME_CHOICES)
-        offered = {minutes for minutes, _ in choices}
+        choices: list[tuple[int, Any]] = [(m, _(label)) for m, label in LEAD_TIME_CHOICES]
+        offered = {minutes for minutes, _label in choices}
         # A time set through the API stays visible, so saving the form does not drop it.
         for minutes in self.instance.lead_minutes:
             if minutes not in offered:
                 choices.append((minutes, f"{plain_lead(minutes)} before"))
+        # The labels (choices.py) reach the catalogue through gettext_noop there.
+        frequency = self.fields["summary_frequency"]
+        assert isinstance(frequency, forms.TypedChoiceField)
+        frequency.choices = [(value, _(label)) for value, label in SummaryFrequency.choices]
         field = self.fields["reminder_lead_minutes"]
         assert isinstance(field, forms.TypedMultipleChoiceField)
         field.choices = sorted(choices, key=lambda c: -int(c[0]))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from changedesk.accounts.models import School
 from changedesk.changes.choices import EventKind, Outcome, State
@@ -149,11 +150,12 @@ def last_complete_period(frequency: str, now: datetime, tz: ZoneInfo) -> tuple[d
     return _boundary_before(frequency, end), end
 
 
+# Stored in English in the summary's mail; its templates translate them (gettext_noop).
 DECISIONS = {
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "implemented": "Carried out",
-    "failed": "Failed and backed out",
+    "approved": gettext_noop("Approved"),
+    "rejected": gettext_noop("Rejected"),
+    "implemented": gettext_noop("Carried out"),
+    "failed": gettext_noop("Failed and backed out"),
 }
 
 
@@ -201,7 +203,8 @@ def _decision(event: ChangeEvent) -> tuple[str, str] | None:
         outcome = (event.data or {}).get("outcome")
         if outcome == Outcome.FAILED_BACKED_OUT:
             return "failed", ""
-        return "implemented", "partly" if outcome == Outcome.PARTIALLY_SUCCEEDED else ""
+        partly = gettext_noop("partly")
+        return "implemented", partly if outcome == Outcome.PARTIALLY_SUCCEEDED else ""
     return None
 
 

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.current import current_user as _current_user
@@ -215,7 +216,7 @@ def notice_create(request: HttpRequest, slug: str) -> HttpResponse:
             "communication/notice_form.html",
             {"school": school, "notice": None},
             save=lambda: services.create_notice(school, user, form.values()),
-            done="The notice is saved as a draft.",
+            done=gettext("The notice is saved as a draft."),
         )
 
 
@@ -230,7 +231,10 @@ def notice_draft(request: HttpRequest, slug: str, change_id: int) -> HttpRespons
         request,
         lambda: services.draft_from_change(change.pk, user),
         done=lambda drafted: (
-            f"A notice is drafted from {change.reference}: check the words." if drafted[1] else ""
+            gettext("A notice is drafted from %(reference)s: check the words.")
+            % {"reference": change.reference}
+            if drafted[1]
+            else ""
         ),
         then=change,
         done_then=lambda drafted: reverse("communication:edit", args=[slug, drafted[0].pk]),
@@ -252,7 +256,7 @@ def notice_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "communication/notice_form.html",
             {"school": notice.school, "notice": notice},
             save=lambda: services.update_notice(notice.pk, user, form.values()),
-            done="The notice is saved.",
+            done=gettext("The notice is saved."),
         )
 
 
@@ -278,13 +282,15 @@ def notice_publish(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         slug,
         pk,
         services.publish_notice,
-        "The notice is on the board, and the staff list has been e-mailed.",
+        gettext("The notice is on the board, and the staff list has been e-mailed."),
     )
 
 
 @require_POST
 def notice_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    return _act(request, slug, pk, services.withdraw_notice, "The notice is taken off the board.")
+    return _act(
+        request, slug, pk, services.withdraw_notice, gettext("The notice is taken off the board.")
+    )
 
 
 # --- Settings. ---
@@ -308,7 +314,7 @@ def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
         "communication/settings.html",
         {"school": school, "config": config, "board_path": board_path(config)},
         save=form.save,
-        done="The communication settings are saved.",
+        done=gettext("The communication settings are saved."),
         success_url=reverse("communication:settings", args=[school.slug]),
     )
 
@@ -319,7 +325,9 @@ def board_key_regenerate(request: HttpRequest, slug: str) -> HttpResponse:
     return act(
         request,
         lambda: services.regenerate_board_key(school, _current_user(request)),
-        done="The notice board has a new link. The old one no longer works: share the new one.",
+        done=gettext(
+            "The notice board has a new link. The old one no longer works: share the new one."
+        ),
         then=reverse("communication:settings", args=[school.slug]),
         refused=forbid,
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.configuration.models import ConfigurationItem, ItemKind
 from changedesk.lib.filters import FilterSet, SchoolFilter
 from changedesk.lib.search import search
 
-STATUSES = [("active", "In use"), ("retired", "Retired"), ("all", "All")]
+STATUSES = [("active", _("In use")), ("retired", _("Retired")), ("all", _("All"))]
 
 
 class ItemFilterSet(FilterSet):

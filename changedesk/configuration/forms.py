@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, User
 from changedesk.configuration.importer import MAX_BYTES, MAX_ROWS
@@ -22,13 +24,22 @@ class ItemForm(forms.ModelForm[ConfigurationItem]):
     class Meta:
         model = ConfigurationItem
         fields = ["name", "kind", "identifier", "location", "owner", "users_affected", "notes"]
+        labels = {
+            "name": _("Name"),
+            "kind": _("Kind"),
+            "identifier": _("Identifier or asset tag"),
+            "location": _("Location"),
+            "owner": _("Owner"),
+            "users_affected": _("Users who depend on it"),
+            "notes": _("Notes"),
+        }
         field_classes = {"owner": OwnerChoiceField}
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
         help_texts = {
-            "name": "What people call it, e.g. “ICT suite 2, 30 PCs” or “MIS server”.",
-            "identifier": "An asset tag or hostname; unique in the school. Optional.",
-            "location": "Where it is, e.g. “Server room” or “Block B, room 12”.",
-            "users_affected": "Roughly how many people use it; 0 if unsure.",
+            "name": _("What people call it, e.g. “ICT suite 2, 30 PCs” or “MIS server”."),
+            "identifier": _("An asset tag or hostname; unique in the school. Optional."),
+            "location": _("Where it is, e.g. “Server room” or “Block B, room 12”."),
+            "users_affected": _("Roughly how many people use it; 0 if unsure."),
         }
 
     def __init__(self, *args: Any, school: School, **kwargs: Any) -> None:
@@ -37,7 +48,7 @@ class ItemForm(forms.ModelForm[ConfigurationItem]):
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = school_members(school)
-        owner.empty_label = "— no one named —"
+        owner.empty_label = gettext("— no one named —")
         users = self.fields["users_affected"]
         users.required = False
         users.widget.attrs.update({"min": 0})
@@ -55,8 +66,13 @@ class ItemForm(forms.ModelForm[ConfigurationItem]):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text=f"UTF-8 CSV, at most {MAX_BYTES // (1024 * 1024)} MB ({MAX_ROWS:,} rows), with "
-        "the column names in the first row.",
+        label=_("CSV file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = gettext(
+            "UTF-8 CSV, at most %(megabytes)s MB (%(rows)s rows), with the column names in the "
+            "first row."
+        ) % {"megabytes": MAX_BYTES // (1024 * 1024), "rows": f"{MAX_ROWS:,}"}

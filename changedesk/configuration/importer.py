@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts.models import School, User
 from changedesk.accounts.permissions import with_roles
@@ -146,19 +147,22 @@ def decode(data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ImportRefused(
-            f"The file is not UTF-8 text (byte {error.start + 1} cannot be read). "
-            "Save it from your spreadsheet as “CSV UTF-8” and try again."
+            gettext(
+                "The file is not UTF-8 text (byte %(byte)s cannot be read). Save it "
+                "from your spreadsheet as “CSV UTF-8” and try again."
+            )
+            % {"byte": error.start + 1}
         ) from None
     if "\x00" in text:
-        raise ImportRefused("The file contains NUL characters: is it really a CSV file?")
+        raise ImportRefused(gettext("The file contains NUL characters: is it really a CSV file?"))
     return text.removeprefix(BOM)
 
 
 def too_big(size: int) -> str:
-    return (
-        f"The file is {_size(size)}; the most that can be imported at once is "
-        f"{_size(MAX_BYTES)} ({MAX_ROWS:,} rows). Split it into smaller files."
-    )
+    return gettext(
+        "The file is %(size)s; the most that can be imported at once is "
+        "%(most)s (%(rows)s rows). Split it into smaller files."
+    ) % {"size": _size(size), "most": _size(MAX_BYTES), "rows": f"{MAX_ROWS:,}"}
 
 
 def _size(size: int) -> str:
@@ -173,8 +177,10 @@ def header(text: str) -> tuple[str, ...]:
             if any(cell.strip() for cell in cells):
                 return _columns(cells)
     except csv.Error as error:
-        raise ImportRefused(f"The file cannot be read as CSV: {error}.") from None
-    raise ImportRefused("The file is empty. The first row must name the columns.")
+        raise ImportRefused(
+            gettext("The file cannot be read as CSV: %(error)s.") % {"error": error}
+        ) from None
+    raise ImportRefused(gettext("The file is empty. The first row must name the columns."))
 
 
 def read(school: School, text: str, progress: Progress = _no_progress) -> ImportPlan:
@@ -239,22 +245,34 @@ def _columns(header: list[str]) -> tuple[str, ...]:
     known = ", ".join(COLUMNS)
     if not any(names) or not any(name in COLUMNS for name in names):
         raise ImportRefused(
-            f"The first row must name the columns ({known}); it reads “{', '.join(header)[:120]}”."
+            gettext("The first row must name the columns (%(known)s); it reads “%(reads)s”.")
+            % {"known": known, "reads": ", ".join(header)[:120]}
         )
     if "" in names:
-        raise ImportRefused(f"Column {names.index('') + 1} of the first row has no name.")
+        raise ImportRefused(
+            gettext("Column %(number)s of the first row has no name.")
+            % {"number": names.index("") + 1}
+        )
     unknown = [header[i].strip() for i, name in enumerate(names) if name not in COLUMNS]
     if unknown:
         raise ImportRefused(
-            f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)[:200]}. "
-            f"The columns are: {known}."
+            ngettext(
+                "Unknown column: %(unknown)s. The columns are: %(columns)s.",
+                "Unknown columns: %(unknown)s. The columns are: %(columns)s.",
+                len(unknown),
+            )
+            % {"unknown": ", ".join(unknown)[:200], "columns": known}
         )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise ImportRefused(f"The column {', '.join(repeated)} appears more than once.")
+        raise ImportRefused(
+            gettext("The column %(names)s appears more than once.") % {"names": ", ".join(repeated)}
+        )
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
-        raise ImportRefused(f"The column “{missing[0]}” is missing from the first row.")
+        raise ImportRefused(
+            gettext("The column “%(name)s” is missing from the first row.") % {"name": missing[0]}
+        )
     return tuple(names)
 
 
@@ -474,7 +492,10 @@ def start(school: School, actor: User, text: str, file_name: str = "") -> ItemIm
     not import into `school` (`NotPermitted`)."""
     actor = with_roles(actor)
     if not may_import(actor, school):
-        raise NotPermitted(f"Only a school administrator of {school.name} may import items.")
+        raise NotPermitted(
+            gettext("Only a school administrator of %(school)s may import items.")
+            % {"school": school.name}
+        )
     columns = header(text)
     return ItemImport.objects.create(
         school=school,
@@ -500,16 +521,18 @@ def confirm(job_id: int, actor: User) -> ItemImport:
         )
         if not may_import(actor, job.school):
             raise NotPermitted(
-                f"Only a school administrator of {job.school.name} may import items."
+                gettext("Only a school administrator of %(school)s may import items.")
+                % {"school": job.school.name}
             )
         if job.created_by_id != actor.pk:
-            raise NotPermitted("Only the person who uploaded the file may import it.")
+            raise NotPermitted(gettext("Only the person who uploaded the file may import it."))
         if job.state != ImportState.PREVIEWED:
             raise InvalidAction(
-                f"This file cannot be imported now: it is {job.get_state_display().lower()}."
+                gettext("This file cannot be imported now: it is %(state)s.")
+                % {"state": job.get_state_display().lower()}
             )
         if job.error_count:
-            raise InvalidAction("The file has problems; correct it and upload it again.")
+            raise InvalidAction(gettext("The file has problems; correct it and upload it again."))
         writes = job.created_count + job.updated_count
         lib_jobs.hand_over(
             QUEUE,

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 from changedesk.lib import jobs as lib_jobs
 
 
 class ItemKind(models.TextChoices):
-    SERVICE = "service", "Service"
-    SERVER = "server", "Server"
-    NETWORK_DEVICE = "network_device", "Network device"
-    SOFTWARE = "software", "Software"
-    DEVICE_GROUP = "device_group", "Device group"
-    OTHER = "other", "Other"
+    SERVICE = "service", _("Service")
+    SERVER = "server", _("Server")
+    NETWORK_DEVICE = "network_device", _("Network device")
+    SOFTWARE = "software", _("Software")
+    DEVICE_GROUP = "device_group", _("Device group")
+    OTHER = "other", _("Other")
 
 
 class ConfigurationItemQuerySet(SchoolScopedQuerySet["ConfigurationItem"]):
@@ -82,12 +83,12 @@ class ConfigurationItem(models.Model):
 class ImportState(models.TextChoices):
     """Where an item import is: checked by the worker, previewed, confirmed, applied."""
 
-    QUEUED = lib_jobs.QUEUED, "Waiting to be checked"
-    CHECKING = lib_jobs.CHECKING, "Being checked"
-    PREVIEWED = lib_jobs.PREVIEWED, "Checked"
-    APPLYING = lib_jobs.APPLYING, "Being imported"
-    DONE = lib_jobs.DONE, "Imported"
-    FAILED = lib_jobs.FAILED, "Not imported"
+    QUEUED = lib_jobs.QUEUED, _("Waiting to be checked")
+    CHECKING = lib_jobs.CHECKING, _("Being checked")
+    PREVIEWED = lib_jobs.PREVIEWED, _("Checked")
+    APPLYING = lib_jobs.APPLYING, _("Being imported")
+    DONE = lib_jobs.DONE, _("Imported")
+    FAILED = lib_jobs.FAILED, _("Not imported")
 
 
 # The states in which the worker has (or will have) something to do: the page polls.

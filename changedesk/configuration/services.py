@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -82,20 +83,27 @@ def validate_item(
     """Field errors for an item's values, as they would be saved in `school`."""
     errors: dict[str, str] = {}
     if not values.get("name"):
-        errors["name"] = "Give the item a name."
+        errors["name"] = gettext("Give the item a name.")
     for name, limit in TEXT_LIMITS.items():
         value = values.get(name) or ""
         if len(value) > limit:
-            errors[name] = f"At most {limit} characters (this has {len(value)})."
+            errors[name] = gettext("At most %(limit)s characters (this has %(length)s).") % {
+                "limit": limit,
+                "length": len(value),
+            }
         elif "\x00" in value:
-            errors[name] = "This contains a character that cannot be stored."
+            errors[name] = gettext("This contains a character that cannot be stored.")
     if values.get("kind") not in ItemKind.values:
-        errors["kind"] = f"Choose the kind: one of {', '.join(ItemKind.values)}."
+        errors["kind"] = gettext("Choose the kind: one of %(kinds)s.") % {
+            "kinds": ", ".join(ItemKind.values)
+        }
     users = values.get("users_affected")
     if not isinstance(users, int) or isinstance(users, bool) or users < 0:
-        errors["users_affected"] = "Give a whole number, 0 or more."
+        errors["users_affected"] = gettext("Give a whole number, 0 or more.")
     elif users > MAX_USERS:
-        errors["users_affected"] = f"It must be at most {MAX_USERS:,}."
+        errors["users_affected"] = gettext("It must be at most %(most)s.") % {
+            "most": f"{MAX_USERS:,}"
+        }
     identifier = values.get("identifier") or ""
     if identifier and "identifier" not in errors:
         clash = ConfigurationItem.objects.filter(school=school, identifier__iexact=identifier)
@@ -103,10 +111,15 @@ def validate_item(
             clash = clash.exclude(pk=instance.pk)
         other = clash.first()
         if other is not None:
-            errors["identifier"] = f"{other.name} already has the identifier {other.identifier}."
+            errors["identifier"] = gettext(
+                "%(item)s already has the identifier %(identifier)s."
+            ) % {"item": other.name, "identifier": other.identifier}
     owner: User | None = values.get("owner")
     if owner is not None and not school_members(school).filter(pk=owner.pk).exists():
-        errors["owner"] = f"{owner.display_name} is not an active member of {school.name}."
+        errors["owner"] = gettext("%(person)s is not an active member of %(school)s.") % {
+            "person": owner.display_name,
+            "school": school.name,
+        }
     return errors
 
 
@@ -115,7 +128,8 @@ def create_item(school: School, actor: User, data: dict[str, Any]) -> Configurat
     actor = permissions.with_roles(actor)
     if not may_manage(actor, school):
         raise NotPermitted(
-            f"Only a school administrator or an originator of {school.name} may add items."
+            gettext("Only a school administrator or an originator of %(school)s may add items.")
+            % {"school": school.name}
         )
     values: dict[str, Any] = {
         "kind": ItemKind.OTHER,
@@ -125,7 +139,7 @@ def create_item(school: School, actor: User, data: dict[str, Any]) -> Configurat
     }
     errors = validate_item(school, values)
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     item = ConfigurationItem(school=school, **values)
     _save(item)
     return item
@@ -142,15 +156,18 @@ def update_item(item_id: int, actor: User, data: dict[str, Any]) -> Configuratio
         )
         if not may_manage(actor, item.school):
             raise NotPermitted(
-                f"Only a school administrator or an originator of {item.school.name} "
-                "may change its items."
+                gettext(
+                    "Only a school administrator or an originator of %(school)s "
+                    "may change its items."
+                )
+                % {"school": item.school.name}
             )
         values = _clean(data)
         for name, value in values.items():
             setattr(item, name, value)
         errors = validate_item(item.school, {n: getattr(item, n) for n in ITEM_FIELDS}, item)
         if errors:
-            raise InvalidAction("Some fields need correcting.", errors)
+            raise InvalidAction(gettext("Some fields need correcting."), errors)
         _save(item)
     return item
 
@@ -162,8 +179,11 @@ def _save(item: ConfigurationItem) -> None:
     except IntegrityError:
         # The identifier check ran before the write; only a concurrent writer gets here.
         raise InvalidAction(
-            "Some fields need correcting.",
-            {"identifier": f"Another item at {item.school.name} has just taken this identifier."},
+            gettext("Some fields need correcting."),
+            {
+                "identifier": gettext("Another item at %(school)s has just taken this identifier.")
+                % {"school": item.school.name}
+            },
         ) from None
 
 
@@ -178,13 +198,22 @@ def delete_item(item_id: int, actor: User) -> None:
         )
         if not may_manage(actor, item.school):
             raise NotPermitted(
-                f"Only a school administrator or an originator of {item.school.name} "
-                "may delete its items."
+                gettext(
+                    "Only a school administrator or an originator of %(school)s "
+                    "may delete its items."
+                )
+                % {"school": item.school.name}
             )
         touched = item.change_links.count()
         if touched:
             raise InvalidAction(
-                f"{item.name} is named on {touched} request{'s' if touched != 1 else ''} for "
-                "change, so it stays in their history: retire it instead."
+                ngettext(
+                    "%(item)s is named on %(count)s request for change, so it stays in its "
+                    "history: retire it instead.",
+                    "%(item)s is named on %(count)s requests for change, so it stays in their "
+                    "history: retire it instead.",
+                    touched,
+                )
+                % {"item": item.name, "count": touched}
             )
         item.delete()

@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -116,13 +117,15 @@ def _school_to_add_to(request: HttpRequest, user: User) -> tuple[School | None, 
     None to ask), and the schools the user may add items to. 403 for someone with none."""
     managed = [s for s in _schools(user) if may_manage(user, s)]
     if not managed:
-        raise PermissionDenied("Only a school administrator or an originator may add items.")
+        raise PermissionDenied(
+            gettext("Only a school administrator or an originator may add items.")
+        )
     slug = request.GET.get("school") or request.POST.get("school")
     if not slug:
         return (managed[0] if len(managed) == 1 else None), managed
     school = _school_for(request, slug)
     if school not in managed:
-        raise PermissionDenied(f"You may not add items to {school}.")
+        raise PermissionDenied(gettext("You may not add items to %(school)s.") % {"school": school})
     return school, managed
 
 
@@ -139,7 +142,9 @@ def item_create(request: HttpRequest) -> HttpResponse:
         "configuration/form.html",
         {"school": school, "item": None},
         save=lambda: create_item(school, user, form.values()),
-        done=lambda item: f"{item.name} is added to {school.name}.",
+        done=lambda item: (
+            gettext("%(item)s is added to %(school)s.") % {"item": item.name, "school": school.name}
+        ),
     )
 
 
@@ -147,7 +152,9 @@ def _managed_item(request: HttpRequest, pk: int) -> ConfigurationItem:
     """The item, if the user may change it: 404 if they may not see it, else 403."""
     item, can_manage = _visible_item(request, pk)
     if not can_manage:
-        raise PermissionDenied(f"You may not change the items of {item.school.name}.")
+        raise PermissionDenied(
+            gettext("You may not change the items of %(school)s.") % {"school": item.school.name}
+        )
     return item
 
 
@@ -163,7 +170,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "configuration/form.html",
         {"school": item.school, "item": item},
         save=lambda: update_item(item.pk, user, form.values()),
-        done=lambda saved: f"{saved.name} is saved.",
+        done=lambda saved: gettext("%(item)s is saved.") % {"item": saved.name},
         success_url=reverse("configuration:detail", args=[item.pk]),
     )
 
@@ -176,11 +183,15 @@ def item_status(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action")
     if action in ("retire", "reinstate"):
         in_use = action == "reinstate"
-        said = "is back in use." if in_use else "is retired; its history stays."
+        said = (
+            gettext("%(item)s is back in use.")
+            if in_use
+            else gettext("%(item)s is retired; its history stays.")
+        )
         return act(
             request,
             lambda: update_item(item.pk, user, {"is_active": in_use}),
-            done=f"{item.name} {said}",
+            done=said % {"item": item.name},
             then=item,
             refused=forbid,
         )
@@ -188,12 +199,12 @@ def item_status(request: HttpRequest, pk: int) -> HttpResponse:
         return act(
             request,
             lambda: delete_item(item.pk, user),
-            done=f"{item.name} is deleted.",
+            done=gettext("%(item)s is deleted.") % {"item": item.name},
             then=item,
             done_then=lambda _: f"{reverse('configuration:list')}?school={item.school.slug}",
             refused=forbid,
         )
-    messages.error(request, "Choose retire, reinstate or delete.")
+    messages.error(request, gettext("Choose retire, reinstate or delete."))
     return redirect(item)
 
 
@@ -237,7 +248,10 @@ def _importable_school(request: HttpRequest, slug: str) -> School:
     """The school, if the user may import into it: 404 if not theirs, else 403."""
     school = _school_for(request, slug)
     if not may_import(_current_user(request), school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may import items.")
+        raise PermissionDenied(
+            gettext("Only a school administrator of %(school)s may import items.")
+            % {"school": school.name}
+        )
     return school
 
 
@@ -278,8 +292,16 @@ def _confirm(request: HttpRequest, school: School, user: User, job: ItemImport) 
         if done.state == ImportState.DONE:
             messages.success(
                 request,
-                f"Imported into {school.name}: {done.created_count} added, "
-                f"{done.updated_count} updated, {done.unchanged_count} unchanged.",
+                gettext(
+                    "Imported into %(school)s: %(created)s added, %(updated)s updated, "
+                    "%(unchanged)s unchanged."
+                )
+                % {
+                    "school": school.name,
+                    "created": done.created_count,
+                    "updated": done.updated_count,
+                    "unchanged": done.unchanged_count,
+                },
             )
             return redirect(f"{reverse('configuration:list')}?school={school.slug}&status=all")
     return redirect("configuration:import_job", slug=school.slug, pk=job.pk)

@@ -32,7 +32,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
 from django.utils.html import escape
+from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
@@ -48,12 +50,12 @@ from changedesk.lib.middleware import database_unavailable, is_database_unreacha
 
 logger = logging.getLogger(__name__)
 
-FIELD_ERRORS_DETAIL = "Some fields need correcting."
+FIELD_ERRORS_DETAIL = gettext_lazy("Some fields need correcting.")
 
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "This request for change has changed since you loaded it."
+    default_detail = gettext_lazy("This request for change has changed since you loaded it.")
     default_code = "conflict"
 
 
@@ -78,7 +80,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # A constraint the checks before the write did not catch can only be a race with
         # another writer (e.g. two RFCs numbered at once): the caller may simply retry.
         logger.warning("Integrity error answered with 409", exc_info=exc)
-        exc = Conflict("Someone else changed this at the same moment. Try again.")
+        exc = Conflict(gettext("Someone else changed this at the same moment. Try again."))
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         response.data = _with_detail(response.data)
@@ -193,9 +195,9 @@ class RefuseUnknownFields:
         if isinstance(data, dict):
             fields = cast(serializers.Serializer[Any], self).fields
             errors = {
-                name: [self.read_only_messages.get(name, "This field is read-only.")]
+                name: [self.read_only_messages.get(name, gettext("This field is read-only."))]
                 if name in fields
-                else ["Unknown field."]
+                else [gettext("Unknown field.")]
                 for name in data
                 if name not in fields or fields[name].read_only
             }
@@ -242,15 +244,15 @@ def wrong_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str:
     if value is None:
         return ""
     if isinstance(field, serializers.BooleanField):
-        return "" if isinstance(value, bool) else "Must be true or false."
+        return "" if isinstance(value, bool) else gettext("Must be true or false.")
     if isinstance(field, serializers.IntegerField):
         whole = isinstance(value, int) and not isinstance(value, bool)
-        return "" if whole else "Must be a whole number."
+        return "" if whole else gettext("Must be a whole number.")
     if isinstance(field, serializers.FloatField):
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        return "" if number else "Must be a number."
+        return "" if number else gettext("Must be a number.")
     if isinstance(field, serializers.CharField):
-        return "" if isinstance(value, str) else "Must be text."
+        return "" if isinstance(value, str) else gettext("Must be text.")
     return ""
 
 
@@ -261,7 +263,7 @@ def wrong_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str:
 class UsernameField(serializers.Field[Any, Any, str, Any]):
     """A person named on an RFC, by username. Resolved against the RFC's school in `validate`."""
 
-    default_error_messages = {"invalid": "Give a username."}
+    default_error_messages = {"invalid": gettext_lazy("Give a username.")}
 
     def to_representation(self, value: Any) -> str:
         username: str = value.username  # a User's (`lib` cannot import `accounts`)
@@ -277,7 +279,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with its UTC offset: a time without one is ambiguous, so it is refused."""
 
     default_error_messages = {
-        "naive": "Give the time with its UTC offset, e.g. 2025-03-01T18:00:00+00:00.",
+        "naive": gettext_lazy("Give the time with its UTC offset, e.g. 2025-03-01T18:00:00+00:00."),
     }
 
     def to_internal_value(self, value: Any) -> datetime:
@@ -317,11 +319,11 @@ ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
 # --- Django's own error answers: JSON under /api/, the product's pages elsewhere. ---
 
 API_PREFIX = "/api/"
-TOO_LARGE = (
+TOO_LARGE = gettext_lazy(
     "The request body is too large: the API accepts at most "
-    "{limit} KB (files are sent to the pages, not the API)."
+    "%(limit)s KB (files are sent to the pages, not the API)."
 )
-TOO_MANY_FIELDS = "The request has too many fields: at most {limit}."
+TOO_MANY_FIELDS = gettext_lazy("The request has too many fields: at most %(limit)s.")
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -333,21 +335,21 @@ def suspicious(exc: SuspiciousOperation) -> tuple[int, str]:
     it is too large)."""
     if isinstance(exc, RequestDataTooBig):
         limit = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) // 1024
-        return 413, TOO_LARGE.format(limit=limit)
+        return 413, str(TOO_LARGE) % {"limit": limit}
     if isinstance(exc, TooManyFieldsSent):
-        return 400, TOO_MANY_FIELDS.format(limit=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)
-    return 400, "The request cannot be read."
+        return 400, str(TOO_MANY_FIELDS) % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    return 400, gettext("The request cannot be read.")
 
 
 def error_json(
-    status_code: int, detail: str, fields: dict[str, list[str]] | None = None
+    status_code: int, detail: str | Promise, fields: dict[str, list[str]] | None = None
 ) -> JsonResponse:
     return JsonResponse({"detail": detail, **(fields or {})}, status=status_code)
 
 
 def bad_request(
     request: HttpRequest,
-    message: str,
+    message: str | Promise,
     status_code: int = 400,
     *,
     fields: dict[str, list[str]] | None = None,
@@ -371,12 +373,14 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Http
     if isinstance(exception, SuspiciousOperation):
         status_code, message = suspicious(exception)
         return bad_request(request, message, status_code)
-    return bad_request(request, "The request cannot be read.")
+    return bad_request(request, gettext("The request cannot be read."))
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
-        message = str(exception or "") or "You do not have permission to perform this action."
+        message = str(exception or "") or gettext(
+            "You do not have permission to perform this action."
+        )
         return error_json(403, message)
     # Django types the exception as required; it is passed on as Django passed it.
     return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
@@ -384,7 +388,7 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
-        return error_json(404, "Not found.")
+        return error_json(404, gettext("Not found."))
     return defaults.page_not_found(request, exception)
 
 
@@ -393,5 +397,5 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if is_database_unreachable(sys.exc_info()[1]):
         return database_unavailable(request)  # a 503: the client may try again
     if is_api(request):
-        return error_json(500, "Something went wrong on our side. The error is logged.")
+        return error_json(500, gettext("Something went wrong on our side. The error is logged."))
     return defaults.server_error(request)

@@ -27,11 +27,14 @@ import django_filters
 from django import forms
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django_filters.constants import EMPTY_VALUES
 
-NUL_MESSAGE = "This contains a NUL character, which cannot be searched for."
-OFFSET_MESSAGE = "Give a UTC offset between -15:59 and +15:59, e.g. 2025-03-01T18:00:00+00:00."
-RANGE_MESSAGE = "Give a time between 0001 and 9999 in UTC."
+NUL_MESSAGE = gettext_lazy("This contains a NUL character, which cannot be searched for.")
+OFFSET_MESSAGE = gettext_lazy(
+    "Give a UTC offset between -15:59 and +15:59, e.g. 2025-03-01T18:00:00+00:00."
+)
+RANGE_MESSAGE = gettext_lazy("Give a time between 0001 and 9999 in UTC.")
 MAX_OFFSET = timedelta(hours=15, minutes=59)
 
 
@@ -81,7 +84,7 @@ class YesNoField(forms.NullBooleanField):
             return False
         if value in (None, ""):
             return None
-        raise forms.ValidationError("Give true or false.", code="invalid")
+        raise forms.ValidationError(gettext("Give true or false."), code="invalid")
 
 
 class BooleanFilter(django_filters.BooleanFilter):
@@ -201,11 +204,11 @@ def time_problem(value: Any) -> str:
             continue
         offset = one.utcoffset()
         if offset is not None and abs(offset) > MAX_OFFSET:
-            return OFFSET_MESSAGE
+            return str(OFFSET_MESSAGE)
         try:
             one.astimezone(UTC)
         except OverflowError:
-            return RANGE_MESSAGE
+            return str(RANGE_MESSAGE)
     return ""
 
 
@@ -221,7 +224,7 @@ def _without_nul(data: Any, names: list[str]) -> tuple[Any, dict[str, str]]:
     for key in keys:
         name = next((n for n in names if key == n or key.startswith(f"{n}_")), None)
         if name is not None:
-            refused[name] = NUL_MESSAGE
+            refused[name] = str(NUL_MESSAGE)
     if isinstance(data, QueryDict):
         kept = data.copy()
         for key in keys:

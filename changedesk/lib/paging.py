@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from django.core.paginator import Page, Paginator
 from django.db import connections, models
 from django.db.models import QuerySet, Value
+from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -272,7 +273,11 @@ class IdsFirstPagination(PageNumberPagination):
         if given and not all(v.strip().isascii() and v.strip().isdecimal() and int(v) > 0
                              for v in given):  # fmt: skip
             raise ValidationError(
-                {self.page_size_query_param: [f"Give a whole number from 1 to {MAX_PAGE_SIZE}."]}
+                {
+                    self.page_size_query_param: [
+                        gettext("Give a whole number from 1 to %(most)s.") % {"most": MAX_PAGE_SIZE}
+                    ]
+                }
             )
         return super().get_page_size(request)
 

@@ -82,10 +82,21 @@ def email_context(context: Mapping[str, Any], tz_name: str | None = None) -> dic
     for label in TRANSLATED_LABELS:
         if isinstance(full.get(label), str) and full[label]:
             full[label] = gettext(full[label])
+    # An invitation's roles, stored as lower-case English labels ("initial approver").
+    if isinstance(full.get("roles"), list):
+        full["roles"] = [_lower_label(str(role)) for role in full["roles"]]
     full["planned"] = planned_window(
         str(context.get("planned_start") or ""), str(context.get("planned_end") or ""), tz_name
     )
     return full
+
+
+def _lower_label(label: str) -> str:
+    """A lower-case label (a role) in the active language, as the catalogue holds it
+    capitalised: "initial approver" → "cymeradwywr cychwynnol"."""
+    capital = label[:1].upper() + label[1:]
+    translated = gettext(capital)
+    return label if translated == capital else translated.lower()
 
 
 def planned_window(start: str, end: str, tz_name: str | None = None) -> str:

@@ -76,7 +76,7 @@ class Report:
     def severities(self) -> list[tuple[str, str, int, Tally]]:
         """(value, label, days allowed, tally) in order of severity."""
         return [
-            (s.value, s.label, self.policy.days(s.value), self.by_severity[s.value])
+            (s.value, str(s.label), self.policy.days(s.value), self.by_severity[s.value])
             for s in Severity
         ]
 

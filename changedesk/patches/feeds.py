@@ -39,6 +39,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.translation import gettext
 
 from changedesk.lib.errors import InvalidAction
 from changedesk.patches import notify, services
@@ -162,22 +163,22 @@ def check_url(url: str, *, resolve: bool = True) -> str:
     PATCH_FEEDS_ALLOW_PRIVATE)."""
     url = url or ""
     if not url.strip():
-        return "Give the feed's address (https://…)."
+        return gettext("Give the feed's address (https://…).")
     if len(url) > 500:
-        return "An address of at most 500 characters."
+        return gettext("An address of at most 500 characters.")
     if any(c.isspace() or ord(c) < 32 for c in url):
-        return "An address has no spaces in it."
+        return gettext("An address has no spaces in it.")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return "Not a web address (https://…)."
+        return gettext("Not a web address (https://…).")
     if parts.scheme.lower() not in ("http", "https"):
-        return "Only http:// and https:// addresses are fetched."
+        return gettext("Only http:// and https:// addresses are fetched.")
     if not parts.hostname:
-        return "The address has no server name (https://server/…)."
+        return gettext("The address has no server name (https://server/…).")
     if parts.username is not None or parts.password is not None:
-        return "An address with a user name or password in it is not fetched."
+        return gettext("An address with a user name or password in it is not fetched.")
     host = parts.hostname
     literal = _literal(host)
     if literal is not None and not _allow_private() and not _is_public(literal):

@@ -7,6 +7,9 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.changes.choices import TERMINAL_STATES
 from changedesk.changes.forms import DateTimeLocalInput, ItemChoiceField
@@ -37,16 +40,17 @@ def _items(school_id: int) -> Any:
 class VendorForm(forms.ModelForm[Vendor]):
     website = forms.URLField(required=False, assume_scheme="https", max_length=200)
     products_text = forms.CharField(
-        label="Products",
+        label=_("Products"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One per line: the vendor's products the school runs.",
+        help_text=_("One per line: the vendor's products the school runs."),
     )
 
     class Meta:
         model = Vendor
         fields = ["name", "website", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        labels = {"name": _("Name"), "website": _("Website"), "notes": _("Notes")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,10 +69,18 @@ class SourceForm(forms.ModelForm[Source]):
     class Meta:
         model = Source
         fields = ["kind", "location", "product", "is_active"]
-        labels = {"location": "Address", "is_active": "Fetch it (a feed)"}
+        labels = {
+            "kind": _("Kind"),
+            "location": _("Address"),
+            "product": _("Product"),
+            "is_active": _("Fetch it (a feed)"),
+        }
         help_texts = {
-            "location": "A feed's or web page's address (https://…), or a mailing list's "
-            "e-mail address.",
+            "location": _(
+                "A feed's or web page's address (https://…), or a mailing list's e-mail address."
+            ),
+            "product": _("The product its patches are for, when it is one."),
+            "is_active": _("Fetched by the worker."),
         }
 
     def values(self) -> dict[str, Any]:
@@ -81,13 +93,16 @@ class VendorChoiceField(IdsInRange, forms.ModelChoiceField[Vendor]):
 
 class PatchForm(forms.ModelForm[Patch]):
     link = forms.URLField(
-        required=False, assume_scheme="https", max_length=1000, label="Link to the vendor's page"
+        required=False,
+        assume_scheme="https",
+        max_length=1000,
+        label=_("Link to the vendor's page"),
     )
     items = ItemChoiceField(
         queryset=ConfigurationItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Configuration items it applies to",
+        label=_("Configuration items it applies to"),
     )
 
     class Meta:
@@ -96,6 +111,20 @@ class PatchForm(forms.ModelForm[Patch]):
                   "link", "description", "items"]  # fmt: skip
         widgets = {"release_date": DateInput(), "description": forms.Textarea(attrs={"rows": 4})}
         field_classes = {"vendor": VendorChoiceField}
+        labels = {
+            "vendor": _("Vendor"),
+            "product": _("Product"),
+            "title": _("Title"),
+            "reference": _("Reference"),
+            "cves": _("CVE ids"),
+            "release_date": _("Release date"),
+            "severity": _("Severity"),
+            "description": _("Description"),
+        }
+        help_texts = {
+            "reference": _("The vendor's reference, e.g. KB5031234."),
+            "cves": _("Comma-separated, e.g. CVE-2026-21001, CVE-2026-21002."),
+        }
 
     def __init__(self, *args: Any, school_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -118,11 +147,14 @@ class PolicyForm(forms.ModelForm[PatchPolicy]):
         model = PatchPolicy
         fields = ["critical_days", "high_days", "medium_days", "low_days", "nudge_overdue"]
         labels = {
-            "critical_days": "Critical: days to deploy",
-            "high_days": "High (important): days to deploy",
-            "medium_days": "Medium: days to deploy",
-            "low_days": "Low: days to deploy",
-            "nudge_overdue": "Remind the patch administrators of overdue patches each day",
+            "critical_days": _("Critical: days to deploy"),
+            "high_days": _("High (important): days to deploy"),
+            "medium_days": _("Medium: days to deploy"),
+            "low_days": _("Low: days to deploy"),
+            "nudge_overdue": _("Remind the patch administrators of overdue patches each day"),
+        }
+        help_texts = {
+            "nudge_overdue": _("Tell the patch administrators each day a patch is overdue."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -139,29 +171,36 @@ class PolicyForm(forms.ModelForm[PatchPolicy]):
 
 class AssessForm(forms.Form):
     decision = forms.ChoiceField(
-        choices=Decision.choices, widget=forms.RadioSelect, initial=Decision.DEPLOY
+        choices=Decision.choices,
+        widget=forms.RadioSelect,
+        initial=Decision.DEPLOY,
+        label=_("Decision"),
     )
     severity = forms.ChoiceField(
         choices=Severity.choices,
-        label="Severity for the school",
-        help_text="As the vendor rates it, unless it matters more or less here.",
+        label=_("Severity for the school"),
+        help_text=_("As the vendor rates it, unless it matters more or less here."),
     )
     items = ItemChoiceField(
         queryset=ConfigurationItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="It applies to",
+        label=_("It applies to"),
     )
     reason = forms.CharField(
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why it is deferred or does not apply (needed for those).",
+        label=_("Reason"),
+        help_text=_("Why it is deferred or does not apply (needed for those)."),
     )
     defer_until = forms.DateField(
-        required=False, widget=DateInput(), label="Look at it again on", help_text="If deferred."
+        required=False,
+        widget=DateInput(),
+        label=_("Look at it again on"),
+        help_text=_("If deferred."),
     )
-    comment = forms.CharField(required=False, max_length=2000, label="Note")
+    comment = forms.CharField(required=False, max_length=2000, label=_("Note"))
 
     def __init__(
         self, *args: Any, patch: Patch, aside: tuple[str, ...] = (), **kwargs: Any
@@ -174,7 +213,7 @@ class AssessForm(forms.Form):
             assert isinstance(decision, forms.ChoiceField)
             decision.choices = [(v, label) for v, label in Decision.choices if v in aside]
             decision.initial = aside[0]
-            decision.label = "Decision"
+            decision.label = _("Decision")
             for name in ("severity", "items"):
                 del self.fields[name]
             return
@@ -202,16 +241,16 @@ class ChecksForm(forms.Form):
         queryset=ConfigurationItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Passed on",
+        label=_("Passed on"),
     )
     failed = ItemChoiceField(
         queryset=ConfigurationItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Failed on",
+        label=_("Failed on"),
     )
-    notes = forms.CharField(required=False, max_length=2000, label="Notes on the results")
-    comment = forms.CharField(required=False, max_length=2000, label="Note")
+    notes = forms.CharField(required=False, max_length=2000, label=_("Notes on the results"))
+    comment = forms.CharField(required=False, max_length=2000, label=_("Note"))
 
     def __init__(self, *args: Any, patch: Patch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -241,16 +280,20 @@ class ChangeChoiceField(IdsInRange, forms.ModelChoiceField[Change]):
 
 class PatchChoiceField(IdsInRange, forms.ModelMultipleChoiceField[Patch]):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj} ({obj.get_severity_display()}, due {obj.due_on:%-d %b})"
+        return gettext("%(patch)s (%(severity)s, due %(day)s)") % {
+            "patch": obj,
+            "severity": obj.get_severity_display(),
+            "day": date_format(obj.due_on, "j M"),
+        }
 
 
 class ScheduleForm(forms.Form):
     change = ChangeChoiceField(
         queryset=Change.objects.none(),
-        label="The RFC that deploys it",
-        help_text="An RFC of the school still to be carried out (the newest 100).",
+        label=_("The RFC that deploys it"),
+        help_text=_("An RFC of the school still to be carried out (the newest 100)."),
     )
-    comment = forms.CharField(required=False, max_length=2000, label="Note")
+    comment = forms.CharField(required=False, max_length=2000, label=_("Note"))
 
     def __init__(self, *args: Any, patch: Patch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -269,15 +312,17 @@ class CloseForm(forms.Form):
     version = forms.CharField(
         required=False,
         max_length=200,
-        label="What the items now run",
-        help_text="Recorded on each item, e.g. “Windows 11 23H2, build 22631.4460”. Left "
-        "empty: the patch's reference.",
+        label=_("What the items now run"),
+        help_text=_(
+            "Recorded on each item, e.g. “Windows 11 23H2, build 22631.4460”. Left "
+            "empty: the patch's reference."
+        ),
     )
-    comment = forms.CharField(required=False, max_length=2000, label="Note")
+    comment = forms.CharField(required=False, max_length=2000, label=_("Note"))
 
 
 class ReasonForm(forms.Form):
-    comment = forms.CharField(required=False, max_length=2000, label="Note")
+    comment = forms.CharField(required=False, max_length=2000, label=_("Note"))
 
 
 class RunForm(forms.Form):
@@ -285,24 +330,26 @@ class RunForm(forms.Form):
 
     template = TemplateChoiceField(
         queryset=Template.objects.none(),
-        label="Standard change",
-        help_text="An approved standard change of the school, e.g. the monthly security updates.",
+        label=_("Standard change"),
+        help_text=_(
+            "An approved standard change of the school, e.g. the monthly security updates."
+        ),
     )
     patches = PatchChoiceField(
         queryset=Patch.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        label="Patches it deploys",
+        label=_("Patches it deploys"),
     )
     planned_start = forms.DateTimeField(
-        label="Planned start",
+        label=_("Planned start"),
         widget=DateTimeLocalInput(),
-        help_text="In the school's time zone; choose one of the safe slots offered.",
+        help_text=_("In the school's time zone; choose one of the safe slots offered."),
     )
     planned_end = forms.DateTimeField(
-        label="Planned end",
+        label=_("Planned end"),
         required=False,
         widget=DateTimeLocalInput(),
-        help_text="Optional: left empty, it takes as long as the standard change says.",
+        help_text=_("Optional: left empty, it takes as long as the standard change says."),
     )
 
     def __init__(self, *args: Any, school_id: int, today: date, **kwargs: Any) -> None:

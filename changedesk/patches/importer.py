@@ -27,6 +27,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models.functions import Upper
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.models import School, User
@@ -144,7 +145,7 @@ def parse(school: School, text: str) -> Preview:
         number, header = records[0]
         preview.columns = _columns(number, header)
         if len(records) == 1:
-            raise _Refused("The file has no patches under its first row.", number)
+            raise _Refused(gettext("The file has no patches under its first row."), number)
     except _Refused as refusal:
         preview.problems.append(RowError(refusal.row, "", str(refusal)))
         return preview
@@ -162,9 +163,12 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
     # file back sends each as two.
     size = len(text.encode("utf-8", "surrogatepass")) - text.count("\r\n")
     if size > MOST_BYTES:
-        raise _Refused(f"The file is over {MOST_BYTES // (1024 * 1024)} MB; split it in two.")
+        raise _Refused(
+            gettext("The file is over %(most)s MB; split it in two.")
+            % {"most": MOST_BYTES // (1024 * 1024)}
+        )
     if "\x00" in text:
-        raise _Refused("The file holds NUL characters: is it really a CSV file?")
+        raise _Refused(gettext("The file holds NUL characters: is it really a CSV file?"))
     text = text.removeprefix(BOM)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     records: list[tuple[int, list[str]]] = []
@@ -175,24 +179,36 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
                 continue
             if len(records) > MOST_ROWS:
                 raise _Refused(
-                    f"The file has more than {MOST_ROWS:,} patches (rows under the first); "
-                    "split it into smaller files."
+                    gettext(
+                        "The file has more than %(most)s patches (rows under the first); "
+                        "split it into smaller files."
+                    )
+                    % {"most": f"{MOST_ROWS:,}"}
                 )
             records.append((number, cells))
     except csv.Error as error:
         if "end of data" in str(error):
             raise _Refused(
-                f'Row {number + 1}: a cell opens a quote (") that is never closed. Close it, '
-                'or double a quote inside a cell (""), and try again.',
+                gettext(
+                    'Row %(row)s: a cell opens a quote (") that is never closed. Close it, '
+                    'or double a quote inside a cell (""), and try again.'
+                )
+                % {"row": number + 1},
                 number + 1,
             ) from None
         raise _Refused(
-            f'Row {number + 1} cannot be read as CSV ({error}). A cell holding a quote (") '
-            "must be quoted itself, the quote doubled.",
+            gettext(
+                'Row %(row)s cannot be read as CSV (%(error)s). A cell holding a quote (") '
+                "must be quoted itself, the quote doubled."
+            )
+            % {"row": number + 1, "error": error},
             number + 1,
         ) from None
     if not records:
-        raise _Refused(f"The file is empty. Its first row names the columns: {', '.join(COLUMNS)}.")
+        raise _Refused(
+            gettext("The file is empty. Its first row names the columns: %(columns)s.")
+            % {"columns": ", ".join(COLUMNS)}
+        )
     return records
 
 
@@ -218,21 +234,34 @@ def _columns(number: int, cells: list[str]) -> tuple[str, ...]:
         names.pop()  # spreadsheets often save empty cells after the last column
     problems = []
     if "" in names:
-        problems.append(f"Column {names.index('') + 1} of the first row has no name.")
+        problems.append(
+            gettext("Column %(number)s of the first row has no name.")
+            % {"number": names.index("") + 1}
+        )
     unknown = [cells[i].strip() for i, name in enumerate(names) if name and name not in COLUMNS]
     if unknown:
         problems.append(
-            f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)[:200]}. "
-            f"The columns are: {', '.join(COLUMNS)}."
+            ngettext(
+                "Unknown column: %(unknown)s. The columns are: %(columns)s.",
+                "Unknown columns: %(unknown)s. The columns are: %(columns)s.",
+                len(unknown),
+            )
+            % {"unknown": ", ".join(unknown)[:200], "columns": ", ".join(COLUMNS)}
         )
     repeated = sorted(name for name, count in Counter(names).items() if name and count > 1)
     if repeated:
-        problems.append(f"More than one column is called {', '.join(repeated)}.")
+        problems.append(
+            gettext("More than one column is called %(names)s.") % {"names": ", ".join(repeated)}
+        )
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
         problems.append(
-            f"The first row must name the column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}: every patch needs them."
+            ngettext(
+                "The first row must name the column %(names)s: every patch needs them.",
+                "The first row must name the columns %(names)s: every patch needs them.",
+                len(missing),
+            )
+            % {"names": ", ".join(missing)}
         )
     if problems:
         raise _Refused(" ".join(problems), number)
@@ -316,7 +345,11 @@ def _row(known: _Known, columns: tuple[str, ...], number: int, cells: list[str])
     values = {name: cell.strip().replace("\r\n", "\n") for name, cell in pairs}
     row = Row(number, {name: values.get(name, "") for name in COLUMNS})
     if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
-        row.fail("", f"This row has {len(cells)} cells but there are {len(columns)} columns.")
+        row.fail(
+            "",
+            gettext("This row has %(cells)s cells but there are %(columns)s columns.")
+            % {"cells": len(cells), "columns": len(columns)},
+        )
     text = row.cells
     row.vendor_name = text["vendor"]
     reference = text["reference"]
@@ -336,11 +369,14 @@ def _row(known: _Known, columns: tuple[str, ...], number: int, cells: list[str])
         if ref:
             first = known.seen.setdefault((key, ref), number)
             if first != number:
-                row.fail("reference", f"Row {first} has the same vendor and reference.")
+                row.fail(
+                    "reference",
+                    gettext("Row %(row)s has the same vendor and reference.") % {"row": first},
+                )
     else:
-        row.fail("vendor", "Give the vendor's name.")
+        row.fail("vendor", gettext("Give the vendor's name."))
     if not text["title"]:
-        row.fail("title", "Give the patch's title.")
+        row.fail("title", gettext("Give the patch's title."))
     released = _date(row, text["release_date"])
     severity = _severity(row, text["severity"])
     row.items = _items(known, row, text["items"])
@@ -364,14 +400,18 @@ _ORDER = {name: index for index, name in enumerate(COLUMNS)}
 
 def _date(row: Row, text: str) -> date | None:
     if not text:
-        row.fail("release_date", "Give the date the vendor released it.")
+        row.fail("release_date", gettext("Give the date the vendor released it."))
         return None
     for form in DATE_FORMATS:
         try:
             return datetime.strptime(text, form).date()
         except ValueError:
             continue
-    row.fail("release_date", f"“{text[:20]}” is not a date: give it as YYYY-MM-DD or DD/MM/YYYY.")
+    row.fail(
+        "release_date",
+        gettext("“%(text)s” is not a date: give it as YYYY-MM-DD or DD/MM/YYYY.")
+        % {"text": text[:20]},
+    )
     return None
 
 
@@ -382,8 +422,11 @@ def _severity(row: Row, text: str) -> str:
     if severity is None:
         row.fail(
             "severity",
-            f"“{text[:20]}” is not a severity: give critical, high (or important), "
-            "medium (or moderate) or low.",
+            gettext(
+                "“%(text)s” is not a severity: give critical, high (or important), "
+                "medium (or moderate) or low."
+            )
+            % {"text": text[:20]},
         )
         return Severity.MEDIUM
     return severity
@@ -409,17 +452,25 @@ def _items(known: _Known, row: Row, text: str) -> list[ConfigurationItem]:
             unknown.append(name)
     school = known.school.name
     if unknown:
-        row.fail("items", f"{school} has no item called {_listed(unknown)}.")
+        row.fail(
+            "items",
+            gettext("%(school)s has no item called %(names)s.")
+            % {"school": school, "names": _listed(unknown)},
+        )
     if retired:
-        row.fail("items", f"Retired: {_listed(retired)}.")
+        row.fail("items", gettext("Retired: %(names)s.") % {"names": _listed(retired)})
     if several:
-        row.fail("items", f"{school} has several items called {_listed(several)}; rename them.")
+        row.fail(
+            "items",
+            gettext("%(school)s has several items called %(names)s; rename them.")
+            % {"school": school, "names": _listed(several)},
+        )
     return chosen
 
 
 def _listed(names: list[str]) -> str:
     return ", ".join(f"“{name[:60]}”" for name in names[:10]) + (
-        f" and {len(names) - 10} more" if len(names) > 10 else ""
+        gettext(" and %(more)s more") % {"more": len(names) - 10} if len(names) > 10 else ""
     )
 
 
@@ -453,8 +504,11 @@ def apply(school: School, actor: User, text: str) -> int:
     actor = permissions.with_roles(actor)
     if not services.may_manage(actor, school):
         raise NotPermitted(
-            f"Only a patch administrator or a school administrator of {school.name} may "
-            "import patches."
+            gettext(
+                "Only a patch administrator or a school administrator of %(school)s may "
+                "import patches."
+            )
+            % {"school": school.name}
         )
     with transaction.atomic():
         # Imports into one school take turns, so two cannot both add a patch or a vendor.
@@ -465,10 +519,14 @@ def apply(school: School, actor: User, text: str) -> int:
         errors = preview.errors
         if errors:
             first = errors[0]
-            where = f"Row {first.row}: " if first.row else ""
+            where = gettext("Row %(row)s: ") % {"row": first.row} if first.row else ""
             raise InvalidAction(
-                f"The file has {len(errors)} problem{'s' if len(errors) != 1 else ''}; "
-                "nothing was imported.",
+                ngettext(
+                    "The file has %(count)s problem; nothing was imported.",
+                    "The file has %(count)s problems; nothing was imported.",
+                    len(errors),
+                )
+                % {"count": len(errors)},
                 {"file": f"{where}{first.message}"},
             )
         added = {
@@ -484,5 +542,9 @@ def apply(school: School, actor: User, text: str) -> int:
                     school, actor, {**row.data, "vendor": vendor}, items=row.items, policy=policy
                 )
             except InvalidAction as error:
-                raise InvalidAction(f"Row {row.number}: {error.message}", error.fields) from error
+                raise InvalidAction(
+                    gettext("Row %(row)s: %(problem)s")
+                    % {"row": row.number, "problem": error.message},
+                    error.fields,
+                ) from error
     return len(rows)

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -50,7 +51,10 @@ def may_manage(user: Any, school: School) -> bool:
 def _require_manager(user: User, school: School, what: str) -> None:
     if not may_manage(user, school):
         raise NotPermitted(
-            f"Only a patch administrator or a school administrator of {school.name} may {what}."
+            gettext(
+                "Only a patch administrator or a school administrator of %(school)s may %(what)s."
+            )
+            % {"school": school.name, "what": what}
         )
 
 
@@ -63,14 +67,15 @@ def _clean(instance: Model, exclude: Iterable[str] = ()) -> None:
             name: " ".join(str(m) for m in messages)
             for name, messages in error.message_dict.items()
         }
-        raise InvalidAction("Some fields need correcting.", fields) from error
+        raise InvalidAction(gettext("Some fields need correcting."), fields) from error
 
 
 def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise InvalidAction(
-            "Some fields need correcting.", {n: "Not a field you may set." for n in unknown}
+            gettext("Some fields need correcting."),
+            {n: "Not a field you may set." for n in unknown},
         )
 
 
@@ -81,12 +86,14 @@ def _clean_products(value: Any) -> list[str]:
     if isinstance(value, str):
         value = value.splitlines()
     if not isinstance(value, list | tuple) or not all(isinstance(p, str) for p in value):
-        raise InvalidAction("Some fields need correcting.", {"products": "A list of names."})
+        raise InvalidAction(
+            gettext("Some fields need correcting."), {"products": "A list of names."}
+        )
     products = list(dict.fromkeys(p.strip() for p in value if p.strip()))
     if len(products) > 200 or any(len(p) > 200 for p in products):
         raise InvalidAction(
-            "Some fields need correcting.",
-            {"products": "At most 200 products of at most 200 characters."},
+            gettext("Some fields need correcting."),
+            {"products": gettext("At most 200 products of at most 200 characters.")},
         )
     return products
 
@@ -103,15 +110,18 @@ def save_vendor(
         else:
             vendor = Vendor.objects.select_for_update().get(pk=vendor_id)
             school = vendor.school
-        _require_manager(actor, school, "change the vendors")
+        _require_manager(actor, school, gettext("change the vendors"))
         for name, value in data.items():
             setattr(vendor, name, _clean_products(value) if name == "products" else value)
         _clean(vendor, exclude=["school"])
         taken = Vendor.objects.filter(school=school, name__iexact=vendor.name)
         if taken.exclude(pk=vendor.pk).exists():
             raise InvalidAction(
-                "Some fields need correcting.",
-                {"name": f"{school.name} has a vendor of that name already."},
+                gettext("Some fields need correcting."),
+                {
+                    "name": gettext("%(school)s has a vendor of that name already.")
+                    % {"school": school.name}
+                },
             )
         vendor.save()
     return vendor
@@ -126,14 +136,15 @@ def _check_location(kind: str, location: str) -> str:
             validate_email(location.removeprefix("mailto:"))
         except ValidationError:
             raise InvalidAction(
-                "Some fields need correcting.", {"location": "Give the list's e-mail address."}
+                gettext("Some fields need correcting."),
+                {"location": gettext("Give the list's e-mail address.")},
             ) from None
         return location.removeprefix("mailto:")
     from changedesk.patches.feeds import check_url
 
     problem = check_url(location, resolve=False)
     if problem:
-        raise InvalidAction("Some fields need correcting.", {"location": problem})
+        raise InvalidAction(gettext("Some fields need correcting."), {"location": problem})
     return location
 
 
@@ -150,14 +161,18 @@ def save_source(
         else:
             source = Source.objects.select_for_update().get(pk=source_id)
             school = source.school
-        _require_manager(actor, school, "change the vendors")
+        _require_manager(actor, school, gettext("change the vendors"))
         before = (source.kind, source.location)
         for name, value in data.items():
             setattr(source, name, value)
         if "vendor" not in data and source_id is None:
-            raise InvalidAction("Some fields need correcting.", {"vendor": "Choose the vendor."})
+            raise InvalidAction(
+                gettext("Some fields need correcting."), {"vendor": gettext("Choose the vendor.")}
+            )
         if source.vendor.school_id != school.pk:
-            raise InvalidAction("Some fields need correcting.", {"vendor": "Not a vendor here."})
+            raise InvalidAction(
+                gettext("Some fields need correcting."), {"vendor": "Not a vendor here."}
+            )
         source.location = _check_location(source.kind, source.location)
         _clean(source, exclude=["school", "vendor"])
         if (source.kind, source.location) != before:
@@ -173,7 +188,7 @@ def delete_source(source_id: int, actor: User) -> None:
     """Stop watching a source (the patches it brought stay)."""
     actor = permissions.with_roles(actor)
     source = Source.objects.select_related("school").get(pk=source_id)
-    _require_manager(actor, source.school, "change the vendors")
+    _require_manager(actor, source.school, gettext("change the vendors"))
     source.delete()
 
 
@@ -181,7 +196,7 @@ def check_now(source_id: int, actor: User) -> Source:
     """Fetch a feed on the worker's next pass."""
     actor = permissions.with_roles(actor)
     source = Source.objects.select_related("school").get(pk=source_id)
-    _require_manager(actor, source.school, "check a feed")
+    _require_manager(actor, source.school, gettext("check a feed"))
     if source.kind != SourceKind.FEED:
         raise InvalidAction("Only a feed is fetched.", {"kind": "It is not a feed."})
     Source.objects.filter(pk=source.pk).update(next_check_at=timezone.now(), is_active=True)
@@ -198,11 +213,11 @@ def _check_patch(patch: Patch, today: date) -> None:
     if patch.vendor.school_id != patch.school_id:
         errors["vendor"] = "Not a vendor of the patch's school."
     if patch.release_date < today - OLDEST_RELEASE:
-        errors["release_date"] = "Within the last five years."
+        errors["release_date"] = gettext("Within the last five years.")
     elif patch.release_date > today + NEWEST_RELEASE:
-        errors["release_date"] = "Not more than a week ahead."
+        errors["release_date"] = gettext("Not more than a week ahead.")
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     patch.cves = ", ".join(patch.cve_list)
 
 
@@ -225,12 +240,14 @@ def create_patch(
     _unknown(data, PATCH_FIELDS)
     if actor is not None:
         actor = permissions.with_roles(actor)
-        _require_manager(actor, school, "add patches")
+        _require_manager(actor, school, gettext("add patches"))
     missing = {
-        n: "This field is required." for n in ("vendor", "title", "release_date") if not data.get(n)
+        n: gettext("This field is required.")
+        for n in ("vendor", "title", "release_date")
+        if not data.get(n)
     }
     if missing:
-        raise InvalidAction("Some fields need correcting.", missing)
+        raise InvalidAction(gettext("Some fields need correcting."), missing)
     patch = Patch(school=school, created_by=actor, source=source, entry_id=entry_id, **data)
     _check_patch(patch, today_in(school))
     policy = policy or PatchPolicy.of(school)
@@ -264,10 +281,11 @@ def update_patch(
         patch = (
             Patch.objects.select_for_update(of=("self",)).select_related("school").get(pk=patch_id)
         )
-        _require_manager(actor, patch.school, "edit patches")
+        _require_manager(actor, patch.school, gettext("edit patches"))
         if patch.state not in (*OPEN_STATES, PatchState.DEFERRED):
             raise InvalidAction(
-                f"It is {patch.get_state_display().lower()}: its record stays as it was.",
+                gettext("It is %(state)s: its record stays as it was.")
+                % {"state": patch.get_state_display().lower()},
                 {"state": patch.state},
             )
         before = {n: _plain(getattr(patch, n)) for n in data}
@@ -308,9 +326,9 @@ def save_policy(school: School, actor: User, data: dict[str, Any]) -> PatchPolic
     allowed = [f"{s}_days" for s in Severity.values] + ["nudge_overdue"]
     _unknown(data, allowed)
     actor = permissions.with_roles(actor)
-    _require_manager(actor, school, "set the patch deadlines")
+    _require_manager(actor, school, gettext("set the patch deadlines"))
     errors = {
-        n: "A whole number of days from 1 to 365."
+        n: gettext("A whole number of days from 1 to 365.")
         for n, v in data.items()
         if n.endswith("_days")
         and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 365)
@@ -318,7 +336,7 @@ def save_policy(school: School, actor: User, data: dict[str, Any]) -> PatchPolic
     if "nudge_overdue" in data and not isinstance(data["nudge_overdue"], bool):
         errors["nudge_overdue"] = "True or false."
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     with transaction.atomic():
         # One row per school, made once and locked: two first saves at once do not collide.
         PatchPolicy.objects.get_or_create(school=school)
@@ -379,27 +397,31 @@ def raise_run(
     actor = permissions.with_roles(actor)
     ids = list(dict.fromkeys(patch_ids))
     if not ids:
-        raise InvalidAction("Choose the patches it deploys.", {"patches": "Choose at least one."})
+        raise InvalidAction(
+            gettext("Choose the patches it deploys."), {"patches": gettext("Choose at least one.")}
+        )
     from changedesk.standard.models import Template
 
     template = Template.objects.select_related("school").filter(pk=template_id).first()
     if template is None or not permissions.is_member(actor, template.school):
-        raise InvalidAction("Choose a standard change.", {"template": "No such template."})
+        raise InvalidAction(
+            gettext("Choose a standard change."), {"template": gettext("No such template.")}
+        )
     school = template.school
-    _require_manager(actor, school, "raise the patch run")
+    _require_manager(actor, school, gettext("raise the patch run"))
     patches = list(Patch.objects.filter(pk__in=ids, school=school).prefetch_related("items"))
     found = {p.pk for p in patches}
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise InvalidAction(
-            "Some fields need correcting.",
+            gettext("Some fields need correcting."),
             {"patches": f"Not patches of {school.name}: {', '.join(missing)}."},
         )
     untested = [str(p) for p in patches if p.state != PatchState.TESTED]
     if untested:
         raise InvalidAction(
-            "Only tested patches ride a patch run.",
-            {"patches": f"Not tested: {'; '.join(untested)}."},
+            gettext("Only tested patches ride a patch run."),
+            {"patches": gettext("Not tested: %(names)s.") % {"names": "; ".join(untested)}},
         )
     allowed = {i.pk for i in template.items.all()}
     if allowed:
@@ -407,9 +429,11 @@ def raise_run(
         outside = [str(p) for p in patches if any(i.pk not in allowed for i in p.items.all())]
         if outside:
             raise InvalidAction(
-                f"“{template.title}” does not cover every item these patches apply to.",
-                {"patches": f"Applies beyond the standard change's items: {'; '.join(outside)}. "
-                 "Put it on a normal RFC from its page."},
+                gettext("“%(title)s” does not cover every item these patches apply to.")
+                % {"title": template.title},
+                {"patches": gettext("Applies beyond the standard change's items: %(names)s. "
+                                    "Put it on a normal RFC from its page.")
+                 % {"names": "; ".join(outside)}},
             )  # fmt: skip
     touched = {i.pk: i for p in patches for i in p.items.all()}
     with transaction.atomic():
@@ -430,7 +454,7 @@ def deadline_text(patch: Patch, today: date) -> str:
     """The deadline in words, for a patch still to be deployed."""
     days = patch.days_left(today)
     if days < 0:
-        return f"{-days} day{'s' if days != -1 else ''} overdue"
+        return ngettext("%(days)s day overdue", "%(days)s days overdue", -days) % {"days": -days}
     if days == 0:
-        return "due today"
-    return f"due in {days} day{'s' if days != 1 else ''}"
+        return gettext("due today")
+    return ngettext("due in %(days)s day", "due in %(days)s days", days) % {"days": days}

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -77,12 +78,15 @@ def _text(data: dict[str, Any], name: str, *, required: str = "", most: int = 50
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidAction("Some fields need correcting.", {name: "Give text."})
+        raise InvalidAction(gettext("Some fields need correcting."), {name: "Give text."})
     value = value.strip()
     if required and not value:
         raise InvalidAction(required, {name: required})
     if len(value) > most:
-        raise InvalidAction("Some fields need correcting.", {name: f"At most {most} characters."})
+        raise InvalidAction(
+            gettext("Some fields need correcting."),
+            {name: gettext("At most %(most)s characters.") % {"most": most}},
+        )
     return value
 
 
@@ -98,7 +102,7 @@ def _date(data: dict[str, Any], name: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise InvalidAction(
-            "Some fields need correcting.", {name: "Give a date, YYYY-MM-DD."}
+            gettext("Some fields need correcting."), {name: gettext("Give a date, YYYY-MM-DD.")}
         ) from None
 
 
@@ -106,7 +110,7 @@ def _severity(patch: Patch, data: dict[str, Any]) -> str:
     value = data.get("severity") or patch.severity
     if value not in Severity.values:
         raise InvalidAction(
-            "Some fields need correcting.",
+            gettext("Some fields need correcting."),
             {"severity": f"One of: {', '.join(Severity.values)}."},
         )
     return str(value)
@@ -117,9 +121,13 @@ def _items(patch: Patch, ids: Any, name: str) -> list[ConfigurationItem]:
     if not isinstance(ids, list | tuple) or not all(
         isinstance(i, int) and not isinstance(i, bool) for i in ids
     ):
-        raise InvalidAction("Some fields need correcting.", {name: "Give a list of item ids."})
+        raise InvalidAction(
+            gettext("Some fields need correcting."), {name: "Give a list of item ids."}
+        )
     if len(ids) > MOST_RESULTS:
-        raise InvalidAction("Some fields need correcting.", {name: f"At most {MOST_RESULTS}."})
+        raise InvalidAction(
+            gettext("Some fields need correcting."), {name: f"At most {MOST_RESULTS}."}
+        )
     found = {
         i.pk: i
         for i in ConfigurationItem.objects.filter(
@@ -129,7 +137,7 @@ def _items(patch: Patch, ids: Any, name: str) -> list[ConfigurationItem]:
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise InvalidAction(
-            "Some fields need correcting.",
+            gettext("Some fields need correcting."),
             {name: f"Not an item of {patch.school.name} in use: {', '.join(missing)}."},
         )
     return [found[i] for i in dict.fromkeys(ids)]
@@ -140,20 +148,30 @@ def _results(
 ) -> list[tuple[ConfigurationItem, str, str]]:
     """`results`: a list of {"item": id, "result": "passed"|"failed", "notes": text}."""
     rows = data.get("results")
-    what = "tested on" if kind == CheckKind.TEST else "verified on"
     if not isinstance(rows, list) or not rows:
+        if kind == CheckKind.TEST:
+            raise InvalidAction(
+                gettext("Name the machines it was tested on."),
+                {
+                    "results": gettext(
+                        "Give at least one machine it was tested on, with its result."
+                    )
+                },
+            )
         raise InvalidAction(
-            f"Name the machines it was {what}.",
-            {"results": f"Give at least one machine it was {what}, with its result."},
+            gettext("Name the machines it was verified on."),
+            {"results": gettext("Give at least one machine it was verified on, with its result.")},
         )
     if not all(isinstance(r, dict) for r in rows):
         raise InvalidAction(
-            "Some fields need correcting.",
+            gettext("Some fields need correcting."),
             {"results": "Each result is {item, result, notes}."},
         )
     ids = [r.get("item") for r in rows]
     if len(set(map(repr, ids))) != len(ids):
-        raise InvalidAction("Some fields need correcting.", {"results": "Name each machine once."})
+        raise InvalidAction(
+            gettext("Some fields need correcting."), {"results": gettext("Name each machine once.")}
+        )
     found = {i.pk: i for i in _items(patch, ids, "results")}
     out = []
     for row in rows:
@@ -161,26 +179,30 @@ def _results(
         result = row.get("result")
         if result not in CheckResult.values:
             raise InvalidAction(
-                "Some fields need correcting.",
+                gettext("Some fields need correcting."),
                 {"results": f"{item.name}: the result is one of {', '.join(CheckResult.values)}."},
             )
         notes = row.get("notes") or ""
         if not isinstance(notes, str) or len(notes) > 2000:
             raise InvalidAction(
-                "Some fields need correcting.",
+                gettext("Some fields need correcting."),
                 {"results": f"{item.name}: notes are text of at most 2,000 characters."},
             )
         out.append((item, str(result), notes.strip()))
     failed = [item.name for item, result, _ in out if result == CheckResult.FAILED]
     if failed:
         advice = (
-            "Defer it (with the reason and a date) or mark it not applicable."
+            gettext("Defer it (with the reason and a date) or mark it not applicable.")
             if kind == CheckKind.TEST
-            else "Put it right with an RFC, then record the verification when it passes."
+            else gettext("Put it right with an RFC, then record the verification when it passes.")
         )
+        names = ", ".join(failed)
         raise InvalidAction(
-            f"It failed on {', '.join(failed)}. {advice}",
-            {"results": f"Failed on {', '.join(failed)}. {advice}"},
+            gettext("It failed on %(names)s. %(advice)s") % {"names": names, "advice": advice},
+            {
+                "results": gettext("Failed on %(names)s. %(advice)s")
+                % {"names": names, "advice": advice}
+            },
         )
     return out
 
@@ -202,18 +224,22 @@ def _read_assess(patch: Patch, data: dict[str, Any]) -> Step:
 
 
 def _read_defer(patch: Patch, data: dict[str, Any]) -> Step:
-    reason = _text(data, "reason", required="Say why it is deferred.")
+    reason = _text(data, "reason", required=gettext("Say why it is deferred."))
     until = _date(data, "defer_until")
     today = today_in(patch.school)
     if until is None:
-        raise InvalidAction("Give the date to look at it again.", {"defer_until": "Give a date."})
+        raise InvalidAction(
+            gettext("Give the date to look at it again."), {"defer_until": gettext("Give a date.")}
+        )
     if until <= today:
         raise InvalidAction(
-            "Defer it to a later day.", {"defer_until": "A day after today, where the school is."}
+            gettext("Defer it to a later day."),
+            {"defer_until": gettext("A day after today, where the school is.")},
         )
     if until > _a_year_after(today):
         raise InvalidAction(
-            "Defer it for at most a year.", {"defer_until": "At most a year from today."}
+            gettext("Defer it for at most a year."),
+            {"defer_until": gettext("At most a year from today.")},
         )
     return Step(
         sets={"reason": reason, "defer_until": until, "severity_confirmed": True},
@@ -229,7 +255,7 @@ def _a_year_after(day: date) -> date:
 
 
 def _read_not_applicable(patch: Patch, data: dict[str, Any]) -> Step:
-    reason = _text(data, "reason", required="Say why it does not apply.")
+    reason = _text(data, "reason", required=gettext("Say why it does not apply."))
     return Step(sets={"reason": reason, "defer_until": None}, data={"reason": reason})
 
 
@@ -248,22 +274,35 @@ def _read_schedule(patch: Patch, data: dict[str, Any]) -> Step:
     if isinstance(value, Change):
         value = value.pk  # read again: `perform` has locked it, so its state is current
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidAction("Name the RFC that deploys it.", {"change": "Give the RFC's id."})
+        raise InvalidAction(
+            gettext("Name the RFC that deploys it."), {"change": gettext("Give the RFC's id.")}
+        )
     change = Change.objects.filter(pk=value, school_id=patch.school_id).first()
     if change is None:
         raise InvalidAction(
-            "Name the RFC that deploys it.",
-            {"change": f"No RFC of {patch.school.name} has that id."},
+            gettext("Name the RFC that deploys it."),
+            {
+                "change": gettext("No RFC of %(school)s has that id.")
+                % {"school": patch.school.name}
+            },
         )
     if change.state in TERMINAL_STATES or change.outcome:
         raise InvalidAction(
-            f"RFC {change.reference} is {change.get_state_display().lower()}.",
-            {"change": "Choose an RFC still to be carried out."},
+            gettext("RFC %(reference)s is %(state)s.")
+            % {
+                "reference": change.reference,
+                # The state's label is in the catalogue (lib/labels.py).
+                "state": gettext(str(change.get_state_display())).lower(),
+            },
+            {"change": gettext("Choose an RFC still to be carried out.")},
         )
     if patch.release_date > today_in(patch.school):
         raise InvalidAction(
-            "It is not released yet.",
-            {"change": f"It is released on {patch.release_date}: schedule it from then."},
+            gettext("It is not released yet."),
+            {
+                "change": gettext("It is released on %(day)s: schedule it from then.")
+                % {"day": patch.release_date}
+            },
         )
     # The RFC names what it touches: the patch's items must be among them, or its success
     # would say the patch was deployed where the RFC never went.
@@ -271,9 +310,10 @@ def _read_schedule(patch: Patch, data: dict[str, Any]) -> Step:
     outside = [i.name for i in patch.items.all() if i.pk not in named]
     if outside:
         raise InvalidAction(
-            f"RFC {change.reference} does not touch {', '.join(outside)}.",
-            {"change": "Choose an RFC naming every item the patch applies to, or add them "
-             "to the RFC first."},
+            gettext("RFC %(reference)s does not touch %(names)s.")
+            % {"reference": change.reference, "names": ", ".join(outside)},
+            {"change": gettext("Choose an RFC naming every item the patch applies to, or add "
+                               "them to the RFC first.")},
         )  # fmt: skip
     return Step(sets={"change": change}, data={"change": change.pk}, change=change)
 
@@ -404,8 +444,11 @@ def perform(
         row = transition_for(patch.state, action)
         if row is None:
             raise InvalidAction(
-                f"A patch that is {patch.get_state_display().lower()} cannot be "
-                f"{PatchAction(action).label.lower()}.",
+                gettext("A patch that is %(state)s cannot be %(action)s.")
+                % {
+                    "state": patch.get_state_display().lower(),
+                    "action": PatchAction(action).label.lower(),
+                },
                 {"action": f"Not allowed while it is {patch.state}."},
             )
         if by_change:

@@ -35,6 +35,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import School
 from changedesk.releases.choices import OPEN_RELEASE_STATES, PolicyState
@@ -57,7 +59,7 @@ class _Window:
 
 
 def _day_words(day: date, *, year: bool) -> str:
-    return f"{day.day} {day:%B}" + (f" {day.year}" if year else "")
+    return date_format(day, "j F Y" if year else "j F")
 
 
 def describe_window(name: str, start: datetime, end: datetime, tz: ZoneInfo) -> str:
@@ -66,10 +68,11 @@ def describe_window(name: str, start: datetime, end: datetime, tz: ZoneInfo) -> 
     last = max(first, (end.astimezone(tz) - timedelta(microseconds=1)).date())
     if first == last:
         return f"{name}: {_day_words(first, year=True)}"
-    return (
-        f"{name}: {_day_words(first, year=first.year != last.year)} to "
-        f"{_day_words(last, year=True)}"
-    )
+    return gettext("%(name)s: %(first)s to %(last)s") % {
+        "name": name,
+        "first": _day_words(first, year=first.year != last.year),
+        "last": _day_words(last, year=True),
+    }
 
 
 def _message(windows: list[_Window], start: datetime) -> str:
@@ -77,8 +80,10 @@ def _message(windows: list[_Window], start: datetime) -> str:
     named = [describe_window(w.name, w.start, w.end, w.tz) for w in ahead[:NAMED]]
     more = len(ahead) - NAMED
     if more > 0:
-        named.append(f"and {more} more")
-    return f"Runs outside the release windows of the release policy ({'; '.join(named)})."
+        named.append(gettext("and %(more)s more") % {"more": more})
+    return gettext("Runs outside the release windows of the release policy (%(windows)s).") % {
+        "windows": "; ".join(named)
+    }
 
 
 def _published(school_ids: Iterable[int]) -> dict[int, int]:

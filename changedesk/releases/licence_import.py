@@ -28,6 +28,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts import permissions as accounts
 from changedesk.accounts.models import Membership, School, User
@@ -131,7 +132,7 @@ def parse(school: School, text: str) -> Preview:
         number, header = records[0]
         preview.columns = _columns(number, header)
         if len(records) == 1:
-            raise _Refused("The file has no licences under its first row.", number)
+            raise _Refused(gettext("The file has no licences under its first row."), number)
     except _Refused as refusal:
         preview.problems.append(RowError(refusal.row, "", str(refusal)))
         return preview
@@ -144,9 +145,12 @@ def parse(school: School, text: str) -> Preview:
 def _records(text: str) -> list[tuple[int, list[str]]]:
     size = len(text.encode("utf-8", "surrogatepass")) - text.count("\r\n")
     if size > MOST_BYTES:
-        raise _Refused(f"The file is over {MOST_BYTES // (1024 * 1024)} MB; split it in two.")
+        raise _Refused(
+            gettext("The file is over %(most)s MB; split it in two.")
+            % {"most": MOST_BYTES // (1024 * 1024)}
+        )
     if "\x00" in text:
-        raise _Refused("The file holds NUL characters: is it really a CSV file?")
+        raise _Refused(gettext("The file holds NUL characters: is it really a CSV file?"))
     text = text.removeprefix(BOM)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     records: list[tuple[int, list[str]]] = []
@@ -157,18 +161,27 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
                 continue
             if len(records) > MOST_ROWS:
                 raise _Refused(
-                    f"The file has more than {MOST_ROWS:,} licences (rows under the first); "
-                    "split it into smaller files."
+                    gettext(
+                        "The file has more than %(most)s licences (rows under the first); split "
+                        "it into smaller files."
+                    )
+                    % {"most": f"{MOST_ROWS:,}"}
                 )
             records.append((number, cells))
     except csv.Error as error:
         raise _Refused(
-            f'Row {number + 1} cannot be read as CSV ({error}). A cell holding a quote (") '
-            "must be quoted itself, the quote doubled.",
+            gettext(
+                'Row %(number)s cannot be read as CSV (%(error)s). A cell holding a quote (") '
+                "must be quoted itself, the quote doubled."
+            )
+            % {"number": number + 1, "error": error},
             number + 1,
         ) from None
     if not records:
-        raise _Refused(f"The file is empty. Its first row names the columns: {', '.join(COLUMNS)}.")
+        raise _Refused(
+            gettext("The file is empty. Its first row names the columns: %(columns)s.")
+            % {"columns": ", ".join(COLUMNS)}
+        )
     return records
 
 
@@ -190,21 +203,34 @@ def _columns(number: int, cells: list[str]) -> tuple[str, ...]:
         names.pop()
     problems = []
     if "" in names:
-        problems.append(f"Column {names.index('') + 1} of the first row has no name.")
+        problems.append(
+            gettext("Column %(number)s of the first row has no name.")
+            % {"number": names.index("") + 1}
+        )
     unknown = [cells[i].strip() for i, name in enumerate(names) if name and name not in COLUMNS]
     if unknown:
         problems.append(
-            f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)[:200]}. "
-            f"The columns are: {', '.join(COLUMNS)}."
+            ngettext(
+                "Unknown column: %(unknown)s. The columns are: %(columns)s.",
+                "Unknown columns: %(unknown)s. The columns are: %(columns)s.",
+                len(unknown),
+            )
+            % {"unknown": ", ".join(unknown)[:200], "columns": ", ".join(COLUMNS)}
         )
     repeated = sorted(name for name, count in Counter(names).items() if name and count > 1)
     if repeated:
-        problems.append(f"More than one column is called {', '.join(repeated)}.")
+        problems.append(
+            gettext("More than one column is called %(names)s.") % {"names": ", ".join(repeated)}
+        )
     missing = [name for name in REQUIRED_COLUMNS if name not in names]
     if missing:
         problems.append(
-            f"The first row must name the column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}: every licence needs them."
+            ngettext(
+                "The first row must name the column %(names)s: every licence needs them.",
+                "The first row must name the columns %(names)s: every licence needs them.",
+                len(missing),
+            )
+            % {"names": ", ".join(missing)}
         )
     if problems:
         raise _Refused(" ".join(problems), number)
@@ -269,11 +295,15 @@ def _row(known: _Known, columns: tuple[str, ...], number: int, cells: list[str])
     values = {name: cell.strip() for name, cell in zip(columns, cells, strict=False)}
     row = Row(number, {name: values.get(name, "") for name in COLUMNS})
     if len(cells) > len(columns) and any(cell.strip() for cell in cells[len(columns) :]):
-        row.fail("", f"This row has {len(cells)} cells but there are {len(columns)} columns.")
+        row.fail(
+            "",
+            gettext("This row has %(cells)s cells but there are %(columns)s columns.")
+            % {"cells": len(cells), "columns": len(columns)},
+        )
     text = row.cells
     kind = KINDS.get(column_name(text["kind"]).replace("-", "_"))
     if kind is None:
-        row.fail("kind", "Give the kind: per device, per user, site or subscription.")
+        row.fail("kind", gettext("Give the kind: per device, per user, site or subscription."))
     data: dict[str, Any] = {
         "product": text["product"],
         "kind": kind or LicenceKind.SITE,
@@ -290,7 +320,11 @@ def _row(known: _Known, columns: tuple[str, ...], number: int, cells: list[str])
     if text["order_reference"]:
         first = known.seen.setdefault(key, number)
         if first != number:
-            row.fail("order_reference", f"Row {first} has the same order reference and product.")
+            row.fail(
+                "order_reference",
+                gettext("Row %(number)s has the same order reference and product.")
+                % {"number": first},
+            )
         row.licence = known.licences.get(key)
     # The licence as saving the row would leave it (what a new one has: the defaults).
     licence = row.licence or Licence(school=known.school)
@@ -322,7 +356,9 @@ def _seats(row: Row, text: str) -> int | None:
         return None
     cleaned = text.replace(",", "")
     if not cleaned.isdecimal():
-        row.fail("seats", f"“{text[:20]}” is not a whole number of seats.")
+        row.fail(
+            "seats", gettext("“%(text)s” is not a whole number of seats.") % {"text": text[:20]}
+        )
         return None
     return int(cleaned)
 
@@ -339,7 +375,11 @@ def _date(row: Row, column: str, text: str) -> date | None:
             row.fail(column, f"“{text[:20]}”: {services.date_range_error()}")
             return None
         return day
-    row.fail(column, f"“{text[:20]}” is not a date: give it as YYYY-MM-DD or DD/MM/YYYY.")
+    row.fail(
+        column,
+        gettext("“%(text)s” is not a date: give it as YYYY-MM-DD or DD/MM/YYYY.")
+        % {"text": text[:20]},
+    )
     return None
 
 
@@ -348,7 +388,10 @@ def _holders(known: _Known, row: Row, kind: str | None, text: str, seats: int | 
     if not parts:
         return
     if len(parts) > MOST_HOLDERS:
-        row.fail("assigned_to", f"At most {MOST_HOLDERS:,} holders a row.")
+        row.fail(
+            "assigned_to",
+            gettext("At most %(most)s holders a row.") % {"most": f"{MOST_HOLDERS:,}"},
+        )
         return
     held = known.holders.get(row.licence.pk, set()) if row.licence else set()
     school = known.school.name
@@ -362,22 +405,31 @@ def _holders(known: _Known, row: Row, kind: str | None, text: str, seats: int | 
         found = [i for i in known.items.get(key, []) if i.is_active]
         member = known.members.get(key)
         if len(found) > 1:
-            problems.append(f"{school} has several items called “{part[:60]}”.")
+            problems.append(
+                gettext("%(school)s has several items called “%(name)s”.")
+                % {"school": school, "name": part[:60]}
+            )
             continue
         if found:
             if kind == LicenceKind.PER_USER:
-                problems.append(f"“{part[:60]}” is an item: a per-user licence is for people.")
+                problems.append(
+                    gettext("“%(name)s” is an item: a per-user licence is for people.")
+                    % {"name": part[:60]}
+                )
                 continue
             holder: dict[str, Any] = {"item": found[0]}
             mark: tuple[str, Any] = ("item", found[0].pk)
         elif kind == LicenceKind.PER_DEVICE:
-            problems.append(f"{school} has no item “{part[:60]}”.")
+            problems.append(
+                gettext("%(school)s has no item “%(name)s”.")
+                % {"school": school, "name": part[:60]}
+            )
             continue
         elif member is not None:
             holder, mark = {"user": member}, ("user", member.pk)
         else:
             if len(part) > 200:
-                problems.append("A person's name has at most 200 characters.")
+                problems.append(gettext("A person's name has at most 200 characters."))
                 continue
             name = " ".join(part.split())
             holder, mark = {"person": name}, ("person", name.casefold())
@@ -393,7 +445,8 @@ def _holders(known: _Known, row: Row, kind: str | None, text: str, seats: int | 
     if kind in services.COUNTED and seats is not None and used > seats:
         row.fail(
             "assigned_to",
-            f"It would have {services.holders_for(used, seats)}: add seats or name fewer.",
+            gettext("It would have %(holders)s: add seats or name fewer.")
+            % {"holders": services.holders_for(used, seats)},
         )
 
 
@@ -403,8 +456,8 @@ def apply(school: School, actor: User, text: str) -> tuple[int, int]:
     actor = accounts.with_roles(actor)
     if not permissions.may_manage(actor, school):
         raise NotPermitted(
-            f"Only a release manager or a school administrator of {school.name} may import "
-            "licences."
+            gettext("Only a release manager or a school administrator of %(school)s may %(what)s.")
+            % {"school": school.name, "what": gettext("import licences")}
         )
     with transaction.atomic():
         School.objects.select_for_update(no_key=True).filter(pk=school.pk).first()
@@ -412,10 +465,14 @@ def apply(school: School, actor: User, text: str) -> tuple[int, int]:
         errors = preview.errors
         if errors:
             first = errors[0]
-            where = f"Row {first.row}: " if first.row else ""
+            where = gettext("Row %(number)s: ") % {"number": first.row} if first.row else ""
             raise InvalidAction(
-                f"The file has {len(errors)} problem{'s' if len(errors) != 1 else ''}; "
-                "nothing was imported.",
+                ngettext(
+                    "The file has %(count)s problem; nothing was imported.",
+                    "The file has %(count)s problems; nothing was imported.",
+                    len(errors),
+                )
+                % {"count": len(errors)},
                 {"file": f"{where}{first.message}"},
             )
         for row in preview.rows:
@@ -424,5 +481,9 @@ def apply(school: School, actor: User, text: str) -> tuple[int, int]:
                 for holder in row.holders:
                     services.assign(licence, actor, holder)
             except InvalidAction as error:
-                raise InvalidAction(f"Row {row.number}: {error.message}", error.fields) from error
+                raise InvalidAction(
+                    gettext("Row %(number)s: %(message)s")
+                    % {"number": row.number, "message": error.message},
+                    error.fields,
+                ) from error
     return len(preview.to_create), len(preview.to_update)

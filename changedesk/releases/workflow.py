@@ -33,6 +33,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts.models import User
 from changedesk.lib.errors import InvalidAction, NotPermitted, UnknownAction
@@ -70,13 +71,14 @@ def _text(data: dict[str, Any], name: str, *, required: str = "") -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidAction("Some fields need correcting.", {name: "Give text."})
+        raise InvalidAction(gettext("Some fields need correcting."), {name: gettext("Give text.")})
     value = value.strip()
     if required and not value:
         raise InvalidAction(required, {name: required})
     if len(value) > MOST_TEXT:
         raise InvalidAction(
-            "Some fields need correcting.", {name: f"At most {MOST_TEXT} characters."}
+            gettext("Some fields need correcting."),
+            {name: gettext("At most %(most)s characters.") % {"most": MOST_TEXT}},
         )
     return value
 
@@ -85,8 +87,8 @@ def _has_builds(release: Release, data: dict[str, Any]) -> dict[str, Any]:
     count = release.builds.count()
     if not count:
         raise InvalidAction(
-            "Add at least one build before building the release.",
-            {"builds": "Add at least one build."},
+            gettext("Add at least one build before building the release."),
+            {"builds": gettext("Add at least one build.")},
         )
     return {"builds": count}
 
@@ -100,8 +102,9 @@ def _documented(release: Release, data: dict[str, Any]) -> dict[str, Any]:
     if missing:
         names = ", ".join(missing)
         raise InvalidAction(
-            f"Every build must be documented (an approved version) first: {names}.",
-            {"builds": f"Not documented yet: {names}."},
+            gettext("Every build must be documented (an approved version) first: %(names)s.")
+            % {"names": names},
+            {"builds": gettext("Not documented yet: %(names)s.") % {"names": names}},
         )
     versions = list(release.builds.order_by("pk").values_list("pk", "approved_version_id"))
     return {"versions": {str(b): v for b, v in versions}}
@@ -110,8 +113,8 @@ def _documented(release: Release, data: dict[str, Any]) -> dict[str, Any]:
 def _planned(release: Release, data: dict[str, Any]) -> dict[str, Any]:
     if release.planned_start is None or release.planned_end is None:
         raise InvalidAction(
-            "Plan the release's window (its start and end) before installing it.",
-            {"planned_start": "Give the window in which it is installed."},
+            gettext("Plan the release's window (its start and end) before installing it."),
+            {"planned_start": gettext("Give the window in which it is installed.")},
         )
     return {
         "planned_start": release.planned_start.isoformat(),
@@ -124,16 +127,25 @@ def _nothing(release: Release, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reason(release: Release, data: dict[str, Any]) -> dict[str, Any]:
-    return {"reason": _text(data, "reason", required="Say why it is cancelled.")}
+    return {"reason": _text(data, "reason", required=gettext("Say why it is cancelled."))}
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(A.BUILD, (S.DEFINE,), S.BUILD, _has_builds, verb="Start building"),
-    Transition(A.RELEASE, (S.BUILD,), S.RELEASE, _documented, verb="Release the builds"),
-    Transition(A.INSTALL, (S.RELEASE,), S.INSTALL, _planned, verb="Start installing"),
-    Transition(A.CLOSE, (S.INSTALL,), S.CLOSED, _nothing, verb="Close the release"),
-    Transition(A.CANCEL, OPEN, S.CANCELLED, _reason, verb="Cancel the release", needs_reason=True),
-    Transition(A.REOPEN, ENDED, "", _nothing, verb="Reopen"),
+    Transition(A.BUILD, (S.DEFINE,), S.BUILD, _has_builds, verb=gettext_noop("Start building")),
+    Transition(
+        A.RELEASE, (S.BUILD,), S.RELEASE, _documented, verb=gettext_noop("Release the builds")
+    ),
+    Transition(A.INSTALL, (S.RELEASE,), S.INSTALL, _planned, verb=gettext_noop("Start installing")),
+    Transition(A.CLOSE, (S.INSTALL,), S.CLOSED, _nothing, verb=gettext_noop("Close the release")),
+    Transition(
+        A.CANCEL,
+        OPEN,
+        S.CANCELLED,
+        _reason,
+        verb=gettext_noop("Cancel the release"),
+        needs_reason=True,
+    ),
+    Transition(A.REOPEN, ENDED, "", _nothing, verb=gettext_noop("Reopen")),
 )
 ACTIONS = tuple(dict.fromkeys(row.action for row in TRANSITIONS))
 
@@ -189,15 +201,21 @@ def perform(
         )
         if not may(user, release):
             raise NotPermitted(
-                f"Only a release manager or school administrator of {release.school.name} "
-                "may do that."
+                gettext("Only a release manager or school administrator of %(school)s may do that.")
+                % {"school": release.school.name}
             )
         row = transition_for(release.state, action)
         if row is None:
             raise InvalidAction(
-                f"A release that is {release.get_state_display().lower()} cannot be "
-                f"{ReleaseAction(action).label.lower()}.",
-                {"action": f"Not allowed while it is {release.state}."},
+                gettext("A release that is %(state)s cannot be %(action)s.")
+                % {
+                    "state": release.get_state_display().lower(),
+                    "action": str(ReleaseAction(action).label).lower(),
+                },
+                {
+                    "action": gettext("Not allowed while it is %(state)s.")
+                    % {"state": release.get_state_display().lower()}
+                },
             )
         comment = _text({"comment": comment}, "comment")
         kept = row.guard(release, data)

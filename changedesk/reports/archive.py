@@ -4,6 +4,8 @@ decisions recorded from it.
 - `freeze(school, period, start)` computes the report (`figures.report`) for a period that
   has ended where the school is (a month ends at midnight London time, in summer time or
   not), stores it as JSON with the SHA-256 of its canonical form, and returns the snapshot.
+  With it, outside the digest, the period's stage times (`figures.stored_samples`), from
+  which a report across several schools makes its medians without reading the period again.
   Freezing again returns the snapshot already there: it is never rewritten.
 - `freeze_due(now)` is the worker's job (`report-archive`, registered in `apps.py`): for
   every school, the last period that has ended at the school's frequency, and any missed
@@ -115,7 +117,8 @@ def freeze(school: School, period: str, start: date, now: datetime | None = None
             {"start": "This period has not ended yet."},
         )
     # Through JSON and back: what is stored is exactly what the digest covers.
-    data = json.loads(canonical(figures.report(school, period, start)))
+    result, samples = figures.report_and_samples(school, period, start)
+    data = json.loads(canonical(result))
     try:
         with transaction.atomic():
             return Snapshot.objects.create(
@@ -125,6 +128,7 @@ def freeze(school: School, period: str, start: date, now: datetime | None = None
                 end=period_end(period, start),
                 figures=data,
                 digest=digest_of(data),
+                samples=samples,
                 frozen_at=now or timezone.now(),
             )
     except IntegrityError:

@@ -8,7 +8,8 @@ tooltips with `style` attributes and script, so `trend_svg` renders without scri
 (`js=[]`) and then rewrites the drawing: the `<style>`, the tooltips and every `style`
 attribute are taken out and the look is given as SVG presentation attributes (`fill`,
 `stroke`, `font-size`), which the CSP does not govern. The chart's id is made from its label
-(pygal's is random), so the same trend always draws the same SVG.
+(pygal's is random), so the same trend always draws the same SVG. Its words (the title, the
+periods' names, the text equivalent) are in the active language.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from functools import lru_cache
 from typing import Any
 
 import pygal
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext, ngettext
 
 SVG = "http://www.w3.org/2000/svg"
 
@@ -39,8 +42,8 @@ def _label(point: dict[str, Any], points: list[dict[str, Any]]) -> str:
     start = date.fromisoformat(point["start"])
     end = date.fromisoformat(point["end"])
     if (end - start).days > 7:
-        return start.strftime("%b %y")
-    return f"{start.day} {start.strftime('%b')}"
+        return date_format(start, "M y")
+    return f"{start.day} {date_format(start, 'M')}"
 
 
 def _dress(root: ET.Element) -> None:
@@ -91,11 +94,14 @@ DRAWN = 512
 def trend_svg(label: str, points: list[dict[str, Any]]) -> str:
     """The trend of a figure over its periods (`points`: start, end, value; None is a gap), as
     an `<svg>` element to put in a page: no script, no style element or attribute."""
-    return _drawn(label, tuple((p["start"], p["end"], p["value"]) for p in points))
+    shown = tuple((p["start"], p["end"], p["value"]) for p in points)
+    return _drawn(label, shown, get_language() or "")
 
 
 @lru_cache(maxsize=DRAWN)
-def _drawn(label: str, shown: tuple[tuple[str, str, Any], ...]) -> str:
+def _drawn(label: str, shown: tuple[tuple[str, str, Any], ...], language: str) -> str:
+    """The chart, drawn once for each label, trend and language (`language` keys the cache:
+    the words are the active language's)."""
     points = [{"start": start, "end": end, "value": value} for start, end, value in shown]
     chart = pygal.Line(
         js=[],
@@ -112,7 +118,7 @@ def _drawn(label: str, shown: tuple[tuple[str, str, Any], ...]) -> str:
         show_minor_x_labels=True,
         dots_size=3,
         include_x_axis=True,
-        no_data_text="No figures yet",
+        no_data_text=gettext("No figures yet"),
         print_values=False,
     )
     chart.x_labels = [_label(p, points) for p in points]
@@ -132,7 +138,9 @@ def _drawn(label: str, shown: tuple[tuple[str, str, Any], ...]) -> str:
         title = ET.Element(f"{{{SVG}}}title")
         root.insert(0, title)
     title.set("id", f"{name}-title")
-    title.text = f"{label}: the last {len(points)} period{'s' if len(points) != 1 else ''}"
+    title.text = ngettext(
+        "%(label)s: the last %(count)s period", "%(label)s: the last %(count)s periods", len(points)
+    ) % {"label": label, "count": len(points)}
     # The SVG namespace written as a plain `xmlns` on the root, the tags unqualified, rather
     # than through ElementTree's prefixes: those are the whole process's, and other code
     # (WeasyPrint's) changes them.
@@ -144,7 +152,7 @@ def _drawn(label: str, shown: tuple[tuple[str, str, Any], ...]) -> str:
 
 def _value(value: Any) -> str:
     if value is None:
-        return "none"
+        return gettext("none")
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -153,21 +161,30 @@ def _value(value: Any) -> str:
 def trend_text(label: str, points: list[dict[str, Any]]) -> str:
     """The chart in words, for screen readers and the print: a sentence, then each period."""
     if not points:
-        return f"{label}: no periods."
+        return gettext("%(label)s: no periods.") % {"label": label}
     known = [p["value"] for p in points if p["value"] is not None]
     first, last = points[0], points[-1]
     parts = [
-        f"{label} over the {len(points)} periods from {first['start']} to {last['end']}"
-        f" (the last day exclusive)."
+        ngettext(
+            "%(label)s over the %(count)s period from %(first)s to %(last)s "
+            "(the last day exclusive).",
+            "%(label)s over the %(count)s periods from %(first)s to %(last)s "
+            "(the last day exclusive).",
+            len(points),
+        )
+        % {"label": label, "count": len(points), "first": first["start"], "last": last["end"]}
     ]
     if known:
         parts.append(
-            f"Lowest {_value(min(known))}, highest {_value(max(known))},"
-            f" this period {_value(last['value'])}."
+            gettext("Lowest %(lowest)s, highest %(highest)s, this period %(this)s.")
+            % {
+                "lowest": _value(min(known)),
+                "highest": _value(max(known)),
+                "this": _value(last["value"]),
+            }
         )
     else:
-        parts.append("No figures in any of them.")
-    parts.append(
-        "Each period: " + "; ".join(f"{p['start']}: {_value(p['value'])}" for p in points) + "."
-    )
+        parts.append(gettext("No figures in any of them."))
+    each = "; ".join(f"{p['start']}: {_value(p['value'])}" for p in points)
+    parts.append(gettext("Each period: %(periods)s.") % {"periods": each})
     return " ".join(parts)

@@ -30,17 +30,21 @@ The archive: a past period of the trend that the school has frozen (`Snapshot`, 
 instead of being counted again; only the periods not frozen, and always the period asked for,
 are counted live, and the queries below read only their ranges. Several schools
 (`report_many`) add up their snapshots' counts with the live counts of the others; medians do
-not add up, so their stage times are read live for every period (and the share of patches on
-time is made again from the summed counts). A snapshot lacking a figure is counted again.
+not add up, so their stage times are made from the stage times each snapshot keeps beside its
+figures (`Snapshot.samples`, whole seconds, `stored_samples`) with the live ones of the
+periods counted, and read live only for a snapshot that keeps none (frozen before they were
+kept, or more than `MOST_SAMPLES`); the share of patches on time is made again from the
+summed counts. A snapshot lacking a figure is counted again. A stage time is counted in whole
+seconds, live or kept, so a median is the same either way.
 
 Queries: 13 per report however many RFCs and however many periods are frozen: the snapshots
 (one); for the periods counted, the RFCs raised, the events and the told changes, each one
 query grouped by period (a CASE over the periods' bounds) and by what tells the figures apart;
 the stage times (one query: each event leaving a stage, with the time its stage was entered,
 from the RFC's previous state change by the change's index); the patches (one); the release
-figures (four, `figures_many`); then the RFC ids of the period asked for (three).
-`report_many` takes the same queries over several schools, except the release figures: four
-per school.
+figures (four, `measurements.figures_summed`); then the RFC ids of the period asked for
+(three). `report_many` takes the same queries over several schools: its query count does not
+grow with the schools (a trust's report reads a trust of 50 schools in the same queries).
 
 Every event query asks for the kinds it counts (`EVENT_KINDS`, `LEAVING_KINDS`), within a
 range of `created_at`, and reads nothing else of the event than the covering
@@ -49,7 +53,9 @@ range from the index alone (the events have no school column to start from). Cos
 scale (`bench-data`: 200 schools, 500,000 RFCs, 3.9 million events; see the report of
 issue 12): the biggest school (63,000 RFCs) about 0.1 s with its last 11 months frozen and
 2-3 s without (the stage times' per-event look-up of when the stage was entered); the middle
-school (835 RFCs) about 0.05-0.1 s.
+school (835 RFCs) about 0.05-0.1 s. `report_many` of the ten-school person's schools with
+their last 11 months frozen: about 0.25 s (5 s when the stage times of every period were read
+live); nothing frozen, 8-10 s.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ from typing import Any
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from changedesk.accounts.models import School
+from changedesk.accounts.models import School, Trust
 from changedesk.changes.choices import EventKind, Outcome, State
 from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.workflow import TRANSITIONS
@@ -336,18 +342,20 @@ def _stage_rows(bounds: _Bounds) -> list[StageRow]:
     return list(rows)
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
+def _median(seconds: list[int]) -> float | None:
+    """The median of stage times (whole seconds), in hours to a tenth."""
+    return round(statistics.median(seconds) / 3600, 1) if seconds else None
 
 
 def _stage_hours(
     stages: list[StageRow], schools: Sequence[School], periods: Sequence[tuple[date, date]]
-) -> tuple[list[dict[str, list[float]]], dict[str, set[int]]]:
-    """The hours spent in each stage left in each period, and the RFCs behind those of the
-    last period; each row placed once (its school's midnights, bisected)."""
+) -> tuple[list[dict[str, list[int]]], dict[str, set[int]]]:
+    """The time spent in each stage left in each period, in whole seconds (as the archive
+    keeps them, `stored_samples`), and the RFCs behind those of the last period; each row
+    placed once (its school's midnights, bisected)."""
     edges = {s.pk: [_midnight(s, a) for a, _ in periods] + [_midnight(s, periods[-1][1])]
              for s in schools}  # fmt: skip
-    hours: list[dict[str, list[float]]] = [{state: [] for state in STAGE_STATES} for _ in periods]
+    hours: list[dict[str, list[int]]] = [{state: [] for state in STAGE_STATES} for _ in periods]
     last = len(periods) - 1
     behind: dict[str, set[int]] = {f"stage_{state}": set() for state in STAGE_STATES}
     for change_id, school_id, from_state, _to, left, entered in stages:
@@ -355,7 +363,7 @@ def _stage_hours(
         if entered is None or bounds is None or not bounds[0] <= left < bounds[-1]:
             continue
         n = bisect.bisect_right(bounds, left) - 1
-        hours[n][from_state].append((left - entered).total_seconds() / 3600)
+        hours[n][from_state].append(round((left - entered).total_seconds()))
         if n == last:
             behind[f"stage_{from_state}"].add(change_id)
     return hours, behind
@@ -408,16 +416,10 @@ def _release_figures(
     periods: Sequence[tuple[date, date]],
     live: dict[int, frozenset[int]],
 ) -> list[dict[str, Any]]:
-    totals: list[dict[str, Any]] = [
-        {f"release_{n}": 0 for n in measurements.NAMES} for _ in periods
-    ]
-    for school in schools:
-        counted = sorted(live[school.pk])
-        found = measurements.figures_many(school, [periods[n] for n in counted])
-        for n, row in zip(counted, found, strict=True):
-            for name, value in row.items():
-                totals[n][f"release_{name}"] += value
-    return totals
+    """The release figures of the schools summed, each period (only the periods `live`
+    names for each school: the others are zero here): four queries however many schools."""
+    found = measurements.figures_summed(schools, periods, live)
+    return [{f"release_{name}": value for name, value in row.items()} for row in found]
 
 
 # --- The archive. ---
@@ -428,27 +430,69 @@ ADDITIVE = tuple(
 )
 
 
+# The most stage times a snapshot keeps (`Snapshot.samples`): a school's period with more is
+# kept without them, and a report across several schools reads its stage times live.
+MOST_SAMPLES = 20_000
+SAMPLES_VERSION = 1
+
+Samples = dict[str, list[int]]
+
+
+def stored_samples(seconds: Samples) -> dict[str, Any] | None:
+    """A period's stage times (whole seconds, per stage state) as a snapshot keeps them, so
+    that a report across several schools takes its medians from them rather than reading the
+    period again; None when there are more than `MOST_SAMPLES`."""
+    if sum(len(values) for values in seconds.values()) > MOST_SAMPLES:
+        return None
+    return {
+        "version": SAMPLES_VERSION,
+        "seconds": {state: sorted(seconds.get(state, [])) for state in sorted(STAGE_STATES)},
+    }
+
+
+def _read_samples(data: Any) -> Samples | None:
+    """The stage times a snapshot keeps, or None (none kept, or not in today's form)."""
+    if not isinstance(data, dict) or data.get("version") != SAMPLES_VERSION:
+        return None
+    seconds = data.get("seconds")
+    if not isinstance(seconds, dict) or any(
+        not isinstance(seconds.get(state), list) for state in STAGE_STATES
+    ):
+        return None
+    return {state: seconds[state] for state in STAGE_STATES}
+
+
 def _frozen(
-    schools: Sequence[School], period: str, periods: Sequence[tuple[date, date]]
-) -> dict[int, dict[int, dict[str, Any]]]:
+    schools: Sequence[School],
+    period: str,
+    periods: Sequence[tuple[date, date]],
+    with_samples: bool = False,
+) -> tuple[dict[int, dict[int, dict[str, Any]]], dict[int, dict[int, Samples]]]:
     """The figures of each school's frozen periods before the last of `periods`, from its
-    snapshots: {school id: {period's index: {figure: value}}}, one query. A snapshot that
-    lacks a figure (frozen before the figure existed) is passed over: counted again."""
+    snapshots: {school id: {period's index: {figure: value}}}, one query; and, asked
+    `with_samples`, the stage times kept with them: {school id: {period's index: samples}}
+    (a snapshot without them is not named). A snapshot that lacks a figure (frozen before
+    the figure existed) is passed over: counted again."""
     index = {start: n for n, (start, _) in enumerate(periods[:-1])}
+    columns = ("school_id", "start", "end", "figures", *(("samples",) if with_samples else ()))
     rows = (
         Snapshot.objects.filter(
             school_id__in=[s.pk for s in schools], period=period, start__in=list(index)
         )
         .order_by()
-        .values_list("school_id", "start", "end", "figures")
+        .values_list(*columns)
     )
     found: dict[int, dict[int, dict[str, Any]]] = {}
-    for school_id, start, end, data in rows:
+    samples: dict[int, dict[int, Samples]] = {}
+    for school_id, start, end, data, *kept in rows:
         n = index.get(start)
         values = _snapshot_values(data)
         if n is not None and end == periods[n][1] and values is not None:
             found.setdefault(school_id, {})[n] = values
-    return found
+            seconds = _read_samples(kept[0]) if kept else None
+            if seconds is not None:
+                samples.setdefault(school_id, {})[n] = seconds
+    return found, samples
 
 
 def _snapshot_values(data: Any) -> dict[str, Any] | None:
@@ -462,16 +506,17 @@ def _snapshot_values(data: Any) -> dict[str, Any] | None:
     return {key: values[key] for key in LABELS}
 
 
-def _compute(schools: Sequence[School], period: str, start: date) -> dict[str, Any]:
-    """The groups and trend of `schools` together for the period holding `start`."""
+def _compute(schools: Sequence[School], period: str, start: date) -> tuple[dict[str, Any], Samples]:
+    """The groups and trend of `schools` together for the period holding `start`, and the
+    stage times (whole seconds) of that period."""
     periods = periods_ending(period, start)
+    one = len(schools) == 1
     # The past periods a school has frozen are read from its snapshots; the rest (always the
     # period asked for) are counted here.
-    frozen = _frozen(schools, period, periods)
+    frozen, samples = _frozen(schools, period, periods, with_samples=not one)
     everything = frozenset(range(len(periods)))
     live = {s.pk: everything - frozenset(frozen.get(s.pk, {})) for s in schools}
     bounds = _Bounds(schools, periods, live)
-    one = len(schools) == 1
     # Each count is one query grouped by period (a CASE over the periods' bounds, evaluated
     # once a row) and by what tells the figures apart: a few dozen groups, summed here.
     zero = {key: [0] * len(periods) for key in (*RAISED_FIGURES, *EVENT_FIGURES)}
@@ -503,9 +548,18 @@ def _compute(schools: Sequence[School], period: str, start: date) -> dict[str, A
         _told_changes(schools, bounds), bounds.each("planned_start"), "told"
     ):
         counts["told" if was_told else "not_told"][bucket] += n
-    # Medians do not add up: several schools' stage times are read for every period.
-    stages = _stage_rows(bounds if one else _Bounds(schools, periods))
+    # Medians do not add up: several schools' stage times are read live for a frozen period
+    # only where its snapshot kept no samples of them (frozen before they were kept, or too
+    # many); the others' samples are added to the live ones.
+    stage_live = live
+    if not one:
+        stage_live = {s.pk: everything - frozenset(samples.get(s.pk, {})) for s in schools}
+    stages = _stage_rows(_Bounds(schools, periods, stage_live) if stage_live != live else bounds)
     hours, stage_ids = _stage_hours(stages, schools, periods)
+    for kept in samples.values():
+        for n, seconds in kept.items():
+            for stage, times in seconds.items():
+                hours[n][stage].extend(times)
     releases = _release_figures(schools, periods, live)
     patches = _patch_figures(schools, periods, live)
 
@@ -555,13 +609,14 @@ def _compute(schools: Sequence[School], period: str, start: date) -> dict[str, A
         for key in LABELS
     }
     period_start, period_end = periods[-1]
-    return {
+    found = {
         "period": period,
         "start": period_start.isoformat(),
         "end": period_end.isoformat(),
         "groups": groups,
         "trend": trend,
     }
+    return found, hours[-1]
 
 
 def _grouped(queryset: QuerySet[Any], each: list[Q | None], *columns: str) -> list[tuple[Any, ...]]:
@@ -660,22 +715,38 @@ def report(school: School, period: str, start: date) -> dict[str, Any]:
     JSON-able and self-contained (the archive freezes it as it is)."""
     if period not in PERIODS:
         raise ValueError(f"A period is a week or a month, not {period!r}.")
-    return {"school": _school(school), **_compute([school], period, start)}
+    return report_and_samples(school, period, start)[0]
 
 
-def report_many(schools: Sequence[School], period: str, start: date) -> dict[str, Any]:
+def report_and_samples(
+    school: School, period: str, start: date
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """`report()`, and its period's stage times as a snapshot keeps them (`stored_samples`):
+    what the archive freezes."""
+    if period not in PERIODS:
+        raise ValueError(f"A period is a week or a month, not {period!r}.")
+    found, seconds = _compute([school], period, start)
+    return {"school": _school(school), **found}, stored_samples(seconds)
+
+
+def report_many(
+    schools: Sequence[School], period: str, start: date, trust: Trust | None = None
+) -> dict[str, Any]:
     """Several schools' report together: counts summed, medians over all their RFCs. Its
-    `school` is {"id": None, "slug": "", "name": "All my schools"}; `schools` names them."""
+    `school` is {"id": None, "slug": "", "name": "All my schools"} (a trust's: the trust's
+    name, and `trust` names the trust); `schools` names them. The same queries however many
+    schools."""
     if period not in PERIODS:
         raise ValueError(f"A period is a week or a month, not {period!r}.")
     schools = list(schools)
     if not schools:
         raise ValueError("A report needs at least one school.")
-    return {
-        "school": {"id": None, "slug": "", "name": "All my schools"},
-        "schools": [_school(s) for s in schools],
-        **_compute(schools, period, start),
-    }
+    name = trust.name if trust is not None else "All my schools"
+    found: dict[str, Any] = {"school": {"id": None, "slug": "", "name": name}}
+    if trust is not None:
+        found["trust"] = {"id": trust.pk, "slug": trust.slug, "name": trust.name}
+    computed, _ = _compute(schools, period, start)
+    return {**found, "schools": [_school(s) for s in schools], **computed}
 
 
 def figure(result: dict[str, Any], key: str) -> dict[str, Any] | None:

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.reports.models import Period
 
 
 class FrequencyForm(forms.Form):
     frequency = forms.ChoiceField(
-        label="How often the school reports",
+        label=_("How often the school reports"),
         choices=Period.choices,
         widget=forms.RadioSelect,
-        help_text="FITS asks for the figures at the same frequency every time: weekly or monthly.",
+        help_text=_(
+            "FITS asks for the figures at the same frequency every time: weekly or monthly."
+        ),
     )

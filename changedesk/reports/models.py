@@ -3,7 +3,8 @@
 - **How often** (`ReportSettings`): a week or a month, chosen once per school and kept ("always
   at the same frequency"); a school with no row reports monthly.
 - **The archive** (`Snapshot`): at the end of each period the worker freezes the report as it
-  stood: its figures, with the RFCs behind each, as JSON, and their SHA-256. A snapshot is
+  stood: its figures, with the RFCs behind each, as JSON, and their SHA-256; and the stage
+  times behind its medians (`samples`, for reports across several schools). A snapshot is
   written once and never changed or deleted.
 - **Decisions** (`Decision`, append-only): what was decided from a frozen report, by whom and
   when, because FITS says reports are for making decisions.
@@ -14,13 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 
 
 class Period(models.TextChoices):
-    WEEK = "week", "Week"
-    MONTH = "month", "Month"
+    WEEK = "week", _("Week")
+    MONTH = "month", _("Month")
 
 
 class Frozen(models.Model):
@@ -78,6 +80,15 @@ class Snapshot(Frozen):
         help_text="The report as it stood, with the RFCs behind each figure."
     )
     digest = models.CharField(max_length=64, help_text="SHA-256 of the figures, canonical JSON.")
+    # Not part of the report (nor its digest): what a report across several schools needs to
+    # make its medians without reading the period again (`figures.stored_samples`).
+    samples = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The stage times behind the medians, in whole seconds; empty when frozen "
+        "before they were kept, or when there were too many to keep.",
+    )
     frozen_at = models.DateTimeField()
 
     objects = SnapshotQuerySet.as_manager()

@@ -12,6 +12,11 @@ the people who run the processes measured:
 - **may decide** (record a decision against a frozen report in the archive): the final
   approver, the initial approver or the school administrator.
 - **may set the frequency** (week or month): the school administrator.
+- **may read a trust's** reports across its schools (`?trust=`) and its compliance page:
+  whoever holds a trust role in it (its administrators, technicians and peer reviewers) and
+  operators. A trust role holds only a viewer's, originator's or peer reviewer's place in
+  each school (`accounts.choices.TRUST_GRANTS`), so this is a rule of its own: it grants no
+  school's reports (`may_read`) one by one.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
-from changedesk.accounts.models import School
+from changedesk.accounts.models import School, Trust
 
 READERS = frozenset(
     {
@@ -46,3 +51,10 @@ def may_decide(user: Any, school: School) -> bool:
 
 def may_set_frequency(user: Any, school: School) -> bool:
     return permissions.is_school_admin(user, school)
+
+
+def may_read_trust(user: Any, trust: Trust) -> bool:
+    """Any trust role in `trust`, or a superuser (one query for anyone else)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.is_superuser) or bool(permissions.trust_roles(user, trust))

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
+from django.utils.translation import gettext
+
 from changedesk.accounts.models import School
 from changedesk.schedule.models import (
     CalendarPeriod,
@@ -33,6 +36,26 @@ DEFAULT_TEACHING_END = time(15, 20)
 EN_DASH = "\u2013"  # between the ends of a range: 3\u201314 March, 18:00\u201319:00
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_FULL_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def day_name(weekday: int) -> str:
+    """ "Monday", in the active language (Django's own catalogue names the days)."""
+    return str(WEEKDAYS[weekday])
+
+
+def day_abbr(weekday: int) -> str:
+    """ "Mon", in the active language."""
+    return str(WEEKDAYS_ABBR[weekday])
+
+
+def month_name(value: date) -> str:
+    """ "March", in the active language."""
+    return str(MONTHS[value.month])
+
+
+def month_abbr(value: date) -> str:
+    """ "Mar", in the active language (as the `date` filter's "M")."""
+    return str(MONTHS_3[value.month]).title()
 
 
 # --- Time zones and local days. ---
@@ -136,7 +159,7 @@ def covers(intervals: list[Interval], start: datetime, end: datetime) -> bool:
 
 def short_day(moment: datetime) -> str:
     """Tue 4 Mar."""
-    return f"{DAY_NAMES[moment.weekday()]} {moment.day} {moment:%b}"
+    return f"{day_abbr(moment.weekday())} {moment.day} {month_abbr(moment)}"
 
 
 def hhmm(value: time | datetime) -> str:
@@ -158,13 +181,16 @@ def describe_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
 
 def describe_dates(first: date, last: date) -> str:
     """4 March; 3-14 March; 28 February - 4 March; 20 December 2025 - 5 January 2026."""
+    first_month, last_month = month_name(first), month_name(last)
     if first == last:
-        return f"{first.day} {first:%B}"
+        return f"{first.day} {first_month}"
     if first.year != last.year:
-        return f"{first.day} {first:%B} {first.year} {EN_DASH} {last.day} {last:%B} {last.year}"
+        return (
+            f"{first.day} {first_month} {first.year} {EN_DASH} {last.day} {last_month} {last.year}"
+        )
     if first.month == last.month:
-        return f"{first.day}{EN_DASH}{last.day} {last:%B}"
-    return f"{first.day} {first:%B} {EN_DASH} {last.day} {last:%B}"
+        return f"{first.day}{EN_DASH}{last.day} {last_month}"
+    return f"{first.day} {first_month} {EN_DASH} {last.day} {last_month}"
 
 
 def describe_period_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
@@ -180,7 +206,7 @@ def describe_weekdays(days: Iterable[int]) -> str:
     """Mon-Fri; Sat-Sun; Mon, Wed, Fri; every day."""
     ordered = sorted(set(days))
     if len(ordered) == 7:
-        return "every day"
+        return gettext("every day")
     runs: list[list[int]] = []
     for day in ordered:
         if runs and day == runs[-1][-1] + 1:
@@ -190,9 +216,9 @@ def describe_weekdays(days: Iterable[int]) -> str:
     parts = []
     for run in runs:
         if len(run) >= 3 or (len(run) == 2 and run == [5, 6]):
-            parts.append(f"{DAY_NAMES[run[0]]}{EN_DASH}{DAY_NAMES[run[-1]]}")
+            parts.append(f"{day_abbr(run[0])}{EN_DASH}{day_abbr(run[-1])}")
         else:
-            parts.extend(DAY_NAMES[d] for d in run)
+            parts.extend(day_abbr(d) for d in run)
     return ", ".join(parts)
 
 
@@ -200,11 +226,11 @@ def describe_window(window: MaintenanceWindow) -> str:
     """Weekday evenings (Mon-Fri, 17:30-24:00)."""
     start, end = window.start_time, window.end_time
     if start == time(0) and end is None:
-        hours = "all day"
+        hours = gettext("all day")
     else:
         hours = f"{hhmm(start)}{EN_DASH}{hhmm(end) if end is not None else '24:00'}"
         if end is not None and end <= start:
-            hours += " next day"
+            hours += " " + gettext("next day")
     return f"{window.name} ({describe_weekdays(window.weekdays)}, {hours})"
 
 

@@ -54,6 +54,7 @@ from django.db.models import (
     IntegerField,
     Value,
 )
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts.models import School
 from changedesk.changes.models import Change, ChangeItem, format_reference
@@ -304,7 +305,7 @@ def _collect_others(
 def _join(words: Sequence[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
+    return gettext("%(items)s and %(last)s") % {"items": ", ".join(words[:-1]), "last": words[-1]}
 
 
 def _overlaps(
@@ -336,8 +337,15 @@ def _overlaps(
             Conflict(
                 kind=ConflictKind.OVERLAP,
                 hard=False,
-                message=f"Overlaps {other.reference} “{other.title}”, which also touches "
-                f"{names}, on {describe_span(other.start, other.end, cal.tz)}.",
+                message=gettext(
+                    "Overlaps %(reference)s “%(title)s”, which also touches %(items)s, on %(when)s."
+                )
+                % {
+                    "reference": other.reference,
+                    "title": other.title,
+                    "items": names,
+                    "when": describe_span(other.start, other.end, cal.tz),
+                },
                 change_id=other.id,
                 item_ids=tuple(shared),
             )
@@ -347,8 +355,12 @@ def _overlaps(
             Conflict(
                 kind=ConflictKind.OVERLAP,
                 hard=False,
-                message=f"Overlaps {rest} more open change{'s' if rest > 1 else ''} touching "
-                "the same items.",
+                message=ngettext(
+                    "Overlaps %(count)s more open change touching the same items.",
+                    "Overlaps %(count)s more open changes touching the same items.",
+                    rest,
+                )
+                % {"count": rest},
             )
         )
     return conflicts
@@ -362,27 +374,28 @@ def _periods(plan: _Planned, cal: CalendarData) -> list[Conflict]:
             Conflict(
                 kind=ConflictKind.EXAM,
                 hard=False,
-                message=f"Falls in the exam period “{period.name}” ({span}).",
+                message=gettext("Falls in the exam period “%(name)s” (%(when)s).")
+                % {"name": period.name, "when": span},
                 period_id=period.pk,
             )
         )
     for period in cal.periods_of([PeriodKind.FREEZE], plan.start, plan.end):
         span = describe_period_span(period.starts_at, period.ends_at, cal.tz)
         if period.is_hard and plan.is_emergency:
-            message = (
-                f"Falls in the hard change freeze “{period.name}” ({span}); as an emergency "
+            message = gettext(
+                "Falls in the hard change freeze “%(name)s” (%(when)s); as an emergency "
                 "change it may still be approved."
-            )
+            ) % {"name": period.name, "when": span}
         elif period.is_hard:
-            message = (
-                f"Falls in the hard change freeze “{period.name}” ({span}): nothing may be "
+            message = gettext(
+                "Falls in the hard change freeze “%(name)s” (%(when)s): nothing may be "
                 "approved inside it."
-            )
+            ) % {"name": period.name, "when": span}
         else:
-            message = (
-                f"Falls in the change freeze “{period.name}” ({span}): approving it needs an "
+            message = gettext(
+                "Falls in the change freeze “%(name)s” (%(when)s): approving it needs an "
                 "override reason."
-            )
+            ) % {"name": period.name, "when": span}
         conflicts.append(
             Conflict(
                 kind=ConflictKind.FREEZE,
@@ -406,13 +419,18 @@ def _teaching_day(plan: _Planned, cal: CalendarData) -> list[Conflict]:
     when = short_day(first)
     if len(hit) > 1:
         others = len(hit) - 1
-        when += f" and {others} more school day{'s' if others > 1 else ''}"
+        when = ngettext(
+            "%(day)s and %(count)s more school day",
+            "%(day)s and %(count)s more school days",
+            others,
+        ) % {"day": when, "count": others}
     hours = f"{hhmm(cal.teaching_start)}{EN_DASH}{hhmm(cal.teaching_end)}"
     return [
         Conflict(
             kind=ConflictKind.TEACHING_DAY,
             hard=False,
-            message=f"Takes a system down during the teaching day ({hours}) on {when}.",
+            message=gettext("Takes a system down during the teaching day (%(hours)s) on %(when)s.")
+            % {"hours": hours, "when": when},
         )
     ]
 
@@ -424,7 +442,9 @@ def _outside_window(plan: _Planned, cal: CalendarData) -> list[Conflict]:
     if any(s <= plan.start and plan.end <= e for s, e in windows):
         return []
     # One wording whether it runs over a window's edge or misses them all.
-    message = f"Runs outside the maintenance windows ({cal.describe_windows()})."
+    message = gettext("Runs outside the maintenance windows (%(windows)s).") % {
+        "windows": cal.describe_windows()
+    }
     return [Conflict(kind=ConflictKind.OUTSIDE_WINDOW, hard=False, message=message)]
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext
 from icalendar import Calendar, Event, vText
 from icalendar.enums import STATUS, TRANSP
 
@@ -255,15 +256,16 @@ def feed_rows(user: User) -> tuple[list[FeedRow], list[FeedToken]]:
     rows = [
         FeedRow(
             FeedKind.PERSON,
-            "Changes I am part of",
-            "The changes you raised, approve, review or carry out, in all your schools.",
+            gettext("Changes I am part of"),
+            gettext("The changes you raised, approve, review or carry out, in all your schools."),
         )
     ]
     rows += [
         FeedRow(
             FeedKind.SCHOOL,
             school.name,
-            f"Every change planned at {school.name}, approved or not.",
+            gettext("Every change planned at %(school)s, approved or not.")
+            % {"school": school.name},
             school=school,
         )
         for school in School.objects.for_user(user).order_by("name", "pk")

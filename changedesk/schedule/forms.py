@@ -12,12 +12,14 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School
 from changedesk.changes import forms as changes_forms
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.schedule.calendar import (
-    DAY_FULL_NAMES,
     all_day_bounds,
     local_at,
     sane_year,
@@ -33,7 +35,7 @@ from changedesk.schedule.models import (
 from changedesk.schedule.services import period_errors, teaching_day_errors, window_errors
 from changedesk.schedule.slots import CHANGE_KIND_CHOICES, ChangeKind
 
-WEEKDAY_CHOICES = [(str(i), name) for i, name in enumerate(DAY_FULL_NAMES)]
+WEEKDAY_CHOICES = [(str(i), WEEKDAYS[i]) for i in range(7)]
 
 
 class DateInput(forms.DateInput):
@@ -60,26 +62,40 @@ class WeekdaysField(forms.TypedMultipleChoiceField):
 class PeriodForm(forms.Form):
     """A term, holiday, exam period, INSET day or freeze: whole days, or from a time to a time."""
 
-    kind = forms.ChoiceField(choices=PeriodKind.choices)
-    name = forms.CharField(max_length=200, help_text="E.g. “Spring term” or “GCSE mocks”.")
-    first_day = forms.DateField(widget=DateInput())
-    last_day = forms.DateField(widget=DateInput(), help_text="The same as the first for one day.")
+    kind = forms.ChoiceField(label=_("Kind"), choices=PeriodKind.choices)
+    name = forms.CharField(
+        label=_("Name"), max_length=200, help_text=_("E.g. “Spring term” or “GCSE mocks”.")
+    )
+    first_day = forms.DateField(label=_("First day"), widget=DateInput())
+    last_day = forms.DateField(
+        label=_("Last day"), widget=DateInput(), help_text=_("The same as the first for one day.")
+    )
     all_day = forms.BooleanField(
-        label="Whole days", required=False, initial=True, help_text="Untick to give times."
+        label=_("Whole days"), required=False, initial=True, help_text=_("Untick to give times.")
     )
     start_time = forms.TimeField(
-        required=False, widget=TimeInput(), help_text="On the first day, if not whole days."
+        label=_("Start time"),
+        required=False,
+        widget=TimeInput(),
+        help_text=_("On the first day, if not whole days."),
     )
     end_time = forms.TimeField(
-        required=False, widget=TimeInput(), help_text="On the last day, if not whole days."
+        label=_("End time"),
+        required=False,
+        widget=TimeInput(),
+        help_text=_("On the last day, if not whole days."),
     )
     is_hard = forms.BooleanField(
-        label="Hard freeze",
+        label=_("Hard freeze"),
         required=False,
-        help_text="Nothing may be approved inside a hard freeze (emergencies aside); a soft "
-        "freeze needs an override reason.",
+        help_text=_(
+            "Nothing may be approved inside a hard freeze (emergencies aside); a soft "
+            "freeze needs an override reason."
+        ),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(
         self,
@@ -97,26 +113,26 @@ class PeriodForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if "is_hard" in period_errors(data.get("kind"), None, None, data.get("is_hard")):
-            self.add_error("is_hard", "Only a change freeze can be hard.")
+            self.add_error("is_hard", gettext("Only a change freeze can be hard."))
         first, last = data.get("first_day"), data.get("last_day")
         for name, day in (("first_day", first), ("last_day", last)):
             if day is not None and not sane_year(day.year):
-                self.add_error(name, "Choose a date between 1900 and 2999.")
+                self.add_error(name, gettext("Choose a date between 1900 and 2999."))
                 return data
         if first is None or last is None:
             return data
         tz = self.school.zone
         if data.get("all_day"):
             if last < first:
-                self.add_error("last_day", "The last day cannot be before the first.")
+                self.add_error("last_day", gettext("The last day cannot be before the first."))
                 return data
             data["starts_at"], data["ends_at"] = all_day_bounds(first, last, tz)
         else:
             start_time, end_time = data.get("start_time"), data.get("end_time")
             if start_time is None:
-                self.add_error("start_time", "Give a start time, or tick “Whole days”.")
+                self.add_error("start_time", gettext("Give a start time, or tick “Whole days”."))
             if end_time is None:
-                self.add_error("end_time", "Give an end time, or tick “Whole days”.")
+                self.add_error("end_time", gettext("Give an end time, or tick “Whole days”."))
             if start_time is None or end_time is None:
                 return data
             data["starts_at"] = local_at(first, start_time, tz)
@@ -157,14 +173,14 @@ def period_initial(period: CalendarPeriod | TrustPeriod, school: School) -> dict
 
 
 class TeachingDayForm(forms.ModelForm[SchoolCalendar]):
-    school_days = WeekdaysField(label="School days", help_text="The days the school teaches.")
+    school_days = WeekdaysField(label=_("School days"), help_text=_("The days the school teaches."))
 
     class Meta:
         model = SchoolCalendar
         fields = ("teaching_day_start", "teaching_day_end", "school_days")
         labels = {
-            "teaching_day_start": "The teaching day starts at",
-            "teaching_day_end": "The teaching day ends at",
+            "teaching_day_start": _("The teaching day starts at"),
+            "teaching_day_end": _("The teaching day ends at"),
         }
         widgets = {"teaching_day_start": TimeInput(), "teaching_day_end": TimeInput()}
 
@@ -180,15 +196,15 @@ class TeachingDayForm(forms.ModelForm[SchoolCalendar]):
 
 
 class MaintenanceWindowForm(forms.ModelForm[MaintenanceWindow]):
-    weekdays = WeekdaysField(label="Days")
+    weekdays = WeekdaysField(label=_("Days"))
 
     class Meta:
         model = MaintenanceWindow
         fields = ("name", "weekdays", "start_time", "end_time")
-        labels = {"start_time": "From", "end_time": "Until"}
+        labels = {"name": _("Name"), "start_time": _("From"), "end_time": _("Until")}
         help_texts = {
-            "name": "E.g. “Weekday evenings” or “Weekends”.",
-            "end_time": "Leave empty for midnight. An earlier time than “From” runs overnight.",
+            "name": _("E.g. “Weekday evenings” or “Weekends”."),
+            "end_time": _("Leave empty for midnight. An earlier time than “From” runs overnight."),
         }
         widgets = {"start_time": TimeInput(), "end_time": TimeInput()}
 
@@ -207,12 +223,12 @@ KIND_GUESS = "guess"
 
 class IcsUploadForm(forms.Form):
     file = forms.FileField(
-        label="iCalendar file (.ics)",
-        help_text="Exported from the school's or the local authority's calendar.",
+        label=_("iCalendar file (.ics)"),
+        help_text=_("Exported from the school's or the local authority's calendar."),
     )
     kind = forms.ChoiceField(
-        label="Import the events as",
-        choices=[(KIND_GUESS, "Guess from each event's name"), *PeriodKind.choices],
+        label=_("Import the events as"),
+        choices=[(KIND_GUESS, _("Guess from each event's name")), *PeriodKind.choices],
         initial=KIND_GUESS,
     )
 
@@ -250,30 +266,34 @@ class SlotsForm(forms.Form):
     """What the slot finder needs: the school, how long, the kind of change (which sets the
     lead time), the items touched, from when."""
 
-    school = forms.ModelChoiceField(queryset=School.objects.none(), to_field_name="slug")
+    school = forms.ModelChoiceField(
+        label=_("School"), queryset=School.objects.none(), to_field_name="slug"
+    )
     minutes = forms.IntegerField(
-        label="How long (minutes)", min_value=15, max_value=7 * 24 * 60, initial=60
+        label=_("How long (minutes)"), min_value=15, max_value=7 * 24 * 60, initial=60
     )
     type = forms.ChoiceField(
-        label="Kind of change",
+        label=_("Kind of change"),
         choices=CHANGE_KIND_CHOICES,
         initial=ChangeKind.NORMAL.value,
         required=False,
         widget=forms.RadioSelect,
-        help_text="Sets how far ahead slots start: a normal change needs time to be approved "
-        "and for its users to be told.",
+        help_text=_(
+            "Sets how far ahead slots start: a normal change needs time to be approved "
+            "and for its users to be told."
+        ),
     )
     items = ItemChoiceField(
-        label="Configuration items it touches",
+        label=_("Configuration items it touches"),
         queryset=ConfigurationItem.objects.none(),
         required=False,
-        help_text="Slots avoid other changes to these.",
+        help_text=_("Slots avoid other changes to these."),
     )
     after = forms.DateField(
-        label="From",
+        label=_("From"),
         required=False,
         widget=DateInput(),
-        help_text="Leave empty for the soonest the school's lead time allows.",
+        help_text=_("Leave empty for the soonest the school's lead time allows."),
     )
     change = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
@@ -297,10 +317,10 @@ class SlotsForm(forms.Form):
         data = super().clean() or {}
         after = data.get("after")
         if after is not None and not sane_year(after.year + 1):
-            self.add_error("after", "Choose a date between 1900 and 2998.")
+            self.add_error("after", gettext("Choose a date between 1900 and 2998."))
         school = data.get("school")
         if school is not None and any(i.school_id != school.pk for i in data.get("items", [])):
-            self.add_error("items", "Choose items of the school the change is in.")
+            self.add_error("items", gettext("Choose items of the school the change is in."))
         return data
 
     def kind(self) -> ChangeKind:

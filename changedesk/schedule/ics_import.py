@@ -23,6 +23,8 @@ from typing import Any
 
 import icalendar
 from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School
 from changedesk.schedule.calendar import (
@@ -50,11 +52,11 @@ MAX_COMPONENTS = 2 * MAX_EVENTS + MAX_TIMEZONES + MAX_RULES + 1
 
 CREATE, UPDATE, UNCHANGED, DELETE, SKIP = "create", "update", "unchanged", "delete", "skip"
 ACTION_LABELS = {
-    CREATE: "New",
-    UPDATE: "Updated",
-    UNCHANGED: "Unchanged",
-    DELETE: "Removed (cancelled)",
-    SKIP: "Not imported",
+    CREATE: _("New"),
+    UPDATE: _("Updated"),
+    UNCHANGED: _("Unchanged"),
+    DELETE: _("Removed (cancelled)"),
+    SKIP: _("Not imported"),
 }
 
 # Checked in this order: "half term" is a holiday, not a term; "exam" wins over "term".
@@ -114,11 +116,11 @@ class IcsRow:
 
     @property
     def action_label(self) -> str:
-        return ACTION_LABELS[self.action]
+        return str(ACTION_LABELS[self.action])
 
     @property
     def kind_label(self) -> str:
-        return PeriodKind(self.kind).label if self.kind else "—"
+        return str(PeriodKind(self.kind).label) if self.kind else "—"
 
 
 @dataclass
@@ -154,20 +156,28 @@ class IcsPreview:
         return any(row.action in (CREATE, UPDATE, DELETE) for row in self.rows)
 
 
+def _not_icalendar() -> str:
+    """The refusal of a file that is no calendar (said in two places)."""
+    return gettext("This is not an iCalendar file: it should begin with BEGIN:VCALENDAR.")
+
+
 def _parse_calendar(data: bytes | str) -> icalendar.Calendar:
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_BYTES:
-        raise IcsError(f"The file is too large: at most {MAX_BYTES // (1024 * 1024)} MB.")
+        raise IcsError(
+            gettext("The file is too large: at most %(size)s MB.")
+            % {"size": MAX_BYTES // (1024 * 1024)}
+        )
     if not raw.strip():
-        raise IcsError("The file is empty.")
+        raise IcsError(gettext("The file is empty."))
     try:
         raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise IcsError(
-            "This is not an iCalendar file: it is not text. Export the calendar as .ics."
+            gettext("This is not an iCalendar file: it is not text. Export the calendar as .ics.")
         ) from None
     if b"BEGIN:VCALENDAR" not in raw[:4096].upper():
-        raise IcsError("This is not an iCalendar file: it should begin with BEGIN:VCALENDAR.")
+        raise IcsError(_not_icalendar())
     check_size(raw)
     # The library keeps the time zones a file defines (an unknown TZID) in a process-wide
     # cache, first definition winning: start each file afresh, so that no school's file
@@ -176,9 +186,11 @@ def _parse_calendar(data: bytes | str) -> icalendar.Calendar:
     try:
         calendar = icalendar.Calendar.from_ical(raw.lstrip(b"\xef\xbb\xbf"))
     except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise IcsError(f"The iCalendar file cannot be read: {error}") from None
+        raise IcsError(
+            gettext("The iCalendar file cannot be read: %(error)s") % {"error": error}
+        ) from None
     if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
-        raise IcsError("This is not an iCalendar file: it should begin with BEGIN:VCALENDAR.")
+        raise IcsError(_not_icalendar())
     return calendar
 
 
@@ -246,15 +258,15 @@ def _bounds(event: icalendar.Event, school: School) -> tuple[datetime, datetime,
         end = event.end
     except ValueError as error:
         if "same type" in str(error):
-            raise ValueError("its start and end mix a date with a date and time") from None
+            raise ValueError(gettext("its start and end mix a date with a date and time")) from None
         if "DTSTART" in str(error) or "start" not in locals():
-            raise ValueError("its start (DTSTART) is missing or cannot be read") from None
-        raise ValueError("its end (DTEND) cannot be read") from None
+            raise ValueError(gettext("its start (DTSTART) is missing or cannot be read")) from None
+        raise ValueError(gettext("its end (DTEND) cannot be read")) from None
     note = ""
     if not isinstance(start, datetime) and isinstance(start, date):
         assert isinstance(end, date) and not isinstance(end, datetime)
         if end <= start:
-            raise ValueError("it ends before it starts")
+            raise ValueError(gettext("it ends before it starts"))
         first, last = start, end - timedelta(days=1)
         starts_at, ends_at = all_day_bounds(first, last, tz)
         return starts_at, ends_at, note
@@ -262,16 +274,17 @@ def _bounds(event: icalendar.Event, school: School) -> tuple[datetime, datetime,
     if start.tzinfo is None or end.tzinfo is None:
         tzid = event["DTSTART"].params.get("TZID")
         note = (
-            f"Its time zone “{tzid}” is unknown: read in {school.timezone}."
+            gettext("Its time zone “%(tzid)s” is unknown: read in %(zone)s.")
+            % {"tzid": tzid, "zone": school.timezone}
             if tzid
-            else f"No time zone given: read in {school.timezone}."
+            else gettext("No time zone given: read in %(zone)s.") % {"zone": school.timezone}
         )
         start = start.replace(tzinfo=tz) if start.tzinfo is None else start
         end = end.replace(tzinfo=tz) if end.tzinfo is None else end
     # Once, here: each reading of a file's own time zone (VTIMEZONE) walks its rules.
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if end <= start:
-        raise ValueError("it has no length: give it an end (DTEND) after its start")
+        raise ValueError(gettext("it has no length: give it an end (DTEND) after its start"))
     return start, end, note
 
 
@@ -282,42 +295,50 @@ def read_ics(data: bytes | str, school: School, *, kind: str | None = None) -> I
     row that is not imported, with a note saying why.
     """
     if kind is not None and kind not in PeriodKind.values:
-        raise IcsError(f"Unknown kind of period “{kind}”.")
+        raise IcsError(gettext("Unknown kind of period “%(kind)s”.") % {"kind": kind})
     calendar = _parse_calendar(data)
     events = [e for e in calendar.walk("VEVENT") if isinstance(e, icalendar.Event)]
     if not events:
-        raise IcsError("The file has no events (VEVENT) in it: nothing to import.")
+        raise IcsError(gettext("The file has no events (VEVENT) in it: nothing to import."))
     if len(events) > MAX_EVENTS:
-        raise IcsError(f"The file has {len(events)} events: at most {MAX_EVENTS} at a time.")
+        raise IcsError(
+            gettext("The file has %(count)s events: at most %(most)s at a time.")
+            % {"count": len(events), "most": MAX_EVENTS}
+        )
     tz = school.zone
     preview = IcsPreview(school)
     seen: set[str] = set()
     for event in events:
         summary = " ".join(str(event.get("SUMMARY", "")).split())[:200]
-        row = IcsRow(uid=_uid(event, summary), name=summary or "(no name)")
+        row = IcsRow(uid=_uid(event, summary), name=summary or gettext("(no name)"))
         preview.rows.append(row)
         if row.uid in seen:
-            row.note = "Its UID appears earlier in the file: only the first is imported."
+            row.note = gettext("Its UID appears earlier in the file: only the first is imported.")
             continue
         seen.add(row.uid)
         if event.get("RRULE") or event.get("RDATE") or event.get("RECURRENCE-ID"):
-            row.note = "Repeating events are not imported: give each date as its own event."
+            row.note = gettext(
+                "Repeating events are not imported: give each date as its own event."
+            )
             continue
         row.kind = kind or guess_kind(summary)
         try:
             row.starts_at, row.ends_at, row.note = _bounds(event, school)
         except ValueError as error:
-            row.note = f"Not imported: {error}."
+            row.note = gettext("Not imported: %(reason)s.") % {"reason": error}
             continue
         row.when = describe_period_span(row.starts_at, row.ends_at, tz)
         if str(event.get("STATUS", "")).upper() == "CANCELLED":
             row.action = row.intent = DELETE  # resolved against existing periods below
             continue
         if row.kind is None:
-            row.note = "Its name does not say what kind of period it is: choose a kind."
+            row.note = gettext("Its name does not say what kind of period it is: choose a kind.")
             continue
         if not (sane_year(row.starts_at.year) and sane_year(row.ends_at.year)):
-            row.note = f"Not imported: give dates between {FIRST_YEAR} and {LAST_YEAR}."
+            row.note = gettext("Not imported: give dates between %(first)s and %(last)s.") % {
+                "first": FIRST_YEAR,
+                "last": LAST_YEAR,
+            }
             continue
         row.action = row.intent = CREATE
     _match_existing(preview)
@@ -355,7 +376,7 @@ def _rows_preview(rows: list[dict[str, Any]], school: School) -> IcsPreview:
             row.action = row.intent
             preview.rows.append(row)
     except (KeyError, TypeError, ValueError):
-        raise IcsError("The preview cannot be read: choose the file again.") from None
+        raise IcsError(gettext("The preview cannot be read: choose the file again.")) from None
     _match_existing(preview)
     return preview
 
@@ -371,7 +392,7 @@ def _match_existing(preview: IcsPreview) -> None:
         if row.action == DELETE:
             if period is None:
                 row.action = SKIP
-                row.note = "Cancelled in the file, and not in the calendar."
+                row.note = gettext("Cancelled in the file, and not in the calendar.")
             else:
                 row.period_id = period.pk
                 row.kind = period.kind

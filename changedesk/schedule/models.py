@@ -9,16 +9,17 @@ from datetime import time
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, Trust, User
 
 
 class PeriodKind(models.TextChoices):
-    TERM = "term", "Term"
-    HOLIDAY = "holiday", "Holiday"
-    EXAM = "exam", "Exam period"
-    INSET = "inset", "INSET day"
-    FREEZE = "freeze", "Change freeze"
+    TERM = "term", _("Term")
+    HOLIDAY = "holiday", _("Holiday")
+    EXAM = "exam", _("Exam period")
+    INSET = "inset", _("INSET day")
+    FREEZE = "freeze", _("Change freeze")
 
 
 class Period(models.Model):
@@ -136,8 +137,8 @@ def new_feed_key() -> str:
 
 
 class FeedKind(models.TextChoices):
-    SCHOOL = "school", "A school's changes"
-    PERSON = "person", "Changes I am part of"
+    SCHOOL = "school", _("A school's changes")
+    PERSON = "person", _("Changes I am part of")
 
 
 class FeedToken(models.Model):

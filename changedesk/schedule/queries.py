@@ -37,7 +37,7 @@ from changedesk.changes.choices import State
 from changedesk.changes.models import Change, format_reference
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.paging import MERGE_MAX_SCHOOLS
-from changedesk.schedule.calendar import DAY_FULL_NAMES, local_midnight
+from changedesk.schedule.calendar import day_name, local_midnight, month_name
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 from changedesk.schedule.windows import meeting
 
@@ -105,15 +105,15 @@ class DayCell:
 
     @property
     def weekday(self) -> str:
-        return DAY_FULL_NAMES[self.day.weekday()]
+        return day_name(self.day.weekday())
 
     @property
     def day_month(self) -> str:
-        return f"{self.day.day} {self.day:%B}"
+        return f"{self.day.day} {month_name(self.day)}"
 
     @property
     def month_year(self) -> str:
-        return f"{self.day:%B} {self.day.year}"
+        return f"{month_name(self.day)} {self.day.year}"
 
     @property
     def is_empty(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from changedesk.changes.choices import OPEN_STATES, Action
@@ -56,22 +57,22 @@ def weigh_conflicts(change: Change, transition: Transition, data: dict[str, Any]
     soft = [c.message for c in soft_conflicts(found)]
     if hard:
         raise InvalidAction(
-            "This change cannot be approved in that window.",
-            {"planned_start": " ".join(hard) + " Move the change to another time."},
+            gettext("This change cannot be approved in that window."),
+            {"planned_start": " ".join([*hard, gettext("Move the change to another time.")])},
         )
     if not soft:
         return {}
     if change.is_standard:
         # Approved once for a clear window: one with conflicts needs the approvals.
         raise InvalidAction(
-            "A standard change goes ahead only in a window without conflicts.",
+            gettext("A standard change goes ahead only in a window without conflicts."),
             {"planned_start": " ".join(soft) + " " + _next_slot(change)},
         )
     reason = data.get(OVERRIDE)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidAction(
-            "The window has conflicts.",
-            {OVERRIDE: "Say why it should be approved anyway: " + " ".join(soft)},
+            gettext("The window has conflicts."),
+            {OVERRIDE: gettext("Say why it should be approved anyway:") + " " + " ".join(soft)},
         )
     return {OVERRIDE: reason.strip()[:1000], "conflicts": soft}
 
@@ -89,10 +90,12 @@ def _next_slot(change: Change) -> str:
         exclude_change_id=change.pk,
     )
     if not found.slots:
-        return "No safe slot was found soon: raise it as a normal change."
+        return gettext("No safe slot was found soon: raise it as a normal change.")
     start, end = found.slots[0]
     when = describe_span(start, end, change.school.zone)
-    return f"The next safe slot is {when}; or raise it as a normal change."
+    return gettext("The next safe slot is %(when)s; or raise it as a normal change.") % {
+        "when": when
+    }
 
 
 # --- What the pages show. ---
@@ -113,11 +116,11 @@ def _override_shown(change: Change, actions: list[str]) -> bool:
 
 def _override_form_field() -> forms.Field:
     return forms.CharField(
-        label="Why approve despite the conflicts?",
+        label=gettext("Why approve despite the conflicts?"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed to approve a change with conflicts; the history keeps it.",
+        help_text=gettext("Needed to approve a change with conflicts; the history keeps it."),
     )
 
 
@@ -144,7 +147,8 @@ def _decide_panel(request: HttpRequest, change: Change) -> dict[str, Any] | None
 
 def _override_note(event: ChangeEvent) -> list[Note]:
     reason = (event.data or {}).get(OVERRIDE)
-    return [Note(text=str(reason), strong="Approved despite conflicts:")] if reason else []
+    strong = gettext("Approved despite conflicts:")
+    return [Note(text=str(reason), strong=strong)] if reason else []
 
 
 EXTENSION = Extension(

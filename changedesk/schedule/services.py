@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.models import School, User
@@ -56,7 +57,10 @@ def may_change_calendar(user: Any, school: School) -> bool:
 
 def _require_admin(actor: User, school: School) -> None:
     if not may_change_calendar(permissions.with_roles(actor), school):
-        raise NotPermitted(f"Only a school administrator of {school.name} may change its calendar.")
+        raise NotPermitted(
+            gettext("Only a school administrator of %(school)s may change its calendar.")
+            % {"school": school.name}
+        )
 
 
 def _known(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -70,7 +74,7 @@ def _locked(model: type[Row], pk: int) -> Row:
     """The row, locked until the transaction ends; gone already is a 409."""
     row = model._default_manager.select_for_update(of=("self",)).filter(pk=pk).first()
     if row is None:
-        raise StaleChange("Someone else has just removed it.")
+        raise StaleChange(gettext("Someone else has just removed it."))
     return row
 
 
@@ -86,31 +90,34 @@ def period_errors(
     errors: dict[str, str] = {}
     for name, when in (("starts_at", starts_at), ("ends_at", ends_at)):
         if when is not None and not sane_year(when.year):
-            errors[name] = f"Choose a time between {FIRST_YEAR} and {LAST_YEAR}."
+            errors[name] = gettext("Choose a time between %(first)s and %(last)s.") % {
+                "first": FIRST_YEAR,
+                "last": LAST_YEAR,
+            }
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        errors["ends_at"] = "It must end after it starts."
+        errors["ends_at"] = gettext("It must end after it starts.")
     if is_hard and kind != PeriodKind.FREEZE:
-        errors["is_hard"] = "Only a change freeze can be hard."
+        errors["is_hard"] = gettext("Only a change freeze can be hard.")
     return errors
 
 
 def teaching_day_errors(start: time | None, end: time | None) -> dict[str, str]:
     if start is not None and end is not None and end <= start:
-        return {"teaching_day_end": "The teaching day must end after it starts."}
+        return {"teaching_day_end": gettext("The teaching day must end after it starts.")}
     return {}
 
 
 def window_errors(start: time | None, end: time | None) -> dict[str, str]:
     if end is not None and end == start:
-        return {"end_time": "A window needs some length: leave it empty for midnight."}
+        return {"end_time": gettext("A window needs some length: leave it empty for midnight.")}
     return {}
 
 
 def _days_error(days: Any) -> str:
     if not isinstance(days, list) or not days:
-        return "Choose at least one day."
+        return gettext("Choose at least one day.")
     if any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in days):
-        return "Give the days as numbers, Monday = 0 to Sunday = 6."
+        return gettext("Give the days as numbers, Monday = 0 to Sunday = 6.")
     return ""
 
 
@@ -131,13 +138,15 @@ def check_period(period: CalendarPeriod | TrustPeriod) -> None:
     """A school's period, or a trust's, meets the rules (each field's error at once)."""
     errors = period_errors(period.kind, period.starts_at, period.ends_at, period.is_hard)
     if period.kind not in PeriodKind.values:
-        errors["kind"] = f"Choose the kind: one of {', '.join(PeriodKind.values)}."
+        errors["kind"] = gettext("Choose the kind: one of %(kinds)s.") % {
+            "kinds": ", ".join(PeriodKind.values)
+        }
     if not (period.name or "").strip():
-        errors["name"] = "Give the period a name."
+        errors["name"] = gettext("Give the period a name.")
     if period.starts_at is None:
-        errors["starts_at"] = "Give when it starts."
+        errors["starts_at"] = gettext("Give when it starts.")
     if period.ends_at is None:
-        errors["ends_at"] = "Give when it ends."
+        errors["ends_at"] = gettext("Give when it ends.")
     _refuse(errors)
 
 
@@ -190,7 +199,7 @@ def import_calendar(
         return import_ics(data, school, kind=kind)  # one transaction
     except (IcsError, IntegrityError):
         # The file was read at the preview; only a calendar changed since gets here.
-        raise StaleChange("The calendar changed while importing: try again.") from None
+        raise StaleChange(gettext("The calendar changed while importing: try again.")) from None
 
 
 # --- The teaching day and the maintenance windows. ---
@@ -217,7 +226,7 @@ def save_teaching_day(school: School, actor: User, values: dict[str, Any]) -> Sc
 def _check_window(window: MaintenanceWindow) -> None:
     errors = window_errors(window.start_time, window.end_time)
     if not (window.name or "").strip():
-        errors["name"] = "Give the window a name."
+        errors["name"] = gettext("Give the window a name.")
     if error := _days_error(window.weekdays):
         errors["weekdays"] = error
     _refuse(errors)
@@ -295,14 +304,18 @@ def create_feed_token(user: User, kind: str, school: School | None = None) -> Fe
     kind and school, so a leaked link is dealt with by asking for a new one."""
     if kind == FeedKind.SCHOOL:
         if school is None:
-            _refuse_one("school", "Choose the school whose changes the feed shows.")
+            _refuse_one("school", gettext("Choose the school whose changes the feed shows."))
         elif not permissions.is_member(permissions.with_roles(user), school):
-            _refuse_one("school", f"You are not a member of {school.name}.")
+            _refuse_one(
+                "school", gettext("You are not a member of %(school)s.") % {"school": school.name}
+            )
     elif kind == FeedKind.PERSON:
         if school is not None:
-            _refuse_one("school", "Your own feed covers all your schools: leave the school out.")
+            _refuse_one(
+                "school", gettext("Your own feed covers all your schools: leave the school out.")
+            )
     else:
-        _refuse_one("kind", f"Unknown kind of feed “{kind}”.")
+        _refuse_one("kind", gettext("Unknown kind of feed “%(kind)s”.") % {"kind": kind})
     with transaction.atomic():
         # Two requests at once would otherwise both find no link to revoke.
         User.objects.select_for_update().filter(pk=user.pk).first()
@@ -315,7 +328,7 @@ def create_feed_token(user: User, kind: str, school: School | None = None) -> Fe
 def revoke_feed_token(token: FeedToken, actor: User) -> FeedToken:
     """Stop a link of `actor`'s working, at once. Revoking a revoked link changes nothing."""
     if token.user_id != actor.pk:
-        raise NotPermitted("Only the person a link was made for may revoke it.")
+        raise NotPermitted(gettext("Only the person a link was made for may revoke it."))
     FeedToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     token.refresh_from_db(fields=["revoked_at"])
     return token

@@ -48,6 +48,8 @@ from enum import StrEnum
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from changedesk.accounts.models import School
 from changedesk.changes.models import Change
@@ -90,9 +92,9 @@ class ChangeKind(StrEnum):
 
 
 CHANGE_KIND_CHOICES = [
-    (ChangeKind.NORMAL.value, "Normal"),
-    (ChangeKind.STANDARD.value, "Standard (pre-approved)"),
-    (ChangeKind.EMERGENCY.value, "Emergency"),
+    (ChangeKind.NORMAL.value, _("Normal")),
+    (ChangeKind.STANDARD.value, _("Standard (pre-approved)")),
+    (ChangeKind.EMERGENCY.value, _("Emergency")),
 ]
 
 
@@ -120,10 +122,10 @@ def describe_lead(school: School, kind: ChangeKind) -> str:
     """2 working days; 1 working day; 4 hours; empty when there is none."""
     if kind == ChangeKind.NORMAL and school.normal_lead_days:
         days = school.normal_lead_days
-        return f"{days} working day{'s' if days != 1 else ''}"
+        return ngettext("%(count)s working day", "%(count)s working days", days) % {"count": days}
     if kind == ChangeKind.STANDARD and school.standard_lead_hours:
         hours = school.standard_lead_hours
-        return f"{hours} hour{'s' if hours != 1 else ''}"
+        return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours}
     return ""
 
 

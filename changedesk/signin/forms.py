@@ -6,35 +6,42 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
-from changedesk.signin.models import SchoolSignIn, TrustSignIn
-
-DOMAINS_HELP = (
+DOMAINS_HELP = _(
     "One a line (or separated by commas), e.g. school.org.uk. Single sign-on is open to "
     "addresses at these domains exactly, not their subdomains. A domain another school or "
     "trust allows, outside yours, is for an operator to add."
 )
 
-PUBLIC_HELP = " Never for a public mail service's addresses (gmail.com, outlook.com...)."
+# The models' words (signin.models), here again to be translated; the accounts' help adds
+# " Never for a public mail service's addresses (gmail.com, outlook.com...)."
 
 
 class RulesForm(forms.Form):
     domains = forms.CharField(
-        label="Allowed e-mail domains",
+        label=_("Allowed e-mail domains"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=5000,
         help_text=DOMAINS_HELP,
     )
     require_sso = forms.BooleanField(
-        label=SchoolSignIn._meta.get_field("require_sso").verbose_name.capitalize(),
+        label=_("Require single sign-on for members"),
         required=False,
-        help_text=SchoolSignIn._meta.get_field("require_sso").help_text,
+        help_text=_(
+            "Members sign in with single sign-on only: their passwords are refused "
+            "(an operator's superuser account excepted)."
+        ),
     )
     create_accounts = forms.BooleanField(
-        label=SchoolSignIn._meta.get_field("create_accounts").verbose_name.capitalize(),
+        label=_("Create accounts for new people from an allowed domain"),
         required=False,
-        help_text=SchoolSignIn._meta.get_field("create_accounts").help_text + PUBLIC_HELP,
+        help_text=_(
+            "Someone from an allowed domain who signs in with single sign-on and has no "
+            "account gets one, as a member with no roles until an administrator gives them "
+            "some. Never for a public mail service's addresses (gmail.com, outlook.com...)."
+        ),
     )
 
     def values(self) -> dict[str, Any]:
@@ -50,10 +57,19 @@ class RulesForm(forms.Form):
 class TrustRulesForm(RulesForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["domains"].label = "E-mail domains allowed in every school of the trust"
-        require = TrustSignIn._meta.get_field("require_sso")
-        create = TrustSignIn._meta.get_field("create_accounts")
-        self.fields["require_sso"].label = require.verbose_name.capitalize()
-        self.fields["require_sso"].help_text = require.help_text
-        self.fields["create_accounts"].label = create.verbose_name.capitalize()
-        self.fields["create_accounts"].help_text = create.help_text + PUBLIC_HELP
+        self.fields["domains"].label = _("E-mail domains allowed in every school of the trust")
+        self.fields["require_sso"].label = _("Require single sign-on in every school of the trust")
+        self.fields["require_sso"].help_text = _(
+            "Every member of the trust's schools, and the trust's own people, sign in with "
+            "single sign-on only (an operator's superuser account excepted). A school "
+            "cannot switch this off for itself."
+        )
+        self.fields["create_accounts"].label = _(
+            "Create accounts for new people from the trust's domains"
+        )
+        self.fields["create_accounts"].help_text = _(
+            "Someone from one of the trust's domains who signs in with single sign-on and "
+            "has no account gets one, as a member with no roles of each of the trust's "
+            "schools, until an administrator gives them some. Never for a public mail "
+            "service's addresses (gmail.com, outlook.com...)."
+        )

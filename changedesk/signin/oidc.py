@@ -25,6 +25,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
@@ -82,16 +83,16 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # the libra
             message = refused.message
         except (requests.RequestException, provider.ProviderUnavailable) as exc:
             logger.warning("OpenID Connect sign-in failed: %s", exc)
-            message = f"{provider.name()} could not be reached. Try again in a few minutes."
+            message = _unreachable()
         except SuspiciousOperation as exc:
             logger.warning("OpenID Connect sign-in refused: %s", exc)
-            message = f"The answer from {provider.name()} could not be trusted. Try again."
+            message = _untrusted()
         except (jwt.PyJWTError, KeyError, TypeError, AttributeError, ValueError):
             # The library reads the provider's answers as it expects them: a token answer
             # with no ID token, a header or key set missing a field, or a key it cannot
             # load fail there. A refusal, not a 500; logged in full, as it may be a bug.
             logger.exception("OpenID Connect sign-in failed on the provider's answer")
-            message = f"The answer from {provider.name()} could not be trusted. Try again."
+            message = _untrusted()
         messages.error(request, message)
         return None
 
@@ -190,9 +191,7 @@ class StartView(OIDCAuthenticationRequestView):  # type: ignore[misc]  # the lib
             self.OIDC_OP_AUTH_ENDPOINT = provider.endpoints().authorization
         except provider.ProviderUnavailable as exc:
             logger.warning("OpenID Connect sign-in failed: %s", exc)
-            messages.error(
-                request, f"{provider.name()} could not be reached. Try again in a few minutes."
-            )
+            messages.error(request, _unreachable())
             return HttpResponseRedirect(reverse("accounts:login"))
         response: HttpResponse = super().get(request)
         return response
@@ -208,30 +207,47 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]  # the
                 # Anyone can make a link to this page: without a sign-in this browser
                 # started, an "error" neither signs the person out (the library's answer)
                 # nor puts the link's words on the sign-in page.
-                messages.error(
-                    request,
-                    f"This sign-in with {provider.name()} was not started here, or was "
-                    "already used. Try again.",
-                )
+                messages.error(request, _not_started_here())
                 return HttpResponseRedirect(reverse("accounts:login"))
             said = str(request.GET.get("error_description", ""))[:200]
             messages.error(
                 request,
-                f"Signing in with {provider.name()} was cancelled or refused there"
-                + (f": {said}" if said else "."),
+                gettext("Signing in with %(provider)s was cancelled or refused there: %(said)s")
+                % {"provider": provider.name(), "said": said}
+                if said
+                else gettext("Signing in with %(provider)s was cancelled or refused there.")
+                % {"provider": provider.name()},
             )
         try:
             response: HttpResponse = super().get(request)
         except SuspiciousOperation:
-            messages.error(
-                request,
-                f"This sign-in with {provider.name()} was not started here, or was already "
-                "used. Try again.",
-            )
+            messages.error(request, _not_started_here())
             return HttpResponseRedirect(reverse("accounts:login"))
         return response
 
     def login_failure(self) -> HttpResponse:
         if not messages.get_messages(self.request):
-            messages.error(self.request, f"Signing in with {provider.name()} did not work.")
+            messages.error(
+                self.request,
+                gettext("Signing in with %(provider)s did not work.")
+                % {"provider": provider.name()},
+            )
         return HttpResponseRedirect(reverse("accounts:login"))
+
+
+def _unreachable() -> str:
+    return gettext("%(provider)s could not be reached. Try again in a few minutes.") % {
+        "provider": provider.name()
+    }
+
+
+def _untrusted() -> str:
+    return gettext("The answer from %(provider)s could not be trusted. Try again.") % {
+        "provider": provider.name()
+    }
+
+
+def _not_started_here() -> str:
+    return gettext(
+        "This sign-in with %(provider)s was not started here, or was already used. Try again."
+    ) % {"provider": provider.name()}

@@ -34,6 +34,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Exists, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import Membership, School, Trust, TrustMembership, User
 from changedesk.accounts.permissions import is_school_admin, is_trust_admin, with_roles
@@ -272,14 +273,20 @@ def account_for(email: str, claims: dict[str, Any]) -> User:
     name = provider.name()
     if not valid_address(email):
         raise SignInRefused(
-            f"{name} gave an e-mail address changedesk cannot use ({email[:100]!r}). Ask "
-            "your school's changedesk administrator."
+            gettext(
+                "%(provider)s gave an e-mail address changedesk cannot use (%(email)s). Ask "
+                "your school's changedesk administrator."
+            )
+            % {"provider": name, "email": repr(email[:100])}
         )
     domain = domain_of(email)
     if not domain or not allowed_anywhere(domain):
         raise SignInRefused(
-            f"Signing in with {name} is not open to addresses at {domain or email}. "
-            "Ask your school's changedesk administrator to allow your school's domain."
+            gettext(
+                "Signing in with %(provider)s is not open to addresses at %(domain)s. "
+                "Ask your school's changedesk administrator to allow your school's domain."
+            )
+            % {"provider": name, "domain": domain or email}
         )
     # The database's case-insensitive match finds the candidates (SQLite's is ASCII only,
     # PostgreSQL's Unicode); `same_address` decides, the same on both.
@@ -290,12 +297,15 @@ def account_for(email: str, claims: dict[str, Any]) -> User:
     ]
     if len(found) > 1:
         raise SignInRefused(
-            f"More than one changedesk account has the address {email}, so signing in with "
-            f"{name} cannot tell which is yours. Ask your school's administrator."
+            gettext(
+                "More than one changedesk account has the address %(email)s, so signing in "
+                "with %(provider)s cannot tell which is yours. Ask your school's administrator."
+            )
+            % {"provider": name, "email": email}
         )
     if found:
         if not found[0].is_active:
-            raise SignInRefused("Your changedesk account is switched off.")
+            raise SignInRefused(gettext("Your changedesk account is switched off."))
         return found[0]
     creating = list(
         School.objects.filter(
@@ -307,8 +317,11 @@ def account_for(email: str, claims: dict[str, Any]) -> User:
     )
     if not creating:
         raise SignInRefused(
-            f"No changedesk account has the address {email}. Ask your school's changedesk "
-            "administrator to invite you."
+            gettext(
+                "No changedesk account has the address %(email)s. Ask your school's changedesk "
+                "administrator to invite you."
+            )
+            % {"email": email}
         )
     return _new_person(email, claims, creating)
 
@@ -479,10 +492,16 @@ def _clean_domains(domains: Iterable[str]) -> list[str]:
         try:
             cleaned.add(normal_domain(raw))
         except ValueError as error:
-            raise InvalidAction("Some domains need correcting.", {"domains": str(error)}) from None
+            raise InvalidAction(
+                gettext("Some domains need correcting."), {"domains": str(error)}
+            ) from None
     if len(cleaned) > MAX_DOMAINS:
         raise InvalidAction(
-            "Too many domains.", {"domains": f"At most {MAX_DOMAINS} domains may be allowed."}
+            gettext("Too many domains."),
+            {
+                "domains": gettext("At most %(count)s domains may be allowed.")
+                % {"count": MAX_DOMAINS}
+            },
         )
     return sorted(cleaned)
 
@@ -525,8 +544,8 @@ def _check(
     and an administrator does not lock themself out."""
     if create_accounts and not domains:
         raise InvalidAction(
-            "Accounts can only be made for allowed domains.",
-            {"create_accounts": "Allow at least one domain first."},
+            gettext("Accounts can only be made for allowed domains."),
+            {"create_accounts": gettext("Allow at least one domain first.")},
         )
     if not actor.is_superuser:
         public = sorted(set(domains) & PUBLIC_MAIL_DOMAINS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from changedesk.accounts.current import current_user, member_school, member_trust
@@ -45,7 +46,7 @@ def school_rules(request: HttpRequest, slug: str) -> HttpResponse:
             "stranded": services.stranded_members(school) if rules.require_sso else [],
         },
         save=lambda: services.update_rules(school, user, **form.values()),
-        done="The school's sign-in rules are saved.",
+        done=gettext("The school's sign-in rules are saved."),
         success_url=reverse("signin:school_rules", args=[school.slug]),
     )
 
@@ -73,6 +74,6 @@ def trust_rules(request: HttpRequest, slug: str) -> HttpResponse:
             "stranded_shown": services.STRANDED_SHOWN,
         },
         save=lambda: services.update_trust_rules(trust, user, **form.values()),
-        done="The trust's sign-in rules are saved.",
+        done=gettext("The trust's sign-in rules are saved."),
         success_url=reverse("signin:trust_rules", args=[trust.slug]),
     )

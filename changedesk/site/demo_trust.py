@@ -6,7 +6,8 @@ The trust's ICT lead, Tess, is its administrator and a trust technician; Peter, 
 network manager, is the trust's peer reviewer. Tess has raised one change for the three
 schools, each placed in its own next safe slot, and each school's approvers are deciding
 it for their own school: Oakfield's initial approver has yet to decide, Bryn Derw's plan is
-being written, and Greenfield's waits on Peter's review.
+being written, and Greenfield's waits on Peter's review. Bryn Derw's own content (its
+technician Dafydd's RFCs, a bilingual notice, its calendar) is in Welsh: `demo_welsh`.
 
 Made once: the trust, schools and people by slug and username, the change by its title.
 """
@@ -19,6 +20,7 @@ from changedesk.accounts.models import Membership, School, Trust, User
 from changedesk.accounts.permissions import trust_roles
 from changedesk.accounts.services import create_school, create_user, set_membership
 from changedesk.changes.workflow import perform
+from changedesk.site.demo_welsh import build_welsh_school
 from changedesk.trustwide import services as trustwide
 from changedesk.trustwide.models import ParentChange
 
@@ -42,6 +44,8 @@ PEOPLE: tuple[tuple[str, str, str, str, str, tuple[Role, ...], Language | None],
      (Role.SCHOOL_ADMIN, Role.FINAL_APPROVER), Language.CY),
     ("gareth", "Gareth", "Evans", "Cydlynydd TGCh (ICT co-ordinator)", "bryn-derw",
      (Role.INITIAL_APPROVER,), Language.CY),
+    ("dafydd", "Dafydd", "Price", "Technegydd TGCh (ICT technician)", "bryn-derw",
+     (Role.ORIGINATOR, Role.IMPLEMENTER, Role.COMMUNICATOR), Language.CY),
 )  # fmt: skip
 
 TITLE = "Block a phishing domain at every school's firewall"
@@ -114,6 +118,9 @@ def build_trust(password: str, greenfield: School) -> list[tuple[str, str, str]]
         trusts.set_trust_roles(trust, peter, [TrustRole.TRUST_PEER_REVIEWER])
     if not ParentChange.objects.filter(trust=trust, title=TITLE).exists():
         _trust_wide_change(trust, people["tess"], schools)
+    # Bryn Derw's own RFCs, notice and calendar, in Welsh (after the trust's change, which
+    # is placed in each school's next safe slot as the school stood).
+    build_welsh_school(schools["bryn-derw"], people)
     return sign_ins
 
 

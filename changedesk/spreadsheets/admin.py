@@ -1,11 +1,16 @@
-"""The admin shows change log imports (read-only, without the file) and the schools'
-remembered column mappings, for support staff."""
+"""The admin shows change log imports, the schools' and the trusts' (read-only, without the
+file), and their remembered column mappings, for support staff."""
 
 from typing import Any
 
 from django.contrib import admin
 
-from changedesk.spreadsheets.models import ChangeImport, ColumnMapping
+from changedesk.spreadsheets.models import (
+    ChangeImport,
+    ColumnMapping,
+    TrustChangeImport,
+    TrustColumnMapping,
+)
 
 
 @admin.register(ChangeImport)
@@ -27,4 +32,25 @@ class ChangeImportAdmin(admin.ModelAdmin[ChangeImport]):
 class ColumnMappingAdmin(admin.ModelAdmin[ColumnMapping]):
     list_display = ["school", "updated_by", "updated_at"]
     list_select_related = ["school", "updated_by"]
+    raw_id_fields = ["updated_by"]
+
+
+@admin.register(TrustChangeImport)
+class TrustChangeImportAdmin(admin.ModelAdmin[TrustChangeImport]):
+    list_display = ["file_name", "trust", "created_by", "state", "rows", "created_at"]
+    list_filter = ["state", "trust"]
+    list_select_related = ["trust", "created_by"]
+    exclude = ["content"]
+    readonly_fields = [
+        f.name for f in TrustChangeImport._meta.get_fields() if f.concrete and f.name != "content"
+    ]
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).defer("content")
+
+
+@admin.register(TrustColumnMapping)
+class TrustColumnMappingAdmin(admin.ModelAdmin[TrustColumnMapping]):
+    list_display = ["trust", "updated_by", "updated_at"]
+    list_select_related = ["trust", "updated_by"]
     raw_id_fields = ["updated_by"]

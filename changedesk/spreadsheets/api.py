@@ -50,7 +50,7 @@ from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, RefuseUnknownFields
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.spreadsheets import exports, importer, views
-from changedesk.spreadsheets.models import ChangeImport
+from changedesk.spreadsheets.models import ChangeImport, TrustChangeImport
 
 IMPORT_NOT_FOUND = OpenApiResponse(description="No such import among your schools.")
 SCHOOL_NOT_FOUND = OpenApiResponse(description="No such school among yours.")
@@ -143,7 +143,7 @@ def _caller(request: Request) -> User:
     return with_roles(request.user)
 
 
-def _mapping(job: ChangeImport, given: dict[str, str]) -> list[str]:
+def _mapping(job: ChangeImport | TrustChangeImport, given: dict[str, str]) -> list[str]:
     by_name = {name.strip().lower(): index for index, name in enumerate(job.columns)}
     mapping = list(job.mapping)
     for name, field in given.items():

@@ -25,15 +25,17 @@ file's own reference and the row it came from). Its history starts on the day of
 the event says who imported it and when, as the chain's times are when things were recorded.
 
 The row errors and the refusal of a whole file are the item import's
-(`configuration.importer`'s `RowError` and `ImportRefused`).
+(`configuration.importer`'s `RowError` and `ImportRefused`). A cell is read as a date by
+`dates.parse_when`. A trust's change log (`trust_importer`) is read, checked and written by
+these same steps (`read_head`, `data_rows`, the row checks, `write`), school by school.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +51,14 @@ from changedesk.configuration.importer import ImportRefused, RowError
 from changedesk.lib import jobs as lib_jobs
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.spreadsheets import reading
-from changedesk.spreadsheets.models import ChangeImport, ColumnMapping, ImportState
+from changedesk.spreadsheets.dates import parse_when
+from changedesk.spreadsheets.models import (
+    ChangeImport,
+    ColumnMapping,
+    ImportState,
+    TrustChangeImport,
+    TrustColumnMapping,
+)
 
 __all__ = ["ImportRefused", "RowError"]
 
@@ -193,14 +202,20 @@ def known(name: str) -> str | None:
     return SYNONYMS.get(normal(name)) if name else None
 
 
-def guess_mapping(names: list[str], saved: dict[str, str]) -> list[str]:
+def guess_mapping(
+    names: list[str],
+    saved: dict[str, str],
+    fields: Mapping[str, Any] = FIELDS,
+    know: Callable[[str], str | None] = known,
+) -> list[str]:
     """Each column's field: what the school mapped its name to last time, else what its name
-    means; "" for a column left out. No field is taken twice (the first column keeps it)."""
+    means; "" for a column left out. No field is taken twice (the first column keeps it).
+    (The trust's import passes its own `fields` and `know`, with the school's column.)"""
     mapping: list[str] = []
     for name in names:
         key = normal(name)
-        guess = saved.get(key, known(name) or "") if key else ""
-        if guess not in FIELDS or guess in mapping:
+        guess = saved.get(key, know(name) or "") if key else ""
+        if guess not in fields or guess in mapping:
             guess = ""
         mapping.append(guess)
     return mapping
@@ -237,28 +252,7 @@ def start(school: School, user: User, data: bytes, file_name: str) -> ChangeImpo
     (the header and the first PREVIEW_ROWS rows), so a long file answers at once; the rest
     is read when the worker checks it."""
     _refuse_unless_admin(user, school)
-    if len(data) > MAX_BYTES:
-        raise ImportRefused(too_big(len(data)))
-    head, whole = reading.read_head(
-        data, file_name, MAX_ROWS, reading.HEADER_SEARCH_ROWS + PREVIEW_ROWS + 1
-    )
-    header = reading.find_header(head, known)
-    data_rows = [
-        (number, cells)
-        for number, cells in enumerate(head[header.row + 1 :], start=header.row + 2)
-        if not reading.is_blank(cells)
-    ]
-    if not data_rows and whole:
-        raise ImportRefused("The file has a header row but no changes under it.")
-    if len(data_rows) > MAX_ROWS:
-        raise ImportRefused(reading.too_many(MAX_ROWS))
-    # At most `reading.MAX_COLUMNS`: the reading refuses a wider row.
-    width = len(header.names)
-    # The first rows as they are, for choosing the columns (checked, they show problems).
-    samples = [
-        {"number": number, "cells": _cells(cells, width), "problem": False}
-        for number, cells in data_rows[:PREVIEW_ROWS]
-    ]
+    header, first_rows, whole, samples = read_head(data, file_name, known)
     return ChangeImport.objects.create(
         school=school,
         created_by=user,
@@ -269,9 +263,40 @@ def start(school: School, user: User, data: bytes, file_name: str) -> ChangeImpo
         columns=header.names,
         mapping=guess_mapping(header.names, saved_mapping(school)),
         # Counted now if the head is the whole file, else when the worker checks it.
-        rows=len(data_rows) if whole else 0,
+        rows=len(first_rows) if whole else 0,
         preview=samples,
     )
+
+
+def read_head(
+    data: bytes, file_name: str, know: Callable[[str], str | None]
+) -> tuple[reading.Header, list[tuple[int, list[Any]]], bool, list[dict[str, Any]]]:
+    """The head of an uploaded file: its header (found by the names `know` recognises), its
+    first data rows (numbered as a spreadsheet numbers them), whether that is the whole
+    file, and those rows as the preview shows them before they are checked."""
+    if len(data) > MAX_BYTES:
+        raise ImportRefused(too_big(len(data)))
+    head, whole = reading.read_head(
+        data, file_name, MAX_ROWS, reading.HEADER_SEARCH_ROWS + PREVIEW_ROWS + 1
+    )
+    header = reading.find_header(head, know)
+    found = [
+        (number, cells)
+        for number, cells in enumerate(head[header.row + 1 :], start=header.row + 2)
+        if not reading.is_blank(cells)
+    ]
+    if not found and whole:
+        raise ImportRefused("The file has a header row but no changes under it.")
+    if len(found) > MAX_ROWS:
+        raise ImportRefused(reading.too_many(MAX_ROWS))
+    # At most `reading.MAX_COLUMNS`: the reading refuses a wider row.
+    width = len(header.names)
+    # The first rows as they are, for choosing the columns (checked, they show problems).
+    samples = [
+        {"number": number, "cells": _cells(cells, width), "problem": False}
+        for number, cells in found[:PREVIEW_ROWS]
+    ]
+    return header, found, whole, samples
 
 
 def _cells(cells: list[Any], width: int) -> list[str]:
@@ -325,6 +350,27 @@ def read(
     `progress` (rows done, rows in all) as it goes: reading the file is the first half of
     the work, checking its rows the second."""
     school = job.school
+    numbered = data_rows(job, data, progress)
+    total = len(numbered)
+    rows: list[Row] = []
+    for index, cells in numbered:
+        rows.append(_parse(index, cells, mapping, school.zone))
+        if len(rows) % REPORT_EVERY == 0:
+            progress(total + len(rows), 2 * total)
+    del numbered
+    plan = Plan(school, rows)
+    _check_people(plan, actor)
+    _check_references(plan)
+    progress(2 * total, 2 * total)
+    return plan
+
+
+def data_rows(
+    job: ChangeImport | TrustChangeImport, data: bytes, progress: Progress
+) -> list[tuple[int, Any]]:
+    """Every data row of `job`'s file under its header, numbered as a spreadsheet numbers
+    them (refusing a file with none, or too many); told `progress` as the file is read (the
+    first half of a check's work)."""
     expected = job.rows
 
     def tick(read_so_far: int) -> None:
@@ -347,17 +393,7 @@ def read(
         raise ImportRefused("The file has a header row but no changes under it.")
     total = len(numbered)
     progress(total, 2 * total)
-    rows: list[Row] = []
-    for index, cells in numbered:
-        rows.append(_parse(index, cells, mapping, school.zone))
-        if len(rows) % REPORT_EVERY == 0:
-            progress(total + len(rows), 2 * total)
-    del numbered
-    plan = Plan(school, rows)
-    _check_people(plan, actor)
-    _check_references(plan)
-    progress(2 * total, 2 * total)
-    return plan
+    return numbered
 
 
 def _parse(number: int, cells: list[Any], mapping: list[str], zone: ZoneInfo) -> Row:
@@ -518,86 +554,6 @@ def _parse_dates(row: Row, raw: dict[str, Any], zone: ZoneInfo) -> None:
         row.values["closed"] = closed[0].date().isoformat() if closed[1] else closed[0].isoformat()
 
 
-DATE_FORMATS = (
-    "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d-%m-%y", "%d.%m.%Y", "%d.%m.%y",
-    "%d %B %Y", "%d %b %Y", "%A %d %B %Y", "%a %d %b %Y", "%d %B %y", "%d %b %y",
-    "%Y/%m/%d",
-)  # fmt: skip
-TIME_FORMATS = ("", " %H:%M", " %H:%M:%S", " %H.%M", "T%H:%M")
-# The serial numbers Excel gives the days from 1990 to 2100.
-SERIALS = (32874, 73051)
-
-
-def parse_when(value: Any, zone: ZoneInfo) -> tuple[datetime, bool] | None:
-    """A cell as a moment in the school's time zone and whether it was a day alone (no
-    time); None when it is not a date. Reads date cells, Excel's serial numbers, ISO 8601
-    and British dates (dd/mm/yyyy: 05/03/2024 is the 5th of March)."""
-    if isinstance(value, datetime):
-        day_only = value.time() == time(0)
-        return _aware(value, zone), day_only
-    if isinstance(value, date):
-        return _aware(datetime.combine(value, time(0)), zone), True
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return _serial(float(value), zone)
-    text = " ".join(str(value).replace(",", " ").split())
-    if re.fullmatch(r"\d{5}(\.\d+)?", text):
-        return _serial(float(text), zone)
-    british = BRITISH.fullmatch(text)
-    if british:
-        return _british(british, zone)
-    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text, flags=re.IGNORECASE)
-    if re.match(r"\d{4}-\d{2}-\d{2}", text):
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        return _aware(moment, zone), len(text) == 10
-    for day_format in DATE_FORMATS:
-        for time_format in TIME_FORMATS:
-            try:
-                moment = datetime.strptime(text, day_format + time_format)
-            except ValueError:
-                continue
-            return _aware(moment, zone), not time_format
-    return None
-
-
-# The commonest: dd/mm/yyyy (or yy), with hh:mm or hh:mm:ss; read without trying every format.
-BRITISH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?: (\d{1,2})[:.](\d{2})(?::(\d{2}))?)?")
-
-
-def _british(match: re.Match[str], zone: ZoneInfo) -> tuple[datetime, bool] | None:
-    day, month, year, hour, minute, second = match.groups()
-    full_year = (
-        int(year) if len(year) == 4 else 2000 + int(year) if int(year) < 70 else 1900 + int(year)
-    )
-    try:
-        moment = datetime(
-            full_year, int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
-        )
-    except ValueError:
-        return None
-    return _aware(moment, zone), hour is None
-
-
-def _serial(number: float, zone: ZoneInfo) -> tuple[datetime, bool] | None:
-    from openpyxl.utils.datetime import from_excel
-
-    if not SERIALS[0] <= number <= SERIALS[1]:
-        return None
-    moment = from_excel(number)
-    if not isinstance(moment, datetime):
-        return None
-    moment = moment.replace(microsecond=0)
-    return _aware(moment, zone), moment.time() == time(0)
-
-
-def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
-    if timezone.is_aware(moment):
-        return moment
-    return timezone.make_aware(moment, zone)
-
-
 def _people_of(school: School) -> dict[str, list[User]]:
     """The school's members (one query) by username, e-mail address and full name."""
     found: dict[str, list[User]] = {}
@@ -659,15 +615,17 @@ def _check_references(plan: Plan) -> None:
 # --- The steps. ---
 
 
-def _bad_mapping(mapping: list[str], columns: int) -> dict[str, str]:
+def bad_mapping(
+    mapping: list[str], columns: int, fields: Mapping[str, tuple[str, Any]] = FIELDS
+) -> dict[str, str]:
     if len(mapping) != columns:
         return {"mapping": f"Give a field (or nothing) for each of the {columns} columns."}
-    unknown = [name for name in mapping if name and name not in FIELDS]
+    unknown = [name for name in mapping if name and name not in fields]
     if unknown:
         return {"mapping": f"Unknown field: {unknown[0][:40]}."}
     taken = sorted({name for name in mapping if name and mapping.count(name) > 1})
     if taken:
-        return {"mapping": f"More than one column is mapped to {FIELDS[taken[0]][0].lower()}."}
+        return {"mapping": f"More than one column is mapped to {fields[taken[0]][0].lower()}."}
     if "title" not in mapping:
         return {"mapping": "Choose the column that holds each change's title."}
     return {}
@@ -686,16 +644,30 @@ def check(job: ChangeImport, user: User, mapping: list[str]) -> ChangeImport:
     Refuses a bad mapping (400), a job that is over or being worked on (400), anyone but
     the school's administrator who uploaded it (403)."""
     _refuse_unless_uploader(job, user)
+    queue_check(QUEUE, job, mapping, bad_mapping(mapping, len(job.columns)), remember, user)
+    return _worked_on(job)
+
+
+def queue_check(
+    queue: lib_jobs.Queue[Any],
+    job: Any,
+    mapping: list[str],
+    errors: dict[str, str],
+    keep: Callable[[Any, User], None],
+    user: User,
+) -> None:
+    """Hand an open import (a school's or a trust's) to the worker to check with `mapping`,
+    and `keep` the mapping for the next file; refuses one over or being worked on, or a
+    mapping with `errors` (400)."""
     if job.state not in (ImportState.UPLOADED, ImportState.PREVIEWED):
         raise InvalidAction(_not_now(job))
-    errors = _bad_mapping(mapping, len(job.columns))
     if errors:
         raise InvalidAction("Choose the columns again.", errors)
     with transaction.atomic():
         # Only while the import is still open: an `apply` that finished (or failed)
         # meanwhile must not be turned back into an import to check.
         handed = lib_jobs.hand_over(
-            QUEUE,
+            queue,
             job.pk,
             ImportState.QUEUED,
             "Waiting for the worker to check it",
@@ -708,11 +680,10 @@ def check(job: ChangeImport, user: User, mapping: list[str]) -> ChangeImport:
         if not handed:
             raise InvalidAction("This import is over; upload the file again.")
         job.mapping = mapping
-        remember(job, user)
-    return _worked_on(job)
+        keep(job, user)
 
 
-def _not_now(job: ChangeImport) -> str:
+def _not_now(job: lib_jobs.Upload) -> str:
     if job.running:
         return "The worker is working on this file; wait for it."
     return "This import is over; upload the file again."
@@ -729,7 +700,14 @@ def _worked_on(job: ChangeImport) -> ChangeImport:
 
 def remember(job: ChangeImport, user: User) -> None:
     """Keep the school's mapping: each mapped header's name and its field."""
-    row, _ = ColumnMapping.objects.get_or_create(school_id=job.school_id)
+    keep_columns(ColumnMapping.objects.get_or_create(school_id=job.school_id)[0], job, user)
+
+
+def keep_columns(
+    row: ColumnMapping | TrustColumnMapping, job: ChangeImport | TrustChangeImport, user: User
+) -> None:
+    """Write into a remembered mapping (a school's or a trust's) each of `job`'s mapped
+    headers' names and its field."""
     fields = dict(row.fields)
     for name, chosen in zip(job.columns, job.mapping, strict=True):
         if normal(name):
@@ -745,8 +723,15 @@ def apply(job: ChangeImport, user: User) -> ChangeImport:
     transaction, or none (a small file at once). Refuses an import not checked, with
     problems, or over (400), and anyone else (403)."""
     _refuse_unless_uploader(job, user)
+    confirm(QUEUE, job)
+    return _worked_on(job)
+
+
+def confirm(queue: lib_jobs.Queue[Any], job: lib_jobs.Upload) -> None:
+    """Hand a checked import (a school's or a trust's) to the worker to apply; refuses one
+    not checked, with problems, or over (400)."""
     with transaction.atomic():
-        locked = ChangeImport.objects.light().select_for_update(of=("self",)).get(pk=job.pk)
+        locked = queue.light().select_for_update(of=("self",)).get(pk=job.pk)
         if locked.state != ImportState.PREVIEWED:
             raise InvalidAction(
                 "Choose the columns and check the rows first."
@@ -759,7 +744,7 @@ def apply(job: ChangeImport, user: User) -> ChangeImport:
                 "file; correct them (or the columns) and check again. Nothing was imported."
             )
         lib_jobs.hand_over(
-            QUEUE,
+            queue,
             job.pk,
             ImportState.APPLYING,
             "Waiting for the worker to import it",
@@ -767,7 +752,6 @@ def apply(job: ChangeImport, user: User) -> ChangeImport:
             total=3 * locked.rows,
             confirmed_at=timezone.now(),
         )
-    return _worked_on(job)
 
 
 # --- The worker's steps (see `jobs`). ---
@@ -824,19 +808,25 @@ def check_job(job: ChangeImport) -> None:
 
     def step() -> dict[str, Any]:
         plan = read(job, _content(job), list(job.mapping), actor, progress)
-        return {
-            "rows": len(plan.rows),
-            "error_count": len(plan.errors),
-            "errors": _kept(plan.errors),
-            "preview": [
-                {"number": row.number, "cells": row.cells, "problem": bool(row.errors)}
-                for row in plan.rows[:PREVIEW_ROWS]
-            ],
-            "progress_done": 2 * len(plan.rows),
-            "progress_total": 2 * len(plan.rows),
-        }
+        return checked(plan.rows, plan.errors)
 
     lib_jobs.check_and_preview(QUEUE, job, progress, step)
+
+
+def checked(rows: list[Row], errors: list[RowError]) -> dict[str, Any]:
+    """What a check of `rows` (a school's file or a trust's) keeps: the counts, the first
+    problems and the preview."""
+    return {
+        "rows": len(rows),
+        "error_count": len(errors),
+        "errors": _kept(errors),
+        "preview": [
+            {"number": row.number, "cells": row.cells, "problem": bool(row.errors)}
+            for row in rows[:PREVIEW_ROWS]
+        ],
+        "progress_done": 2 * len(rows),
+        "progress_total": 2 * len(rows),
+    }
 
 
 def apply_job(job: ChangeImport) -> None:
@@ -897,11 +887,16 @@ RECORDED = tuple(name for name in MODEL_FIELDS if name != "state")
 
 
 def write(
-    plan: Plan, job: ChangeImport, actor: User, progress: Progress = _no_progress
+    plan: Plan,
+    job: lib_jobs.Upload,
+    actor: User,
+    progress: Progress = _no_progress,
+    key: str = "import",
 ) -> tuple[int, int]:
     """Make the RFCs and their `imported` events, BATCH rows at a time, telling `progress`
     after each batch (the caller holds the school's lock and the transaction); returns the
-    first and last reference numbers given."""
+    first and last reference numbers given. The events name the import by `key` ("import",
+    or the trust's "trust_import") and its id."""
     school = plan.school
     last = Change.objects.filter(school=school).aggregate(n=Max("number"))["n"] or 0
     now = timezone.now()
@@ -923,7 +918,7 @@ def write(
             change.created_at = row.values["raised"] or now
         _set_raised(changes)
         pairs = zip(changes, rows, strict=True)
-        ChangeEvent.objects.bulk_create([_event(c, row, job, actor, now) for c, row in pairs])
+        ChangeEvent.objects.bulk_create([_event(c, row, job, actor, now, key) for c, row in pairs])
         progress(start + len(rows), total)
     return last + 1, last + total
 
@@ -944,7 +939,9 @@ def _set_raised(changes: list[Change]) -> None:
         cursor.executemany(sql, params)
 
 
-def _event(change: Change, row: Row, job: ChangeImport, actor: User, now: datetime) -> ChangeEvent:
+def _event(
+    change: Change, row: Row, job: lib_jobs.Upload, actor: User, now: datetime, key: str
+) -> ChangeEvent:
     """The event opening an imported RFC's history: the first link of its chain, made and
     sealed as `history.record_event` makes one (sequence 1, no previous hash)."""
     diffs = [
@@ -953,7 +950,7 @@ def _event(change: Change, row: Row, job: ChangeImport, actor: User, now: dateti
         if field_value(change, name) not in (None, "", False)
     ]
     data = {
-        "import": job.pk,
+        key: job.pk,
         "file": job.file_name,
         "row": row.number,
         "reference": row.values["reference"],

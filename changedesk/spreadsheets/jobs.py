@@ -13,10 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from changedesk.lib import jobs as lib_jobs
-from changedesk.spreadsheets import importer
+from changedesk.spreadsheets import importer, trust_importer
 from changedesk.spreadsheets.models import ChangeImport, ImportState
 
 JOB_NAME = "spreadsheets.change_imports"
+# The trust's change log imports (`trust_importer`), a queue of their own.
+TRUST_JOB_NAME = "spreadsheets.trust_change_imports"
 # A file uploaded or checked and then left is kept this long.
 UNCONFIRMED_DAYS = 7
 
@@ -44,3 +46,13 @@ def claim(now: datetime, job_id: int | None = None) -> ChangeImport | None:
     """Take the next import waiting for a worker (or `job_id`): count the attempt and start
     its lease."""
     return lib_jobs.claim(importer.QUEUE, now, job_id)
+
+
+def run_trust(now: datetime) -> int:
+    """The worker job of the trusts' change log imports (`trust_importer`), as `run`."""
+    trust_importer.expire(
+        now,
+        UNCONFIRMED_DAYS,
+        f"Not confirmed within {UNCONFIRMED_DAYS} days, so nothing was imported.",
+    )
+    return lib_jobs.run(trust_importer.QUEUE, now, trust_importer.process)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from changedesk.accounts.models import School, SchoolScopedQuerySet, User
+from changedesk.accounts.models import School, SchoolScopedQuerySet, Trust, User
 from changedesk.lib import jobs as lib_jobs
 
 
@@ -89,3 +89,48 @@ class ColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return f"Columns of {self.school_id}'s change log"
+
+
+class TrustChangeImport(lib_jobs.Upload):
+    """One change log a trust kept for all its schools (CSV or XLSX), uploaded by the trust's
+    administrator, and what became of it: as a school's `ChangeImport`, with a column naming
+    each row's school (see `trust_importer`). Its states are `ImportState`'s; once done,
+    `results` says what each school got: [{"school", "name", "count", "first", "last"}]."""
+
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    content = models.BinaryField(help_text="The file as uploaded.")
+    state = models.CharField(
+        max_length=16, choices=ImportState.choices, default=ImportState.UPLOADED
+    )
+    header_row = models.PositiveIntegerField(default=1)
+    columns = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=list, blank=True)
+    created_count = models.PositiveIntegerField(default=0, help_text="RFCs made by the import.")
+    results = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["trust", "-created_at"], name="sheets_trust_import_recent"),
+            models.Index(fields=["state", "lease_until"], name="sheets_trust_import_waiting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or 'change log'} into trust {self.trust_id} ({self.state})"
+
+
+class TrustColumnMapping(models.Model):
+    """The columns a trust's change log used last time (as `ColumnMapping`, per trust)."""
+
+    trust = models.OneToOneField(Trust, on_delete=models.CASCADE, related_name="+")
+    fields = models.JSONField(default=dict, blank=True)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Columns of trust {self.trust_id}'s change log"

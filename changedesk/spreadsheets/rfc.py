@@ -27,5 +27,5 @@ def _imported_note(event: ChangeEvent) -> list[Note]:
 EXTENSION = Extension(
     app="spreadsheets",
     event_notes=(_imported_note,),
-    jobs=(Job(jobs.JOB_NAME, jobs.run),),
+    jobs=(Job(jobs.JOB_NAME, jobs.run), Job(jobs.TRUST_JOB_NAME, jobs.run_trust)),
 )

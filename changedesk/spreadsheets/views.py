@@ -8,7 +8,8 @@ CSV export in another form: anyone signed in, their own schools' RFCs.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -29,7 +31,7 @@ from changedesk.accounts.models import School, User
 from changedesk.lib import jobs as lib_jobs
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
-from changedesk.spreadsheets import archive, exports, importer
+from changedesk.spreadsheets import archive, exports, importer, trust_importer
 from changedesk.spreadsheets.forms import MappingForm, UploadForm
 from changedesk.spreadsheets.models import ChangeImport, ImportState
 
@@ -42,7 +44,8 @@ def index(request: HttpRequest) -> HttpResponse:
     they administer."""
     user = current_user(request)
     schools = [s for s in permissions.schools(user) if importer.may_import(user, s)]
-    return render(request, "spreadsheets/index.html", {"schools": schools})
+    trusts = trust_importer.administered(user)
+    return render(request, "spreadsheets/index.html", {"schools": schools, "trusts": trusts})
 
 
 def _admin_school(request: HttpRequest, slug: str) -> School:
@@ -60,17 +63,9 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
     school = _admin_school(request, slug)
     user = current_user(request)
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
-    if form.is_bound and form.is_valid():
-        file = form.cleaned_data["file"]
-        try:
-            if file.size > importer.MAX_BYTES:
-                # Refused before it is read into memory.
-                raise importer.ImportRefused(importer.too_big(file.size))
-            job = importer.start(school, user, file.read(), file.name or "")
-        except importer.ImportRefused as refusal:
-            form.add_error("file", str(refusal))
-        else:
-            return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+    job = started(form, lambda data, name: importer.start(school, user, data, name))
+    if job is not None:
+        return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
     context = {
         "school": school,
         "form": form,
@@ -80,6 +75,41 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
     }
     status = 400 if form.is_bound else 200
     return render(request, "spreadsheets/upload.html", context, status=status)
+
+
+J = TypeVar("J")
+
+
+def started(form: UploadForm, start: Callable[[bytes, str], J]) -> J | None:
+    """The import `start` makes of a valid upload form's file (a school's or a trust's), or
+    None: the form not sent or not valid, or the file refused (the form says why)."""
+    if not (form.is_bound and form.is_valid()):
+        return None
+    file = form.cleaned_data["file"]
+    try:
+        if file.size > importer.MAX_BYTES:
+            # Refused before it is read into memory.
+            raise importer.ImportRefused(importer.too_big(file.size))
+        return start(file.read(), file.name or "")
+    except importer.ImportRefused as refusal:
+        form.add_error("file", str(refusal))
+    return None
+
+
+def checked(form: MappingForm, check: Callable[[list[str]], object]) -> int | None:
+    """Have a sent mapping form's columns checked by `check` (a school's or a trust's
+    import): None once handed over, else the page's status (400, or the refusal's; a 403
+    is raised)."""
+    if not form.is_valid():
+        return 400
+    try:
+        check(form.mapping())
+    except WorkflowError as error:
+        if error.status == 403:
+            raise PermissionDenied(error.message) from None
+        show_workflow_error(form, error)
+        return error.status
+    return None
 
 
 def _job(request: HttpRequest, school: School, pk: int) -> ChangeImport:
@@ -106,17 +136,9 @@ def job_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = MappingForm(request.POST if request.method == "POST" else None, job=job)
     status = 200
     if form.is_bound:
-        status = 400
-        if form.is_valid():
-            try:
-                importer.check(job, user, form.mapping())
-            except WorkflowError as error:
-                if error.status == 403:
-                    raise PermissionDenied(error.message) from None
-                show_workflow_error(form, error)
-                status = error.status
-            else:
-                return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+        status = checked(form, lambda mapping: importer.check(job, user, mapping)) or 0
+        if not status:
+            return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
     context: dict[str, Any] = {
         "school": school,
         "job": job,
@@ -142,7 +164,15 @@ def apply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
     if done.state == ImportState.DONE:
-        messages.success(request, f"Imported {done.created_count} RFCs into {school.name}.")
+        messages.success(
+            request,
+            ngettext(
+                "Imported %(count)s RFC into %(school)s.",
+                "Imported %(count)s RFCs into %(school)s.",
+                done.created_count,
+            )
+            % {"count": done.created_count, "school": school.name},
+        )
     return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
@@ -51,37 +53,43 @@ class TemplateForm(forms.ModelForm[Template]):
         queryset=ConfigurationItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Configuration items it may touch",
-        help_text="An RFC raised from it may name only these. Tick none to allow any of the "
-        "school's items.",
+        label=_("Configuration items it may touch"),
+        help_text=_(
+            "An RFC raised from it may name only these. Tick none to allow any of the "
+            "school's items."
+        ),
     )
     windows = WindowChoiceField(
         queryset=MaintenanceWindow.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Maintenance windows it must fit in",
-        help_text="An RFC raised from it must start and end inside one of these. Tick none "
-        "to allow any time the school calendar allows.",
+        label=_("Maintenance windows it must fit in"),
+        help_text=_(
+            "An RFC raised from it must start and end inside one of these. Tick none "
+            "to allow any time the school calendar allows."
+        ),
     )
     raisers = PeopleChoiceField(
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Who may raise it",
-        help_text="Tick none to let every originator of the school raise it.",
+        label=_("Who may raise it"),
+        help_text=_("Tick none to let every originator of the school raise it."),
     )
     duration_minutes = forms.IntegerField(
-        label="How long it usually takes (minutes)",
+        label=_("How long it usually takes (minutes)"),
         min_value=5,
         max_value=MAX_MINUTES,
-        help_text="From 5 minutes to a week (10080). An RFC raised from it ends this long "
-        "after it starts, unless its end is given.",
+        help_text=_(
+            "From 5 minutes to a week (10080). An RFC raised from it ends this long "
+            "after it starts, unless its end is given."
+        ),
     )
     comment = forms.CharField(
-        label="Note on this edit",
+        label=_("Note on this edit"),
         required=False,
         max_length=500,
-        help_text="Optional: kept in its history.",
+        help_text=_("Optional: kept in its history."),
     )
 
     class Meta:
@@ -91,16 +99,28 @@ class TemplateForm(forms.ModelForm[Template]):
             "review_date": DateInput(),
             **{name: forms.Textarea(attrs={"rows": rows}) for name, rows in TEXTAREA_ROWS.items()},
         }
+        labels = {
+            "title": _("Name"),
+            "description": _("Brief description"),
+            "reason": _("Reason for the change"),
+            "details": _("Full details of the change (the steps)"),
+            "impact": _("Impact on ICT services and users"),
+            "risk": _("Risk of failure and impact of failure"),
+            "fallback_plan": _("Fallback plan"),
+            "review_date": _("Review date"),
+        }
         help_texts = {
-            "title": "What people will recognise it by, e.g. “Monthly security updates”. "
-            "Each RFC raised from it is called this.",
-            "description": "What it is, in a sentence or two.",
-            "reason": "Why it is needed, each time it is done.",
-            "details": "The steps, in order, as the implementer follows them every time.",
-            "impact": "Who and what is affected, and for how long (e.g. downtime).",
-            "risk": "Why it is low risk, and what happens if it fails.",
-            "fallback_plan": "How to put things back if it goes wrong.",
-            "review_date": "After this day it cannot be raised until it is reviewed.",
+            "title": _(
+                "What people will recognise it by, e.g. “Monthly security updates”. "
+                "Each RFC raised from it is called this."
+            ),
+            "description": _("What it is, in a sentence or two."),
+            "reason": _("Why it is needed, each time it is done."),
+            "details": _("The steps, in order, as the implementer follows them every time."),
+            "impact": _("Who and what is affected, and for how long (e.g. downtime)."),
+            "risk": _("Why it is low risk, and what happens if it fails."),
+            "fallback_plan": _("How to put things back if it goes wrong."),
+            "review_date": _("After this day it cannot be raised until it is reviewed."),
         }
 
     def __init__(
@@ -146,9 +166,9 @@ class TemplateForm(forms.ModelForm[Template]):
         review: date = self.cleaned_data["review_date"]
         unchanged = self.template is not None and review == self.template.review_date
         if review < timezone.localdate() and not unchanged:
-            raise forms.ValidationError("Choose today or a later day.")
+            raise forms.ValidationError(gettext("Choose today or a later day."))
         if review > timezone.localdate() + PLANNING_HORIZON:
-            raise forms.ValidationError("Choose a day within 20 years of today.")
+            raise forms.ValidationError(gettext("Choose a day within 20 years of today."))
         return review
 
     def values(self) -> dict[str, Any]:
@@ -175,7 +195,7 @@ class SchoolChoiceForm(forms.Form):
     """Which school a new template is for, when the person may write them in several."""
 
     school = forms.ModelChoiceField(
-        queryset=School.objects.none(), empty_label=None, to_field_name="slug"
+        label=_("School"), queryset=School.objects.none(), empty_label=None, to_field_name="slug"
     )
 
     def __init__(self, *args: Any, schools: list[School], **kwargs: Any) -> None:
@@ -190,27 +210,28 @@ class RaiseForm(forms.Form):
     Times are read in the school's time zone (the view sets it)."""
 
     planned_start = forms.DateTimeField(
-        label="Planned start",
+        label=_("Planned start"),
         widget=DateTimeLocalInput(),
-        help_text="Date and time, in the school's time zone.",
+        help_text=_("Date and time, in the school's time zone."),
     )
     planned_end = forms.DateTimeField(
-        label="Planned end",
+        label=_("Planned end"),
         required=False,
         widget=DateTimeLocalInput(),
-        help_text="Optional.",
+        help_text=_("Optional."),
     )
     items = ItemChoiceField(
         queryset=ConfigurationItem.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Configuration items it touches",
+        label=_("Configuration items it touches"),
     )
     implementer = PersonChoiceField(
+        label=_("Implementer"),
         queryset=User.objects.none(),
         required=False,
-        empty_label="— not chosen yet —",
-        help_text="Who carries it out and records the outcome.",
+        empty_label=_("— not chosen yet —"),
+        help_text=_("Who carries it out and records the outcome."),
     )
 
     def __init__(self, *args: Any, template: Template, originator: User, **kwargs: Any) -> None:
@@ -225,16 +246,17 @@ class RaiseForm(forms.Form):
                 pk__in=[i.pk for i in named]
             ).order_by("name", "id")
             items.initial = [i.pk for i in named]
-            items.help_text = "The template covers these: untick any this change leaves alone."
+            items.help_text = gettext(
+                "The template covers these: untick any this change leaves alone."
+            )
         else:
             items.queryset = ConfigurationItem.objects.filter(
                 school=school, is_active=True
             ).order_by("name", "id")
-            items.help_text = "The template names none: tick those this change touches."
-        self.fields["planned_end"].help_text = (
-            f"Optional: left empty, it ends {duration_words(template.duration_minutes)} after "
-            "the start, as the template says."
-        )
+            items.help_text = gettext("The template names none: tick those this change touches.")
+        self.fields["planned_end"].help_text = gettext(
+            "Optional: left empty, it ends %(duration)s after the start, as the template says."
+        ) % {"duration": duration_words(template.duration_minutes)}
         implementer = self.fields["implementer"]
         assert isinstance(implementer, forms.ModelChoiceField)
         implementer.queryset = school.holders_of(Role.IMPLEMENTER).order_by(
@@ -252,10 +274,12 @@ class RaiseForm(forms.Form):
             # Far from today is refused before the service adds the template's duration
             # to it (near the year 9999 that would overflow).
             if when is not None and abs(when - now) > PLANNING_HORIZON - timedelta(days=7):
-                self.add_error(name, "Choose a time within 20 years of today.")
+                self.add_error(name, gettext("Choose a time within 20 years of today."))
         start, end = cleaned.get("planned_start"), cleaned.get("planned_end")
         if start is not None and end is not None and end <= start:
-            self.add_error("planned_end", "The planned end must be after the planned start.")
+            self.add_error(
+                "planned_end", gettext("The planned end must be after the planned start.")
+            )
         return cleaned
 
     def raise_values(self) -> dict[str, Any]:
@@ -270,9 +294,9 @@ class RaiseForm(forms.Form):
 
 class ReinstateForm(forms.Form):
     comment = forms.CharField(
-        label="What the review found",
+        label=_("What the review found"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why it is safe to raise again, e.g. what was changed after the failure.",
+        help_text=_("Why it is safe to raise again, e.g. what was changed after the failure."),
     )
 
 
@@ -280,9 +304,10 @@ def duration_words(minutes: int) -> str:
     """“90” → “1 hour 30 minutes”."""
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [
-        f"{n} {unit}{'s' if n != 1 else ''}"
-        for n, unit in ((days, "day"), (hours, "hour"), (mins, "minute"))
-        if n
-    ]
-    return " ".join(parts) or "0 minutes"
+    units = (
+        (days, ngettext("%(count)s day", "%(count)s days", days)),
+        (hours, ngettext("%(count)s hour", "%(count)s hours", hours)),
+        (mins, ngettext("%(count)s minute", "%(count)s minutes", mins)),
+    )
+    parts = [words % {"count": n} for n, words in units if n]
+    return " ".join(parts) or ngettext("%(count)s minute", "%(count)s minutes", 0) % {"count": 0}

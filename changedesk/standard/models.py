@@ -21,6 +21,8 @@ from typing import Any
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 from changedesk.changes.models import Change, canonical_json
@@ -33,10 +35,10 @@ CONTENT = ("title", "description", "reason", "details", "impact", "risk", "fallb
 
 
 class TemplateState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PROPOSED = "proposed", "Awaiting approval"
-    APPROVED = "approved", "Approved"
-    SUSPENDED = "suspended", "Suspended"
+    DRAFT = "draft", _("Draft")
+    PROPOSED = "proposed", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    SUSPENDED = "suspended", _("Suspended")
 
 
 class TemplateQuerySet(SchoolScopedQuerySet["Template"]):
@@ -138,7 +140,7 @@ class Template(models.Model):
     def status(self, today: date) -> str:
         """What it is for someone raising from it, in words."""
         if self.state == TemplateState.APPROVED and self.is_expired(today):
-            return "Expired: its review date has passed"
+            return gettext("Expired: its review date has passed")
         return str(self.get_state_display())
 
 
@@ -156,13 +158,13 @@ class Raised(models.Model):
 
 
 class EventKind(models.TextChoices):
-    CREATE = "create", "Created"
-    EDIT = "edit", "Edited"
-    PROPOSE = "propose", "Proposed for approval"
-    APPROVE = "approve", "Approved"
-    REFUSE = "refuse", "Not approved"
-    SUSPEND = "suspend", "Suspended"
-    REINSTATE = "reinstate", "Reinstated"
+    CREATE = "create", _("Created")
+    EDIT = "edit", _("Edited")
+    PROPOSE = "propose", _("Proposed for approval")
+    APPROVE = "approve", _("Approved")
+    REFUSE = "refuse", _("Not approved")
+    SUSPEND = "suspend", _("Suspended")
+    REINSTATE = "reinstate", _("Reinstated")
 
 
 class TemplateEventQuerySet(models.QuerySet["TemplateEvent"]):

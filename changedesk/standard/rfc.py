@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from changedesk.changes.choices import Action, Outcome, State
 from changedesk.changes.extensions import Effect, Extension, Guard, Note, Panel
@@ -33,15 +34,20 @@ def _check_raise(change: Change, transition: Transition, data: dict[str, Any]) -
     raised = Raised.objects.filter(change=change).select_related("template").first()
     if raised is None:
         raise InvalidAction(
-            "A standard change is raised from its template.",
-            {"template": "Raise it from an approved standard change template."},
+            gettext("A standard change is raised from its template."),
+            {"template": gettext("Raise it from an approved standard change template.")},
         )
     template = Template.objects.select_related("school").get(pk=raised.template_id)
     today = template.today()
     if not template.may_be_raised(today) or template.approved_digest != raised.digest:
         raise InvalidAction(
-            f"“{template.title}” cannot be raised: {template.status(today).lower()}.",
-            {"template": "Raise it as a normal change, or ask its approvers to review it."},
+            gettext("“%(title)s” cannot be raised: %(status)s.")
+            % {"title": template.title, "status": template.status(today).lower()},
+            {
+                "template": gettext(
+                    "Raise it as a normal change, or ask its approvers to review it."
+                )
+            },
         )
     return {
         services.TEMPLATE_KEY: template.pk,
@@ -101,9 +107,10 @@ def _raise_note(event: ChangeEvent) -> list[Note]:
         return []
     return [
         Note(
-            text=f"{template.title}, version {data.get('template_version')}",
+            text=gettext("%(title)s, version %(version)s")
+            % {"title": template.title, "version": data.get("template_version")},
             url=template.get_absolute_url(),
-            strong="Approved as the standard change",
+            strong=gettext("Approved as the standard change"),
         )
     ]
 

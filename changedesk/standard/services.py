@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -94,8 +95,11 @@ def _check_raisers(school: School, people: Iterable[User]) -> list[User]:
     wrong = [p.display_name for p in listed if not permissions.holds(p, Role.ORIGINATOR, school)]
     if wrong:
         raise InvalidAction(
-            "Only originators may raise a standard change.",
-            {"raisers": f"Not an originator at {school.name}: {', '.join(wrong)}."},
+            gettext("Only originators may raise a standard change."),
+            {
+                "raisers": gettext("Not an originator at %(school)s: %(people)s.")
+                % {"school": school.name, "people": ", ".join(wrong)}
+            },
         )
     return listed
 
@@ -105,23 +109,25 @@ def _check_content(data: dict[str, Any], school: School, template: Template | No
     if unknown:
         raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
     errors = {
-        name: "This field is required."
+        name: gettext("This field is required.")
         for name in CONTENT
         if name in data and name != "duration_minutes" and not str(data[name] or "").strip()
     }
     minutes = data.get("duration_minutes")
     if minutes is not None and not (isinstance(minutes, int) and 5 <= minutes <= 7 * 24 * 60):
-        errors["duration_minutes"] = "Give a whole number of minutes from 5 to 10080 (a week)."
+        errors["duration_minutes"] = gettext(
+            "Give a whole number of minutes from 5 to 10080 (a week)."
+        )
     review = data.get("review_date")
     unchanged = template is not None and review == template.review_date
     if review is not None and not unchanged:
         today = timezone.now().astimezone(school.zone).date()
         if not isinstance(review, date) or review < today:
-            errors["review_date"] = "Choose today or a later day."
+            errors["review_date"] = gettext("Choose today or a later day.")
         elif review > today + PLANNING_HORIZON:
-            errors["review_date"] = "Choose a day within 20 years of today."
+            errors["review_date"] = gettext("Choose a day within 20 years of today.")
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
 
 
 def create_template(
@@ -136,7 +142,10 @@ def create_template(
     """A new template, in draft: it is approved by proposing it (`propose`)."""
     actor = permissions.with_roles(actor)
     if not may_manage(actor, school):
-        raise NotPermitted(f"Only an originator at {school.name} may write a standard change.")
+        raise NotPermitted(
+            gettext("Only an originator at %(school)s may write a standard change.")
+            % {"school": school.name}
+        )
     missing = {
         n: "This field is required." for n in CONTENT if n not in data and n != "duration_minutes"
     }
@@ -174,13 +183,14 @@ def update_template(
         template = Template.objects.select_for_update().get(pk=template_id)
         if not may_manage(actor, template.school):
             raise NotPermitted(
-                f"Only an originator at {template.school.name} may edit a standard change."
+                gettext("Only an originator at %(school)s may edit a standard change.")
+                % {"school": template.school.name}
             )
         _check_content(data, template.school, template)
         if template.state == TemplateState.PROPOSED:
             raise InvalidAction(
-                "It is being approved: withdraw its proposal first, then edit it.",
-                {"state": f"Awaiting approval on {template.proposal}."},
+                gettext("It is being approved: withdraw its proposal first, then edit it."),
+                {"state": gettext("Awaiting approval on %(rfc)s.") % {"rfc": template.proposal}},
             )
         before = template.digest()
         for name, value in data.items():
@@ -226,12 +236,14 @@ def propose(
         template = Template.objects.select_for_update().get(pk=template_id)
         if not may_manage(actor, template.school):
             raise NotPermitted(
-                f"Only an originator at {template.school.name} may propose a standard change."
+                gettext("Only an originator at %(school)s may propose a standard change.")
+                % {"school": template.school.name}
             )
         if template.state != TemplateState.DRAFT:
             raise InvalidAction(
-                f"It is {template.get_state_display().lower()}: only a draft is proposed.",
-                {"state": "Edit it to make a new version, then propose that."},
+                gettext("It is %(state)s: only a draft is proposed.")
+                % {"state": str(template.get_state_display()).lower()},
+                {"state": gettext("Edit it to make a new version, then propose that.")},
             )
         content = {n: getattr(template, n) for n in PROPOSED}
         title = (PROPOSAL_PREFIX + template.title)[:200]
@@ -330,16 +342,19 @@ def reinstate(template_id: int, actor: User, comment: str) -> Template:
         template = Template.objects.select_for_update().get(pk=template_id)
         if not may_reinstate(actor, template):
             raise NotPermitted(
-                f"Only an approver at {template.school.name} may reinstate a standard change."
+                gettext("Only an approver at %(school)s may reinstate a standard change.")
+                % {"school": template.school.name}
             )
         if not comment.strip():
             raise InvalidAction(
-                "Say what the review found.", {"comment": "Say what the review found."}
+                gettext("Say what the review found."),
+                {"comment": gettext("Say what the review found.")},
             )
         if template.state != TemplateState.SUSPENDED:
             raise InvalidAction(
-                f"It is {template.get_state_display().lower()}, not suspended.",
-                {"state": "Only a suspended standard change is reinstated."},
+                gettext("It is %(state)s, not suspended.")
+                % {"state": str(template.get_state_display()).lower()},
+                {"state": gettext("Only a suspended standard change is reinstated.")},
             )
         failed_change = template.suspended_by
         template.state = TemplateState.APPROVED
@@ -362,30 +377,39 @@ def _check_window(template: Template, start: datetime, end: datetime | None) -> 
     now = timezone.now()
     if abs(start - now) > PLANNING_HORIZON or (end and abs(end - now) > PLANNING_HORIZON):
         raise InvalidAction(
-            "Choose a time within 20 years of today.",
-            {"planned_start": "Choose a time within 20 years of today."},
+            gettext("Choose a time within 20 years of today."),
+            {"planned_start": gettext("Choose a time within 20 years of today.")},
         )
     lead = timedelta(hours=template.school.standard_lead_hours)
     if start < now + lead:
         hours = template.school.standard_lead_hours
+        ahead = ngettext(
+            "Start it at least %(count)s hour from now (the school's lead time for standard "
+            "changes), so that its users can be told.",
+            "Start it at least %(count)s hours from now (the school's lead time for standard "
+            "changes), so that its users can be told.",
+            hours,
+        )
         raise InvalidAction(
-            "A standard change is planned ahead.",
-            {"planned_start": f"Start it at least {hours} hour{'s' * (hours != 1)} from now "
-             "(the school's lead time for standard changes), so that its users can be told."},
-        )  # fmt: skip
+            gettext("A standard change is planned ahead."),
+            {"planned_start": ahead % {"count": hours}},
+        )
     usual = timedelta(minutes=template.duration_minutes)
     end = end or start + usual
     if end <= start:
         raise InvalidAction(
-            "Some fields need correcting.",
-            {"planned_end": "The planned end must be after the planned start."},
+            gettext("Some fields need correcting."),
+            {"planned_end": gettext("The planned end must be after the planned start.")},
         )
     if end - start > LONGEST * usual:
+        longer = gettext(
+            "It usually takes %(minutes)s minutes: plan at most %(times)s times that, "
+            "or raise it as a normal change."
+        )
         raise InvalidAction(
-            "The window is longer than this change takes.",
-            {"planned_end": f"It usually takes {template.duration_minutes} minutes: plan at "
-             f"most {LONGEST} times that, or raise it as a normal change."},
-        )  # fmt: skip
+            gettext("The window is longer than this change takes."),
+            {"planned_end": longer % {"minutes": template.duration_minutes, "times": LONGEST}},
+        )
     return end
 
 
@@ -400,12 +424,12 @@ def _check_fits(template: Template, start: datetime, end: datetime) -> None:
     )
     around = calendar.window_intervals(start - timedelta(days=1), end + timedelta(days=1))
     if not any(s <= start and end <= e for s, e in around):
+        within = gettext("Plan it within %(windows)s (the standard change's maintenance windows).")
+        names = gettext("; or ").join(describe_window(w) for w in windows)
         raise InvalidAction(
-            "It must fit one of its maintenance windows.",
-            {"planned_start": "Plan it within "
-             + "; or ".join(describe_window(w) for w in windows)
-             + " (the standard change's maintenance windows)."},
-        )  # fmt: skip
+            gettext("It must fit one of its maintenance windows."),
+            {"planned_start": within % {"windows": names}},
+        )
 
 
 def raise_change(

@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -30,6 +32,7 @@ from changedesk.changes.models import Change
 from changedesk.lib import paging
 from changedesk.lib.loading import attach
 from changedesk.lib.views import act, forbid, form_page, warning
+from changedesk.schedule.calendar import month_name
 from changedesk.standard import promotion, services
 from changedesk.standard.forms import (
     RaiseForm,
@@ -44,7 +47,7 @@ PAGE_SIZE = 50
 RECENTLY_RAISED = 10
 EXPIRED = "expired"
 # The list's state filter: the stored states, and "expired" (approved, past its review).
-STATE_FILTER = [*TemplateState.choices, (EXPIRED, "Expired")]
+STATE_FILTER = [*TemplateState.choices, (EXPIRED, _("Expired"))]
 LIST_COLUMNS = ("school", "title", "state", "version", "approved_version", "review_date",
                 "duration_minutes")  # fmt: skip
 
@@ -60,9 +63,11 @@ def _managed(request: HttpRequest, pk: int, what: str) -> Template:
     """The template, if the person may write it: 404 if they may not see it, else 403."""
     template = _template(request, pk)
     if not services.may_manage(_current_user(request), template.school):
-        raise PermissionDenied(
-            f"Only an originator at {template.school.name} may {what} a standard change."
-        )
+        refusals = {
+            "edit": gettext("Only an originator at %(school)s may edit a standard change."),
+            "propose": gettext("Only an originator at %(school)s may propose a standard change."),
+        }
+        raise PermissionDenied(refusals[what] % {"school": template.school.name})
     return template
 
 
@@ -82,13 +87,14 @@ def _why_not(template: Template, today: date) -> str:
     if template.may_be_raised(today):
         return ""
     if _expired(template, today):
-        return (
-            f"its review date, {template.review_date.day} {template.review_date:%B %Y}, has passed"
-        )
+        day = template.review_date
+        return gettext("its review date, %(date)s, has passed") % {
+            "date": f"{day.day} {month_name(day)} {day.year}"
+        }
     return {
-        TemplateState.DRAFT: "it is a draft, not approved yet",
-        TemplateState.PROPOSED: "it is awaiting approval",
-        TemplateState.SUSPENDED: "it is suspended, as an RFC raised from it failed",
+        TemplateState.DRAFT: gettext("it is a draft, not approved yet"),
+        TemplateState.PROPOSED: gettext("it is awaiting approval"),
+        TemplateState.SUSPENDED: gettext("it is suspended, as an RFC raised from it failed"),
     }.get(TemplateState(template.state), template.status(today).lower())
 
 
@@ -210,7 +216,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
     schools = _managed_schools(user)
     if not schools:
-        raise PermissionDenied("Only an originator may write a standard change.")
+        raise PermissionDenied(gettext("Only an originator may write a standard change."))
     school = _chosen_school(request, schools)
     if school is None:
         chooser = SchoolChoiceForm(schools=schools)
@@ -242,7 +248,8 @@ def template_create(request: HttpRequest) -> HttpResponse:
             windows=form.chosen_windows(),
         ),
         done=lambda template: (
-            f"“{template.title}” is saved as a draft. Propose it for approval when it is ready."
+            gettext("“%(title)s” is saved as a draft. Propose it for approval when it is ready.")
+            % {"title": template.title}
         ),
     )
 
@@ -254,7 +261,7 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if template.state == TemplateState.PROPOSED:
         messages.error(
             request,
-            "It is being approved, so it cannot be edited: withdraw its proposal first.",
+            gettext("It is being approved, so it cannot be edited: withdraw its proposal first."),
         )
         return redirect(template)
     version = template.version
@@ -267,10 +274,13 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     def done(saved: Template) -> str:
         if saved.version != version:
             return warning(
-                f"Saved as version {saved.version}, a draft: it cannot be raised until this "
-                "version is approved. Propose it for approval."
+                gettext(
+                    "Saved as version %(version)s, a draft: it cannot be raised until this "
+                    "version is approved. Propose it for approval."
+                )
+                % {"version": saved.version}
             )
-        return "The standard change is saved."
+        return gettext("The standard change is saved.")
 
     return form_page(
         request,
@@ -345,8 +355,11 @@ def template_propose(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         lambda: services.propose(template.pk, user),
         done=lambda change: (
-            f"{change.reference} proposes “{template.title}” for approval. Submit it: once "
-            "its approvers approve it, so is the standard change."
+            gettext(
+                "%(reference)s proposes “%(title)s” for approval. Submit it: once "
+                "its approvers approve it, so is the standard change."
+            )
+            % {"reference": change.reference, "title": template.title}
         ),
         then=template,
         done_then=lambda change: change,
@@ -360,12 +373,17 @@ def template_reinstate(request: HttpRequest, pk: int) -> HttpResponse:
     user = _current_user(request)
     if not services.may_reinstate(user, template):
         raise PermissionDenied(
-            f"Only an approver at {template.school.name} may reinstate a standard change."
+            gettext("Only an approver at %(school)s may reinstate a standard change.")
+            % {"school": template.school.name}
         )
     if template.state != TemplateState.SUSPENDED:
         # Reinstated already (from another tab, say), or never suspended.
-        messages.info(request, f"It is {template.status(template.today()).lower()}, not "
-                      "suspended: there is nothing to reinstate.")  # fmt: skip
+        status = template.status(template.today()).lower()
+        messages.info(
+            request,
+            gettext("It is %(status)s, not suspended: there is nothing to reinstate.")
+            % {"status": status},
+        )
         return redirect(template)
     form = ReinstateForm(request.POST)
     with timezone.override(template.school.zone):
@@ -375,7 +393,7 @@ def template_reinstate(request: HttpRequest, pk: int) -> HttpResponse:
             "standard/detail.html",
             lambda: _detail(request, template, reinstate_form=form),
             save=lambda: services.reinstate(template.pk, user, form.cleaned_data["comment"]),
-            done="The standard change is reinstated: it may be raised again.",
+            done=gettext("The standard change is reinstated: it may be raised again."),
         )
 
 
@@ -394,10 +412,10 @@ def _normal_change_url(school: School, form: RaiseForm | None = None) -> str:
 
 
 def _raised_message(change: Change) -> str:
-    return (
-        f"{change.reference} is raised from the standard change and approved: it may go "
+    return gettext(
+        "%(reference)s is raised from the standard change and approved: it may go "
         "ahead at its planned time. Record its outcome afterwards."
-    )
+    ) % {"reference": change.reference}
 
 
 @require_http_methods(["GET", "POST"])
@@ -405,7 +423,10 @@ def template_raise(request: HttpRequest, pk: int) -> HttpResponse:
     template = _template(request, pk)
     user = _current_user(request)
     if not services.may_raise(user, template):
-        raise PermissionDenied(f"You may not raise “{template.title}” at {template.school.name}.")
+        raise PermissionDenied(
+            gettext("You may not raise “%(title)s” at %(school)s.")
+            % {"title": template.title, "school": template.school.name}
+        )
     today = template.today()
     with timezone.override(template.school.zone):
         data = request.POST if request.method == "POST" else None

@@ -78,7 +78,7 @@ def test_it_has_people_in_every_role_who_can_sign_in(demo):
     held = {role for user in User.objects.all() for role in user.roles_in(school)}
 
     assert held == set(Role.values)
-    assert len(demo) == 8 + 3 + 5  # with Meadowbank's three and Oakfield Trust's five
+    assert len(demo) == 8 + 3 + 6  # with Meadowbank's three and Oakfield Trust's six
     for username, password, roles in demo:
         assert password == PASSWORD
         assert roles
@@ -128,3 +128,26 @@ def test_its_trust_has_a_change_across_three_schools_one_welsh_medium(demo):
     by_school = {row.school.slug: row.change for row in rows}
     assert "approve" in allowed_actions(by_school["greenfield"], people["peter"])
     assert "approve" in allowed_actions(by_school["oakfield-academy"], people["beth"])
+
+
+def test_its_welsh_medium_school_has_its_own_content_in_welsh(demo):
+    from changedesk.communication.models import Notice
+    from changedesk.schedule.models import CalendarPeriod
+
+    own = Change.objects.filter(school__slug="bryn-derw", originator__username="dafydd")
+    states = {change.title: change.state for change in own}
+    assert states == {
+        "Symud ffolderi'r staff i OneDrive": State.DRAFT,
+        "Argraffydd newydd i swyddfa'r ysgol": State.AWAITING_INITIAL_APPROVAL,
+        "Diweddaru meddalwedd y sgriniau cyffwrdd yn y dosbarthiadau": State.PLANNING,
+    }
+    # Bilingual notices: the communicator writes both languages, Welsh first.
+    notice = Notice.objects.get(school__slug="bryn-derw", title__startswith="Gwaith ar y ")
+    assert notice.status == "published"
+    assert notice.title == "Gwaith ar y rhwydwaith diwifr / Work on the Wi-Fi"
+    assert "Dydd Sadwrn" in notice.when_text and "Saturday" in notice.when_text
+    periods = set(
+        CalendarPeriod.objects.filter(school__slug="bryn-derw").values_list("name", flat=True)
+    )
+    assert "Y tymor hwn" in periods and "Asesiadau personol Blwyddyn 6" in periods
+    assert User.objects.get(username="dafydd").language == "cy"

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School
 from changedesk.changes.choices import Action, Outcome
@@ -16,13 +18,13 @@ from changedesk.trustwide.models import Child
 from changedesk.trustwide.services import Placement
 
 WINDOW_CHOICES = [
-    ("each", "Each school's next safe slot"),
-    ("same", "The same window in every school"),
-    ("later", "Plan the windows later"),
+    ("each", _("Each school's next safe slot")),
+    ("same", _("The same window in every school")),
+    ("later", _("Plan the windows later")),
 ]
 
 
-def _text(label: str, name: str, required: bool = True, help_text: str = "") -> forms.CharField:
+def _text(label: Any, name: str, required: bool = True, help_text: Any = "") -> forms.CharField:
     rows = TEXTAREA_ROWS.get(name, 3)
     return forms.CharField(
         label=label,
@@ -37,27 +39,29 @@ class WindowFields(forms.Form):
     none yet. Checked here only for what is missing; the RFC's services check the rest."""
 
     window = forms.ChoiceField(
-        label="Windows", choices=WINDOW_CHOICES, initial="each", widget=forms.RadioSelect
+        label=_("Windows"), choices=WINDOW_CHOICES, initial="each", widget=forms.RadioSelect
     )
     minutes = forms.IntegerField(
-        label="How long it takes (minutes)",
+        label=_("How long it takes (minutes)"),
         min_value=15,
         max_value=7 * 24 * 60,
         required=False,
-        help_text="Each school gets the first slot of this length free of its lessons, "
-        "exams, freezes and other changes, after its lead time.",
+        help_text=_(
+            "Each school gets the first slot of this length free of its lessons, "
+            "exams, freezes and other changes, after its lead time."
+        ),
     )
     after = forms.DateTimeField(
-        label="Not before",
+        label=_("Not before"),
         required=False,
         widget=DateTimeLocalInput(),
-        help_text="Optional: search from this time (the schools' time zone).",
+        help_text=_("Optional: search from this time (the schools' time zone)."),
     )
     planned_start = forms.DateTimeField(
-        label="Planned start", required=False, widget=DateTimeLocalInput()
+        label=_("Planned start"), required=False, widget=DateTimeLocalInput()
     )
     planned_end = forms.DateTimeField(
-        label="Planned end", required=False, widget=DateTimeLocalInput()
+        label=_("Planned end"), required=False, widget=DateTimeLocalInput()
     )
 
     def clean(self) -> dict[str, Any]:
@@ -65,14 +69,14 @@ class WindowFields(forms.Form):
         for name in ("after", "planned_start", "planned_end"):
             when = data.get(name)
             if when is not None and not sane_year(when.year + 1):
-                self.add_error(name, "Choose a time between 1900 and 2998.")
+                self.add_error(name, gettext("Choose a time between 1900 and 2998."))
         window = data.get("window")
         if window == "each" and not data.get("minutes"):
-            self.add_error("minutes", "Say how long it takes, to find each school's slot.")
+            self.add_error("minutes", gettext("Say how long it takes, to find each school's slot."))
         if window == "same":
             for name in ("planned_start", "planned_end"):
                 if not data.get(name):
-                    self.add_error(name, "Give the window's start and end.")
+                    self.add_error(name, gettext("Give the window's start and end."))
         return data
 
     def placement(self) -> Placement:
@@ -88,50 +92,53 @@ class RaiseForm(WindowFields):
     """One change for many of a trust's schools."""
 
     all_schools = forms.BooleanField(
-        label="All the trust's schools",
+        label=_("All the trust's schools"),
         required=False,
-        help_text="Including any school that joins before you raise it.",
+        help_text=_("Including any school that joins before you raise it."),
     )
     schools = forms.ModelMultipleChoiceField(
-        label="Or choose the schools",
+        label=_("Or choose the schools"),
         queryset=School.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         to_field_name="slug",
     )
     title = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=200,
-        help_text="A short name people will recognise, e.g. “Block social media on the "
-        "guest Wi-Fi”.",
+        help_text=_(
+            "A short name people will recognise, e.g. “Block social media on the guest Wi-Fi”."
+        ),
     )
-    description = _text("Brief description", "description")
+    description = _text(_("Brief description"), "description")
     reason = _text(
-        "Reason for the change",
+        _("Reason for the change"),
         "reason",
-        help_text="Why it is needed: each school's approvers read it before they decide.",
+        help_text=_("Why it is needed: each school's approvers read it before they decide."),
     )
     is_emergency = forms.BooleanField(
-        label="Emergency change",
+        label=_("Emergency change"),
         required=False,
-        help_text="Only when it cannot wait for the normal approvals.",
+        help_text=_("Only when it cannot wait for the normal approvals."),
     )
-    emergency_justification = _text("Why it cannot wait", "emergency_justification", False)
+    emergency_justification = _text(_("Why it cannot wait"), "emergency_justification", False)
     details = _text(
-        "Full details of the change",
+        _("Full details of the change"),
         "details",
         False,
-        "The steps, in order. You can also plan later and copy the plan to every school.",
+        _("The steps, in order. You can also plan later and copy the plan to every school."),
     )
-    impact = _text("Impact on ICT services and users", "impact", False)
-    risk = _text("Risk of failure and impact of failure", "risk", False)
-    fallback_plan = _text("Fallback plan", "fallback_plan", False)
+    impact = _text(_("Impact on ICT services and users"), "impact", False)
+    risk = _text(_("Risk of failure and impact of failure"), "risk", False)
+    fallback_plan = _text(_("Fallback plan"), "fallback_plan", False)
     submit_now = forms.BooleanField(
-        label="Submit each school's RFC for initial approval straight away",
+        label=_("Submit each school's RFC for initial approval straight away"),
         required=False,
         initial=True,
-        help_text="A school where something is missing (e.g. no initial approver) is left "
-        "as a draft, and you are told which.",
+        help_text=_(
+            "A school where something is missing (e.g. no initial approver) is left "
+            "as a draft, and you are told which."
+        ),
     )
 
     field_order = [
@@ -149,7 +156,7 @@ class RaiseForm(WindowFields):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not data.get("all_schools") and not data.get("schools"):
-            self.add_error("schools", "Choose the schools, or all the trust's schools.")
+            self.add_error("schools", gettext("Choose the schools, or all the trust's schools."))
         return data
 
     def values(self) -> dict[str, Any]:
@@ -170,12 +177,12 @@ class ChildrenField(forms.MultipleChoiceField):
 class CopyPlanForm(WindowFields):
     """One plan copied to the chosen schools' RFCs."""
 
-    schools = ChildrenField(label="Schools")
-    details = _text("Full details of the change", "details")
-    impact = _text("Impact on ICT services and users", "impact")
-    risk = _text("Risk of failure and impact of failure", "risk")
-    fallback_plan = _text("Fallback plan", "fallback_plan")
-    comment = forms.CharField(label="Note for the history (optional)", required=False)
+    schools = ChildrenField(label=_("Schools"))
+    details = _text(_("Full details of the change"), "details")
+    impact = _text(_("Impact on ICT services and users"), "impact")
+    risk = _text(_("Risk of failure and impact of failure"), "risk")
+    fallback_plan = _text(_("Fallback plan"), "fallback_plan")
+    comment = forms.CharField(label=_("Note for the history (optional)"), required=False)
 
     field_order = [
         "details", "impact", "risk", "fallback_plan", "window", "minutes", "after",
@@ -192,35 +199,36 @@ class CopyPlanForm(WindowFields):
 
 
 BULK_ACTIONS = [
-    (Action.SUBMIT.value, "Submit for initial approval"),
-    (Action.SUBMIT_PLAN.value, "Submit the plan"),
-    (Action.RECORD_OUTCOME.value, "Record the outcome"),
-    (Action.CLOSE.value, "Close (records updated)"),
-    (Action.WITHDRAW.value, "Withdraw"),
+    (Action.SUBMIT.value, _("Submit for initial approval")),
+    (Action.SUBMIT_PLAN.value, _("Submit the plan")),
+    (Action.RECORD_OUTCOME.value, _("Record the outcome")),
+    (Action.CLOSE.value, _("Close (records updated)")),
+    (Action.WITHDRAW.value, _("Withdraw")),
 ]
 
 
 class BulkActionForm(forms.Form):
     """One action taken on the chosen schools' RFCs, each through the workflow."""
 
-    schools = ChildrenField(label="Schools")
-    action = forms.ChoiceField(label="Action", choices=BULK_ACTIONS)
+    schools = ChildrenField(label=_("Schools"))
+    action = forms.ChoiceField(label=_("Action"), choices=BULK_ACTIONS)
     outcome = forms.ChoiceField(
-        label="Outcome (when recording it)",
-        choices=[("", "—"), *Outcome.choices],
+        label=_("Outcome (when recording it)"),
+        # The outcomes' labels are the catalogue's (lib/labels.py).
+        choices=[("", "—"), *((value, _(label)) for value, label in Outcome.choices)],
         required=False,
     )
     caused_incidents = forms.ChoiceField(
-        label="Did it cause any incidents? (when closing)",
-        choices=[("", "—"), ("no", "No"), ("yes", "Yes")],
+        label=_("Did it cause any incidents? (when closing)"),
+        choices=[("", "—"), ("no", _("No")), ("yes", _("Yes"))],
         required=False,
     )
     users_informed = forms.ChoiceField(
-        label="Were the users told? (when closing)",
-        choices=[("", "—"), ("yes", "Yes"), ("no", "No")],
+        label=_("Were the users told? (when closing)"),
+        choices=[("", "—"), ("yes", _("Yes")), ("no", _("No"))],
         required=False,
     )
-    comment = forms.CharField(label="Comment (optional)", required=False)
+    comment = forms.CharField(label=_("Comment (optional)"), required=False)
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "bulk")
@@ -230,11 +238,11 @@ class BulkActionForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("action") == Action.RECORD_OUTCOME and not data.get("outcome"):
-            self.add_error("outcome", "Choose the outcome to record.")
+            self.add_error("outcome", gettext("Choose the outcome to record."))
         if data.get("action") == Action.CLOSE:
             for name in ("caused_incidents", "users_informed"):
                 if not data.get(name):
-                    self.add_error(name, "Answer yes or no to close.")
+                    self.add_error(name, gettext("Answer yes or no to close."))
         return data
 
     def payload(self) -> dict[str, Any]:

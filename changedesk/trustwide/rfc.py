@@ -6,7 +6,10 @@
 - the RFC API shows `parent` on every RFC (the trust-wide change it is part of, or null),
   loaded a page at a time;
 - `POST /api/v1/changes/` with `schools` raises one change for many schools (trustwide/api.py);
-- the change log, its CSV and the RFC API list filter by `parent` (a trust-wide change's id).
+- the change log, its CSV and the RFC API list filter by `parent` (a trust-wide change's id);
+- My work gathers a trust's person's cards of one trust-wide change into one row (its
+  schools, their RFCs' states, a link to the parent); a school's own people, who do not see
+  the parent, keep their school's RFC as a card.
 """
 
 from __future__ import annotations
@@ -16,11 +19,22 @@ from typing import Any
 import django_filters
 from django.db.models import F
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from changedesk.accounts.current import current_user
-from changedesk.changes.extensions import Creator, Extension, Panel, ReadField
+from changedesk.accounts.models import TrustMembership, User
+from changedesk.changes.choices import State
+from changedesk.changes.extensions import (
+    Creator,
+    Extension,
+    Group,
+    Grouping,
+    Panel,
+    ReadField,
+)
 from changedesk.changes.models import Change
 from changedesk.trustwide import services
 from changedesk.trustwide.api import (
@@ -28,7 +42,7 @@ from changedesk.trustwide.api import (
     RaiseForSchoolsSerializer,
     raise_from_api,
 )
-from changedesk.trustwide.models import Child
+from changedesk.trustwide.models import Child, format_reference
 
 
 def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
@@ -79,6 +93,41 @@ class ParentField(serializers.Field[Any, Any, Any, Any]):
         return value
 
 
+def _groups(user: User, keys: set[Any]) -> dict[Any, Group]:
+    """The trust-wide changes `keys` that `user` sees (a role in the trust, or a superuser),
+    each with every school's RFC still the trust's: one query, however many schools."""
+    found = Child.objects.filter(parent__in=sorted(keys), school__trust=F("parent__trust"))
+    if not user.is_superuser:
+        found = found.filter(
+            parent__trust__in=TrustMembership.objects.filter(user=user.pk).values("trust")
+        )
+    rows = found.order_by().values_list(
+        "parent_id", "parent__number", "parent__title", "change_id", "change__state"
+    )
+    parents: dict[int, tuple[int, str]] = {}
+    members: dict[int, set[int]] = {}
+    states: dict[int, dict[str, int]] = {}
+    for parent, number, title, change, state in rows:
+        parents[parent] = (number, title)
+        members.setdefault(parent, set()).add(change)
+        counts = states.setdefault(parent, {})
+        counts[state] = counts.get(state, 0) + 1
+    order = {state: place for place, state in enumerate(State.values)}
+    groups: dict[Any, Group] = {}
+    for parent, (number, title) in parents.items():
+        schools = len(members[parent])
+        groups[parent] = Group(
+            key=parent,
+            reference=format_reference(number),
+            title=title,
+            url=reverse("trustwide:detail", args=[parent]),
+            size=ngettext("%(n)s school", "%(n)s schools", schools) % {"n": schools},
+            states=tuple(sorted(states[parent].items(), key=lambda item: order[item[0]])),
+            members=frozenset(members[parent]),
+        )
+    return groups
+
+
 EXTENSION = Extension(
     app="trustwide",
     panels=(Panel("trustwide/_rfc_panel.html", _panel, place="top", order=10),),
@@ -94,4 +143,5 @@ EXTENSION = Extension(
             max_value=2**63 - 1,
         )
     },
+    groupings=(Grouping("parent_link__parent", _groups),),
 )

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.db.models import Max, QuerySet
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions, trusts
 from changedesk.accounts.choices import TrustRole
@@ -107,24 +108,33 @@ def schools_of(trust: Trust, slugs: Iterable[str] | None) -> list[School]:
         found = list(in_trust)
         if not found:
             raise InvalidAction(
-                f"{trust.name} has no schools yet.", {"schools": f"{trust.name} has no schools."}
+                gettext("%(trust)s has no schools yet.") % {"trust": trust.name},
+                {"schools": gettext("%(trust)s has no schools.") % {"trust": trust.name}},
             )
         return found
     wanted = list(dict.fromkeys(s.strip() for s in slugs if s.strip()))
     if not wanted:
-        raise InvalidAction("Choose the schools.", {"schools": "Choose at least one school."})
+        _no_schools()
     if len(wanted) > MOST_SCHOOLS:
         raise InvalidAction(
-            "Too many schools.", {"schools": f"At most {MOST_SCHOOLS} schools at once."}
+            gettext("Too many schools."),
+            {"schools": gettext("At most %(most)s schools at once.") % {"most": MOST_SCHOOLS}},
         )
     found = list(in_trust.filter(slug__in=wanted))
     missing = sorted(set(wanted) - {s.slug for s in found})
     if missing:
+        names = {"trust": trust.name, "schools": ", ".join(missing)}
         raise InvalidAction(
-            f"Not all of them are schools of {trust.name}.",
-            {"schools": f"Not a school of {trust.name}: {', '.join(missing)}."},
+            gettext("Not all of them are schools of %(trust)s.") % names,
+            {"schools": gettext("Not a school of %(trust)s: %(schools)s.") % names},
         )
     return found
+
+
+def _no_schools() -> NoReturn:
+    raise InvalidAction(
+        gettext("Choose the schools."), {"schools": gettext("Choose at least one school.")}
+    )
 
 
 def raise_for_schools(
@@ -140,17 +150,18 @@ def raise_for_schools(
     for the person (a school where no safe slot was found keeps its window open)."""
     if not may_raise(originator, trust):
         raise NotPermitted(
-            f"Only a trust technician of {trust.name} may raise a trust-wide change."
+            gettext("Only a trust technician of %(trust)s may raise a trust-wide change.")
+            % {"trust": trust.name}
         )
     unknown = set(data) - set(RAISED_FIELDS)
     if unknown:
         raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
     if not schools:
-        raise InvalidAction("Choose the schools.", {"schools": "Choose at least one school."})
+        _no_schools()
     if any(school.trust_id != trust.pk for school in schools):
         raise InvalidAction(
-            "Not all of them are the trust's.",
-            {"schools": "Not all of them are schools of the trust."},
+            gettext("Not all of them are the trust's."),
+            {"schools": gettext("Not all of them are schools of the trust.")},
         )
     values = dict(data)
     if not placement.each_school and placement.start is not None:
@@ -169,8 +180,11 @@ def raise_for_schools(
         gone = [school.name for school in schools if school.pk not in still]
         if gone:
             raise InvalidAction(
-                "Not all of them are the trust's.",
-                {"schools": f"No longer a school of {trust.name}: {', '.join(gone)}."},
+                gettext("Not all of them are the trust's."),
+                {
+                    "schools": gettext("No longer a school of %(trust)s: %(schools)s.")
+                    % {"trust": trust.name, "schools": ", ".join(gone)}
+                },
             )
         last = ParentChange.objects.filter(trust=trust).aggregate(n=Max("number"))["n"] or 0
         parent = ParentChange.objects.create(
@@ -186,8 +200,11 @@ def raise_for_schools(
                 slot = _next_slot(school, placement, values.get("is_emergency", False), None)
                 if slot is None:
                     notes.append(
-                        f"No safe slot in the next 60 days at {school.name}: "
-                        "its window is left to plan."
+                        gettext(
+                            "No safe slot in the next 60 days at %(school)s: "
+                            "its window is left to plan."
+                        )
+                        % {"school": school.name}
                     )
                 else:
                     own.update(planned_start=slot[0], planned_end=slot[1])
@@ -202,7 +219,7 @@ def raise_for_schools(
         if errors:
             # Raised inside the transaction: every school's RFC made so far goes with it.
             raise InvalidAction(
-                "It could not be raised in every school; nothing was raised.",
+                gettext("It could not be raised in every school; nothing was raised."),
                 {name: " ".join(messages) for name, messages in errors.items()},
             )
         Child.objects.bulk_create(children)
@@ -215,8 +232,8 @@ def _next_slot(
     assert placement.minutes is not None
     if placement.after is not None and not sane_year(placement.after.year + 1):
         raise InvalidAction(
-            "Choose a time between 1900 and 2998.",
-            {"after": "Choose a time between 1900 and 2998."},
+            gettext("Choose a time between 1900 and 2998."),
+            {"after": gettext("Choose a time between 1900 and 2998.")},
         )
     search = find_safe_slots(
         school,
@@ -261,13 +278,16 @@ def chosen(parent: ParentChange, slugs: Iterable[str] | None) -> list[Child]:
         return rows
     wanted = list(dict.fromkeys(slugs))
     if not wanted:
-        raise InvalidAction("Choose the schools.", {"schools": "Choose at least one school."})
+        _no_schools()
     by_slug = {row.school.slug: row for row in rows}
     missing = [slug for slug in wanted if slug not in by_slug]
     if missing:
         raise InvalidAction(
-            "Not all of them are part of this change.",
-            {"schools": f"Not part of {parent.reference}: {', '.join(missing)}."},
+            gettext("Not all of them are part of this change."),
+            {
+                "schools": gettext("Not part of %(reference)s: %(schools)s.")
+                % {"reference": parent.reference, "schools": ", ".join(missing)}
+            },
         )
     return [by_slug[slug] for slug in wanted]
 
@@ -295,9 +315,8 @@ def act_on_many(
         except WorkflowError as error:
             results.append(Result(row, False, error.message, error.fields))
             continue
-        results.append(
-            Result(row, True, f"{row.change.reference}: {row.change.get_state_display().lower()}")
-        )
+        state = gettext(row.change.get_state_display()).lower()
+        results.append(Result(row, True, f"{row.change.reference}: {state}"))
     return results
 
 
@@ -321,16 +340,17 @@ def copy_plan(
     if not placement.each_school and placement.start is not None:
         values.update(planned_start=placement.start, planned_end=placement.end)
     if not values and not placement.each_school:
-        raise InvalidAction("Nothing to copy.", {"details": "Give the plan to copy."})
+        raise InvalidAction(
+            gettext("Nothing to copy."), {"details": gettext("Give the plan to copy.")}
+        )
     results: list[Result] = []
     for row in rows:
         own = dict(values)
         if placement.each_school:
             slot = _next_slot(row.school, placement, row.change.is_emergency, row.change_id)
             if slot is None:
-                results.append(
-                    Result(row, False, f"No safe slot in the next 60 days at {row.school.name}.")
-                )
+                message = gettext("No safe slot in the next 60 days at %(school)s.")
+                results.append(Result(row, False, message % {"school": row.school.name}))
                 continue
             own.update(planned_start=slot[0], planned_end=slot[1])
         try:
@@ -341,13 +361,17 @@ def copy_plan(
         except WorkflowError as error:
             results.append(Result(row, False, error.message, error.fields))
             continue
-        results.append(Result(row, True, f"{row.change.reference}: plan copied"))
+        copied = gettext("%(reference)s: plan copied") % {"reference": row.change.reference}
+        results.append(Result(row, True, copied))
     return results
 
 
 def _check_seen(parent: ParentChange, actor: User) -> None:
     if not may_see(actor, parent.trust):
-        raise NotPermitted(f"Only the people of {parent.trust.name} act on its trust-wide changes.")
+        raise NotPermitted(
+            gettext("Only the people of %(trust)s act on its trust-wide changes.")
+            % {"trust": parent.trust.name}
+        )
 
 
 # --- What the parent page and the API show. ---

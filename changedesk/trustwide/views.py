@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -64,7 +65,8 @@ def parent_create(request: HttpRequest, slug: str) -> HttpResponse:
     user = current_user(request)
     if not services.may_raise(user, trust):
         raise PermissionDenied(
-            f"Only a trust technician of {trust.name} may raise a trust-wide change."
+            gettext("Only a trust technician of %(trust)s may raise a trust-wide change.")
+            % {"trust": trust.name}
         )
     schools = list(School.objects.filter(trust=trust).order_by("name"))
     with timezone.override(_zone(trust)):
@@ -95,7 +97,12 @@ def parent_create(request: HttpRequest, slug: str) -> HttpResponse:
             {"trust": trust, "schools": schools},
             save=save,
             done=lambda parent: (
-                f"{parent.reference} is raised in {parent.children.count()} schools."
+                ngettext(
+                    "%(reference)s is raised in %(count)s school.",
+                    "%(reference)s is raised in %(count)s schools.",
+                    parent.children.count(),
+                )
+                % {"reference": parent.reference, "count": parent.children.count()}
             ),
         )
 
@@ -104,7 +111,7 @@ def _visible(request: HttpRequest, pk: int) -> ParentChange:
     user = current_user(request)
     parent = get_object_or_404(ParentChange.objects.select_related("trust", "originator"), pk=pk)
     if not services.may_see(user, parent.trust):
-        raise Http404("No such trust-wide change.")
+        raise Http404(gettext("No such trust-wide change."))
     return parent
 
 
@@ -152,7 +159,7 @@ def parent_plan(request: HttpRequest, pk: int) -> HttpResponse:
         lambda parent, user, form, rows: services.copy_plan(
             parent, user, form.plan(), rows, form.placement(), comment=form.cleaned_data["comment"]
         ),
-        "The plan is copied",
+        gettext("The plan is copied in %(went)s of %(count)s schools."),
     )
 
 
@@ -171,7 +178,7 @@ def parent_act(request: HttpRequest, pk: int) -> HttpResponse:
             comment=form.cleaned_data["comment"],
             data=form.payload(),
         ),
-        "Done",
+        gettext("Done in %(went)s of %(count)s schools."),
     )
 
 
@@ -204,6 +211,6 @@ def _report(request: HttpRequest, results: list[services.Result], done: str) -> 
     went = [r for r in results if r.ok]
     refused = [r for r in results if not r.ok]
     if went:
-        messages.success(request, f"{done} in {len(went)} of {len(results)} schools.")
+        messages.success(request, done % {"went": len(went), "count": len(results)})
     for result in refused:
         messages.error(request, f"{result.school.name}: {result.message}")

@@ -7,7 +7,8 @@ written in, in order: Welsh then English where the school asks for bilingual not
 the school's default language.
 
 `{{ value|translated }}`: a label another app holds in English (listed in
-`changedesk/lib/labels.py`), in the active language; anything else as it is.
+`changedesk/lib/labels.py`), in the active language; anything else as it is. Given a list
+(e.g. `invitation.role_labels`), each of its labels.
 
 `{% bilingual %}…{% endbilingual %}`: renders what it holds once in each of the context's
 `notice_languages` (as `{% language %}` would), Welsh first, each part marked with its
@@ -62,6 +63,8 @@ def notice_languages(school: Any) -> list[str]:
 
 @register.filter
 def translated(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [translated(item) for item in value]
     if isinstance(value, Promise):
         value = str(value)
     if not isinstance(value, str) or not value:

@@ -130,8 +130,18 @@ def test_the_sign_in_page_follows_the_browser(client, db):
     assert "<h1>Sign in</h1>" in english.content.decode()
 
 
-def test_a_page_not_yet_translated_says_its_content_is_english(client, olivia):
-    html = page(client, welsh(olivia), reverse("schedule:forward"))
+def test_a_page_not_yet_translated_says_its_content_is_english(client, olivia, rf):
+    # A page of its own that does not say it is translated (the real pages all are, or
+    # will be): base.html marks its content English inside the Welsh frame.
+    from django.template import engines
+
+    request = rf.get("/")
+    request.user = welsh(olivia)
+    untranslated = engines["django"].from_string(
+        '{% extends "base.html" %}{% block content %}<p>Not yet</p>{% endblock %}'
+    )
+    with translation.override("cy"):
+        html = untranslated.render({}, request)
     assert '<html lang="cy">' in html
     assert '<main id="main" tabindex="-1" lang="en-GB">' in html
     assert ">Amserlen</a>" in html  # the navigation is translated
@@ -149,6 +159,37 @@ def test_the_rfc_page_and_its_decision_form_in_welsh(client, draft, team):
     assert "Cymeradwywr terfynol" in html
     assert '<h2 id="h-history">Hanes</h2>' in html
     assert "Awaiting final approval" not in html
+
+
+def test_the_rfc_form_and_print_in_welsh(client, draft, team):
+    olivia = welsh(team["olivia"])
+    form = page(client, olivia, reverse("changes:edit", args=[draft.pk]))
+    assert '<main id="main" tabindex="-1">' in form  # translated: no English content
+    assert "<legend>Y cais</legend>" in form
+    assert "Disgrifiad byr" in form  # a field's label
+    printed = page(client, olivia, reverse("changes:print", args=[draft.pk]))
+    assert '<main id="main" tabindex="-1">' in printed
+    assert '<th scope="row">Disgrifiad byr</th>' in printed
+    assert "Brief description" not in printed
+
+
+@pytest.mark.parametrize(
+    ("name", "of_school"),
+    [
+        ("accounts:schools", False),
+        ("accounts:school", True),
+        ("accounts:delegations", True),
+        ("accounts:member_add", True),
+        ("accounts:trusts", False),
+    ],
+)
+def test_the_school_and_trust_pages_say_they_are_translated(
+    client, team, school, trust, name, of_school
+):
+    url = reverse(name, args=[school.slug]) if of_school else reverse(name)
+    html = page(client, welsh(team["sam"]), url)
+    assert '<main id="main" tabindex="-1">' in html
+    assert ">Ysgolion<" in html
 
 
 def test_the_error_pages_speak_welsh(client, olivia, other_school):

@@ -27,6 +27,7 @@ from typing import Any
 from django.db import transaction
 from django.http import Http404
 from django.urls import URLPattern, path
+from django.utils import translation
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -173,7 +174,9 @@ def _school(request: Request, slug: str) -> tuple[School, User]:
 def state(school: School, user: User) -> dict[str, Any]:
     facts = services.load(school)
     adoption = facts.adoption
-    found = tasks.evaluate(facts)
+    # The API's words stay English whatever the person's language (pages translate them).
+    with translation.override("en-gb"):
+        found = tasks.evaluate(facts)
     rows = services.training_rows(facts)
     shown = (
         rows

@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from changedesk.accounts import permissions as accounts
@@ -90,7 +91,7 @@ def welcome(request: HttpRequest) -> HttpResponse:
 def getting_started(request: HttpRequest) -> HttpResponse:
     school = school_of(request)
     if school is None:
-        return choose(request, "Getting started")
+        return choose(request, gettext("Getting started"))
     return _page(request, school)
 
 
@@ -147,7 +148,7 @@ def go_live_date(request: HttpRequest) -> HttpResponse:
         "adoption/go_live_date.html",
         {"school": school},
         save=lambda: services.set_go_live(school, user, form.cleaned_data["go_live_on"]),
-        done="The go-live date is set.",
+        done=gettext("The go-live date is set."),
         success_url=here("adoption:getting_started", school, "#go-live"),
     )
 
@@ -165,7 +166,7 @@ def self_review(request: HttpRequest) -> HttpResponse:
         save=lambda: services.record_self_review(
             school, user, form.cleaned_data["self_review_on"], form.cleaned_data["self_review_note"]
         ),
-        done="The ICT self-review is recorded.",
+        done=gettext("The ICT self-review is recorded."),
         success_url=here("adoption:getting_started", school, "#self-review"),
     )
 
@@ -177,7 +178,7 @@ def plan(request: HttpRequest) -> HttpResponse:
     return act(
         request,
         lambda: services.agree_plan(school, user),
-        done="The team's agreement to the plan is recorded.",
+        done=gettext("The team's agreement to the plan is recorded."),
         then=here("adoption:getting_started", school, "#plan"),
         refused=forbid,
     )
@@ -190,7 +191,7 @@ def materials_ready(request: HttpRequest) -> HttpResponse:
     return act(
         request,
         lambda: services.materials_ready(school, user),
-        done="The materials are marked as available.",
+        done=gettext("The materials are marked as available."),
         then=here("adoption:getting_started", school, "#materials"),
         refused=forbid,
     )
@@ -203,7 +204,7 @@ def introduction(request: HttpRequest) -> HttpResponse:
     return act(
         request,
         lambda: services.draft_introduction(school, user),
-        done="The notice is drafted: check the words, then publish it.",
+        done=gettext("The notice is drafted: check the words, then publish it."),
         then=here("adoption:getting_started", school, "#introduction"),
         done_then=lambda notice: reverse("communication:detail", args=[school.slug, notice.pk]),
         refused=forbid,
@@ -214,7 +215,7 @@ def introduction(request: HttpRequest) -> HttpResponse:
 def roles(request: HttpRequest) -> HttpResponse:
     school = school_of(request)
     if school is None:
-        return choose(request, "Roles with guidance")
+        return choose(request, gettext("Roles with guidance"))
     user = current_user(request)
     facts = services.load(school)
     held = services.holders(facts)

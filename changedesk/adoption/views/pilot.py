@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts.choices import Role
@@ -89,7 +90,7 @@ def _tasks(facts: services.Facts) -> list[Any]:
 def pilot(request: HttpRequest) -> HttpResponse:
     school = school_of(request)
     if school is None:
-        return choose(request, "The pilot")
+        return choose(request, gettext("The pilot"))
     return _page(request, school)
 
 
@@ -104,7 +105,7 @@ def pilot_choose(request: HttpRequest) -> HttpResponse:
         "adoption/pilot_choose.html",
         {"school": school},
         save=lambda: services.choose_pilot(school, user, form.cleaned_data["change"]),
-        done="The pilot RFC is chosen. Take it through every step, then close it.",
+        done=gettext("The pilot RFC is chosen. Take it through every step, then close it."),
         success_url=here("adoption:pilot", school),
     )
 
@@ -113,7 +114,7 @@ def pilot_choose(request: HttpRequest) -> HttpResponse:
 def pilot_answer(request: HttpRequest) -> HttpResponse:
     school = school_of(request)
     if school is None:
-        return choose(request, "The pilot review")
+        return choose(request, gettext("The pilot review"))
     user = current_user(request)
     facts = services.load(school)
     if user.pk not in services.pilot_participants(facts):
@@ -136,7 +137,7 @@ def pilot_answer(request: HttpRequest) -> HttpResponse:
         "adoption/pilot_answer.html",
         {"school": school, "pilot": facts.adoption.pilot, "answer": mine},
         save=lambda: services.answer_pilot(school, user, form.values()),
-        done="Thank you: your answers are recorded.",
+        done=gettext("Thank you: your answers are recorded."),
         success_url=here("adoption:pilot", school, "#answers"),
     )
 
@@ -152,9 +153,19 @@ def pilot_discussion(request: HttpRequest) -> HttpResponse:
         "adoption/pilot_discussion.html",
         {"school": school},
         save=lambda: services.save_discussion(school, user, form.cleaned_data["pilot_discussion"]),
-        done="The discussion is noted.",
+        done=gettext("The discussion is noted."),
         success_url=here("adoption:pilot", school, "#discussion"),
     )
+
+
+def _live(school: School, peer_review_on: bool) -> str:
+    if peer_review_on:
+        message = gettext(
+            "%(school)s is live with FITS change management. Peer review is on again."
+        )
+    else:
+        message = gettext("%(school)s is live with FITS change management.")
+    return message % {"school": school.name}
 
 
 @require_POST
@@ -167,10 +178,7 @@ def go_live(request: HttpRequest) -> HttpResponse:
     return act(
         request,
         lambda: services.go_live(school, user, peer_review=peer_review),
-        done=lambda a: (
-            f"{school.name} is live with FITS change management."
-            + (" Peer review is on again." if peer_review and school.peer_review_enabled else "")
-        ),
+        done=lambda a: _live(school, peer_review and school.peer_review_enabled),
         then=here("adoption:pilot", school, "#go-live"),
         done_then=lambda a: here("adoption:getting_started", school),
         refused=forbid,

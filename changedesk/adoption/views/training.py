@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from changedesk.accounts.current import current_user
@@ -29,7 +30,7 @@ from changedesk.lib.views import act, forbid
 def training(request: HttpRequest) -> HttpResponse:
     school = school_of(request)
     if school is None:
-        return choose(request, "Training")
+        return choose(request, gettext("Training"))
     user = current_user(request)
     facts = services.load(school)
     rows = services.training_rows(facts)
@@ -75,7 +76,7 @@ def _guide_page(request: HttpRequest, school: School, key: str) -> HttpResponse:
 def overview(request: HttpRequest) -> HttpResponse:
     school = school_of(request)
     if school is None:
-        return choose(request, "The three processes")
+        return choose(request, gettext("The three processes"))
     return _guide_page(request, school, guidance.OVERVIEW_KEY)
 
 
@@ -85,7 +86,7 @@ def guide(request: HttpRequest, role: str) -> HttpResponse:
         raise Http404("No such guide.")
     school = school_of(request)
     if school is None:
-        return choose(request, guidance.guide_title(role))
+        return choose(request, gettext(guidance.guide_title(role)))  # a role: in the catalogue
     return _guide_page(request, school, role)
 
 
@@ -103,7 +104,8 @@ def confirm(request: HttpRequest, key: str) -> HttpResponse:
     return act(
         request,
         lambda: services.confirm_training(school, user, key),
-        done=f"Thank you: you have confirmed the {guidance.guide_title(key).lower()} guide.",
+        done=gettext("Thank you: you have confirmed the %(guide)s guide.")
+        % {"guide": gettext(guidance.guide_title(key)).lower()},
         then=target,
         refused=forbid,
     )

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import permissions
@@ -121,7 +122,7 @@ def board(request: HttpRequest) -> HttpResponse:
     for state in BOARD_STATES:
         rows = released.filter(state=state).order_by("due_on", "id")
         cards = list(rows.select_related("vendor")[:MOST_CARDS])
-        columns.append(Column(state, PatchState(state).label, cards, len(cards)))
+        columns.append(Column(state, str(PatchState(state).label), cards, len(cards)))
     shown = [p for c in columns for p in c.patches]
     attach(shown, "school", known=loaded_schools(user))
     full = [c for c in columns if len(c.patches) == MOST_CARDS]
@@ -167,10 +168,10 @@ def board(request: HttpRequest) -> HttpResponse:
 
 
 def _run_message(change: Change) -> str:
-    return (
-        f"{change.reference} is raised from the standard change and approved: the patches "
+    return gettext(
+        "%(reference)s is raised from the standard change and approved: the patches "
         "are on it. Tell the staff from its page, and record its outcome afterwards."
-    )
+    ) % {"reference": change.reference}
 
 
 @require_http_methods(["GET", "POST"])
@@ -178,7 +179,7 @@ def patch_run(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     schools = managed_schools(user)
     if not schools:
-        raise PermissionDenied("Only a patch administrator may raise the patch run.")
+        raise PermissionDenied(gettext("Only a patch administrator may raise the patch run."))
     school = chosen_school(request, schools)
     if school is None:
         return render(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
@@ -29,7 +30,10 @@ def require_manager(request: HttpRequest, school: School) -> User:
     user = current_user(request)
     if not services.may_manage(user, school):
         raise PermissionDenied(
-            f"Only a patch administrator or a school administrator of {school.name} may do that."
+            gettext(
+                "Only a patch administrator or a school administrator of %(school)s may do that."
+            )
+            % {"school": school.name}
         )
     return user
 

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import permissions
@@ -32,23 +33,23 @@ class PeriodField(forms.DateField):
     def to_python(self, value: Any) -> date | None:
         day = super().to_python(value)
         if day is not None and not 2000 <= day.year <= 2999:
-            raise forms.ValidationError("Give a day from 2000 to 2999.")
+            raise forms.ValidationError(_("Give a day from 2000 to 2999."))
         return day
 
 
 class PeriodForm(forms.Form):
-    start = PeriodField(required=False, widget=DateInput(), label="Released from")
-    end = PeriodField(required=False, widget=DateInput(), label="Released to")
+    start = PeriodField(required=False, widget=DateInput(), label=_("Released from"))
+    end = PeriodField(required=False, widget=DateInput(), label=_("Released to"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
-            self.add_error("end", "On or after the start.")
+            self.add_error("end", _("On or after the start."))
         # The period as it will be read (an end left empty is today): at most three years.
         last = end or timezone.localdate()
         if start and (last - start).days > compliance.LONGEST:
-            self.add_error("start", "At most three years before the end.")
+            self.add_error("start", _("At most three years before the end."))
         return cleaned
 
 

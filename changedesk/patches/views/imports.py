@@ -16,6 +16,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from changedesk.accounts.current import current_user
@@ -37,12 +40,10 @@ EXAMPLE = (
 
 
 class ImportForm(forms.Form):
-    school = forms.ChoiceField(label="School", help_text="The school the patches are for.")
+    school = forms.ChoiceField(label=_("School"), help_text=_("The school the patches are for."))
     file = forms.FileField(
-        label="CSV file",
+        label=_("CSV file"),
         required=False,
-        help_text=f"UTF-8 CSV, comma- or semicolon-separated, at most {MEGABYTES} MB and "
-        f"{importer.MOST_ROWS:,} rows, with the column names in the first row.",
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
     # The previewed file, posted back by the import button.
@@ -52,6 +53,10 @@ class ImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.schools = {s.slug: s for s in schools}
         self.importing = importing
+        self.fields["file"].help_text = gettext(
+            "UTF-8 CSV, comma- or semicolon-separated, at most %(megabytes)s MB and "
+            "%(rows)s rows, with the column names in the first row."
+        ) % {"megabytes": MEGABYTES, "rows": f"{importer.MOST_ROWS:,}"}
         school = self.fields["school"]
         assert isinstance(school, forms.ChoiceField)
         school.choices = [(s.slug, s.name) for s in schools]
@@ -71,18 +76,24 @@ class ImportForm(forms.Form):
         if self.importing:
             return ""
         if upload is None:
-            raise ValidationError("Choose the CSV file to import.")
+            raise ValidationError(gettext("Choose the CSV file to import."))
         if upload.size is not None and upload.size > importer.MOST_BYTES:
             raise ValidationError(
-                f"The file is {upload.size / (1024 * 1024):.1f} MB; at most {MEGABYTES} MB "
-                "can be imported at once. Split it into smaller files."
+                gettext(
+                    "The file is %(size)s MB; at most %(most)s MB can be imported at once. "
+                    "Split it into smaller files."
+                )
+                % {"size": number_format(upload.size / (1024 * 1024), 1), "most": MEGABYTES}
             )
         try:
             return str(upload.read().decode("utf-8"))
         except UnicodeDecodeError as error:
             raise ValidationError(
-                f"The file is not UTF-8 text (byte {error.start + 1} cannot be read). Save it "
-                "from your spreadsheet as “CSV UTF-8” and try again."
+                gettext(
+                    "The file is not UTF-8 text (byte %(byte)s cannot be read). Save it "
+                    "from your spreadsheet as “CSV UTF-8” and try again."
+                )
+                % {"byte": error.start + 1}
             ) from None
 
     def text(self) -> str:
@@ -125,7 +136,13 @@ def patch_import(request: HttpRequest) -> HttpResponse:
             form.add_error(None, " ".join([refusal.message, *said]))
             return _page(request, form, importer.parse(school, text), text, status=400)
         messages.success(
-            request, f"Imported {count} patch{'es' if count != 1 else ''} into {school.name}."
+            request,
+            ngettext(
+                "Imported %(count)s patch into %(school)s.",
+                "Imported %(count)s patches into %(school)s.",
+                count,
+            )
+            % {"count": count, "school": school.name},
         )
         return redirect(reverse("patches:list"))
     return _page(request, form, importer.parse(school, text), text)

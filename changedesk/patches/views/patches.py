@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -210,7 +211,7 @@ def patch_act(request: HttpRequest, pk: int) -> HttpResponse:
     if step != "aside" and (
         step not in PatchAction.values or step in ("create", "edit", "deploy", "defer")
     ):
-        messages.error(request, "That is not a step a person takes.")
+        messages.error(request, gettext("That is not a step a person takes."))
         return redirect(patch)
     form, action, payload = _bound(request, patch, step)
     if form.is_valid():
@@ -224,7 +225,11 @@ def patch_act(request: HttpRequest, pk: int) -> HttpResponse:
             show_workflow_error(form, error)
         else:
             patch.refresh_from_db()
-            messages.success(request, f"{patch}: {patch.get_state_display().lower()}.")
+            messages.success(
+                request,
+                gettext("%(patch)s: %(state)s.")
+                % {"patch": patch, "state": patch.get_state_display().lower()},
+            )
             return redirect(patch)
     with timezone.override(patch.school.zone):
         return render(
@@ -241,7 +246,7 @@ def patch_create(request: HttpRequest) -> HttpResponse:
     schools = managed_schools(user)
     if not schools:
         raise PermissionDenied(
-            "Only a patch administrator or a school administrator may add patches."
+            gettext("Only a patch administrator or a school administrator may add patches.")
         )
     school = chosen_school(request, schools)
     if school is None:
@@ -259,7 +264,7 @@ def patch_create(request: HttpRequest) -> HttpResponse:
         "patches/form.html",
         {"school": school, "patch": None, "multiple_schools": len(schools) > 1},
         save=lambda: services.create_patch(school, user, form.values(), items=form.chosen_items()),
-        done=lambda patch: f"{patch} is added, available to assess.",
+        done=lambda patch: gettext("%(patch)s is added, available to assess.") % {"patch": patch},
     )
 
 
@@ -281,5 +286,5 @@ def patch_edit(request: HttpRequest, pk: int) -> HttpResponse:
         save=lambda: services.update_patch(
             patch.pk, user, form.values(), items=form.chosen_items()
         ),
-        done="The patch is saved.",
+        done=gettext("The patch is saved."),
     )

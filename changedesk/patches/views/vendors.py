@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -81,7 +82,7 @@ def vendor_create(request: HttpRequest) -> HttpResponse:
     schools = managed_schools(user)
     if not schools:
         raise PermissionDenied(
-            "Only a patch administrator or a school administrator may add vendors."
+            gettext("Only a patch administrator or a school administrator may add vendors.")
         )
     school = chosen_school(request, schools)
     if school is None:
@@ -95,7 +96,10 @@ def vendor_create(request: HttpRequest) -> HttpResponse:
         "patches/vendor_form.html",
         {"school": school, "vendor": None, "multiple_schools": len(schools) > 1},
         save=lambda: services.save_vendor(school, user, form.values()),
-        done=lambda v: f"{v.name} is added. Add where it publishes its patches: its feed.",
+        done=lambda v: (
+            gettext("%(vendor)s is added. Add where it publishes its patches: its feed.")
+            % {"vendor": v.name}
+        ),
     )
 
 
@@ -110,7 +114,7 @@ def vendor_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "patches/vendor_form.html",
         {"school": vendor.school, "vendor": vendor},
         save=lambda: services.save_vendor(vendor.school, user, form.values(), vendor_id=vendor.pk),
-        done="The vendor is saved.",
+        done=gettext("The vendor is saved."),
     )
 
 
@@ -129,9 +133,9 @@ def source_create(request: HttpRequest, pk: int) -> HttpResponse:
         {"vendor": vendor, "school": vendor.school, "source": None},
         save=lambda: services.save_source(vendor.school, user, {**form.values(), "vendor": vendor}),
         done=lambda s: (
-            "The feed is added: the worker fetches it within a minute."
+            gettext("The feed is added: the worker fetches it within a minute.")
             if s.kind == "feed"
-            else "The source is added."
+            else gettext("The source is added.")
         ),
         success_url=vendor.get_absolute_url(),
     )
@@ -155,7 +159,7 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "patches/source_form.html",
         {"vendor": source.vendor, "school": source.school, "source": source},
         save=lambda: services.save_source(source.school, user, form.values(), source_id=source.pk),
-        done="The source is saved.",
+        done=gettext("The source is saved."),
         success_url=source.vendor.get_absolute_url(),
     )
 
@@ -167,7 +171,9 @@ def source_check(request: HttpRequest, pk: int) -> HttpResponse:
     return act(
         request,
         lambda: services.check_now(source.pk, user),
-        done="The feed is fetched on the worker's next pass, within a minute: reload to see.",
+        done=gettext(
+            "The feed is fetched on the worker's next pass, within a minute: reload to see."
+        ),
         then=source.vendor,
         refused=forbid,
     )
@@ -180,7 +186,7 @@ def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return act(
         request,
         lambda: services.delete_source(source.pk, user),
-        done="The source is removed; the patches it brought stay.",
+        done=gettext("The source is removed; the patches it brought stay."),
         then=source.vendor,
         refused=forbid,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import User
 from changedesk.lib.filters import BooleanFilter, FilterSet, IdFilter, SchoolFilter
@@ -19,10 +20,10 @@ class BuildFilterSet(FilterSet):
     configuration item's id), `active` and `q` (in the name)."""
 
     school = SchoolFilter()
-    documented = BooleanFilter(method="filter_documented", label="Documented")
-    service = IdFilter(field_name="service_id", label="Service (id)")
-    active = BooleanFilter(field_name="is_active", label="In use")
-    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=200)
+    documented = BooleanFilter(method="filter_documented", label=_("Documented"))
+    service = IdFilter(field_name="service_id", label=_("Service (id)"))
+    active = BooleanFilter(field_name="is_active", label=_("In use"))
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
 
     class Meta:
         model = Build
@@ -54,11 +55,13 @@ class InstallationFilterSet(FilterSet):
     username) and `item` (the configuration item's id)."""
 
     school = SchoolFilter()
-    state = django_filters.MultipleChoiceFilter(choices=InstallationState.choices, label="State")
-    build = IdFilter(field_name="build_id", label="Build (id)")
-    version = IdFilter(field_name="version_id", label="Version (id)")
-    installer = UsernameFilter(field_name="installer", label="Installer (username)", max_length=150)
-    item = IdFilter(field_name="item_id", label="Item (id)")
+    state = django_filters.MultipleChoiceFilter(choices=InstallationState.choices, label=_("State"))
+    build = IdFilter(field_name="build_id", label=_("Build (id)"))
+    version = IdFilter(field_name="version_id", label=_("Version (id)"))
+    installer = UsernameFilter(
+        field_name="installer", label=_("Installer (username)"), max_length=150
+    )
+    item = IdFilter(field_name="item_id", label=_("Item (id)"))
 
     class Meta:
         model = Installation
@@ -69,8 +72,8 @@ class RunningBuildFilterSet(FilterSet):
     """`school` (a slug), `item`, `build` (ids)."""
 
     school = SchoolFilter()
-    item = IdFilter(field_name="item_id", label="Item (id)")
-    build = IdFilter(field_name="build_id", label="Build (id)")
+    item = IdFilter(field_name="item_id", label=_("Item (id)"))
+    build = IdFilter(field_name="build_id", label=_("Build (id)"))
 
     class Meta:
         model = RunningBuild

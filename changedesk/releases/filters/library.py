@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School
 from changedesk.lib import days
@@ -24,10 +25,10 @@ class SoftwareFilterSet(FilterSet):
     `out` (taken out now, or in) and `active` (in the library, or withdrawn)."""
 
     school = SchoolFilter()
-    kind = django_filters.MultipleChoiceFilter(choices=SoftwareKind.choices, label="Kind")
-    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=200)
-    out = BooleanFilter(method="filter_out", label="Out now")
-    active = BooleanFilter(field_name="is_active", label="In the library (not withdrawn)")
+    kind = django_filters.MultipleChoiceFilter(choices=SoftwareKind.choices, label=_("Kind"))
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
+    out = BooleanFilter(method="filter_out", label=_("Out now"))
+    active = BooleanFilter(field_name="is_active", label=_("In the library (not withdrawn)"))
 
     class Meta:
         model = Software
@@ -51,8 +52,8 @@ class CheckoutFilterSet(FilterSet):
     day, or not)."""
 
     school = SchoolFilter()
-    out = BooleanFilter(method="filter_out", label="Out now")
-    overdue = BooleanFilter(method="filter_overdue", label="Overdue")
+    out = BooleanFilter(method="filter_out", label=_("Out now"))
+    overdue = BooleanFilter(method="filter_overdue", label=_("Overdue"))
 
     class Meta:
         model = Checkout

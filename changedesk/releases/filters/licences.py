@@ -6,6 +6,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts import permissions as accounts
 from changedesk.accounts.models import School
@@ -15,10 +16,10 @@ from changedesk.releases.models import Licence
 from changedesk.releases.services import licences as services
 
 STATUS_CHOICES = [
-    ("over_allocated", "Over-allocated"),
-    ("under_used", "Under-used"),
-    ("expiring", "Expiring"),
-    ("expired", "Expired"),
+    ("over_allocated", _("Over-allocated")),
+    ("under_used", _("Under-used")),
+    ("expiring", _("Expiring")),
+    ("expired", _("Expired")),
 ]
 
 
@@ -28,11 +29,11 @@ class LicenceFilterSet(FilterSet):
     reference). `schools`, the schools the rows are of, gives each school's day."""
 
     school = SchoolFilter()
-    kind = django_filters.MultipleChoiceFilter(choices=LicenceKind.choices, label="Kind")
+    kind = django_filters.MultipleChoiceFilter(choices=LicenceKind.choices, label=_("Kind"))
     status = django_filters.ChoiceFilter(
-        choices=STATUS_CHOICES, method="filter_status", label="Status", empty_label="Any"
+        choices=STATUS_CHOICES, method="filter_status", label=_("Status"), empty_label=_("Any")
     )
-    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=200)
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
 
     class Meta:
         model = Licence

@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.lib.filters import FilterSet, SchoolFilter
 from changedesk.releases.choices import (
@@ -25,11 +26,11 @@ class ReleaseFilterSet(FilterSet):
 
     school = SchoolFilter()
     state = django_filters.MultipleChoiceFilter(
-        choices=[*ReleaseState.choices, ("open", "Open (any step)")],
+        choices=[*ReleaseState.choices, ("open", _("Open (any step)"))],
         method="filter_state",
-        label="State",
+        label=_("State"),
     )
-    q = django_filters.CharFilter(method="filter_q", label="Search", max_length=200)
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"), max_length=200)
 
     class Meta:
         model = Release
@@ -55,11 +56,11 @@ class RequestFilterSet(FilterSet):
 
     school = SchoolFilter()
     state = django_filters.MultipleChoiceFilter(
-        choices=[*RequestState.choices, ("waiting", "Waiting (open or accepted)")],
+        choices=[*RequestState.choices, ("waiting", _("Waiting (open or accepted)"))],
         method="filter_state",
-        label="State",
+        label=_("State"),
     )
-    source = django_filters.ChoiceFilter(choices=RequestSource.choices, label="From")
+    source = django_filters.ChoiceFilter(choices=RequestSource.choices, label=_("From"))
 
     class Meta:
         model = InstallRequest

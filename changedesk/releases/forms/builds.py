@@ -9,6 +9,8 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.changes.choices import TERMINAL_STATES
 from changedesk.changes.models import Change
@@ -43,15 +45,20 @@ class ItemField(RowChoiceField):
 
 
 class BuildForm(forms.Form):
-    name = forms.CharField(max_length=200, help_text="e.g. “Curriculum laptop image 2027”.")
+    name = forms.CharField(
+        max_length=200, label=_("Name"), help_text=_("e.g. “Curriculum laptop image 2027”.")
+    )
     service = ItemField(
         queryset=ConfigurationItem.objects.none(),
         required=False,
-        empty_label="(no service)",
-        help_text="The service this build provides.",
+        label=_("Service"),
+        empty_label=_("(no service)"),
+        help_text=_("The service this build provides."),
     )
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    is_active = forms.BooleanField(required=False, initial=True, label="In use")
+    description = forms.CharField(
+        required=False, label=_("Description"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    is_active = forms.BooleanField(required=False, initial=True, label=_("In use"))
 
     def __init__(self, *args: Any, school_id: int, build: Build | None = None, **kwargs: Any):
         if build is not None and "initial" not in kwargs:
@@ -81,27 +88,32 @@ class VersionForm(forms.Form):
     library) or `component-N-title` and `-version` typed; steps and criteria one per line."""
 
     label = forms.CharField(
-        max_length=50, required=False, help_text="How the build names it, e.g. 2027.1."
+        max_length=50,
+        required=False,
+        label=_("Label"),
+        help_text=_("How the build names it, e.g. 2027.1."),
     )
     steps = forms.CharField(
-        label="Installation steps",
+        label=_("Installation steps"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text="One step per line, in order: they are numbered.",
+        help_text=_("One step per line, in order: they are numbered."),
     )
     stability_tests = forms.CharField(
-        label="Stability tests",
+        label=_("Stability tests"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What it must not harm: the environment it is tested against.",
+        help_text=_("What it must not harm: the environment it is tested against."),
     )
     criteria = forms.CharField(
-        label="Acceptance criteria",
+        label=_("Acceptance criteria"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="One criterion per line: each is passed or failed at installation.",
+        help_text=_("One criterion per line: each is passed or failed at installation."),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        required=False, label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args: Any, version: BuildVersion, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -123,14 +135,14 @@ class VersionForm(forms.Form):
             .filter(Q(is_active=True) | Q(pk__in=named))
             .order_by("title", "version", "id")
         )
-        self.piece_choices = [("", "(type it below)")] + [
+        self.piece_choices = [("", gettext("(type it below)"))] + [
             (str(p.pk), str(p) if p.is_active else f"{p} {WITHDRAWN}") for p in pieces
         ]
         self.rows: list[dict[str, Any]] = []
         existing = list(version.components) + [{}] * BLANK_COMPONENT_ROWS
         for n, component in enumerate(existing):
             software = forms.TypedChoiceField(
-                label=f"Component {n + 1}: from the library",
+                label=gettext("Component %(number)s: from the library") % {"number": n + 1},
                 choices=self.piece_choices,
                 required=False,
                 coerce=int,
@@ -138,13 +150,13 @@ class VersionForm(forms.Form):
                 initial=component.get("software") or "",
             )
             title = forms.CharField(
-                label=f"Component {n + 1}: or its title",
+                label=gettext("Component %(number)s: or its title") % {"number": n + 1},
                 max_length=200,
                 required=False,
                 initial="" if component.get("software") else component.get("title", ""),
             )
             version_field = forms.CharField(
-                label=f"Component {n + 1}: version",
+                label=gettext("Component %(number)s: version") % {"number": n + 1},
                 max_length=100,
                 required=False,
                 initial="" if component.get("software") else component.get("version", ""),
@@ -188,8 +200,9 @@ class VersionForm(forms.Form):
 class DecisionForm(forms.Form):
     comment = forms.CharField(
         required=False,
+        label=_("Comment"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required when returning it: say what needs more work.",
+        help_text=_("Required when returning it: say what needs more work."),
     )
 
 
@@ -197,19 +210,22 @@ class StartForm(forms.Form):
     item = ItemField(
         queryset=ConfigurationItem.objects.none(),
         required=False,
-        empty_label="(choose an item)",
-        help_text="The computer or group of devices, from the configuration items.",
+        label=_("Item"),
+        empty_label=_("(choose an item)"),
+        help_text=_("The computer or group of devices, from the configuration items."),
     )
     target = forms.CharField(
         max_length=200,
         required=False,
-        label="Or type what it is installed on",
-        help_text="When it is not a configuration item, e.g. “Spare laptop in the office”.",
+        label=_("Or type what it is installed on"),
+        help_text=_("When it is not a configuration item, e.g. “Spare laptop in the office”."),
     )
-    release = RowChoiceField(queryset=Release.objects.none(), required=False)
-    change = RowChoiceField(queryset=Change.objects.none(), required=False, label="RFC")
+    release = RowChoiceField(
+        queryset=Release.objects.none(), required=False, label=pgettext_lazy("noun", "Release")
+    )
+    change = RowChoiceField(queryset=Change.objects.none(), required=False, label=_("RFC"))
     request = RowChoiceField(
-        queryset=InstallRequest.objects.none(), required=False, label="Install request"
+        queryset=InstallRequest.objects.none(), required=False, label=_("Install request")
     )
 
     def __init__(self, *args: Any, school_id: int, **kwargs: Any) -> None:
@@ -242,7 +258,9 @@ class ChecklistForm(forms.Form):
     """The install build checklist: a checkbox per step (`step-N`), a passed/failed choice
     (`result-N`) and a note (`note-N`) per criterion, and the notes."""
 
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    notes = forms.CharField(
+        required=False, label=_("Notes"), widget=forms.Textarea(attrs={"rows": 4})
+    )
 
     def __init__(self, *args: Any, installation: Installation, **kwargs: Any) -> None:
         initial = {"notes": installation.notes}
@@ -266,7 +284,9 @@ class ChecklistForm(forms.Form):
                 label=f"{n + 1}. {result['criterion']}",
             )
             self.fields[f"note-{n}"] = forms.CharField(
-                required=False, max_length=2000, label=f"Note on criterion {n + 1}"
+                required=False,
+                max_length=2000,
+                label=gettext("Note on criterion %(number)s") % {"number": n + 1},
             )
 
     def steps(self) -> list[Any]:

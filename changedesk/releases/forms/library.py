@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import TERMINAL_STATES
@@ -36,14 +37,29 @@ class SoftwareForm(forms.ModelForm[Software]):
     licence = LicenceChoiceField(
         queryset=Licence.objects.none(),
         required=False,
-        empty_label="None",
-        help_text="The entry of the licence log it is covered by.",
+        label=_("Licence"),
+        empty_label=_("None"),
+        help_text=_("The entry of the licence log it is covered by."),
     )
 
     class Meta:
         model = Software
         fields = SOFTWARE_FIELDS
-        labels = {"is_active": "In the library (untick to withdraw it)"}
+        labels = {
+            "title": _("Title"),
+            "vendor": _("Vendor"),
+            "version": _("Version"),
+            "kind": _("Kind"),
+            "location": _("Location"),
+            "checksum": _("Checksum"),
+            "notes": _("Notes"),
+            "is_active": _("In the library (untick to withdraw it)"),
+        }
+        help_texts = {
+            "location": _("Where it is: a shelf, a share path or an address."),
+            "checksum": _("e.g. sha256:9f86d081… of the file or image."),
+            "is_active": _("Withdrawn pieces stay in history."),
+        }
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, school: School, **kwargs: Any) -> None:
@@ -76,16 +92,27 @@ class ReleaseChoiceField(IdsInRange, forms.ModelChoiceField[Release]):
 
 
 class TakeOutForm(forms.Form):
-    taken_by = PersonChoiceField(queryset=User.objects.none(), label="Taken by", empty_label=None)
-    due_back = forms.DateField(label="Due back", widget=DateInput(), help_text="A day.")
+    taken_by = PersonChoiceField(
+        queryset=User.objects.none(), label=_("Taken by"), empty_label=None
+    )
+    due_back = forms.DateField(label=_("Due back"), widget=DateInput(), help_text=_("A day."))
     purpose = forms.CharField(
-        required=False, max_length=300, label="What for", help_text="e.g. “Reimage ICT suite”."
+        required=False,
+        max_length=300,
+        label=_("What for"),
+        help_text=_("e.g. “Reimage ICT suite”."),
     )
     change = ChangeChoiceField(
-        queryset=Change.objects.none(), required=False, label="For the RFC", empty_label="None"
+        queryset=Change.objects.none(),
+        required=False,
+        label=_("For the RFC"),
+        empty_label=_("None"),
     )
     release = ReleaseChoiceField(
-        queryset=Release.objects.none(), required=False, label="For the release", empty_label="None"
+        queryset=Release.objects.none(),
+        required=False,
+        label=_("For the release"),
+        empty_label=_("None"),
     )
 
     def __init__(self, *args: Any, school: School, user: User, **kwargs: Any) -> None:
@@ -121,6 +148,6 @@ class ReturnForm(forms.Form):
     notes = forms.CharField(
         required=False,
         max_length=5000,
-        label="Notes on its return",
+        label=_("Notes on its return"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )

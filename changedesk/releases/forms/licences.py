@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School, User
 from changedesk.configuration.models import ConfigurationItem
@@ -20,15 +21,22 @@ class LicenceForm(forms.ModelForm[Licence]):
         model = Licence
         fields = list(LICENCE_FIELDS)
         labels = {
-            "bought_on": "Bought on",
-            "expires_on": "Expires on",
-            "order_reference": "Order reference",
-            "notice_days": "Warn this many days before it expires",
-            "is_active": "In use (untick when it has lapsed)",
+            "product": _("Product"),
+            "kind": _("Kind"),
+            "seats": _("Seats"),
+            "supplier": _("Supplier"),
+            "notes": _("Notes"),
+            "bought_on": _("Bought on"),
+            "expires_on": _("Expires on"),
+            "order_reference": _("Order reference"),
+            "notice_days": _("Warn this many days before it expires"),
+            "is_active": _("In use (untick when it has lapsed)"),
         }
         help_texts = {
-            "seats": "How many devices or people it covers. Leave blank for a site licence.",
-            "order_reference": "The purchase order or invoice: an import matches on it.",
+            "seats": _("How many devices or people it covers. Leave blank for a site licence."),
+            "order_reference": _("The purchase order or invoice: an import matches on it."),
+            "notice_days": _("How many days before it expires to warn."),
+            "is_active": _("Lapsed licences stay in the log."),
         }
         widgets = {
             "bought_on": DATE,
@@ -59,14 +67,14 @@ class AssignForm(forms.Form):
     """One holder: an item, a member or a person's name (the service checks just one)."""
 
     item = ItemChoiceField(
-        queryset=ConfigurationItem.objects.none(), required=False, label="An item (device)"
+        queryset=ConfigurationItem.objects.none(), required=False, label=_("An item (device)")
     )
-    user = MemberChoiceField(queryset=User.objects.none(), required=False, label="A member")
+    user = MemberChoiceField(queryset=User.objects.none(), required=False, label=_("A member"))
     person = forms.CharField(
         required=False,
         max_length=200,
-        label="Or a person's name",
-        help_text="Someone who does not sign in to changedesk.",
+        label=_("Or a person's name"),
+        help_text=_("Someone who does not sign in to changedesk."),
     )
 
     def __init__(self, *args: Any, school: School, **kwargs: Any) -> None:

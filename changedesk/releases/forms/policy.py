@@ -10,6 +10,8 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School
 from changedesk.releases.choices import PolicyState
@@ -28,15 +30,15 @@ class DateInput(forms.DateInput):
 
 
 class WindowForm(forms.Form):
-    name = forms.CharField(max_length=200, required=False, label="Name")
-    first_day = forms.DateField(required=False, widget=DateInput(), label="First day")
-    last_day = forms.DateField(required=False, widget=DateInput(), label="Last day")
+    name = forms.CharField(max_length=200, required=False, label=_("Name"))
+    first_day = forms.DateField(required=False, widget=DateInput(), label=_("First day"))
+    last_day = forms.DateField(required=False, widget=DateInput(), label=_("Last day"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         given = [data.get(n) for n in ("name", "first_day", "last_day")]
         if any(given) and not all(given):
-            raise forms.ValidationError("Give the window's name, first day and last day.")
+            raise forms.ValidationError(gettext("Give the window's name, first day and last day."))
         return data
 
 
@@ -51,20 +53,21 @@ def _revision() -> forms.CharField:
 
 class PolicyForm(forms.Form):
     revision = _revision()
-    title = forms.CharField(max_length=200, label="Title")
+    title = forms.CharField(max_length=200, label=_("Title"))
     summary = forms.CharField(
         required=False,
         max_length=5000,
-        label="Summary",
+        label=_("Summary"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why the school has these rules, in a sentence or two.",
+        help_text=_("Why the school has these rules, in a sentence or two."),
     )
     rules = forms.CharField(
         max_length=services.MOST_RULES_CHARS,
-        label="Rules",
+        label=_("Rules"),
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="One rule per line, e.g. “New computers are installed only in the release "
-        "windows.”",
+        help_text=_(
+            "One rule per line, e.g. “New computers are installed only in the release windows.”"
+        ),
     )
 
     def __init__(self, data: Any, *, school: School, policy: ReleasePolicy | None) -> None:
@@ -84,13 +87,16 @@ class PolicyForm(forms.Form):
         for number, row in enumerate(self.windows.forms, start=1):
             # Each row's labels say which window they are of (for a screen reader).
             for field in row.fields.values():
-                field.label = f"Window {number}: {str(field.label).lower()}"
+                field.label = gettext("Window %(number)s: %(field)s") % {
+                    "number": number,
+                    "field": str(field.label).lower(),
+                }
 
     def is_valid(self) -> bool:
         mine = super().is_valid()
         theirs = self.windows.is_valid()
         if not theirs and not self.errors.get("__all__"):
-            self.add_error(None, "Some release windows need correcting: see below.")
+            self.add_error(None, gettext("Some release windows need correcting: see below."))
         return mine and theirs
 
     def values(self) -> dict[str, Any]:
@@ -113,7 +119,7 @@ class PublishForm(forms.Form):
     comment = forms.CharField(
         required=False,
         max_length=2000,
-        label="What changed",
+        label=_("What changed"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Kept with the version, in the list of versions.",
+        help_text=_("Kept with the version, in the list of versions."),
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
@@ -22,24 +24,30 @@ MOST_OFFERED = 200
 class ReleaseForm(forms.Form):
     """A release's title, description, manager and planned window (in the school's zone)."""
 
-    title = forms.CharField(max_length=200, help_text="e.g. “Summer 2027 refresh”.")
+    title = forms.CharField(
+        max_length=200, label=_("Title"), help_text=_("e.g. “Summer 2027 refresh”.")
+    )
     description = forms.CharField(
         required=False,
         max_length=10000,
+        label=_("Description"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What it brings, and why.",
+        help_text=_("What it brings, and why."),
     )
     manager = PersonChoiceField(
-        queryset=User.objects.none(), required=False, help_text="A release manager of the school."
+        queryset=User.objects.none(),
+        required=False,
+        label=_("Manager"),
+        help_text=_("A release manager of the school."),
     )
     planned_start = forms.DateTimeField(
         required=False,
         widget=DateTimeLocalInput(),
-        label="Installed from",
-        help_text="In the school's time zone.",
+        label=_("Installed from"),
+        help_text=_("In the school's time zone."),
     )
     planned_end = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), label="Installed until"
+        required=False, widget=DateTimeLocalInput(), label=_("Installed until")
     )
 
     def __init__(
@@ -72,10 +80,13 @@ class ActForm(forms.Form):
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why it is cancelled",
+        label=_("Why it is cancelled"),
     )
     comment = forms.CharField(
-        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+        required=False,
+        max_length=5000,
+        label=_("Comment"),
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -98,7 +109,7 @@ class BuildChoiceForm(forms.Form):
             )
         else:
             field.queryset = Build.objects.filter(pk__in=inside).order_by("name")
-        field.label = "Build to add" if adding else "Build to take out"
+        field.label = gettext("Build to add") if adding else gettext("Build to take out")
 
 
 class ChangeChoiceForm(forms.Form):
@@ -125,5 +136,5 @@ class ChangeChoiceForm(forms.Form):
             field.queryset = Change.objects.filter(
                 pk__in=linked.filter(release=release).values("change_id")
             ).order_by("id")
-        field.label = "RFC to add" if adding else "RFC to take out"
+        field.label = gettext("RFC to add") if adding else gettext("RFC to take out")
         field.label_from_instance = lambda c: f"{c.reference}: {c.title}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from changedesk.accounts.models import School
 from changedesk.configuration.models import ConfigurationItem
@@ -14,36 +15,36 @@ from changedesk.releases.models import Build, Software
 
 class RequestForm(forms.Form):
     what = forms.CharField(
-        max_length=300, label="What should be installed", help_text="e.g. “Scratch 3”."
+        max_length=300, label=_("What should be installed"), help_text=_("e.g. “Scratch 3”.")
     )
     where = forms.CharField(
         max_length=300,
         required=False,
-        label="Where",
-        help_text="Which computers, room or group of devices.",
+        label=_("Where"),
+        help_text=_("Which computers, room or group of devices."),
     )
     reason = forms.CharField(
         max_length=5000,
         required=False,
-        label="Why it is needed",
+        label=_("Why it is needed"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="e.g. for which lessons.",
+        help_text=_("e.g. for which lessons."),
     )
     needed_by = forms.DateField(
-        required=False, label="Needed by", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Needed by"), widget=forms.DateInput(attrs={"type": "date"})
     )
     software = forms.ModelChoiceField(
         queryset=Software.objects.none(),
         required=False,
-        label="From the software library (if you know)",
+        label=_("From the software library (if you know)"),
     )
     build = forms.ModelChoiceField(
-        queryset=Build.objects.none(), required=False, label="Build (if you know)"
+        queryset=Build.objects.none(), required=False, label=_("Build (if you know)")
     )
     item = forms.ModelChoiceField(
         queryset=ConfigurationItem.objects.none(),
         required=False,
-        label="Computer or device group (if listed)",
+        label=_("Computer or device group (if listed)"),
     )
     change = forms.IntegerField(
         required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1
@@ -76,13 +77,13 @@ class AnswerForm(forms.Form):
     answer = forms.CharField(
         required=False,
         max_length=5000,
-        label="Your answer",
+        label=_("Your answer"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed to decline: the requester reads it.",
+        help_text=_("Needed to decline: the requester reads it."),
     )
     installation = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=2**63 - 1,
-        label="Installation (its number, if recorded)",
+        label=_("Installation (its number, if recorded)"),
     )

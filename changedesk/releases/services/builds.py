@@ -43,6 +43,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts import permissions as accounts
 from changedesk.accounts.choices import Role
@@ -71,7 +72,7 @@ from changedesk.releases.models import (
 from changedesk.releases.services import requests as install_requests
 from changedesk.releases.services.links import open_link, row_of
 
-FIX = "Some fields need correcting."
+FIX = gettext_noop("Some fields need correcting.")
 BUILD_FIELDS = ("name", "service", "description", "is_active")
 VERSION_FIELDS = ("label", "components", "steps", "stability_tests", "criteria", "notes")
 START_FIELDS = ("item", "target", "release", "change", "request")
@@ -96,7 +97,7 @@ AUTHORING = (BuildAction.CREATE, BuildAction.EDIT, BuildAction.SUBMIT)
 def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise InvalidAction(FIX, {n: "Not a field you may set." for n in unknown})
+        raise InvalidAction(gettext(FIX), {n: "Not a field you may set." for n in unknown})
 
 
 def _clean(instance: Model, exclude: Iterable[str] = ()) -> None:
@@ -104,7 +105,7 @@ def _clean(instance: Model, exclude: Iterable[str] = ()) -> None:
         instance.full_clean(exclude=list(exclude), validate_unique=False)
     except ValidationError as error:
         fields = {n: " ".join(str(m) for m in ms) for n, ms in error.message_dict.items()}
-        raise InvalidAction(FIX, fields) from error
+        raise InvalidAction(gettext(FIX), fields) from error
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -135,9 +136,9 @@ def _text(value: Any, field: str, longest: int = LONGEST_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or "\x00" in value:
-        raise InvalidAction(FIX, {field: "Give text."})
+        raise InvalidAction(gettext(FIX), {field: "Give text."})
     if len(value) > longest:
-        raise InvalidAction(FIX, {field: f"At most {longest:,} characters."})
+        raise InvalidAction(gettext(FIX), {field: f"At most {longest:,} characters."})
     return value.strip()
 
 
@@ -146,14 +147,16 @@ def clean_lines(value: Any, field: str) -> list[str]:
     if isinstance(value, str):
         value = [line for line in value.splitlines() if line.strip()]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise InvalidAction(FIX, {field: "Give a list of texts."})
+        raise InvalidAction(gettext(FIX), {field: "Give a list of texts."})
     lines = [v.strip() for v in value]
     if any(not line for line in lines):
-        raise InvalidAction(FIX, {field: "An entry is empty: write it, or leave it out."})
+        raise InvalidAction(gettext(FIX), {field: "An entry is empty: write it, or leave it out."})
     if len(lines) > MOST_LINES:
-        raise InvalidAction(FIX, {field: f"At most {MOST_LINES} entries."})
+        raise InvalidAction(gettext(FIX), {field: f"At most {MOST_LINES} entries."})
     if any(len(line) > LONGEST_LINE or "\x00" in line for line in lines):
-        raise InvalidAction(FIX, {field: f"Each entry at most {LONGEST_LINE:,} characters."})
+        raise InvalidAction(
+            gettext(FIX), {field: f"Each entry at most {LONGEST_LINE:,} characters."}
+        )
     return lines
 
 
@@ -162,12 +165,14 @@ def clean_components(value: Any, school: School, kept: Iterable[int] = ()) -> li
     version are copied now, so the procedure keeps them) or `{title, version}` typed. A
     withdrawn piece is refused unless the version names it already (`kept`): it may stay."""
     if not isinstance(value, list | tuple) or not all(isinstance(c, dict) for c in value):
-        raise InvalidAction(FIX, {"components": "Give a list of components."})
+        raise InvalidAction(gettext(FIX), {"components": "Give a list of components."})
     if len(value) > MOST_COMPONENTS:
-        raise InvalidAction(FIX, {"components": f"At most {MOST_COMPONENTS} components."})
+        raise InvalidAction(gettext(FIX), {"components": f"At most {MOST_COMPONENTS} components."})
     wanted = [c.get("software") for c in value if c.get("software") not in (None, "")]
     if any(not isinstance(w, int) or isinstance(w, bool) or not 0 < w < 2**63 for w in wanted):
-        raise InvalidAction(FIX, {"components": "A piece of the library is named by its id."})
+        raise InvalidAction(
+            gettext(FIX), {"components": "A piece of the library is named by its id."}
+        )
     pieces = Software.objects.filter(school=school).in_bulk(wanted) if wanted else {}
     kept_ids = set(kept)
     found: list[dict[str, Any]] = []
@@ -216,7 +221,8 @@ def save_build(
             school = build.school
         _require(
             permissions.may_write_builds(user, school),
-            f"Only a build developer or a release manager of {school.name} may write builds.",
+            gettext("Only a build developer or a release manager of %(school)s may write builds.")
+            % {"school": school.name},
         )
         creating = build is None
         if build is None:
@@ -230,23 +236,27 @@ def save_build(
                 else:
                     value = open_link(ConfigurationItem, value, school, "service", "a service")
                 if value is not None and value.kind != ItemKind.SERVICE:
-                    raise InvalidAction(FIX, {"service": "Choose an item of kind service."})
+                    raise InvalidAction(
+                        gettext(FIX), {"service": gettext("Choose an item of kind service.")}
+                    )
             elif name in ("name", "description"):
                 value = _text(value, name)
             elif name == "is_active" and not isinstance(value, bool):
-                raise InvalidAction(FIX, {"is_active": "Must be true or false."})
+                raise InvalidAction(gettext(FIX), {"is_active": "Must be true or false."})
             setattr(build, name, value)
         _clean(build, exclude=["school", "approved_version", "created_by"])
-        taken_message = f"{school.name} has a build of that name already."
+        taken_message = gettext("%(school)s has a build of that name already.") % {
+            "school": school.name
+        }
         taken = Build.objects.filter(school=school, name__iexact=build.name).exclude(pk=build.pk)
         if taken.exists():
-            raise InvalidAction(FIX, {"name": taken_message})
+            raise InvalidAction(gettext(FIX), {"name": taken_message})
         try:
             # Two at once with one name: the case-insensitive constraint refuses the second.
             with transaction.atomic():
                 build.save()
         except IntegrityError as error:
-            raise InvalidAction(FIX, {"name": taken_message}) from error
+            raise InvalidAction(gettext(FIX), {"name": taken_message}) from error
         after = {n: _shown(getattr(build, n)) for n in BUILD_FIELDS}
         changed = {n: after[n] for n in BUILD_FIELDS if creating or after[n] != before[n]}
         if creating or changed:
@@ -301,7 +311,7 @@ def _locked_version(version: BuildVersion) -> BuildVersion:
     )
     version.build = build
     if not build.is_active:
-        raise InvalidAction("The build is retired: its procedure is not written any more.")
+        raise InvalidAction(gettext("The build is retired: its procedure is not written any more."))
     return version
 
 
@@ -328,16 +338,19 @@ def new_version(build: Build, user: User) -> BuildVersion:
         build = Build.objects.select_for_update().select_related("school").get(pk=build.pk)
         _require(
             permissions.may_write_builds(user, build.school),
-            f"Only a build developer or a release manager of {build.school.name} may write "
-            "build procedures.",
+            gettext(
+                "Only a build developer or a release manager of %(school)s may write build "
+                "procedures."
+            )
+            % {"school": build.school.name},
         )
         if not build.is_active:
-            raise InvalidAction("The build is retired: bring it back into use first.")
+            raise InvalidAction(gettext("The build is retired: bring it back into use first."))
         open_one = build.versions.filter(state__in=IN_THE_WORKS).first()
         if open_one is not None:
             raise InvalidAction(
-                f"Version {open_one.number} is still {open_one.get_state_display().lower()}: "
-                "finish it first."
+                gettext("Version %(number)s is still %(state)s: finish it first.")
+                % {"number": open_one.number, "state": open_one.get_state_display().lower()}
             )
         latest = build.versions.order_by("-number").first()
         number = (build.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -371,13 +384,19 @@ def save_version(version: BuildVersion, user: User, data: dict[str, Any]) -> Bui
         school = version.school
         _require(
             permissions.may_write_builds(user, school),
-            f"Only a build developer or a release manager of {school.name} may write build "
-            "procedures.",
+            gettext(
+                "Only a build developer or a release manager of %(school)s may write build "
+                "procedures."
+            )
+            % {"school": school.name},
         )
         if version.state not in EDITABLE:
             raise InvalidAction(
-                f"Version {version.number} is {version.get_state_display().lower()}: only a "
-                "draft or a returned version may be changed. Write a new version."
+                gettext(
+                    "Version %(number)s is %(state)s: only a draft or a returned version may be "
+                    "changed. Write a new version."
+                )
+                % {"number": version.number, "state": version.get_state_display().lower()}
             )
         changed: list[str] = []
         for name, value in data.items():
@@ -407,21 +426,27 @@ def submit(version: BuildVersion, user: User) -> BuildVersion:
         school = version.school
         _require(
             permissions.may_write_builds(user, school),
-            f"Only a build developer or a release manager of {school.name} may send a build "
-            "procedure for approval.",
+            gettext(
+                "Only a build developer or a release manager of %(school)s may send a build "
+                "procedure for approval."
+            )
+            % {"school": school.name},
         )
         if version.state not in EDITABLE:
             raise InvalidAction(
-                f"Version {version.number} is {version.get_state_display().lower()}: only a "
-                "draft or a returned version is sent for approval."
+                gettext(
+                    "Version %(number)s is %(state)s: only a draft or a returned version is sent "
+                    "for approval."
+                )
+                % {"number": version.number, "state": version.get_state_display().lower()}
             )
         missing = {}
         if not version.steps:
-            missing["steps"] = "Write at least one installation step."
+            missing["steps"] = gettext("Write at least one installation step.")
         if not version.criteria:
-            missing["criteria"] = "Write at least one acceptance criterion."
+            missing["criteria"] = gettext("Write at least one acceptance criterion.")
         if missing:
-            raise InvalidAction("The procedure is not complete yet.", missing)
+            raise InvalidAction(gettext("The procedure is not complete yet."), missing)
         version.state = VersionState.SUBMITTED
         version.submitted_at = timezone.now()
         version.save(update_fields=["state", "submitted_at", "updated_at"])
@@ -435,12 +460,15 @@ def _deciding(version: BuildVersion, user: User) -> tuple[Build, BuildVersion]:
     build = version.build
     _require(
         permissions.may_approve_builds(user, version.school),
-        f"Only a release manager of {version.school.name} may approve or return build procedures.",
+        gettext("Only a release manager of %(school)s may approve or return build procedures.")
+        % {"school": version.school.name},
     )
     if version.state != VersionState.SUBMITTED:
         raise InvalidAction(
-            f"Version {version.number} is {version.get_state_display().lower()}: only a "
-            "version waiting for approval is decided."
+            gettext(
+                "Version %(number)s is %(state)s: only a version waiting for approval is decided."
+            )
+            % {"number": version.number, "state": version.get_state_display().lower()}
         )
     return build, version
 
@@ -480,7 +508,7 @@ def return_version(version: BuildVersion, user: User, reason: str) -> BuildVersi
     with transaction.atomic():
         build, version = _deciding(version, user)
         if not reason:
-            raise InvalidAction(FIX, {"reason": "Say what needs more work."})
+            raise InvalidAction(gettext(FIX), {"reason": gettext("Say what needs more work.")})
         version.state = VersionState.RETURNED
         version.save(update_fields=["state", "updated_at"])
         _event(build, version, BuildAction.RETURN, user, reason)
@@ -493,7 +521,8 @@ def return_version(version: BuildVersion, user: User, reason: str) -> BuildVersi
 def _require_installer(user: User, school: School) -> None:
     _require(
         permissions.may_install(user, school),
-        f"Only an installer or a release manager of {school.name} may install builds.",
+        gettext("Only an installer or a release manager of %(school)s may install builds.")
+        % {"school": school.name},
     )
 
 
@@ -510,17 +539,22 @@ def start_installation(version: BuildVersion, user: User, data: dict[str, Any]) 
         _require_installer(user, school)
         if version.state not in INSTALLABLE:
             raise InvalidAction(
-                f"Version {version.number} is {version.get_state_display().lower()}: only an "
-                "approved version is installed."
+                gettext("Version %(number)s is %(state)s: only an approved version is installed.")
+                % {"number": version.number, "state": version.get_state_display().lower()}
             )
         if not version.build.is_active:
-            raise InvalidAction("The build is retired: it is not installed any more.")
+            raise InvalidAction(gettext("The build is retired: it is not installed any more."))
         item = open_link(ConfigurationItem, data.get("item"), school, "item", "an item")
         target = _text(data.get("target"), "target", 200)
         if item is not None and target:
-            raise InvalidAction(FIX, {"target": "Choose an item or type a target, not both."})
+            raise InvalidAction(
+                gettext(FIX), {"target": gettext("Choose an item or type a target, not both.")}
+            )
         if item is None and not target:
-            raise InvalidAction(FIX, {"item": "Choose the item, or type what it is installed on."})
+            raise InvalidAction(
+                gettext(FIX),
+                {"item": gettext("Choose the item, or type what it is installed on.")},
+            )
         installation = Installation.objects.create(
             school=school,
             build=version.build,
@@ -553,11 +587,12 @@ def _locked_installation(installation: Installation, user: User) -> Installation
     )
     _require(
         may_record(user, installation),
-        "Only its installer or a release manager records an installation.",
+        gettext("Only its installer or a release manager records an installation."),
     )
     if installation.state != InstallationState.IN_PROGRESS:
         raise InvalidAction(
-            f"The installation is {installation.get_state_display().lower()}: its record is closed."
+            gettext("The installation is %(state)s: its record is closed.")
+            % {"state": installation.get_state_display().lower()}
         )
     return installation
 
@@ -574,7 +609,9 @@ def record(installation: Installation, user: User, data: dict[str, Any]) -> Inst
             ticks = data["checklist"]
             steps = installation.checklist
             if not isinstance(ticks, list | tuple) or not all(isinstance(t, bool) for t in ticks):
-                raise InvalidAction(FIX, {"checklist": "Give true or false for each step."})
+                raise InvalidAction(
+                    gettext(FIX), {"checklist": "Give true or false for each step."}
+                )
             if len(ticks) != len(steps):
                 raise InvalidAction(
                     FIX, {"checklist": f"Give one answer for each of the {len(steps)} steps."}
@@ -592,7 +629,7 @@ def record(installation: Installation, user: User, data: dict[str, Any]) -> Inst
 
 def _clean_results(value: Any, criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not isinstance(value, list | tuple) or not all(isinstance(r, dict) for r in value):
-        raise InvalidAction(FIX, {"results": "Give a {result, note} for each criterion."})
+        raise InvalidAction(gettext(FIX), {"results": "Give a {result, note} for each criterion."})
     if len(value) != len(criteria):
         raise InvalidAction(
             FIX, {"results": f"Give one answer for each of the {len(criteria)} criteria."}
@@ -601,10 +638,14 @@ def _clean_results(value: Any, criteria: list[dict[str, Any]]) -> list[dict[str,
     found = []
     for n, (given, criterion) in enumerate(zip(value, criteria, strict=True), start=1):
         if set(given) - {"result", "note"}:
-            raise InvalidAction(FIX, {"results": f"Criterion {n}: only a result and a note."})
+            raise InvalidAction(
+                gettext(FIX), {"results": f"Criterion {n}: only a result and a note."}
+            )
         result = given.get("result") or ""
         if result not in allowed:
-            raise InvalidAction(FIX, {"results": f"Criterion {n}: passed, failed or blank."})
+            raise InvalidAction(
+                gettext(FIX), {"results": f"Criterion {n}: passed, failed or blank."}
+            )
         note = _text(given.get("note"), "results", LONGEST_LINE)
         found.append({"criterion": criterion["criterion"], "result": result, "note": note})
     return found
@@ -619,12 +660,16 @@ def finish(installation: Installation, user: User) -> Installation:
         missing = {}
         undone = [n for n, s in enumerate(installation.checklist, start=1) if not s["done"]]
         if undone:
-            missing["checklist"] = f"Tick every step first: {_numbers(undone)} not done."
+            missing["checklist"] = gettext("Tick every step first: %(numbers)s not done.") % {
+                "numbers": _numbers(undone)
+            }
         open_ = [n for n, r in enumerate(installation.results, start=1) if not r["result"]]
         if open_:
-            missing["results"] = f"Answer every criterion first: {_numbers(open_)} not answered."
+            missing["results"] = gettext(
+                "Answer every criterion first: %(numbers)s not answered."
+            ) % {"numbers": _numbers(open_)}
         if missing:
-            raise InvalidAction("The checklist is not complete yet.", missing)
+            raise InvalidAction(gettext("The checklist is not complete yet."), missing)
         passed = all(r["result"] == CriterionResult.PASSED for r in installation.results)
         now = timezone.now()
         installation.state = InstallationState.INSTALLED if passed else InstallationState.FAILED

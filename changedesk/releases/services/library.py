@@ -27,6 +27,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.choices import Role
@@ -41,7 +43,7 @@ from changedesk.releases.services.links import open_link
 
 logger = logging.getLogger(__name__)
 
-FIX = "Some fields need correcting."
+FIX = gettext_noop("Some fields need correcting.")
 SOFTWARE_FIELDS = ("title", "vendor", "version", "kind", "location", "checksum", "licence",
                    "notes", "is_active")  # fmt: skip
 TAKE_FIELDS = ("taken_by", "due_back", "purpose", "change", "release")
@@ -63,7 +65,7 @@ def today_in(school: School, now: datetime | None = None) -> date:
 def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise InvalidAction(FIX, {n: "Not a field you may set." for n in unknown})
+        raise InvalidAction(gettext(FIX), {n: gettext("Not a field you may set.") for n in unknown})
 
 
 def clean_checksum(value: Any) -> str:
@@ -71,17 +73,19 @@ def clean_checksum(value: Any) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidAction(FIX, {"checksum": "Give the checksum as text."})
+        raise InvalidAction(gettext(FIX), {"checksum": gettext("Give the checksum as text.")})
     text = value.strip().lower()
     if not text:
         return ""
     found = CHECKSUM.fullmatch(text)
     if found is None or len(found.group(2)) != CHECKSUM_LENGTHS[found.group(1)]:
         raise InvalidAction(
-            FIX,
+            gettext(FIX),
             {
-                "checksum": "Give the algorithm and the digest in hex, e.g. sha256: and 64 "
-                "hex digits (sha1: 40, md5: 32, sha512: 128)."
+                "checksum": gettext(
+                    "Give the algorithm and the digest in hex, e.g. sha256: and 64 hex digits "
+                    "(sha1: 40, md5: 32, sha512: 128)."
+                )
             },
         )
     return text
@@ -107,8 +111,11 @@ def save_software(
             school = piece.school
         if not permissions.may_keep_library(user, school):
             raise NotPermitted(
-                "Only a release manager, a build developer or a school administrator of "
-                f"{school.name} may keep its software library."
+                gettext(
+                    "Only a release manager, a build developer or a school administrator of "
+                    "%(school)s may keep its software library."
+                )
+                % {"school": school.name}
             )
         for name, value in data.items():
             if name == "checksum":
@@ -132,9 +139,12 @@ def _licence_of(school: School, value: Any) -> Licence | None:
         try:
             licence = Licence.objects.get(pk=int(value))
         except (Licence.DoesNotExist, TypeError, ValueError):
-            raise InvalidAction(FIX, {"licence": "No such licence."}) from None
+            raise InvalidAction(gettext(FIX), {"licence": gettext("No such licence.")}) from None
     if licence.school_id != school.pk:
-        raise InvalidAction(FIX, {"licence": f"Not a licence of {school.name}."})
+        raise InvalidAction(
+            gettext(FIX),
+            {"licence": gettext("Not a licence of %(school)s.") % {"school": school.name}},
+        )
     return licence
 
 
@@ -143,7 +153,7 @@ def _clean(row: Any, exclude: list[str]) -> None:
         row.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         raise InvalidAction(
-            FIX, {n: " ".join(str(m) for m in ms) for n, ms in error.message_dict.items()}
+            gettext(FIX), {n: " ".join(str(m) for m in ms) for n, ms in error.message_dict.items()}
         ) from error
 
 
@@ -164,7 +174,7 @@ def take_out(software: Software, user: User, data: dict[str, Any]) -> Checkout:
     due_back = _due_back(school, data.get("due_back"))
     purpose = data.get("purpose") or ""
     if not isinstance(purpose, str) or len(purpose.strip()) > 300:
-        raise InvalidAction(FIX, {"purpose": "At most 300 characters of text."})
+        raise InvalidAction(gettext(FIX), {"purpose": gettext("At most 300 characters of text.")})
     change = _change_of(school, data.get("change"))
     release = _release_of(school, data.get("release"))
     with transaction.atomic():
@@ -172,8 +182,9 @@ def take_out(software: Software, user: User, data: dict[str, Any]) -> Checkout:
         piece = Software.objects.select_for_update().get(pk=software.pk)
         if not piece.is_active:
             raise InvalidAction(
-                f"{piece} is withdrawn from the library: it is not taken out.",
-                {"software": "Withdrawn."},
+                gettext("%(piece)s is withdrawn from the library: it is not taken out.")
+                % {"piece": piece},
+                {"software": gettext("Withdrawn.")},
             )
         out = Checkout.objects.filter(software=piece, returned_at__isnull=True).first()
         if out is not None:
@@ -200,20 +211,28 @@ def take_out(software: Software, user: User, data: dict[str, Any]) -> Checkout:
 
 def _already_out(piece: Software, out: Checkout | None) -> InvalidAction:
     if out is None:
-        said = f"{piece} is out already: someone took it at the same moment."
+        said = gettext("%(piece)s is out already: someone took it at the same moment.") % {
+            "piece": piece
+        }
     else:
-        said = (
-            f"{piece} is out already: {out.taken_by.get_full_name() or out.taken_by.username} "
-            f"has it, due back {out.due_back:%-d %B %Y}. It must come back first."
-        )
-    return InvalidAction(said, {"software": "Out already."})
+        said = gettext(
+            "%(piece)s is out already: %(name)s has it, due back %(day)s. It must come back first."
+        ) % {
+            "piece": piece,
+            "name": out.taken_by.get_full_name() or out.taken_by.username,
+            "day": date_format(out.due_back, "j F Y"),
+        }
+    return InvalidAction(said, {"software": gettext("Out already.")})
 
 
 def _require_take_out(user: User, school: School) -> None:
     if not permissions.may_take_out(user, school):
         raise NotPermitted(
-            "Only a release manager, a build developer, an installer, an implementer or a "
-            f"school administrator of {school.name} may take software out or bring it back."
+            gettext(
+                "Only a release manager, a build developer, an installer, an implementer or a "
+                "school administrator of %(school)s may take software out or bring it back."
+            )
+            % {"school": school.name}
         )
 
 
@@ -223,16 +242,26 @@ def _taker(school: School, value: Any, user: User) -> User:
         value = user
     username = value.username if isinstance(value, User) else value
     if not isinstance(username, str):
-        raise InvalidAction(FIX, {"taken_by": "Give a username."})
+        raise InvalidAction(gettext(FIX), {"taken_by": gettext("Give a username.")})
     found = User.objects.filter(
         username=username, is_active=True, memberships__school=school
     ).first()
     if found is None:
-        raise InvalidAction(FIX, {"taken_by": f"No one called “{username}” at {school.name}."})
+        raise InvalidAction(
+            gettext(FIX),
+            {
+                "taken_by": gettext("No one called “%(username)s” at %(school)s.")
+                % {"username": username, "school": school.name}
+            },
+        )
     if not permissions.may_take_out(accounts_permissions.with_roles(found), school):
         name = found.get_full_name() or found.username
         raise InvalidAction(
-            FIX, {"taken_by": f"{name} may not take pieces out of {school.name}'s library."}
+            gettext(FIX),
+            {
+                "taken_by": gettext("%(name)s may not take pieces out of %(school)s's library.")
+                % {"name": name, "school": school.name}
+            },
         )
     return found
 
@@ -251,7 +280,7 @@ def takers(school: School) -> QuerySet[User]:
 
 def _due_back(school: School, value: Any) -> date:
     if value in (None, ""):
-        raise InvalidAction(FIX, {"due_back": "Say when it is due back."})
+        raise InvalidAction(gettext(FIX), {"due_back": gettext("Say when it is due back.")})
     day: date
     if isinstance(value, date) and not isinstance(value, datetime):
         day = value
@@ -259,14 +288,16 @@ def _due_back(school: School, value: Any) -> date:
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
-            raise InvalidAction(FIX, {"due_back": "Give a day, YYYY-MM-DD."}) from None
+            raise InvalidAction(
+                gettext(FIX), {"due_back": gettext("Give a day, YYYY-MM-DD.")}
+            ) from None
     else:
-        raise InvalidAction(FIX, {"due_back": "Give a day, YYYY-MM-DD."})
+        raise InvalidAction(gettext(FIX), {"due_back": gettext("Give a day, YYYY-MM-DD.")})
     today = today_in(school)
     if day < today:
-        raise InvalidAction(FIX, {"due_back": "Not a day in the past."})
+        raise InvalidAction(gettext(FIX), {"due_back": gettext("Not a day in the past.")})
     if day > today + LONGEST_LOAN:
-        raise InvalidAction(FIX, {"due_back": "Within a year."})
+        raise InvalidAction(gettext(FIX), {"due_back": gettext("Within a year.")})
     return day
 
 
@@ -299,7 +330,7 @@ def bring_back(checkout_or_software: Checkout | Software, user: User, notes: str
         checkout_id = None
     notes = notes or ""
     if not isinstance(notes, str) or len(notes) > 5000:
-        raise InvalidAction(FIX, {"notes": "At most 5,000 characters of text."})
+        raise InvalidAction(gettext(FIX), {"notes": gettext("At most 5,000 characters of text.")})
     with transaction.atomic():
         piece = Software.objects.select_for_update().select_related("school").get(pk=software_id)
         _require_take_out(user, piece.school)
@@ -307,16 +338,18 @@ def bring_back(checkout_or_software: Checkout | Software, user: User, notes: str
             checkout = Checkout.objects.filter(software=piece, returned_at__isnull=True).first()
             if checkout is None:
                 raise InvalidAction(
-                    f"{piece} is in the library: nothing to bring back.",
-                    {"software": "Not out."},
+                    gettext("%(piece)s is in the library: nothing to bring back.")
+                    % {"piece": piece},
+                    {"software": gettext("Not out.")},
                 )
         else:
             checkout = Checkout.objects.get(pk=checkout_id)
             if checkout.returned_at is not None:
                 back = timezone.localtime(checkout.returned_at, piece.school.zone)
                 raise InvalidAction(
-                    f"{piece} came back already, on {back:%-d %B %Y}.",
-                    {"checkout": "Returned already."},
+                    gettext("%(piece)s came back already, on %(day)s.")
+                    % {"piece": piece, "day": date_format(back, "j F Y")},
+                    {"checkout": gettext("Returned already.")},
                 )
         checkout.returned_at = timezone.now()
         checkout.returned_to = user

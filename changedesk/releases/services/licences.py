@@ -55,6 +55,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from changedesk.accounts import permissions as accounts
 from changedesk.accounts.choices import Role
@@ -99,7 +100,7 @@ STATUS_LABELS = {
     "expired": "expired",
 }
 
-FIX = "Some fields need correcting."
+FIX = gettext_noop("Some fields need correcting.")
 
 logger = logging.getLogger(__name__)
 
@@ -112,14 +113,15 @@ def today_in(school: School, now: datetime | None = None) -> date:
 def _require(user: User, school: School, what: str) -> None:
     if not permissions.may_manage(user, school):
         raise NotPermitted(
-            f"Only a release manager or a school administrator of {school.name} may {what}."
+            gettext("Only a release manager or a school administrator of %(school)s may %(what)s.")
+            % {"school": school.name, "what": what}
         )
 
 
 def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise InvalidAction(FIX, {n: "Not a field you may set." for n in unknown})
+        raise InvalidAction(gettext(FIX), {n: gettext("Not a field you may set.") for n in unknown})
 
 
 # --- In SQL: the figures and the statuses. ---
@@ -305,7 +307,10 @@ def within_range(day: date) -> bool:
 
 
 def date_range_error() -> str:
-    return f"Give a day from {EARLIEST_DAY.year} to {LATEST_DAY.year}."
+    return gettext("Give a day from %(first)s to %(last)s.") % {
+        "first": EARLIEST_DAY.year,
+        "last": LATEST_DAY.year,
+    }
 
 
 def _check(licence: Licence) -> None:
@@ -318,18 +323,20 @@ def _check(licence: Licence) -> None:
             for name, messages in error.message_dict.items()
         }
     if "product" not in problems and not licence.product.strip():
-        problems["product"] = "Give the product's name."
+        problems["product"] = gettext("Give the product's name.")
     seats = licence.seats
     if "seats" not in problems and "kind" not in problems:
         if seats is None and licence.kind in SEATED:
-            problems["seats"] = (
-                f"Give how many seats a {licence.get_kind_display().lower()} licence has "
-                "(only a site licence may leave it blank)."
-            )
+            problems["seats"] = gettext(
+                "Give how many seats a %(kind)s licence has (only a site licence may leave "
+                "it blank)."
+            ) % {"kind": licence.get_kind_display().lower()}
         elif seats is not None and not 1 <= seats <= MOST_SEATS:
-            problems["seats"] = f"Give from 1 to {MOST_SEATS:,} seats."
+            problems["seats"] = gettext("Give from 1 to %(most)s seats.") % {
+                "most": f"{MOST_SEATS:,}"
+            }
     if "notice_days" not in problems and licence.notice_days > MOST_NOTICE_DAYS:
-        problems["notice_days"] = f"At most {MOST_NOTICE_DAYS} days."
+        problems["notice_days"] = gettext("At most %(most)s days.") % {"most": MOST_NOTICE_DAYS}
     bought, ends = licence.bought_on, licence.expires_on
     for name, day in (("bought_on", bought), ("expires_on", ends)):
         if name not in problems and day is not None and not within_range(day):
@@ -337,7 +344,7 @@ def _check(licence: Licence) -> None:
     if "expires_on" not in problems and bought and ends and ends < bought:
         problems["expires_on"] = "It cannot expire before it was bought."
     if problems:
-        raise InvalidAction(FIX, problems)
+        raise InvalidAction(gettext(FIX), problems)
 
 
 def _check_holders_fit(licence: Licence) -> None:
@@ -347,25 +354,38 @@ def _check_holders_fit(licence: Licence) -> None:
     holders = LicenceAssignment.objects.filter(licence=licence)
     if licence.kind == LicenceKind.PER_USER and holders.filter(item__isnull=False).exists():
         raise InvalidAction(
-            FIX, {"kind": "Some of its holders are devices: remove them before making it per user."}
+            gettext(FIX),
+            {
+                "kind": gettext(
+                    "Some of its holders are devices: remove them before making it per user."
+                )
+            },
         )
     if licence.kind == LicenceKind.PER_DEVICE and holders.filter(item__isnull=True).exists():
         raise InvalidAction(
-            FIX,
-            {"kind": "Some of its holders are people: remove them before making it per device."},
+            gettext(FIX),
+            {
+                "kind": gettext(
+                    "Some of its holders are people: remove them before making it per device."
+                )
+            },
         )
 
 
 def holders_for(used: int, seats: int) -> str:
     """“3 holders for 2 seats”, in words that agree with the numbers."""
-    return f"{used} holder{'s' * (used != 1)} for {seats} seat{'s' * (seats != 1)}"
+    holders = ngettext("%(count)s holder", "%(count)s holders", used) % {"count": used}
+    return ngettext("%(holders)s for %(count)s seat", "%(holders)s for %(count)s seats", seats) % {
+        "holders": holders,
+        "count": seats,
+    }
 
 
 def full_text(seats: int | None) -> str:
     """What a full licence says to one more holder."""
     if seats == 1:
-        return "Its one seat is taken: free it or add seats."
-    return f"All {seats} seats are taken: free one or add seats."
+        return gettext("Its one seat is taken: free it or add seats.")
+    return gettext("All %(count)s seats are taken: free one or add seats.") % {"count": seats}
 
 
 def save_licence(
@@ -376,12 +396,12 @@ def save_licence(
     user = accounts.with_roles(user)
     with transaction.atomic():
         if licence is None:
-            _require(user, school, "add licences")
+            _require(user, school, gettext("add licences"))
             row = Licence(school=school, created_by=user)
         else:
             row = Licence.objects.select_for_update().select_related("school").get(pk=licence.pk)
             school = row.school
-            _require(user, school, "change licences")
+            _require(user, school, gettext("change licences"))
         for name, value in data.items():
             if isinstance(value, str) and name != "notes":
                 value = value.strip()
@@ -396,8 +416,8 @@ def save_licence(
             )
             if taken.exclude(pk=row.pk).exists():
                 raise InvalidAction(
-                    FIX,
-                    {"order_reference": "The log has this product on this order already."},
+                    gettext(FIX),
+                    {"order_reference": gettext("The log has this product on this order already.")},
                 )
         # (`warned_on` needs no reset: a new expiry day starts a new notice period, which a
         # warning before it does not cover.)
@@ -407,7 +427,8 @@ def save_licence(
         except IntegrityError:
             # Someone else saved this product on this order in the meantime.
             raise InvalidAction(
-                FIX, {"order_reference": "The log has this product on this order already."}
+                gettext(FIX),
+                {"order_reference": gettext("The log has this product on this order already.")},
             ) from None
     return row
 
@@ -428,7 +449,7 @@ def _holder(school: School, data: dict[str, Any]) -> Holder:
     _unknown(data, HOLDER_FIELDS)
     item, member, person = data.get("item"), data.get("user"), data.get("person") or ""
     if not isinstance(person, str):
-        raise InvalidAction(FIX, {"person": "Give a name."})
+        raise InvalidAction(gettext(FIX), {"person": gettext("Give a name.")})
     person = " ".join(person.split())
     given = [n for n, v in (("item", item), ("user", member), ("person", person)) if v]
     if len(given) != 1:
@@ -441,17 +462,22 @@ def _holder(school: School, data: dict[str, Any]) -> Holder:
     if item:
         if not isinstance(item, ConfigurationItem):
             if isinstance(item, bool) or not isinstance(item, int):
-                raise InvalidAction(FIX, {"item": "Give an item's id."})
+                raise InvalidAction(gettext(FIX), {"item": gettext("Give an item's id.")})
             item = ConfigurationItem.objects.filter(school=school, pk=item).first()
         if item is None or item.school_id != school.pk:
-            raise InvalidAction(FIX, {"item": f"{school.name} has no such item."})
+            raise InvalidAction(
+                gettext(FIX),
+                {"item": gettext("%(school)s has no such item.") % {"school": school.name}},
+            )
         if not item.is_active:
-            raise InvalidAction(FIX, {"item": f"{item.name} is retired."})
+            raise InvalidAction(
+                gettext(FIX), {"item": gettext("%(name)s is retired.") % {"name": item.name}}
+            )
         return Holder(item=item)
     if member:
         if not isinstance(member, User):
             if not isinstance(member, str):
-                raise InvalidAction(FIX, {"user": "Give a username."})
+                raise InvalidAction(gettext(FIX), {"user": gettext("Give a username.")})
             member = User.objects.filter(username=member).first()
         is_member = (
             member is not None
@@ -459,10 +485,13 @@ def _holder(school: School, data: dict[str, Any]) -> Holder:
             and Membership.objects.filter(user=member, school=school).exists()
         )
         if member is None or not is_member:
-            raise InvalidAction(FIX, {"user": f"Not a member of {school.name}."})
+            raise InvalidAction(
+                gettext(FIX),
+                {"user": gettext("Not a member of %(school)s.") % {"school": school.name}},
+            )
         return Holder(user=member)
     if len(person) > 200:
-        raise InvalidAction(FIX, {"person": "At most 200 characters."})
+        raise InvalidAction(gettext(FIX), {"person": gettext("At most 200 characters.")})
     return Holder(person=person)
 
 
@@ -474,16 +503,18 @@ def assign(licence: Licence, user: User, data: dict[str, Any]) -> LicenceAssignm
     with transaction.atomic():
         row = Licence.objects.select_for_update().select_related("school").get(pk=licence.pk)
         school = row.school
-        _require(user, school, "give out licences")
+        _require(user, school, gettext("give out licences"))
         holder = _holder(school, data)
         field = "item" if holder.item else "user" if holder.user else "person"
         if row.kind == LicenceKind.PER_USER and holder.item:
             raise InvalidAction(
-                FIX, {"item": "A per-user licence is given to people, not devices."}
+                gettext(FIX),
+                {"item": gettext("A per-user licence is given to people, not devices.")},
             )
         if row.kind == LicenceKind.PER_DEVICE and not holder.item:
             raise InvalidAction(
-                FIX, {field: "A per-device licence is given to devices (items), not people."}
+                gettext(FIX),
+                {field: gettext("A per-device licence is given to devices (items), not people.")},
             )
         holders = LicenceAssignment.objects.filter(licence=row)
         taken = (
@@ -494,7 +525,7 @@ def assign(licence: Licence, user: User, data: dict[str, Any]) -> LicenceAssignm
             else holders.filter(person__iexact=holder.person)
         )
         if taken.exists():
-            raise InvalidAction(FIX, {field: "It holds this licence already."})
+            raise InvalidAction(gettext(FIX), {field: gettext("It holds this licence already.")})
         used = holders.count()
         if row.kind in COUNTED and row.seats is not None and used >= row.seats:
             raise InvalidAction(
@@ -512,7 +543,9 @@ def assign(licence: Licence, user: User, data: dict[str, Any]) -> LicenceAssignm
                     assigned_by=user,
                 )
         except IntegrityError:
-            raise InvalidAction(FIX, {field: "It holds this licence already."}) from None
+            raise InvalidAction(
+                gettext(FIX), {field: gettext("It holds this licence already.")}
+            ) from None
 
 
 def unassign(assignment: LicenceAssignment, user: User) -> Licence:
@@ -524,7 +557,7 @@ def unassign(assignment: LicenceAssignment, user: User) -> Licence:
             .select_related("school")
             .get(pk=assignment.licence_id)
         )
-        _require(user, row.school, "take licences back")
+        _require(user, row.school, gettext("take licences back"))
         LicenceAssignment.objects.filter(pk=assignment.pk, licence=row).delete()
     return row
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 from changedesk.accounts.models import School
 from changedesk.changes.choices import TERMINAL_STATES
 from changedesk.changes.models import Change
@@ -14,7 +16,7 @@ from changedesk.lib.errors import InvalidAction
 from changedesk.releases.choices import OPEN_RELEASE_STATES, OPEN_REQUEST_STATES
 from changedesk.releases.models import InstallRequest, Release
 
-FIX = "Some fields need correcting."
+FIX = gettext_noop("Some fields need correcting.")
 
 
 def row_of(model: type[Any], value: Any, school: School, field: str, noun: str) -> Any:
@@ -40,13 +42,31 @@ def open_link(model: type[Any], value: Any, school: School, field: str, noun: st
     if row is None:
         return None
     if isinstance(row, Release) and row.state not in OPEN_RELEASE_STATES:
-        raise InvalidAction(FIX, {field: f"The release is {row.get_state_display().lower()}."})
+        raise InvalidAction(
+            gettext(FIX),
+            {
+                field: gettext("The release is %(state)s.")
+                % {"state": row.get_state_display().lower()}
+            },
+        )
     if isinstance(row, Change) and row.state in TERMINAL_STATES:
-        raise InvalidAction(FIX, {field: f"The RFC is {row.get_state_display().lower()}."})
+        raise InvalidAction(
+            gettext(FIX),
+            {field: gettext("The RFC is %(state)s.") % {"state": row.get_state_display().lower()}},
+        )
     if isinstance(row, InstallRequest) and row.state not in OPEN_REQUEST_STATES:
         raise InvalidAction(
-            FIX, {field: f"The install request is {row.get_state_display().lower()}."}
+            gettext(FIX),
+            {
+                field: gettext("The install request is %(state)s.")
+                % {"state": row.get_state_display().lower()}
+            },
         )
     if isinstance(row, ConfigurationItem) and not row.is_active:
-        raise InvalidAction(FIX, {field: f"The {noun.split()[-1]} is retired."})
+        kind = noun.split()[-1]
+        said = {
+            "service": gettext("The service is retired."),
+            "item": gettext("The item is retired."),
+        }.get(kind, f"The {kind} is retired.")
+        raise InvalidAction(gettext(FIX), {field: said})
     return row

@@ -33,6 +33,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts.models import School, User
 from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
@@ -50,11 +51,11 @@ MOST_RULES_CHARS = 20_000
 DEFAULT_TITLE = "Release policy"
 # The revision of "no draft" (a form made from the version in force).
 NO_DRAFT = "none"
-STALE = (
+STALE = gettext_noop(
     "Someone else changed the draft since you loaded it, so nothing was saved or "
     "published. The draft as it is now is shown: check it, then try again."
 )
-GONE = (
+GONE = gettext_noop(
     "This draft was published or discarded since you loaded it, so nothing was saved or "
     "published. Load the policy again."
 )
@@ -84,9 +85,9 @@ def _check_fresh(draft: ReleasePolicy | None, expected: str | None, policy_id: i
     """Refuse (409) a write based on a draft other than the one there now."""
     gone = draft is None and expected not in (None, NO_DRAFT)
     if gone or (policy_id is not None and (draft is None or draft.pk != policy_id)):
-        raise StaleChange(GONE)
+        raise StaleChange(gettext(GONE))
     if expected is not None and revision(draft) != expected:
-        raise StaleChange(STALE)
+        raise StaleChange(gettext(STALE))
 
 
 def current(school: School) -> ReleasePolicy | None:
@@ -105,7 +106,8 @@ def draft_of(school: School) -> ReleasePolicy | None:
 def _require(user: User, school: School, what: str) -> None:
     if not may_manage(user, school):
         raise NotPermitted(
-            f"Only a release manager or a school administrator of {school.name} may {what}."
+            gettext("Only a release manager or a school administrator of %(school)s may %(what)s.")
+            % {"school": school.name, "what": what}
         )
 
 
@@ -124,11 +126,14 @@ def _text(data: dict[str, Any], name: str, limit: int, errors: dict[str, str]) -
     if value is None:
         value = ""
     if not isinstance(value, str):
-        errors[name] = "Give it as text."
+        errors[name] = gettext("Give it as text.")
         return None
     value = value.strip()
     if len(value) > limit:
-        errors[name] = f"Keep it to {limit} characters (it has {len(value)})."
+        errors[name] = gettext("Keep it to %(most)s characters (it has %(count)s).") % {
+            "most": limit,
+            "count": len(value),
+        }
         return None
     return value
 
@@ -148,61 +153,95 @@ def clean_windows(windows: Any) -> list[tuple[str, date, date]]:
     """`windows` as (name, first day, last day), sorted; refused with an error on
     `windows` naming each problem."""
     if not isinstance(windows, list | tuple):
-        raise InvalidAction("Some fields need correcting.", {"windows": "Give a list of windows."})
+        raise InvalidAction(
+            gettext("Some fields need correcting."), {"windows": gettext("Give a list of windows.")}
+        )
     if len(windows) > MOST_WINDOWS:
         raise InvalidAction(
-            "Some fields need correcting.",
-            {"windows": f"A policy has at most {MOST_WINDOWS} release windows."},
+            gettext("Some fields need correcting."),
+            {
+                "windows": gettext("A policy has at most %(most)s release windows.")
+                % {"most": MOST_WINDOWS}
+            },
         )
     problems: list[str] = []
     clean: list[tuple[str, date, date]] = []
     for number, window in enumerate(windows, start=1):
         if not isinstance(window, dict):
-            problems.append(f"Window {number}: give its name, first day and last day.")
+            problems.append(
+                gettext("Window %(number)s: give its name, first day and last day.")
+                % {"number": number}
+            )
             continue
         unknown = sorted(set(window) - set(WINDOW_FIELDS))
         name = window.get("name")
         name = name.strip() if isinstance(name, str) else ""
-        label = f"Window {number}" + (f" (“{name}”)" if name else "")
+        label = (
+            gettext("Window %(number)s (“%(name)s”)") % {"number": number, "name": name}
+            if name
+            else gettext("Window %(number)s") % {"number": number}
+        )
         first, last = _day(window.get("first_day")), _day(window.get("last_day"))
         if unknown:
-            problems.append(f"{label}: {', '.join(unknown)} is not a field of a window.")
+            problems.append(
+                gettext("%(label)s: %(fields)s is not a field of a window.")
+                % {"label": label, "fields": ", ".join(unknown)}
+            )
         elif not name:
-            problems.append(f"{label}: give it a name, e.g. “Summer holidays”.")
+            problems.append(
+                gettext("%(label)s: give it a name, e.g. “Summer holidays”.") % {"label": label}
+            )
         elif len(name) > 200:
-            problems.append(f"{label}: keep its name to 200 characters.")
+            problems.append(
+                gettext("%(label)s: keep its name to 200 characters.") % {"label": label}
+            )
         elif first is None or last is None:
-            problems.append(f"{label}: give its first and last days as dates (YYYY-MM-DD).")
+            problems.append(
+                gettext("%(label)s: give its first and last days as dates (YYYY-MM-DD).")
+                % {"label": label}
+            )
         elif not (FIRST_YEAR <= first.year <= LAST_YEAR and FIRST_YEAR <= last.year <= LAST_YEAR):
-            problems.append(f"{label}: give days between {FIRST_YEAR} and {LAST_YEAR}.")
+            problems.append(
+                gettext("%(label)s: give days between %(first)s and %(last)s.")
+                % {"label": label, "first": FIRST_YEAR, "last": LAST_YEAR}
+            )
         elif last < first:
-            problems.append(f"{label}: its last day is before its first.")
+            problems.append(
+                gettext("%(label)s: its last day is before its first.") % {"label": label}
+            )
         else:
             clean.append((name, first, last))
     clean.sort(key=lambda w: (w[1], w[2]))
     for before, after in pairwise(clean):
         if after[1] <= before[2]:
-            problems.append(f"“{before[0]}” and “{after[0]}” overlap: windows may not overlap.")
+            problems.append(
+                gettext("“%(first)s” and “%(second)s” overlap: windows may not overlap.")
+                % {"first": before[0], "second": after[0]}
+            )
     if problems:
         raise InvalidAction(
-            "Some release windows need correcting.", {"windows": " ".join(problems)}
+            gettext("Some release windows need correcting."), {"windows": " ".join(problems)}
         )
     return clean
 
 
 def _clean_policy(data: dict[str, Any]) -> dict[str, str]:
     if not isinstance(data, dict):
-        raise InvalidAction("Some fields need correcting.", {"title": "Give the policy's fields."})
-    errors: dict[str, str] = {n: "Not a field you may set." for n in set(data) - set(POLICY_FIELDS)}
+        raise InvalidAction(
+            gettext("Some fields need correcting."), {"title": gettext("Give the policy's fields.")}
+        )
+    errors: dict[str, str] = {
+        n: gettext("Not a field you may set.") for n in set(data) - set(POLICY_FIELDS)
+    }
     values: dict[str, str] = {}
     for name, limit in (("title", 200), ("summary", 5000), ("rules", MOST_RULES_CHARS)):
         value = _text(data, name, limit, errors)
         if value is not None:
             values[name] = value
     if values.get("title") == "" and "title" not in errors:
-        errors["title"] = "Give the policy a title."
+        errors["title"] = gettext("Give the policy a title.")
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     return values
 
 
@@ -259,7 +298,7 @@ def save_draft(
     there is none, then given `data` (title, summary, rules: the fields given) and, unless
     None, `windows` (all of them, replacing the draft's). `expected`, `policy_id`: see
     "Stale writes" above."""
-    _require(user, school, "write the release policy")
+    _require(user, school, gettext("write the release policy"))
     values = _clean_policy(data)
     cleaned = clean_windows(windows) if windows is not None else None
     _lock(school)
@@ -289,8 +328,8 @@ def save_draft(
         setattr(draft, name, value)
     if not draft.rule_list:
         raise InvalidAction(
-            "Some fields need correcting.",
-            {"rules": "Give at least one rule, one per line."},
+            gettext("Some fields need correcting."),
+            {"rules": gettext("Give at least one rule, one per line.")},
         )
     draft.save()
     if cleaned is not None:
@@ -310,11 +349,12 @@ def publish(
 ) -> ReleasePolicy:
     """The draft becomes the version in force, with the next version number; the version
     before it is superseded. `expected`, `policy_id`: see "Stale writes" above."""
-    _require(user, school, "publish the release policy")
+    _require(user, school, gettext("publish the release policy"))
     note = (comment or "").strip()
     if len(note) > 2000:
         raise InvalidAction(
-            "Some fields need correcting.", {"comment": "Keep it to 2000 characters."}
+            gettext("Some fields need correcting."),
+            {"comment": gettext("Keep it to %(most)s characters.") % {"most": 2000}},
         )
     _lock(school)
     draft = (
@@ -324,10 +364,11 @@ def publish(
     )
     _check_fresh(draft, expected, policy_id)
     if draft is None:
-        raise InvalidAction("There is no draft to publish: write one first.")
+        raise InvalidAction(gettext("There is no draft to publish: write one first."))
     if not draft.rule_list:
         raise InvalidAction(
-            "The draft has no rules.", {"rules": "Give at least one rule, one per line."}
+            gettext("The draft has no rules."),
+            {"rules": gettext("Give at least one rule, one per line.")},
         )
     now = timezone.now()
     highest = (
@@ -349,7 +390,7 @@ def publish(
 
 @transaction.atomic
 def discard_draft(school: School, user: User) -> None:
-    _require(user, school, "discard the draft of the release policy")
+    _require(user, school, gettext("discard the draft of the release policy"))
     _lock(school)
     draft = (
         ReleasePolicy.objects.select_for_update()
@@ -357,5 +398,5 @@ def discard_draft(school: School, user: User) -> None:
         .first()
     )
     if draft is None:
-        raise InvalidAction("There is no draft to discard.")
+        raise InvalidAction(gettext("There is no draft to discard."))
     draft.delete()

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.choices import Role
@@ -43,7 +44,8 @@ FARTHEST = timedelta(days=3653)
 def _refuse(user: Any, school: School) -> None:
     if not permissions.may_manage(user, school):
         raise NotPermitted(
-            f"Only a release manager or school administrator of {school.name} may do that."
+            gettext("Only a release manager or school administrator of %(school)s may do that.")
+            % {"school": school.name}
         )
 
 
@@ -52,22 +54,25 @@ def _values(school: School, data: dict[str, Any], current: Release | None) -> di
     unknown = set(data) - set(EDITABLE)
     if unknown:
         raise InvalidAction(
-            "Unknown fields.", {name: "This field cannot be set." for name in sorted(unknown)}
+            gettext("Unknown fields."),
+            {name: gettext("This field cannot be set.") for name in sorted(unknown)},
         )
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     if "title" in data or current is None:
         title = data.get("title")
         if not isinstance(title, str) or not title.strip():
-            errors["title"] = "Give the release a title."
+            errors["title"] = gettext("Give the release a title.")
         elif len(title.strip()) > MOST_TITLE:
-            errors["title"] = f"At most {MOST_TITLE} characters."
+            errors["title"] = gettext("At most %(most)s characters.") % {"most": MOST_TITLE}
         else:
             values["title"] = title.strip()
     if "description" in data:
         text = data["description"] or ""
         if not isinstance(text, str) or len(text) > MOST_TEXT:
-            errors["description"] = f"Text of at most {MOST_TEXT} characters."
+            errors["description"] = gettext("Text of at most %(most)s characters.") % {
+                "most": MOST_TEXT
+            }
         else:
             values["description"] = text.strip()
     if "manager" in data:
@@ -76,7 +81,9 @@ def _values(school: School, data: dict[str, Any], current: Release | None) -> di
             not isinstance(manager, User)
             or not accounts_permissions.holds(manager, Role.RELEASE_MANAGER, school)
         ):
-            errors["manager"] = f"Choose a release manager of {school.name}."
+            errors["manager"] = gettext("Choose a release manager of %(school)s.") % {
+                "school": school.name
+            }
         else:
             values["manager"] = manager
     now = timezone.now()
@@ -84,13 +91,13 @@ def _values(school: School, data: dict[str, Any], current: Release | None) -> di
         if name in data:
             value = data[name]
             if value is not None and (not isinstance(value, datetime) or timezone.is_naive(value)):
-                errors[name] = "Give a date and time."
+                errors[name] = gettext("Give a date and time.")
             elif (
                 value is not None
                 and value != getattr(current, name, None)
                 and not _near(value, now)
             ):
-                errors[name] = "Give a date within ten years of today."
+                errors[name] = gettext("Give a date within ten years of today.")
             else:
                 values[name] = value
     start = values.get("planned_start", current.planned_start if current else None)
@@ -99,21 +106,21 @@ def _values(school: School, data: dict[str, Any], current: Release | None) -> di
     installing = current is not None and current.state == ReleaseState.INSTALL
     if "planned_start" not in errors and "planned_end" not in errors and touched:
         if installing and (start is None or end is None):
-            errors["planned_end" if start is not None else "planned_start"] = (
+            errors["planned_end" if start is not None else "planned_start"] = gettext(
                 "The release is being installed: its window stays planned (start and end)."
             )
         elif (start is None) != (end is None):
-            errors["planned_end" if end is None else "planned_start"] = (
+            errors["planned_end" if end is None else "planned_start"] = gettext(
                 "Give both the start and the end of the window, or neither."
             )
         elif start is not None and end is not None and end <= start:
-            errors["planned_end"] = "The end must be after the start."
+            errors["planned_end"] = gettext("The end must be after the start.")
         elif start is not None and end is not None and end - start > LONGEST:
-            errors["planned_end"] = (
-                f"A release is planned over at most {LONGEST.days} days: split a longer one."
-            )
+            errors["planned_end"] = gettext(
+                "A release is planned over at most %(days)s days: split a longer one."
+            ) % {"days": LONGEST.days}
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     return values
 
 
@@ -163,8 +170,9 @@ def update_release(release_pk: int, user: User, data: dict[str, Any]) -> Release
         _refuse(user, release.school)
         if not release.is_open:
             raise InvalidAction(
-                f"A {release.get_state_display().lower()} release is not edited: reopen it first.",
-                {"state": "Reopen it first."},
+                gettext("A %(state)s release is not edited: reopen it first.")
+                % {"state": release.get_state_display().lower()},
+                {"state": gettext("Reopen it first.")},
             )
         values = _values(release.school, data, release)
         changed = {
@@ -182,8 +190,12 @@ def update_release(release_pk: int, user: User, data: dict[str, Any]) -> Release
 def _while(release: Release, states: tuple[str, ...], what: str) -> None:
     if release.state not in states:
         raise InvalidAction(
-            f"{what} while the release is {release.get_state_display().lower()}.",
-            {"state": f"Not while it is {release.state}."},
+            gettext("%(what)s while the release is %(state)s.")
+            % {"what": what, "state": release.get_state_display().lower()},
+            {
+                "state": gettext("Not while it is %(state)s.")
+                % {"state": release.get_state_display().lower()}
+            },
         )
 
 
@@ -192,7 +204,8 @@ def _build_of(release: Release, build: Build | int) -> Build:
     found = Build.objects.filter(pk=pk, school_id=release.school_id).first()
     if found is None:
         raise InvalidAction(
-            "Choose a build of the school.", {"build": f"No build of {release.school.name}."}
+            gettext("Choose a build of the school."),
+            {"build": gettext("No build of %(school)s.") % {"school": release.school.name}},
         )
     return found
 
@@ -201,13 +214,16 @@ def add_build(release_pk: int, user: User, build: Build | int, comment: str = ""
     with transaction.atomic():
         release = _locked(release_pk)
         _refuse(user, release.school)
-        _while(release, BUILD_STATES, "No build is added")
+        _while(release, BUILD_STATES, gettext("No build is added"))
         found = _build_of(release, build)
         if not found.is_active:
-            raise InvalidAction("That build is retired.", {"build": "Choose a build in use."})
+            raise InvalidAction(
+                gettext("That build is retired."), {"build": gettext("Choose a build in use.")}
+            )
         if release.builds.filter(pk=found.pk).exists():
             raise InvalidAction(
-                f"{found.name} is in the release already.", {"build": "In the release already."}
+                gettext("%(name)s is in the release already.") % {"name": found.name},
+                {"build": gettext("In the release already.")},
             )
         release.builds.add(found)
         Release.objects.filter(pk=release.pk).update(updated_at=timezone.now())
@@ -225,11 +241,12 @@ def remove_build(release_pk: int, user: User, build: Build | int, comment: str =
     with transaction.atomic():
         release = _locked(release_pk)
         _refuse(user, release.school)
-        _while(release, BUILD_STATES, "No build is taken out")
+        _while(release, BUILD_STATES, gettext("No build is taken out"))
         found = _build_of(release, build)
         if not release.builds.filter(pk=found.pk).exists():
             raise InvalidAction(
-                f"{found.name} is not in the release.", {"build": "Not in the release."}
+                gettext("%(name)s is not in the release.") % {"name": found.name},
+                {"build": gettext("Not in the release.")},
             )
         release.builds.remove(found)
         Release.objects.filter(pk=release.pk).update(updated_at=timezone.now())
@@ -248,7 +265,8 @@ def _change_of(release: Release, change: Change | int) -> Change:
     found = Change.objects.filter(pk=pk, school_id=release.school_id).first()
     if found is None:
         raise InvalidAction(
-            "Choose an RFC of the school.", {"change": f"No RFC of {release.school.name}."}
+            gettext("Choose an RFC of the school."),
+            {"change": gettext("No RFC of %(school)s.") % {"school": release.school.name}},
         )
     return found
 
@@ -257,19 +275,26 @@ def add_change(release_pk: int, user: User, change: Change | int, comment: str =
     with transaction.atomic():
         release = _locked(release_pk)
         _refuse(user, release.school)
-        _while(release, workflow.OPEN, "No RFC is added")
+        _while(release, workflow.OPEN, gettext("No RFC is added"))
         found = _change_of(release, change)
         if found.state in TERMINAL_STATES:
             raise InvalidAction(
-                f"RFC {found.reference} is {found.get_state_display().lower()}.",
-                {"change": "Choose an RFC still open."},
+                gettext("RFC %(reference)s is %(state)s.")
+                % {"reference": found.reference, "state": found.get_state_display().lower()},
+                {"change": gettext("Choose an RFC still open.")},
             )
         other = ReleaseChange.objects.filter(change=found).select_related("release").first()
         if other is not None:
-            where = "this release" if other.release_id == release.pk else f"“{other.release}”"
+            where = (
+                gettext("this release") if other.release_id == release.pk else f"“{other.release}”"
+            )
             raise InvalidAction(
-                f"RFC {found.reference} is in {where} already.",
-                {"change": f"In {where} already: an RFC carries one release."},
+                gettext("RFC %(reference)s is in %(where)s already.")
+                % {"reference": found.reference, "where": where},
+                {
+                    "change": gettext("In %(where)s already: an RFC carries one release.")
+                    % {"where": where}
+                },
             )
         try:
             with transaction.atomic():
@@ -278,8 +303,9 @@ def add_change(release_pk: int, user: User, change: Change | int, comment: str =
                 )
         except IntegrityError:
             raise InvalidAction(
-                f"RFC {found.reference} was just added to another release.",
-                {"change": "In another release already."},
+                gettext("RFC %(reference)s was just added to another release.")
+                % {"reference": found.reference},
+                {"change": gettext("In another release already.")},
             ) from None
         Release.objects.filter(pk=release.pk).update(updated_at=timezone.now())
         workflow.record(
@@ -296,12 +322,14 @@ def remove_change(release_pk: int, user: User, change: Change | int, comment: st
     with transaction.atomic():
         release = _locked(release_pk)
         _refuse(user, release.school)
-        _while(release, workflow.OPEN, "No RFC is taken out")
+        _while(release, workflow.OPEN, gettext("No RFC is taken out"))
         found = _change_of(release, change)
         deleted, _ = ReleaseChange.objects.filter(release=release, change=found).delete()
         if not deleted:
             raise InvalidAction(
-                f"RFC {found.reference} is not in the release.", {"change": "Not in the release."}
+                gettext("RFC %(reference)s is not in the release.")
+                % {"reference": found.reference},
+                {"change": gettext("Not in the release.")},
             )
         Release.objects.filter(pk=release.pk).update(updated_at=timezone.now())
         workflow.record(

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
@@ -51,10 +52,10 @@ def handlers(school: School) -> list[User]:
 def _text(data: dict[str, Any], name: str, most: int, errors: dict[str, str]) -> str:
     value = data.get(name) or ""
     if not isinstance(value, str):
-        errors[name] = "Give text."
+        errors[name] = gettext("Give text.")
         return ""
     if len(value.strip()) > most:
-        errors[name] = f"At most {most} characters."
+        errors[name] = gettext("At most %(most)s characters.") % {"most": most}
     return value.strip()
 
 
@@ -76,14 +77,19 @@ def _of_school(
 def request_install(school: School, user: User, data: dict[str, Any]) -> InstallRequest:
     """Send an install request to the school's installers."""
     if not permissions.may_request_install(user, school):
-        raise NotPermitted(f"Only a member of {school.name} may ask for an installation.")
+        raise NotPermitted(
+            gettext("Only a member of %(school)s may ask for an installation.")
+            % {"school": school.name}
+        )
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+        raise InvalidAction(
+            gettext("Unknown fields."), {n: gettext("This field cannot be set.") for n in unknown}
+        )
     errors: dict[str, str] = {}
     what = _text(data, "what", 300, errors)
     if not what and "what" not in errors:
-        errors["what"] = "Say what should be installed."
+        errors["what"] = gettext("Say what should be installed.")
     where = _text(data, "where", 300, errors)
     reason = _text(data, "reason", MOST_TEXT, errors)
     software = _of_school(Software, data.get("software"), school, "software", "piece", errors)
@@ -94,11 +100,11 @@ def request_install(school: School, user: User, data: dict[str, Any]) -> Install
     if isinstance(needed_by, datetime) or (
         needed_by is not None and not isinstance(needed_by, date)
     ):
-        errors["needed_by"] = "Give a date, YYYY-MM-DD."
+        errors["needed_by"] = gettext("Give a date, YYYY-MM-DD.")
     elif needed_by is not None and needed_by < timezone.now().astimezone(school.zone).date():
-        errors["needed_by"] = "A day from today on."
+        errors["needed_by"] = gettext("A day from today on.")
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     with transaction.atomic():
         request = InstallRequest.objects.create(
             school=school,
@@ -177,7 +183,8 @@ def _locked(request_pk: int, user: User) -> InstallRequest:
     )
     if not permissions.may_install(user, request.school):
         raise NotPermitted(
-            f"Only an installer or release manager of {request.school.name} may do that."
+            gettext("Only an installer or release manager of %(school)s may do that.")
+            % {"school": request.school.name}
         )
     return request
 
@@ -185,8 +192,12 @@ def _locked(request_pk: int, user: User) -> InstallRequest:
 def _open(request: InstallRequest, what: str) -> None:
     if request.state not in OPEN_REQUEST_STATES:
         raise InvalidAction(
-            f"A request that is {request.get_state_display().lower()} is not {what}.",
-            {"state": f"Not while it is {request.state}."},
+            gettext("A request that is %(state)s is not %(what)s.")
+            % {"state": request.get_state_display().lower(), "what": what},
+            {
+                "state": gettext("Not while it is %(state)s.")
+                % {"state": request.get_state_display().lower()}
+            },
         )
 
 
@@ -196,9 +207,12 @@ def accept(request_pk: int, user: User) -> InstallRequest:
         request = _locked(request_pk, user)
         if request.state != RequestState.OPEN:
             raise InvalidAction(
-                f"Only an open request is taken on; this one is "
-                f"{request.get_state_display().lower()}.",
-                {"state": f"Not while it is {request.state}."},
+                gettext("Only an open request is taken on; this one is %(state)s.")
+                % {"state": request.get_state_display().lower()},
+                {
+                    "state": gettext("Not while it is %(state)s.")
+                    % {"state": request.get_state_display().lower()}
+                },
             )
         request.state = RequestState.ACCEPTED
         request.assigned_to = user
@@ -211,12 +225,12 @@ def decline(request_pk: int, user: User, answer: str) -> InstallRequest:
     errors: dict[str, str] = {}
     answer = _text({"answer": answer}, "answer", MOST_TEXT, errors)
     if not answer and not errors:
-        errors["answer"] = "Say why it is declined: the requester reads it."
+        errors["answer"] = gettext("Say why it is declined: the requester reads it.")
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     with transaction.atomic():
         request = _locked(request_pk, user)
-        _open(request, "declined")
+        _open(request, gettext("declined"))
         request.state = RequestState.DECLINED
         request.answer = answer
         request.assigned_to = request.assigned_to or user
@@ -233,23 +247,26 @@ def done(
     errors: dict[str, str] = {}
     answer = _text({"answer": answer}, "answer", MOST_TEXT, errors)
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     with transaction.atomic():
         request = _locked(request_pk, user)
-        _open(request, "marked done")
+        _open(request, gettext("marked done"))
         found: Installation | None = None
         if installation is not None:
             pk = installation.pk if isinstance(installation, Installation) else installation
             found = Installation.objects.filter(pk=pk, school_id=request.school_id).first()
             if found is None:
                 raise InvalidAction(
-                    "Name an installation of the school.",
-                    {"installation": f"No installation of {request.school.name} has that id."},
+                    gettext("Name an installation of the school."),
+                    {
+                        "installation": gettext("No installation of %(school)s has that id.")
+                        % {"school": request.school.name}
+                    },
                 )
             if found.state != InstallationState.INSTALLED:
                 raise InvalidAction(
-                    "That installation is not finished as installed.",
-                    {"installation": "Choose an installation that finished as installed."},
+                    gettext("That installation is not finished as installed."),
+                    {"installation": gettext("Choose an installation that finished as installed.")},
                 )
         request.state = RequestState.DONE
         request.answer = answer

@@ -14,6 +14,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts
@@ -131,7 +132,9 @@ def build_create(request: HttpRequest) -> HttpResponse:
         "releases/builds/form.html",
         {"school": school, "build": None, "multiple_schools": len(schools) > 1},
         save=lambda: services.save_build(school, user, form.values()),
-        done=lambda b: f"{b.name} is added. Write its procedure: start a version.",
+        done=lambda b: (
+            gettext("%(name)s is added. Write its procedure: start a version.") % {"name": b.name}
+        ),
     )
 
 
@@ -183,7 +186,7 @@ def build_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "releases/builds/form.html",
         {"school": build.school, "build": build},
         save=lambda: services.save_build(build.school, user, form.values(), build),
-        done="The build is saved.",
+        done=gettext("The build is saved."),
     )
 
 
@@ -214,7 +217,7 @@ def version_new(request: HttpRequest, pk: int) -> HttpResponse:
     return act(
         request,
         lambda: services.new_version(build, user),
-        done=lambda v: f"Version {v.number} is started as a draft.",
+        done=lambda v: gettext("Version %(number)s is started as a draft.") % {"number": v.number},
         then=build,
         done_then=lambda v: f"{build.get_absolute_url()}versions/{v.number}/edit/",
         refused=forbid,
@@ -257,7 +260,7 @@ def version_edit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "releases/builds/version_form.html",
         {"build": version.build, "version": version},
         save=lambda: services.save_version(version, user, form.values()),
-        done="The version is saved.",
+        done=gettext("The version is saved."),
         success_url=_version_url(version),
     )
 
@@ -273,7 +276,7 @@ def version_submit(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     return act(
         request,
         lambda: services.submit(version, user),
-        done="It is sent for approval: a release manager approves it or returns it.",
+        done=gettext("It is sent for approval: a release manager approves it or returns it."),
         then=_version_url(version),
         refused=forbid,
     )
@@ -288,11 +291,11 @@ def version_decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     decision: dict[str, Any] = {
         "approve": (
             lambda: services.approve(version, user, comment),
-            "Approved: it is the build's procedure in force.",
+            gettext("Approved: it is the build's procedure in force."),
         ),
         "return": (
             lambda: services.return_version(version, user, comment),
-            "Returned to its author for more work.",
+            gettext("Returned to its author for more work."),
         ),
     }
     chosen = decision.get(request.POST.get("decision", ""))

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import permissions as accounts
@@ -94,7 +95,7 @@ def install_start(request: HttpRequest, pk: int) -> HttpResponse:
         "releases/builds/install.html",
         {"build": build, "version": chosen},
         save=lambda: services.start_installation(chosen, user, form.values()),
-        done="Started: work through the checklist, then finish it.",
+        done=gettext("Started: work through the checklist, then finish it."),
     )
 
 
@@ -133,11 +134,11 @@ def installation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context,
         save=save,
         done=lambda i: (
-            "Saved."
+            gettext("Saved.")
             if i.state == InstallationState.IN_PROGRESS
-            else "Finished: installed."
+            else gettext("Finished: installed.")
             if i.state == InstallationState.INSTALLED
-            else "Finished: the installation failed. The notes say why."
+            else gettext("Finished: the installation failed. The notes say why.")
         ),
     )
 

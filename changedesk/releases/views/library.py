@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts_permissions
@@ -124,7 +126,7 @@ def software_create(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "releases/library/choose_school.html",
-            {"schools": schools, "what": "Add to the library"},
+            {"schools": schools, "what": gettext("Add to the library")},
         )
     form = SoftwareForm(request.POST if request.method == "POST" else None, school=school)
     return form_page(
@@ -133,7 +135,7 @@ def software_create(request: HttpRequest) -> HttpResponse:
         "releases/library/software_form.html",
         {"school": school, "piece": None, "multiple_schools": len(schools) > 1},
         save=lambda: services.save_software(school, user, form.values()),
-        done=lambda p: f"{p} is in the library.",
+        done=lambda p: gettext("%(piece)s is in the library.") % {"piece": p},
     )
 
 
@@ -150,7 +152,7 @@ def software_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "releases/library/software_form.html",
         {"school": piece.school, "piece": piece},
         save=lambda: services.save_software(piece.school, user, form.values(), piece),
-        done="The piece is saved.",
+        done=gettext("The piece is saved."),
     )
 
 
@@ -166,8 +168,12 @@ def software_take(request: HttpRequest, pk: int) -> HttpResponse:
         lambda: _piece_context(piece, user, take_form=form),
         save=lambda: services.take_out(piece, user, form.values()),
         done=lambda c: (
-            f"{piece} is out with {c.taken_by.get_full_name() or c.taken_by}, "
-            f"due back {c.due_back:%-d %B %Y}."
+            gettext("%(piece)s is out with %(name)s, due back %(day)s.")
+            % {
+                "piece": piece,
+                "name": c.taken_by.get_full_name() or c.taken_by,
+                "day": date_format(c.due_back, "j F Y"),
+            }
         ),
         success_url=piece.get_absolute_url(),
     )
@@ -182,7 +188,7 @@ def software_return(request: HttpRequest, pk: int) -> HttpResponse:
     return act(
         request,
         lambda: services.bring_back(piece, user, notes),
-        done=f"{piece} is back in the library.",
+        done=gettext("%(piece)s is back in the library.") % {"piece": piece},
         then=piece,
         refused=forbid,
     )

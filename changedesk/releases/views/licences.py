@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts
@@ -213,11 +215,13 @@ def _saved(licence: Licence) -> str:
     used = licence.assignments.count()
     if licence.seats is not None and used > licence.seats:
         return warning(
-            "The licence is saved, but it is over-allocated: "
-            f"{services.holders_for(used, licence.seats)}. Take it back from "
-            f"{used - licence.seats} or add seats."
+            gettext(
+                "The licence is saved, but it is over-allocated: %(holders)s. Take it back "
+                "from %(over)s or add seats."
+            )
+            % {"holders": services.holders_for(used, licence.seats), "over": used - licence.seats}
         )
-    return "The licence is saved."
+    return gettext("The licence is saved.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -239,7 +243,7 @@ def licence_create(request: HttpRequest) -> HttpResponse:
         "releases/licences/form.html",
         {"school": school, "licence": None, "multiple_schools": len(schools) > 1},
         save=lambda: services.save_licence(school, user, form.values()),
-        done=lambda lic: f"{lic.product} is in the log.",
+        done=lambda lic: gettext("%(product)s is in the log.") % {"product": lic.product},
     )
 
 
@@ -274,7 +278,7 @@ def licence_assign(request: HttpRequest, pk: int) -> HttpResponse:
         except NotPermitted as error:
             raise PermissionDenied(error.message) from None
         else:
-            messages.success(request, "The licence is given out.")
+            messages.success(request, gettext("The licence is given out."))
             return redirect(licence.get_absolute_url())
     holders = list(LicenceAssignment.objects.filter(licence=licence)[:MOST_HOLDERS_SHOWN])
     attach(holders, "item", "user")
@@ -295,7 +299,7 @@ def assignment_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return act(
         request,
         lambda: services.unassign(assignment, user),
-        done=f"{assignment.holder} no longer holds the licence.",
+        done=gettext("%(holder)s no longer holds the licence.") % {"holder": assignment.holder},
         then=reverse("releases:licence", args=[assignment.licence_id]),
         refused=forbid,
     )
@@ -316,12 +320,10 @@ EXAMPLE = (
 
 
 class ImportForm(forms.Form):
-    school = forms.ChoiceField(label="School", help_text="The school whose log it is.")
+    school = forms.ChoiceField(label=_("School"), help_text=_("The school whose log it is."))
     file = forms.FileField(
-        label="CSV file",
+        label=_("CSV file"),
         required=False,
-        help_text=f"UTF-8 CSV, comma- or semicolon-separated, at most {MEGABYTES} MB and "
-        f"{licence_import.MOST_ROWS:,} rows, with the column names in the first row.",
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
     csv = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
@@ -330,6 +332,10 @@ class ImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.schools = {s.slug: s for s in schools}
         self.importing = importing
+        self.fields["file"].help_text = gettext(
+            "UTF-8 CSV, comma- or semicolon-separated, at most %(megabytes)s MB and %(rows)s "
+            "rows, with the column names in the first row."
+        ) % {"megabytes": MEGABYTES, "rows": f"{licence_import.MOST_ROWS:,}"}
         school = self.fields["school"]
         assert isinstance(school, forms.ChoiceField)
         school.choices = [(s.slug, s.name) for s in schools]
@@ -347,18 +353,24 @@ class ImportForm(forms.Form):
         if self.importing:
             return ""
         if upload is None:
-            raise ValidationError("Choose the CSV file to import.")
+            raise ValidationError(gettext("Choose the CSV file to import."))
         if upload.size is not None and upload.size > licence_import.MOST_BYTES:
             raise ValidationError(
-                f"The file is {upload.size / (1024 * 1024):.1f} MB; at most {MEGABYTES} MB "
-                "can be imported at once. Split it into smaller files."
+                gettext(
+                    "The file is %(size)s MB; at most %(most)s MB can be imported at once. "
+                    "Split it into smaller files."
+                )
+                % {"size": f"{upload.size / (1024 * 1024):.1f}", "most": MEGABYTES}
             )
         try:
             return str(upload.read().decode("utf-8"))
         except UnicodeDecodeError as error:
             raise ValidationError(
-                f"The file is not UTF-8 text (byte {error.start + 1} cannot be read). Save it "
-                "from your spreadsheet as “CSV UTF-8” and try again."
+                gettext(
+                    "The file is not UTF-8 text (byte %(byte)s cannot be read). Save it from "
+                    "your spreadsheet as “CSV UTF-8” and try again."
+                )
+                % {"byte": error.start + 1}
             ) from None
 
     def text(self) -> str:
@@ -397,7 +409,13 @@ def import_licences(request: HttpRequest) -> HttpResponse:
             preview = licence_import.parse(school, text)
             return _import_page(request, form, preview, text, status=400)
         messages.success(
-            request, f"Added {added} licence{'s' if added != 1 else ''} and updated {updated}."
+            request,
+            ngettext(
+                "Added %(added)s licence and updated %(updated)s.",
+                "Added %(added)s licences and updated %(updated)s.",
+                added,
+            )
+            % {"added": added, "updated": updated},
         )
         return redirect(reverse("releases:licences"))
     return _import_page(request, form, licence_import.parse(school, text), text)

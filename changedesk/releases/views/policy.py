@@ -20,6 +20,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -69,7 +70,7 @@ def _here(school: School) -> str:
 def policy_page(request: HttpRequest) -> HttpResponse:
     school = _school(request)
     if school is None:
-        return _choose(request, "Release policy")
+        return _choose(request, gettext("Release policy"))
     return _page(request, school)
 
 
@@ -120,7 +121,7 @@ def _page(
 def policy_edit(request: HttpRequest) -> HttpResponse:
     school = _school(request)
     if school is None:
-        return _choose(request, "Write the release policy")
+        return _choose(request, gettext("Write the release policy"))
     user = require(request, school, may_manage, WHO)
     base = services.draft_of(school) or services.current(school)
     form = PolicyForm(
@@ -161,7 +162,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
         "releases/policy/edit.html",
         context,
         save=save,
-        done="The draft is saved. Publish it when it is ready.",
+        done=gettext("The draft is saved. Publish it when it is ready."),
         success_url=_here(school),
     )
 
@@ -192,7 +193,10 @@ def policy_publish(request: HttpRequest) -> HttpResponse:
         lambda: services.publish(
             school, user, form.cleaned_data["comment"], expected=form.cleaned_data["revision"]
         ),
-        done=lambda p: f"Version {p.version} of the release policy is published.",
+        done=lambda p: (
+            gettext("Version %(number)s of the release policy is published.")
+            % {"number": p.version}
+        ),
         then=_here(school),
         refused=refused,
     )
@@ -205,7 +209,7 @@ def policy_discard(request: HttpRequest) -> HttpResponse:
     return act(
         request,
         lambda: services.discard_draft(school, user),
-        done="The draft is discarded.",
+        done=gettext("The draft is discarded."),
         then=_here(school),
         refused=forbid,
     )
@@ -215,7 +219,7 @@ def policy_discard(request: HttpRequest) -> HttpResponse:
 def policy_print(request: HttpRequest) -> HttpResponse:
     school = _school(request)
     if school is None:
-        return _choose(request, "Print the release policy")
+        return _choose(request, gettext("Print the release policy"))
     policy = services.current(school)
     return render(
         request,
@@ -228,7 +232,7 @@ def policy_print(request: HttpRequest) -> HttpResponse:
 def policy_version(request: HttpRequest, version: int) -> HttpResponse:
     school = _school(request)
     if school is None:
-        return _choose(request, f"Release policy, version {version}")
+        return _choose(request, gettext("Release policy, version %(number)s") % {"number": version})
     if version > MOST_VERSION_NUMBER:
         raise Http404("No such version.")
     user = current_user(request)

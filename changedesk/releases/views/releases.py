@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts_permissions
@@ -79,21 +81,21 @@ LIST_COLUMNS = (
 
 
 AREAS = (
-    ("releases:policy", "Release policy"),
-    ("releases:library", "Definitive software library"),
-    ("releases:checkouts", "Pieces out (in/out book)"),
-    ("releases:builds", "Build procedures"),
-    ("releases:undocumented", "Services with no build procedure"),
-    ("releases:installations", "Installations"),
-    ("releases:licences", "Software licence log"),
-    ("releases:list", "All releases"),
-    ("releases:requests", "Install requests"),
-    ("releases:measurements", "Release figures"),
+    ("releases:policy", _("Release policy")),
+    ("releases:library", _("Definitive software library")),
+    ("releases:checkouts", _("Pieces out (in/out book)")),
+    ("releases:builds", _("Build procedures")),
+    ("releases:undocumented", _("Services with no build procedure")),
+    ("releases:installations", _("Installations")),
+    ("releases:licences", _("Software licence log")),
+    ("releases:list", _("All releases")),
+    ("releases:requests", _("Install requests")),
+    ("releases:measurements", _("Release figures")),
 )
 
 
 def _links() -> list[tuple[str, str]]:
-    return [(reverse(name), label) for name, label in AREAS]
+    return [(reverse(name), str(label)) for name, label in AREAS]
 
 
 @require_GET
@@ -192,7 +194,7 @@ def release_create(request: HttpRequest) -> HttpResponse:
             "releases/releases/form.html",
             {"school": school, "release": None},
             save=lambda: services.create_release(school, user, form.values()),
-            done="The release is defined.",
+            done=gettext("The release is defined."),
         )
 
 
@@ -208,7 +210,7 @@ def release_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "releases/releases/form.html",
             {"school": release.school, "release": release},
             save=lambda: services.update_release(release.pk, user, form.values()),
-            done="The release is saved.",
+            done=gettext("The release is saved."),
         )
 
 
@@ -298,9 +300,10 @@ def release_act(request: HttpRequest, pk: int) -> HttpResponse:
             release.pk, data["action"], user, {"reason": data["reason"]}, comment=data["comment"]
         ),
         done=lambda r: (
-            f"The release is now in its {r.get_state_display().lower()} step."
+            gettext("The release is now in its %(step)s step.")
+            % {"step": r.get_state_display().lower()}
             if r.is_open
-            else f"The release is {r.get_state_display().lower()}."
+            else gettext("The release is %(state)s.") % {"state": r.get_state_display().lower()}
         ),
         then=release.get_absolute_url(),
         refused=forbid,
@@ -329,11 +332,15 @@ def _holdings(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         ("change", True): services.add_change,
         ("change", False): services.remove_change,
     }[(kind, adding)]
-    noun = "build" if kind == "build" else "RFC"
     return act(
         request,
         lambda: run(release.pk, user, chosen.pk),
-        done=f"The {noun} is {'added' if adding else 'taken out'}.",
+        done={
+            ("build", True): gettext("The build is added."),
+            ("build", False): gettext("The build is taken out."),
+            ("change", True): gettext("The RFC is added."),
+            ("change", False): gettext("The RFC is taken out."),
+        }[(kind, adding)],
         then=release.get_absolute_url(),
         refused=forbid,
     )
@@ -364,10 +371,17 @@ def figures(request: HttpRequest) -> HttpResponse:
         try:
             day = date.fromisoformat(given)
         except ValueError:
-            date_error = "Give a date as YYYY-MM-DD."
+            date_error = gettext("Give a date as YYYY-MM-DD.")
         else:
             if not measurements.sane_day(day):
-                day, date_error = None, measurements.DAYS_TEXT
+                day, date_error = (
+                    None,
+                    gettext("Give a date from %(first)s to %(last)s.")
+                    % {
+                        "first": measurements.EARLIEST.isoformat(),
+                        "last": measurements.LATEST.isoformat(),
+                    },
+                )
     # A school at a time for a trust's people (four queries a school).
     shown: list[School] = [chosen] if chosen else schools[:FIGURE_SCHOOLS]
     tables = []
@@ -382,7 +396,7 @@ def figures(request: HttpRequest) -> HttpResponse:
         {
             "tables": tables,
             "kind": kind,
-            "names": [(n, measurements.LABELS[n]) for n in measurements.NAMES],
+            "names": [(n, gettext(measurements.LABELS[n])) for n in measurements.NAMES],
             "schools": schools,
             "school": chosen,
             "more": len(schools) > len(shown),

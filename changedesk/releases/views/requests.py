@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts_permissions
@@ -95,7 +96,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
         "releases/requests/form.html",
         {"school": school},
         save=lambda: services.request_install(school, user, form.values()),
-        done="Your request is sent to the school's installers.",
+        done=gettext("Your request is sent to the school's installers."),
     )
 
 
@@ -158,9 +159,9 @@ def request_act(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         run,
         done={
-            "accept": "You have taken it on.",
-            "decline": "Declined: the requester is told.",
-            "done": "Marked installed: the requester is told.",
+            "accept": gettext("You have taken it on."),
+            "decline": gettext("Declined: the requester is told."),
+            "done": gettext("Marked installed: the requester is told."),
         }[step],
         then=found.get_absolute_url(),
         refused=refused,

@@ -2,11 +2,14 @@
 freezes (`reports.figures.report`).
 
     GET /api/v1/reports/?school=<slug>|all&period=week|month&start=YYYY-MM-DD
+    GET /api/v1/reports/?trust=<slug>&period=week|month&start=YYYY-MM-DD
 
 The query is read as the page reads it (`reports.filters.ask`): `school` may be left out
 when the caller reads one school's reports only; `all` gives the schools whose reports they
 read together (`report_many`: counts summed, medians over all; its `school` has a null id
-and `schools` names them). Bad input is a 400 with the field's error; a school not theirs a
+and `schools` names them). `trust` gives a trust's schools together (its `trust` names it),
+for the trust's people and operators: a member of one of its schools without a trust role
+403, anyone else 404. Bad input is a 400 with the field's error; a school not theirs a
 404; a school whose reports their roles do not read a 403.
 """
 
@@ -39,6 +42,12 @@ class ReportQuerySerializer(serializers.Serializer[dict[str, Any]]):
         help_text="A school's slug, or `all` for your schools together. Needed unless you "
         "read one school's reports only.",
     )
+    trust = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="A trust's slug, instead of `school`: the trust's schools together (for "
+        "its administrators, technicians and peer reviewers).",
+    )
     period = serializers.ChoiceField(
         choices=figures.PERIODS,
         required=False,
@@ -51,7 +60,7 @@ class ReportQuerySerializer(serializers.Serializer[dict[str, Any]]):
     )
 
 
-QUERY = ("school", "period", "start")
+QUERY = ("school", "trust", "period", "start")
 EXAMPLE = {
     "school": {"id": 1, "slug": "greenfield", "name": "Greenfield Primary"},
     "period": "month",

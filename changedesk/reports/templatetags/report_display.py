@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from changedesk.reports.charts import trend_svg, trend_text
+from changedesk.reports.shown import english_lang, figure_label, figure_note, group_label
 
 register = template.Library()
 
@@ -38,6 +39,31 @@ def figure_link(report: dict[str, Any], key: str) -> str:
     return f"{reverse('reports:figure')}?{urlencode(query)}"
 
 
+@register.filter(name="figure_label")
+def figure_label_filter(figure: dict[str, Any]) -> str:
+    """A figure's label (live or frozen) in the reader's language."""
+    return figure_label(figure)
+
+
+@register.filter(name="group_label")
+def group_label_filter(group: dict[str, Any]) -> str:
+    """A group's label (live or frozen) in the reader's language."""
+    return group_label(group)
+
+
+@register.filter(name="figure_note")
+def figure_note_filter(note: str) -> str:
+    """A figure's note in the reader's language."""
+    return figure_note(note or "")
+
+
+@register.simple_tag
+def english_text_lang() -> str:
+    """`lang` for text only written in English (a service's message shown on a page): "en-GB"
+    on a page that is not English, else ""."""
+    return english_lang()
+
+
 @register.simple_tag
 def report_display(report: dict[str, Any], charts: bool = True) -> list[dict[str, Any]]:
     trend = report.get("trend") or {}
@@ -46,15 +72,18 @@ def report_display(report: dict[str, Any], charts: bool = True) -> list[dict[str
         figures = []
         for figure in group["figures"]:
             points = trend.get(figure["key"]) or []
+            label = figure_label(figure)
             shown = {
                 **figure,
+                "label": label,
+                "note": figure_note(figure.get("note", "")),
                 "shown": shown_value(figure["value"], figure["unit"]),
                 "count": len(figure.get("ids") or []),
                 "periods": len(points),
                 "link": figure_link(report, figure["key"]) if figure.get("ids") else "",
-                "text": trend_text(figure["label"], points) if points else "",
-                "svg": mark_safe(trend_svg(figure["label"], points)) if charts and points else "",  # noqa: S308 (our own SVG, made from numbers and our labels)
+                "text": trend_text(label, points) if points else "",
+                "svg": mark_safe(trend_svg(label, points)) if charts and points else "",  # noqa: S308 (our own SVG, made from numbers and our labels)
             }
             figures.append(shown)
-        groups.append({"key": group["key"], "label": group["label"], "figures": figures})
+        groups.append({"key": group["key"], "label": group_label(group), "figures": figures})
     return groups

@@ -229,14 +229,14 @@ def test_a_pass_with_everything_frozen_costs_a_fixed_few_queries(
 
 
 def test_a_failing_school_is_logged_and_the_others_are_frozen(school, other_school, monkeypatch):
-    real = figures.report
+    real = figures.report_and_samples
 
     def report(one, period, start):
         if one.pk == school.pk:
             raise RuntimeError("boom")
         return real(one, period, start)
 
-    monkeypatch.setattr(figures, "report", report)
+    monkeypatch.setattr(figures, "report_and_samples", report)
     archive.freeze_due(utc(2026, 12, 2, 9))
     assert list(Snapshot.objects.values_list("school__slug", flat=True)) == ["hillside"]
 

@@ -28,6 +28,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import permissions
@@ -44,6 +46,7 @@ from changedesk.reports import archive, pdf
 from changedesk.reports.charts import trend_svg, trend_text
 from changedesk.reports.models import Decision, Period, Snapshot
 from changedesk.reports.permissions import may_decide, may_read
+from changedesk.reports.shown import figure_label, group_label
 
 PAGE_SIZE = 25
 READERS = "the approvers and the school administrator"
@@ -51,17 +54,17 @@ READERS = "the approvers and the school administrator"
 
 class DecisionForm(forms.Form):
     text = forms.CharField(
-        label="What was decided",
+        label=_("What was decided"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=archive.MOST_TEXT,
     )
     decided_by = forms.CharField(
-        label="Decided by",
+        label=_("Decided by"),
         max_length=archive.MOST_DECIDED_BY,
-        help_text="A person, or a meeting such as the change advisory committee.",
+        help_text=_("A person, or a meeting such as the change advisory committee."),
     )
     decided_on = forms.DateField(
-        label="Decided on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Decided on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
 
@@ -136,13 +139,14 @@ def _charts(snapshot: Snapshot) -> list[dict[str, Any]]:
         for figure in group.get("figures") or []:
             points = trend.get(figure.get("key"))
             if points:
+                label = figure_label(figure)
                 charts.append(
                     {
                         "key": figure["key"],
-                        "label": figure.get("label", ""),
-                        "group": group.get("label", ""),
-                        "svg": trend_svg(figure.get("label", ""), points),
-                        "text": trend_text(figure.get("label", ""), points),
+                        "label": label,
+                        "group": group_label(group),
+                        "svg": trend_svg(label, points),
+                        "text": trend_text(label, points),
                     }
                 )
     return charts
@@ -218,7 +222,7 @@ def snapshot_page(request: HttpRequest, pk: int) -> HttpResponse:
             form.cleaned_data["decided_by"],
             form.cleaned_data["decided_on"],
         ),
-        done="The decision is recorded.",
+        done=gettext("The decision is recorded."),
         success_url=here,
     )
 

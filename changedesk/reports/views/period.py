@@ -9,7 +9,8 @@
     /reports/settings/        reports:settings      how often the school reports (its
                                                     administrator)
 
-The query (`?school=&period=&start=`) is read by `reports.filters.ask`, as the API reads it.
+The query (`?school=&period=&start=`, or `?trust=` for a trust's schools together) is read by
+`reports.filters.ask`, as the API reads it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from changedesk.accounts import permissions as accounts_permissions
@@ -36,6 +39,7 @@ from changedesk.reports import figures, services
 from changedesk.reports.filters import Asked, BadQuery, MustChoose, ask
 from changedesk.reports.forms import FrequencyForm
 from changedesk.reports.permissions import may_set_frequency
+from changedesk.reports.shown import figure_label, figure_note
 
 PAGE_SIZE = 50
 
@@ -53,10 +57,13 @@ def _asked(request: HttpRequest) -> Asked | HttpResponse:
 
 def _context(request: HttpRequest, asked: Asked, report: dict[str, Any]) -> dict[str, Any]:
     user = current_user(request)
-    name = asked.school.name if asked.school else "All my schools"
+    name = asked.school.name if asked.school else gettext("All my schools")
+    if asked.trust is not None:
+        name = asked.trust.name
     return {
         "report": report,
         "school": asked.school,
+        "trust": asked.trust,
         "schools": [s for s in accounts_permissions.schools(user) if _reads(user, s)],
         "period": asked.period,
         "start": asked.start,
@@ -64,7 +71,7 @@ def _context(request: HttpRequest, asked: Asked, report: dict[str, Any]) -> dict
         "previous": figures.previous_start(asked.period, asked.start),
         "next": asked.end,
         "title": f"{name}, {_period_name(asked)}",
-        "query": urlencode({"school": asked.slug, "period": asked.period}),
+        "query": urlencode(asked.params),
         "frequency": figures.frequency_of(asked.school) if asked.school else "",
         "may_set": bool(asked.school and may_set_frequency(user, asked.school)),
         "in_progress": asked.start <= _today(asked) < asked.end,
@@ -73,6 +80,8 @@ def _context(request: HttpRequest, asked: Asked, report: dict[str, Any]) -> dict
 
 def _today(asked: Asked) -> date:
     """Today in the school's days (across schools: the server's)."""
+    if asked.trust is not None:
+        return today_in(asked.schools[0])  # a trust's schools keep one time zone
     return today_in(asked.school) if asked.school else timezone.localdate()
 
 
@@ -84,8 +93,8 @@ def _reads(user: Any, school: Any) -> bool:
 
 def _period_name(asked: Asked) -> str:
     if asked.period == "week":
-        return f"week from {asked.start.day} {asked.start:%B %Y}"
-    return f"{asked.start:%B %Y}"
+        return gettext("week from %(day)s") % {"day": date_format(asked.start, "j F Y")}
+    return date_format(asked.start, "F Y")
 
 
 @require_GET
@@ -125,7 +134,11 @@ def figure(request: HttpRequest) -> HttpResponse:
         "reports/figure.html",
         {
             **_context(request, asked, report),
-            "figure": found,
+            "figure": {
+                **found,
+                "label": figure_label(found),
+                "note": figure_note(found.get("note", "")),
+            },
             "page_obj": page,
             "count": len(found["ids"]),
         },
@@ -153,7 +166,14 @@ def settings(request: HttpRequest) -> HttpResponse:
         "reports/settings.html",
         {"school": school},
         save=lambda: services.set_frequency(school, user, form.cleaned_data["frequency"]),
-        done=lambda saved: f"{school.name} now reports every {saved.frequency}.",
+        done=lambda saved: (
+            (
+                gettext("%(school)s now reports every week.")
+                if saved.frequency == "week"
+                else gettext("%(school)s now reports every month.")
+            )
+            % {"school": school.name}
+        ),
         success_url=f"{reverse('reports:period')}?school={school.slug}",
     )
 

@@ -19,25 +19,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from html import escape
 
 from django import template
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from changedesk.changes.choices import State
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.schedule.calendar import EN_DASH
+from changedesk.schedule.calendar import EN_DASH, day_abbr, month_abbr
 from changedesk.schedule.conflicts import Conflict
 from changedesk.schedule.models import CalendarPeriod, PeriodKind
 from changedesk.schedule.queries import APPROVED_STATES, DayCell, Entry
 
 register = template.Library()
 
-EMERGENCY = ' · <span class="badge emergency">Emergency</span>'
+
+def _emergency() -> str:
+    """The emergency badge after an RFC's status, in the active language."""
+    label = escape(gettext("Emergency"))
+    return f' · <span class="badge emergency">{label}</span>'
+
+
 KIND_LABELS = dict(PeriodKind.choices)
 STATE_LABELS = dict(State.choices)
 
@@ -67,23 +74,27 @@ def entry_html(
         classes += " is-emergency"
     if continuing:
         classes += " is-continuing"
-    when = "continues" if continuing else f"{entry.planned_start.astimezone(tz):%H:%M}"
-    status = "Approved" if approved else "Not yet approved"
+    when = (
+        escape(gettext("continues"))
+        if continuing
+        else f"{entry.planned_start.astimezone(tz):%H:%M}"
+    )
+    status = escape(gettext("Approved") if approved else gettext("Not yet approved"))
     school = f" · {escape(school_name)}" if school_name is not None else ""
     return (
         f'<li class="{classes}"><a href="{detail.format(entry.id)}">'
         f'<span class="entry-time">{when}</span> <span class="ref">{entry.reference}</span> '
         f'{escape(entry.title)}</a><span class="entry-status">{status}'
-        f"{EMERGENCY if entry.is_emergency else ''}{school}</span></li>"
+        f"{_emergency() if entry.is_emergency else ''}{school}</span></li>"
     )
 
 
 def period_label(period: CalendarPeriod) -> str:
     """ "Holiday: Easter holiday", "Hard freeze: Census day", as plain text."""
     if period.kind == PeriodKind.FREEZE:
-        kind = "Hard freeze" if period.is_hard else "Freeze"
+        kind = gettext("Hard freeze") if period.is_hard else gettext("Freeze")
     else:
-        kind = KIND_LABELS.get(period.kind, period.kind)
+        kind = str(KIND_LABELS.get(period.kind, period.kind))
     return f"{kind}: {period.name}"
 
 
@@ -138,8 +149,11 @@ class DayRenderer:
         more = ""
         if cell.more:
             more = (
-                f'<a class="more" href="{href}">{localize(cell.more)} more'
-                f'<span class="visually-hidden"> on {cell.day_month}</span></a>'
+                f'<a class="more" href="{href}">'
+                + escape(gettext("%(count)s more") % {"count": localize(cell.more)})
+                + '<span class="visually-hidden"> '
+                + escape(gettext("on %(day)s") % {"day": cell.day_month})
+                + "</span></a>"
             )
         return (
             f'\n      <td class="day{cell.flags}"{current}>\n'
@@ -156,15 +170,21 @@ class DayRenderer:
         """A day of the week: an item of its list, with the whitespace the template
         around it expects."""
         current = ' aria-current="date"' if cell.is_today else ""
-        today = ' <span class="muted">(today)</span>' if cell.is_today else ""
+        today = ""
+        if cell.is_today:
+            today = ' <span class="muted">' + escape(gettext("(today)")) + "</span>"
         entries = self._entry_list(cell, "    ")
         if not entries and not cell.more:
-            entries = '<p class="empty">No changes.</p>'
+            entries = '<p class="empty">' + escape(gettext("No changes.")) + "</p>"
         more = ""
         if cell.more:
             more = (
-                f'<p><a class="more" href="{self._href(cell)}">{localize(cell.more)} more '
-                f"on {cell.day_month}</a></p>"
+                f'<p><a class="more" href="{self._href(cell)}">'
+                + escape(
+                    gettext("%(count)s more on %(day)s")
+                    % {"count": localize(cell.more), "day": cell.day_month}
+                )
+                + "</a></p>"
             )
         return (
             f'\n  <li class="week-day{cell.flags}"{current}>\n'
@@ -222,35 +242,78 @@ def agenda_periods_html(
 ) -> SafeString:
     """The calendar periods over the agenda's days, with their times (and schools)."""
     items = []
+    words = None
     for period in periods:
+        words = words or AgendaWords.now()
         school = f", {period.school.name}" if show_school else ""
-        items.append(
-            period_html(period, f" ({local_span(period.starts_at, period.ends_at, tz)}){school}")
-        )
+        span = local_span(period.starts_at, period.ends_at, tz, words)
+        items.append(period_html(period, f" ({span}){school}"))
     return periods_html(items)
 
 
-def local_time(moment: datetime, tz: tzinfo) -> str:
+@dataclass(frozen=True)
+class AgendaWords:
+    """The words every row of the agenda repeats, in the active language, escaped: looked
+    up once a page (`now`) rather than a dozen times a row (a translated message costs
+    microseconds to look up, and the agenda has fifty rows)."""
+
+    days: tuple[str, ...]
+    months: tuple[str, ...]  # [0] is unused: months count from 1
+    states: dict[str, str]
+    emergency: str
+    approved: str
+    not_yet_approved: str
+    school: str
+    when: str
+    change: str
+    state: str
+    conflicts: str
+    blocks: str
+    none: str
+
+    @classmethod
+    def now(cls) -> AgendaWords:
+        return cls(
+            days=tuple(day_abbr(d) for d in range(7)),
+            months=("", *(month_abbr(date(2000, m, 1)) for m in range(1, 13))),
+            states={key: escape(gettext(label)) for key, label in STATE_LABELS.items()},
+            emergency=escape(gettext("Emergency")),
+            approved=escape(gettext("Approved")),
+            not_yet_approved=escape(gettext("Not yet approved")),
+            school=escape(gettext("School")),
+            when=escape(gettext("When")),
+            change=escape(gettext("Change")),
+            state=escape(gettext("State")),
+            conflicts=escape(gettext("Conflicts")),
+            blocks=escape(gettext("Blocks approval:")),
+            none=escape(gettext("None")),
+        )
+
+
+def local_time(moment: datetime, tz: tzinfo, words: AgendaWords | None = None) -> str:
     """ "Mon 1 Dec 18:00", as the templates' `date:"D j M H:i"` writes it."""
     local = moment.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    if words is None:
+        return f"{day_abbr(local.weekday())} {local.day} {month_abbr(local)} {local:%H:%M}"
+    return f"{words.days[local.weekday()]} {local.day} {words.months[local.month]} {local:%H:%M}"
 
 
-def local_span(start: datetime, end: datetime, tz: tzinfo) -> str:
+def local_span(start: datetime, end: datetime, tz: tzinfo, words: AgendaWords | None = None) -> str:
     """From `start` to `end` in `tz`, as the agenda writes it (`local_time`, a dash, ...)."""
-    return f"{local_time(start, tz)} {EN_DASH} {local_time(end, tz)}"
+    return f"{local_time(start, tz, words)} {EN_DASH} {local_time(end, tz, words)}"
 
 
-def conflicts_html(conflicts: Iterable[Conflict]) -> str:
+def conflicts_html(conflicts: Iterable[Conflict], words: AgendaWords | None = None) -> str:
     """An agenda row's conflicts as a list, the ones that block approval said so; or None."""
+    words = words or AgendaWords.now()
     items = [
-        f'<li class="conflict is-hard"><strong>Blocks approval:</strong> {escape(c.message)}</li>'
+        f'<li class="conflict is-hard"><strong>{words.blocks}</strong> {escape(c.message)}</li>'
         if c.hard
         else f'<li class="conflict">{escape(c.message)}</li>'
         for c in conflicts
     ]
     if not items:
-        return '<span class="muted">None</span>'
+        return f'<span class="muted">{words.none}</span>'
     return f'<ul class="conflict-list">{"".join(items)}</ul>'
 
 
@@ -261,32 +324,39 @@ def agenda_row_html(
     detail: str,
     tz: tzinfo,
     school_name: str | None,
+    words: AgendaWords | None = None,
 ) -> SafeString:
     """An RFC as a row of the agenda: when, which, its state, its school (when given) and
-    its conflicts, with the whitespace the template around it expects."""
+    its conflicts, with the whitespace the template around it expects; `words`: the
+    page's (`AgendaWords.now()`), looked up here when not given."""
     assert change.planned_start is not None and change.planned_end is not None
+    words = words or AgendaWords.now()
     approved = change.state in APPROVED_STATES
     css = "is-approved" if approved else "is-pending"
     emergency = ""
     if change.is_emergency:
         css += " is-emergency"
-        emergency = ' <span class="badge emergency">Emergency</span>'
-    status = "Approved" if approved else "Not yet approved"
+        emergency = f' <span class="badge emergency">{words.emergency}</span>'
+    status = words.approved if approved else words.not_yet_approved
     state = escape(change.state)
     school = (
-        f'<td data-label="School">{escape(school_name)}</td>' if school_name is not None else ""
+        f'<td data-label="{words.school}">{escape(school_name)}</td>'
+        if school_name is not None
+        else ""
     )
+    state_label = words.states.get(change.state) or escape(change.state)
+    span = local_span(change.planned_start, change.planned_end, tz, words)
     return mark_safe(  # noqa: S308 - every value below is escaped
         f'\n    <tr class="{css}">\n'
-        f'      <td data-label="When">{local_span(change.planned_start, change.planned_end, tz)}'
+        f'      <td data-label="{words.when}">{span}'
         "</td>\n"
-        f'      <td data-label="Change"><a href="{detail.format(change.pk)}">'
+        f'      <td data-label="{words.change}"><a href="{detail.format(change.pk)}">'
         f'<span class="ref">{change.reference}</span> {escape(change.title)}</a></td>\n'
-        f'      <td data-label="State"><span class="state state-{state}">'
-        f"{escape(STATE_LABELS.get(change.state, change.state))}</span>{emergency} "
+        f'      <td data-label="{words.state}"><span class="state state-{state}">'
+        f"{state_label}</span>{emergency} "
         f'<span class="entry-status">{status}</span></td>\n'
         f"      {school}\n"
-        f'      <td data-label="Conflicts">{conflicts_html(conflicts)}</td>\n'
+        f'      <td data-label="{words.conflicts}">{conflicts_html(conflicts, words)}</td>\n'
         "    </tr>\n    "
     )
 

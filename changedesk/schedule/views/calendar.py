@@ -18,13 +18,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, User
 from changedesk.lib.views import act, forbid, form_page
 from changedesk.schedule import services
-from changedesk.schedule.calendar import DAY_FULL_NAMES, describe_window
+from changedesk.schedule.calendar import day_name, describe_window
 from changedesk.schedule.filters import CalendarPeriodFilterSet
 from changedesk.schedule.forms import (
     IcsUploadForm,
@@ -64,7 +65,8 @@ def _admin_place(request: HttpRequest, slug: str) -> Place:
     place = _place(request, slug)
     if not place.is_admin:
         raise PermissionDenied(
-            f"Only a school administrator of {place.school.name} may change its calendar."
+            gettext("Only a school administrator of %(school)s may change its calendar.")
+            % {"school": place.school.name}
         )
     return place
 
@@ -92,7 +94,7 @@ def calendar_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 "school": school,
                 "is_admin": place.is_admin,
                 "calendar": calendar,
-                "school_days": ", ".join(DAY_FULL_NAMES[int(d)] for d in calendar.school_days),
+                "school_days": ", ".join(day_name(int(d)) for d in calendar.school_days),
                 "windows": [(w, describe_window(w)) for w in windows],
                 "periods": _periods(school, show_all)[:PERIODS_SHOWN],
                 "show_all": show_all,
@@ -144,9 +146,9 @@ def teaching_day_edit(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         place,
         form,
-        "The teaching day and school days",
+        gettext("The teaching day and school days"),
         save=lambda: services.save_teaching_day(place.school, place.user, form.values()),
-        done="The teaching day is saved.",
+        done=gettext("The teaching day is saved."),
     )
 
 
@@ -159,9 +161,9 @@ def period_create(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         place,
         form,
-        "Add a period",
+        gettext("Add a period"),
         save=lambda: services.create_period(place.school, place.user, form.values()),
-        done=lambda period: f"“{period.name}” is added to the calendar.",
+        done=lambda period: gettext("“%(name)s” is added to the calendar.") % {"name": period.name},
         template="schedule/period_form.html",
     )
 
@@ -178,9 +180,9 @@ def period_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         request,
         place,
         form,
-        f"Edit “{period.name}”",
+        gettext("Edit “%(name)s”") % {"name": period.name},
         save=lambda: services.update_period(period.pk, place.user, form.values()),
-        done=lambda saved: f"“{saved.name}” is saved.",
+        done=lambda saved: gettext("“%(name)s” is saved.") % {"name": saved.name},
         delete_url=reverse("schedule:period_delete", args=[slug, pk]),
         template="schedule/period_form.html",
     )
@@ -195,9 +197,9 @@ def period_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _delete_page(
         request,
         place,
-        f"the {period.get_kind_display().lower()} “{period}”",
+        _the_period(period.get_kind_display(), str(period)),
         run=lambda: services.delete_period(period.pk, place.user),
-        done=f"“{period.name}” is removed from the calendar.",
+        done=gettext("“%(name)s” is removed from the calendar.") % {"name": period.name},
     )
 
 
@@ -212,9 +214,11 @@ def window_create(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         place,
         form,
-        "Add a maintenance window",
+        gettext("Add a maintenance window"),
         save=lambda: services.create_window(place.school, place.user, form.values()),
-        done=lambda added: f"The maintenance window “{added.name}” is added.",
+        done=lambda added: (
+            gettext("The maintenance window “%(name)s” is added.") % {"name": added.name}
+        ),
     )
 
 
@@ -222,7 +226,7 @@ def window_create(request: HttpRequest, slug: str) -> HttpResponse:
 def window_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     place = _admin_place(request, slug)
     window = get_object_or_404(MaintenanceWindow, pk=pk, school=place.school)
-    title = f"Edit the maintenance window “{window.name}”"
+    title = gettext("Edit the maintenance window “%(name)s”") % {"name": window.name}
     form = MaintenanceWindowForm(request.POST or None, instance=window)
     return _calendar_form(
         request,
@@ -230,7 +234,9 @@ def window_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         form,
         title,
         save=lambda: services.update_window(window.pk, place.user, form.values()),
-        done=lambda saved: f"The maintenance window “{saved.name}” is saved.",
+        done=lambda saved: (
+            gettext("The maintenance window “%(name)s” is saved.") % {"name": saved.name}
+        ),
         delete_url=reverse("schedule:window_delete", args=[slug, pk]),
     )
 
@@ -242,10 +248,15 @@ def window_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _delete_page(
         request,
         place,
-        f"the maintenance window “{window.name}”",
+        gettext("the maintenance window “%(name)s”") % {"name": window.name},
         run=lambda: services.delete_window(window.pk, place.user),
-        done=f"The maintenance window “{window.name}” is removed.",
+        done=gettext("The maintenance window “%(name)s” is removed.") % {"name": window.name},
     )
+
+
+def _the_period(kind: str, name: str) -> str:
+    """ "the holiday “Easter”": what a page asks to remove."""
+    return gettext("the %(kind)s “%(name)s”") % {"kind": str(kind).lower(), "name": name}
 
 
 def _delete_page(
@@ -307,7 +318,8 @@ def _ics_refused(request: HttpRequest, place: Place, reason: str) -> HttpRespons
     form = IcsUploadForm()
     form.full_clean()  # an unbound form: no errors, and none of its fields read
     form.cleaned_data = {}
-    form.add_error(None, f"{reason} Nothing was imported: choose the file again.")
+    again = gettext("%(reason)s Nothing was imported: choose the file again.")
+    form.add_error(None, again % {"reason": reason})
     with timezone.override(place.school.zone):
         context = {"school": place.school, "form": form}
         return render(request, "schedule/import.html", context, status=400)
@@ -319,20 +331,28 @@ def _ics_confirm(request: HttpRequest, place: Place) -> HttpResponse:
     try:
         payload = signing.loads(request.POST["payload"], salt=ICS_SALT, max_age=ICS_MAX_AGE)
     except signing.SignatureExpired:
-        return _ics_refused(request, place, "That preview is more than an hour old.")
+        return _ics_refused(request, place, gettext("That preview is more than an hour old."))
     except signing.BadSignature:
-        return _ics_refused(request, place, "That preview could not be read.")
+        return _ics_refused(request, place, gettext("That preview could not be read."))
     if isinstance(payload, dict) and payload.get("school") != place.school.pk:
         raise PermissionDenied("That preview is of another school's calendar.")
     if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
-        return _ics_refused(request, place, "That preview could not be read.")
+        return _ics_refused(request, place, gettext("That preview could not be read."))
     return act(
         request,
         lambda: services.import_calendar(place.school, place.user, payload["rows"]),
         done=lambda result: (
-            f"Imported: {result.created} new, {result.updated} updated, "
-            f"{result.deleted} removed, {result.unchanged} unchanged, "
-            f"{result.skipped} not imported."
+            gettext(
+                "Imported: %(created)s new, %(updated)s updated, %(deleted)s removed, "
+                "%(unchanged)s unchanged, %(skipped)s not imported."
+            )
+            % {
+                "created": result.created,
+                "updated": result.updated,
+                "deleted": result.deleted,
+                "unchanged": result.unchanged,
+                "skipped": result.skipped,
+            }
         ),
         then=again,
         done_then=lambda _: place.calendar_url,

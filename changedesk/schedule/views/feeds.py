@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from changedesk.accounts.models import School, User
@@ -70,7 +71,7 @@ def feed_create(request: HttpRequest) -> HttpResponse:
     form = FeedTokenForm(request.POST)
     listing = reverse("schedule:feed_list")
     if not form.is_valid():
-        messages.error(request, "That is not a feed you can have.")
+        messages.error(request, gettext("That is not a feed you can have."))
         return redirect(listing)
     slug = form.cleaned_data["school"]
     school = get_object_or_404(School.objects.for_user(user), slug=slug) if slug else None
@@ -78,7 +79,8 @@ def feed_create(request: HttpRequest) -> HttpResponse:
         request,
         lambda: services.create_feed_token(user, form.cleaned_data["kind"], school),
         done=lambda token: (
-            f"The new link to “{feed_title(token)}” is ready; any earlier one has stopped working."
+            gettext("The new link to “%(title)s” is ready; any earlier one has stopped working.")
+            % {"title": feed_title(token)}
         ),
         then=listing,
         done_then=lambda token: f"{listing}#{feed_anchor(token.school)}",
@@ -93,6 +95,6 @@ def feed_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return act(
         request,
         lambda: services.revoke_feed_token(token, user),
-        done=f"The link to “{feed_title(token)}” no longer works.",
+        done=gettext("The link to “%(title)s” no longer works.") % {"title": feed_title(token)},
         then="schedule:feed_list",
     )

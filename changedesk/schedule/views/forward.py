@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_GET
 
 from changedesk.accounts.current import current_user
@@ -29,10 +30,12 @@ from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib import paging
 from changedesk.schedule import planned, queries
 from changedesk.schedule.calendar import (
-    DAY_FULL_NAMES,
     CalendarData,
+    day_abbr,
+    day_name,
     describe_dates,
     load_calendars,
+    month_name,
     sane_year,
 )
 from changedesk.schedule.conflicts import find_conflicts_many
@@ -159,12 +162,12 @@ def _month_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str,
     days = _days(query, show_school=False)
     return {
         "range": queries.day_range(grid_first, grid_last, query.tz),
-        "title": f"{first:%B} {first.year}",
+        "title": f"{month_name(first)} {first.year}",
         "weeks": days.month(cells),
         "previous": query.params(date=(first - timedelta(days=1)).replace(day=1).isoformat()),
         "next": query.params(date=(last + timedelta(days=1)).isoformat()),
-        "previous_label": "Previous month",
-        "next_label": "Next month",
+        "previous_label": gettext("Previous month"),
+        "next_label": gettext("Next month"),
     }
 
 
@@ -178,12 +181,13 @@ def _week_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, 
     days = _days(query, show_school=True)
     return {
         "range": queries.day_range(first, last, query.tz),
-        "title": f"Week of {first.day} {first:%B} {first.year}",
+        "title": gettext("Week of %(day)s %(month)s %(year)s")
+        % {"day": first.day, "month": month_name(first), "year": first.year},
         "days": days.week(cells),
         "previous": query.params(date=(first - timedelta(days=7)).isoformat()),
         "next": query.params(date=(first + timedelta(days=7)).isoformat()),
-        "previous_label": "Previous week",
-        "next_label": "Next week",
+        "previous_label": gettext("Previous week"),
+        "next_label": gettext("Next week"),
     }
 
 
@@ -194,6 +198,7 @@ def _agenda_rows(
     conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS, calendars=calendars)
     detail = tags.detail_pattern()
     show_school = len(query.shown) > 1
+    words = tags.AgendaWords.now()
     return {
         change.pk: tags.agenda_row_html(
             change,
@@ -201,6 +206,7 @@ def _agenda_rows(
             detail=detail,
             tz=query.tz,
             school_name=change.school.name if show_school else None,
+            words=words,
         )
         for change in entries
     }
@@ -266,9 +272,19 @@ def _agenda_context(
         "periods": tags.agenda_periods_html(periods, query.tz, show_school=len(shown) > 1),
         "previous": query.params(date=(first - timedelta(days=AGENDA_DAYS)).isoformat()),
         "next": query.params(date=(first + timedelta(days=AGENDA_DAYS)).isoformat()),
-        "previous_label": "Earlier",
-        "next_label": "Later",
+        "previous_label": gettext("Earlier"),
+        "next_label": gettext("Later"),
     }
+
+
+def _view_label(view: str) -> str:
+    """ "Month", "Week", "Agenda": the view switch's words."""
+    labels = {
+        "month": pgettext("schedule view", "Month"),
+        "week": pgettext("schedule view", "Week"),
+        "agenda": pgettext("schedule view", "Agenda"),
+    }
+    return labels[view]
 
 
 def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
@@ -292,14 +308,14 @@ def _schedule(request: HttpRequest, printable: bool) -> HttpResponse:
         {
             "query": query,
             "printable": printable,
-            "day_names": DAY_FULL_NAMES,
+            "day_names": [(day_name(d), day_abbr(d)) for d in range(7)],
             # The item filter's choices (the printable page has no filters).
             "items": [] if printable else queries.item_choices(shown),
             # The item filter names each item's school when it offers several schools'.
             "item_schools": len(query.schools) > 1 and not query.school,
             "states": State.choices,
             "types": ChangeType.choices,
-            "views": [(v, v.capitalize(), query.params(view=v)) for v in VIEWS],
+            "views": [(v, _view_label(v), query.params(view=v)) for v in VIEWS],
             "today_params": query.params(date=today.isoformat()),
             "print_params": query.params(),
             "tz_name": str(query.tz),

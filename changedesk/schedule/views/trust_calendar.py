@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts.current import current_user, member_trust
@@ -79,9 +80,11 @@ def period_create(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         trust,
         form,
-        "Add a period for every school",
+        gettext("Add a period for every school"),
         save=lambda: trust_calendar.create_period(trust, user, form.values()),
-        done=lambda period: f"“{period.name}” is added to every school's calendar.",
+        done=lambda period: (
+            gettext("“%(name)s” is added to every school's calendar.") % {"name": period.name}
+        ),
     )
 
 
@@ -95,9 +98,11 @@ def period_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         request,
         trust,
         form,
-        f"Edit “{period.name}”",
+        gettext("Edit “%(name)s”") % {"name": period.name},
         save=lambda: trust_calendar.update_period(period.pk, user, form.values()),
-        done=lambda saved: f"“{saved.name}” is saved in every school's calendar.",
+        done=lambda saved: (
+            gettext("“%(name)s” is saved in every school's calendar.") % {"name": saved.name}
+        ),
         context={"delete_url": reverse("schedule:trust_period_delete", args=[slug, pk])},
     )
 
@@ -110,11 +115,16 @@ def period_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return act(
             request,
             lambda: trust_calendar.delete_period(period.pk, user),
-            done=f"“{period.name}” is removed from every school's calendar.",
+            done=gettext("“%(name)s” is removed from every school's calendar.")
+            % {"name": period.name},
             then=_page(trust),
         )
     return render(
         request,
         "schedule/trust_period_delete.html",
-        {"trust": trust, "thing": f"the {period.get_kind_display().lower()} “{period.name}”"},
+        {
+            "trust": trust,
+            "thing": gettext("the %(kind)s “%(name)s”")
+            % {"kind": period.get_kind_display().lower(), "name": period.name},
+        },
     )
