@@ -42,6 +42,7 @@ by the school so an index serves it: approvals by (kind, created_at), planned st
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -51,6 +52,9 @@ from django.db import transaction
 from django.db.models import Count, Min
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext, gettext_lazy, ngettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -156,6 +160,329 @@ ITEMS: tuple[tuple[str, str, str, bool], ...] = (
 KEYS = tuple(key for key, *_ in ITEMS)
 SCHOOL_KEYS = tuple(key for key, _, _, asked in ITEMS if asked)
 LABELS = {key: label for key, _, label, _ in ITEMS}
+
+# What the pages show, in the reader's language (the checklist's keys, the labels and the
+# details stored in a review and given by the API stay English: translated on display only).
+SHOWN_LABELS: dict[str, Promise] = {
+    "roles": gettext_lazy("Every change management role has a holder"),
+    "trained": gettext_lazy("Everyone taking part has confirmed their training"),
+    "understood": gettext_lazy("The people taking part understand the process"),
+    "forms": gettext_lazy("The RFC form and the materials are available"),
+    "complete": gettext_lazy("RFCs are completed in full for the changes approved"),
+    "authorised": gettext_lazy("RFCs let the approvers understand and authorise them"),
+    "communicated": gettext_lazy("Changes are told to those affected before they start"),
+    "reports_made": gettext_lazy("Reports are produced regularly"),
+    "reports_used": gettext_lazy("Reports are used to make decisions"),
+    "release_roles": gettext_lazy("Every release management role has a holder"),
+    "release_trained": gettext_lazy("Release participants have confirmed their training"),
+    "release_understood": gettext_lazy("Release participants understand the process"),
+    "library": gettext_lazy("A definitive software library exists"),
+    "builds_documented": gettext_lazy("Every service has a build procedure"),
+    "install_checklist": gettext_lazy("Every installation follows the install checklist"),
+    "install_routes": gettext_lazy("Installations arrive through the proper processes"),
+    "new_builds": gettext_lazy("New build procedures are identified when needed"),
+    "release_reports": gettext_lazy("Release reports are produced and used"),
+}
+# The fixed English of the details, links and reasons (English -> shown); those with
+# figures in them are read by `_PATTERNS`, and anything else is shown as it is, marked English.
+SHOWN_TEXTS: dict[str, Promise] = {
+    "Someone holds each role.": gettext_lazy("Someone holds each role."),
+    "No one holds a role yet.": gettext_lazy("No one holds a role yet."),
+    "No one holds a release role yet.": gettext_lazy("No one holds a release role yet."),
+    "The RFC form, a blank printable RFC, role cards and worked examples are here.": (
+        gettext_lazy(
+            "The RFC form, a blank printable RFC, role cards and worked examples are here."
+        )
+    ),
+    "No RFC was approved in the last three months.": gettext_lazy(
+        "No RFC was approved in the last three months."
+    ),
+    "No approved change started in the last three months.": gettext_lazy(
+        "No approved change started in the last three months."
+    ),
+    "No report in the last three months.": gettext_lazy("No report in the last three months."),
+    "Every catalogued service has an approved build procedure.": gettext_lazy(
+        "Every catalogued service has an approved build procedure."
+    ),
+    "No installation finished in the last three months.": gettext_lazy(
+        "No installation finished in the last three months."
+    ),
+    "The data cannot tell: the school answers this at the review.": gettext_lazy(
+        "The data cannot tell: the school answers this at the review."
+    ),
+    # Links.
+    "The roles": gettext_lazy("The roles"),
+    "Training": gettext_lazy("Training"),
+    "Materials": gettext_lazy("Materials"),
+    "Change log": gettext_lazy("Change log"),
+    "Notices": gettext_lazy("Notices"),
+    "Report archive": gettext_lazy("Report archive"),
+    "Software library": gettext_lazy("Software library"),
+    "Services with no build procedure": gettext_lazy("Services with no build procedure"),
+    "Installations": gettext_lazy("Installations"),
+    "Install requests": gettext_lazy("Install requests"),
+    # Why a row fails.
+    "has not confirmed every guide of their roles": gettext_lazy(
+        "has not confirmed every guide of their roles"
+    ),
+    "has not confirmed their guides": gettext_lazy("has not confirmed their guides"),
+    "no notice published": gettext_lazy("no notice published"),
+    "the notice came after the start": gettext_lazy("the notice came after the start"),
+    "no report": gettext_lazy("no report"),
+    "no decision recorded": gettext_lazy("no decision recorded"),
+    "no approved build procedure": gettext_lazy("no approved build procedure"),
+    "no checklist": gettext_lazy("no checklist"),
+    "no install request, RFC or release behind it": gettext_lazy(
+        "no install request, RFC or release behind it"
+    ),
+}
+SHOWN_ANSWERS: dict[str, Promise] = {
+    "yes": gettext_lazy("yes"),
+    "no": gettext_lazy("no"),
+    "partly": gettext_lazy("partly"),
+}
+
+
+# The failing rows whose label is our English (a period or a report), not a name.
+_ENGLISH_ROW = re.compile(r"^The (week|month) .+ to .+$|^The report from .+$")
+
+
+_ROLE_NAMES = {str(role.label).lower(): str(role.label) for role in Role}
+
+
+def _roles_shown(names: str) -> str:
+    return ", ".join(gettext(_ROLE_NAMES.get(n, n)).lower() for n in names.split(", "))
+
+
+def _day_shown(text: str) -> str:
+    try:
+        day = datetime.strptime(text, "%d %B %Y").date()
+    except ValueError:
+        return text
+    return date_format(day, "j F Y")
+
+
+# The details with figures in them (English pattern -> shown).
+_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(r"^No one holds this role: (.+)\.$"),
+        lambda m: gettext("No one holds this role: %(roles)s.") % {"roles": _roles_shown(m[1])},
+    ),
+    (
+        re.compile(r"^No one holds these roles: (.+)\.$"),
+        lambda m: gettext("No one holds these roles: %(roles)s.") % {"roles": _roles_shown(m[1])},
+    ),
+    (
+        re.compile(r"^(\d+) of (\d+) people taking part have confirmed\.$"),
+        lambda m: (
+            gettext("%(done)s of %(all)s people taking part have confirmed.")
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(r"^(\d+) of (\d+) release participants have confirmed\.$"),
+        lambda m: (
+            gettext("%(done)s of %(all)s release participants have confirmed.")
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(r"^Marked ready on (.+)\.$"),
+        lambda m: gettext("Marked ready on %(day)s.") % {"day": _day_shown(m[1])},
+    ),
+    (
+        re.compile(
+            r"^(\d+) of (\d+) RFCs approved in the last three months were complete and "
+            r"approved without being sent back more than once\.$"
+        ),
+        lambda m: (
+            gettext(
+                "%(done)s of %(all)s RFCs approved in the last three months were complete "
+                "and approved without being sent back more than once."
+            )
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(
+            r"^(\d+) of (\d+) approved changes that started in the last three months were "
+            r"told to the users beforehand\.$"
+        ),
+        lambda m: (
+            gettext(
+                "%(done)s of %(all)s approved changes that started in the last three months "
+                "were told to the users beforehand."
+            )
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(r"^The school reports every week; no week has ended since it began\.$"),
+        lambda m: gettext("The school reports every week; no week has ended since it began."),
+    ),
+    (
+        re.compile(r"^The school reports every month; no month has ended since it began\.$"),
+        lambda m: gettext("The school reports every month; no month has ended since it began."),
+    ),
+    (
+        re.compile(r"^(\d+) of the last (\d+) weeks have their report in the archive\.$"),
+        lambda m: (
+            gettext("%(done)s of the last %(all)s weeks have their report in the archive.")
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(r"^(\d+) of the last (\d+) months have their report in the archive\.$"),
+        lambda m: (
+            gettext("%(done)s of the last %(all)s months have their report in the archive.")
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(
+            r"^Decisions are recorded on (\d+) of the (\d+) reports of the last three months\.$"
+        ),
+        lambda m: (
+            gettext(
+                "Decisions are recorded on %(done)s of the %(all)s reports of the last three "
+                "months."
+            )
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(r"^The library holds (\d+) pieces? of software\.$"),
+        lambda m: (
+            ngettext(
+                "The library holds %(n)s piece of software.",
+                "The library holds %(n)s pieces of software.",
+                int(m[1]),
+            )
+            % {"n": m[1]}
+        ),
+    ),
+    (
+        re.compile(r"^(\d+) services have none\.$"),
+        lambda m: gettext("%(n)s services have none.") % {"n": m[1]},
+    ),
+    (
+        re.compile(r"^Many services have none\.$"),
+        lambda m: gettext("Many services have none."),
+    ),
+    (
+        re.compile(
+            r"^(\d+) of (\d+) installations of the last three months had every checklist "
+            r"step ticked\.$"
+        ),
+        lambda m: (
+            gettext(
+                "%(done)s of %(all)s installations of the last three months had every "
+                "checklist step ticked."
+            )
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(
+            r"^(\d+) of (\d+) installations of the last three months came from an install "
+            r"request, an RFC or a release\.$"
+        ),
+        lambda m: (
+            gettext(
+                "%(done)s of %(all)s installations of the last three months came from an "
+                "install request, an RFC or a release."
+            )
+            % {"done": m[1], "all": m[2]}
+        ),
+    ),
+    (
+        re.compile(r"^The school's reports carry the release figures\.$"),
+        lambda m: gettext("The school's reports carry the release figures."),
+    ),
+    (
+        re.compile(r"^(\d+) step\(s\) not ticked$"),
+        lambda m: gettext("%(n)s step(s) not ticked") % {"n": m[1]},
+    ),
+    (
+        re.compile(r"^returned for amendment (\d+) times$"),
+        lambda m: gettext("returned for amendment %(n)s times") % {"n": m[1]},
+    ),
+)
+
+
+_SECTIONS_SHOWN = {
+    "full details": gettext_lazy("Full details"),
+    "impact": gettext_lazy("Impact"),
+    "risk": gettext_lazy("Risk"),
+    "fallback plan": gettext_lazy("Fallback plan"),
+}
+
+
+def _no_sections(text: str) -> str | None:
+    """ "no full details, risk" (the plan sections an RFC left empty) as shown."""
+    names = text.removeprefix("no ").split(", ")
+    if not text.startswith("no ") or any(n not in _SECTIONS_SHOWN for n in names):
+        return None
+    sections = ", ".join(str(_SECTIONS_SHOWN[n]).lower() for n in names)
+    return gettext("no %(sections)s") % {"sections": sections}
+
+
+def _one_shown(text: str) -> str | None:
+    if text in SHOWN_TEXTS:
+        return str(SHOWN_TEXTS[text])
+    for pattern, show in _PATTERNS:
+        found = pattern.match(text)
+        if found:
+            return show(found)
+    return _no_sections(text)
+
+
+def shown(text: str) -> tuple[str, str]:
+    """What the page shows for an English detail or reason, and its language: "" when
+    translated (the page's own), "en-GB" when it is shown as it is (a detail is one or more
+    sentences, a reason one or more parts joined by "; ")."""
+    if (get_language() or "en").startswith("en"):
+        return text, ""
+    whole = _one_shown(text)
+    if whole is not None:
+        return whole, ""
+    for joint, parts in ((" ", re.split(r"(?<=\.) (?=[A-Z0-9])", text)), ("; ", text.split("; "))):
+        if len(parts) < 2:
+            continue
+        each = [_one_shown(part) for part in parts]
+        if all(part is not None for part in each):
+            return joint.join(part for part in each if part is not None), ""
+    return text, "en-GB"
+
+
+def for_display(item: dict[str, Any]) -> dict[str, Any]:
+    """An item (`Item.as_dict()` or one stored in a review) as the page shows it."""
+    key = str(item.get("key", ""))
+    label = str(item.get("label", ""))
+    detail, detail_lang = shown(str(item.get("detail", "")))
+    link_text = str(item.get("link_text", ""))
+    answer = str(item.get("answer", "") or "")
+    failing = []
+    for row in item.get("failing") or []:
+        if not isinstance(row, dict):
+            continue
+        why, why_lang = shown(str(row.get("why", "")))
+        english = _ENGLISH_ROW.match(str(row.get("label", ""))) is not None
+        failing.append(
+            {**row, "why": why, "why_lang": why_lang, "label_lang": "en-GB" if english else ""}
+        )
+    return {
+        **item,
+        "label": str(SHOWN_LABELS[key]) if key in SHOWN_LABELS else label,
+        "label_lang": "" if key in SHOWN_LABELS else "en-GB",
+        "detail": detail,
+        "detail_lang": detail_lang,
+        "link_text": shown(link_text)[0] if link_text else "",
+        "answer": answer,
+        "answer_shown": str(SHOWN_ANSWERS[answer]) if answer in SHOWN_ANSWERS else answer,
+        "note": item.get("note", ""),
+        "failing": failing,
+    }
 
 
 def _url(name: str, school: School, *args: Any) -> str:

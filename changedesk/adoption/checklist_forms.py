@@ -6,42 +6,52 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from changedesk.adoption import checklist
 
-ANSWER_CHOICES = [("yes", "Yes"), ("no", "No"), ("partly", "Partly")]
-DUE_CHOICES = [(str(n), f"In {n} months") for n in checklist.DUE_CHOICES]
+ANSWER_CHOICES = [
+    ("yes", gettext_lazy("Yes")),
+    ("no", gettext_lazy("No")),
+    ("partly", gettext_lazy("Partly")),
+]
+_IN_MONTHS = {
+    3: gettext_lazy("In 3 months"),
+    6: gettext_lazy("In 6 months"),
+    12: gettext_lazy("In 12 months"),
+}
+DUE_CHOICES = [(str(n), _IN_MONTHS[n]) for n in checklist.DUE_CHOICES]
 
 
 class ReviewForm(forms.Form):
     """Built with a field pair per school-judged item: `answer_<key>` and `note_<key>`."""
 
     note = forms.CharField(
-        label="Note on the review",
+        label=gettext_lazy("Note on the review"),
         required=False,
         max_length=checklist.MOST_NOTE,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What you agreed to improve, and who will do it.",
+        help_text=gettext_lazy("What you agreed to improve, and who will do it."),
     )
     next_in_months = forms.TypedChoiceField(
-        label="Next review",
+        label=gettext_lazy("Next review"),
         choices=DUE_CHOICES,
         coerce=int,
         initial=str(checklist.DEFAULT_DUE),
-        help_text="FITS suggests revisiting the checklist at regular intervals.",
+        help_text=gettext_lazy("FITS suggests revisiting the checklist at regular intervals."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for key in checklist.SCHOOL_KEYS:
             self.fields[f"answer_{key}"] = forms.ChoiceField(
-                label=checklist.LABELS[key],
+                label=str(checklist.SHOWN_LABELS[key]),
                 choices=ANSWER_CHOICES,
                 widget=forms.RadioSelect,
-                error_messages={"required": "Answer yes, no or partly."},
+                error_messages={"required": gettext_lazy("Answer yes, no or partly.")},
             )
             self.fields[f"note_{key}"] = forms.CharField(
-                label="Note on this item",
+                label=gettext_lazy("Note on this item"),
                 required=False,
                 max_length=checklist.MOST_NOTE,
                 widget=forms.Textarea(attrs={"rows": 2}),

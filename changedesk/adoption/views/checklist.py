@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from changedesk.accounts import permissions
@@ -67,8 +68,8 @@ def _page(request: HttpRequest, school: School, form: ReviewForm | None = None) 
     return {
         "school": school,
         "schools": permissions.schools(user),
-        "change_items": [i for i in items if i.area == "change"],
-        "release_items": [i for i in items if i.area == "release"],
+        "change_items": [checklist.for_display(i.as_dict()) for i in items if i.area == "change"],
+        "release_items": [checklist.for_display(i.as_dict()) for i in items if i.area == "release"],
         "failing": sum(1 for i in items if i.passed is False),
         "past": past,
         "may_record": may_record,
@@ -112,7 +113,7 @@ def record(request: HttpRequest) -> HttpResponse:
         "adoption/checklist.html",
         lambda: _page(request, school, form),
         save=save,
-        done="The review is recorded.",
+        done=gettext("The review is recorded."),
     )
 
 
@@ -122,7 +123,11 @@ def review_page(request: HttpRequest, pk: int) -> HttpResponse:
     review = get_object_or_404(
         ChecklistReview.objects.visible_to(user).select_related("school", "reviewed_by"), pk=pk
     )
-    items = [{"key": k, **v} for k, v in review.items.items() if isinstance(v, dict)]
+    items = [
+        checklist.for_display({"key": k, **v})
+        for k, v in review.items.items()
+        if isinstance(v, dict)
+    ]
     return render(
         request,
         "adoption/checklist_review.html",

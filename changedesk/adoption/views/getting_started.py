@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from changedesk.accounts import permissions as accounts
@@ -211,6 +211,59 @@ def introduction(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _shown_warnings(
+    found: list[services.Warning], held: dict[str, list[Any]]
+) -> list[dict[str, Any]]:
+    """The roles page's warnings in the reader's language (`services.warnings` keeps its
+    messages in English for the API). A warning of a kind not known here keeps its English
+    message, marked as English."""
+    ict_finals = iter(
+        m.user.display_name for m in held.get(Role.FINAL_APPROVER, []) if m.is_ict_staff
+    )
+    shown: list[dict[str, Any]] = []
+    for w in found:
+        text = None
+        if w.key == "no_final_approver":
+            text = gettext("No one is the final approver yet: no change can be agreed to go ahead.")
+        elif w.key == "many_initial_approvers":
+            count = len(held.get(Role.INITIAL_APPROVER, []))
+            text = ngettext(
+                "%(count)s person is an initial approver. FITS suggests usually one, so "
+                "that everyone knows who agrees to start work on a change.",
+                "%(count)s people are initial approvers. FITS suggests usually one, so "
+                "that everyone knows who agrees to start work on a change.",
+                count,
+            ) % {"count": count}
+        elif w.key == "final_approver_ict":
+            name = next(ict_finals, None)
+            if name is not None:
+                text = gettext(
+                    "%(name)s, a final approver, works in ICT support. That is fine while "
+                    "you start, but in time the final approver should be someone outside "
+                    "ICT, so that those who make changes are not the ones who agree to "
+                    "them."
+                ) % {"name": name}
+        elif w.key == "no_peer_reviewer":
+            text = gettext(
+                "Peer review is on but no one is a peer reviewer: plans would wait for "
+                "ever. Give someone the role, or switch peer review off in the school's "
+                "settings while you start out."
+            )
+        elif w.key == "role_unheld":
+            text = gettext("No one holds the %(role)s role yet.") % {
+                "role": str(Role(w.role).label).lower()
+            }
+        shown.append(
+            {
+                "key": w.key,
+                "role": w.role,
+                "message": w.message if text is None else text,
+                "english": text is None,
+            }
+        )
+    return shown
+
+
 @require_GET
 def roles(request: HttpRequest) -> HttpResponse:
     school = school_of(request)
@@ -219,7 +272,7 @@ def roles(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     facts = services.load(school)
     held = services.holders(facts)
-    found = services.warnings(facts)
+    found = _shown_warnings(services.warnings(facts), held)
     shown: list[dict[str, Any]] = []
     for key, guide in guidance.GUIDES.items():
         shown.append(
@@ -228,7 +281,7 @@ def roles(request: HttpRequest) -> HttpResponse:
                 "guide": guide,
                 "holders": held.get(key, []),
                 "needed": key in facts.needed_roles,
-                "warnings": [w for w in found if w.role == key],
+                "warnings": [w for w in found if w["role"] == key],
             }
         )
     return render(

@@ -67,7 +67,9 @@ def _context(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 def materials(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "adoption/materials.html", {**_context(request), "examples": examples.EXAMPLES}
+        request,
+        "adoption/materials.html",
+        {**_context(request), "examples": [examples.translated(e) for e in examples.EXAMPLES]},
     )
 
 
@@ -78,9 +80,9 @@ def blank_rfc(request: HttpRequest) -> HttpResponse:
         "adoption/materials_blank.html",
         {
             **_context(request),
-            "sections": examples.BLANK_SECTIONS,
-            "approvals": examples.BLANK_APPROVALS,
-            "after": examples.BLANK_AFTER,
+            "sections": examples.blank_sections(),
+            "approvals": examples.blank_approvals(),
+            "after": examples.blank_after(),
         },
     )
 
@@ -108,7 +110,13 @@ def example(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "adoption/materials_example.html",
-        {**context, "example": found, "copies": copies, "several": len(copies) > 1},
+        {
+            **context,
+            # Shown in the active language; copied (above) in English, as an RFC is stored.
+            "example": examples.translated(found),
+            "copies": copies,
+            "several": len(copies) > 1,
+        },
     )
 
 
