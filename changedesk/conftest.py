@@ -75,6 +75,17 @@ def _fresh_memos():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Welsh leaves Welsh active in
+    the thread that made it (the test's), which a later test would otherwise inherit."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _history_anchors(settings, tmp_path, monkeypatch):
     """Each test has its own data directory (so its own history anchors file), and the
     worker's daily anchor job runs only where a test runs it (changes/anchors.py), so that

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import School, Trust, User, loaded_schools
 from changedesk.accounts.permissions import is_trust_admin, trust_roles, with_roles
@@ -40,5 +41,7 @@ def member_trust(
         if not in_a_school:
             raise Http404("No such trust.")
     if admin and not is_admin:
-        raise PermissionDenied(f"Only an administrator of {trust.name} may do this.")
+        raise PermissionDenied(
+            gettext("Only an administrator of %(trust)s may do this.") % {"trust": trust.name}
+        )
     return trust, is_admin

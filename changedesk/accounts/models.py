@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts.choices import APPROVER_ROLES, Language, Role, ThrottleKind, TrustRole
 
@@ -20,7 +21,9 @@ def validate_timezone(value: str) -> None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not a known time zone.") from None
+        raise ValidationError(
+            gettext("%(value)s is not a known time zone.") % {"value": repr(value)}
+        ) from None
 
 
 class User(AbstractUser):
@@ -253,7 +256,12 @@ class Membership(models.Model):
         wanted = set(roles)
         unknown = wanted - set(Role.values)
         if unknown:
-            raise ValidationError({"roles": f"Unknown role: {', '.join(sorted(unknown))}."})
+            raise ValidationError(
+                {
+                    "roles": gettext("Unknown role: %(roles)s.")
+                    % {"roles": ", ".join(sorted(unknown))}
+                }
+            )
         self.roles.filter(trust__isnull=True).exclude(role__in=wanted).delete()
         # A role held through the trust that the school now gives is the school's own.
         self.roles.filter(trust__isnull=False, role__in=wanted).update(trust=None)

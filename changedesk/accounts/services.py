@@ -57,7 +57,10 @@ def set_membership(user: User, school: School, roles: Iterable[str]) -> Membersh
     unknown = sorted(set(roles) - set(Role.values))
     if unknown:
         raise ValidationError(
-            {"roles": f"Unknown role {', '.join(unknown)}; use {', '.join(Role.values)}."}
+            {
+                "roles": gettext("Unknown role %(roles)s; use %(known)s.")
+                % {"roles": ", ".join(unknown), "known": ", ".join(Role.values)}
+            }
         )
     with transaction.atomic():
         membership, _ = Membership.objects.get_or_create(user=user, school=school)
@@ -313,11 +316,22 @@ def join_with_new_account(invitation: Invitation, data: dict[str, Any]) -> User:
     return user
 
 
+# Why an invitation can no longer be answered, by its status: whole sentences, to translate.
+CLOSED_INVITATION = {
+    "accepted": gettext_noop("This invitation is accepted: it can no longer be answered."),
+    "declined": gettext_noop("This invitation is declined: it can no longer be answered."),
+    "withdrawn": gettext_noop("This invitation is withdrawn: it can no longer be answered."),
+    "expired": gettext_noop("This invitation is expired: it can no longer be answered."),
+}
+
+
 def _answerable(invitation: Invitation, user: User | None, *, by_link: bool) -> Invitation:
     """The invitation, locked, if it is still open and `user` (or the link) may answer it."""
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not may_answer_invitation(user, locked, by_link=by_link):
         raise NotPermitted(gettext("This invitation is for someone else."))
     if not locked.is_open:
-        raise InvalidAction(f"This invitation is {locked.status}: it can no longer be answered.")
+        raise InvalidAction(
+            gettext(CLOSED_INVITATION.get(locked.status, CLOSED_INVITATION["expired"]))
+        )
     return locked

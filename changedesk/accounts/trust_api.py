@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -82,7 +83,7 @@ class NewSchoolSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
 
     def validate_slug(self, value: str) -> str:
         if School.objects.filter(slug=value).exists():
-            raise serializers.ValidationError("A school with this slug exists already.")
+            raise serializers.ValidationError(gettext("A school with this slug exists already."))
         return value
 
 
@@ -114,7 +115,9 @@ class TrustViewSet(
     def _administered(self) -> Trust:
         trust: Trust = self.get_object()
         if not is_trust_admin(self.request.user, trust):
-            raise exceptions.PermissionDenied(f"Only an administrator of {trust.name} may do this.")
+            raise exceptions.PermissionDenied(
+                gettext("Only an administrator of %(trust)s may do this.") % {"trust": trust.name}
+            )
         return trust
 
     @extend_schema(
@@ -151,7 +154,7 @@ class TrustViewSet(
         )
         if request.method == "DELETE":
             if not trust_roles(person, trust):
-                raise exceptions.NotFound("That person holds no role in this trust.")
+                raise exceptions.NotFound(gettext("That person holds no role in this trust."))
             trust_services.set_trust_roles(trust, person, [])
             return Response(status=status.HTTP_204_NO_CONTENT)
         given = TrustRolesSerializer(data=request.data)

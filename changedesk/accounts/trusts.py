@@ -92,7 +92,8 @@ def add_school(trust: Trust, school: School) -> None:
         return
     if school.trust_id is not None:
         raise InvalidAction(
-            f"{school.name} belongs to {school.trust}: it must leave that trust first."
+            gettext("%(school)s belongs to %(trust)s: it must leave that trust first.")
+            % {"school": school.name, "trust": school.trust}
         )
     with transaction.atomic():
         lock(trust)
@@ -161,7 +162,12 @@ def set_trust_roles(trust: Trust, user: User, roles: Iterable[str]) -> list[str]
     unknown = sorted(wanted - set(TrustRole.values))
     if unknown:
         known = ", ".join(TrustRole.values)
-        raise ValidationError({"roles": f"Unknown trust role {', '.join(unknown)}; use {known}."})
+        raise ValidationError(
+            {
+                "roles": gettext("Unknown trust role %(roles)s; use %(known)s.")
+                % {"roles": ", ".join(unknown), "known": known}
+            }
+        )
     with transaction.atomic():
         # One change of administrators at a time per trust, so two cannot both step down.
         lock(trust)

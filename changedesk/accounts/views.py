@@ -131,7 +131,10 @@ def _place(request: HttpRequest, slug: str) -> Place:
 def _administered(request: HttpRequest, slug: str) -> Place:
     place = _place(request, slug)
     if not place.is_admin:
-        raise PermissionDenied(f"Only a school administrator of {place.school.name} may do this.")
+        raise PermissionDenied(
+            gettext("Only a school administrator of %(school)s may do this.")
+            % {"school": place.school.name}
+        )
     return place
 
 
@@ -415,7 +418,9 @@ def delegations(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"place": place, "delegations": listed, "now": timezone.now()}
     if not (place.is_admin or holds_any(user, frozenset(APPROVER_ROLES), place.school)):
         if request.method == "POST":
-            raise PermissionDenied("Only an approver or a school administrator may name a deputy.")
+            raise PermissionDenied(
+                gettext("Only an approver or a school administrator may name a deputy.")
+            )
         return render(request, "accounts/delegations.html", {**context, "form": None})
     form = DelegationForm(
         request.POST or None, school=place.school, user=user, is_admin=place.is_admin
@@ -441,7 +446,9 @@ def delegation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         Delegation.objects.select_related("approver", "deputy"), school=place.school, pk=pk
     )
     if not (place.is_admin or delegation.approver_id == request.user.pk):
-        raise PermissionDenied("Only the approver or a school administrator may revoke this.")
+        raise PermissionDenied(
+            gettext("Only the approver or a school administrator may revoke this.")
+        )
     return act(
         request,
         lambda: revoke_delegation(delegation),

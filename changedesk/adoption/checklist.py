@@ -85,8 +85,6 @@ DUE_CHOICES = (3, 6, 12)
 DEFAULT_DUE = 6
 MOST_NOTE = 5000
 RELEASE_ROLES = (Role.RELEASE_MANAGER, Role.BUILD_DEVELOPER, Role.INSTALLER)
-# Who records a review: the school administrator and the approvers who run the process.
-WHO_RECORDS = "the school administrator, the initial approver or the final approver"
 REMINDER_TEMPLATE = "adoption_review_due"
 # Plan sections that must be written on an approved RFC.
 PLAN_SECTIONS = (
@@ -936,6 +934,14 @@ def evaluate(school: School, now: datetime | None = None) -> list[Item]:
 # --- Reviews. ---
 
 
+def not_recorder(school: School) -> str:
+    """What the pages and the API say when a member who may not record a review asks."""
+    return gettext(
+        "Only the school administrator, the initial approver or the final approver of "
+        "%(school)s may record a review."
+    ) % {"school": school.name}
+
+
 def may_record(user: Any, school: School) -> bool:
     """Records a review: the school administrator, the initial or the final approver."""
     return permissions.is_school_admin(user, school) or permissions.holds_any(
@@ -969,29 +975,37 @@ def read_answers(
     answers = answers if isinstance(answers, dict) else None
     notes = notes if isinstance(notes, dict) else ({} if notes in (None, "") else None)
     if answers is None:
-        errors["answers"] = f"Answer each of: {', '.join(SCHOOL_KEYS)} (yes, no or partly)."
+        errors["answers"] = gettext("Answer each of: %(items)s (yes, no or partly).") % {
+            "items": ", ".join(SCHOOL_KEYS)
+        }
         answers = {}
     if notes is None:
-        errors["notes"] = "Give the notes as an object of item: text."
+        errors["notes"] = gettext("Give the notes as an object of item: text.")
         notes = {}
     unknown = sorted((set(answers) | set(notes)) - set(KEYS))
     if unknown:
-        errors["answers"] = f"No such item: {', '.join(map(str, unknown))}."
+        errors["answers"] = gettext("No such item: %(items)s.") % {
+            "items": ", ".join(map(str, unknown))
+        }
     read: dict[str, tuple[str, str]] = {}
     for key in SCHOOL_KEYS:
         given = answers.get(key)
         if given not in ANSWERS:
-            errors[f"answers.{key}"] = "Answer yes, no or partly."
+            errors[f"answers.{key}"] = gettext("Answer yes, no or partly.")
     for key in KEYS:
         text = notes.get(key, "")
         if not isinstance(text, str) or len(text) > MOST_NOTE:
-            errors[f"notes.{key}"] = f"A note is text of at most {MOST_NOTE} characters."
+            errors[f"notes.{key}"] = gettext("A note is text of at most %(most)s characters.") % {
+                "most": MOST_NOTE
+            }
             text = ""
         read[key] = (str(answers.get(key, "")) if key in SCHOOL_KEYS else "", text.strip())
     if note is None:
         note = ""
     if not isinstance(note, str) or len(note) > MOST_NOTE:
-        errors["note"] = f"The note is text of at most {MOST_NOTE} characters."
+        errors["note"] = gettext("The note is text of at most %(most)s characters.") % {
+            "most": MOST_NOTE
+        }
         note = ""
     if months is None or months == "":
         months = DEFAULT_DUE
@@ -1000,9 +1014,9 @@ def read_answers(
     except (TypeError, ValueError):
         months = 0
     if isinstance(months, bool) or months not in DUE_CHOICES:
-        errors["next_in_months"] = "Choose 3, 6 or 12 months."
+        errors["next_in_months"] = gettext("Choose 3, 6 or 12 months.")
     if errors:
-        raise InvalidAction("The review needs correcting.", errors)
+        raise InvalidAction(gettext("The review needs correcting."), errors)
     return read, note.strip(), months
 
 
@@ -1017,7 +1031,7 @@ def record_review(
     """Record a review: each item as the data judges it now, with the school's answers and
     notes (already read by `read_answers`), the note, and the next review due."""
     if not may_record(actor, school):
-        raise NotPermitted(f"Only {WHO_RECORDS} of {school.name} may record a review.")
+        raise NotPermitted(not_recorder(school))
     now = now or timezone.now()
     judged = {item.key: item for item in evaluate(school, now)}
     items: dict[str, Any] = {}

@@ -19,12 +19,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 from changedesk.accounts.choices import APPROVER_ROLES, Role
 from changedesk.accounts.models import School
 from changedesk.accounts.permissions import holds_any, is_member, is_school_admin
 
-# What the pages say when a member without the role asks.
-LEAD = "the school administrator or the initial approver"
+
+def not_lead(school: School) -> str:
+    """What the pages and the API say when a member who does not lead the adoption asks."""
+    return gettext(
+        "Only the school administrator or the initial approver of %(school)s may do that."
+    ) % {"school": school.name}
 
 
 def may_read(user: Any, school: School) -> bool:

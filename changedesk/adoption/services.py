@@ -83,7 +83,7 @@ NOT_A_PILOT = frozenset({State.REJECTED, State.WITHDRAWN})
 
 def _lead_only(actor: Any, school: School) -> None:
     if not permissions.may_lead(actor, school):
-        raise NotPermitted(f"Only {permissions.LEAD} of {school.name} may do that.")
+        raise NotPermitted(permissions.not_lead(school))
 
 
 # --- Reading. ---
@@ -295,7 +295,7 @@ def _locked(school: School) -> Adoption:
 
 def _not_live(adoption: Adoption) -> None:
     if adoption.is_live:
-        raise StaleChange(f"{adoption.school.name} is already live.")
+        raise StaleChange(gettext("%(school)s is already live.") % {"school": adoption.school.name})
 
 
 def set_go_live(
@@ -304,17 +304,19 @@ def set_go_live(
     actor = with_roles(actor)
     _lead_only(actor, school)
     if day is None:
-        raise InvalidAction("Give the go-live date.", {"go_live_on": "Give the go-live date."})
+        message = gettext("Give the go-live date.")
+        raise InvalidAction(message, {"go_live_on": message})
     today = today_in(school, now)
     earliest = today + timedelta(days=MIN_LEAD_DAYS)
     if day < earliest:
-        message = (
-            f"Choose a day at least two weeks ahead (on or after {earliest:%d/%m/%Y}), so "
-            "there is time to train people and run the pilot."
-        )
+        message = gettext(
+            "Choose a day at least two weeks ahead (on or after %(day)s), so there is time "
+            "to train people and run the pilot."
+        ) % {"day": f"{earliest:%d/%m/%Y}"}
         raise InvalidAction(message, {"go_live_on": message})
     if day.year > 2100:
-        raise InvalidAction("Choose a nearer day.", {"go_live_on": "Choose a nearer day."})
+        message = gettext("Choose a nearer day.")
+        raise InvalidAction(message, {"go_live_on": message})
     with transaction.atomic():
         adoption = _locked(school)
         _not_live(adoption)
@@ -402,14 +404,18 @@ def draft_introduction(school: School, actor: Any) -> Notice:
     """The notice introducing change management (a communicator's), drafted once."""
     actor = with_roles(actor)
     if not is_member(actor, school):
-        raise NotPermitted(f"Only a member of {school.name} may do that.")
+        raise NotPermitted(
+            gettext("Only a member of %(school)s may do that.") % {"school": school.name}
+        )
     with transaction.atomic():
         adoption = _locked(school)
         notice = adoption.introduction_notice
         if notice is not None and notice.status != NoticeStatus.WITHDRAWN:
             return notice
         if adoption.go_live_on is None:
-            raise InvalidAction("Set the go-live date first: the notice tells people the date.")
+            raise InvalidAction(
+                gettext("Set the go-live date first: the notice tells people the date.")
+            )
         approvers = [u.display_name for u in school.holders_of(Role.INITIAL_APPROVER)[:2]]
         notice = communication.create_notice(
             school, actor, introduction_text(school, adoption.go_live_on, approvers)
@@ -424,9 +430,11 @@ def confirm_training(
 ) -> TrainingConfirmation:
     actor = with_roles(actor)
     if not any(m.school_id == school.pk for m in actor.memberships.all()):
-        raise NotPermitted(f"Only a member of {school.name} confirms its training.")
+        raise NotPermitted(
+            gettext("Only a member of %(school)s confirms its training.") % {"school": school.name}
+        )
     if key not in guide_keys():
-        raise InvalidAction("No such guide.", {"role": "No such guide."})
+        raise InvalidAction(gettext("No such guide."), {"role": gettext("No such guide.")})
     return TrainingConfirmation.objects.create(
         school=school, user=actor, role=key, confirmed_at=now or timezone.now()
     )
@@ -438,11 +446,13 @@ def choose_pilot(school: School, actor: Any, change_id: Any) -> Adoption:
     try:
         change = Change.objects.get(pk=int(change_id), school=school)
     except (Change.DoesNotExist, TypeError, ValueError, OverflowError):
-        raise InvalidAction(
-            "Choose one of the school's RFCs.", {"change": "Choose one of the school's RFCs."}
-        ) from None
+        message = gettext("Choose one of the school's RFCs.")
+        raise InvalidAction(message, {"change": message}) from None
     if change.state in NOT_A_PILOT:
-        message = f"{change.reference} is {change.get_state_display().lower()}: choose another."
+        message = gettext("%(reference)s is %(state)s: choose another.") % {
+            "reference": change.reference,
+            "state": change.get_state_display().lower(),
+        }
         raise InvalidAction(message, {"change": message})
     with transaction.atomic():
         adoption = _locked(school)
@@ -453,7 +463,9 @@ def choose_pilot(school: School, actor: Any, change_id: Any) -> Adoption:
             adoption.pilot_id is not None
             and PilotAnswer.objects.filter(change_id=adoption.pilot_id).exists()
         ):
-            raise StaleChange("People have answered the pilot review: the pilot stays as it is.")
+            raise StaleChange(
+                gettext("People have answered the pilot review: the pilot stays as it is.")
+            )
         adoption.pilot = change
         adoption.started_without_peer_review = not school.peer_review_enabled
         adoption.save(update_fields=["pilot", "started_without_peer_review", "updated_at"])
@@ -463,7 +475,7 @@ def choose_pilot(school: School, actor: Any, change_id: Any) -> Adoption:
 def _yes_no(data: dict[str, Any], name: str, errors: dict[str, str]) -> bool:
     value = data.get(name)
     if not isinstance(value, bool):
-        errors[name] = "Answer yes or no."
+        errors[name] = gettext("Answer yes or no.")
         return False
     return value
 
@@ -476,15 +488,18 @@ def answer_pilot(
     facts = load(school)
     adoption = facts.adoption
     if adoption.pilot is None:
-        raise InvalidAction("No pilot RFC has been chosen yet.")
+        raise InvalidAction(gettext("No pilot RFC has been chosen yet."))
     if actor.pk not in pilot_participants(facts):
         raise NotPermitted(
-            "Only the pilot's participants answer its review: its originator, approvers, "
-            "implementer and the school's communicators."
+            gettext(
+                "Only the pilot's participants answer its review: its originator, approvers, "
+                "implementer and the school's communicators."
+            )
         )
     if adoption.pilot.state != State.CLOSED:
         raise StaleChange(
-            f"{adoption.pilot.reference} is not closed yet: the review is answered after it closes."
+            gettext("%(reference)s is not closed yet: the review is answered after it closes.")
+            % {"reference": adoption.pilot.reference}
         )
     _not_live(adoption)
     errors: dict[str, str] = {}
@@ -494,16 +509,18 @@ def answer_pilot(
     }
     sections = data.get("sections_lacking", [])
     if not isinstance(sections, list) or not all(isinstance(s, str) for s in sections):
-        errors["sections_lacking"] = "Give a list of the RFC's sections."
+        errors["sections_lacking"] = gettext("Give a list of the RFC's sections.")
     elif set(sections) - SECTION_KEYS:
-        errors["sections_lacking"] = "Not sections of the RFC: " + ", ".join(
-            sorted(set(sections) - SECTION_KEYS)
-        )
+        errors["sections_lacking"] = gettext("Not sections of the RFC: %(sections)s") % {
+            "sections": ", ".join(sorted(set(sections) - SECTION_KEYS))
+        }
     comment = data.get("comment", "")
     if not isinstance(comment, str) or len(comment) > MOST_TEXT:
-        errors["comment"] = f"Give some text, at most {MOST_TEXT} characters."
+        errors["comment"] = gettext("Give some text, at most %(most)s characters.") % {
+            "most": MOST_TEXT
+        }
     if errors:
-        raise InvalidAction("Some answers need correcting.", errors)
+        raise InvalidAction(gettext("Some answers need correcting."), errors)
     values["sections_lacking"] = [k for k, _ in SECTIONS if k in set(sections)]
     values["comment"] = comment
     values["answered_at"] = now or timezone.now()
@@ -518,7 +535,7 @@ def save_discussion(school: School, actor: Any, text: str) -> Adoption:
     actor = with_roles(actor)
     _lead_only(actor, school)
     if not isinstance(text, str) or len(text) > MOST_TEXT:
-        message = f"Keep it to {MOST_TEXT} characters."
+        message = gettext("Keep it to %(most)s characters.") % {"most": MOST_TEXT}
         raise InvalidAction(message, {"pilot_discussion": message})
     with transaction.atomic():
         adoption = _locked(school)
@@ -534,15 +551,19 @@ def record_self_review(
     _lead_only(actor, school)
     errors: dict[str, str] = {}
     if day is None:
-        errors["self_review_on"] = "Give the day of the review."
+        errors["self_review_on"] = gettext("Give the day of the review.")
     elif day > today_in(school, now):
-        errors["self_review_on"] = "The review has to have happened: not a day in the future."
+        errors["self_review_on"] = gettext(
+            "The review has to have happened: not a day in the future."
+        )
     if not isinstance(note, str) or not note.strip():
-        errors["self_review_note"] = "Say briefly what the review found."
+        errors["self_review_note"] = gettext("Say briefly what the review found.")
     elif len(note) > MOST_TEXT:
-        errors["self_review_note"] = f"Keep it to {MOST_TEXT} characters."
+        errors["self_review_note"] = gettext("Keep it to %(most)s characters.") % {
+            "most": MOST_TEXT
+        }
     if errors:
-        raise InvalidAction("The self-review needs correcting.", errors)
+        raise InvalidAction(gettext("The self-review needs correcting."), errors)
     with transaction.atomic():
         adoption = _locked(school)
         adoption.self_review_on = day
@@ -566,20 +587,25 @@ def go_live(
         _not_live(adoption)
         pilot = adoption.pilot
         if pilot is None:
-            raise InvalidAction("Choose and run a pilot RFC before going live.")
+            raise InvalidAction(gettext("Choose and run a pilot RFC before going live."))
         pilot.refresh_from_db(fields=["state"])
         if pilot.state != State.CLOSED:
             raise InvalidAction(
-                f"The pilot, {pilot.reference}, is {pilot.get_state_display().lower()}: go "
-                "live once it is closed and its review held."
+                gettext(
+                    "The pilot, %(reference)s, is %(state)s: go live once it is closed and its "
+                    "review held."
+                )
+                % {"reference": pilot.reference, "state": pilot.get_state_display().lower()}
             )
         locked_school = School.objects.select_for_update().get(pk=school.pk)
         if peer_review and offers_peer_review(adoption, locked_school):
             if not locked_school.holders_of(Role.PEER_REVIEWER).exists():
                 raise InvalidAction(
-                    "No one holds the peer reviewer role yet: give it to someone first, or "
-                    "go live with peer review left off (every plan would wait for a check "
-                    "no one can make)."
+                    gettext(
+                        "No one holds the peer reviewer role yet: give it to someone first, or "
+                        "go live with peer review left off (every plan would wait for a check "
+                        "no one can make)."
+                    )
                 )
             locked_school.peer_review_enabled = True
             locked_school.save(update_fields=["peer_review_enabled"])

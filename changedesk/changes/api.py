@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -235,7 +236,7 @@ class ChangeSerializer(
         ]
         if locked:
             raise serializers.ValidationError(
-                {name: ["This cannot be changed now."] for name in locked}
+                {name: [gettext("This cannot be changed now.")] for name in locked}
             )
         school: School = self.instance.school if self.instance is not None else attrs["school"]
         if "items" in attrs:
@@ -289,14 +290,23 @@ def _app_values(data: dict[str, Any]) -> dict[str, Any]:
     return {e.name: data.pop(e.name) for e in extensions.change_fields() if e.name in data}
 
 
+def no_such_change(key: str, *, ambiguous: bool = False) -> str:
+    """The 404 of an RFC asked for by `key`; `ambiguous`: a bare reference seen in two schools,
+    which needs its school."""
+    if ambiguous:
+        return gettext(
+            "No request for change %(key)s among your schools. Give it with its school, e.g. "
+            "school:RFC-0001."
+        ) % {"key": key}
+    return gettext("No request for change %(key)s among your schools.") % {"key": key}
+
+
 def items_of(school: School, ids: list[int], field: str = "items") -> list[ConfigurationItem]:
     """The configuration items of `school` with `ids`; a 400 on `field` naming the others."""
     items = list(ConfigurationItem.objects.filter(school=school, pk__in=ids))
     missing = sorted(set(ids) - {item.pk for item in items})
     if missing:
-        raise serializers.ValidationError(
-            {field: [f"No item {', '.join(map(str, missing))} at {school.name}."]}
-        )
+        raise serializers.ValidationError({field: [rfc_items.no_item(missing, school)]})
     return items
 
 
@@ -497,10 +507,7 @@ class ChangeViewSet(
             matches = list(queryset.by_reference(key)[:2])
         if len(matches) != 1:
             # A plain RFC-0001 seen in two schools is ambiguous: the qualified form is needed.
-            raise NotFound(
-                f"No request for change {key} among your schools."
-                + (" Give it with its school, e.g. school:RFC-0001." if matches else "")
-            )
+            raise NotFound(no_such_change(key, ambiguous=bool(matches)))
         self._load(matches)
         self.check_object_permissions(self.request, matches[0])
         return matches[0]

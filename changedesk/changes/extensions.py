@@ -38,6 +38,11 @@ The core never imports the app: it asks the registry. What an extension may add:
   template and a function giving its context (None: not shown).
 - `event_notes`: lines under a history event on the RFC page (e.g. "Decided in a meeting").
 - `columns` and `filters`: on the change log page, its CSV export and the RFC API list.
+  The forward schedule takes the `filters` too (e.g. `?parent=`: one trust-wide change's
+  RFCs), and keeps them in its links.
+- `marks`: a short line on an RFC where RFCs are listed, the change log's rows and the
+  forward schedule's agenda (e.g. "Part of TC-0001", linked for those who may see it): a
+  function loading the marks of a page of RFCs for the person at once (one query a page).
 - `jobs`: run by the outbox worker on every pass (reminders, summaries, nudges).
 - `groupings`: My work's cards gathered under something larger they are part of (e.g. a
   trust-wide change: one row for its schools' RFCs): a lookup read with the cards (no query
@@ -182,6 +187,12 @@ class Grouping:
 
 
 @dataclass(frozen=True)
+class Mark:
+    # (the person, a page of RFCs) -> a note for each RFC marked, by id, in one query.
+    load: Callable[[User, list[Change]], dict[int, Note]]
+
+
+@dataclass(frozen=True)
 class Extension:
     app: str
     guards: tuple[Guard, ...] = ()
@@ -197,6 +208,7 @@ class Extension:
     filters: dict[str, Any] = field(default_factory=dict)
     jobs: tuple[Job, ...] = ()
     groupings: tuple[Grouping, ...] = ()
+    marks: tuple[Mark, ...] = ()
 
 
 _registry: dict[str, Extension] = {}
@@ -353,3 +365,20 @@ def columns() -> list[Column]:
 
 def groupings() -> list[Grouping]:
     return [g for e in _registry.values() for g in e.groupings]
+
+
+def marks(user: User, changes: list[Change]) -> dict[int, list[Note]]:
+    """The apps' marks on `changes` (a page of them) for `user`, by RFC id: nothing is read
+    when the page is empty."""
+    found: dict[int, list[Note]] = {}
+    if not changes:
+        return found
+    for mark in (m for e in _registry.values() for m in e.marks):
+        for pk, note in mark.load(user, changes).items():
+            found.setdefault(pk, []).append(note)
+    return found
+
+
+def filters() -> dict[str, Any]:
+    """The apps' filters of RFCs, by parameter name (see `register`)."""
+    return {name: found for e in _registry.values() for name, found in e.filters.items()}

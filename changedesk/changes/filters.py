@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
 
 from changedesk.accounts.models import School, User
+from changedesk.changes import extensions
 from changedesk.changes.choices import ChangeType, State
 from changedesk.changes.models import QUALIFIED_REFERENCE_RE, REFERENCE_RE, Change
 from changedesk.lib.filters import BooleanFilter, DayFilter, FilterSet, SchoolFilter, TrustFilter
@@ -144,3 +146,24 @@ def _user_named(username: str) -> QuerySet[User, Any]:
 
 def school_choices(user: User) -> QuerySet[School]:
     return School.objects.for_user(user)
+
+
+def app_filters(
+    filterset: FilterSet, user: User, names: Iterable[str] | None = None
+) -> list[tuple[str, str, str]]:
+    """The apps' filters (`changes.extensions`; `names`: those of them `filterset` took)
+    asked for and read, as (name, value as given, what it keeps in words), to keep them in
+    a page's links and show them: a filter's words are its `describe(value, user)` where it
+    has one (naming only what `user` may see), else its label and value."""
+    filterset.is_valid()
+    found = []
+    names = set(extensions.filters() if names is None else names)
+    for name in sorted(names - set(filterset.form.errors)):
+        value = filterset.form.cleaned_data.get(name)
+        if value in (None, "") or name not in filterset.filters:
+            continue
+        one = filterset.filters[name]
+        describe = getattr(one, "describe", None)
+        words = describe(value, user) if describe else f"{one.label}: {value}"
+        found.append((name, str(filterset.form.data.get(name)), str(words)))
+    return found

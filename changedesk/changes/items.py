@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -64,7 +65,8 @@ def set_change_items(
             actor, Role.ORIGINATOR, change.school
         ):
             raise NotPermitted(
-                f"Only the originator of {change.reference} may name the items it touches."
+                gettext("Only the originator of %(reference)s may name the items it touches.")
+                % {"reference": change.reference}
             )
         current = {link.item_id: link.item for link in item_links(change)}
         if set(current) == wanted_ids:
@@ -108,32 +110,49 @@ def _link(change: Change, item_ids: set[int]) -> dict[int, ConfigurationItem]:
     }
     errors = _item_errors(change, item_ids, found)
     if errors:
-        raise InvalidAction("Some items cannot be named on this change.", {"items": errors})
+        raise InvalidAction(
+            gettext("Some items cannot be named on this change."), {"items": errors}
+        )
     ChangeItem.objects.bulk_create(
         [ChangeItem(change=change, item=found[pk]) for pk in sorted(item_ids)]
     )
     return found
 
 
+def no_item(ids: Iterable[int], school: Any) -> str:
+    """ "No item 4, 7 at <school>.": the refusal of items that are not the school's."""
+    return gettext("No item %(ids)s at %(school)s.") % {
+        "ids": ", ".join(map(str, ids)),
+        "school": school.name,
+    }
+
+
 def _item_errors(change: Change, added_ids: set[int], added: dict[int, ConfigurationItem]) -> str:
     problems = []
     missing = sorted(added_ids - set(added))
     if missing:
-        problems.append(f"No item {', '.join(map(str, missing))} at {change.school.name}.")
+        problems.append(no_item(missing, change.school))
     for item in added.values():
         if item.school_id != change.school_id:
-            problems.append(f"No item {item.pk} at {change.school.name}.")
+            problems.append(no_item([item.pk], change.school))
         elif not item.is_active:
-            problems.append(f"{item.name} is retired and cannot be named on a change.")
+            problems.append(
+                gettext("%(item)s is retired and cannot be named on a change.")
+                % {"item": item.name}
+            )
     return " ".join(problems)
 
 
 def _locked_reason(change: Change) -> str:
+    said = {"reference": change.reference, "state": change.get_state_display().lower()}
     if change.state in (State.CLOSED, State.REJECTED, State.WITHDRAWN):
-        return f"{change.reference} is {change.get_state_display().lower()} and cannot be changed."
+        return gettext("%(reference)s is %(state)s and cannot be changed.") % said
     return (
-        "The items a change touches go with its plan, which cannot be changed now: "
-        f"{change.reference} is {change.get_state_display().lower()}."
+        gettext(
+            "The items a change touches go with its plan, which cannot be changed now: "
+            "%(reference)s is %(state)s."
+        )
+        % said
     )
 
 
@@ -146,19 +165,26 @@ def read_item_notes(raw: Any) -> tuple[dict[str, str] | None, str]:
     if raw is None:
         return {}, ""
     if not isinstance(raw, dict):
-        return None, 'Give what changed on each item as {"<item id>": "what changed"}.'
+        return None, gettext('Give what changed on each item as {"<item id>": "what changed"}.')
     notes: dict[str, str] = {}
     for key, text in raw.items():
         key_text = str(key).strip()
         if not (key_text.isascii() and key_text.isdecimal()) or len(key_text) > 18:
-            _refuse("What changed on each item is keyed by the item's id.",
-                    f"“{key_text[:40]}” is not an item id.")  # fmt: skip
+            _refuse(
+                gettext("What changed on each item is keyed by the item's id."),
+                gettext("“%(key)s” is not an item id.") % {"key": key_text[:40]},
+            )
         if not isinstance(text, str):
             _refuse(
-                "Describe what changed in words.", f"Give the note for item {key_text} as text."
+                gettext("Describe what changed in words."),
+                gettext("Give the note for item %(item)s as text.") % {"item": key_text},
             )
         if len(text) > MAX_NOTE:
-            _refuse("A note is too long.", f"At most {MAX_NOTE} characters for item {key_text}.")
+            _refuse(
+                gettext("A note is too long."),
+                gettext("At most %(most)s characters for item %(item)s.")
+                % {"most": MAX_NOTE, "item": key_text},
+            )
         if text.strip():
             notes[str(int(key_text))] = text.strip()
     return notes, ""
@@ -182,8 +208,11 @@ def record_item_notes(change: Change, event: ChangeEvent) -> None:
     if unknown:
         ids = ", ".join(str(pk) for pk in unknown)
         raise InvalidAction(
-            "Some notes are for items this change does not name.",
-            {"item_changes": f"{change.reference} does not name item {ids}."},
+            gettext("Some notes are for items this change does not name."),
+            {
+                "item_changes": gettext("%(reference)s does not name item %(ids)s.")
+                % {"reference": change.reference, "ids": ids}
+            },
         )
     now = timezone.now()
     for key, text in notes.items():

@@ -25,7 +25,7 @@ from changedesk.changes.items import name_items_on_new
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change, field_value
 from changedesk.changes.workflow import editable_fields, lower_label
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.errors import InvalidAction, NotPermitted, refuse_unknown
 
 EDITABLE_FIELDS = (
     *REQUEST_FIELDS,
@@ -127,9 +127,7 @@ def create_change(
             gettext("Only an originator at %(school)s may raise a request for change.")
             % {"school": school.name}
         )
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    refuse_unknown(data, EDITABLE_FIELDS)
     values: dict[str, Any] = {**default_people(school, originator), **data}
     errors = validate_people(school, originator, values)
     if standard and values.get("is_emergency"):
@@ -177,11 +175,7 @@ def update_change(
                 % {"reference": change.reference}
             )
         allowed = editable_fields(change)
-        unknown = set(data) - set(EDITABLE_FIELDS)
-        if unknown:
-            raise InvalidAction(
-                "Unknown fields.", {n: "This field cannot be set." for n in unknown}
-            )
+        refuse_unknown(data, EDITABLE_FIELDS)
         before = {n: field_value(change, n) for n in data}
         for name, value in data.items():
             if isinstance(value, datetime) and timezone.is_aware(value):

@@ -29,7 +29,7 @@ from changedesk.accounts.current import current_user as _current_user
 from changedesk.accounts.models import School, User, loaded_schools, seen_school_ids
 from changedesk.changes import decision_links, extensions, queries, tally, workflow
 from changedesk.changes.choices import Action, ChangeType, EventKind, State
-from changedesk.changes.filters import ChangeFilterSet
+from changedesk.changes.filters import ChangeFilterSet, app_filters
 from changedesk.changes.forms import ActionForm, ChangeForm, SchoolChoiceForm
 from changedesk.changes.items import item_links, set_change_items
 from changedesk.changes.models import PLAN_FIELDS, Change, ChangeEvent, format_reference
@@ -99,6 +99,10 @@ def change_list(request: HttpRequest) -> HttpResponse:
     # Filtered by schools, states or kind only, it is counted by the tallies.
     count = tally.count_for(filterset, schools) if filterset.is_valid() else 0
     page = paging.page(shown, request.GET.get("page"), PAGE_SIZE, schools=schools, count=count)
+    # What the apps say of each row (e.g. the trust-wide change it is part of).
+    marks = extensions.marks(_current_user(request), list(page.object_list))
+    for change in page.object_list:
+        change.marks = marks.get(change.pk, [])  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -113,6 +117,9 @@ def change_list(request: HttpRequest) -> HttpResponse:
         "columns": extensions.columns(),
     }
     htmx = getattr(request, "htmx", False)
+    if not htmx:
+        # The apps' filters asked for (e.g. one trust-wide change's RFCs), kept by the form.
+        context["app_filters"] = app_filters(filterset, _current_user(request))
     template = "changes/_list_results.html" if htmx else "changes/list.html"
     return render(request, template, context)
 
@@ -213,7 +220,7 @@ def change_create(request: HttpRequest) -> HttpResponse:
     user = _current_user(request)
     schools = _originator_schools(user)
     if not schools:
-        raise PermissionDenied("Only an originator may raise a request for change.")
+        raise PermissionDenied(gettext("Only an originator may raise a request for change."))
     school = _chosen_school(request, user, schools)
     if school is None:
         return render(
@@ -311,7 +318,9 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
     change = _visible_change(request, pk)
     user = _current_user(request)
     if not can_edit(change, user):
-        raise PermissionDenied(f"You may not edit {change.reference} now.")
+        raise PermissionDenied(
+            gettext("You may not edit %(reference)s now.") % {"reference": change.reference}
+        )
     with timezone.override(change.school.zone):
         data = request.POST if request.method == "POST" else None
         form = ChangeForm(

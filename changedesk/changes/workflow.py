@@ -129,7 +129,7 @@ PAYLOAD_READERS: dict[str, Callable[[Any], tuple[Any, str]]] = {
 }
 # Payload that is refused on any other action than its own (it would otherwise be lost).
 ONLY_WITH_ITS_ACTION = {
-    "item_changes": "What changed on each item is recorded when the change is closed."
+    "item_changes": gettext_noop("What changed on each item is recorded when the change is closed.")
 }
 
 
@@ -422,7 +422,13 @@ def _apply_payload(change: Change, transition: Transition, data: dict[str, Any])
     for name, message in ONLY_WITH_ITS_ACTION.items():
         if name not in transition.payload and PAYLOAD_READERS[name](data.get(name))[0]:
             owners = " or ".join(sorted({t.action.value for t in TRANSITIONS if name in t.payload}))
-            raise InvalidAction(message, {name: f"Send this with the {owners} action only."})
+            raise InvalidAction(
+                gettext(message),
+                {
+                    name: gettext("Send this with the %(actions)s action only.")
+                    % {"actions": owners}
+                },
+            )
     for name in transition.payload:
         value, error = PAYLOAD_READERS[name](data.get(name))
         if error:
@@ -461,7 +467,10 @@ def perform(
     """
     if action not in Action.values:
         known = ", ".join(Action.values)
-        raise UnknownAction(f"Unknown action {action!r}.", {"action": f"Use one of: {known}."})
+        raise UnknownAction(
+            gettext("Unknown action %(action)s.") % {"action": repr(action)},
+            {"action": gettext("Use one of: %(actions)s.") % {"actions": known}},
+        )
     data = data or {}
     comment = (comment or "").strip()
     with writer.locked(change_id, expected_version, say_state=True) as change:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -55,8 +56,11 @@ def _people(school: School, usernames: list[str], field: str) -> list[User]:
     unknown = [name for name in usernames if name not in found]
     if unknown:
         raise InvalidAction(
-            "Some fields need correcting.",
-            {field: f"Not members of {school.name}: {', '.join(unknown)}."},
+            gettext("Some fields need correcting."),
+            {
+                field: gettext("Not members of %(school)s: %(people)s.")
+                % {"school": school.name, "people": ", ".join(unknown)}
+            },
         )
     return [found[name] for name in dict.fromkeys(usernames)]
 
@@ -273,7 +277,10 @@ class MeetingViewSet(
         data = serializer.validated_data
         item = meeting.items.filter(pk=data["item"]).first()
         if item is None:
-            raise InvalidAction("No such item.", {"item": "Not an item of this meeting's agenda."})
+            raise InvalidAction(
+                gettext("No such item."),
+                {"item": gettext("Not an item of this meeting's agenda.")},
+            )
         services.decide(
             item.pk,
             self._caller(),

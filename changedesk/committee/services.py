@@ -31,7 +31,13 @@ from changedesk.changes.models import Change
 from changedesk.changes.workflow import Transition, acting_for, perform, transition_for, unmet
 from changedesk.committee.choices import DECISION_ACTIONS, Decision, MeetingStatus
 from changedesk.committee.models import AgendaItem, Meeting, ReminderSettings
-from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange, WorkflowError
+from changedesk.lib.errors import (
+    InvalidAction,
+    NotPermitted,
+    StaleChange,
+    WorkflowError,
+    refuse_unknown,
+)
 
 MEETING_FIELDS = ("title", "held_at", "chair", "minutes")
 # The order RFCs are listed in on an agenda: earliest in the FITS process first.
@@ -138,9 +144,7 @@ def create_meeting(school: School, actor: User, data: dict[str, Any]) -> Meeting
 
 def update_meeting(meeting_id: int, actor: User, data: dict[str, Any]) -> Meeting:
     """Change a meeting's title, time, chair or general minutes (the chair or an admin)."""
-    unknown = set(data) - set(MEETING_FIELDS)
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    refuse_unknown(data, MEETING_FIELDS)
     actor = _with_roles(actor)
     with transaction.atomic():
         meeting = Meeting.objects.select_for_update().select_related("school").get(pk=meeting_id)
@@ -148,7 +152,7 @@ def update_meeting(meeting_id: int, actor: User, data: dict[str, Any]) -> Meetin
         values = {name: data.get(name, getattr(meeting, name)) for name in MEETING_FIELDS}
         errors = _clean_meeting(meeting.school, values)
         if errors:
-            raise InvalidAction("Some fields need correcting.", errors)
+            raise InvalidAction(gettext("Some fields need correcting."), errors)
         for name, value in values.items():
             setattr(meeting, name, value)
         meeting.save(update_fields=[*MEETING_FIELDS, "updated_at"])
@@ -211,7 +215,10 @@ def build_agenda(meeting_id: int, actor: User) -> int:
         meeting = Meeting.objects.select_for_update().select_related("school").get(pk=meeting_id)
         _must_run(actor, meeting)
         if meeting.status != MeetingStatus.PLANNED:
-            raise StaleChange(f"“{meeting.title}” has been held: its agenda is closed.")
+            raise StaleChange(
+                gettext("“%(title)s” has been held: its agenda is closed.")
+                % {"title": meeting.title}
+            )
         listed = set(meeting.items.values_list("change_id", flat=True))
         waiting = [
             c
@@ -332,7 +339,11 @@ def decide(
     """
     if decision not in Decision.values:
         raise InvalidAction(
-            "Choose a decision.", {"decision": f"Use one of: {', '.join(Decision.values)}."}
+            gettext("Choose a decision."),
+            {
+                "decision": gettext("Use one of: %(actions)s.")
+                % {"actions": ", ".join(Decision.values)}
+            },
         )
     minute = (minute or "").strip()
     actor = _with_roles(actor)
@@ -417,7 +428,11 @@ def approver_in_meeting(
     )
     if meeting is None:
         raise InvalidAction(
-            "No such meeting.", {"committee_meeting": f"Not a meeting of {change.school.name}."}
+            gettext("No such meeting."),
+            {
+                "committee_meeting": gettext("Not a meeting of %(school)s.")
+                % {"school": change.school.name}
+            },
         )
     _must_run(actor, meeting)
     present = {person.pk: person for person in meeting.members_present.all()}

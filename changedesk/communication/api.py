@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -120,7 +121,9 @@ class NoticeSerializer(
         change = attrs.get("change")
         school = attrs.get("school")
         if change is not None and school is not None and change.school_id != school.pk:
-            raise serializers.ValidationError({"change": ["That RFC is of another school."]})
+            raise serializers.ValidationError(
+                {"change": [gettext("That RFC is of another school.")]}
+            )
         return attrs
 
 

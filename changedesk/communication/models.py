@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
@@ -31,16 +32,17 @@ def default_lead_minutes() -> list[int]:
 
 def validate_lead_minutes(value: Any) -> None:
     if not isinstance(value, list) or len(value) > 6:
-        raise ValidationError("Give at most six reminder times, as a list of minutes.")
+        raise ValidationError(gettext("Give at most six reminder times, as a list of minutes."))
     for minutes in value:
         if isinstance(minutes, bool) or not isinstance(minutes, int):
-            raise ValidationError("Each reminder time is a whole number of minutes.")
+            raise ValidationError(gettext("Each reminder time is a whole number of minutes."))
         if not 1 <= minutes <= MAX_LEAD_MINUTES:
             raise ValidationError(
-                f"Each reminder time is between 1 minute and {MAX_LEAD_MINUTES} (two weeks)."
+                gettext("Each reminder time is between 1 minute and %(most)s (two weeks).")
+                % {"most": MAX_LEAD_MINUTES}
             )
     if len(set(value)) != len(value):
-        raise ValidationError("A reminder time is listed twice.")
+        raise ValidationError(gettext("A reminder time is listed twice."))
 
 
 class CommunicationSettings(models.Model):

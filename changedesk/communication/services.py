@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Membership, School, User
@@ -32,7 +33,7 @@ from changedesk.communication.choices import NoticeKind, NoticeStatus
 from changedesk.communication.mail import queue_published
 from changedesk.communication.models import CommunicationSettings, Notice, new_board_key
 from changedesk.communication.plain import plain_window
-from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange, refuse_unknown
 
 # What a notice's editor may set. A change's notice takes its window from the RFC.
 TEXT_FIELDS = ("title", "what", "when_text", "what_you_will_notice", "what_to_do", "who_to_ask")
@@ -108,7 +109,10 @@ def settings_for(school: School) -> CommunicationSettings:
 def regenerate_board_key(school: School, actor: Any) -> CommunicationSettings:
     """A new secret link for the board; the old one stops working at once."""
     if not is_school_admin(actor, school):
-        raise NotPermitted(f"Only a school administrator of {school.name} may change the link.")
+        raise NotPermitted(
+            gettext("Only a school administrator of %(school)s may change the link.")
+            % {"school": school.name}
+        )
     config = settings_for(school)
     config.board_key = new_board_key()
     config.save(update_fields=["board_key", "updated_at"])
@@ -204,7 +208,7 @@ def drafted_fields(change: Change, now: datetime | None = None) -> dict[str, Any
     when = plain_window(change.planned_start, change.planned_end, change.school.zone,
                         now or timezone.now())  # fmt: skip
     if not when and change.is_emergency:
-        when = "As soon as possible: this is an emergency change."
+        when = gettext("As soon as possible: this is an emergency change.")
     return {
         "title": change.title,
         "what": change.description,
@@ -222,25 +226,23 @@ def _errors(values: dict[str, Any]) -> dict[str, str]:
     for name in TEXT_FIELDS:
         value = values.get(name, "")
         if not isinstance(value, str):
-            errors[name] = "Give some text."
+            errors[name] = gettext("Give some text.")
         elif name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]:
-            errors[name] = f"Keep it to {MAX_LENGTHS[name]} characters."
+            errors[name] = gettext("Keep it to %(most)s characters.") % {"most": MAX_LENGTHS[name]}
     if not str(values.get("title") or "").strip():
-        errors["title"] = "Give the notice a title."
+        errors["title"] = gettext("Give the notice a title.")
     start, end = values.get("starts_at"), values.get("ends_at")
     if start is not None and end is not None and end <= start:
-        errors["ends_at"] = "The end must be after the start."
+        errors["ends_at"] = gettext("The end must be after the start.")
     return errors
 
 
 def _check_fields(notice: Notice | None, data: dict[str, Any], is_change: bool) -> None:
-    unknown = set(data) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    refuse_unknown(data, EDITABLE_FIELDS)
     if is_change:
         fixed = [n for n in WINDOW_FIELDS if n in data and getattr(notice, n, None) != data[n]]
         if fixed:
-            message = "A change's notice follows the RFC's planned window."
+            message = gettext("A change's notice follows the RFC's planned window.")
             raise InvalidAction(message, {n: message for n in fixed})
 
 
@@ -256,21 +258,22 @@ def draft_from_change(
     actor = with_roles(actor)
     if not may_draft(actor, change):
         raise NotPermitted(
-            f"Only a communicator or the originator of {change.reference} may write its notice."
+            gettext("Only a communicator or the originator of %(reference)s may write its notice.")
+            % {"reference": change.reference}
         )
     existing = notice_for(change)
     if existing is not None:
         return existing, False
     if change.state != State.APPROVED:
         raise InvalidAction(
-            f"{change.reference} is {change.get_state_display().lower()}: "
-            "a notice is written once the change is approved."
+            gettext("%(reference)s is %(state)s: a notice is written once the change is approved.")
+            % {"reference": change.reference, "state": change.get_state_display().lower()}
         )
     _check_fields(None, data, is_change=True)
     values = {**drafted_fields(change, now), **data}
     errors = _errors(values)
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     try:
         with transaction.atomic():
             notice = Notice.objects.create(
@@ -290,13 +293,16 @@ def create_notice(school: School, actor: User, data: dict[str, Any]) -> Notice:
     """A general notice, about no RFC in particular: communicators only."""
     actor = with_roles(actor)
     if not is_communicator(actor, school):
-        raise NotPermitted(f"Only a communicator of {school.name} may write a general notice.")
+        raise NotPermitted(
+            gettext("Only a communicator of %(school)s may write a general notice.")
+            % {"school": school.name}
+        )
     _check_fields(None, data, False)
     values = {n: data.get(n, "") for n in TEXT_FIELDS}
     values.update({n: data.get(n) for n in WINDOW_FIELDS})
     errors = _errors(values)
     if errors:
-        raise InvalidAction("Some fields need correcting.", errors)
+        raise InvalidAction(gettext("Some fields need correcting."), errors)
     return Notice.objects.create(school=school, kind=NoticeKind.GENERAL, created_by=actor, **values)
 
 
@@ -314,11 +320,12 @@ def _locked(notice_id: int, actor: User) -> tuple[Notice, User]:
 
 def _refusal(notice: Notice) -> str:
     if notice.change is not None:
-        return (
-            f"Only a communicator or the originator of {notice.change.reference} "
-            "may change its notice."
-        )
-    return f"Only a communicator of {notice.school.name} may change this notice."
+        return gettext(
+            "Only a communicator or the originator of %(reference)s may change its notice."
+        ) % {"reference": notice.change.reference}
+    return gettext("Only a communicator of %(school)s may change this notice.") % {
+        "school": notice.school.name
+    }
 
 
 def update_notice(notice_id: int, actor: User, data: dict[str, Any]) -> Notice:
@@ -330,7 +337,7 @@ def update_notice(notice_id: int, actor: User, data: dict[str, Any]) -> Notice:
         values.update(data)
         errors = _errors(values)
         if errors:
-            raise InvalidAction("Some fields need correcting.", errors)
+            raise InvalidAction(gettext("Some fields need correcting."), errors)
         changed = [n for n in data if getattr(notice, n) != data[n]]
         for name in changed:
             setattr(notice, name, data[name])
@@ -345,19 +352,24 @@ def publish_notice(notice_id: int, actor: User, now: datetime | None = None) -> 
     with transaction.atomic():
         notice, actor = _locked(notice_id, actor)
         if notice.status == NoticeStatus.PUBLISHED:
-            raise StaleChange("This notice is already published.")
-        required = {"title": "Give the notice a title.", "what": "Say what is happening."}
+            raise StaleChange(gettext("This notice is already published."))
+        required = {
+            "title": gettext("Give the notice a title."),
+            "what": gettext("Say what is happening."),
+        }
         if notice.kind == NoticeKind.CHANGE:
-            required["when_text"] = "Say when it happens, in plain words."
+            required["when_text"] = gettext("Say when it happens, in plain words.")
         errors = {n: m for n, m in required.items() if not getattr(notice, n).strip()}
         if errors:
-            raise InvalidAction("The notice needs a little more before it goes out.", errors)
+            raise InvalidAction(
+                gettext("The notice needs a little more before it goes out."), errors
+            )
         change = notice.change
         if change is not None:
             if change.state in (State.WITHDRAWN, State.REJECTED):
                 raise InvalidAction(
-                    f"{change.reference} is {change.get_state_display().lower()}: "
-                    "there is nothing to tell the school."
+                    gettext("%(reference)s is %(state)s: there is nothing to tell the school.")
+                    % {"reference": change.reference, "state": change.get_state_display().lower()}
                 )
             # The RFC is the truth about when: reminders follow its window.
             notice.starts_at, notice.ends_at = change.planned_start, change.planned_end
@@ -385,7 +397,7 @@ def withdraw_notice(notice_id: int, actor: User) -> Notice:
     with transaction.atomic():
         notice, actor = _locked(notice_id, actor)
         if notice.status != NoticeStatus.PUBLISHED:
-            raise StaleChange("Only a published notice can be withdrawn.")
+            raise StaleChange(gettext("Only a published notice can be withdrawn."))
         notice.status = NoticeStatus.WITHDRAWN
         notice.save(update_fields=["status", "updated_at"])
     return notice

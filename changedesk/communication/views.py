@@ -147,7 +147,10 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
     school = member_school(request, slug)
     user = _current_user(request)
     if not services.may_manage(user, school):
-        raise PermissionDenied(f"Only a communicator of {school.name} may manage its notices.")
+        raise PermissionDenied(
+            gettext("Only a communicator of %(school)s may manage its notices.")
+            % {"school": school.name}
+        )
     config = services.settings_for(school)
     notices = Notice.objects.filter(school=school).select_related("change")
     has_notice = Notice.objects.filter(change=OuterRef("pk"))
@@ -207,7 +210,10 @@ def notice_create(request: HttpRequest, slug: str) -> HttpResponse:
     school = member_school(request, slug)
     user = _current_user(request)
     if not services.is_communicator(user, school):
-        raise PermissionDenied(f"Only a communicator of {school.name} may write a notice.")
+        raise PermissionDenied(
+            gettext("Only a communicator of %(school)s may write a notice.")
+            % {"school": school.name}
+        )
     with timezone.override(school.zone):
         form = NoticeForm(request.POST or None)
         return form_page(
@@ -247,7 +253,7 @@ def notice_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     notice = _notice(request, slug, pk)
     user = _current_user(request)
     if not services.may_edit(user, notice):
-        raise PermissionDenied("You may not change this notice.")
+        raise PermissionDenied(gettext("You may not change this notice."))
     with timezone.override(notice.school.zone):
         form = NoticeForm(request.POST or None, notice=notice)
         return form_page(
@@ -299,7 +305,10 @@ def notice_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def _administered(request: HttpRequest, slug: str) -> School:
     school = member_school(request, slug)
     if not is_school_admin(_current_user(request), school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+        raise PermissionDenied(
+            gettext("Only a school administrator of %(school)s may do this.")
+            % {"school": school.name}
+        )
     return school
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import Count, QuerySet
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -94,7 +95,12 @@ class ItemSerializer(
             owner = services.school_members(school).filter(username=username).first()
             if owner is None:
                 raise serializers.ValidationError(
-                    {"owner": [f"No one called “{username}” is an active member of {school.name}."]}
+                    {
+                        "owner": [
+                            gettext("No one called “%(name)s” is an active member of %(school)s.")
+                            % {"name": username, "school": school.name}
+                        ]
+                    }
                 )
             attrs["owner"] = owner
         return attrs
@@ -188,7 +194,7 @@ class ItemViewSet(
             self.get_queryset().filter(pk=int(self.kwargs["id"])).first()
         )
         if item is None:
-            raise NotFound("No such configuration item among your schools.")
+            raise NotFound(gettext("No such configuration item among your schools."))
         self.check_object_permissions(self.request, item)
         return item
 

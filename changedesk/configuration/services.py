@@ -23,7 +23,7 @@ from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
 from changedesk.configuration.models import ConfigurationItem, ItemKind
-from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.errors import InvalidAction, NotPermitted, refuse_unknown
 
 ITEM_FIELDS = (
     "name",
@@ -67,9 +67,7 @@ def school_members(school: School) -> QuerySet[User]:
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(data) - set(ITEM_FIELDS)
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    refuse_unknown(data, ITEM_FIELDS)
     values = dict(data)
     for name in ("name", "identifier", "location", "notes"):
         if name in values:

@@ -174,7 +174,7 @@ def if_match_version(request: Request) -> int | None:
     value = header.removeprefix("W/").strip('"')
     if not (value.isascii() and value.isdecimal()) or len(value) > 9:
         raise exceptions.ValidationError(
-            {"If-Match": ['Give the version you loaded, e.g. If-Match: "3".']}
+            {"If-Match": [gettext('Give the version you loaded, e.g. If-Match: "3".')]}
         )
     return int(value)
 

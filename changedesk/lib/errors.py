@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from django.utils.translation import gettext
+
 _Row = TypeVar("_Row")
 
 
@@ -46,14 +48,27 @@ class StaleChange(WorkflowError):
     status = 409
 
 
-def of_school(school: Any, rows: Iterable[_Row], field: str, noun: str) -> list[_Row]:
+def refuse_unknown(given: Iterable[str], known: Iterable[str], why: str | None = None) -> None:
+    """Refuse (400) the names in `given` that are not in `known`: "Unknown fields.", with
+    `why` (by default "This field cannot be set.") against each, in the caller's language."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        said = why or gettext("This field cannot be set.")
+        raise InvalidAction(gettext("Unknown fields."), {name: said for name in unknown})
+
+
+def of_school(school: Any, rows: Iterable[_Row], field: str, refusal: str) -> list[_Row]:
     """`rows` (each with a `school_id` and a `name`: items, maintenance windows…), refused
-    with a field error unless every one is `school`'s."""
+    with `refusal` (translated by the caller: "Some items are not the school's.") and a field
+    error unless every one is `school`'s."""
     listed = list(rows)
     foreign = [row.name for row in listed if row.school_id != school.pk]  # type: ignore[attr-defined]
     if foreign:
         raise InvalidAction(
-            f"Some {noun} are not the school's.",
-            {field: f"Not at {school.name}: {', '.join(foreign)}."},
+            refusal,
+            {
+                field: gettext("Not at %(school)s: %(names)s.")
+                % {"school": school.name, "names": ", ".join(foreign)}
+            },
         )
     return listed

@@ -31,6 +31,7 @@ from typing import Any, cast
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -201,7 +202,14 @@ class CvesField(serializers.Field[Any, Any, list[str], Any]):
 def _vendor_of(school: School, vendor_id: int) -> Vendor:
     found = Vendor.objects.filter(pk=vendor_id, school=school).first()
     if found is None:
-        raise serializers.ValidationError({"vendor": [f"No vendor {vendor_id} at {school.name}."]})
+        raise serializers.ValidationError(
+            {
+                "vendor": [
+                    gettext("No vendor %(id)s at %(school)s.")
+                    % {"id": vendor_id, "school": school.name}
+                ]
+            }
+        )
     return found
 
 
@@ -209,7 +217,7 @@ def _visible_vendor(actor: Any, vendor_id: int) -> Vendor:
     found = Vendor.objects.visible_to(actor).select_related("school").filter(pk=vendor_id).first()
     if found is None:
         raise serializers.ValidationError(
-            {"vendor": [f"No vendor {vendor_id} among your schools."]}
+            {"vendor": [gettext("No vendor %(id)s among your schools.") % {"id": vendor_id}]}
         )
     return found
 
@@ -632,7 +640,7 @@ class RunSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
         if isinstance(given, list) and not all(
             isinstance(v, int) and not isinstance(v, bool) for v in given
         ):
-            raise serializers.ValidationError({"patches": ["Give a list of patch ids."]})
+            raise serializers.ValidationError({"patches": [gettext("Give a list of patch ids.")]})
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -844,7 +852,7 @@ class _LoadedRows(CallerMixin):
     """What the vendor and patch viewsets share: their rows paged school by school, loaded
     with what they show (`load`), and one row fetched and answered the same way."""
 
-    missing = "No such row among your schools."
+    missing = gettext_noop("No such row among your schools.")
     lookup_url_kwarg = "id"
     lookup_value_regex = ID
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -861,7 +869,7 @@ class _LoadedRows(CallerMixin):
     def get_object(self) -> Any:
         found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
         if not found:
-            raise NotFound(self.missing)
+            raise NotFound(gettext(self.missing))
         self.load(found)
         return found[0]
 
@@ -901,7 +909,7 @@ class VendorViewSet(
         # By name within a school: the index of its unique name serves it.
         return Vendor.objects.visible_to(self._actor() or self.request.user).order_by("name", "id")
 
-    missing = "No such vendor among your schools."
+    missing = gettext_noop("No such vendor among your schools.")
 
     def load(self, rows: list[Vendor]) -> None:
         load_vendors(rows, self._actor())
@@ -977,7 +985,7 @@ class SourceViewSet(
     def get_object(self) -> Source:
         found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
         if not found:
-            raise NotFound("No such source among your schools.")
+            raise NotFound(gettext("No such source among your schools."))
         self.paged_rows(found)
         return found[0]
 
@@ -1057,7 +1065,7 @@ class PatchViewSet(
         actor = self._actor() or self.request.user
         return Patch.objects.visible_to(actor).order_by("-release_date", "-id")
 
-    missing = "No such patch among your schools."
+    missing = gettext_noop("No such patch among your schools.")
 
     def load(self, rows: list[Patch]) -> None:
         load_patches(rows, self._actor())
@@ -1164,17 +1172,22 @@ class PatchViewSet(
         params = query.validated_data
         school = School.objects.for_user(self._caller()).filter(slug=params["school"]).first()
         if school is None:
-            raise NotFound("No such school among yours.")
+            raise NotFound(gettext("No such school among yours."))
         end: date = params.get("end") or today_in(school)
         start: date | None = params.get("start")
         if start is None:
             days = timedelta(days=compliance.DEFAULT_DAYS)
             start = end - days if end > date.min + days else date.min
         if start > end:
-            raise serializers.ValidationError({"end": ["On or after the start."]})
+            raise serializers.ValidationError({"end": [gettext("On or after the start.")]})
         if (end - start).days + 1 > compliance.LONGEST:
             raise serializers.ValidationError(
-                {"end": [f"At most {compliance.LONGEST} days from the start."]}
+                {
+                    "end": [
+                        gettext("At most %(days)s days from the start.")
+                        % {"days": compliance.LONGEST}
+                    ]
+                }
             )
         return Response(compliance.report(school, start, end).as_dict())
 
@@ -1246,7 +1259,7 @@ class PatchPolicyViewSet(
         slug = str(self.kwargs["slug"])
         school = School.objects.for_user(self._caller()).filter(slug=slug).first()
         if school is None:
-            raise NotFound("No such school among yours.")
+            raise NotFound(gettext("No such school among yours."))
         return school
 
     def get_object(self) -> PatchPolicy:

@@ -9,6 +9,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import School
 from changedesk.lib import days
@@ -38,7 +39,7 @@ class MonthField(forms.DateField):
     def to_python(self, value: Any) -> date | None:
         month = super().to_python(value)
         if month is not None and not 2000 <= month.year <= 2999:
-            raise forms.ValidationError("Give a month from 2000 to 2999, YYYY-MM.")
+            raise forms.ValidationError(gettext("Give a month from 2000 to 2999, YYYY-MM."))
         return month
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import School, SchoolScopedQuerySet, User
 from changedesk.changes.models import Change
@@ -48,7 +49,9 @@ def today_in(school: School, now: datetime | None = None) -> date:
 def validate_cves(value: str) -> None:
     for part in split_cves(value, strict=False):
         if not CVE.fullmatch(part):
-            raise ValidationError(f"“{part}” is not a CVE id (CVE-2026-12345).")
+            raise ValidationError(
+                gettext("“%(part)s” is not a CVE id (CVE-2026-12345).") % {"part": part}
+            )
 
 
 def split_cves(value: str, *, strict: bool = True) -> list[str]:

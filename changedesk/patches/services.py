@@ -75,7 +75,7 @@ def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
     if unknown:
         raise InvalidAction(
             gettext("Some fields need correcting."),
-            {n: "Not a field you may set." for n in unknown},
+            {n: gettext("Not a field you may set.") for n in unknown},
         )
 
 
@@ -87,7 +87,7 @@ def _clean_products(value: Any) -> list[str]:
         value = value.splitlines()
     if not isinstance(value, list | tuple) or not all(isinstance(p, str) for p in value):
         raise InvalidAction(
-            gettext("Some fields need correcting."), {"products": "A list of names."}
+            gettext("Some fields need correcting."), {"products": gettext("A list of names.")}
         )
     products = list(dict.fromkeys(p.strip() for p in value if p.strip()))
     if len(products) > 200 or any(len(p) > 200 for p in products):
@@ -171,7 +171,7 @@ def save_source(
             )
         if source.vendor.school_id != school.pk:
             raise InvalidAction(
-                gettext("Some fields need correcting."), {"vendor": "Not a vendor here."}
+                gettext("Some fields need correcting."), {"vendor": gettext("Not a vendor here.")}
             )
         source.location = _check_location(source.kind, source.location)
         _clean(source, exclude=["school", "vendor"])
@@ -198,7 +198,9 @@ def check_now(source_id: int, actor: User) -> Source:
     source = Source.objects.select_related("school").get(pk=source_id)
     _require_manager(actor, source.school, gettext("check a feed"))
     if source.kind != SourceKind.FEED:
-        raise InvalidAction("Only a feed is fetched.", {"kind": "It is not a feed."})
+        raise InvalidAction(
+            gettext("Only a feed is fetched."), {"kind": gettext("It is not a feed.")}
+        )
     Source.objects.filter(pk=source.pk).update(next_check_at=timezone.now(), is_active=True)
     source.refresh_from_db()
     return source
@@ -222,7 +224,7 @@ def _check_patch(patch: Patch, today: date) -> None:
 
 
 def _check_items(school: School, items: Iterable[ConfigurationItem]) -> list[ConfigurationItem]:
-    return of_school(school, items, "items", "items")
+    return of_school(school, items, "items", gettext("Some items are not the school's."))
 
 
 def create_patch(
@@ -261,7 +263,7 @@ def create_patch(
             workflow.record_created(patch, actor, data={"source": source.pk} if source else None)
     except IntegrityError:
         raise InvalidAction(
-            "That feed entry is a patch already.", {"entry_id": "Seen already."}
+            gettext("That feed entry is a patch already."), {"entry_id": gettext("Seen already.")}
         ) from None
     return patch
 
@@ -415,7 +417,10 @@ def raise_run(
     if missing:
         raise InvalidAction(
             gettext("Some fields need correcting."),
-            {"patches": f"Not patches of {school.name}: {', '.join(missing)}."},
+            {
+                "patches": gettext("Not patches of %(school)s: %(ids)s.")
+                % {"school": school.name, "ids": ", ".join(missing)}
+            },
         )
     untested = [str(p) for p in patches if p.state != PatchState.TESTED]
     if untested:

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
@@ -39,6 +39,14 @@ A = PatchAction
 S = PatchState
 ADMIN = frozenset({Role.PATCH_ADMINISTRATOR})
 TECHNICIANS = frozenset({Role.PATCH_ADMINISTRATOR, Role.IMPLEMENTER})
+# Who may take a step, as its refusal says: a whole sentence per set of roles, to translate.
+REFUSED: dict[frozenset[str], str] = {
+    ADMIN: gettext_noop("Only a patch administrator of %(school)s may do that."),
+    TECHNICIANS: gettext_noop(
+        "Only an implementer or a patch administrator of %(school)s may do that."
+    ),
+    frozenset(): gettext_noop("Only a deploying RFC of %(school)s may do that."),
+}
 # The most machines one test or verification names.
 MOST_RESULTS = 200
 
@@ -78,7 +86,7 @@ def _text(data: dict[str, Any], name: str, *, required: str = "", most: int = 50
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidAction(gettext("Some fields need correcting."), {name: "Give text."})
+        raise InvalidAction(gettext("Some fields need correcting."), {name: gettext("Give text.")})
     value = value.strip()
     if required and not value:
         raise InvalidAction(required, {name: required})
@@ -111,7 +119,7 @@ def _severity(patch: Patch, data: dict[str, Any]) -> str:
     if value not in Severity.values:
         raise InvalidAction(
             gettext("Some fields need correcting."),
-            {"severity": f"One of: {', '.join(Severity.values)}."},
+            {"severity": gettext("One of: %(actions)s.") % {"actions": ", ".join(Severity.values)}},
         )
     return str(value)
 
@@ -122,11 +130,12 @@ def _items(patch: Patch, ids: Any, name: str) -> list[ConfigurationItem]:
         isinstance(i, int) and not isinstance(i, bool) for i in ids
     ):
         raise InvalidAction(
-            gettext("Some fields need correcting."), {name: "Give a list of item ids."}
+            gettext("Some fields need correcting."), {name: gettext("Give a list of item ids.")}
         )
     if len(ids) > MOST_RESULTS:
         raise InvalidAction(
-            gettext("Some fields need correcting."), {name: f"At most {MOST_RESULTS}."}
+            gettext("Some fields need correcting."),
+            {name: gettext("At most %(most)s.") % {"most": MOST_RESULTS}},
         )
     found = {
         i.pk: i
@@ -138,7 +147,10 @@ def _items(patch: Patch, ids: Any, name: str) -> list[ConfigurationItem]:
     if missing:
         raise InvalidAction(
             gettext("Some fields need correcting."),
-            {name: f"Not an item of {patch.school.name} in use: {', '.join(missing)}."},
+            {
+                name: gettext("Not an item of %(school)s in use: %(ids)s.")
+                % {"school": patch.school.name, "ids": ", ".join(missing)}
+            },
         )
     return [found[i] for i in dict.fromkeys(ids)]
 
@@ -165,7 +177,7 @@ def _results(
     if not all(isinstance(r, dict) for r in rows):
         raise InvalidAction(
             gettext("Some fields need correcting."),
-            {"results": "Each result is {item, result, notes}."},
+            {"results": gettext("Each result is {item, result, notes}.")},
         )
     ids = [r.get("item") for r in rows]
     if len(set(map(repr, ids))) != len(ids):
@@ -180,13 +192,19 @@ def _results(
         if result not in CheckResult.values:
             raise InvalidAction(
                 gettext("Some fields need correcting."),
-                {"results": f"{item.name}: the result is one of {', '.join(CheckResult.values)}."},
+                {
+                    "results": gettext("%(item)s: the result is one of %(results)s.")
+                    % {"item": item.name, "results": ", ".join(CheckResult.values)}
+                },
             )
         notes = row.get("notes") or ""
         if not isinstance(notes, str) or len(notes) > 2000:
             raise InvalidAction(
                 gettext("Some fields need correcting."),
-                {"results": f"{item.name}: notes are text of at most 2,000 characters."},
+                {
+                    "results": gettext("%(item)s: notes are text of at most 2,000 characters.")
+                    % {"item": item.name}
+                },
             )
         out.append((item, str(result), notes.strip()))
     failed = [item.name for item, result, _ in out if result == CheckResult.FAILED]
@@ -327,7 +345,8 @@ def _read_deploy(patch: Patch, data: dict[str, Any]) -> Step:
     given = _date(data, "deployed_on")
     if given is not None and given > today:
         raise InvalidAction(
-            "It cannot be deployed after today.", {"deployed_on": f"On {today} or before."}
+            gettext("It cannot be deployed after today."),
+            {"deployed_on": gettext("On %(day)s or before.") % {"day": today}},
         )
     # Not before its release: a release date given ahead (by hand) does not stop the RFC.
     on = max(given or today, patch.release_date)
@@ -427,8 +446,11 @@ def perform(
     it may take only the rows that allow it, with no role asked."""
     if action not in PatchAction.values or action in (A.CREATE, A.EDIT):
         raise UnknownAction(
-            f"Unknown action “{action}”.",
-            {"action": f"One of: {', '.join(r.action for r in TRANSITIONS if r.roles)}."},
+            gettext("Unknown action “%(action)s”.") % {"action": action},
+            {
+                "action": gettext("One of: %(actions)s.")
+                % {"actions": ", ".join(r.action for r in TRANSITIONS if r.roles)}
+            },
         )
     data = data or {}
     with transaction.atomic():
@@ -449,16 +471,18 @@ def perform(
                     "state": patch.get_state_display().lower(),
                     "action": PatchAction(action).label.lower(),
                 },
-                {"action": f"Not allowed while it is {patch.state}."},
+                {"action": gettext("Not allowed while it is %(state)s.") % {"state": patch.state}},
             )
         if by_change:
             if not row.by_change:
-                raise NotPermitted(f"“{action}” is done by a person.")
+                raise NotPermitted(
+                    gettext("“%(action)s” is done by a person.") % {"action": action}
+                )
         elif not may(actor, patch, row):
-            raise NotPermitted(
-                f"Only a {' or '.join(sorted(_role_names(row.roles))) or 'deploying RFC'} of "
-                f"{patch.school.name} may do that."
+            refusal = REFUSED.get(
+                row.roles, gettext_noop("Your roles at %(school)s do not allow that.")
             )
+            raise NotPermitted(gettext(refusal) % {"school": patch.school.name})
         comment = _text({"comment": comment}, "comment")
         step = row.reader(patch, data)
         before = patch.state
@@ -507,10 +531,6 @@ def _install(patch: Patch, items: Iterable[ConfigurationItem], version: str) -> 
         ],
         ignore_conflicts=True,
     )
-
-
-def _role_names(roles: Iterable[str]) -> list[str]:
-    return [Role(r).label.lower() for r in roles]
 
 
 def record_created(patch: Patch, actor: User | None, *, data: dict[str, Any] | None = None) -> None:

@@ -190,7 +190,8 @@ def perform(
     """The one door: `action` on the release by `user`, in one transaction."""
     if action not in ACTIONS:
         raise UnknownAction(
-            f"Unknown action “{action}”.", {"action": f"One of: {', '.join(ACTIONS)}."}
+            gettext("Unknown action “%(action)s”.") % {"action": action},
+            {"action": gettext("One of: %(actions)s.") % {"actions": ", ".join(ACTIONS)}},
         )
     data = data or {}
     with transaction.atomic():

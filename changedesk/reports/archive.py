@@ -30,6 +30,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
@@ -101,20 +103,43 @@ def freeze(school: School, period: str, start: date, now: datetime | None = None
     or a new one. Refused (InvalidAction) for an unknown period, a day that does not start
     one, or a period that has not ended in the school's time zone."""
     if period not in Period.values:
-        raise InvalidAction("Choose a week or a month.", {"period": "Choose week or month."})
+        raise InvalidAction(
+            gettext("Choose a week or a month."), {"period": gettext("Choose week or month.")}
+        )
+    weekly = period == Period.WEEK
+    day = date_format(start, "j F Y")
     if period_start(period, start) != start:
         raise InvalidAction(
-            f"{start:%-d %B %Y} does not start a {period}.",
-            {"start": f"Give the first day of a {period}."},
+            (
+                gettext("%(day)s does not start a week.")
+                if weekly
+                else gettext("%(day)s does not start a month.")
+            )
+            % {"day": day},
+            {
+                "start": gettext("Give the first day of a week.")
+                if weekly
+                else gettext("Give the first day of a month.")
+            },
         )
     existing = Snapshot.objects.filter(school=school, period=period, start=start).first()
     if existing is not None:
         return existing
     if not has_ended(school, period, start, now):
         raise InvalidAction(
-            f"The {period} from {start:%-d %B %Y} has not ended yet at {school.name}: it is "
-            "frozen once it has.",
-            {"start": "This period has not ended yet."},
+            (
+                gettext(
+                    "The week from %(day)s has not ended yet at %(school)s: it is frozen once "
+                    "it has."
+                )
+                if weekly
+                else gettext(
+                    "The month from %(day)s has not ended yet at %(school)s: it is frozen once "
+                    "it has."
+                )
+            )
+            % {"day": day, "school": school.name},
+            {"start": gettext("This period has not ended yet.")},
         )
     # Through JSON and back: what is stored is exactly what the digest covers.
     result, samples = figures.report_and_samples(school, period, start)
@@ -212,30 +237,39 @@ def record_decision(
     school = snapshot.school
     if not may_decide(actor, school):
         raise NotPermitted(
-            f"Only those who run change management at {school.name} record decisions."
+            gettext("Only those who run change management at %(school)s record decisions.")
+            % {"school": school.name}
         )
     text = (text or "").strip()
     decided_by = (decided_by or "").strip()
     errors: dict[str, str] = {}
     if not text:
-        errors["text"] = "Say what was decided."
+        errors["text"] = gettext("Say what was decided.")
     elif len(text) > MOST_TEXT:
-        errors["text"] = f"Keep it to {MOST_TEXT} characters."
+        errors["text"] = gettext("Keep it to %(most)s characters.") % {"most": MOST_TEXT}
     if not decided_by:
-        errors["decided_by"] = "Say who decided: a person, or a meeting such as the committee."
+        errors["decided_by"] = gettext(
+            "Say who decided: a person, or a meeting such as the committee."
+        )
     elif len(decided_by) > MOST_DECIDED_BY:
-        errors["decided_by"] = f"Keep it to {MOST_DECIDED_BY} characters."
+        errors["decided_by"] = gettext("Keep it to %(most)s characters.") % {
+            "most": MOST_DECIDED_BY
+        }
     today = today_in(school, now)
     if decided_on is None:
-        errors["decided_on"] = "Give the day it was decided."
+        errors["decided_on"] = gettext("Give the day it was decided.")
     elif decided_on < snapshot.start:
-        errors["decided_on"] = f"The report covers from {snapshot.start:%-d %B %Y}: not before."
+        errors["decided_on"] = gettext("The report covers from %(day)s: not before.") % {
+            "day": date_format(snapshot.start, "j F Y")
+        }
     elif decided_on > today:
-        errors["decided_on"] = "That day has not come yet."
+        errors["decided_on"] = gettext("That day has not come yet.")
     if "\x00" in text + decided_by:
-        errors["text" if "\x00" in text else "decided_by"] = "This contains a NUL character."
+        errors["text" if "\x00" in text else "decided_by"] = gettext(
+            "This contains a NUL character."
+        )
     if errors or decided_on is None:
-        raise InvalidAction("The decision was not recorded: see the fields.", errors)
+        raise InvalidAction(gettext("The decision was not recorded: see the fields."), errors)
     return Decision.objects.create(
         snapshot=snapshot,
         text=text,

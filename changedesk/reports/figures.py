@@ -78,6 +78,7 @@ from changedesk.patches import compliance
 from changedesk.patches.models import Patch
 from changedesk.releases import measurements
 from changedesk.reports.models import Period, ReportSettings, Snapshot
+from changedesk.trustwide import reporting
 
 PERIODS = (Period.WEEK.value, Period.MONTH.value)
 TREND = 12
@@ -735,7 +736,8 @@ def report_many(
     """Several schools' report together: counts summed, medians over all their RFCs. Its
     `school` is {"id": None, "slug": "", "name": "All my schools"} (a trust's: the trust's
     name, and `trust` names the trust); `schools` names them. The same queries however many
-    schools."""
+    schools. A trust's report also lists the trust-wide changes it raised in the period
+    (`trust_wide`, `trustwide.reporting`: two or three more queries)."""
     if period not in PERIODS:
         raise ValueError(f"A period is a week or a month, not {period!r}.")
     schools = list(schools)
@@ -746,7 +748,17 @@ def report_many(
     if trust is not None:
         found["trust"] = {"id": trust.pk, "slug": trust.slug, "name": trust.name}
     computed, _ = _compute(schools, period, start)
-    return {**found, "schools": [_school(s) for s in schools], **computed}
+    result = {**found, "schools": [_school(s) for s in schools], **computed}
+    if trust is not None:
+        # The trust-wide changes raised in the period (a trust's schools keep one zone).
+        first, after = period_bounds(period, start)
+        zone = schools[0].zone
+        result["trust_wide"] = reporting.raised_between(
+            trust,
+            datetime.combine(first, time(), tzinfo=zone),
+            datetime.combine(after, time(), tzinfo=zone),
+        )
+    return result
 
 
 def figure(result: dict[str, Any], key: str) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy
 
 from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.models import School, Trust
@@ -46,12 +47,12 @@ class ReportQuery(forms.Form):
     period = forms.ChoiceField(
         required=False,
         choices=[("", "")] + [(p, p) for p in figures.PERIODS],
-        error_messages={"invalid_choice": "Choose week or month."},
+        error_messages={"invalid_choice": gettext_lazy("Choose week or month.")},
     )
     start = forms.DateField(
         required=False,
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "Give a date as YYYY-MM-DD."},
+        error_messages={"invalid": gettext_lazy("Give a date as YYYY-MM-DD.")},
     )
 
     def clean_start(self) -> date | None:
@@ -109,7 +110,7 @@ class MustChoose(Exception):
     """No school named, and the person reads several schools' reports: `schools`."""
 
     def __init__(self, schools: list[School]):
-        super().__init__("Choose a school.")
+        super().__init__(gettext("Choose a school."))
         self.schools = schools
 
 
@@ -126,16 +127,21 @@ def ask(user: Any, data: Any) -> Asked:
     if trust_slug:
         trust = trust_of(user, trust_slug)  # 404 or 403 first: then the query's own errors
         if slug:
-            raise BadQuery({"trust": "Give a school or a trust, not both."})
+            raise BadQuery({"trust": gettext("Give a school or a trust, not both.")})
         return _trust_asked(trust, form.cleaned_data)
     mine = accounts_permissions.schools(user)
     readable = [s for s in mine if may_read(user, s)]
     if slug == ALL:
         if not readable:
-            raise PermissionDenied("You read no school's reports.")
+            raise PermissionDenied(gettext("You read no school's reports."))
         if len(readable) > MOST_SCHOOLS:
             raise BadQuery(
-                {"school": f"Choose a school: all of them together is for at most {MOST_SCHOOLS}."}
+                {
+                    "school": gettext(
+                        "Choose a school: all of them together is for at most %(most)s."
+                    )
+                    % {"most": MOST_SCHOOLS}
+                }
             )
         chosen, together = readable, True
     elif slug:
@@ -151,7 +157,7 @@ def ask(user: Any, data: Any) -> Asked:
             raise PermissionDenied(_refusal(school))
         chosen, together = [school], False
     elif not readable:
-        raise PermissionDenied("You read no school's reports.")
+        raise PermissionDenied(gettext("You read no school's reports."))
     else:
         raise MustChoose(readable)
     period = form.cleaned_data["period"] or (
@@ -171,8 +177,11 @@ def trust_of(user: Any, slug: str) -> Trust:
     if not may_read_trust(user, trust):
         if any(s.trust_id == trust.pk for s in accounts_permissions.schools(user)):
             raise PermissionDenied(
-                f"Only the trust's administrators, technicians and peer reviewers read the "
-                f"reports of {trust.name} across its schools."
+                gettext(
+                    "Only the trust's administrators, technicians and peer reviewers read "
+                    "the reports of %(trust)s across its schools."
+                )
+                % {"trust": trust.name}
             )
         raise Http404("No such trust.")
     return trust
@@ -182,7 +191,7 @@ def _trust_asked(trust: Trust, cleaned: dict[str, Any]) -> Asked:
     # The trust's schools now: one that has left drops out.
     chosen = list(School.objects.filter(trust=trust).order_by("name"))
     if not chosen:
-        raise BadQuery({"trust": f"{trust.name} has no schools yet."})
+        raise BadQuery({"trust": gettext("%(trust)s has no schools yet.") % {"trust": trust.name}})
     period = cleaned["period"] or Period.MONTH.value
     # A trust's schools keep one time zone.
     day = cleaned["start"] or today_in(chosen[0])
@@ -191,7 +200,7 @@ def _trust_asked(trust: Trust, cleaned: dict[str, Any]) -> Asked:
 
 
 def _refusal(school: School) -> str:
-    return (
-        f"Only the approvers, peer reviewers, release managers, patch administrators and the "
-        f"school administrator of {school.name} may read its reports."
-    )
+    return gettext(
+        "Only the approvers, peer reviewers, release managers, patch administrators and "
+        "the school administrator of %(school)s may read its reports."
+    ) % {"school": school.name}

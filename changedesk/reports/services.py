@@ -8,6 +8,7 @@ by its administrator (`permissions.may_set_frequency`), kept in one `ReportSetti
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from changedesk.accounts import permissions as accounts_permissions
 from changedesk.accounts.models import School, User
@@ -20,10 +21,14 @@ def set_frequency(school: School, user: User, frequency: str) -> ReportSettings:
     """Set how often `school` reports ("week" or "month"), as its administrator."""
     user = accounts_permissions.with_roles(user)
     if not may_set_frequency(user, school):
-        raise NotPermitted(f"Only the school administrator of {school.name} may do that.")
+        raise NotPermitted(
+            gettext("Only the school administrator of %(school)s may do that.")
+            % {"school": school.name}
+        )
     if frequency not in Period.values:
         raise InvalidAction(
-            "Choose how often the school reports.", {"frequency": "Choose week or month."}
+            gettext("Choose how often the school reports."),
+            {"frequency": gettext("Choose week or month.")},
         )
     with transaction.atomic():
         settings, _ = ReportSettings.objects.select_for_update().get_or_create(school=school)

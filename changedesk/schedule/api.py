@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from django.urls import path
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
@@ -40,7 +41,7 @@ from rest_framework.views import APIView
 
 from changedesk.accounts.api import SchoolField
 from changedesk.accounts.models import School, Trust, User
-from changedesk.changes.api import ID_PARAMETER
+from changedesk.changes.api import ID_PARAMETER, no_such_change
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.api import (
@@ -314,10 +315,7 @@ def visible_change(user: Any, key: str) -> Change:
     else:
         matches = list(queryset.by_reference(key)[:2])
     if len(matches) != 1:
-        raise NotFound(
-            f"No request for change {key} among your schools."
-            + (" Give it with its school, e.g. school:RFC-0001." if matches else "")
-        )
+        raise NotFound(no_such_change(key, ambiguous=bool(matches)))
     return matches[0]
 
 
@@ -380,10 +378,12 @@ class SlotsQuerySerializer(serializers.Serializer[Any]):
         school: School = attrs["school"]
         after = attrs.get("after")
         if after is not None and not sane_year(after.year + 1):
-            raise serializers.ValidationError({"after": ["Choose a time between 1900 and 2998."]})
+            raise serializers.ValidationError(
+                {"after": [gettext("Choose a time between 1900 and 2998.")]}
+            )
         raw = [part.strip() for part in attrs.get("items", "").split(",") if part.strip()]
         if any(not (part.isascii() and part.isdecimal()) or len(part) > 18 for part in raw):
-            raise serializers.ValidationError({"items": ["Give item ids, e.g. 3,7."]})
+            raise serializers.ValidationError({"items": [gettext("Give item ids, e.g. 3,7.")]})
         wanted = {int(part) for part in raw}
         found = set(
             ConfigurationItem.objects.filter(school=school, pk__in=wanted).values_list(
@@ -393,7 +393,12 @@ class SlotsQuerySerializer(serializers.Serializer[Any]):
         missing = sorted(wanted - found)
         if missing:
             raise serializers.ValidationError(
-                {"items": [f"No item {', '.join(map(str, missing))} in {school.name}."]}
+                {
+                    "items": [
+                        gettext("No item %(ids)s in %(school)s.")
+                        % {"ids": ", ".join(map(str, missing)), "school": school.name}
+                    ]
+                }
             )
         attrs["item_ids"] = sorted(found)
         return attrs
@@ -439,7 +444,9 @@ class SafeSlotsView(APIView):
         if params.get("change"):
             change = visible_change(request.user, params["change"])
             if change.school_id != school.pk:
-                raise serializers.ValidationError({"change": ["That RFC is in another school."]})
+                raise serializers.ValidationError(
+                    {"change": [gettext("That RFC is in another school.")]}
+                )
             exclude = change.pk
             if not params.get("type") and change.is_emergency:
                 kind = ChangeKind.EMERGENCY

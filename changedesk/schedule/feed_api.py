@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -69,10 +70,14 @@ class FeedTokenCreateSerializer(RefuseUnknownFields, serializers.Serializer[Any]
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         school = attrs.get("school")
         if attrs["kind"] == FeedKind.SCHOOL and school is None:
-            raise serializers.ValidationError({"school": ["Give the school's slug."]})
+            raise serializers.ValidationError({"school": [gettext("Give the school's slug.")]})
         if attrs["kind"] == FeedKind.PERSON and school is not None:
             raise serializers.ValidationError(
-                {"school": ["Your own feed covers all your schools: leave the school out."]}
+                {
+                    "school": [
+                        gettext("Your own feed covers all your schools: leave the school out.")
+                    ]
+                }
             )
         return attrs
 

@@ -13,6 +13,7 @@ people keep. A value a filter cannot read is a 400 with the field's error from t
 from __future__ import annotations
 
 import builtins
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,9 +21,10 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 
-from changedesk.accounts.models import School
+from changedesk.accounts.models import School, User
+from changedesk.changes import extensions
 from changedesk.changes.choices import ChangeType, State
-from changedesk.changes.filters import TYPE_QUERIES
+from changedesk.changes.filters import TYPE_QUERIES, app_filters
 from changedesk.changes.models import Change, ChangeItem
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.lib.filters import FilterSet
@@ -82,6 +84,8 @@ class TrustPeriodFilterSet(FilterSet):
 # --- The forward schedule. ---
 
 APPROVALS = [("approved", "Approved only"), ("pending", "Not yet approved only")]
+# The page's own parameters, besides its filters': no app's filter takes these names.
+PARAMETERS = frozenset({"view", "date", "page", "trust", "print"})
 ITEM_ID_LENGTH = 18
 
 
@@ -124,6 +128,10 @@ class ScheduleFilterSet(FilterSet):
 
     A school or item that is not the caller's is an error on its field (the page answers
     404 to it); a state or approval it does not know is left out, so it filters nothing.
+
+    The apps' filters of RFCs (`changes.extensions`, e.g. `parent`: one trust-wide
+    change's RFCs) join these, as they join the change log's; a value one cannot read
+    filters nothing.
     """
 
     school = django_filters.CharFilter(method="by_school", label="School (slug)")
@@ -144,8 +152,23 @@ class ScheduleFilterSet(FilterSet):
             "queryset",
             Change.objects.filter(planned_start__isnull=False, planned_end__isnull=False),
         )
+        # The apps' filters join this set's own (copied with them, as django-filter copies
+        # `base_filters` for each filter set).
+        # One whose name the schedule already uses (a filter, or a parameter of the page's
+        # own) is left out.
+        own = type(self).base_filters
+        self.base_filters = OrderedDict(own)
+        self.app_filter_names = [
+            name for name in extensions.filters() if name not in own and name not in PARAMETERS
+        ]
+        for name in self.app_filter_names:
+            self.base_filters[name] = extensions.filters()[name]
         super().__init__(data, **kwargs)
         self.schools = schools
+
+    def app_filters(self, user: User) -> list[tuple[str, str, str]]:
+        """The apps' filters asked for (see `changes.filters.app_filters`)."""
+        return app_filters(self, user, self.app_filter_names)
 
     def get_form_class(self) -> builtins.type[ScheduleFilterForm]:
         # Built on `Meta.form`; django-filter's types only know it is some `Form`.

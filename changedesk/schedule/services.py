@@ -26,7 +26,7 @@ from django.utils.translation import gettext
 
 from changedesk.accounts import permissions
 from changedesk.accounts.models import School, User
-from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange
+from changedesk.lib.errors import InvalidAction, NotPermitted, StaleChange, refuse_unknown
 from changedesk.schedule.calendar import FIRST_YEAR, LAST_YEAR, sane_year
 from changedesk.schedule.ics_import import IcsError, IcsPreview, import_ics
 from changedesk.schedule.models import (
@@ -64,9 +64,7 @@ def _require_admin(actor: User, school: School) -> None:
 
 
 def _known(values: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    refuse_unknown(values, fields)
     return dict(values)
 
 

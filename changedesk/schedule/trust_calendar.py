@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from changedesk.accounts import trusts
 from changedesk.accounts.models import School, Trust, User
@@ -27,7 +28,10 @@ from changedesk.schedule.services import PERIOD_FIELDS, check_period
 
 def _require_admin(actor: User, trust: Trust) -> None:
     if not is_trust_admin(with_roles(actor), trust):
-        raise NotPermitted(f"Only an administrator of {trust.name} may change its calendar.")
+        raise NotPermitted(
+            gettext("Only an administrator of %(trust)s may change its calendar.")
+            % {"trust": trust.name}
+        )
 
 
 def create_period(trust: Trust, actor: User, values: dict[str, Any]) -> TrustPeriod:
@@ -100,7 +104,7 @@ def _locked(period_id: int) -> TrustPeriod:
         .first()
     )
     if found is None:
-        raise StaleChange("That period has been removed.")
+        raise StaleChange(gettext("That period has been removed."))
     return found
 
 

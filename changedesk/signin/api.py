@@ -14,6 +14,7 @@ from typing import Any
 
 from django.http import Http404
 from django.urls import path
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -139,7 +140,10 @@ class SchoolRulesView(APIView):
     def patch(self, request: Request, slug: str) -> Response:
         school, user = self._school(request, slug)
         if not is_school_admin(user, school):
-            raise NotPermitted(f"Only a school administrator of {school.name} may do this.")
+            raise NotPermitted(
+                gettext("Only a school administrator of %(school)s may do this.")
+                % {"school": school.name}
+            )
         serializer = SignInRulesSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         own = services.update_rules(school, user, **serializer.validated_data)
@@ -181,7 +185,9 @@ class TrustRulesView(APIView):
     def patch(self, request: Request, slug: str) -> Response:
         trust, user = self._trust(request, slug)
         if not is_trust_admin(user, trust):
-            raise NotPermitted(f"Only an administrator of {trust.name} may do this.")
+            raise NotPermitted(
+                gettext("Only an administrator of %(trust)s may do this.") % {"trust": trust.name}
+            )
         serializer = TrustSignInRulesSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         rules, domains = services.update_trust_rules(trust, user, **serializer.validated_data)

@@ -417,7 +417,10 @@ def update_rules(
     """Change what is given of a school's rules, as its administrator `actor`; refuses with
     field errors, writing nothing, when they do not hold together."""
     if not is_school_admin(actor, school):
-        raise NotPermitted(f"Only a school administrator of {school.name} may do this.")
+        raise NotPermitted(
+            gettext("Only a school administrator of %(school)s may do this.")
+            % {"school": school.name}
+        )
     with transaction.atomic():
         # The school's row is locked, not only its rules': two first saves at once would
         # otherwise both make a rules row (or the same domain), and one would fail with a 500.
@@ -439,7 +442,9 @@ def update_trust_rules(
     """Change what is given of a trust's rules, as its administrator `actor` (or an
     operator); refuses with field errors, writing nothing, as `update_rules` does."""
     if not is_trust_admin(with_roles(actor), trust):
-        raise NotPermitted(f"Only an administrator of {trust.name} may do this.")
+        raise NotPermitted(
+            gettext("Only an administrator of %(trust)s may do this.") % {"trust": trust.name}
+        )
     with transaction.atomic():
         Trust.objects.select_for_update().filter(pk=trust.pk).first()
         return _save_rules(
@@ -551,31 +556,39 @@ def _check(
         public = sorted(set(domains) & PUBLIC_MAIL_DOMAINS)
         if create_accounts and public:
             raise InvalidAction(
-                "Accounts cannot be made for a public mail service's addresses.",
+                gettext("Accounts cannot be made for a public mail service's addresses."),
                 {
-                    "domains": f"{', '.join(public)}: anyone can have an address there, so "
-                    "changedesk cannot make accounts for it. Remove it, or stop creating "
-                    "accounts (people with an account already may still sign in).",
+                    "domains": gettext(
+                        "%(domains)s: anyone can have an address there, so changedesk cannot "
+                        "make accounts for it. Remove it, or stop creating accounts (people "
+                        "with an account already may still sign in)."
+                    )
+                    % {"domains": ", ".join(public)},
                 },
             )
         taken = claimed_elsewhere(added, school=school, trust=trust)
         if taken:
             raise InvalidAction(
-                "Another school or trust allows that domain.",
+                gettext("Another school or trust allows that domain."),
                 {
-                    "domains": f"{', '.join(taken)} is already allowed by another school or "
-                    "trust, outside yours. Only the person who runs changedesk (an operator) "
-                    "may allow it here too.",
+                    "domains": gettext(
+                        "%(domains)s is already allowed by another school or trust, outside "
+                        "yours. Only the person who runs changedesk (an operator) may allow it "
+                        "here too."
+                    )
+                    % {"domains": ", ".join(taken)},
                 },
             )
     if not require_sso:
         return
     if not sso_available():
         raise InvalidAction(
-            "This changedesk offers no single sign-on.",
+            gettext("This changedesk offers no single sign-on."),
             {
-                "require_sso": "No single sign-on is configured here: ask the person who runs "
-                "changedesk to set it up first."
+                "require_sso": gettext(
+                    "No single sign-on is configured here: ask the person who runs "
+                    "changedesk to set it up first."
+                )
             },
         )
     own = domain_of(actor.email)
@@ -588,10 +601,13 @@ def _check(
     allowed = own in domains or others.exists() or trust_others.exists()
     if _only_oidc() and not actor.is_superuser and not allowed:
         raise InvalidAction(
-            "You would lock yourself out.",
+            gettext("You would lock yourself out."),
             {
-                "require_sso": f"Your own address ({actor.email or 'none'}) is not at an "
-                f"allowed domain, so you could not sign in with {provider.name()}."
+                "require_sso": gettext(
+                    "Your own address (%(email)s) is not at an allowed domain, so you could "
+                    "not sign in with %(provider)s."
+                )
+                % {"email": actor.email or gettext("none"), "provider": provider.name()}
             },
         )
 

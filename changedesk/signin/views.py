@@ -25,7 +25,10 @@ def school_rules(request: HttpRequest, slug: str) -> HttpResponse:
     school = member_school(request, slug)
     user = current_user(request)
     if not is_school_admin(user, school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+        raise PermissionDenied(
+            gettext("Only a school administrator of %(school)s may do this.")
+            % {"school": school.name}
+        )
     rules = services.effective_rules(school)
     initial = {
         "domains": "\n".join(rules.domains),

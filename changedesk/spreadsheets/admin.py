@@ -13,19 +13,24 @@ from changedesk.spreadsheets.models import (
 )
 
 
-@admin.register(ChangeImport)
-class ChangeImportAdmin(admin.ModelAdmin[ChangeImport]):
-    list_display = ["file_name", "school", "created_by", "state", "rows", "created_at"]
-    list_filter = ["state", "school"]
-    list_select_related = ["school", "created_by"]
-    # The file itself (up to 10 MB) is not shown; what it did is, read-only.
+class ImportAdmin(admin.ModelAdmin[Any]):
+    """An import, a school's or a trust's: the file itself (up to 10 MB) is not shown; what
+    it did is, read-only."""
+
     exclude = ["content"]
-    readonly_fields = [
-        f.name for f in ChangeImport._meta.get_fields() if f.concrete and f.name != "content"
-    ]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.get_fields() if f.concrete and f.name != "content"]
 
     def get_queryset(self, request: Any) -> Any:
         return super().get_queryset(request).defer("content")
+
+
+@admin.register(ChangeImport)
+class ChangeImportAdmin(ImportAdmin):
+    list_display = ["file_name", "school", "created_by", "state", "rows", "created_at"]
+    list_filter = ["state", "school"]
+    list_select_related = ["school", "created_by"]
 
 
 @admin.register(ColumnMapping)
@@ -36,17 +41,10 @@ class ColumnMappingAdmin(admin.ModelAdmin[ColumnMapping]):
 
 
 @admin.register(TrustChangeImport)
-class TrustChangeImportAdmin(admin.ModelAdmin[TrustChangeImport]):
+class TrustChangeImportAdmin(ImportAdmin):
     list_display = ["file_name", "trust", "created_by", "state", "rows", "created_at"]
     list_filter = ["state", "trust"]
     list_select_related = ["trust", "created_by"]
-    exclude = ["content"]
-    readonly_fields = [
-        f.name for f in TrustChangeImport._meta.get_fields() if f.concrete and f.name != "content"
-    ]
-
-    def get_queryset(self, request: Any) -> Any:
-        return super().get_queryset(request).defer("content")
 
 
 @admin.register(TrustColumnMapping)

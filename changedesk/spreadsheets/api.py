@@ -27,10 +27,13 @@ one the school chose last time.
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django.core.files.uploadedfile import UploadedFile
 from django.http.response import HttpResponseBase
 from django.urls import path
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -49,22 +52,49 @@ from changedesk.changes.models import Change
 from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
 from changedesk.lib.api import BAD_INPUT, FORBIDDEN, RefuseUnknownFields
 from changedesk.lib.errors import InvalidAction, NotPermitted
-from changedesk.spreadsheets import exports, importer, views
-from changedesk.spreadsheets.models import ChangeImport, TrustChangeImport
+from changedesk.spreadsheets import columns, exports, importer, views, wording
+from changedesk.spreadsheets.models import ChangeImport, ChangeLogImport
 
 IMPORT_NOT_FOUND = OpenApiResponse(description="No such import among your schools.")
 SCHOOL_NOT_FOUND = OpenApiResponse(description="No such school among yours.")
 
 
-class ImportSerializer(serializers.ModelSerializer[ChangeImport]):
-    """An import: the file's columns and the field each is mapped to, its state and the
-    worker's progress (while `queued`, `checking` or `applying`), the rows' problems (each
-    [row, field, message]; the first 500) and its first rows (200); once done, how many
-    RFCs it made and their numbers."""
-
-    school: serializers.SlugRelatedField[School] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+def import_fields(place: str, *outcome: str) -> tuple[str, ...]:
+    """An import serializer's fields, in order: its `place` (school or trust) and the
+    `outcome` fields of its kind among the ones every import has."""
+    return (
+        "id",
+        place,
+        "created_by",
+        "file_name",
+        "size",
+        "state",
+        "phase",
+        "progress_done",
+        "progress_total",
+        "percent",
+        "header_row",
+        "columns",
+        "mapping",
+        "fields_available",
+        "rows",
+        "error_count",
+        "errors",
+        "preview",
+        "created_count",
+        *outcome,
+        "failure",
+        "created_at",
+        "checked_at",
+        "confirmed_at",
+        "finished_at",
     )
+
+
+class ChangeLogImportSerializer(serializers.ModelSerializer[Any]):
+    """What a school's and a trust's import show alike (each serializer names its model, its
+    place and its fields in its `Meta`)."""
+
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
@@ -74,87 +104,95 @@ class ImportSerializer(serializers.ModelSerializer[ChangeImport]):
         read_only=True, help_text="How far the worker has got with its step, 0 to 100."
     )
 
-    class Meta:
-        model = ChangeImport
-        fields = (
-            "id",
-            "school",
-            "created_by",
-            "file_name",
-            "size",
-            "state",
-            "phase",
-            "progress_done",
-            "progress_total",
-            "percent",
-            "header_row",
-            "columns",
-            "mapping",
-            "fields_available",
-            "rows",
-            "error_count",
-            "errors",
-            "preview",
-            "created_count",
-            "first_number",
-            "last_number",
-            "failure",
-            "created_at",
-            "checked_at",
-            "confirmed_at",
-            "finished_at",
-        )
-        read_only_fields = fields
-
-    def get_mapping(self, job: ChangeImport) -> dict[str, str]:
+    def get_mapping(self, job: ChangeLogImport) -> dict[str, str]:
         """Each column (by its header) and its field, "" where it is left out."""
-        return {name: field for name, field in zip(job.columns, job.mapping, strict=False)}
+        return job.column_fields()
 
-    def get_fields_available(self, job: ChangeImport) -> dict[str, str]:
+    def get_fields_available(self, job: ChangeLogImport) -> dict[str, str]:
         """The fields a column may hold, with what each is."""
-        return dict(importer.FIELD_CHOICES)
+        return dict(columns.FIELD_CHOICES)
 
 
-class UploadSerializer(RefuseUnknownFields, serializers.Serializer[dict[str, Any]]):
-    school = SchoolField(help_text="The school's slug.")
-    file = serializers.FileField(help_text="The change log: CSV or XLSX.")
-    mapping = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text='A JSON object: a column\'s header to its field, e.g. {"Ref": "reference", '
-        '"Notes": ""} ("" leaves a column out). Columns not named keep the field guessed.',
+class ImportSerializer(ChangeLogImportSerializer):
+    """An import: the file's columns and the field each is mapped to, its state and the
+    worker's progress (while `queued`, `checking` or `applying`), the rows' problems (each
+    [row, field, message]; the first 500) and its first rows (200); once done, how many
+    RFCs it made and their numbers."""
+
+    school: serializers.SlugRelatedField[School] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
     )
 
+    class Meta:
+        model = ChangeImport
+        fields = import_fields("school", "first_number", "last_number")
+        read_only_fields = fields
+
+
+# An upload's `mapping`, read; each upload serializer declares its fields, in its order.
+# (No docstring: the schema describes the uploads with `RefuseUnknownFields`'s.)
+class MappingUploadSerializer(RefuseUnknownFields, serializers.Serializer[dict[str, Any]]):
     def validate_mapping(self, value: str) -> dict[str, str]:
         if not value.strip():
             return {}
         try:
             parsed = json.loads(value)
         except ValueError:
-            raise serializers.ValidationError("Not JSON.") from None
+            raise serializers.ValidationError(gettext("Not JSON.")) from None
         if not isinstance(parsed, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
         ):
-            raise serializers.ValidationError("A JSON object of column headers to field names.")
+            raise serializers.ValidationError(
+                gettext("A JSON object of column headers to field names.")
+            )
         return parsed
+
+
+def mapping_field(example: str) -> serializers.CharField:
+    """An upload's `mapping` field, its help giving `example` as a column mapped."""
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=f"A JSON object: a column's header to its field, e.g. {{{example}, "
+        '"Notes": ""} ("" leaves a column out). Columns not named keep the field guessed.',
+    )
+
+
+class UploadSerializer(MappingUploadSerializer):
+    school = SchoolField(help_text="The school's slug.")
+    file = serializers.FileField(help_text="The change log: CSV or XLSX.")
+    mapping = mapping_field('"Ref": "reference"')
 
 
 def _caller(request: Request) -> User:
     return with_roles(request.user)
 
 
-def _mapping(job: ChangeImport | TrustChangeImport, given: dict[str, str]) -> list[str]:
+def _mapping(job: ChangeLogImport, given: dict[str, str]) -> list[str]:
     by_name = {name.strip().lower(): index for index, name in enumerate(job.columns)}
     mapping = list(job.mapping)
     for name, field in given.items():
         index = by_name.get(name.strip().lower())
         if index is None:
             raise InvalidAction(
-                "Some columns are not in the file.",
-                {"mapping": f"The file has no column “{name[:60]}”."},
+                gettext("Some columns are not in the file."),
+                {"mapping": gettext("The file has no column “%(name)s”.") % {"name": name[:60]}},
             )
         mapping[index] = field
     return mapping
+
+
+J = TypeVar("J")
+
+
+def started(upload: UploadedFile[bytes], start: Callable[[bytes, str], J]) -> J:
+    """The import `start` makes of an uploaded file (a school's or a trust's); a file
+    refused is a 400 against `file`."""
+    try:
+        return importer.started(upload, start)
+    except importer.ImportRefused as refusal:
+        said = wording.in_language(str(refusal))
+        raise InvalidAction(said, {"file": said}) from None
 
 
 class ImportCreateView(APIView):
@@ -173,14 +211,11 @@ class ImportCreateView(APIView):
         school: School = given.validated_data["school"]
         upload = given.validated_data["file"]
         if not importer.may_import(user, school):
-            raise NotPermitted(f"Only a school administrator of {school.name} may import.")
-        try:
-            if upload.size > importer.MAX_BYTES:
-                # Refused before it is read into memory.
-                raise importer.ImportRefused(importer.too_big(upload.size))
-            job = importer.start(school, user, upload.read(), upload.name or "")
-        except importer.ImportRefused as refusal:
-            raise InvalidAction(str(refusal), {"file": str(refusal)}) from None
+            raise NotPermitted(
+                gettext("Only a school administrator of %(school)s may import.")
+                % {"school": school.name}
+            )
+        job = started(upload, lambda data, name: importer.start(school, user, data, name))
         job = importer.check(job, user, _mapping(job, given.validated_data.get("mapping", {})))
         return Response(ImportSerializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -191,9 +226,12 @@ def _job(request: Request, pk: int) -> ChangeImport:
         ChangeImport.objects.visible_to(user).light().select_related("school").filter(pk=pk).first()
     )
     if job is None:
-        raise NotFound("No such import among your schools.")
+        raise NotFound(gettext("No such import among your schools."))
     if not importer.may_import(user, job.school):
-        raise NotPermitted(f"Only a school administrator of {job.school.name} may see it.")
+        raise NotPermitted(
+            gettext("Only a school administrator of %(school)s may see it.")
+            % {"school": job.school.name}
+        )
     return importer.live_progress(job)
 
 
@@ -237,7 +275,7 @@ class ChangesXlsxView(GenericAPIView[Change]):
         if exports.filtered(user, request.query_params) is None:
             filterset = ChangeFilterSet(request.query_params, queryset=Change.objects.none())
             errors = {name: " ".join(e) for name, e in filterset.errors.items()}
-            raise InvalidAction("Some filters are not valid.", errors)
+            raise InvalidAction(gettext("Some filters are not valid."), errors)
         return views.xlsx_response(user, request._request)
 
 
@@ -256,9 +294,12 @@ class ArchiveView(APIView):
         user = _caller(request)
         school = School.objects.for_user(user).filter(slug=slug).first()
         if school is None:
-            raise NotFound("No such school among yours.")
+            raise NotFound(gettext("No such school among yours."))
         if not importer.may_import(user, school):
-            raise NotPermitted(f"Only a school administrator of {school.name} may export it.")
+            raise NotPermitted(
+                gettext("Only a school administrator of %(school)s may export it.")
+                % {"school": school.name}
+            )
         return views.archive_response(school, user)
 
 

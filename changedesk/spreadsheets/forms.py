@@ -9,9 +9,10 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from changedesk.spreadsheets.importer import FIELD_CHOICES, MAX_BYTES, MAX_ROWS
-from changedesk.spreadsheets.models import ChangeImport, TrustChangeImport
+from changedesk.spreadsheets.columns import FIELD_CHOICES
+from changedesk.spreadsheets.models import ChangeLogImport
 from changedesk.spreadsheets.reading import MAX_COLUMNS
+from changedesk.spreadsheets.row_checks import MAX_BYTES, MAX_ROWS
 
 IGNORE = ("", _("(leave this column out)"))
 
@@ -42,7 +43,7 @@ class MappingForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        job: ChangeImport | TrustChangeImport,
+        job: ChangeLogImport,
         choices: list[tuple[str, str]] = FIELD_CHOICES,
         **kwargs: Any,
     ) -> None:

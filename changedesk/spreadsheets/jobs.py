@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from changedesk.lib import jobs as lib_jobs
-from changedesk.spreadsheets import importer, trust_importer
+from changedesk.spreadsheets import importer, trust_importer, wording
 from changedesk.spreadsheets.models import ChangeImport, ImportState
+from changedesk.spreadsheets.wording import say
 
 JOB_NAME = "spreadsheets.change_imports"
 # The trust's change log imports (`trust_importer`), a queue of their own.
@@ -38,7 +39,7 @@ def expire(now: datetime) -> int:
         (ImportState.UPLOADED, ImportState.PREVIEWED),
         "created_at",
         UNCONFIRMED_DAYS,
-        f"Not confirmed within {UNCONFIRMED_DAYS} days, so nothing was imported.",
+        say(wording.NOT_CONFIRMED, days=UNCONFIRMED_DAYS),
     )
 
 
@@ -53,6 +54,6 @@ def run_trust(now: datetime) -> int:
     trust_importer.expire(
         now,
         UNCONFIRMED_DAYS,
-        f"Not confirmed within {UNCONFIRMED_DAYS} days, so nothing was imported.",
+        say(wording.NOT_CONFIRMED, days=UNCONFIRMED_DAYS),
     )
     return lib_jobs.run(trust_importer.QUEUE, now, trust_importer.process)

@@ -1,6 +1,6 @@
 """The import's field labels, listed for the Welsh catalogue.
 
-`importer.FIELDS` keeps its labels in English: a column named like a label is taken to mean
+`columns.FIELDS` keeps its labels in English: a column named like a label is taken to mean
 its field, so the labels are also matched against the file's headers. Pages show them in the
 reader's language (`{{ label|translated }}`, the mapping form's choices through `gettext`);
 listed here with gettext_noop, they reach the catalogue.

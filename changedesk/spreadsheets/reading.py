@@ -32,6 +32,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from changedesk.configuration.importer import ImportRefused
+from changedesk.spreadsheets import wording
+from changedesk.spreadsheets.wording import say
 
 # Cells are text (CSV) or typed values (XLSX: str, int, float, datetime, bool, None).
 Table = list[list[Any]]
@@ -54,7 +56,7 @@ MAX_LINES = 100_000
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 MAX_RATIO = 100
 RATIO_FROM = 1024 * 1024
-NUL_REFUSED = "The file has NUL characters: save it from your spreadsheet as CSV or XLSX."
+NUL_REFUSED = wording.NUL_REFUSED
 
 
 def is_xlsx(data: bytes, file_name: str) -> bool:
@@ -105,10 +107,7 @@ def decode(data: bytes) -> str:
         try:
             text = data.decode("cp1252")
         except UnicodeDecodeError as error:
-            raise ImportRefused(
-                f"The file is neither UTF-8 nor Windows-1252 text (byte {error.start + 1} "
-                "cannot be read). Save it as “CSV UTF-8” or as XLSX and try again."
-            ) from None
+            raise ImportRefused(say(wording.NOT_TEXT, byte=error.start + 1)) from None
     # Anywhere in the file, not only at its start: PostgreSQL refuses NUL in text.
     if "\x00" in text:
         raise ImportRefused(NUL_REFUSED)
@@ -149,28 +148,27 @@ class _Rows:
             return
         number = len(self.rows) + self.blanks + 1
         if len(cells) > MAX_RAW_CELLS:
-            raise ImportRefused(
-                f"Row {number} has more than {MAX_RAW_CELLS:,} cells, more than a spreadsheet can."
-            )
+            raise ImportRefused(say(wording.TOO_MANY_CELLS, row=number, most=f"{MAX_RAW_CELLS:,}"))
         trimmed = _trimmed(list(cells))
         if not trimmed or is_blank(trimmed):
             self.blanks += 1
             return
         if number > MAX_LINES:
-            raise ImportRefused(
-                f"Row {number:,} is further down than {MAX_LINES:,}, the last row that can be "
-                "read; delete the empty rows above it and try again."
-            )
+            raise ImportRefused(say(wording.TOO_FAR_DOWN, row=f"{number:,}", last=f"{MAX_LINES:,}"))
         if len(trimmed) > MAX_COLUMNS:
             raise ImportRefused(
-                f"Row {number} has {len(trimmed):,} columns; at most {MAX_COLUMNS} can be "
-                "imported. Delete the columns the change log does not need and try again."
+                say(wording.TOO_WIDE, row=number, columns=f"{len(trimmed):,}", most=MAX_COLUMNS)
             )
         for column, cell in enumerate(trimmed, start=1):
             if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
                 raise ImportRefused(
-                    f"Row {number}, column {column} has {len(cell):,} characters; a cell may "
-                    f"have at most {MAX_CELL_CHARS:,}. Shorten it and try again."
+                    say(
+                        wording.CELL_TOO_LONG,
+                        row=number,
+                        column=column,
+                        count=f"{len(cell):,}",
+                        most=f"{MAX_CELL_CHARS:,}",
+                    )
                 )
         if self.head is not None and self.filled >= self.head:
             self.cut = True
@@ -191,7 +189,7 @@ def _csv_rows(text: str, rows: _Rows) -> None:
         for cells in reader:
             rows.add(cells)
     except csv.Error as error:
-        raise ImportRefused(f"The file cannot be read as CSV: {error}.") from None
+        raise ImportRefused(say(wording.NOT_CSV, error=error)) from None
     except _Enough:
         pass
 
@@ -203,24 +201,27 @@ def check_archive(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise ImportRefused(
-            f"The file cannot be read as an Excel workbook (XLSX): {str(error)[:120]}."
-        ) from None
+        raise ImportRefused(_not_xlsx(error)) from None
     total = sum(entry.file_size for entry in entries)
     if total > MAX_UNCOMPRESSED:
         raise ImportRefused(
-            f"The workbook unpacks to {total / 1048576:,.0f} MB; at most "
-            f"{MAX_UNCOMPRESSED // 1048576} MB can be read. Save the change log alone as CSV "
-            "or XLSX and try again."
+            say(
+                wording.UNPACKS_TOO_BIG,
+                size=f"{total / 1048576:,.0f}",
+                most=MAX_UNCOMPRESSED // 1048576,
+            )
         )
     for entry in entries:
         if entry.file_size > RATIO_FROM and entry.file_size > MAX_RATIO * max(
             entry.compress_size, 1
         ):
             raise ImportRefused(
-                f"The workbook's part {entry.filename[:60]} is compressed more than "
-                f"{MAX_RATIO} to 1, as no spreadsheet is; it is not read."
+                say(wording.TOO_COMPRESSED, part=entry.filename[:60], ratio=MAX_RATIO)
             )
+
+
+def _not_xlsx(error: Exception) -> str:
+    return say(wording.NOT_XLSX, error=str(error)[:120])
 
 
 XLSX_ERRORS = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError)
@@ -234,13 +235,11 @@ def _xlsx_rows(data: bytes, rows: _Rows) -> None:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except XLSX_ERRORS as error:
-        raise ImportRefused(
-            f"The file cannot be read as an Excel workbook (XLSX): {str(error)[:120]}."
-        ) from None
+        raise ImportRefused(_not_xlsx(error)) from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
-            raise ImportRefused("The workbook has no sheets.")
+            raise ImportRefused(wording.NO_SHEETS)
         # Some programs write a wrong size for the sheet (or none): read to its real end.
         sheet.reset_dimensions()
         # One column more than may be imported: enough to tell a sheet that is too wide.
@@ -250,15 +249,13 @@ def _xlsx_rows(data: bytes, rows: _Rows) -> None:
         pass
     except XLSX_ERRORS as error:
         # A sheet is read as it is iterated: a broken part shows only then.
-        raise ImportRefused(
-            f"The file cannot be read as an Excel workbook (XLSX): {str(error)[:120]}."
-        ) from None
+        raise ImportRefused(_not_xlsx(error)) from None
     finally:
         book.close()
 
 
 def too_many(max_rows: int) -> str:
-    return f"The file has more than {max_rows:,} rows; split it into smaller files."
+    return say(wording.TOO_MANY_ROWS, rows=f"{max_rows:,}")
 
 
 def _trimmed(cells: list[Any]) -> list[Any]:
@@ -315,11 +312,8 @@ def find_header(table: Table, known: Callable[[str], str | None]) -> Header:
         above = _carried([cell_text(c) for c in cells])
     if best is None:
         if not any(not is_blank(cells) for cells in table):
-            raise ImportRefused("The file is empty.")
-        raise ImportRefused(
-            "No row of the file names the columns of a change log (such as “Title”, "
-            "“Date raised”, “Status”). Add a header row and try again."
-        )
+            raise ImportRefused(wording.EMPTY)
+        raise ImportRefused(wording.NO_HEADER)
     return best
 
 

@@ -1,9 +1,11 @@
 """What the spreadsheets app plugs into the RFC (through `changes.extensions`): lines under
 an imported RFC's "Imported from a change log" event naming the file, the row, the file's
-own reference and the day it was closed, which the event's data keeps (`importer._event`);
+own reference and the day it was closed, which the event's data keeps (`writing._event`);
 and the worker job that checks and applies the change log imports (`jobs`)."""
 
 from __future__ import annotations
+
+from django.utils.translation import gettext
 
 from changedesk.changes.choices import EventKind
 from changedesk.changes.extensions import Extension, Job, Note
@@ -15,12 +17,16 @@ def _imported_note(event: ChangeEvent) -> list[Note]:
     if event.kind != EventKind.IMPORTED:
         return []
     data = event.data or {}
-    source = f"Row {data.get('row', '?')} of {data.get('file') or 'the file'}"
+    where = {"row": data.get("row", "?"), "file": data.get("file") or gettext("the file")}
     if data.get("reference"):
-        source += f", where it was {data['reference']}"
+        where["reference"] = data["reference"]
+        source = gettext("Row %(row)s of %(file)s, where it was %(reference)s") % where
+    else:
+        source = gettext("Row %(row)s of %(file)s") % where
     notes = [Note(text=source)]
     if data.get("closed"):
-        notes.append(Note(text=f"Closed on {str(data['closed'])[:10]}, as the file says"))
+        day = str(data["closed"])[:10]
+        notes.append(Note(text=gettext("Closed on %(day)s, as the file says") % {"day": day}))
     return notes
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import path
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -29,11 +30,18 @@ from rest_framework.views import APIView
 from changedesk.accounts.models import Trust, User
 from changedesk.accounts.permissions import is_trust_admin, trust_roles, with_roles
 from changedesk.lib import converters  # noqa: F401  (registers <id:...>)
-from changedesk.lib.api import BAD_INPUT, FORBIDDEN, RefuseUnknownFields
-from changedesk.lib.errors import InvalidAction, NotPermitted
-from changedesk.spreadsheets import importer, trust_importer
-from changedesk.spreadsheets.api import UploadSerializer, _mapping
-from changedesk.spreadsheets.models import TrustChangeImport
+from changedesk.lib.api import BAD_INPUT, FORBIDDEN
+from changedesk.lib.errors import NotPermitted
+from changedesk.spreadsheets import trust_importer
+from changedesk.spreadsheets.api import (
+    ChangeLogImportSerializer,
+    MappingUploadSerializer,
+    _mapping,
+    import_fields,
+    mapping_field,
+    started,
+)
+from changedesk.spreadsheets.models import ChangeLogImport, TrustChangeImport
 
 TRUST_NOT_FOUND = OpenApiResponse(description="No such trust among yours.")
 IMPORT_NOT_FOUND = OpenApiResponse(description="No such import in the trust.")
@@ -47,73 +55,27 @@ class SchoolResultSerializer(serializers.Serializer[dict[str, Any]]):
     last = serializers.IntegerField(help_text="The last RFC number it got.")
 
 
-class TrustImportSerializer(serializers.ModelSerializer[TrustChangeImport]):
+class TrustImportSerializer(ChangeLogImportSerializer):
     """A trust's import: as a school's, with `trust`, and `results` once done."""
 
     trust: serializers.SlugRelatedField[Trust] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
-    mapping = serializers.SerializerMethodField()
-    fields_available = serializers.SerializerMethodField()
-    percent = serializers.IntegerField(
-        read_only=True, help_text="How far the worker has got with its step, 0 to 100."
-    )
     results = SchoolResultSerializer(many=True, read_only=True)
 
     class Meta:
         model = TrustChangeImport
-        fields = (
-            "id",
-            "trust",
-            "created_by",
-            "file_name",
-            "size",
-            "state",
-            "phase",
-            "progress_done",
-            "progress_total",
-            "percent",
-            "header_row",
-            "columns",
-            "mapping",
-            "fields_available",
-            "rows",
-            "error_count",
-            "errors",
-            "preview",
-            "created_count",
-            "results",
-            "failure",
-            "created_at",
-            "checked_at",
-            "confirmed_at",
-            "finished_at",
-        )
+        fields = import_fields("trust", "results")
         read_only_fields = fields
 
-    def get_mapping(self, job: TrustChangeImport) -> dict[str, str]:
-        """Each column (by its header) and its field, "" where it is left out."""
-        return {name: field for name, field in zip(job.columns, job.mapping, strict=False)}
-
-    def get_fields_available(self, job: TrustChangeImport) -> dict[str, str]:
+    def get_fields_available(self, job: ChangeLogImport) -> dict[str, str]:
         """The fields a column may hold, with what each is (`school` among them)."""
         return dict(trust_importer.FIELD_CHOICES)
 
 
-class TrustUploadSerializer(RefuseUnknownFields, serializers.Serializer[dict[str, Any]]):
+class TrustUploadSerializer(MappingUploadSerializer):
     file = serializers.FileField(help_text="The trust's change log: CSV or XLSX.")
-    mapping = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text='A JSON object: a column\'s header to its field, e.g. {"Academy": "school", '
-        '"Notes": ""} ("" leaves a column out). Columns not named keep the field guessed.',
-    )
-
-    def validate_mapping(self, value: str) -> dict[str, str]:
-        return UploadSerializer().validate_mapping(value)
+    mapping = mapping_field('"Academy": "school"')
 
 
 def _trust(request: Request, slug: str) -> tuple[Trust, User]:
@@ -121,9 +83,12 @@ def _trust(request: Request, slug: str) -> tuple[Trust, User]:
     user = with_roles(request.user)
     trust = Trust.objects.filter(slug=slug).first()
     if trust is None or not (is_trust_admin(user, trust) or trust_roles(user, trust)):
-        raise NotFound("No such trust among yours.")
+        raise NotFound(gettext("No such trust among yours."))
     if not trust_importer.may_import(user, trust):
-        raise NotPermitted(f"Only an administrator of {trust.name} may import its change log.")
+        raise NotPermitted(
+            gettext("Only an administrator of %(trust)s may import its change log.")
+            % {"trust": trust.name}
+        )
     return trust, user
 
 
@@ -147,12 +112,7 @@ class TrustImportCreateView(APIView):
         given = TrustUploadSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
         upload = given.validated_data["file"]
-        try:
-            if upload.size > importer.MAX_BYTES:
-                raise importer.ImportRefused(importer.too_big(upload.size))
-            job = trust_importer.start(trust, user, upload.read(), upload.name or "")
-        except importer.ImportRefused as refusal:
-            raise InvalidAction(str(refusal), {"file": str(refusal)}) from None
+        job = started(upload, lambda data, name: trust_importer.start(trust, user, data, name))
         mapping = _mapping(job, given.validated_data.get("mapping", {}))
         job = trust_importer.check(job, user, mapping)
         return Response(TrustImportSerializer(job).data, status=status.HTTP_201_CREATED)
@@ -162,7 +122,7 @@ def _job(request: Request, slug: str, pk: int) -> tuple[TrustChangeImport, User]
     trust, user = _trust(request, slug)
     job = trust_importer.QUEUE.light().filter(pk=pk, trust=trust).first()
     if job is None:
-        raise NotFound("No such import in the trust.")
+        raise NotFound(gettext("No such import in the trust."))
     job.trust = trust
     return trust_importer.live_progress(job), user
 

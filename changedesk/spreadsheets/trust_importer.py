@@ -11,7 +11,7 @@ nothing, with progress) with one more column, **School**, naming each row's scho
   the trust in the order of their ids, so it waits for (and cannot deadlock against) a
   school's own import, which locks its one school; the rows are checked again, and each
   school's RFCs are numbered after that school's last and written with their `imported`
-  event opening the history chain (`importer.write`), all in one transaction or none.
+  event opening the history chain (`writing.write`), all in one transaction or none.
 - The mapping is remembered per trust (`TrustColumnMapping`).
 
 The trust's administrator (or a superuser) imports; the worker's queue is `QUEUE`.
@@ -24,16 +24,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from changedesk.accounts import permissions, trusts
 from changedesk.accounts.choices import TrustRole
 from changedesk.accounts.models import School, Trust, User
 from changedesk.lib import jobs as lib_jobs
 from changedesk.lib.errors import NotPermitted
-from changedesk.spreadsheets import importer, reading
-from changedesk.spreadsheets.importer import ImportRefused, Progress, Row, RowError
+from changedesk.spreadsheets import columns, importer, reading, row_checks, wording, writing
+from changedesk.spreadsheets.importer import ImportRefused, RowError
 from changedesk.spreadsheets.models import ImportState, TrustChangeImport, TrustColumnMapping
+from changedesk.spreadsheets.row_checks import Progress, Row
+from changedesk.spreadsheets.wording import say
 
 __all__ = ["ImportRefused", "RowError"]
 
@@ -52,17 +54,17 @@ SCHOOL_NAMES = ("school", "school name", "site", "academy", "school slug", "sett
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     # Marked for the catalogue: the pages translate the fields' labels as they show them.
     "school": (gettext_noop("School (its name or slug)"), SCHOOL_NAMES),
-    **importer.FIELDS,
+    **columns.FIELDS,
 }
 FIELD_CHOICES = [(name, label) for name, (label, _) in FIELDS.items()]
-_SCHOOL_KEYS = {importer.normal(name) for name in (*SCHOOL_NAMES, FIELDS["school"][0])}
+_SCHOOL_KEYS = {columns.normal(name) for name in (*SCHOOL_NAMES, FIELDS["school"][0])}
 
 
 def known(name: str) -> str | None:
     """The field a header's name means (the school's column too), or None."""
-    if name and importer.normal(name) in _SCHOOL_KEYS:
+    if name and columns.normal(name) in _SCHOOL_KEYS:
         return "school"
-    return importer.known(name)
+    return columns.known(name)
 
 
 def may_import(user: Any, trust: Trust) -> bool:
@@ -85,7 +87,10 @@ def administered(user: Any) -> list[Trust]:
 
 def _refuse_unless_admin(user: User, trust: Trust) -> None:
     if not may_import(user, trust):
-        raise NotPermitted(f"Only an administrator of {trust.name} may import its change log.")
+        raise NotPermitted(
+            gettext("Only an administrator of %(trust)s may import its change log.")
+            % {"trust": trust.name}
+        )
 
 
 def saved_mapping(trust: Trust) -> dict[str, str]:
@@ -100,7 +105,7 @@ def start(trust: Trust, user: User, data: bytes, file_name: str) -> TrustChangeI
     """Keep an uploaded file with its header, its first rows and the mapping guessed for it
     (the trust's last, else from the names); refuses a file that cannot be read."""
     _refuse_unless_admin(user, trust)
-    header, rows, whole, samples = importer.read_head(data, file_name, known)
+    header, first_rows, whole, samples = row_checks.read_head(data, file_name, known)
     return TrustChangeImport.objects.create(
         trust=trust,
         created_by=user,
@@ -109,8 +114,8 @@ def start(trust: Trust, user: User, data: bytes, file_name: str) -> TrustChangeI
         content=data,
         header_row=header.row + 1,
         columns=header.names,
-        mapping=importer.guess_mapping(header.names, saved_mapping(trust), FIELDS, known),
-        rows=len(rows) if whole else 0,
+        mapping=columns.guess_mapping(header.names, saved_mapping(trust), FIELDS, known),
+        rows=len(first_rows) if whole else 0,
         preview=samples,
     )
 
@@ -123,7 +128,7 @@ class TrustPlan:
     """Every row of the file in its order, and the rows of each school (a plan each)."""
 
     rows: list[Row]
-    plans: list[importer.Plan]
+    plans: list[row_checks.Plan]
 
     @property
     def errors(self) -> list[RowError]:
@@ -156,12 +161,12 @@ def read(
     mapping: list[str],
     actor: User,
     schools: list[School],
-    progress: Progress = importer._no_progress,
+    progress: Progress = row_checks.no_progress,
 ) -> TrustPlan:
     """Parse and check every row of `job`'s file with `mapping`, each in the school it names
     among `schools` (the trust's); writes nothing. Queries: the file's, then per school its
     members and its references imported before (none per row)."""
-    numbered = importer.data_rows(job, data, progress)
+    numbered = row_checks.data_rows(job, data, progress)
     total = len(numbered)
     by_name = schools_by_name(schools)
     only = schools[0] if len(schools) == 1 else None
@@ -174,19 +179,19 @@ def read(
         school = by_name.get(key) if key else only
         # The trust's schools keep one time zone; a row without a school is not written.
         zone = (school or schools[0]).zone if schools else timezone.get_default_timezone()
-        row = importer._parse(index, cells, mapping, zone)
+        row = row_checks.parse(index, cells, mapping, zone)
         if school is None:
             row.error("school", _no_school(job.trust, named, shared=key in by_name))
         else:
             of_school.setdefault(school.pk, []).append(row)
         rows.append(row)
-        if len(rows) % importer.REPORT_EVERY == 0:
+        if len(rows) % row_checks.REPORT_EVERY == 0:
             progress(total + len(rows), 2 * total)
     del numbered
-    plans = [importer.Plan(s, of_school[s.pk]) for s in schools if s.pk in of_school]
+    plans = [row_checks.Plan(s, of_school[s.pk]) for s in schools if s.pk in of_school]
     for plan in plans:
-        importer._check_people(plan, actor)
-        importer._check_references(plan)
+        row_checks.check_people(plan, actor)
+        row_checks.check_references(plan)
     progress(2 * total, 2 * total)
     return TrustPlan(rows, plans)
 
@@ -200,12 +205,10 @@ def _cell_text(cells: list[Any], column: int | None) -> str:
 def _no_school(trust: Trust, named: str, *, shared: bool = False) -> str:
     named = " ".join(named.split())[:60]
     if not named:
-        return f"Name the school of {trust.name} this change was made in."
+        return say(wording.NO_SCHOOL_NAMED, trust=trust.name)
     if shared:
-        return f"More than one school of {trust.name} is called “{named}”; give its slug."
-    return (
-        f"No school of {trust.name} is called “{named}”; give one of its schools' names or slugs."
-    )
+        return say(wording.SCHOOL_NAME_SHARED, trust=trust.name, name=named)
+    return say(wording.NO_SUCH_SCHOOL, trust=trust.name, name=named)
 
 
 # --- The steps. ---
@@ -214,13 +217,13 @@ def _no_school(trust: Trust, named: str, *, shared: bool = False) -> str:
 def _refuse_unless_uploader(job: TrustChangeImport, user: User) -> None:
     _refuse_unless_admin(user, job.trust)
     if job.created_by_id != user.pk:
-        raise NotPermitted("Only the person who uploaded the file may import it.")
+        raise NotPermitted(gettext("Only the person who uploaded the file may import it."))
 
 
 def _bad_mapping(job: TrustChangeImport, mapping: list[str]) -> dict[str, str]:
-    errors = importer.bad_mapping(mapping, len(job.columns), FIELDS)
+    errors = columns.bad_mapping(mapping, len(job.columns), FIELDS)
     if not errors and "school" not in mapping and job.trust.schools.count() != 1:
-        errors = {"mapping": "Choose the column that names each change's school."}
+        errors = {"mapping": gettext("Choose the column that names each change's school.")}
     return errors
 
 
@@ -275,76 +278,46 @@ def process_now(job_id: int) -> None:
 def _uploader(job: TrustChangeImport) -> tuple[Trust, User | None]:
     trust = Trust.objects.get(pk=job.trust_id)
     job.trust = trust
-    uploader = job.created_by_id
-    actor = User.objects.filter(pk=uploader, is_active=True).first() if uploader else None
-    if actor is None or not may_import(actor, trust):
-        return trust, None
-    return trust, actor
-
-
-def _no_longer(trust: Trust) -> str:
-    return f"The person who uploaded it is no longer an administrator of {trust.name}."
-
-
-def _content(job: TrustChangeImport) -> bytes:
-    return bytes(TrustChangeImport.objects.values_list("content", flat=True).get(pk=job.pk))
+    return trust, importer.uploader(job, lambda actor: may_import(actor, trust))
 
 
 def check_job(job: TrustChangeImport) -> None:
     """The worker's first step: read and check every row and keep the preview."""
     trust, actor = _uploader(job)
-    if actor is None:
-        lib_jobs.fail(QUEUE, job, _no_longer(trust))
-        return
-    progress = lib_jobs.JobProgress(QUEUE, job, "Checking the rows")
 
-    def step() -> dict[str, Any]:
+    def read_all(actor: User, progress: Progress) -> TrustPlan:
         schools = list(School.objects.filter(trust=trust).order_by("pk"))
-        plan = read(job, _content(job), list(job.mapping), actor, schools, progress)
-        return importer.checked(plan.rows, plan.errors)
+        return read(job, importer.content(job), list(job.mapping), actor, schools, progress)
 
-    lib_jobs.check_and_preview(QUEUE, job, progress, step)
+    importer.check_step(QUEUE, job, trust, actor, read_all)
 
 
 def apply_job(job: TrustChangeImport) -> None:
     """The worker's second step: with the trust and its schools locked, check every row
     again and write them all as RFCs of their schools, in one transaction, or none."""
     trust, actor = _uploader(job)
-    if actor is None:
-        lib_jobs.fail(QUEUE, job, _no_longer(trust))
-        return
-    total = job.progress_total or 3 * job.rows
-    checking = lib_jobs.JobProgress(QUEUE, job, "Checking the rows again", total=total)
-    saving = lib_jobs.JobProgress(QUEUE, job, "Saving the RFCs", total=total)
 
-    def step() -> dict[str, Any]:
+    def write_all(actor: User, checking: Progress, saving: lib_jobs.JobProgress) -> dict[str, Any]:
         # The trust's lock first (as a school joining or leaving takes it), then its schools
         # in the order of their ids: a school's own import holds only its school's.
         trusts.lock(trust)
         # Still its administrator? Checked again under the lock that giving or taking away a
         # trust role takes, so that one taken away meanwhile imports nothing.
         if not may_import(actor, trust):
-            raise lib_jobs.Refused(_no_longer(trust))
+            raise lib_jobs.Refused(say(wording.NO_LONGER_ADMIN, place=trust.name))
         schools = list(School.objects.select_for_update().filter(trust=trust).order_by("pk"))
-        plan = read(job, _content(job), list(job.mapping), actor, schools, checking)
-        if plan.errors:
-            raise lib_jobs.Refused(
-                "Some rows cannot be imported now (the trust's schools, their members or "
-                "their RFCs changed since the file was checked); nothing was imported. "
-                "Correct the file and upload it again.",
-                error_count=len(plan.errors),
-                errors=importer._kept(plan.errors),
-            )
-        rows = len(plan.rows)
-        saving.offset = 2 * rows
+        plan = read(job, importer.content(job), list(job.mapping), actor, schools, checking)
+        importer.refuse_errors(plan, wording.TRUST_CHANGED)
+        count = len(plan.rows)
+        saving.offset = 2 * count
         done = 0
         results = []
         for school_plan in plan.plans:
 
-            def tell(count: int, _: int, before: int = done) -> None:
-                saving(before + count, rows)
+            def tell(written: int, _: int, before: int = done) -> None:
+                saving(before + written, count)
 
-            first, last = importer.write(school_plan, job, actor, tell, key="trust_import")
+            first, last = writing.write(school_plan, job, actor, tell, key="trust_import")
             done += len(school_plan.rows)
             school = school_plan.school
             results.append(
@@ -356,19 +329,9 @@ def apply_job(job: TrustChangeImport) -> None:
                     "last": last,
                 }
             )
-        return {
-            "rows": rows,
-            "created_count": rows,
-            "results": results,
-            "progress_done": total,
-            "progress_total": total,
-        }
+        return {"rows": count, "created_count": count, "results": results}
 
-    try:
-        lib_jobs.apply_all_or_nothing(QUEUE, job, step)
-    finally:
-        checking.close()
-        saving.close()
+    importer.apply_step(QUEUE, job, trust, actor, write_all)
 
 
 def expire(now: Any, days: int, reason: str) -> int:

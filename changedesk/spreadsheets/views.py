@@ -8,7 +8,8 @@ CSV export in another form: anyone signed in, their own schools' RFCs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.contrib import messages
@@ -21,19 +22,29 @@ from django.http import (
     HttpResponseBase,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
-from changedesk.accounts.models import School, User
+from changedesk.accounts.models import School, Trust, User
+from changedesk.configuration.importer import RowError
 from changedesk.lib import jobs as lib_jobs
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
-from changedesk.spreadsheets import archive, exports, importer, trust_importer
+from changedesk.spreadsheets import (
+    archive,
+    columns,
+    exports,
+    importer,
+    row_checks,
+    trust_importer,
+    wording,
+)
 from changedesk.spreadsheets.forms import MappingForm, UploadForm
-from changedesk.spreadsheets.models import ChangeImport, ImportState
+from changedesk.spreadsheets.models import ChangeImport, ChangeLogImport, ImportState
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -53,7 +64,10 @@ def _admin_school(request: HttpRequest, slug: str) -> School:
     user = current_user(request)
     school = get_object_or_404(School.objects.for_user(user), slug=slug)
     if not importer.may_import(user, school):
-        raise PermissionDenied(f"Only a school administrator of {school.name} may do this.")
+        raise PermissionDenied(
+            gettext("Only a school administrator of %(school)s may do this.")
+            % {"school": school.name}
+        )
     return school
 
 
@@ -65,16 +79,31 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     job = started(form, lambda data, name: importer.start(school, user, data, name))
     if job is not None:
-        return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+        return redirect(SCHOOL_PAGES.job_page, slug=school.slug, pk=job.pk)
+    return upload_page(request, SCHOOL_PAGES, school, form, importer.recent(school), {})
+
+
+def upload_page(
+    request: HttpRequest,
+    pages: ImportPages,
+    place: School | Trust,
+    form: UploadForm,
+    recent: Iterable[ChangeLogImport],
+    extra: dict[str, Any],
+) -> HttpResponse:
+    """The upload page of a school's import or a trust's (400 with the form's errors)."""
     context = {
-        "school": school,
+        pages.place: place,
+        "place": place,
+        "job_page": pages.job_page,
         "form": form,
-        "recent": importer.recent(school),
-        "fields": importer.FIELDS.values(),
-        "max_rows": f"{importer.MAX_ROWS:,}",
+        "recent": recent,
+        "fields": [(label, names) for label, names in pages.fields.values()],
+        "max_rows": f"{row_checks.MAX_ROWS:,}",
+        **extra,
     }
     status = 400 if form.is_bound else 200
-    return render(request, "spreadsheets/upload.html", context, status=status)
+    return render(request, pages.upload_template, context, status=status)
 
 
 J = TypeVar("J")
@@ -85,14 +114,10 @@ def started(form: UploadForm, start: Callable[[bytes, str], J]) -> J | None:
     None: the form not sent or not valid, or the file refused (the form says why)."""
     if not (form.is_bound and form.is_valid()):
         return None
-    file = form.cleaned_data["file"]
     try:
-        if file.size > importer.MAX_BYTES:
-            # Refused before it is read into memory.
-            raise importer.ImportRefused(importer.too_big(file.size))
-        return start(file.read(), file.name or "")
+        return importer.started(form.cleaned_data["file"], start)
     except importer.ImportRefused as refusal:
-        form.add_error("file", str(refusal))
+        form.add_error("file", wording.in_language(str(refusal)))
     return None
 
 
@@ -105,11 +130,90 @@ def checked(form: MappingForm, check: Callable[[list[str]], object]) -> int | No
     try:
         check(form.mapping())
     except WorkflowError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from None
+        _forbidden(error)
         show_workflow_error(form, error)
         return error.status
     return None
+
+
+def _forbidden(error: WorkflowError) -> None:
+    """A refusal of the person's role is the 403 page."""
+    if error.status == 403:
+        raise PermissionDenied(error.message) from None
+
+
+@dataclass(frozen=True)
+class ImportPages:
+    """What the pages of a school's import and of a trust's differ in: the name of their
+    place (school or trust) in the templates, their URLs and templates, and their importer's
+    steps and fields."""
+
+    place: str
+    job_page: str
+    upload_page: str
+    apply_page: str
+    upload_template: str
+    job_template: str
+    fields: Mapping[str, tuple[str, tuple[str, ...]]]
+    live_progress: Callable[[Any], Any]
+    check: Callable[[Any, User, list[str]], object]
+    apply: Callable[[Any, User], Any]
+    # What the page says once the worker has imported `count` RFCs into the place.
+    imported: Callable[[int, Any], str]
+
+
+def show_job(
+    request: HttpRequest, pages: ImportPages, place: School | Trust, job: ChangeLogImport
+) -> HttpResponse:
+    """An import's page (a school's or a trust's): choose the columns and have the rows
+    checked (POST); its progress while the worker has it (polled by htmx); the preview and
+    the problems, then apply; or what it did, or why nothing was imported."""
+    job = pages.live_progress(job)
+    over = lib_jobs.poll_over(request, job.running)
+    if over is not None:
+        return over
+    here = {"slug": place.slug, "pk": job.pk}
+    context: dict[str, Any] = {
+        pages.place: place,
+        "place": place,
+        "job": job,
+        "job_url": reverse(pages.job_page, kwargs=here),
+        "apply_url": reverse(pages.apply_page, kwargs=here),
+        "upload_url": reverse(pages.upload_page, kwargs={"slug": place.slug}),
+    }
+    if lib_jobs.is_poll(request):
+        return render(request, "spreadsheets/_progress.html", context)
+    user = current_user(request)
+    choices = [(name, label) for name, (label, _) in pages.fields.items()]
+    form = MappingForm(request.POST if request.method == "POST" else None, job=job, choices=choices)
+    status = 200
+    if form.is_bound:
+        status = checked(form, lambda mapping: pages.check(job, user, mapping)) or 0
+        if not status:
+            return redirect(context["job_url"])
+    context |= {
+        "form": form,
+        "mine": job.created_by_id == user.pk,
+        "errors": [RowError(*error) for error in job.errors],
+        "labels": dict(choices),
+    }
+    return render(request, pages.job_template, context, status=status)
+
+
+def apply_job(
+    request: HttpRequest, pages: ImportPages, place: School | Trust, job: ChangeLogImport
+) -> HttpResponse:
+    """Confirm a checked import (a school's or a trust's): the worker imports every row, or
+    none (a small file at once); back to its page, saying what was done or why not."""
+    try:
+        done = pages.apply(job, current_user(request))
+    except WorkflowError as error:
+        _forbidden(error)
+        messages.error(request, error.message)
+    else:
+        if done.state == ImportState.DONE:
+            messages.success(request, pages.imported(done.created_count, place))
+    return redirect(pages.job_page, slug=place.slug, pk=job.pk)
 
 
 def _job(request: HttpRequest, school: School, pk: int) -> ChangeImport:
@@ -120,60 +224,40 @@ def _job(request: HttpRequest, school: School, pk: int) -> ChangeImport:
     return job
 
 
+def _imported(count: int, school: School) -> str:
+    text = ngettext(
+        "Imported %(count)s RFC into %(school)s.", "Imported %(count)s RFCs into %(school)s.", count
+    )
+    return text % {"count": count, "school": school.name}
+
+
+SCHOOL_PAGES = ImportPages(
+    place="school",
+    job_page="spreadsheets:job",
+    upload_page="spreadsheets:upload",
+    apply_page="spreadsheets:apply",
+    upload_template="spreadsheets/upload.html",
+    job_template="spreadsheets/job.html",
+    fields=columns.FIELDS,
+    live_progress=importer.live_progress,
+    check=importer.check,
+    apply=importer.apply,
+    imported=_imported,
+)
+
+
 @require_http_methods(["GET", "POST"])
 def job_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """An import: choose the columns and have the rows checked (POST); its progress while
-    the worker has it (polled by htmx); the preview and the problems, then apply; or what
-    it did, or why nothing was imported."""
+    """A school's import (`show_job`)."""
     school = _admin_school(request, slug)
-    job = importer.live_progress(_job(request, school, pk))
-    over = lib_jobs.poll_over(request, job.running)
-    if over is not None:
-        return over
-    if lib_jobs.is_poll(request):
-        return render(request, "spreadsheets/_progress.html", {"school": school, "job": job})
-    user = current_user(request)
-    form = MappingForm(request.POST if request.method == "POST" else None, job=job)
-    status = 200
-    if form.is_bound:
-        status = checked(form, lambda mapping: importer.check(job, user, mapping)) or 0
-        if not status:
-            return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
-    context: dict[str, Any] = {
-        "school": school,
-        "job": job,
-        "form": form,
-        "mine": job.created_by_id == user.pk,
-        "errors": [importer.RowError(*error) for error in job.errors],
-        "labels": dict(importer.FIELD_CHOICES),
-    }
-    return render(request, "spreadsheets/job.html", context, status=status)
+    return show_job(request, SCHOOL_PAGES, school, _job(request, school, pk))
 
 
 @require_POST
 def apply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Confirm a checked file: the worker imports every row, or none (a small file at once)."""
     school = _admin_school(request, slug)
-    job = _job(request, school, pk)
-    user = current_user(request)
-    try:
-        done = importer.apply(job, user)
-    except WorkflowError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from None
-        messages.error(request, error.message)
-        return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
-    if done.state == ImportState.DONE:
-        messages.success(
-            request,
-            ngettext(
-                "Imported %(count)s RFC into %(school)s.",
-                "Imported %(count)s RFCs into %(school)s.",
-                done.created_count,
-            )
-            % {"count": done.created_count, "school": school.name},
-        )
-    return redirect("spreadsheets:job", slug=school.slug, pk=job.pk)
+    return apply_job(request, SCHOOL_PAGES, school, _job(request, school, pk))
 
 
 def xlsx_response(user: User, request: HttpRequest) -> HttpResponseBase:
@@ -181,7 +265,7 @@ def xlsx_response(user: User, request: HttpRequest) -> HttpResponseBase:
     filters are not valid)."""
     queryset = exports.filtered(user, request.GET)
     if queryset is None:
-        return HttpResponseBadRequest("The filters are not valid.")
+        return HttpResponseBadRequest(gettext("The filters are not valid."))
     out = exports.write_changes(queryset, exports.zones_of(user))
     stamp = timezone.localdate().isoformat()
     return FileResponse(

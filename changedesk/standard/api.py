@@ -26,6 +26,7 @@ import django_filters
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -142,7 +143,12 @@ def windows_of(school: School, ids: list[int]) -> list[MaintenanceWindow]:
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise serializers.ValidationError(
-            {"windows": [f"Not a maintenance window of {school.name}: {', '.join(missing)}."]}
+            {
+                "windows": [
+                    gettext("Not a maintenance window of %(school)s: %(ids)s.")
+                    % {"school": school.name, "ids": ", ".join(missing)}
+                ]
+            }
         )
     return [found[i] for i in ids]
 
@@ -216,7 +222,12 @@ def members_of(
     unknown = [name for name in usernames if name not in found]
     if unknown:
         raise serializers.ValidationError(
-            {field: [f"Not active members of {school.name}: {', '.join(unknown)}."]}
+            {
+                field: [
+                    gettext("Not active members of %(school)s: %(people)s.")
+                    % {"school": school.name, "people": ", ".join(unknown)}
+                ]
+            }
         )
     return [found[name] for name in usernames]
 
@@ -542,7 +553,7 @@ class TemplateViewSet(
     def get_object(self) -> Template:
         found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
         if not found:
-            raise NotFound("No such standard change among your schools.")
+            raise NotFound(gettext("No such standard change among your schools."))
         self._load(found)
         self.check_object_permissions(self.request, found[0])
         return found[0]
@@ -627,7 +638,10 @@ class TemplateViewSet(
         template = self.get_object()
         caller = self._caller()
         if not services.may_raise(caller, template):
-            raise NotPermitted(f"You may not raise “{template.title}” at {template.school.name}.")
+            raise NotPermitted(
+                gettext("You may not raise “%(title)s” at %(school)s.")
+                % {"title": template.title, "school": template.school.name}
+            )
         serializer = RaiseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -654,7 +668,8 @@ class TemplateViewSet(
         template = self.get_object()
         if not services.may_reinstate(self._caller(), template):
             raise NotPermitted(
-                f"Only an approver at {template.school.name} may reinstate a standard change."
+                gettext("Only an approver at %(school)s may reinstate a standard change.")
+                % {"school": template.school.name}
             )
         serializer = ReinstateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -24,7 +24,7 @@ from changedesk.changes.choices import Action
 from changedesk.changes.models import Change
 from changedesk.changes.services import PLANNING_HORIZON, create_change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib.errors import InvalidAction, NotPermitted, of_school
+from changedesk.lib.errors import InvalidAction, NotPermitted, of_school, refuse_unknown
 from changedesk.schedule.calendar import describe_window, load_calendar
 from changedesk.schedule.models import MaintenanceWindow
 from changedesk.standard.models import (
@@ -83,11 +83,13 @@ def may_reinstate(user: Any, template: Template) -> bool:
 
 
 def _check_items(school: School, items: Iterable[ConfigurationItem]) -> list[ConfigurationItem]:
-    return of_school(school, items, "items", "items")
+    return of_school(school, items, "items", gettext("Some items are not the school's."))
 
 
 def _check_windows(school: School, windows: Iterable[MaintenanceWindow]) -> list[MaintenanceWindow]:
-    return of_school(school, windows, "windows", "maintenance windows")
+    return of_school(
+        school, windows, "windows", gettext("Some maintenance windows are not the school's.")
+    )
 
 
 def _check_raisers(school: School, people: Iterable[User]) -> list[User]:
@@ -105,9 +107,7 @@ def _check_raisers(school: School, people: Iterable[User]) -> list[User]:
 
 
 def _check_content(data: dict[str, Any], school: School, template: Template | None = None) -> None:
-    unknown = set(data) - {*CONTENT, "review_date"}
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    refuse_unknown(data, {*CONTENT, "review_date"})
     errors = {
         name: gettext("This field is required.")
         for name in CONTENT
@@ -147,10 +147,12 @@ def create_template(
             % {"school": school.name}
         )
     missing = {
-        n: "This field is required." for n in CONTENT if n not in data and n != "duration_minutes"
+        n: gettext("This field is required.")
+        for n in CONTENT
+        if n not in data and n != "duration_minutes"
     }
     if missing:
-        raise InvalidAction("Some fields need correcting.", missing)
+        raise InvalidAction(gettext("Some fields need correcting."), missing)
     _check_content(data, school)
     items, raisers = _check_items(school, items), _check_raisers(school, raisers)
     windows = _check_windows(school, windows)
@@ -449,11 +451,19 @@ def raise_change(
     template = Template.objects.select_related("school").get(pk=template_id)
     today = template.today()
     if not may_raise(actor, template):
-        raise NotPermitted(f"You may not raise “{template.title}” at {template.school.name}.")
+        raise NotPermitted(
+            gettext("You may not raise “%(title)s” at %(school)s.")
+            % {"title": template.title, "school": template.school.name}
+        )
     if not template.may_be_raised(today):
         raise InvalidAction(
-            f"“{template.title}” cannot be raised: {template.status(today).lower()}.",
-            {"template": "Raise it as a normal change, or ask its approvers to review it."},
+            gettext("“%(title)s” cannot be raised: %(status)s.")
+            % {"title": template.title, "status": template.status(today).lower()},
+            {
+                "template": gettext(
+                    "Raise it as a normal change, or ask its approvers to review it."
+                )
+            },
         )
     end = _check_window(template, planned_start, planned_end)
     _check_fits(template, planned_start, end)
@@ -461,16 +471,23 @@ def raise_change(
     chosen = list(items) if items is not None else allowed
     if allowed and not chosen:
         raise InvalidAction(
-            "Name what it touches.",
-            {"items": "Choose at least one of the template's items: its conflicts are "
-             "checked on them."},
-        )  # fmt: skip
+            gettext("Name what it touches."),
+            {
+                "items": gettext(
+                    "Choose at least one of the template's items: its conflicts are checked "
+                    "on them."
+                )
+            },
+        )
     if allowed:
         outside = [i.name for i in chosen if i.pk not in {a.pk for a in allowed}]
         if outside:
             raise InvalidAction(
-                "The template does not cover some items.",
-                {"items": f"Not among the template's items: {', '.join(outside)}."},
+                gettext("The template does not cover some items."),
+                {
+                    "items": gettext("Not among the template's items: %(items)s.")
+                    % {"items": ", ".join(outside)}
+                },
             )
     _check_items(template.school, chosen)
     data: dict[str, Any] = {
@@ -485,8 +502,9 @@ def raise_change(
         locked = Template.objects.select_for_update().get(pk=template.pk)
         if locked.approved_digest != template.approved_digest or not locked.may_be_raised(today):
             raise InvalidAction(
-                f"“{template.title}” changed meanwhile: read it again.",
-                {"template": "It was edited or suspended while you raised it."},
+                gettext("“%(title)s” changed meanwhile: read it again.")
+                % {"title": template.title},
+                {"template": gettext("It was edited or suspended while you raised it.")},
             )
         change = create_change(template.school, actor, data, items=chosen, standard=True)
         Raised.objects.create(

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.urls import path
+from django.utils.translation import gettext, ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -185,7 +186,7 @@ class WindowSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
         after = attrs.get("next_safe_slot_after")
         if after is not None and not sane_year(after.year + 1):
             raise serializers.ValidationError(
-                {"next_safe_slot_after": ["Choose a time between 1900 and 2998."]}
+                {"next_safe_slot_after": [gettext("Choose a time between 1900 and 2998.")]}
             )
         each = attrs.get("next_safe_slot_minutes") is not None
         start, end = attrs.get("planned_start"), attrs.get("planned_end")
@@ -193,17 +194,21 @@ class WindowSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
             raise serializers.ValidationError(
                 {
                     "next_safe_slot_minutes": [
-                        "Give one window or each school's next safe slot, not both."
+                        gettext("Give one window or each school's next safe slot, not both.")
                     ]
                 }
             )
         if attrs.get("next_safe_slot_after") and not each:
             raise serializers.ValidationError(
-                {"next_safe_slot_after": ["Give next_safe_slot_minutes too."]}
+                {"next_safe_slot_after": [gettext("Give next_safe_slot_minutes too.")]}
             )
         if bool(start) != bool(end):
             raise serializers.ValidationError(
-                {"planned_end" if start else "planned_start": ["Give the window's start and end."]}
+                {
+                    "planned_end" if start else "planned_start": [
+                        gettext("Give the window's start and end.")
+                    ]
+                }
             )
         return attrs
 
@@ -226,10 +231,19 @@ def _schools_value(value: Any) -> list[str] | None:
         or not all(isinstance(v, str) and 0 < len(v) <= 60 for v in value)
     ):
         raise serializers.ValidationError(
-            ['Give the schools\' slugs as a list, e.g. ["oak", "elm"], or "all".']
+            [gettext('Give the schools\' slugs as a list, e.g. ["oak", "elm"], or "all".')]
         )
     if len(value) > services.MOST_SCHOOLS:
-        raise serializers.ValidationError([f"At most {services.MOST_SCHOOLS} schools at once."])
+        raise serializers.ValidationError(
+            [
+                ngettext(
+                    "At most %(count)s school at once.",
+                    "At most %(count)s schools at once.",
+                    services.MOST_SCHOOLS,
+                )
+                % {"count": services.MOST_SCHOOLS}
+            ]
+        )
     return list(dict.fromkeys(value))
 
 
@@ -415,14 +429,16 @@ def _trust_for(caller: User, slug: str | None) -> Trust:
                 return trust
         if any(t.slug == slug for t in permissions.trusts(caller)):
             raise PermissionDenied(
-                "Only a trust technician of the trust may raise a change for its schools."
+                gettext("Only a trust technician of the trust may raise a change for its schools.")
             )
-        raise serializers.ValidationError({"trust": ["No such trust among yours."]})
+        raise serializers.ValidationError({"trust": [gettext("No such trust among yours.")]})
     if not theirs:
-        raise PermissionDenied("Only a trust technician may raise a change for many schools.")
+        raise PermissionDenied(
+            gettext("Only a trust technician may raise a change for many schools.")
+        )
     if len(theirs) > 1:
         raise serializers.ValidationError(
-            {"trust": ["You are a trust technician of several trusts: say which."]}
+            {"trust": [gettext("You are a trust technician of several trusts: say which.")]}
         )
     return theirs[0]
 
@@ -503,7 +519,7 @@ def _parent(caller: User, key: str) -> ParentChange:
     else:
         match = None
     if match is None:
-        raise NotFound(f"No trust-wide change {key} among your trusts.")
+        raise NotFound(gettext("No trust-wide change %(key)s among your trusts.") % {"key": key})
     return match
 
 

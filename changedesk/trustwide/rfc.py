@@ -7,6 +7,9 @@
   loaded a page at a time;
 - `POST /api/v1/changes/` with `schools` raises one change for many schools (trustwide/api.py);
 - the change log, its CSV and the RFC API list filter by `parent` (a trust-wide change's id);
+- the forward schedule filters by `parent` too (`ParentFilter.describe` says which, above
+  its filters), and its agenda and the change log mark each RFC "Part of TC-0001", linked
+  for the trust's people;
 - My work gathers a trust's person's cards of one trust-wide change into one row (its
   schools, their RFCs' states, a link to the parent); a school's own people, who do not see
   the parent, keep their school's RFC as a card.
@@ -17,13 +20,15 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import F
+from django import forms
+from django.db.models import Exists, F, OuterRef, Value
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import TrustMembership, User
 from changedesk.changes.choices import State
@@ -32,6 +37,8 @@ from changedesk.changes.extensions import (
     Extension,
     Group,
     Grouping,
+    Mark,
+    Note,
     Panel,
     ReadField,
 )
@@ -128,6 +135,60 @@ def _groups(user: User, keys: set[Any]) -> dict[Any, Group]:
     return groups
 
 
+def _marks(user: User, changes: list[Change]) -> dict[int, Note]:
+    """ "Part of TC-0001" on each of `changes` raised as part of a trust-wide change still
+    its trust's, linked to the parent for those who hold a role in its trust: one query,
+    none when the page's schools (loaded with it) are in no trust."""
+    schools = [c._state.fields_cache.get("school") for c in changes]
+    if all(school is not None and school.trust_id is None for school in schools):
+        return {}
+    trusts = TrustMembership.objects.filter(user=user.pk, trust=OuterRef("parent__trust"))
+    rows = (
+        Child.objects.filter(change__in=[c.pk for c in changes], school__trust=F("parent__trust"))
+        .annotate(seen=Value(True) if user.is_superuser else Exists(trusts))
+        .order_by()
+        .values_list("change_id", "parent_id", "parent__number", "seen")
+    )
+    return {
+        change: Note(
+            gettext("Part of %(reference)s") % {"reference": format_reference(number)},
+            url=reverse("trustwide:detail", args=[parent]) if seen else "",
+        )
+        for change, parent, number, seen in rows
+    }
+
+
+class ParentFilter(django_filters.NumberFilter):
+    """`?parent=`: the RFCs of one trust-wide change (its id, a whole number)."""
+
+    field_class = forms.IntegerField  # type: ignore[assignment]  # a whole number, not a decimal
+
+    def describe(self, value: Any, user: User) -> str:
+        """What the filter keeps, in words, for `user`: the trust-wide change's reference
+        and title for its trust's people (those who see its page), its reference alone for
+        a school's own people whose school's RFC is still part of it, and neither for
+        anyone else."""
+        child = (
+            Child.objects.filter(parent=value, school__trust=F("parent__trust"))
+            .select_related("parent__trust")
+            .first()
+        )
+        if child is not None and services.may_see(user, child.parent.trust):
+            return gettext("Only the RFCs of %(reference)s %(title)s") % {
+                "reference": child.parent.reference,
+                "title": child.parent.title,
+            }
+        mine = {s.pk for s in permissions.schools(user)}
+        if (
+            child is not None
+            and Child.objects.filter(
+                parent=value, school__trust=F("parent__trust"), school__in=mine
+            ).exists()
+        ):
+            return gettext("Only the RFCs of %(reference)s") % {"reference": child.parent.reference}
+        return gettext("Only the RFCs of a trust-wide change none of your schools is part of")
+
+
 EXTENSION = Extension(
     app="trustwide",
     panels=(Panel("trustwide/_rfc_panel.html", _panel, place="top", order=10),),
@@ -136,12 +197,13 @@ EXTENSION = Extension(
         Creator("schools", raise_from_api, RaiseForSchoolsSerializer, RaisedForSchoolsSerializer),
     ),
     filters={
-        "parent": django_filters.NumberFilter(
+        "parent": ParentFilter(
             field_name="parent_link__parent",
-            label="Trust-wide change",
+            label=gettext_lazy("Trust-wide change"),
             min_value=1,
             max_value=2**63 - 1,
         )
     },
     groupings=(Grouping("parent_link__parent", _groups),),
+    marks=(Mark(_marks),),
 )

@@ -26,7 +26,7 @@ from changedesk.changes import services as change_services
 from changedesk.changes import workflow
 from changedesk.changes.choices import State
 from changedesk.changes.models import PLAN_FIELDS, REQUEST_FIELDS, Change
-from changedesk.lib.errors import InvalidAction, NotPermitted, WorkflowError
+from changedesk.lib.errors import InvalidAction, NotPermitted, WorkflowError, refuse_unknown
 from changedesk.lib.loading import attach
 from changedesk.schedule.calendar import sane_year
 from changedesk.schedule.slots import ChangeKind, find_safe_slots
@@ -153,9 +153,7 @@ def raise_for_schools(
             gettext("Only a trust technician of %(trust)s may raise a trust-wide change.")
             % {"trust": trust.name}
         )
-    unknown = set(data) - set(RAISED_FIELDS)
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "This field cannot be set." for n in unknown})
+    refuse_unknown(data, RAISED_FIELDS)
     if not schools:
         _no_schools()
     if any(school.trust_id != trust.pk for school in schools):
@@ -333,9 +331,7 @@ def copy_plan(
     each of `rows`' RFCs, as an edit by `actor` (their originator), school by school. An RFC
     whose plan is no longer open to edits (submitted, approved) is refused and kept."""
     _check_seen(parent, actor)
-    unknown = set(plan) - set(COPIED_FIELDS)
-    if unknown:
-        raise InvalidAction("Unknown fields.", {n: "Only the plan is copied." for n in unknown})
+    refuse_unknown(plan, COPIED_FIELDS, gettext("Only the plan is copied."))
     values = dict(plan)
     if not placement.each_school and placement.start is not None:
         values.update(planned_start=placement.start, planned_end=placement.end)

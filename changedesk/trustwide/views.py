@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -27,6 +28,7 @@ from changedesk.changes.choices import Action
 from changedesk.lib.errors import WorkflowError
 from changedesk.lib.forms import show_workflow_error
 from changedesk.lib.views import form_page
+from changedesk.schedule.queries import DEFAULT_STATES
 from changedesk.trustwide import services
 from changedesk.trustwide.forms import BulkActionForm, CopyPlanForm, RaiseForm, child_choices
 from changedesk.trustwide.models import Child, ParentChange
@@ -121,6 +123,23 @@ def parent_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, parent)
 
 
+def _schedule_query(parent: ParentChange, rows: list[services.Row]) -> str:
+    """The forward schedule's query for the parent's RFCs: its trust's agenda from the day
+    the first planned window starts (today when none is planned yet)."""
+    params = {"view": "agenda", "trust": parent.trust.slug, "parent": parent.pk}
+    # Of the RFCs the schedule shows: its schools' still, neither rejected nor withdrawn.
+    starts = [
+        row.change.planned_start
+        for row in rows
+        if row.change.planned_start
+        and row.change.state in DEFAULT_STATES
+        and row.child.school.trust_id == parent.trust_id
+    ]
+    if starts:
+        params["date"] = timezone.localtime(min(starts)).date().isoformat()
+    return urlencode(params)
+
+
 def _detail(
     request: HttpRequest,
     parent: ParentChange,
@@ -140,6 +159,7 @@ def _detail(
                 "parent": parent,
                 "rows": rows,
                 "summary": services.summary(rows),
+                "schedule_query": _schedule_query(parent, rows),
                 "plan_form": plan_form or CopyPlanForm(choices=choices),
                 "bulk_form": bulk_form or BulkActionForm(choices=choices),
                 "may_act": services.may_raise(user, parent.trust),

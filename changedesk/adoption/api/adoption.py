@@ -28,6 +28,7 @@ from django.db import transaction
 from django.http import Http404
 from django.urls import URLPattern, path
 from django.utils import translation
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -268,10 +269,10 @@ class AdoptionView(APIView):
     def patch(self, request: Request, school: str) -> Response:
         place, user = _school(request, school)
         if not permissions.may_lead(user, place):
-            raise NotPermitted(f"Only {permissions.LEAD} of {place.name} may do that.")
+            raise NotPermitted(permissions.not_lead(place))
         data = _valid(AdoptionEditSerializer, request)
         if not data:
-            raise InvalidAction("Give at least one field to change.")
+            raise InvalidAction(gettext("Give at least one field to change."))
         with transaction.atomic():
             if "go_live_on" in data:
                 services.set_go_live(place, user, data["go_live_on"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import path
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -158,7 +159,7 @@ class ChecklistView(APIView):
         user = with_roles(request.user)
         school = School.objects.for_user(user).filter(slug=slug[:100]).first()
         if school is None:
-            raise NotFound("No such school among yours.")
+            raise NotFound(gettext("No such school among yours."))
         return user, school
 
     @extend_schema(
@@ -194,7 +195,7 @@ class ChecklistView(APIView):
     def post(self, request: Request, school: str) -> Response:
         user, found = self._school(request, school)
         if not checklist.may_record(user, found):
-            raise NotPermitted(f"Only {checklist.WHO_RECORDS} of {found.name} may record a review.")
+            raise NotPermitted(checklist.not_recorder(found))
         given = ReviewInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import URLPattern, path
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -130,7 +131,9 @@ class TrustComplianceView(CallerMixin, APIView):
     def get(self, request: Request, slug: str) -> Response:
         empty = [n for n in ("period", "start") if request.query_params.get(n, None) == ""]
         if empty:
-            raise ValidationError({name: ["Leave it out or give a value."] for name in empty})
+            raise ValidationError(
+                {name: [gettext("Leave it out or give a value.")] for name in empty}
+            )
         try:
             found = read(self._caller(), slug, request.query_params)
         except BadPeriod as error:

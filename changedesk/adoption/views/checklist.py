@@ -98,7 +98,7 @@ def record(request: HttpRequest) -> HttpResponse:
         raise Http404("Choose the school.")
     user = current_user(request)
     if not checklist.may_record(user, school):
-        raise PermissionDenied(f"Only {checklist.WHO_RECORDS} may record a review.")
+        raise PermissionDenied(checklist.not_recorder(school))
     form = ReviewForm(request.POST)
 
     def save() -> str:

@@ -73,7 +73,7 @@ def lead(request: HttpRequest, school: School) -> User:
     """The person, if they lead the school's adoption; else 403 saying who may."""
     user = current_user(request)
     if not permissions.may_lead(user, school):
-        raise PermissionDenied(f"Only {permissions.LEAD} of {school.name} may do that.")
+        raise PermissionDenied(permissions.not_lead(school))
     return user
 
 

@@ -119,8 +119,10 @@ def pilot_answer(request: HttpRequest) -> HttpResponse:
     facts = services.load(school)
     if user.pk not in services.pilot_participants(facts):
         raise PermissionDenied(
-            "Only the pilot's participants answer its review: its originator, approvers, "
-            "implementer and the school's communicators."
+            gettext(
+                "Only the pilot's participants answer its review: its originator, approvers, "
+                "implementer and the school's communicators."
+            )
         )
     mine = next((a for a in facts.answers if a.user_id == user.pk), None)
     initial: dict[str, Any] = {}

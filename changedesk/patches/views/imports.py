@@ -110,7 +110,7 @@ def patch_import(request: HttpRequest) -> HttpResponse:
     schools = managed_schools(user)
     if not schools:
         raise PermissionDenied(
-            "Only a patch administrator or a school administrator may import patches."
+            gettext("Only a patch administrator or a school administrator may import patches.")
         )
     importing = request.POST.get("action") == "import"
     bound = request.method == "POST"

@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext, gettext_noop
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -185,7 +186,7 @@ class ComponentsField(serializers.Field[Any, Any, list[Any], Any]):
 
     def to_internal_value(self, data: Any) -> list[Any]:
         if not isinstance(data, list):
-            raise serializers.ValidationError("Give a list of components.")
+            raise serializers.ValidationError(gettext("Give a list of components."))
         return data
 
 
@@ -288,7 +289,7 @@ class BuildViewSet(
 ):
     serializer_class = BuildSerializer
     filterset_class = BuildFilterSet
-    missing = "No such build among your schools."
+    missing = gettext_noop("No such build among your schools.")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> BuildQuerySet:
@@ -372,7 +373,7 @@ class BuildVersionViewSet(Rows, mixins.RetrieveModelMixin, viewsets.GenericViewS
     serializer_class = BuildVersionSerializer
     filterset_class = None
     pagination_class = None
-    missing = "No such version among your schools."
+    missing = gettext_noop("No such version among your schools.")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[BuildVersion]:
@@ -563,7 +564,9 @@ class InstallationRecordSerializer(RefuseUnknownFields, serializers.Serializer[A
     def to_internal_value(self, data: Any) -> Any:
         checklist = data.get("checklist") if isinstance(data, dict) else None
         if isinstance(checklist, list) and not all(isinstance(t, bool) for t in checklist):
-            raise serializers.ValidationError({"checklist": ["Give true or false for each step."]})
+            raise serializers.ValidationError(
+                {"checklist": [gettext("Give true or false for each step.")]}
+            )
         return super().to_internal_value(data)
 
 
@@ -594,7 +597,7 @@ class InstallationViewSet(
 ):
     serializer_class = InstallationSerializer
     filterset_class = InstallationFilterSet
-    missing = "No such installation among your schools."
+    missing = gettext_noop("No such installation among your schools.")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> InstallationQuerySet:
@@ -629,7 +632,9 @@ class InstallationViewSet(
             member_schools(actor), pk=data.pop("version_id")
         ).first()
         if version is None:
-            raise serializers.ValidationError({"version": ["No such version among your schools."]})
+            raise serializers.ValidationError(
+                {"version": [gettext("No such version among your schools.")]}
+            )
         given = {name.removesuffix("_id"): value for name, value in data.items()}
         installation = services.start_installation(version, actor, given)
         return self._render(installation.pk, status.HTTP_201_CREATED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -37,7 +38,7 @@ class Rows(BySchool):
     """A viewset's rows by id (`id` in the URL): `get_object` among the caller's schools,
     else 404 saying `missing`; `load` attaches what rows point at (a page's, one row's)."""
 
-    missing = "No such row among your schools."
+    missing = gettext_noop("No such row among your schools.")
     lookup_url_kwarg = "id"
     lookup_value_regex = ID
 
@@ -50,7 +51,7 @@ class Rows(BySchool):
     def get_object(self) -> Any:
         found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
         if not found:
-            raise NotFound(self.missing)
+            raise NotFound(gettext(self.missing))
         self.load(found)
         return found[0]
 

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -296,7 +297,7 @@ class SoftwareViewSet(
 ):
     serializer_class = SoftwareSerializer
     filterset_class = SoftwareFilterSet
-    missing = "No such piece among your schools."
+    missing = gettext_noop("No such piece among your schools.")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Software]:
@@ -373,7 +374,7 @@ class CheckoutViewSet(
 ):
     serializer_class = CheckoutSerializer
     filterset_class = CheckoutFilterSet
-    missing = "No such checkout among your schools."
+    missing = gettext_noop("No such checkout among your schools.")
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Checkout]:

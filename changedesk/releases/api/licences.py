@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_noop
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -200,7 +201,7 @@ class LicenceViewSet(
 ):
     serializer_class = LicenceSerializer
     filterset_class = LicenceFilterSet
-    missing = "No such licence among your schools."
+    missing = gettext_noop("No such licence among your schools.")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Licence]:
@@ -285,7 +286,7 @@ class LicenceAssignmentViewSet(
     Rows, mixins.DestroyModelMixin, viewsets.GenericViewSet[LicenceAssignment]
 ):
     serializer_class = AssignmentSerializer
-    missing = "No such licence holder among your schools."
+    missing = gettext_noop("No such licence holder among your schools.")
     filterset_class = None
     pagination_class = None
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import Q
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -249,7 +250,7 @@ class ReleasePolicyViewSet(
     def get_object(self) -> ReleasePolicy:
         found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
         if not found:
-            raise NotFound("No such version among your schools.")
+            raise NotFound(gettext("No such version among your schools."))
         _load(found, self._actor())
         policy: ReleasePolicy = found[0]
         return policy
@@ -277,13 +278,18 @@ class ReleasePolicyViewSet(
         user = self._caller()
         if not may_manage(user, policy.school):
             raise NotPermitted(
-                f"Only a release manager or a school administrator of {policy.school.name} "
-                "may write the release policy."
+                gettext(
+                    "Only a release manager or a school administrator of %(school)s may %(what)s."
+                )
+                % {"school": policy.school.name, "what": gettext("write the release policy")}
             )
         if policy.state != PolicyState.DRAFT:
             raise InvalidAction(
-                f"Version {policy.version} is {policy.get_state_display().lower()}: a "
-                "published version is never edited: write a draft (POST) and publish it."
+                gettext(
+                    "Version %(version)s is %(state)s: a published version is never edited: "
+                    "write a draft (POST) and publish it."
+                )
+                % {"version": policy.version, "state": policy.get_state_display().lower()}
             )
         serializer = ReleasePolicyEditSerializer(
             data=request.data, context=self.get_serializer_context()
@@ -309,8 +315,8 @@ class ReleasePolicyViewSet(
         user = self._caller()
         if may_manage(user, policy.school) and policy.state != PolicyState.DRAFT:
             raise InvalidAction(
-                f"Version {policy.version} is not a draft: it is "
-                f"{policy.get_state_display().lower()}."
+                gettext("Version %(version)s is not a draft: it is %(state)s.")
+                % {"version": policy.version, "state": policy.get_state_display().lower()}
             )
         data = dict(serializer.validated_data)
         published = services.publish(

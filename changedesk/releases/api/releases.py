@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.utils.translation import gettext, gettext_noop
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -107,7 +108,7 @@ class ManagerField(UsernameField):
         name = super().to_internal_value(data)
         user = User.objects.filter(username=name, is_active=True).first()
         if user is None:
-            raise serializers.ValidationError("No such person.")
+            raise serializers.ValidationError(gettext("No such person."))
         return user
 
 
@@ -250,7 +251,7 @@ def load_releases(rows: list[Release], actor: User | None) -> None:
 
 
 class _Rows(CallerMixin):
-    missing = "No such row among your schools."
+    missing = gettext_noop("No such row among your schools.")
     lookup_url_kwarg = "id"
     lookup_value_regex = ID
 
@@ -266,7 +267,7 @@ class _Rows(CallerMixin):
     def get_object(self) -> Any:
         found = list(self.get_queryset().filter(pk=int(self.kwargs["id"]))[:1])
         if not found:
-            raise NotFound(self.missing)
+            raise NotFound(gettext(self.missing))
         self.load(found)
         return found[0]
 
@@ -306,7 +307,7 @@ class ReleaseViewSet(
     serializer_class = ReleaseSerializer
     filterset_class = ReleaseFilterSet
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    missing = "No such release among your schools."
+    missing = gettext_noop("No such release among your schools.")
 
     def get_queryset(self) -> ReleaseQuerySet:
         # The index (school, -created_at, -id) serves it, school by school.
@@ -561,7 +562,7 @@ class InstallRequestViewSet(
     serializer_class = InstallRequestSerializer
     filterset_class = RequestFilterSet
     http_method_names = ["get", "post", "head", "options"]
-    missing = "No such install request among your schools."
+    missing = gettext_noop("No such install request among your schools.")
 
     def get_queryset(self) -> InstallRequestQuerySet:
         actor = self._actor() or self.request.user
@@ -713,7 +714,7 @@ class ReleaseFiguresViewSet(CallerMixin, viewsets.GenericViewSet[School]):
         if params.get("school"):
             schools = [s for s in schools if s.slug == params["school"]]
             if not schools:
-                raise NotFound("No such school among yours.")
+                raise NotFound(gettext("No such school among yours."))
         rows = [
             {"school": school.slug, "period": params["period"], "start": start, "end": end, **found}
             for school, start, end, found in measurements.figures_by_school(

@@ -43,7 +43,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from changedesk.accounts import permissions as accounts
 from changedesk.accounts.choices import Role
@@ -97,7 +97,7 @@ AUTHORING = (BuildAction.CREATE, BuildAction.EDIT, BuildAction.SUBMIT)
 def _unknown(data: dict[str, Any], allowed: Iterable[str]) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise InvalidAction(gettext(FIX), {n: "Not a field you may set." for n in unknown})
+        raise InvalidAction(gettext(FIX), {n: gettext("Not a field you may set.") for n in unknown})
 
 
 def _clean(instance: Model, exclude: Iterable[str] = ()) -> None:
@@ -132,13 +132,19 @@ def _event(
     )
 
 
+def _at_most_characters(longest: int) -> str:
+    return ngettext("At most %(count)s character.", "At most %(count)s characters.", longest) % {
+        "count": f"{longest:,}"
+    }
+
+
 def _text(value: Any, field: str, longest: int = LONGEST_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or "\x00" in value:
-        raise InvalidAction(gettext(FIX), {field: "Give text."})
+        raise InvalidAction(gettext(FIX), {field: gettext("Give text.")})
     if len(value) > longest:
-        raise InvalidAction(gettext(FIX), {field: f"At most {longest:,} characters."})
+        raise InvalidAction(gettext(FIX), {field: _at_most_characters(longest)})
     return value.strip()
 
 
@@ -147,15 +153,33 @@ def clean_lines(value: Any, field: str) -> list[str]:
     if isinstance(value, str):
         value = [line for line in value.splitlines() if line.strip()]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise InvalidAction(gettext(FIX), {field: "Give a list of texts."})
+        raise InvalidAction(gettext(FIX), {field: gettext("Give a list of texts.")})
     lines = [v.strip() for v in value]
     if any(not line for line in lines):
-        raise InvalidAction(gettext(FIX), {field: "An entry is empty: write it, or leave it out."})
+        raise InvalidAction(
+            gettext(FIX), {field: gettext("An entry is empty: write it, or leave it out.")}
+        )
     if len(lines) > MOST_LINES:
-        raise InvalidAction(gettext(FIX), {field: f"At most {MOST_LINES} entries."})
+        raise InvalidAction(
+            gettext(FIX),
+            {
+                field: ngettext(
+                    "At most %(count)s entry.", "At most %(count)s entries.", MOST_LINES
+                )
+                % {"count": MOST_LINES}
+            },
+        )
     if any(len(line) > LONGEST_LINE or "\x00" in line for line in lines):
         raise InvalidAction(
-            gettext(FIX), {field: f"Each entry at most {LONGEST_LINE:,} characters."}
+            gettext(FIX),
+            {
+                field: ngettext(
+                    "Each entry at most %(count)s character.",
+                    "Each entry at most %(count)s characters.",
+                    LONGEST_LINE,
+                )
+                % {"count": f"{LONGEST_LINE:,}"}
+            },
         )
     return lines
 
@@ -165,13 +189,21 @@ def clean_components(value: Any, school: School, kept: Iterable[int] = ()) -> li
     version are copied now, so the procedure keeps them) or `{title, version}` typed. A
     withdrawn piece is refused unless the version names it already (`kept`): it may stay."""
     if not isinstance(value, list | tuple) or not all(isinstance(c, dict) for c in value):
-        raise InvalidAction(gettext(FIX), {"components": "Give a list of components."})
+        raise InvalidAction(gettext(FIX), {"components": gettext("Give a list of components.")})
     if len(value) > MOST_COMPONENTS:
-        raise InvalidAction(gettext(FIX), {"components": f"At most {MOST_COMPONENTS} components."})
+        raise InvalidAction(
+            gettext(FIX),
+            {
+                "components": ngettext(
+                    "At most %(count)s component.", "At most %(count)s components.", MOST_COMPONENTS
+                )
+                % {"count": MOST_COMPONENTS}
+            },
+        )
     wanted = [c.get("software") for c in value if c.get("software") not in (None, "")]
     if any(not isinstance(w, int) or isinstance(w, bool) or not 0 < w < 2**63 for w in wanted):
         raise InvalidAction(
-            gettext(FIX), {"components": "A piece of the library is named by its id."}
+            gettext(FIX), {"components": gettext("A piece of the library is named by its id.")}
         )
     pieces = Software.objects.filter(school=school).in_bulk(wanted) if wanted else {}
     kept_ids = set(kept)
@@ -180,18 +212,30 @@ def clean_components(value: Any, school: School, kept: Iterable[int] = ()) -> li
         extra = set(component) - {"software", "title", "version"}
         if extra:
             raise InvalidAction(
-                FIX, {"components": f"Component {n}: unknown {', '.join(sorted(extra))}."}
+                gettext(FIX),
+                {
+                    "components": gettext("Component %(n)s: unknown %(names)s.")
+                    % {"n": n, "names": ", ".join(sorted(extra))}
+                },
             )
         software = component.get("software")
         if software not in (None, ""):
             piece = pieces.get(software)
             if piece is None:
                 raise InvalidAction(
-                    FIX, {"components": f"Component {n}: not in {school.name}'s library."}
+                    gettext(FIX),
+                    {
+                        "components": gettext("Component %(n)s: not in %(school)s's library.")
+                        % {"n": n, "school": school.name}
+                    },
                 )
             if not piece.is_active and piece.pk not in kept_ids:
                 raise InvalidAction(
-                    FIX, {"components": f"Component {n}: {piece.title} is withdrawn."}
+                    gettext(FIX),
+                    {
+                        "components": gettext("Component %(n)s: %(title)s is withdrawn.")
+                        % {"n": n, "title": piece.title}
+                    },
                 )
             found.append({"software": piece.pk, "title": piece.title, "version": piece.version})
             continue
@@ -199,8 +243,13 @@ def clean_components(value: Any, school: School, kept: Iterable[int] = ()) -> li
         version = _text(component.get("version"), "components", 100)
         if not title:
             raise InvalidAction(
-                FIX,
-                {"components": f"Component {n}: choose a piece of the library or type a title."},
+                gettext(FIX),
+                {
+                    "components": gettext(
+                        "Component %(n)s: choose a piece of the library or type a title."
+                    )
+                    % {"n": n}
+                },
             )
         found.append({"software": None, "title": title, "version": version})
     return found
@@ -242,7 +291,7 @@ def save_build(
             elif name in ("name", "description"):
                 value = _text(value, name)
             elif name == "is_active" and not isinstance(value, bool):
-                raise InvalidAction(gettext(FIX), {"is_active": "Must be true or false."})
+                raise InvalidAction(gettext(FIX), {"is_active": gettext("Must be true or false.")})
             setattr(build, name, value)
         _clean(build, exclude=["school", "approved_version", "created_by"])
         taken_message = gettext("%(school)s has a build of that name already.") % {
@@ -482,8 +531,10 @@ def approve(version: BuildVersion, user: User, comment: str = "") -> BuildVersio
         build, version = _deciding(version, user)
         if user.pk in authors(version):
             raise NotPermitted(
-                "You wrote, edited or sent this version: another release manager approves it "
-                "(separation of duties)."
+                gettext(
+                    "You wrote, edited or sent this version: another release manager approves "
+                    "it (separation of duties)."
+                )
             )
         now = timezone.now()
         before = build.approved_version_id
@@ -610,11 +661,19 @@ def record(installation: Installation, user: User, data: dict[str, Any]) -> Inst
             steps = installation.checklist
             if not isinstance(ticks, list | tuple) or not all(isinstance(t, bool) for t in ticks):
                 raise InvalidAction(
-                    gettext(FIX), {"checklist": "Give true or false for each step."}
+                    gettext(FIX), {"checklist": gettext("Give true or false for each step.")}
                 )
             if len(ticks) != len(steps):
                 raise InvalidAction(
-                    FIX, {"checklist": f"Give one answer for each of the {len(steps)} steps."}
+                    gettext(FIX),
+                    {
+                        "checklist": ngettext(
+                            "Give one answer for each of the %(count)s step.",
+                            "Give one answer for each of the %(count)s steps.",
+                            len(steps),
+                        )
+                        % {"count": len(steps)}
+                    },
                 )
             installation.checklist = [
                 {"step": s["step"], "done": t} for s, t in zip(steps, ticks, strict=True)
@@ -629,22 +688,34 @@ def record(installation: Installation, user: User, data: dict[str, Any]) -> Inst
 
 def _clean_results(value: Any, criteria: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not isinstance(value, list | tuple) or not all(isinstance(r, dict) for r in value):
-        raise InvalidAction(gettext(FIX), {"results": "Give a {result, note} for each criterion."})
+        raise InvalidAction(
+            gettext(FIX), {"results": gettext("Give a {result, note} for each criterion.")}
+        )
     if len(value) != len(criteria):
         raise InvalidAction(
-            FIX, {"results": f"Give one answer for each of the {len(criteria)} criteria."}
+            gettext(FIX),
+            {
+                "results": ngettext(
+                    "Give one answer for each of the %(count)s criterion.",
+                    "Give one answer for each of the %(count)s criteria.",
+                    len(criteria),
+                )
+                % {"count": len(criteria)}
+            },
         )
     allowed = {"", *CriterionResult.values}
     found = []
     for n, (given, criterion) in enumerate(zip(value, criteria, strict=True), start=1):
         if set(given) - {"result", "note"}:
             raise InvalidAction(
-                gettext(FIX), {"results": f"Criterion {n}: only a result and a note."}
+                gettext(FIX),
+                {"results": gettext("Criterion %(n)s: only a result and a note.") % {"n": n}},
             )
         result = given.get("result") or ""
         if result not in allowed:
             raise InvalidAction(
-                gettext(FIX), {"results": f"Criterion {n}: passed, failed or blank."}
+                gettext(FIX),
+                {"results": gettext("Criterion %(n)s: passed, failed or blank.") % {"n": n}},
             )
         note = _text(given.get("note"), "results", LONGEST_LINE)
         found.append({"criterion": criterion["criterion"], "result": result, "note": note})

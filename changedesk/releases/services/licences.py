@@ -454,9 +454,9 @@ def _holder(school: School, data: dict[str, Any]) -> Holder:
     given = [n for n, v in (("item", item), ("user", member), ("person", person)) if v]
     if len(given) != 1:
         message = (
-            "Give one holder: an item, a member or a person's name."
+            gettext("Give one holder: an item, a member or a person's name.")
             if not given
-            else "Give only one holder: an item, a member or a person's name."
+            else gettext("Give only one holder: an item, a member or a person's name.")
         )
         raise InvalidAction(message, {n: message for n in given or ["person"]})
     if item:

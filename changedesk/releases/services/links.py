@@ -17,6 +17,22 @@ from changedesk.releases.choices import OPEN_RELEASE_STATES, OPEN_REQUEST_STATES
 from changedesk.releases.models import InstallRequest, Release
 
 FIX = gettext_noop("Some fields need correcting.")
+# What a bad link is told, by the noun the caller names it with: whole sentences, so that
+# each translates (a noun alone would not take Welsh's mutations).
+GIVE_ID = {
+    "a service": gettext_noop("Give a service's id."),
+    "an item": gettext_noop("Give an item's id."),
+    "a release": gettext_noop("Give a release's id."),
+    "an RFC": gettext_noop("Give an RFC's id."),
+    "an install request": gettext_noop("Give an install request's id."),
+}
+NOT_OF_SCHOOL = {
+    "a service": gettext_noop("Not a service of %(school)s."),
+    "an item": gettext_noop("Not an item of %(school)s."),
+    "a release": gettext_noop("Not a release of %(school)s."),
+    "an RFC": gettext_noop("Not an RFC of %(school)s."),
+    "an install request": gettext_noop("Not an install request of %(school)s."),
+}
 
 
 def row_of(model: type[Any], value: Any, school: School, field: str, noun: str) -> Any:
@@ -28,9 +44,11 @@ def row_of(model: type[Any], value: Any, school: School, field: str, noun: str) 
     elif isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
         row = model._default_manager.filter(pk=value).first()
     else:
-        raise InvalidAction(FIX, {field: f"Give {noun}'s id."})
+        said = gettext(GIVE_ID.get(noun, gettext_noop("Give its id.")))
+        raise InvalidAction(gettext(FIX), {field: said})
     if row is None or row.school_id != school.pk:
-        raise InvalidAction(FIX, {field: f"Not {noun} of {school.name}."})
+        said = gettext(NOT_OF_SCHOOL.get(noun, gettext_noop("Not one of %(school)s.")))
+        raise InvalidAction(gettext(FIX), {field: said % {"school": school.name}})
     return row
 
 
@@ -67,6 +85,6 @@ def open_link(model: type[Any], value: Any, school: School, field: str, noun: st
         said = {
             "service": gettext("The service is retired."),
             "item": gettext("The item is retired."),
-        }.get(kind, f"The {kind} is retired.")
+        }.get(kind, gettext("It is retired."))
         raise InvalidAction(gettext(FIX), {field: said})
     return row

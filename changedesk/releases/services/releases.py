@@ -24,7 +24,7 @@ from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
 from changedesk.changes.choices import TERMINAL_STATES
 from changedesk.changes.models import Change
-from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.errors import InvalidAction, NotPermitted, refuse_unknown
 from changedesk.releases import permissions, workflow
 from changedesk.releases.choices import ReleaseAction, ReleaseState
 from changedesk.releases.models import Build, Release, ReleaseChange
@@ -51,12 +51,7 @@ def _refuse(user: Any, school: School) -> None:
 
 def _values(school: School, data: dict[str, Any], current: Release | None) -> dict[str, Any]:
     """`data` checked: the fields it gives, as the release will hold them."""
-    unknown = set(data) - set(EDITABLE)
-    if unknown:
-        raise InvalidAction(
-            gettext("Unknown fields."),
-            {name: gettext("This field cannot be set.") for name in sorted(unknown)},
-        )
+    refuse_unknown(data, EDITABLE)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     if "title" in data or current is None:

@@ -26,7 +26,7 @@ from changedesk.accounts.choices import Role
 from changedesk.accounts.models import School, User
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
-from changedesk.lib.errors import InvalidAction, NotPermitted
+from changedesk.lib.errors import InvalidAction, NotPermitted, refuse_unknown
 from changedesk.notifications.outbox import enqueue
 from changedesk.releases import permissions
 from changedesk.releases.choices import (
@@ -81,11 +81,7 @@ def request_install(school: School, user: User, data: dict[str, Any]) -> Install
             gettext("Only a member of %(school)s may ask for an installation.")
             % {"school": school.name}
         )
-    unknown = set(data) - set(FIELDS)
-    if unknown:
-        raise InvalidAction(
-            gettext("Unknown fields."), {n: gettext("This field cannot be set.") for n in unknown}
-        )
+    refuse_unknown(data, FIELDS)
     errors: dict[str, str] = {}
     what = _text(data, "what", 300, errors)
     if not what and "what" not in errors:

@@ -14,7 +14,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts
@@ -47,7 +47,8 @@ PAGE_SIZE = 50
 MOST_SERVICES = 500
 # The most services shown as undocumented of each school (a school has a few dozen).
 MOST_PER_SCHOOL = 200
-WRITERS = "a build developer or a release manager"
+# The 403 for anyone else: a whole sentence, which translates where a role's name would not.
+WRITERS = gettext_lazy("Only a build developer or a release manager of %(school)s may do that.")
 
 
 @require_GET
@@ -118,7 +119,9 @@ def build_create(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     schools = schools_where(user, permissions.may_write_builds)
     if not schools:
-        raise PermissionDenied(f"Only {WRITERS} may write builds.")
+        raise PermissionDenied(
+            gettext("Only a build developer or a release manager may write builds.")
+        )
     school = chosen_school(request, schools)
     if school is None:
         return render(request, "releases/builds/choose_school.html", {"schools": schools})

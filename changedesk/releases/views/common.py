@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.functional import Promise
 
 from changedesk.accounts import permissions
 from changedesk.accounts.current import current_user
@@ -30,12 +31,13 @@ def visible(request: HttpRequest, model: type[M], pk: int, *related: str) -> M:
     return row
 
 
-def require(request: HttpRequest, school: School, check: Check, what: str) -> User:
-    """The person, if `check` lets them act in `school`; else 403 saying who may.
-    `what` ends the sentence “Only … may do that.”, e.g. "a release manager"."""
+def require(request: HttpRequest, school: School, check: Check, refusal: str | Promise) -> User:
+    """The person, if `check` lets them act in `school`; else 403 with `refusal`, a whole
+    (translatable) sentence saying who may, with %(school)s in it: e.g. "Only a release
+    manager of %(school)s may do that." A role's name alone would not translate well."""
     user = current_user(request)
     if not check(user, school):
-        raise PermissionDenied(f"Only {what} of {school.name} may do that.")
+        raise PermissionDenied(str(refusal) % {"school": school.name})
     return user
 
 

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from changedesk.accounts import permissions as accounts
@@ -34,7 +34,8 @@ from changedesk.releases.services import builds as services
 from changedesk.releases.views.common import query_without_page, require, visible
 
 PAGE_SIZE = 50
-INSTALLERS = "an installer or a release manager"
+# The 403 for anyone else: a whole sentence, which translates where a role's name would not.
+INSTALLERS = gettext_lazy("Only an installer or a release manager of %(school)s may do that.")
 
 
 @require_GET
@@ -111,8 +112,10 @@ def installation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     may_record = open_ and services.may_record(user, installation)
     if request.method == "POST" and not may_record:
         if not open_:
-            raise PermissionDenied("The installation is finished: its record is closed.")
-        raise PermissionDenied("Only its installer or a release manager records an installation.")
+            raise PermissionDenied(gettext("The installation is finished: its record is closed."))
+        raise PermissionDenied(
+            gettext("Only its installer or a release manager records an installation.")
+        )
     form = ChecklistForm(
         request.POST if request.method == "POST" else None, installation=installation
     )

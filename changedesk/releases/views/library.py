@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts_permissions
@@ -38,9 +38,13 @@ from changedesk.releases.views.common import (
 PAGE_SIZE = 50
 # The newest lines of one piece's book shown on its page.
 BOOK_LINES = 500
-KEEPERS = "a release manager, a build developer or a school administrator"
-TAKERS = (
-    "a release manager, a build developer, an installer, an implementer or a school administrator"
+# The 403 for anyone else: a whole sentence, which translates where a role's name would not.
+KEEPERS = gettext_lazy(
+    "Only a release manager, a build developer or a school administrator of %(school)s may do that."
+)
+TAKERS = gettext_lazy(
+    "Only a release manager, a build developer, an installer, an implementer or a school "
+    "administrator of %(school)s may do that."
 )
 
 
@@ -120,7 +124,12 @@ def software_create(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     schools = schools_where(user, permissions.may_keep_library)
     if not schools:
-        raise PermissionDenied(f"Only {KEEPERS} may add to the software library.")
+        raise PermissionDenied(
+            gettext(
+                "Only a release manager, a build developer or a school administrator may add "
+                "to the software library."
+            )
+        )
     school = chosen_school(request, schools)
     if school is None:
         return render(

@@ -55,7 +55,8 @@ from changedesk.releases.views.common import (
 
 PAGE_SIZE = 50
 MOST_HOLDERS_SHOWN = 500
-WHO = "a release manager or a school administrator"
+# The 403 for anyone else: a whole sentence, which translates where a role's name would not.
+WHO = _("Only a release manager or a school administrator of %(school)s may do that.")
 LIST_COLUMNS = ("id", "school_id", "product", "kind", "seats", "expires_on", "notice_days",
                 "is_active", "supplier")  # fmt: skip
 EXPORT_COLUMNS = ("id", "school__slug", "product", "kind", "seats", "bought_on", "expires_on",
@@ -229,7 +230,9 @@ def licence_create(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     schools = schools_where(user, permissions.may_manage)
     if not schools:
-        raise PermissionDenied(f"Only {WHO} may add licences.")
+        raise PermissionDenied(
+            gettext("Only a release manager or a school administrator may add licences.")
+        )
     school = chosen_school(request, schools)
     if school is None:
         return render(request, "releases/licences/choose_school.html", {"schools": schools})
@@ -384,7 +387,9 @@ def import_licences(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     schools = schools_where(user, permissions.may_manage)
     if not schools:
-        raise PermissionDenied(f"Only {WHO} may import licences.")
+        raise PermissionDenied(
+            gettext("Only a release manager or a school administrator may import licences.")
+        )
     importing = request.POST.get("action") == "import"
     bound = request.method == "POST"
     form = ImportForm(

@@ -20,7 +20,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions
@@ -36,7 +36,8 @@ from changedesk.releases.permissions import may_manage
 from changedesk.releases.services import policy as services
 from changedesk.releases.views.common import require
 
-WHO = "a release manager or the school administrator"
+# The 403 for anyone else: a whole sentence, which translates where a role's name would not.
+WHO = gettext_lazy("Only a release manager or the school administrator of %(school)s may do that.")
 # A school has a handful of versions: the list is not paged beyond this.
 MOST_VERSIONS = 200
 MOST_VERSION_NUMBER = 2**31 - 1

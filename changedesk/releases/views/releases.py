@@ -67,7 +67,8 @@ PAGE_SIZE = 50
 HOME_ROWS = 20
 # The most schools the figures page shows at once (choose one for the rest).
 FIGURE_SCHOOLS = 10
-MANAGER = "a release manager or school administrator"
+# The 403 for anyone else: a whole sentence, which translates where a role's name would not.
+MANAGER = _("Only a release manager or school administrator of %(school)s may do that.")
 LIST_COLUMNS = (
     "id",
     "school",
@@ -183,7 +184,9 @@ def release_create(request: HttpRequest) -> HttpResponse:
     schools = schools_where(user, permissions.may_manage)
     school = chosen_school(request, schools)
     if not schools:
-        raise PermissionDenied(f"Only {MANAGER} may define a release.")
+        raise PermissionDenied(
+            gettext("Only a release manager or school administrator may define a release.")
+        )
     if school is None:
         return render(request, "releases/releases/choose_school.html", {"schools": schools})
     form = ReleaseForm(request.POST or None, school=school)

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from changedesk.accounts import permissions as accounts_permissions
@@ -31,7 +31,8 @@ from changedesk.releases.services import requests as services
 from changedesk.releases.views.common import chosen_school, require, schools_where, visible
 
 PAGE_SIZE = 50
-INSTALLER = "an installer or release manager"
+# The 403 for anyone else: a whole sentence, which translates where a role's name would not.
+INSTALLER = gettext_lazy("Only an installer or release manager of %(school)s may do that.")
 LIST_COLUMNS = (
     "id",
     "school",
@@ -83,10 +84,10 @@ def request_create(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     schools = schools_where(user, permissions.may_request_install)
     if not schools:
-        raise PermissionDenied("Only a member of a school may ask for an installation.")
+        raise PermissionDenied(gettext("Only a member of a school may ask for an installation."))
     school = chosen_school(request, schools)
     if (request.GET.get("school") or request.POST.get("school")) and school is None:
-        raise PermissionDenied("You are not a member of that school.")
+        raise PermissionDenied(gettext("You are not a member of that school."))
     form = RequestForm(request.POST or None, school=school)
     if school is None:
         return render(request, "releases/requests/choose_school.html", {"schools": schools})

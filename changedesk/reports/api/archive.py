@@ -20,6 +20,7 @@ import builtins
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -157,7 +158,11 @@ class SnapshotViewSet(
         named = next((s for s in accounts.schools(user) if s.slug == slug), None) if slug else None
         if named is not None and not may_read(user, named):
             raise NotPermitted(
-                f"Only the approvers and the school administrator of {named.name} read its reports."
+                gettext(
+                    "Only the approvers and the school administrator of %(school)s read its "
+                    "reports."
+                )
+                % {"school": named.name}
             )
         return super().list(request, *args, **kwargs)
 
@@ -180,11 +185,14 @@ class SnapshotViewSet(
             .first()
         )
         if snapshot is None:
-            raise NotFound("No such frozen report among your schools' archives.")
+            raise NotFound(gettext("No such frozen report among your schools' archives."))
         if not may_read(user, snapshot.school):
             raise NotPermitted(
-                f"Only the approvers and the school administrator of {snapshot.school.name} "
-                "read its reports."
+                gettext(
+                    "Only the approvers and the school administrator of %(school)s read its "
+                    "reports."
+                )
+                % {"school": snapshot.school.name}
             )
         snapshot.decision_list = list(  # type: ignore[attr-defined]
             Decision.objects.filter(snapshot=snapshot)
@@ -199,8 +207,10 @@ class SnapshotViewSet(
         user = self._caller()
         if not may_decide(user, snapshot.school):
             raise NotPermitted(
-                f"Only an approver or the school administrator of {snapshot.school.name} "
-                "records decisions."
+                gettext(
+                    "Only an approver or the school administrator of %(school)s records decisions."
+                )
+                % {"school": snapshot.school.name}
             )
         serializer = DecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

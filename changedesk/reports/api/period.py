@@ -106,7 +106,11 @@ class ReportView(CallerMixin, APIView):
         summary="A school's report for a week or a month",
         description="FITS's change, release and patch figures for the period holding "
         "`start`, each with the RFC ids behind it, and each figure's trend over the last 12 "
-        "periods. Counted in the school's own days (its time zone).",
+        "periods. Counted in the school's own days (its time zone). A trust's report "
+        "(`trust=`) also has `trust_wide`: the trust-wide changes raised in the period "
+        "(`changes`, the first 100, oldest first, each with `id`, `reference`, `title`, "
+        "`raised_at`, `schools` and `states`: how many of its schools' RFCs stand in each "
+        "state, as `state`, `label` and `count`) and `more` (how many else).",
         parameters=[ReportQuerySerializer],
         responses={
             200: OpenApiResponse(

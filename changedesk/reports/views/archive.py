@@ -49,7 +49,6 @@ from changedesk.reports.permissions import may_decide, may_read
 from changedesk.reports.shown import figure_label, group_label
 
 PAGE_SIZE = 25
-READERS = "the approvers and the school administrator"
 
 
 class DecisionForm(forms.Form):
@@ -69,7 +68,10 @@ class DecisionForm(forms.Form):
 
 
 def _refuse(school: School) -> PermissionDenied:
-    return PermissionDenied(f"Only {READERS} of {school.name} read its reports.")
+    return PermissionDenied(
+        gettext("Only the approvers and the school administrator of %(school)s read its reports.")
+        % {"school": school.name}
+    )
 
 
 def _school(request: HttpRequest, user: User) -> School | None:
@@ -202,8 +204,8 @@ def snapshot_page(request: HttpRequest, pk: int) -> HttpResponse:
     user, snapshot = _snapshot(request, pk)
     if request.method == "POST" and not may_decide(user, snapshot.school):
         raise PermissionDenied(
-            f"Only an approver or the school administrator of {snapshot.school.name} "
-            "records decisions."
+            gettext("Only an approver or the school administrator of %(school)s records decisions.")
+            % {"school": snapshot.school.name}
         )
     form = DecisionForm(
         request.POST if request.method == "POST" else None,

@@ -122,7 +122,7 @@ def figure(request: HttpRequest) -> HttpResponse:
     report = asked.report()
     found = figures.figure(report, request.GET.get("figure", ""))
     if found is None:
-        errors = {"figure": "Choose a figure of the report (its key)."}
+        errors = {"figure": gettext("Choose a figure of the report (its key).")}
         return render(request, "reports/period_error.html", {"errors": errors}, status=400)
     # Ids first: the figure's ids are known; one page of RFCs is loaded by id.
     page = Paginator(found["ids"], PAGE_SIZE).get_page(request.GET.get("page"))
@@ -155,7 +155,10 @@ def settings(request: HttpRequest) -> HttpResponse:
     if school is None:
         raise Http404("No such school of yours.")
     if not may_set_frequency(user, school):
-        raise PermissionDenied(f"Only the school administrator of {school.name} may do that.")
+        raise PermissionDenied(
+            gettext("Only the school administrator of %(school)s may do that.")
+            % {"school": school.name}
+        )
     form = FrequencyForm(
         request.POST if request.method == "POST" else None,
         initial={"frequency": figures.frequency_of(school)},

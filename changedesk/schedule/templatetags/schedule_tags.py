@@ -29,7 +29,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from changedesk.changes.choices import State
+from changedesk.changes.extensions import Note
 from changedesk.changes.models import Change
+from changedesk.changes.templatetags.cards import marks_html
 from changedesk.configuration.models import ConfigurationItem
 from changedesk.schedule.calendar import EN_DASH, day_abbr, month_abbr
 from changedesk.schedule.conflicts import Conflict
@@ -325,10 +327,12 @@ def agenda_row_html(
     tz: tzinfo,
     school_name: str | None,
     words: AgendaWords | None = None,
+    marks: Iterable[Note] = (),
 ) -> SafeString:
-    """An RFC as a row of the agenda: when, which, its state, its school (when given) and
-    its conflicts, with the whitespace the template around it expects; `words`: the
-    page's (`AgendaWords.now()`), looked up here when not given."""
+    """An RFC as a row of the agenda: when, which (with the apps' marks on it, e.g. the
+    trust-wide change it is part of), its state, its school (when given) and its
+    conflicts, with the whitespace the template around it expects; `words`: the page's
+    (`AgendaWords.now()`), looked up here when not given."""
     assert change.planned_start is not None and change.planned_end is not None
     words = words or AgendaWords.now()
     approved = change.state in APPROVED_STATES
@@ -351,7 +355,8 @@ def agenda_row_html(
         f'      <td data-label="{words.when}">{span}'
         "</td>\n"
         f'      <td data-label="{words.change}"><a href="{detail.format(change.pk)}">'
-        f'<span class="ref">{change.reference}</span> {escape(change.title)}</a></td>\n'
+        f'<span class="ref">{change.reference}</span> {escape(change.title)}</a>'
+        f"{marks_html(marks)}</td>\n"
         f'      <td data-label="{words.state}"><span class="state state-{state}">'
         f"{state_label}</span>{emergency} "
         f'<span class="entry-status">{status}</span></td>\n'

@@ -132,6 +132,9 @@ def test_navigation_moves_by_month_week_and_agenda(client, school, team):
     assert "date=2025-03-10" in week and "date=2025-03-24" in week
     agenda = text(client.get(FORWARD, {"view": "agenda", "date": "2025-03-18"}))
     assert "18 March \u2013 17 April 2025" in agenda
+    # Across a new year: each date with its year, and the year not said again after them.
+    winter = text(client.get(FORWARD, {"view": "agenda", "date": "2025-12-20"}))
+    assert "20 December 2025 \u2013 19 January 2026</h2>" in winter.replace("\n", "")
     nonsense = client.get(FORWARD, {"view": "year", "date": "not-a-date"})
     assert nonsense.status_code == 200
     assert "<caption>March 2025</caption>" in text(nonsense)

@@ -335,7 +335,7 @@ def _ics_confirm(request: HttpRequest, place: Place) -> HttpResponse:
     except signing.BadSignature:
         return _ics_refused(request, place, gettext("That preview could not be read."))
     if isinstance(payload, dict) and payload.get("school") != place.school.pk:
-        raise PermissionDenied("That preview is of another school's calendar.")
+        raise PermissionDenied(gettext("That preview is of another school's calendar."))
     if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
         return _ics_refused(request, place, gettext("That preview could not be read."))
     return act(

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from changedesk.accounts.current import current_user
 from changedesk.accounts.models import School, Trust
+from changedesk.changes import extensions
 from changedesk.changes.choices import ChangeType, State
 from changedesk.changes.models import Change
 from changedesk.configuration.models import ConfigurationItem
@@ -69,6 +70,9 @@ class ScheduleQuery:
     type: str = ""
     # The trust whose schools (among the caller's) are shown, when asked for by slug.
     trust: Trust | None = None
+    # The apps' filters asked for (`changes.extensions`, e.g. one trust-wide change's
+    # RFCs): (name, value, what it keeps in words).
+    app_filters: tuple[tuple[str, str, str], ...] = ()
 
     def params(self, **overrides: Any) -> str:
         values: dict[str, Any] = {
@@ -80,6 +84,7 @@ class ScheduleQuery:
             "approval": self.approval,
             "type": self.type,
             "trust": self.trust.slug if self.trust else "",
+            **{name: value for name, value, _ in self.app_filters},
         }
         values.update(overrides)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
@@ -125,6 +130,7 @@ def _schedule_query(request: HttpRequest) -> tuple[ScheduleQuery, QuerySet[Chang
         type=filters.value("type") or "",
         tz=tz,
         trust=trust,
+        app_filters=tuple(filters.app_filters(current_user(request))),
     )
     return query, filters.qs
 
@@ -192,10 +198,14 @@ def _week_context(query: ScheduleQuery, changes: Any, today: date) -> dict[str, 
 
 
 def _agenda_rows(
-    entries: list[Change], query: ScheduleQuery, calendars: dict[int, CalendarData]
+    request: HttpRequest,
+    entries: list[Change],
+    query: ScheduleQuery,
+    calendars: dict[int, CalendarData],
 ) -> dict[int, str]:
-    """Each RFC's row of the agenda, with its conflicts, by id."""
+    """Each RFC's row of the agenda, with its conflicts and the apps' marks, by id."""
     conflicts = find_conflicts_many(entries, max_overlaps=AGENDA_OVERLAPS, calendars=calendars)
+    marks = extensions.marks(current_user(request), entries)
     detail = tags.detail_pattern()
     show_school = len(query.shown) > 1
     words = tags.AgendaWords.now()
@@ -207,6 +217,7 @@ def _agenda_rows(
             tz=query.tz,
             school_name=change.school.name if show_school else None,
             words=words,
+            marks=marks.get(change.pk, ()),
         )
         for change in entries
     }
@@ -255,7 +266,7 @@ def _agenda_context(
             min(start, *(c.planned_start for c in entries if c.planned_start is not None)),
             max(end, *(c.planned_end for c in entries if c.planned_end is not None)),
         )
-        rows = _agenda_rows(entries, query, calendars)
+        rows = _agenda_rows(request, entries, query, calendars)
         periods = _shown_periods(calendars, start, end)
     else:
         rows, periods = {}, queries.periods_between(shown, start, end)
@@ -263,7 +274,8 @@ def _agenda_context(
         # The bands over the agenda's days are shown once, on its first page.
         "range": (start, end) if page.number == 1 else None,
         "bands_first_page": query.params(date=first.isoformat()),
-        "title": f"{describe_dates(first, last)} {last.year}",
+        # Across a new year the dates name both years; else the year once, after them.
+        "title": describe_dates(first, last) + ("" if first.year != last.year else f" {last.year}"),
         "page": page,
         "groups": [
             (day, tags.joined(rows[c.pk] for c in changes))

@@ -86,9 +86,9 @@ def test_bad_input_is_a_400_with_the_fields_error(team, extra, field):
 
 
 def test_a_file_too_big_is_refused_before_it_is_read(team, monkeypatch):
-    from changedesk.spreadsheets import importer
+    from changedesk.spreadsheets import row_checks
 
-    monkeypatch.setattr(importer, "MAX_BYTES", 10)
+    monkeypatch.setattr(row_checks, "MAX_BYTES", 10)
     response = post_file(api_for(team["sam"]))
     assert response.status_code == 400
     assert "the most that can be imported at once" in response.json()["file"][0]

@@ -15,6 +15,7 @@ from changedesk.changes.models import Change, ChangeEvent
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.spreadsheets import importer
 from changedesk.spreadsheets.models import ChangeImport, ColumnMapping, ImportState
+from changedesk.spreadsheets.row_checks import MAX_ROWS
 from changedesk.spreadsheets.tests import files
 
 LONDON = ZoneInfo("Europe/London")
@@ -232,8 +233,8 @@ def test_files_that_cannot_be_read_are_refused(team, school):
     with pytest.raises(importer.ImportRefused, match="NUL"):
         importer.start(school, sam, b"Title\x00,Status", "log.csv")
     # The upload reads only the head of a long file: the rows are counted by the check.
-    long = importer.start(school, sam, b"Title\n" + b"x\n" * (importer.MAX_ROWS + 20), "log.csv")
+    long = importer.start(school, sam, b"Title\n" + b"x\n" * (MAX_ROWS + 20), "log.csv")
     checked = importer.check(long, sam, long.mapping)
     assert checked.state == ImportState.FAILED
-    assert f"more than {importer.MAX_ROWS:,} rows" in checked.failure
+    assert f"more than {MAX_ROWS:,} rows" in checked.failure
     assert bytes(ChangeImport.objects.get(pk=long.pk).content) == b""

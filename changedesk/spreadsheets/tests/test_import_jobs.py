@@ -21,7 +21,7 @@ from changedesk.changes.models import Change, ChangeEvent
 from changedesk.lib import jobs as lib_jobs
 from changedesk.lib.errors import NotPermitted
 from changedesk.notifications import worker
-from changedesk.spreadsheets import importer, jobs
+from changedesk.spreadsheets import importer, jobs, reading, writing
 from changedesk.spreadsheets.models import ChangeImport, ImportState
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def log(rows: int, start: int = 0, bad: tuple[int, ...] = (), who: str = "sam") -> bytes:
-    """A change log of `rows` changes; those numbered in `bad` have a date that is not one."""
+    """A change log of `row_checks` changes; those numbered in `bad` have a date that is not one."""
     lines = ["Ref,Title,Date raised,Status,Raised by"]
     for n in range(start, start + rows):
         raised = "someday" if n in bad else f"{1 + n % 28:02d}/03/2024"
@@ -145,9 +145,9 @@ def test_the_worker_runs_the_job_registered_through_the_seam(team, school, throu
 
 
 def test_progress_is_reported_as_the_work_goes(team, school, through_the_worker, monkeypatch):
-    monkeypatch.setattr(importer, "BATCH", 10)
-    monkeypatch.setattr(importer, "REPORT_EVERY", 10)
-    monkeypatch.setattr(importer.reading, "TICK_ROWS", 10)
+    monkeypatch.setattr(writing, "BATCH", 10)
+    monkeypatch.setattr("changedesk.spreadsheets.row_checks.REPORT_EVERY", 10)
+    monkeypatch.setattr(reading, "TICK_ROWS", 10)
     monkeypatch.setattr(lib_jobs.JobProgress, "REPORT_SECONDS", 0)
     reports: list[tuple[str, int, int]] = []
     store = lib_jobs.JobProgress.store
@@ -295,11 +295,11 @@ def test_a_row_gone_bad_since_the_check_fails_all_of_them(team, school, through_
 def test_an_error_in_the_middle_of_the_write_keeps_nothing(
     team, school, through_the_worker, monkeypatch
 ):
-    monkeypatch.setattr(importer, "BATCH", 10)
+    monkeypatch.setattr(writing, "BATCH", 10)
     job = checked(team, school, log(35))
     importer.apply(job, team["sam"])
     made = []
-    event = importer._event
+    event = writing._event
 
     def fails_in_the_third_batch(change, row, *args):
         made.append(row.number)
@@ -307,7 +307,7 @@ def test_an_error_in_the_middle_of_the_write_keeps_nothing(
             raise RuntimeError("the disk is full")
         return event(change, row, *args)
 
-    monkeypatch.setattr(importer, "_event", fails_in_the_third_batch)
+    monkeypatch.setattr(writing, "_event", fails_in_the_third_batch)
     jobs.run(timezone.now())
     assert len(made) == 25  # two batches of RFCs and events were written, then
     job.refresh_from_db()

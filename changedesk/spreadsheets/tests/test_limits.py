@@ -12,7 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from changedesk.lib.errors import InvalidAction
-from changedesk.spreadsheets import importer, reading
+from changedesk.spreadsheets import importer, reading, row_checks
 from changedesk.spreadsheets.importer import ImportRefused
 from changedesk.spreadsheets.models import ChangeImport, ImportState
 from changedesk.spreadsheets.tests import files
@@ -152,7 +152,7 @@ def test_the_upload_counts_only_the_rows_with_something_in_them(school, sam):
 
 
 def test_more_rows_than_the_limit_are_refused_at_the_upload(school, sam, monkeypatch):
-    monkeypatch.setattr(importer, "MAX_ROWS", 3)
+    monkeypatch.setattr(row_checks, "MAX_ROWS", 3)
     with pytest.raises(ImportRefused, match="more than 3 rows"):
         importer.start(school, sam, csv_file("Title", "a", "b", "c", "d"), "log.csv")
 

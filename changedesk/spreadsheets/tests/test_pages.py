@@ -75,7 +75,7 @@ def test_a_bad_mapping_is_shown_on_the_form(client, team):
 
 
 def test_a_file_that_cannot_be_read_is_an_error_on_the_form(client, team, monkeypatch):
-    from changedesk.spreadsheets import importer
+    from changedesk.spreadsheets import row_checks
 
     client.force_login(team["sam"])
     response = upload(client, b"PK\x03\x04garbage", "log.xlsx")
@@ -83,7 +83,7 @@ def test_a_file_that_cannot_be_read_is_an_error_on_the_form(client, team, monkey
     assert "cannot be read as an Excel workbook" in response.text
     response = client.post(UPLOAD, {})
     assert response.status_code == 400
-    monkeypatch.setattr(importer, "MAX_BYTES", 10)
+    monkeypatch.setattr(row_checks, "MAX_BYTES", 10)
     response = upload(client, files.utf8_bom(), "log.csv")
     assert response.status_code == 400
     assert "Split it into smaller files" in response.text

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from changedesk.spreadsheets import reading
-from changedesk.spreadsheets.importer import ImportRefused, guess_mapping, known, parse_when
+from changedesk.spreadsheets.columns import guess_mapping, known
+from changedesk.spreadsheets.dates import parse_when
+from changedesk.spreadsheets.importer import ImportRefused
 from changedesk.spreadsheets.tests import files
 
 LONDON = ZoneInfo("Europe/London")

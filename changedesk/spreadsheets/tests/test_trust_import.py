@@ -25,7 +25,7 @@ from changedesk.changes.models import Change, ChangeEvent
 from changedesk.conftest import member
 from changedesk.lib.errors import InvalidAction, NotPermitted
 from changedesk.notifications import worker
-from changedesk.spreadsheets import importer, jobs, trust_importer
+from changedesk.spreadsheets import importer, jobs, trust_importer, writing
 from changedesk.spreadsheets.models import (
     ColumnMapping,
     ImportState,
@@ -415,7 +415,7 @@ def test_a_failure_in_a_later_school_writes_nothing_in_any(
     job = checked(trust, people["tara"], GOOD)
     jobs.run_trust(timezone.now())
     trust_importer.apply(TrustChangeImport.objects.get(pk=job.pk), people["tara"])
-    written = importer.write
+    written = writing.write
     calls = []
 
     def write_then_fail(plan, *args, **kwargs):
@@ -424,7 +424,7 @@ def test_a_failure_in_a_later_school_writes_nothing_in_any(
             raise RuntimeError("The disk is full.")
         return written(plan, *args, **kwargs)
 
-    monkeypatch.setattr(importer, "write", write_then_fail)
+    monkeypatch.setattr(writing, "write", write_then_fail)
     jobs.run_trust(timezone.now())
     job.refresh_from_db()
     assert calls == ["greenfield", "hillside"]

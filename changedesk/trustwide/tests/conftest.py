@@ -56,3 +56,11 @@ REQUEST = {
     "description": "Add a deny rule for the domain on every school's firewall.",
     "reason": "Staff in two schools were sent a convincing phishing e-mail from it.",
 }
+
+# A plan for it, copied to the schools' RFCs.
+PLAN = {
+    "details": "1. Add the deny rule. 2. Test it. 3. Save the config.",
+    "impact": "None expected.",
+    "risk": "Low.",
+    "fallback_plan": "Remove the rule.",
+}

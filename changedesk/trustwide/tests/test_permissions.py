@@ -40,18 +40,11 @@ from changedesk.conftest import member
 from changedesk.trustwide import services
 from changedesk.trustwide.models import Child, ParentChange
 from changedesk.trustwide.services import Placement
-from changedesk.trustwide.tests.conftest import REQUEST
+from changedesk.trustwide.tests.conftest import PLAN, REQUEST
 
 pytestmark = pytest.mark.django_db
 
 SCHOOLS = ["greenfield", "hillside", "llanfair"]
-PLAN = {
-    "details": "1. Add the deny rule. 2. Test it. 3. Save the config.",
-    "impact": "None expected.",
-    "risk": "Low.",
-    "fallback_plan": "Remove the rule.",
-}
-
 # Who sees the trust-wide change (and its matrix, its children).
 SEES = {"root", "ada", "tom", "rhys"}
 # Everyone signed in.

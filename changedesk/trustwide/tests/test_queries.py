@@ -24,16 +24,9 @@ from changedesk.conftest import member
 from changedesk.trustwide import services
 from changedesk.trustwide.models import ParentChange
 from changedesk.trustwide.services import Placement
-from changedesk.trustwide.tests.conftest import REQUEST
+from changedesk.trustwide.tests.conftest import PLAN, REQUEST
 
 pytestmark = pytest.mark.django_db
-
-PLAN = {
-    "details": "1. Add the deny rule. 2. Test it. 3. Save the config.",
-    "impact": "None expected.",
-    "risk": "Low.",
-    "fallback_plan": "Remove the rule.",
-}
 
 
 def _schools(trust, count: int) -> list[School]:
@@ -98,6 +91,15 @@ def _costs(client, scene: dict[str, Any]) -> dict[str, int]:
         client.get(parent.get_absolute_url())  # the session, the first time
         costs[f"matrix page, {who}"] = _count(lambda: client.get(parent.get_absolute_url()))
         costs[f"list page, {who}"] = _count(lambda: client.get(reverse("trustwide:list")))
+        # Its RFCs on the schedule's agenda and in the change log, each marked.
+        day = services.children(parent)[0].change.planned_start.date().isoformat()
+        agenda = {"view": "agenda", "parent": parent.pk, "date": day}
+        costs[f"agenda, {who}"] = _count(
+            lambda agenda=agenda: client.get(reverse("schedule:forward"), agenda)
+        )
+        costs[f"change log, {who}"] = _count(
+            lambda: client.get(reverse("changes:list"), {"parent": parent.pk})
+        )
         api = APIClient()
         api.force_authenticate(scene[who])
         costs[f"GET children, {who}"] = _count(
