@@ -20,6 +20,7 @@ from typing import Any, cast
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext
 
 from changedesk.accounts.models import School, User
 from changedesk.changes import extensions
@@ -41,7 +42,9 @@ class StorableIsoDateTimeField(django_filters.fields.IsoDateTimeField):
         try:
             _ = parsed.astimezone(UTC) if parsed is not None else None
         except OverflowError:
-            raise forms.ValidationError("Give a time between 0001 and 9999 in UTC.") from None
+            raise forms.ValidationError(
+                gettext("Give a time between 0001 and 9999 in UTC.")
+            ) from None
         return parsed
 
 
@@ -100,7 +103,9 @@ class ScheduleFilterForm(forms.Form):
             return None
         school = next((s for s in self.schools if s.slug == slug), None)
         if school is None:
-            raise forms.ValidationError("No such school among yours.", code="invalid_choice")
+            raise forms.ValidationError(
+                gettext("No such school among yours."), code="invalid_choice"
+            )
         return school
 
     def clean_item(self) -> ConfigurationItem | None:
@@ -117,7 +122,7 @@ class ScheduleFilterForm(forms.Form):
                 pk=int(raw), school_id__in=[s.pk for s in shown]
             ).first()
         if item is None:
-            raise forms.ValidationError("No such item among yours.", code="invalid_choice")
+            raise forms.ValidationError(gettext("No such item among yours."), code="invalid_choice")
         return item
 
 

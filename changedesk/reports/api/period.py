@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import URLPattern, path
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -127,7 +128,8 @@ class ReportView(CallerMixin, APIView):
     def get(self, request: Request) -> Response:
         empty = [name for name in QUERY if request.query_params.get(name, None) == ""]
         if empty:
-            raise ValidationError({name: ["Leave it out or give a value."] for name in empty})
+            said = gettext("Leave it out or give a value.")
+            raise ValidationError({name: [said] for name in empty})
         try:
             asked = ask(self._caller(), request.query_params)
         except BadQuery as error:
@@ -136,7 +138,12 @@ class ReportView(CallerMixin, APIView):
             slugs = ", ".join(s.slug for s in error.schools[:10])
             more = "…" if len(error.schools) > 10 else ""
             raise ValidationError(
-                {"school": [f"Choose a school (one of {slugs}{more}), or all."]}
+                {
+                    "school": [
+                        gettext("Choose a school (one of %(slugs)s), or all.")
+                        % {"slugs": f"{slugs}{more}"}
+                    ]
+                }
             ) from error
         return Response(asked.report())
 
