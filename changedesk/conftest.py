@@ -13,9 +13,10 @@ Personas at Greenfield Primary (peer review on):
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from changedesk.accounts.choices import Role
@@ -83,6 +84,16 @@ def _default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def midday():
+    """Runs the test from noon (UTC) of today, the clock ticking on: for a test that asks a
+    once-a-day job again "a few minutes later" and expects the same day. Run near midnight,
+    a few minutes later is the school's next day, and the job rightly acts again."""
+    noon = datetime.combine(timezone.now().date(), time(12), tzinfo=UTC)
+    with time_machine.travel(noon, tick=True):
+        yield noon
 
 
 @pytest.fixture(autouse=True)

@@ -432,6 +432,7 @@ def test_a_deferral_whose_day_has_come_is_reopened(school, pam, vendor, pilot):
     assert fresh.events.filter(kind="reassess").count() == 1
 
 
+@pytest.mark.usefixtures("midday")
 def test_overdue_patches_are_told_once_a_day_to_each_patch_administrator(
     school, pam, vendor, pilot, team
 ):
@@ -476,6 +477,7 @@ def test_no_reminder_when_the_school_turned_them_off(school, pam, vendor, pilot,
     assert jobs.deadlines(datetime.now(UTC), force=True) == (0, 1)
 
 
+@pytest.mark.usefixtures("midday")
 def test_the_worker_skips_a_pass_within_ten_minutes_unless_forced(school, pam, vendor, pilot):
     new_patch(
         school, pam, vendor, items=[pilot], release_date=today_in(school) - timedelta(days=20)

@@ -283,6 +283,7 @@ def _out(piece, who, school, due: date, taken_days_ago: int = 10) -> Checkout:
     )
 
 
+@pytest.mark.usefixtures("midday")
 def test_overdue_mails_the_taker_and_the_release_managers_once_a_day(piece, isaac, rachel, school):
     today = services.today_in(school)
     checkout = _out(piece, isaac, school, today - timedelta(days=2))

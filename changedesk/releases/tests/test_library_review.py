@@ -81,6 +81,7 @@ def test_overdue_is_each_schools_day_on_the_page_and_the_api(school, other_schoo
 # --- 4. The reminders' job: rows reminded today are not read again. ---
 
 
+@pytest.mark.usefixtures("midday")
 def test_reminders_do_not_starve_the_later_ones(school, rachel, isaac, monkeypatch):
     monkeypatch.setattr(services, "MOST_NUDGED", 2)
     today = services.today_in(school)

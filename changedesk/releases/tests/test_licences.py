@@ -340,6 +340,7 @@ def test_over_allocated_licences_are_warned_at_most_once_a_week(school, rachel, 
     assert services.licence_warnings(now + timedelta(days=30), force=True) == 0
 
 
+@pytest.mark.usefixtures("midday")
 def test_the_worker_looks_every_ten_minutes_at_most(school, rachel, managers):
     now = timezone.now()
     assert services.licence_warnings(now, force=True) == 0  # nothing to say yet
