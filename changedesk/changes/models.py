@@ -135,7 +135,10 @@ class Change(models.Model):
             models.Index(fields=["-created_at", "-id"], name="change_newest"),
             # The change log sorted by title, school by school (lib.paging.MergedIds).
             models.Index(fields=["school", "title", "id"], name="change_school_title"),
-            models.Index(fields=["school", "planned_start"]),
+            # The change log sorted by planned start, either way, school by school: with the
+            # id, so that the RFCs with no window (NULL, first when sorting latest first) come
+            # in order from the index rather than all read to be sorted.
+            models.Index(fields=["school", "planned_start", "id"], name="change_school_start"),
             # The conflict check and the next safe slot: open RFCs' windows in a school.
             # (The long windows' partial index and its statistics are PostgreSQL's alone:
             # migration 0006, and schedule/windows.py.)

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from django.core.paginator import Page, Paginator
 from django.db import connections, models
 from django.db.models import QuerySet, Value
+from django.db.models.query import ModelIterable
 from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -166,10 +167,12 @@ class Counted:
 
 
 class PageWithCount:
-    """A list's ids whose count comes with its page, in one query (`COUNT(*) OVER ()`), for
-    a list whose every row the database reads to sort it anyway (one bounded by a window of
-    time: the agenda). A list that an index reads in its order, only as far as the page, is
-    better counted apart: the count would make it read every row.
+    """A list's ids, or its rows, whose count comes with its page, in one query
+    (`COUNT(*) OVER ()`), for a list whose every row the database reads to sort it anyway
+    (one bounded by a window of time: the agenda). Such a list's page is best read whole
+    with its count (`ids` a queryset of rows): the rows are read for the sort already. A
+    list that an index reads in its order, only as far as the page, is better counted
+    apart: the count would make it read every row.
 
     `Paginator` asks the count before the page: the page asked for (`number`, read as
     `Paginator.get_page` reads it) is read when the count is. A page past the end has no
@@ -187,10 +190,15 @@ class PageWithCount:
             first, stop = self.window
             # Django's Window renders `COUNT(*) OVER ()`: the whole list's count on each row.
             with_total = self.ids.annotate(_total=models.Window(models.Count("*")))
-            found = list(with_total.values_list("pk", "_total")[first:stop])
-            self.rows = [pk for pk, _ in found]
+            if with_total._iterable_class is not ModelIterable:  # ids
+                found = list(with_total.values_list("pk", "_total")[first:stop])
+                self.rows = [pk for pk, _ in found]
+                counts = [total for _, total in found]
+            else:  # rows, each with the count
+                self.rows = list(with_total[first:stop])
+                counts = [row._total for row in self.rows]
             # Nothing on the first page: an empty list. Nothing on a later page: past its end.
-            self.total = found[0][1] if found else (0 if first == 0 else None)
+            self.total = counts[0] if counts else (0 if first == 0 else None)
         if self.total is None:
             self.total = self.ids.count()
         return self.total
@@ -247,13 +255,17 @@ def page(
     when given (e.g. with counts annotated, which the ids need not wait for). `schools`,
     the ids of the schools `queryset` is scoped to, lets a list with a `school` be paged
     school by school (`MergedIds`); `count`, how many it holds when that is known without
-    counting them (`Counted`); `together`, that the count be read with the page's ids
-    (`PageWithCount`: for a list the database must read whole to sort)."""
+    counting them (`Counted`); `together`, that the count be read with the page
+    (`PageWithCount`: for a list the database must read whole to sort; without `load`, the
+    page's rows are read with it, as `queryset` loads them: one query)."""
     ids: Any
     if together and count is None:
-        ids = PageWithCount(ids_of(queryset), number, size)
-    else:
-        ids = _counted(MergedIds.of(queryset, schools), count)
+        ids = PageWithCount(queryset if load is None else ids_of(queryset), number, size)
+        found = Paginator(ids, size).get_page(number)
+        if load is not None:
+            found.object_list = rows_of(load, list(found.object_list))
+        return found
+    ids = _counted(MergedIds.of(queryset, schools), count)
     found = Paginator(ids, size).get_page(number)
     found.object_list = rows_of(queryset if load is None else load, list(found.object_list))
     return found

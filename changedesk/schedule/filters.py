@@ -163,11 +163,10 @@ class ScheduleFilterSet(FilterSet):
         # own) is left out.
         own = type(self).base_filters
         self.base_filters = OrderedDict(own)
-        self.app_filter_names = [
-            name for name in extensions.filters() if name not in own and name not in PARAMETERS
-        ]
+        apps = extensions.filters()
+        self.app_filter_names = [n for n in apps if n not in own and n not in PARAMETERS]
         for name in self.app_filter_names:
-            self.base_filters[name] = extensions.filters()[name]
+            self.base_filters[name] = apps[name]
         super().__init__(data, **kwargs)
         self.schools = schools
 

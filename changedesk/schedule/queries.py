@@ -342,27 +342,22 @@ def periods_between(
     return periods
 
 
-def agenda(queryset: QuerySet[Change], start: datetime, end: datetime) -> QuerySet[Change]:
+def agenda(
+    queryset: QuerySet[Change], start: datetime, end: datetime, *, with_school: bool = True
+) -> QuerySet[Change]:
     """The RFCs whose window meets [start, end), by start, with what the agenda (and its
-    conflicts) show: `queryset` is bounded by school, and the window here by time."""
-    return (
-        queryset.filter(meeting(start, end))
-        .select_related("school")
-        .only(*SHOWN_FIELDS)
-        .order_by("planned_start", "id")
-    )
+    conflicts) show: `queryset` is bounded by school, and the window here by time.
+    `with_school=False`: each row's school's id only, not joined (the page has its schools
+    loaded and puts them in: `with_schools`)."""
+    found = queryset.filter(meeting(start, end)).order_by("planned_start", "id")
+    if not with_school:
+        return found.only(*AGENDA_FIELDS)
+    return found.select_related("school").only(*SHOWN_FIELDS)
 
 
-# The columns the agenda's rows load (their school is the page's, not joined).
+# The columns the agenda's rows load, without their school's.
 AGENDA_FIELDS = ("id", "number", "title", "state", "is_emergency", "planned_start",
                  "planned_end", "school")  # fmt: skip
-
-
-def agenda_rows() -> QuerySet[Change]:
-    """How the agenda loads its page of rows (`paging.page`'s `load`), by the ids its
-    scoped query chose: only the columns it and its conflicts read, with no filter to
-    compile or check again; each row's school is put in from the page's (`with_schools`)."""
-    return Change.objects.only(*AGENDA_FIELDS)
 
 
 def with_schools(changes: list[Change], schools: list[School]) -> list[Change]:

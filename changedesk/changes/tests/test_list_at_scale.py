@@ -335,23 +335,28 @@ def test_the_api_list_joins_no_people(client, team, school):
 @pytest.mark.parametrize(
     ("number", "shown", "count", "queries"),
     [
-        (None, ["Change 1", "Change 2"], 5, 2),  # the ids with their count, then the rows
-        ("2", ["Change 3", "Change 4"], 5, 2),
-        ("3", ["Change 5"], 5, 2),  # the last page, short
-        ("9", ["Change 5"], 5, 4),  # past the end: counted, and the last page read, apart
-        ("a page", ["Change 1", "Change 2"], 5, 2),  # as Paginator.get_page reads it
-        ("-1", ["Change 5"], 5, 3),  # the last page, as Paginator.get_page reads it
+        (None, ["Change 1", "Change 2"], 5, 1),  # the rows with their count
+        ("2", ["Change 3", "Change 4"], 5, 1),
+        ("3", ["Change 5"], 5, 1),  # the last page, short
+        ("9", ["Change 5"], 5, 3),  # past the end: counted, and the last page read, apart
+        ("a page", ["Change 1", "Change 2"], 5, 1),  # as Paginator.get_page reads it
+        ("-1", ["Change 5"], 5, 2),  # the last page, as Paginator.get_page reads it
     ],
 )
-def test_a_page_read_together_with_its_count(team, school, number, shown, count, queries):
+@pytest.mark.parametrize("load", [False, True])
+def test_a_page_read_together_with_its_count(team, school, number, shown, count, queries, load):
+    """Without `load` the page's rows come with the count; with it, their ids do, and the
+    rows are loaded after them (a query more)."""
     for n in range(5):
         _raise(school, team["olivia"], f"Change {n + 1}")
     listed = Change.objects.filter(school=school).order_by("created_at", "id")
+    loading = Change.objects.only("id", "title") if load else None
     with CaptureQueriesContext(connection) as asked:
-        found = paging.page(listed, number, 2, together=True)
+        found = paging.page(listed, number, 2, load=loading, together=True)
     assert [c.title for c in found.object_list] == shown
-    assert found.paginator.count == count and len(asked) == queries
+    assert found.paginator.count == count and len(asked) == queries + load
     assert "COUNT(*) OVER ()" in asked[0]["sql"]
+    assert all(isinstance(c, Change) for c in found.object_list)
     # The same page as paging them apart gives.
     apart = paging.page(listed, number, 2)
     assert [c.pk for c in apart.object_list] == [c.pk for c in found.object_list]

@@ -250,11 +250,11 @@ def _agenda_context(
     size = PRINT_AGENDA_PAGE if printable else AGENDA_PAGE
     shown = query.shown
     page = paging.page(
-        queries.agenda(changes, start, end),
+        queries.agenda(changes, start, end, with_school=False),
         request.GET.get("page"),
         size,
-        load=queries.agenda_rows(),
-        # Bounded by its days, the agenda is read whole to be sorted: counted as it is read.
+        # Bounded by its days, the agenda is read whole to be sorted: its page is read, and
+        # counted, in one query.
         together=True,
     )
     entries = queries.with_schools(list(page.object_list), shown)
