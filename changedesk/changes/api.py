@@ -202,9 +202,20 @@ class ChangeSerializer(
 
     def get_url(self, change: Change) -> str:
         """The RFC's page."""
+        # (The docstring is the schema's description.) Its address differs from another
+        # RFC's by the id alone: a page's first is built (`reverse`, `build_absolute_uri`:
+        # a fifth of the time a 50-row page took to show) and the others from it.
+        pk = str(change.pk)
+        around: tuple[str, str] | None = self.__dict__.get("_url_around")
+        if around is not None:
+            return around[0] + pk + around[1]
         request: Request | None = self.context.get("request")
         path = change.get_absolute_url()
-        return request.build_absolute_uri(path) if request is not None else path
+        url = request.build_absolute_uri(path) if request is not None else path
+        if type(change.pk) is int and path.count(pk) == 1 and url.count(pk) == 1:
+            before, after = url.split(pk)
+            self.__dict__["_url_around"] = (before, after)
+        return url
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # What the apps add to the RFC (see changes.extensions): shown, and set on create

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -38,11 +39,12 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import ISO_8601, exceptions, serializers, status
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from changedesk.lib.errors import WorkflowError
@@ -107,49 +109,145 @@ _PLAIN: dict[type[Any], Any] = {
     serializers.ChoiceField: None,
 }
 
+# How a field that is not a plain column is shown, given the row and the current time zone
+# (None when no field needs it): the value, or SkipField.
+_Show = Callable[[Any, Any], Any]
+
 
 class QuickRepresentation:
     """For a model serializer that shows lists: each row shown as DRF's `Serializer` shows
     it, but its plain columns (a text, a number or a yes/no field read from one attribute of
     the row) read straight from the row, without DRF's walk through each field's
-    `get_attribute` (a third of a 50-row list's time in Python). Every other field is shown
-    as DRF shows it. Put it before the serializer's class: `class S(QuickRepresentation,
-    serializers.ModelSerializer[M])`."""
+    `get_attribute` (a third of a 50-row list's time in Python). The other fields are shown
+    as DRF shows them, by shorter ways where DRF's own would do the same: a field read from
+    one attribute of the row (a person, a time) reads it itself, a `SerializerMethodField`
+    calls its method, and a time in ISO 8601 is put in the current time zone (asked once a
+    row, not once a field) as DRF's `DateTimeField` puts it. Put it before the serializer's
+    class: `class S(QuickRepresentation, serializers.ModelSerializer[M])`."""
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
+        if isinstance(instance, Mapping):  # read by key, as DRF reads it
+            return super().to_representation(instance)  # type: ignore[misc,no-any-return]
         plan: list[tuple[str, Any, str | None, Any]] | None = self.__dict__.get("_quick_plan")
         if plan is None:
             plan = self.__dict__["_quick_plan"] = [
                 (field.field_name, field, *_plain_column(field))
                 for field in cast(Any, self)._readable_fields
             ]
+            self.__dict__["_quick_zoned"] = any(getattr(how, "zoned", False) for *_, how in plan)
+        zone = timezone.get_current_timezone() if self.__dict__["_quick_zoned"] else None
         shown: dict[str, Any] = {}
-        for name, field, attribute, convert in plan:
+        for name, _field, attribute, how in plan:
             if attribute is not None:
                 value = getattr(instance, attribute)
-                shown[name] = None if value is None else convert(value)
+                shown[name] = None if value is None else how(value)
                 continue
             try:
-                value = field.get_attribute(instance)
+                shown[name] = how(instance, zone)
             except SkipField:
                 continue
-            is_none = (value.pk if isinstance(value, PKOnlyObject) else value) is None
-            shown[name] = None if is_none else field.to_representation(value)
         return shown
 
 
 def _plain_column(field: Any) -> tuple[str | None, Any]:
-    """The attribute a plain column is read from and how its value is shown, or (None, None)."""
+    """The attribute a plain column is read from and how its value is shown; for any other
+    field None and how it is shown from the row (a `_Show`)."""
     kind = type(field)
-    plain = (
-        kind in _PLAIN
-        and "get_attribute" not in vars(field)  # not given its own way to read the row
-        and len(field.source_attrs) == 1
-        and field.source != "*"
-    )
-    if not plain:
-        return None, None
-    return field.source_attrs[0], _PLAIN[kind] or field.to_representation
+    own_reading = "get_attribute" in vars(field)  # given its own way to read the row
+    single = len(field.source_attrs) == 1 and field.source != "*"
+    if kind in _PLAIN and not own_reading and single:
+        return field.source_attrs[0], _PLAIN[kind] or field.to_representation
+    if (
+        kind is serializers.BigIntegerField
+        and not own_reading
+        and single
+        and not getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING)
+    ):
+        return field.source_attrs[0], int
+    drf_reading = not own_reading and kind.get_attribute is serializers.Field.get_attribute
+    if drf_reading and single:
+        return None, _attribute_shown(field, field.source_attrs[0])
+    if (
+        drf_reading
+        and kind is serializers.SerializerMethodField
+        and field.source == "*"
+        and "to_representation" not in vars(field)
+    ):
+        method = getattr(field.parent, field.method_name)
+        return None, lambda instance, zone: method(instance)
+    return None, _drf_shown(field)
+
+
+def _drf_shown(field: Any) -> _Show:
+    """A field shown as DRF's `Serializer.to_representation` shows it."""
+
+    def show(instance: Any, zone: Any = None) -> Any:
+        value = field.get_attribute(instance)  # or SkipField
+        is_none = (value.pk if isinstance(value, PKOnlyObject) else value) is None
+        return None if is_none else field.to_representation(value)
+
+    return show
+
+
+def _attribute_shown(field: Any, attribute: str) -> _Show:
+    """A field read as DRF's `Field.get_attribute` reads one attribute of the row, when the
+    attribute is there and not to be called; else (an error, a method, a manager) by DRF's
+    own way. A time shown in ISO 8601 in the current time zone, as DRF's `DateTimeField`
+    shows it, is put in the zone given (`_iso_time`)."""
+    drf = _drf_shown(field)
+    represent = field.to_representation
+    timed = _iso_time(field)
+
+    def show(instance: Any, zone: Any) -> Any:
+        try:
+            value = getattr(instance, attribute)
+        except Exception:
+            return drf(instance, zone)
+        if value is None:
+            return None
+        if callable(value):
+            return drf(instance, zone)
+        if timed is not None:
+            return timed(value, zone)
+        return represent(value)
+
+    show.zoned = timed is not None  # type: ignore[attr-defined]
+    return show
+
+
+def _iso_time(field: Any) -> Callable[[Any, Any], Any] | None:
+    """For a `DateTimeField` (or an `AwareDateTimeField`) that shows a time in ISO 8601 in
+    the current time zone: DRF's `to_representation` of an aware time, given that zone;
+    anything else (a naive time, a text, a time out of range, an `AwareDateTimeField`'s
+    with an offset in seconds) by the field's own. None for any other field."""
+    kind = type(field)
+    shape = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    if (
+        kind not in (serializers.DateTimeField, AwareDateTimeField)
+        or "to_representation" in vars(field)
+        or hasattr(field, "timezone")  # a zone of its own
+        or not settings.USE_TZ
+        or not isinstance(shape, str)
+        or shape.lower() != ISO_8601
+    ):
+        return None
+    represent = field.to_representation
+    aware = kind is AwareDateTimeField
+
+    def timed(value: Any, zone: Any) -> Any:
+        if type(value) is not datetime or value.utcoffset() is None:
+            return represent(value)
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return represent(value)  # the field's error
+        if text.endswith("+00:00"):
+            text = text[:-6] + "Z"
+        if aware and SECONDS_OFFSET.search(text):
+            return represent(value)
+        return text
+
+    return timed
 
 
 class FilterBackend(DjangoFilterBackend):
