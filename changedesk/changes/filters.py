@@ -79,6 +79,8 @@ class ChangeFilterSet(FilterSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.search_limit = kwargs.pop("search_limit", self.search_limit)
         self.more_matches = False
+        # How many RFCs a search listed (None: no search, or every match): the list's count.
+        self.matches: int | None = None
         super().__init__(*args, **kwargs)
 
     def filter_queryset(self, queryset: QuerySet[Change]) -> QuerySet[Change]:
@@ -103,6 +105,7 @@ class ChangeFilterSet(FilterSet):
             return search(queryset, value, fields=fields, also=reference)
         found = newest(queryset, value, fields=fields, also=reference, limit=self.search_limit)
         self.more_matches = found.more
+        self.matches = found.count
         return found.rows
 
     # Filters on people compare ids with a one-row subquery, never join the

@@ -142,7 +142,11 @@ def install(using: str = "default") -> bool:
 def count_for(filterset: Any, schools: Sequence[int] | None) -> int | None:
     """How many RFCs the valid `filterset` lists, within `schools` (the caller's school ids;
     None for every school): from the tallies, or None when it filters by something they
-    cannot tell."""
+    cannot tell. A search's list is as many as it found (`ChangeFilterSet.matches`, known
+    once its `qs` is read): no count."""
+    matches: int | None = getattr(filterset, "matches", None)
+    if matches is not None:
+        return matches
     chosen = {
         name: value
         for name, value in filterset.form.cleaned_data.items()

@@ -96,10 +96,12 @@ def search(
 @dataclass(frozen=True)
 class Found(Generic[_Row]):
     """What `newest` found: `rows`, the matches ranked best first (at most `limit` of
-    them, besides those matching `also`), and `more`, whether more matched than that."""
+    them, besides those matching `also`), `more`, whether more matched than that, and
+    `count`, how many `rows` holds (known without counting them)."""
 
     rows: QuerySet[_Row]
     more: bool
+    count: int
 
 
 def newest(
@@ -132,7 +134,8 @@ def newest(
         # By their ids too: an OR of the two conditions would have the database test every
         # row of the list against both, where each alone is found by an index.
         ids.extend(ids_of(queryset.filter(also).order_by()))
-    return Found(_ranked(queryset.filter(_among(queryset, ids)), rank, also), more)
+    ids = list(dict.fromkeys(ids))
+    return Found(_ranked(queryset.filter(_among(queryset, ids)), rank, also), more, len(ids))
 
 
 class _Among(Expression):
@@ -156,7 +159,7 @@ def _among(queryset: QuerySet[Any], ids: list[Any]) -> Q:
     """`queryset`'s rows with the primary keys `ids`."""
     if connections[queryset.db].vendor != "postgresql" or not ids:
         return Q(pk__in=ids)
-    return Q(_Among(list(dict.fromkeys(ids))))
+    return Q(_Among(ids))
 
 
 def _walked(queryset: QuerySet[Any], found: list[str], limit: int) -> list[Any] | None:
