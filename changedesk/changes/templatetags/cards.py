@@ -18,17 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from html import escape
 from typing import Any
 
 from django import template
-from django.utils import timezone, translation
+from django.template.loader import get_template
+from django.utils import formats, timezone, translation
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from changedesk.changes.choices import State
 from changedesk.changes.extensions import Column, Note
@@ -96,9 +97,10 @@ def state_html(change: Any, found: Words) -> str:
     return f'<span class="state state-{state}">{label}</span>{badge}'
 
 
-def _start(moment: datetime, found: Words) -> str:
-    """`date:"D j M Y, H:i"` in the current time zone, from the page's words."""
-    local = timezone.localtime(moment)
+def _start(moment: datetime, found: Words, zone: tzinfo | None = None) -> str:
+    """`date:"D j M Y, H:i"` in the current time zone (`zone`, if given), from the page's
+    words."""
+    local = timezone.localtime(moment, zone)
     return (
         f"{found.days[local.weekday()]} {local.day} {found.months[local.month]} "
         f"{local.year:04d}, {local.hour:02d}:{local.minute:02d}"
@@ -126,16 +128,20 @@ def rfc_state(change: Any) -> SafeString:
 def work_card(card: Any) -> SafeString:
     """A card of My work: its reference and title, linked; its state, school, originator
     and start."""
-    found = words()
+    return mark_safe(card_html(card, words()))  # noqa: S308 - escaped in card_html
+
+
+def card_html(card: Any, found: Words, zone: tzinfo | None = None) -> str:
+    """`work_card`'s HTML, from the page's words (and its time zone, if given)."""
     meta = [
         state_html(card, found),
         escape(card.school_name),
         found.raised_by % {"name": escape(card.originator_name)},
     ]
     if card.planned_start:
-        meta.append(found.starts % {"start": escape(_start(card.planned_start, found))})
+        meta.append(found.starts % {"start": escape(_start(card.planned_start, found, zone))})
     emergency = " is-emergency" if card.is_emergency else ""
-    return mark_safe(  # noqa: S308 - every value below is escaped
+    return (
         f'<li class="card{emergency}">\n'
         f'      <a class="card-title" href="{escape(card.url)}"><span class="ref">'
         f"{escape(card.reference)}</span> {escape(card.title)}</a>\n"
@@ -181,3 +187,93 @@ def change_rows(changes: Iterable[Any], columns: Iterable[Column]) -> SafeString
             "    </tr>\n  "
         )
     return mark_safe("".join(rows))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def work_sections(sections: Iterable[Any]) -> SafeString:
+    """My work's sections (`queries.WorkSection`), as the page's `{% for section %}` loop
+    wrote them: each one's title, count and hint, its cards (`work_card`; a group's row
+    from `changes/_work_group.html`) and the link to the rest, or "None."."""
+    found = words()
+    zone = timezone.get_current_timezone()
+    group_row = None
+    parts = []
+    for section in sections:
+        key = conditional_escape(section.key)
+        parts.append(
+            f'\n<section class="work-section" aria-labelledby="section-{key}">\n'
+            f'  <h2 id="section-{key}">{_translated(section.title)} '
+            f'<span class="count">{_number(section.total)}</span></h2>\n'
+            f'  <p class="muted">{_translated(section.hint)}</p>\n  '
+        )
+        if not section.changes:
+            none = gettext("None.")
+            parts.append(f'<p class="empty">{none}</p>\n</section>\n')
+            continue
+        parts.append('\n  <ul class="cards">\n    ')
+        for entry in section.entries:
+            if getattr(entry, "is_group", False):
+                if group_row is None:
+                    group_row = get_template("changes/_work_group.html")
+                parts.append(f"\n    {group_row.render({'entry': entry})}\n    ")
+            else:
+                parts.append(f"\n    {card_html(entry, found, zone)}\n    ")
+        parts.append(f"\n  </ul>\n  {_more(section)}\n  \n</section>\n")
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
+
+
+def _translated(value: Any) -> str:
+    """`{{ value|translated }}` (the `languages` filter), escaped."""
+    return conditional_escape(gettext(str(value)) if value else value)
+
+
+def _number(value: Any) -> str:
+    """A number as `{{ value }}` writes it."""
+    return conditional_escape(formats.localize(value))
+
+
+def _more(section: Any) -> str:
+    """The link to the rest of a section, in the words of its `{% blocktranslate %}`s
+    (nothing when the section shows them all)."""
+    if not section.more:
+        return ""
+    link = conditional_escape(section.link)
+    more = _number(section.more)
+    if section.exact:
+        see = _blocktranslate(
+            gettext_noop("See all %(total)s in the change log"), total=_number(section.total)
+        )
+        rest = _blocktranslate(gettext_noop("%(more)s more"), more=more)
+        return f'<p class="more"><a href="{link}">{see}</a> <span class="muted">({rest})</span></p>'
+    rest = _blocktranslate(
+        gettext_noop("%(more)s more here; %(note)s"), more=more, note=_translated(section.note)
+    )
+    open_log = gettext("Open the change log for these steps")
+    return (
+        f'<p class="more"><a href="{link}">{open_log}</a> <span class="muted">({rest})</span></p>'
+    )
+
+
+def _blocktranslate(message: str, **values: str) -> str:
+    """`{% blocktranslate with ... %}message{% endblocktranslate %}` given its values as
+    written (escaped): the translation with them, or the message if it does not take them."""
+    try:
+        return gettext(message) % values
+    except (KeyError, ValueError):
+        return message % values
+
+
+@register.simple_tag
+def school_roles(memberships: Iterable[Any]) -> SafeString:
+    """My work's list of the person's schools, each with how many roles they hold there,
+    as its `{% for m in memberships %}` loop wrote it."""
+    parts = []
+    for membership in memberships:
+        count = len(membership.role_list)
+        values = {"counter": _number(count)}
+        try:
+            roles = ngettext("%(counter)s role", "%(counter)s roles", count) % values
+        except (KeyError, ValueError):  # as `{% blocktranslate %}`: the message in English
+            roles = ("%(counter)s role" if count == 1 else "%(counter)s roles") % values
+        parts.append(f"{conditional_escape(membership.school.name)} ({roles})")
+    return mark_safe(", ".join(parts))  # noqa: S308 - every value above is escaped
