@@ -346,10 +346,11 @@ def _is_deputy(actor: User, approver: User, change: Change, transition: Transiti
 
 
 def deputising(actor: User) -> list[Delegation]:
-    """The actor's active delegations, read once per user object (once per request)."""
+    """The actor's active delegations, read once per user object (once per request), in no
+    order (its callers ask whether any covers an RFC, or sort them)."""
     cached: list[Delegation] | None = getattr(actor, "_deputising", None)
     if cached is None:
-        cached = list(Delegation.objects.active().filter(deputy=actor))
+        cached = list(Delegation.objects.active().filter(deputy=actor).order_by())
         actor._deputising = cached  # type: ignore[attr-defined]
     return cached
 

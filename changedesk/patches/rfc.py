@@ -25,6 +25,8 @@ from changedesk.patches.choices import PatchAction, PatchState, Severity
 from changedesk.patches.models import Patch, today_in
 
 SEVERITY_ORDER = {value: n for n, value in enumerate(Severity.values)}
+# What the RFC's panel shows of each patch (patches/_rfc_panel.html): read alone.
+PANEL_FIELDS = ("reference", "title", "severity", "state", "due_on", "vendor__name")
 
 
 def _carried(change: Change) -> list[Patch]:
@@ -72,10 +74,12 @@ def _take_off(patch: Patch, change: Change, event: ChangeEvent, why: str) -> Non
 
 
 def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
-    patches = sorted(
-        Patch.objects.filter(change=change).select_related("vendor"),
-        key=lambda p: (SEVERITY_ORDER[p.severity], p.pk),
+    # Only what the panel shows of the patches and their vendors (most RFCs carry none), in
+    # no order: sorted here.
+    shown = (
+        Patch.objects.filter(change=change).select_related("vendor").only(*PANEL_FIELDS).order_by()
     )
+    patches = sorted(shown, key=lambda p: (SEVERITY_ORDER[p.severity], p.pk))
     return {"patches": patches} if patches else None
 
 

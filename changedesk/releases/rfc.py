@@ -22,19 +22,25 @@ from changedesk.changes.choices import TERMINAL_STATES
 from changedesk.changes.extensions import Extension, Job, Panel
 from changedesk.changes.models import Change
 from changedesk.releases import permissions
-from changedesk.releases.models import ReleaseChange
+from changedesk.releases.models import Release
 from changedesk.releases.services import library, licences
+
+# What the RFC's panel shows of its release (releases/releases/_rfc_panel.html): read alone.
+PANEL_FIELDS = ("title", "state", "planned_start", "planned_end")
 
 
 def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
-    link = ReleaseChange.objects.filter(change=change).select_related("release").first()
+    # The release of its link (an RFC is in one at most: no order needed), with only what
+    # the panel shows of it.
+    found = Release.objects.filter(change_links__change=change).only(*PANEL_FIELDS).order_by()
+    release = next(iter(found[:1]), None)
     user = current_user(request)
     may_request = change.state not in TERMINAL_STATES and permissions.may_request_install(
         user, change.school
     )
-    if link is None and not may_request:
+    if release is None and not may_request:
         return None
-    return {"release": link.release if link else None, "may_request": may_request}
+    return {"release": release, "may_request": may_request}
 
 
 EXTENSION = Extension(

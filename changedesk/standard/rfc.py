@@ -23,7 +23,7 @@ from changedesk.changes.models import Change, ChangeEvent
 from changedesk.changes.workflow import Transition
 from changedesk.lib.errors import InvalidAction
 from changedesk.standard import services
-from changedesk.standard.models import Raised, Template
+from changedesk.standard.models import Raised, Template, TemplateState
 
 
 def _raises(change: Change, transition: Transition) -> bool:
@@ -89,13 +89,22 @@ def _outcome(change: Change, event: ChangeEvent, data: dict[str, Any]) -> None:
 
 
 def _panel(request: HttpRequest, change: Change) -> dict[str, Any] | None:
+    # Only what the panel shows (standard/_rfc_panel.html) of the template, whose content is
+    # long: one query, and a second for the raisers of a template still proposed.
     if change.is_standard:
-        raised = Raised.objects.filter(change=change).select_related("template").first()
+        found = Raised.objects.filter(change=change).select_related("template")
+        raised = next(iter(found.only("version", "template__title").order_by()[:1]), None)
         return {"raised": raised} if raised else None
-    proposed = Template.objects.filter(proposal=change).first()
+    proposed = (
+        Template.objects.filter(proposal=change)
+        .only("title", "version", "state", "review_date")
+        .first()
+    )
     if proposed is None:
         return None
-    return {"proposed": proposed, "raisers": list(proposed.raisers.all())}
+    # Only a template still proposed says who will raise it.
+    raisers = list(proposed.raisers.all()) if proposed.state == TemplateState.PROPOSED else []
+    return {"proposed": proposed, "raisers": raisers}
 
 
 def _raise_note(event: ChangeEvent) -> list[Note]:
