@@ -1,7 +1,6 @@
 """`{% load rfc %}`: what the apps add to the RFC's pages through `changes.extensions`.
 
 {% rfc_panels "main" %}   the panels registered for that place, in order
-{% event_notes event %}   the lines the apps add under a history event
 """
 
 from __future__ import annotations
@@ -37,18 +36,6 @@ def rfc_panels(context: template.Context, place: str) -> SafeString:
             )
         )
     return mark_safe("".join(parts))  # noqa: S308 (each part is an auto-escaped template)
-
-
-@register.inclusion_tag("changes/_event_notes.html")
-def event_notes(event: Any) -> dict[str, Any]:
-    return {"notes": extensions.event_notes(event)}
-
-
-@register.filter
-def by_authority(event: Any) -> bool:
-    """Whether the event was decided under an extension's authority (e.g. in a committee
-    meeting) rather than by a deputy."""
-    return extensions.authority_for(event.data or {}) is not None
 
 
 @register.simple_tag

@@ -109,7 +109,7 @@ def _cut(value: Any, length: int = CUT) -> Any:
 
 
 def _notes(event: ChangeEvent) -> str:
-    """`changes/_event_notes.html`, as `{% event_notes event %}` rendered it."""
+    """The lines the apps add under an event (`extensions.event_notes`), each a paragraph."""
     lines = []
     for note in extensions.event_notes(event):
         strong = f"<strong>{conditional_escape(note.strong)}</strong> " if note.strong else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import django_filters
 import pytest
@@ -35,6 +36,9 @@ from changedesk.lib.errors import InvalidAction
 from changedesk.notifications import worker
 
 pytestmark = pytest.mark.django_db
+
+# The templates of this folder's test extension (its panel).
+TEMPLATES = Path(__file__).parent / "templates"
 
 ran: list[tuple[str, object]] = []
 # Where the pilot app keeps its own field of an RFC (an app would have a table).
@@ -81,7 +85,7 @@ PILOT = Extension(
     ),
     panels=(
         Panel(
-            "changes/_event_notes.html",
+            "pilot/panel.html",
             lambda request, change: {"notes": [Note(text=f"Pilot panel for {change.reference}")]},
         ),
     ),
@@ -97,7 +101,11 @@ PILOT = Extension(
 
 
 @pytest.fixture
-def pilot():
+def pilot(settings):
+    # The pilot's panel template is this folder's own (tests/templates).
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], TEMPLATES]}
+    ]
     ran.clear()
     codes.clear()
     extensions.register(PILOT)

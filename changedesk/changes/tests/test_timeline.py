@@ -7,12 +7,15 @@ and digests, with text that must be escaped."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from django.template import Context, Template
+from django import template
+from django.template import Context, Engine, Template, engines
 from django.utils import timezone, translation
 
 from changedesk.accounts.models import User
+from changedesk.changes import extensions
 from changedesk.changes.models import Change, ChangeEvent
 
 # `changes/detail.html`'s history loop as it was (between `<ol class="timeline">` and `</ol>`).
@@ -57,8 +60,29 @@ LOOP = (
     "      </li>\n"
     "      {% endfor %}"
 )
-OLD = "{% load i18n languages rfc %}" + LOOP
+OLD = "{% load i18n languages rfc old_history %}" + LOOP
 NEW = "{% load timeline %}{% rfc_timeline events %}"
+
+# The tag and the filter the loop used, and the notes' template, as the page had them
+# (`changes/templatetags/rfc.py`, `changes/_event_notes.html`): the loop's own library here.
+register = template.Library()
+OLD_ENGINE = Engine(libraries={**engines["django"].engine.libraries, "old_history": __name__})
+NOTES = OLD_ENGINE.from_string(
+    '{% for note in notes %}<p class="event-meta">{% if note.strong %}<strong>'
+    '{{ note.strong }}</strong> {% endif %}{% if note.url %}<a href="{{ note.url }}">'
+    "{{ note.text }}</a>{% else %}{{ note.text }}{% endif %}</p>{% endfor %}\n"
+)
+
+
+@register.simple_tag
+def event_notes(event: Any) -> str:
+    return NOTES.render(Context({"notes": extensions.event_notes(event)}))
+
+
+@register.filter
+def by_authority(event: Any) -> bool:
+    return extensions.authority_for(event.data or {}) is not None
+
 
 LONG = "A plan that goes on " * 10
 ODD = "<b>Bold</b> & \"quoted\" 'single'"
@@ -155,7 +179,7 @@ def _events(school) -> list[ChangeEvent]:
 def test_the_history_is_what_the_template_wrote(language, zone, school):
     events = _events(school)
     with translation.override(language), timezone.override(zone):
-        old = Template(OLD).render(Context({"events": events}))
+        old = OLD_ENGINE.from_string(OLD).render(Context({"events": events}))
         new = Template(NEW).render(Context({"events": events}))
     assert new == old
     assert "<b>" not in new and "<Sports" not in new
