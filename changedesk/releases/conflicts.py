@@ -39,6 +39,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from changedesk.accounts.models import School
+from changedesk.lib.compiled import Compiled
 from changedesk.releases.choices import OPEN_RELEASE_STATES, PolicyState
 from changedesk.releases.models import ReleaseChange, ReleasePolicy, ReleaseWindow
 from changedesk.schedule.conflicts import Conflict, Plan, Rule
@@ -167,15 +168,21 @@ def check(plans: list[Plan]) -> dict[int, list[Conflict]]:
     return {change_id: [conflict] for change_id, conflict in found.items()}
 
 
+# Asked by every conflict check: compiled once per shape (`lib/compiled.py`).
+_IN_OPEN_RELEASE = Compiled(
+    lambda ids: (
+        ReleaseChange.objects.filter(change_id__in=ids, release__state__in=OPEN_RELEASE_STATES)
+        .values_list("change_id")
+        .order_by()
+    )
+)
+
+
 def _in_open_release(change_ids: Iterable[int]) -> set[int]:
     ids = sorted(set(change_ids))
     if not ids:
         return set()
-    return set(
-        ReleaseChange.objects.filter(change_id__in=ids, release__state__in=OPEN_RELEASE_STATES)
-        .values_list("change_id", flat=True)
-        .order_by()
-    )
+    return {change_id for (change_id,) in _IN_OPEN_RELEASE.rows(ReleaseChange.objects.db, ids=ids)}
 
 
 def allowed(

@@ -22,6 +22,7 @@ from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext
 
 from changedesk.accounts.models import School
+from changedesk.lib.compiled import Compiled
 from changedesk.schedule.models import (
     CalendarPeriod,
     MaintenanceWindow,
@@ -241,6 +242,23 @@ _CALENDAR_COLUMNS = ("calendar__teaching_day_start", "calendar__teaching_day_end
                      "calendar__school_days")  # fmt: skip
 _WINDOW_COLUMNS = ("id", "name", "weekdays", "start_time", "end_time")
 _WINDOW_LOOKUPS = tuple(f"maintenance_windows__{c}" for c in _WINDOW_COLUMNS)
+_PERIOD_COLUMNS = [f.attname for f in CalendarPeriod._meta.concrete_fields]
+
+# The two queries of `load_calendars`, compiled once per shape (`lib/compiled.py`).
+_SCHOOL_ROWS = Compiled(
+    lambda schools: (
+        School.objects.filter(pk__in=schools)
+        .values_list("pk", *_CALENDAR_COLUMNS, *_WINDOW_LOOKUPS)
+        .order_by("maintenance_windows__id")
+    )
+)
+_PERIOD_ROWS = Compiled(
+    lambda schools, start, end: (
+        CalendarPeriod.objects.filter(school_id__in=schools, starts_at__lt=end, ends_at__gt=start)
+        .values_list(*_PERIOD_COLUMNS)
+        .order_by("starts_at", "id")
+    )
+)
 
 
 @dataclass
@@ -322,13 +340,10 @@ def load_calendars(
     data = {pk: CalendarData(school=school, tz=school.zone) for pk, school in by_id.items()}
     # One row per window (or one with none), each with its school's teaching day (None
     # where the school has no calendar).
-    rows = (
-        School.objects.filter(pk__in=sorted(by_id))
-        .values_list("pk", *_CALENDAR_COLUMNS, *_WINDOW_LOOKUPS)
-        .order_by("maintenance_windows__id")
-    )
     db = School.objects.db
-    for pk, teaching_start, teaching_end, school_days, *window in rows:
+    for pk, teaching_start, teaching_end, school_days, *window in _SCHOOL_ROWS.rows(
+        db, schools=sorted(by_id)
+    ):
         target = data[pk]
         if teaching_start is not None:
             target.teaching_start = teaching_start
@@ -341,10 +356,11 @@ def load_calendars(
             )
             found.weekdays = [int(d) for d in found.weekdays]
             target.windows.append(found)
-    periods = CalendarPeriod.objects.filter(
-        school_id__in=by_id, starts_at__lt=end + margin, ends_at__gt=start - margin
-    ).order_by("starts_at", "id")
-    for period in periods:
+    periods = _PERIOD_ROWS.rows(
+        CalendarPeriod.objects.db, schools=sorted(by_id), end=end + margin, start=start - margin
+    )
+    for row in periods:
+        period = CalendarPeriod.from_db(CalendarPeriod.objects.db, _PERIOD_COLUMNS, row)
         data[period.school_id].periods.append(period)
     return data
 

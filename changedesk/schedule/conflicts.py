@@ -58,6 +58,7 @@ from django.utils.translation import gettext, ngettext
 
 from changedesk.accounts.models import School
 from changedesk.changes.models import Change, ChangeItem, format_reference
+from changedesk.lib.compiled import Compiled
 from changedesk.schedule.calendar import (
     EN_DASH,
     CalendarData,
@@ -69,7 +70,7 @@ from changedesk.schedule.calendar import (
     short_day,
 )
 from changedesk.schedule.models import PeriodKind
-from changedesk.schedule.windows import OPEN_STATE_LIST, meeting
+from changedesk.schedule.windows import LONG_WINDOW, OPEN_STATE_LIST, meeting
 
 
 class ConflictKind(models.TextChoices):
@@ -231,42 +232,27 @@ _NULL_KINDS = (CharField(), BigIntegerField(), IntegerField(), CharField(), Date
                DateTimeField())  # fmt: skip
 
 
-def _collect_others(
-    school_ids: Iterable[int],
+def _links(
+    schools: list[int],
     start: datetime,
     end: datetime,
-    *,
-    item_ids: Iterable[int] | None = None,
-    of: Iterable[int] = (),
-) -> tuple[dict[int, list[_Other]], dict[int, set[int]]]:
-    """Open RFCs of `school_ids` with a window meeting [start, end) touching any of
-    `item_ids` (by default, any item of the RFCs `of`), by item; and the items of each RFC
-    `of`. One query (the links of the RFCs `of`, and the others', in a UNION ALL).
-
-    Bounded by school and by time (`windows.meeting`), the query starts from the few open
-    RFCs planned around [start, end) rather than from every link of a busy item.
-    """
-    by_item: dict[int, list[_Other]] = defaultdict(list)
-    items_of: dict[int, set[int]] = defaultdict(set)
-    mine = sorted(set(of))
-    touched: Any
-    if item_ids is not None:
-        touched = sorted(set(item_ids))
-        if not touched and not mine:
-            return by_item, items_of
-    elif mine:
+    lowest: datetime,
+    items: list[int] | None = None,
+    mine: list[int] | None = None,
+) -> Any:
+    """The query of `_collect_others` (compiled once per shape: `_LINKS`)."""
+    touched: Any = items
+    if touched is None:
         # Sliced by a bound no list reaches, the items are read once, first: PostgreSQL
         # cannot pull a subquery with a LIMIT up into a semi join, which it would plan as
         # an index probe of each candidate link's item among all of that item's links.
-        touched = ChangeItem.objects.filter(change_id__in=mine).values("item_id").order_by()
+        touched = ChangeItem.objects.filter(change_id__in=mine or []).values("item_id").order_by()
         touched = touched[:_NO_LIMIT]
-    else:
-        return by_item, items_of
     links = (
         ChangeItem.objects.filter(
-            meeting(start, end, prefix="change__"),
+            meeting(start, end, prefix="change__", lowest=lowest),
             item_id__in=touched,
-            change__school_id__in=sorted(set(school_ids)),
+            change__school_id__in=schools,
             change__state__in=OPEN_STATE_LIST,
         )
         .annotate(mine=Value(False))
@@ -285,6 +271,48 @@ def _collect_others(
             .order_by()
         )
         links = links.union(own, all=True)
+    return links
+
+
+# Built and compiled once per shape (2.6 ms a call, where PostgreSQL takes less).
+_LINKS = Compiled(_links)
+
+
+def _collect_others(
+    school_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    *,
+    item_ids: Iterable[int] | None = None,
+    of: Iterable[int] = (),
+) -> tuple[dict[int, list[_Other]], dict[int, set[int]]]:
+    """Open RFCs of `school_ids` with a window meeting [start, end) touching any of
+    `item_ids` (by default, any item of the RFCs `of`), by item; and the items of each RFC
+    `of`. One query (the links of the RFCs `of`, and the others', in a UNION ALL).
+
+    Bounded by school and by time (`windows.meeting`), the query starts from the few open
+    RFCs planned around [start, end) rather than from every link of a busy item.
+    """
+    by_item: dict[int, list[_Other]] = defaultdict(list)
+    items_of: dict[int, set[int]] = defaultdict(set)
+    mine = sorted(set(of))
+    schools = sorted(set(school_ids))
+    values: dict[str, Any] = {}
+    if item_ids is not None:
+        touched = sorted(set(item_ids))
+        if not touched and not mine:
+            return by_item, items_of
+        values["items"] = touched
+    elif not mine:
+        return by_item, items_of
+    if mine:
+        values["mine"] = mine
+    # An empty list is an id no row has (0): nothing of it is found, and the RFCs' own
+    # links still are.
+    values = {name: ids or [0] for name, ids in values.items()}
+    links = _LINKS.rows(
+        schools=schools or [0], start=start, end=end, lowest=start - LONG_WINDOW, **values
+    )
     others: dict[int, _Other] = {}
     for item_id, item_name, change_id, school_id, number, title, c_start, c_end, is_mine in links:
         if is_mine:

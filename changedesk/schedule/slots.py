@@ -47,12 +47,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from changedesk.accounts.models import School
 from changedesk.changes.models import Change
+from changedesk.lib.compiled import Compiled
 from changedesk.schedule.calendar import (
     EN_DASH,
     CalendarData,
@@ -69,7 +71,7 @@ from changedesk.schedule.calendar import (
 )
 from changedesk.schedule.conflicts import allowed_by_rules
 from changedesk.schedule.models import MaintenanceWindow, PeriodKind
-from changedesk.schedule.windows import OPEN_STATE_LIST, meeting
+from changedesk.schedule.windows import LONG_WINDOW, OPEN_STATE_LIST, meeting
 
 STEP = timedelta(minutes=15)
 HORIZON = timedelta(days=60)
@@ -251,18 +253,42 @@ def busy_intervals(
     items = sorted(set(item_ids))
     if not items:
         return []
+    values: dict[str, Any] = {} if exclude_change_id is None else {"exclude": exclude_change_id}
+    windows = _BUSY.rows(
+        Change.objects.db,
+        school=school_id,
+        items=items,
+        start=start,
+        end=end,
+        lowest=start - LONG_WINDOW,
+        **values,
+    )
+    return merge((s, e) for s, e in windows if s is not None and e is not None)
+
+
+def _busy(
+    school: int,
+    items: list[int],
+    start: datetime,
+    end: datetime,
+    lowest: datetime,
+    exclude: int | None = None,
+) -> QuerySet[Change, tuple[Any, ...]]:
     others = Change.objects.filter(
-        meeting(start, end),
-        school_id=school_id,
+        meeting(start, end, lowest=lowest),
+        school_id=school,
         state__in=OPEN_STATE_LIST,
         item_links__item_id__in=items,
     )
-    if exclude_change_id is not None:
-        others = others.exclude(pk=exclude_change_id)
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
     # One row per window, however many of the items it touches: the model's ordering
     # cleared, or DISTINCT would also be over the columns it sorts by.
-    windows = others.values_list("planned_start", "planned_end").order_by().distinct()
-    return merge((s, e) for s, e in windows if s is not None and e is not None)
+    return others.values_list("planned_start", "planned_end").order_by().distinct()
+
+
+# Asked by every slot search: compiled once per shape (`lib/compiled.py`).
+_BUSY = Compiled(_busy)
 
 
 def find_safe_slots(

@@ -50,15 +50,20 @@ def long_window(prefix: str = "") -> Q:
     return Q(GreaterThan(ExpressionWrapper(length, output_field=DurationField()), LONG_WINDOW))
 
 
-def since(moment: datetime, prefix: str = "") -> Q:
+def since(moment: datetime, prefix: str = "", *, lowest: datetime | None = None) -> Q:
     """A bound on `planned_start` that keeps every window ending after (or at) `moment`.
 
     It only adds a lower bound: give the overlap (`planned_end` after `moment`) too.
+    `lowest` is `moment - LONG_WINDOW`, worked out already (a compiled query's value:
+    `lib/compiled.py`).
     """
-    return Q(**{f"{prefix}planned_start__gte": moment - LONG_WINDOW}) | long_window(prefix)
+    lowest = moment - LONG_WINDOW if lowest is None else lowest
+    return Q(**{f"{prefix}planned_start__gte": lowest}) | long_window(prefix)
 
 
-def meeting(start: datetime, end: datetime, prefix: str = "") -> Q:
+def meeting(
+    start: datetime, end: datetime, prefix: str = "", *, lowest: datetime | None = None
+) -> Q:
     """Windows that meet [start, end), bounded below for the index (see the module)."""
     overlap = Q(**{f"{prefix}planned_start__lt": end, f"{prefix}planned_end__gt": start})
-    return overlap & since(start, prefix)
+    return overlap & since(start, prefix, lowest=lowest)
