@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import sys
 
+from django.core.signals import request_started
+
 from changedesk.lib import heap
 
 
@@ -20,6 +22,7 @@ def test_settle_freezes_what_start_up_loaded():
         assert "changedesk.schedule.views.forward" in sys.modules
     finally:
         gc.unfreeze()
+        request_started.disconnect(dispatch_uid="changedesk.lib.heap")
 
 
 def test_the_wsgi_application_settles_it(monkeypatch):
@@ -29,3 +32,31 @@ def test_the_wsgi_application_settles_it(monkeypatch):
     import changedesk.wsgi  # noqa: F401
 
     assert calls == [1]
+
+
+def test_it_settles_again_once_the_first_requests_have_warmed_it(client, monkeypatch, db):
+    monkeypatch.setattr(heap, "WARM_REQUESTS", 3)
+    try:
+        heap.settle()
+        frozen = gc.get_freeze_count()
+        made_since = {"a template compiled by a request, say": []}
+
+        def tracked() -> bool:
+            return any(o is made_since for o in gc.get_objects())
+
+        client.get("/accounts/login/")
+        client.get("/accounts/login/")
+        assert tracked()
+        client.get("/accounts/login/")  # the third starts: settled again
+        assert not tracked()
+        assert gc.get_freeze_count() > frozen
+        # Once only.
+        again = gc.get_freeze_count()
+        made_later = {"after": []}
+        for _ in range(4):
+            client.get("/accounts/login/")
+        assert any(o is made_later for o in gc.get_objects())
+        assert gc.get_freeze_count() <= again  # frozen objects may still die
+    finally:
+        gc.unfreeze()
+        request_started.disconnect(dispatch_uid="changedesk.lib.heap")
