@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 
 def with_roles(user: Any) -> User:
-    """`user` with their memberships, schools and roles loaded (two queries), so that
+    """`user` with their memberships, schools and roles loaded (one query), so that
     every later `roles_in` and check here costs none. Already loaded: returned as it is.
     Else they are loaded onto a copy, not onto `user`, which may outlive a change of the
     person's roles (the person's own row is not read again: a page's was read for it)."""
@@ -53,47 +53,49 @@ def with_roles(user: Any) -> User:
     return loaded
 
 
-# What every page asks first: the person's memberships with their schools, then their
-# roles. Compiled once (`lib/compiled.py`: 1 ms a page saved) and loaded as
-# `prefetch_related("memberships__roles")` with `select_related("school")` would load them.
+# What every page asks first: the person's memberships with their schools and roles, in
+# one query (a row per role, or one for a membership with none). Compiled once
+# (`lib/compiled.py`) and loaded as `prefetch_related("memberships__roles")` with
+# `select_related("school")` would load them, in two queries and twice the time.
 _MEMBERSHIP_COLUMNS = [f.attname for f in Membership._meta.concrete_fields]
 _SCHOOL_COLUMNS = [f.attname for f in School._meta.concrete_fields]
 _ROLE_COLUMNS = [f.attname for f in MembershipRole._meta.concrete_fields]
 _MEMBERSHIPS = Compiled(
     lambda user: (
         Membership.objects.filter(user_id=user)
-        .values_list(*_MEMBERSHIP_COLUMNS, *(f"school__{c}" for c in _SCHOOL_COLUMNS))
+        .values_list(
+            *_MEMBERSHIP_COLUMNS,
+            *(f"school__{c}" for c in _SCHOOL_COLUMNS),
+            *(f"roles__{c}" for c in _ROLE_COLUMNS),
+        )
         # Membership's own order, for one person: by the school's name.
-        .order_by("school__name", "pk")
-    )
-)
-_ROLES = Compiled(
-    lambda memberships: (
-        MembershipRole.objects.filter(membership_id__in=memberships)
-        .values_list(*_ROLE_COLUMNS)
-        .order_by("pk")
+        .order_by("school__name", "pk", "roles__id")
     )
 )
 
 
 def _load_memberships(user: User) -> None:
     db = Membership.objects.db
-    split = len(_MEMBERSHIP_COLUMNS)
     to_school = Membership._meta.get_field("school")
     to_user = Membership._meta.get_field("user")
     to_membership = MembershipRole._meta.get_field("membership")
+    schools_from = len(_MEMBERSHIP_COLUMNS)
+    roles_from = schools_from + len(_SCHOOL_COLUMNS)
     memberships: dict[int, Membership] = {}
+    roles: dict[int, list[MembershipRole]] = {}
     for row in _MEMBERSHIPS.rows(db, user=user.pk):
-        membership = Membership.from_db(db, _MEMBERSHIP_COLUMNS, row[:split])
-        to_school.set_cached_value(membership, School.from_db(db, _SCHOOL_COLUMNS, row[split:]))
-        to_user.set_cached_value(membership, user)
-        memberships[membership.pk] = membership
-    roles: dict[int, list[MembershipRole]] = {pk: [] for pk in memberships}
-    if memberships:
-        for row in _ROLES.rows(db, memberships=sorted(memberships)):
-            role = MembershipRole.from_db(db, _ROLE_COLUMNS, row)
-            to_membership.set_cached_value(role, memberships[role.membership_id])
-            roles[role.membership_id].append(role)
+        membership = memberships.get(row[0])
+        if membership is None:
+            membership = Membership.from_db(db, _MEMBERSHIP_COLUMNS, row[:schools_from])
+            school = School.from_db(db, _SCHOOL_COLUMNS, row[schools_from:roles_from])
+            to_school.set_cached_value(membership, school)
+            to_user.set_cached_value(membership, user)
+            memberships[membership.pk] = membership
+            roles[membership.pk] = []
+        if row[roles_from] is not None:
+            role = MembershipRole.from_db(db, _ROLE_COLUMNS, row[roles_from:])
+            to_membership.set_cached_value(role, membership)
+            roles[membership.pk].append(role)
     for pk, membership in memberships.items():
         membership._prefetched_objects_cache = {}  # type: ignore[attr-defined]
         _prefetched(membership, "roles", roles[pk])

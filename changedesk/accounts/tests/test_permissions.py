@@ -15,7 +15,7 @@ from django.utils import timezone
 from changedesk.accounts import permissions
 from changedesk.accounts.choices import Role
 from changedesk.accounts.models import Delegation, Membership, User
-from changedesk.accounts.services import change_roles, remove_member
+from changedesk.accounts.services import change_roles, create_school, remove_member, set_membership
 from changedesk.lib.errors import InvalidAction
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def loaded(user: User) -> User:
 def test_with_roles_loads_once_and_then_costs_nothing(team, school):
     with CaptureQueriesContext(connection) as first:
         sam = loaded(team["sam"])
-    assert len(first) == 2  # memberships with their schools, and roles: not the user again
+    assert len(first) == 1  # memberships with their schools and roles: not the user again
     assert sam is not team["sam"]
     assert "memberships" not in getattr(team["sam"], "_prefetched_objects_cache", {})
     with CaptureQueriesContext(connection) as later:
@@ -40,6 +40,65 @@ def test_with_roles_loads_once_and_then_costs_nothing(team, school):
         assert permissions.roles(sam, school) == {Role.SCHOOL_ADMIN}
         assert permissions.is_member(sam, school)
     assert len(later) == 0
+
+
+def test_with_roles_loads_what_prefetching_would(team, school, other_school):
+    """One query, loading what `prefetch_related` with `select_related` loaded in two: the
+    memberships by school name, each with its school, its person and its roles (none, one
+    or several)."""
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    from changedesk.accounts.models import MembershipRole
+
+    olivia = team["olivia"]
+    set_membership(olivia, other_school, [Role.ORIGINATOR, Role.IMPLEMENTER, Role.PEER_REVIEWER])
+    third = create_school("Ashdown Infants", "ashdown")
+    Membership.objects.create(user=olivia, school=third)  # a member holding no role
+    fresh = User.objects.get(pk=olivia.pk)
+    prefetch_related_objects(
+        [fresh],
+        Prefetch(
+            "memberships", Membership.objects.select_related("school").prefetch_related("roles")
+        ),
+    )
+    person = User.objects.get(pk=olivia.pk)
+    with CaptureQueriesContext(connection) as asked:
+        ours = permissions.with_roles(person)
+    assert len(asked) == 1
+
+    def shape(person):
+        return [
+            (m.pk, m.school.pk, m.school.name, m.school.timezone, m.user_id, m.is_ict_staff,
+             sorted((r.pk, r.role, r.trust_id) for r in m.roles.all()))
+            for m in person.memberships.all()
+        ]  # fmt: skip
+
+    assert shape(ours) == shape(fresh)
+    assert [s[2] for s in shape(ours)] == [
+        "Ashdown Infants",
+        "Greenfield Primary",
+        "Hillside Academy",
+    ]
+    assert [len(s[6]) for s in shape(ours)] == [0, 2, 3]
+    with CaptureQueriesContext(connection) as later:
+        for membership in ours.memberships.all():
+            assert membership.user is ours
+            for role in membership.roles.all():
+                assert role.membership is membership
+        assert ours.roles_in(other_school) == {
+            Role.ORIGINATOR,
+            Role.IMPLEMENTER,
+            Role.PEER_REVIEWER,
+        }
+        assert ours.roles_in(third) == set()
+    assert len(later) == 0
+    # The loaded managers are real ones: a further filter asks the database.
+    hillside = next(m for m in ours.memberships.all() if m.school_id == other_school.pk)
+    assert set(hillside.roles.filter(role=Role.IMPLEMENTER).values_list("role", flat=True)) == {
+        Role.IMPLEMENTER
+    }
+    assert ours.memberships.filter(school=third).get().school_id == third.pk
+    assert MembershipRole.objects.filter(membership__user=olivia).count() == 5
 
 
 @pytest.mark.parametrize(

@@ -155,11 +155,11 @@ def test_my_work_costs_the_same_few_queries_for_ten_schools_as_for_one(
 ):
     client.force_login(busy)
     client.get(reverse("changes:my_work"))
-    # The session, the user, their memberships and roles, their delegations, the sections'
-    # one query and the cards'.
+    # The session, the user, their memberships with their roles (one query), their
+    # delegations, the sections' one query and the cards'.
     with CaptureQueriesContext(connection) as one:
         client.get(reverse("changes:my_work"))
-    assert len(one) == 7
+    assert len(one) == 6
     for n in range(8):
         place = create_school(f"School {n}", f"school-{n}")
         set_membership(busy, place, list(Role.values))
