@@ -94,7 +94,7 @@ class Compiled:
                 given[name] = _padded(list(value))
             else:
                 given[name] = value
-        key = (using, *((n, _size(v)) for n, v in sorted(given.items())))
+        key = (using, *((n, _size(v), _kind(v)) for n, v in sorted(given.items())))
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._compile(using, given)
@@ -108,7 +108,11 @@ class Compiled:
         for place, name, index, adapted in shape.slots:
             value = given[name]
             one: Any = value[index] if isinstance(value, list) and index is not None else value
-            params[place] = adapt(one) if adapted else one
+            if adapted:
+                if one.tzinfo is None:
+                    raise ValueError(f"{name}: a naive datetime.")
+                one = adapt(one)
+            params[place] = one
         with connection.cursor() as cursor:
             cursor.execute(shape.sql, params)
             found: list[tuple[Any, ...]] = cursor.fetchall()
@@ -165,6 +169,10 @@ class Compiled:
 
 def _size(value: Any) -> int:
     return len(value) if isinstance(value, list) else -1
+
+
+def _kind(value: Any) -> type:
+    return type(value[0] if isinstance(value, list) else value)
 
 
 def _stand_ins(

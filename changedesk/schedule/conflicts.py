@@ -311,7 +311,12 @@ def _collect_others(
     # links still are.
     values = {name: ids or [0] for name, ids in values.items()}
     links = _LINKS.rows(
-        schools=schools or [0], start=start, end=end, lowest=start - LONG_WINDOW, **values
+        ChangeItem.objects.db,
+        schools=schools or [0],
+        start=start,
+        end=end,
+        lowest=start - LONG_WINDOW,
+        **values,
     )
     others: dict[int, _Other] = {}
     for item_id, item_name, change_id, school_id, number, title, c_start, c_end, is_mine in links:
