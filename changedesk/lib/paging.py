@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 from django.core.paginator import Page, Paginator
 from django.db import connections, models
 from django.db.models import QuerySet, Value
-from django.db.models.query import ModelIterable
 from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -176,10 +175,12 @@ class PageWithCount:
 
     `Paginator` asks the count before the page: the page asked for (`number`, read as
     `Paginator.get_page` reads it) is read when the count is. A page past the end has no
-    count with it; it is counted, and the last page read, apart."""
+    count with it; it is counted, and the last page read, apart. `of_rows`: `ids` gives
+    the rows themselves (else their ids)."""
 
-    def __init__(self, ids: QuerySet[Any], number: Any, size: int) -> None:
+    def __init__(self, ids: QuerySet[Any], number: Any, size: int, *, of_rows: bool) -> None:
         self.ids = ids
+        self.of_rows = of_rows
         first = (_page_number(number) - 1) * size
         self.window = (first, first + size)
         self.rows: list[Any] | None = None
@@ -190,7 +191,7 @@ class PageWithCount:
             first, stop = self.window
             # Django's Window renders `COUNT(*) OVER ()`: the whole list's count on each row.
             with_total = self.ids.annotate(_total=models.Window(models.Count("*")))
-            if with_total._iterable_class is not ModelIterable:  # ids
+            if not self.of_rows:
                 found = list(with_total.values_list("pk", "_total")[first:stop])
                 self.rows = [pk for pk, _ in found]
                 counts = [total for _, total in found]
@@ -260,7 +261,9 @@ def page(
     page's rows are read with it, as `queryset` loads them: one query)."""
     ids: Any
     if together and count is None:
-        ids = PageWithCount(queryset if load is None else ids_of(queryset), number, size)
+        ids = PageWithCount(
+            queryset if load is None else ids_of(queryset), number, size, of_rows=load is None
+        )
         found = Paginator(ids, size).get_page(number)
         if load is not None:
             found.object_list = rows_of(load, list(found.object_list))
