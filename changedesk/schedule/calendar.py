@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from changedesk.accounts.models import School
 from changedesk.lib.compiled import Compiled
@@ -272,6 +272,9 @@ class CalendarData:
     school_days: frozenset[int] = frozenset(default_school_days())
     periods: list[CalendarPeriod] = field(default_factory=list)
     windows: list[MaintenanceWindow] = field(default_factory=list)
+    # `describe_windows()` in each language asked: a page of fifty RFCs outside them asked
+    # it fifty times (a third of the agenda's conflict check).
+    _described: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def periods_of(
         self, kinds: Iterable[str], start: datetime, end: datetime
@@ -320,7 +323,13 @@ class CalendarData:
         return merge(spans)
 
     def describe_windows(self) -> str:
-        return "; ".join(describe_window(w) for w in self.windows)
+        language = get_language() or ""
+        described = self._described.get(language)
+        if described is None:
+            described = self._described[language] = "; ".join(
+                describe_window(w) for w in self.windows
+            )
+        return described
 
 
 def load_calendars(

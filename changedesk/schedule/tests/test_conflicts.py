@@ -193,6 +193,29 @@ def test_it_finds_a_change_outside_every_maintenance_window(school, team, year):
     assert straddles.message == conflict.message  # one wording for one conflict
 
 
+def test_the_windows_are_described_once_per_calendar_in_each_language(school, team, year):
+    from django.utils import translation
+
+    from changedesk.schedule.calendar import load_calendars
+
+    outside = [
+        planned(school, team["olivia"], at(2025, 3, 18, 16), at(2025, 3, 18, 17)),
+        planned(school, team["olivia"], at(2025, 3, 19, 16), at(2025, 3, 19, 17)),
+    ]
+    loaded = list(Change.objects.filter(pk__in=[c.pk for c in outside]).select_related("school"))
+    calendars = load_calendars([school], at(2025, 3, 18, 0), at(2025, 3, 20, 0))
+    english = find_conflicts_many(loaded, calendars=calendars)
+    with translation.override("cy"):
+        welsh = find_conflicts_many(loaded, calendars=calendars)
+    again = find_conflicts_many(loaded, calendars=calendars)
+    first = english[outside[0].pk][0].message
+    assert first.startswith("Runs outside the maintenance windows (Weekday evenings (Mon")
+    assert english[outside[1].pk][0].message == first
+    assert welsh[outside[0].pk][0].message != first  # in Welsh, not English kept from before
+    assert "Mon" not in welsh[outside[0].pk][0].message
+    assert again == english
+
+
 def test_windows_that_meet_at_midnight_are_one(school, team, year):
     friday_night = planned(school, team["olivia"], at(2025, 3, 21, 22), at(2025, 3, 22, 3))
     assert find_conflicts(friday_night) == []
