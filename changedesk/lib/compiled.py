@@ -21,11 +21,12 @@ call puts its own values in the stand-ins' places. The rows are converted as the
 
 The rules, checked when a shape is first compiled (`ValueError` otherwise):
 
-- a value is an `int` or a `datetime` (aware), or a non-empty list of them, used only as
-  an operand (a filter's value, an `__in` list), never computed from: a value worked out
-  from a stand-in would be kept as a constant. Work such values out before the call and
-  pass them too. Each shape is compiled twice, with two sets of stand-ins, and refused
-  unless the two differ only in the stand-ins' places, each of which must be found;
+- a value is an `int` or a `datetime` (aware: a naive one is refused on every call), or a
+  non-empty list of them, used only as an operand (a filter's value, an `__in` list), never
+  computed from: a value worked out from a stand-in would be kept as a constant. Work such
+  values out before the call and pass them too. Each shape is compiled twice, with two
+  sets of stand-ins, and refused unless the two differ only in the stand-ins' places, each
+  of which must be found;
 - a list is a set of values, for an `__in`: it is padded to a power of two with its last
   value (so that the lists of a page, of any length, make a handful of shapes), and must
   not be empty (an empty `__in` matches nothing: answer that without asking);
