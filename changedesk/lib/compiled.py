@@ -30,7 +30,8 @@ The rules, checked when a shape is first compiled (`ValueError` otherwise):
 - a list is a set of values, for an `__in`: it is padded to a power of two with its last
   value (so that the lists of a page, of any length, make a handful of shapes), and must
   not be empty (an empty `__in` matches nothing: answer that without asking);
-- the queryset gives rows (`values_list`, or a `union` of them), not model instances.
+- the queryset gives rows (`values_list`, not flat or named, or a `union` of them), not
+  model instances, and selects only its columns (no `distinct()` ordered by another).
 
 What stays out of the values (states, a constant interval) is compiled in as Django
 compiles it.
@@ -45,6 +46,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
+from django.db.models.query import ValuesListIterable
 
 # Stand-ins: two sets, far from any id or time a row holds. The numbers fit a 32-bit
 # positive integer: Django leaves a value out of an integer column's range out of the SQL.
@@ -133,8 +135,12 @@ class Compiled:
         for stand_in_set in (0, 1):
             stand_ins, places = _stand_ins(given, stand_in_set, connections[using])
             queryset = self.build(**stand_ins)
+            if queryset._iterable_class is not ValuesListIterable:
+                raise ValueError(f"{self.build!r}: give rows, with `values_list` (not flat).")
             compiler = queryset.query.get_compiler(using=using)
             sql, params = compiler.as_sql()
+            if compiler.has_extra_select:
+                raise ValueError(f"{self.build!r}: its SQL selects more than its columns.")
             slots = []
             for place, param in enumerate(params):
                 found = _place_of(places, param)

@@ -12,8 +12,9 @@ walk only what requests made.
 The first requests load more that lives as long (each template compiled, the translation
 catalogues, the compiled queries of `lib/compiled.py`): some 19,000 objects more, which
 kept each full collection at 14-20 ms rather than 7. So the collector is settled once more
-as the `WARM_REQUESTS`-th request starts, when the requests before have ended and the one
-starting has made next to nothing.
+as the `WARM_REQUESTS`-th request starts, when, in a worker that serves one request at a
+time (gunicorn's default), the requests before have ended and the one starting has made
+next to nothing (with threads, what other requests hold then stays too: once, and small).
 
 `settle()` is called by the WSGI application once Django is set up (changedesk/wsgi.py, so
 in every gunicorn worker) and by `make bench` before it measures, as the server runs.

@@ -274,7 +274,8 @@ class CalendarData:
     windows: list[MaintenanceWindow] = field(default_factory=list)
     # `describe_windows()` in each language asked: a page of fifty RFCs outside them asked
     # it fifty times (a third of the agenda's conflict check).
-    _described: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # Not given, so not carried over by `dataclasses.replace` (a copy with other windows).
+    _described: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def periods_of(
         self, kinds: Iterable[str], start: datetime, end: datetime

@@ -147,6 +147,23 @@ def test_values_it_cannot_stand_in_for_are_refused(school):
         naive.rows(start=timezone.now().replace(tzinfo=None))
 
 
+def test_a_query_that_gives_no_plain_rows_is_refused(school):
+    for build in (
+        lambda ids: Change.objects.filter(pk__in=ids),
+        lambda ids: Change.objects.filter(pk__in=ids).values("id"),
+        lambda ids: Change.objects.filter(pk__in=ids).values_list("id", flat=True),
+        lambda ids: Change.objects.filter(pk__in=ids).values_list("id", named=True),
+    ):
+        with pytest.raises(ValueError, match="give rows"):
+            Compiled(build).rows(ids=[1])
+    # Ordered by a column it does not select, DISTINCT selects that column too.
+    extra = Compiled(
+        lambda ids: Change.objects.filter(pk__in=ids).values_list("id").order_by("title").distinct()
+    )
+    with pytest.raises(ValueError, match="more than its columns"):
+        extra.rows(ids=[1])
+
+
 def test_the_shapes_kept_are_bounded(school, monkeypatch):
     monkeypatch.setattr(compiled, "MAX_SHAPES", 2)
     query = Compiled(lambda ids: Change.objects.filter(pk__in=ids).values_list("id"))

@@ -68,7 +68,8 @@ def test_with_roles_loads_what_prefetching_would(team, school, other_school):
 
     def shape(person):
         return [
-            (m.pk, m.school.pk, m.school.name, m.school.timezone, m.user_id, m.is_ict_staff,
+            (m.pk, m.school.pk, m.school.name, m.school.timezone, m.user_id,
+             type(m.is_ict_staff), m.is_ict_staff,
              sorted((r.pk, r.role, r.trust_id) for r in m.roles.all()))
             for m in person.memberships.all()
         ]  # fmt: skip
@@ -79,7 +80,8 @@ def test_with_roles_loads_what_prefetching_would(team, school, other_school):
         "Greenfield Primary",
         "Hillside Academy",
     ]
-    assert [len(s[6]) for s in shape(ours)] == [0, 2, 3]
+    assert [len(s[7]) for s in shape(ours)] == [0, 2, 3]
+    assert all(s[5] is bool for s in shape(ours))
     with CaptureQueriesContext(connection) as later:
         for membership in ours.memberships.all():
             assert membership.user is ours

@@ -193,10 +193,21 @@ def test_it_finds_a_change_outside_every_maintenance_window(school, team, year):
     assert straddles.message == conflict.message  # one wording for one conflict
 
 
-def test_the_windows_are_described_once_per_calendar_in_each_language(school, team, year):
+def test_the_windows_are_described_once_per_calendar_in_each_language(
+    school, team, year, monkeypatch
+):
+    import dataclasses
+
     from django.utils import translation
 
+    from changedesk.schedule import calendar
     from changedesk.schedule.calendar import load_calendars
+
+    described = []
+    original = calendar.describe_window
+    monkeypatch.setattr(
+        calendar, "describe_window", lambda w: described.append(w.pk) or original(w)
+    )
 
     outside = [
         planned(school, team["olivia"], at(2025, 3, 18, 16), at(2025, 3, 18, 17)),
@@ -214,6 +225,13 @@ def test_the_windows_are_described_once_per_calendar_in_each_language(school, te
     assert welsh[outside[0].pk][0].message != first  # in Welsh, not English kept from before
     assert "Mon" not in welsh[outside[0].pk][0].message
     assert again == english
+    # Each window once in English and once in Welsh, for the two RFCs and the three checks.
+    windows = calendars[school.pk].windows
+    assert len(windows) == 2 and len(described) == 2 * len(windows)
+    # A copy with other windows describes its own.
+    (kept,) = [w for w in windows if w.name.startswith("Weekday")]
+    copy = dataclasses.replace(calendars[school.pk], windows=[kept])
+    assert copy.describe_windows().count("(") == 1
 
 
 def test_windows_that_meet_at_midnight_are_one(school, team, year):
