@@ -83,6 +83,39 @@ def test_meeting_keeps_exactly_the_windows_that_overlap(school, team):
     assert len(made) == len(windows)
 
 
+def test_meeting_keeps_a_window_longer_than_the_bound_by_a_microsecond(school, team):
+    # SQLite finds long windows by their length in whole seconds: the edges in microseconds.
+    start = at(2025, 3, 10) + timedelta(milliseconds=500)
+    end = start + HOUR
+    tick = timedelta(microseconds=1)
+    windows = {
+        "a microsecond longer": (start - LONG_WINDOW - tick, start + tick),
+        "exactly as long, ending just inside": (start - LONG_WINDOW + tick, start + tick),
+        "a microsecond longer, ending as the range starts": (start - LONG_WINDOW - tick, start),
+        "a microsecond shorter, ending just inside": (start - LONG_WINDOW + 2 * tick, start + tick),
+    }
+    for name, (s, e) in windows.items():
+        planned(school, team["olivia"], s, e, title=name)
+    found = set(
+        Change.objects.filter(meeting(start, end), school=school).values_list("title", flat=True)
+    )
+    assert found == {name for name, (s, e) in windows.items() if overlaps(s, e, start, end)}
+    assert "a microsecond longer" in found
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own bound")
+def test_on_sqlite_the_bound_is_one_range_with_long_windows_from_their_index(school):
+    start = at(2025, 3, 10)
+    queryset = Change.objects.filter(meeting(start, start + HOUR), school=school)
+    sql, params = queryset.query.sql_with_params()
+    assert " OR " not in sql
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "INDEX change_long_window (planned_end>?)" in plan, plan
+    assert "planned_start>?" in plan, plan
+
+
 # --- The agenda, the month and the week. ---
 
 
