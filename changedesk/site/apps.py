@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class SiteConfig(AppConfig):
@@ -7,3 +8,8 @@ class SiteConfig(AppConfig):
     name = "changedesk.site"
     label = "site"
     verbose_name = "Site"
+
+    def ready(self) -> None:
+        from changedesk.lib.pgtimes import use_c_loader
+
+        connection_created.connect(use_c_loader, dispatch_uid="changedesk.lib.pgtimes")
