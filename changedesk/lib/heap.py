@@ -20,14 +20,14 @@ What requests make is collected as each request starts, not partway through one.
 itself the collector runs whenever 700 more objects are alive than at its last run, so a
 page that builds a few thousand runs it several times, and every tenth of those runs walks
 the middle generation too, with the page's live objects and what earlier pages left: 2-3.5
-ms, 6-12 ms for the oldest (measured: 300 requests of four pages, 32 middle and 3 oldest
-collections inside them). After `settle()` the automatic collection waits for
+ms, 6-12 ms for the oldest (measured: 300 requests, 32 middle and 3 oldest collections
+inside them). After `settle()` the automatic collection waits for
 `REQUEST_THRESHOLD` objects (a bound on memory, should a request make garbage in a loop),
 and each request starts by collecting the youngest generation: what the request before left,
 dead by then in a worker serving one request at a time, which costs what freeing it costs
-(0.3-0.5 ms); every `MIDDLE_EVERY`-th start collects the middle generation too, every
-`OLDEST_EVERY`-th all but what is frozen. The requests' own collections are gone:
-measured in the same 300 requests, no collection ran inside a page but those at its start.
+(0.2-0.6 ms); every `MIDDLE_EVERY`-th start collects the middle generation too, every
+`OLDEST_EVERY`-th all but what is frozen (0.8-5.8 ms). Measured over 500 requests of five
+pages: each ran one collection, at its start, and none partway through.
 
 `settle()` is called by the WSGI application once Django is set up (changedesk/wsgi.py, so
 in every gunicorn worker) and by `make bench` before it measures, as the server runs;
