@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.db import connection, connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from psycopg import adapters as psycopg_adapters
-from psycopg.pq import Format
 
 from changedesk.accounts.models import User
 from changedesk.changes.anchors import AnchorMismatch, first_mismatch
@@ -39,7 +37,6 @@ from changedesk.changes.models import (
 if TYPE_CHECKING:
     from changedesk.changes.anchors import Anchors, Point
 
-TIMESTAMPTZ_OID = 1184
 
 
 def record_event(
@@ -191,15 +188,13 @@ def _json(value: Any) -> Any:
 
 def _read(batch: QuerySet[ChangeEvent, tuple[Any, ...]]) -> list[EventRow]:
     """The rows of a batch (a `values_list` of `EventRow`'s fields). On PostgreSQL they are
-    read from the cursor with psycopg's own timestamptz loader, in C (Django's, in Python,
-    took a fifth of the time of the whole check), the JSON decoded as `JSONField` does."""
+    read from the cursor, the times by psycopg's C loader (`lib/pgtimes.py`: Django's, in
+    Python, took a fifth of the time of the whole check), the JSON decoded as `JSONField`
+    does."""
     if connection.vendor != "postgresql":
         return [EventRow._make(row) for row in batch]
     sql, params = batch.query.sql_with_params()
     with connection.cursor() as cursor:
-        loader = psycopg_adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-        if loader is not None:
-            cursor.cursor.adapters.register_loader("timestamptz", loader)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [
