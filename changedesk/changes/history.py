@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from changedesk.changes.anchors import Anchors, Point
 
 
-
 def record_event(
     change: Change,
     kind: str,
