@@ -40,6 +40,14 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.CSRF_COOKIE_SECURE = False
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A test module that imports the WSGI application (the schema fuzz tests) settles the
+    collector as a web worker's is (lib/heap.py): give the test process Python's back."""
+    from changedesk.lib import heap
+
+    heap.unsettle()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Headless Chromium for the browser tests (see changedesk/tests/browser.py)."""

@@ -140,8 +140,8 @@ class Change(models.Model):
             # in order from the index rather than all read to be sorted.
             models.Index(fields=["school", "planned_start", "id"], name="change_school_start"),
             # The conflict check and the next safe slot: open RFCs' windows in a school.
-            # (The long windows' partial index and its statistics are PostgreSQL's alone:
-            # migration 0006, and schedule/windows.py.)
+            # (The long windows' partial indexes, not in the models' state: PostgreSQL's
+            # with its statistics, migration 0006; SQLite's, 0013; schedule/windows.py.)
             models.Index(
                 fields=["school", "planned_start", "planned_end"],
                 condition=Q(state__in=sorted(OPEN_STATES)),

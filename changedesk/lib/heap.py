@@ -24,7 +24,8 @@ ms, 6-12 ms for the oldest (measured: 300 requests, 32 middle and 3 oldest colle
 inside them). After `settle()` the automatic collection waits for
 `REQUEST_THRESHOLD` objects (a bound on memory, should a request make garbage in a loop),
 and each request starts by collecting the youngest generation: what the request before left,
-dead by then in a worker serving one request at a time, which costs what freeing it costs
+dead by then in a sync worker (one request at a time, gunicorn's default; with threads, what
+other requests hold is walked too, and stays correct), which costs what freeing it costs
 (0.2-0.6 ms); every `MIDDLE_EVERY`-th start collects the middle generation too, every
 `OLDEST_EVERY`-th all but what is frozen (0.8-5.8 ms). Measured over 500 requests of five
 pages: each ran one collection, at its start, and none partway through.
@@ -37,6 +38,7 @@ in every gunicorn worker) and by `make bench` before it measures, as the server 
 from __future__ import annotations
 
 import gc
+import itertools
 from typing import Any
 
 from django.core.signals import request_started
@@ -50,7 +52,8 @@ MIDDLE_EVERY = 10
 OLDEST_EVERY = 100
 
 _PYTHONS = gc.get_threshold()
-_started = 0
+# Requests started since `settle()`: `next()` is atomic, where threads share a worker.
+_started = itertools.count(1)
 
 
 def settle() -> int:
@@ -64,7 +67,7 @@ def settle() -> int:
     get_resolver().url_patterns  # noqa: B018 - read for its import of every view
     gc.collect()
     gc.freeze()
-    _started = 0
+    _started = itertools.count(1)
     gc.set_threshold(REQUEST_THRESHOLD, *_PYTHONS[1:])
     request_started.connect(_request_started, dispatch_uid="changedesk.lib.heap")
     return gc.get_freeze_count()
@@ -79,14 +82,13 @@ def unsettle() -> None:
 
 
 def _request_started(**kwargs: Any) -> None:
-    global _started
-    _started += 1
-    if _started == WARM_REQUESTS:
+    started = next(_started)
+    if started == WARM_REQUESTS:
         gc.collect()
         gc.freeze()
-    elif _started % OLDEST_EVERY == 0:
+    elif started % OLDEST_EVERY == 0:
         gc.collect(2)
-    elif _started % MIDDLE_EVERY == 0:
+    elif started % MIDDLE_EVERY == 0:
         gc.collect(1)
     else:
         gc.collect(0)

@@ -12,7 +12,10 @@ reads some 500 times a page, most pages a hundred or more.
 
 `use_c_loader` is a `connection_created` receiver (connected by the site app): it
 registers `UtcTimes` on each new connection where the above holds, and leaves any other
-connection (another zone, psycopg without its C part, SQLite) as Django made it.
+connection (another zone, psycopg without its C part, SQLite) as Django made it. It reads
+the session's zone once, as the connection is made: code that then changes it (`SET TIME
+ZONE`, which nothing in changedesk does) would get its times in that zone, the same
+instants, where Django's loader labels them UTC.
 """
 
 from __future__ import annotations

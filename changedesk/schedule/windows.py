@@ -27,11 +27,17 @@ schools at 20,000 RFCs, 15 ms). There `since(start)` is one range instead: `plan
 at or after the earlier of `start - LONG_WINDOW` and the earliest start of a long window
 that ends at or after `start`, found by a scalar subquery on its own partial index
 (`change_long_window` on `(planned_end, planned_start)`, migration 0013 of changes). Its
-condition is in whole seconds, `strftime('%s', ...)`, so that it is exact where SQLite
-keeps times as text: a window longer than `LONG_WINDOW` by a microsecond is at least
-`LONG_WINDOW` long counted in whole seconds, so the subquery finds it (one exactly as
-long is found too, which costs nothing and loses nothing). A long window anywhere that
-is still running widens the range for every school: still exact, only slower, and rare.
+condition counts a window's length in whole seconds of times rounded to the millisecond
+(`strftime('%s', ...)`), so that it is exact where SQLite keeps times as text: a window
+longer than `LONG_WINDOW` by a microsecond is at least `LONG_WINDOW` long counted so, and
+the subquery finds it (one exactly as long is found too, which loses nothing).
+
+The subquery is not bounded by school or state: a long window still running in any school,
+even a draft's, widens the range for every school's queries, back to what they cost with
+the `OR` (exact, only slower). SQLite serves a school or a few, where that is the same
+school anyway. Django does not know this index (the models' state has PostgreSQL's
+indexes): a migration that rebuilds the table on SQLite (altering a column) drops it, so
+such a migration must create it again; `test_bounds` fails without it.
 """
 
 from __future__ import annotations
@@ -42,17 +48,12 @@ from typing import Any
 
 from django.db.models import (
     BooleanField,
-    DateTimeField,
     DurationField,
     Expression,
     ExpressionWrapper,
     F,
-    Func,
     Q,
-    Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce, Least
 from django.db.models.lookups import GreaterThan
 
 from changedesk.changes.choices import OPEN_STATES
@@ -77,48 +78,56 @@ def long_window(prefix: str = "") -> Q:
     return Q(GreaterThan(ExpressionWrapper(length, output_field=DurationField()), LONG_WINDOW))
 
 
-class _LongOnSQLite(Func):
-    """`planned_end - planned_start >= LONG_WINDOW` in whole seconds, for SQLite: the
-    condition of its partial index `change_long_window`, written with the same constant
-    (a parameter would not match the index)."""
-
-    arity = 2
-    output_field = BooleanField()
-    conditional = True
-
-    def as_sql(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:
-        (end, end_params), (start, start_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        seconds = int(LONG_WINDOW.total_seconds())
-        return (
-            f"CAST(strftime('%%s', {end}) AS INTEGER) - "
-            f"CAST(strftime('%%s', {start}) AS INTEGER) >= {seconds}",
-            [*end_params, *start_params],
-        )
+# On SQLite: a window at least `LONG_WINDOW` long in whole seconds (SQLite rounds a time
+# to the millisecond, then `%s` drops the fraction: both ends alike, so every window longer
+# than `LONG_WINDOW` is caught, and one exactly as long too). It is the condition of
+# SQLite's partial index `change_long_window` (migration 0013 of changes), written with the
+# same constant: SQLite uses a partial index only for a query that repeats its condition,
+# and not for a parameter in its place.
+_LONG_SECONDS = int(LONG_WINDOW.total_seconds())
+_SQLITE_LONG = (
+    "CAST(strftime('%%s', w.planned_end) AS INTEGER) - "
+    f"CAST(strftime('%%s', w.planned_start) AS INTEGER) >= {_LONG_SECONDS}"
+)
 
 
-class _ByVendor(Expression):
-    """One condition, written for SQLite one way and for other databases another."""
+class _Since(Expression):
+    """`since()`'s bound on `planned_start` (`column`): `general` on PostgreSQL (an `OR`
+    its planner splits over two indexes); on SQLite one range whose lower end is the earlier
+    of `lowest` and the earliest start of a long window ending at or after `moment`, found
+    by a scalar subquery written here as SQL (building it as a queryset on every call cost
+    more than the rest of the condition)."""
 
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, general: Q, sqlite: Q) -> None:
+    def __init__(self, general: Q, column: F, lowest: datetime, moment: datetime) -> None:
         super().__init__()
-        self.general, self.sqlite = general, sqlite
+        self.general, self.column = general, column
+        self.lowest, self.moment = lowest, moment
 
     def get_source_expressions(self) -> list[Any]:
-        return [self.general, self.sqlite]
+        return [self.general, self.column]
 
     def set_source_expressions(self, exprs: Sequence[Any]) -> None:
-        self.general, self.sqlite = exprs
+        self.general, self.column = exprs
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         return compiler.compile(self.general)  # type: ignore[no-any-return]
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
-        return compiler.compile(self.sqlite)  # type: ignore[no-any-return]
+        column, params = compiler.compile(self.column)
+        table = connection.ops.quote_name(Change._meta.db_table)
+        lowest = connection.ops.adapt_datetimefield_value(self.lowest)
+        moment = connection.ops.adapt_datetimefield_value(self.moment)
+        earliest_long = (
+            f"SELECT MIN(w.planned_start) FROM {table} w "  # noqa: S608 - names and constants only
+            f"WHERE {_SQLITE_LONG} AND w.planned_end >= %s"
+        )
+        return (
+            f"{column} >= MIN(%s, COALESCE(({earliest_long}), %s))",
+            [*params, lowest, moment, lowest],
+        )
 
 
 def since(moment: datetime, prefix: str = "", *, lowest: datetime | None = None) -> Q:
@@ -130,17 +139,8 @@ def since(moment: datetime, prefix: str = "", *, lowest: datetime | None = None)
     """
     lowest = moment - LONG_WINDOW if lowest is None else lowest
     start = f"{prefix}planned_start"
-    # MIN as a plain function: an aggregate in `values()` would group by every column.
-    earliest_long = (
-        Change.objects.filter(
-            _LongOnSQLite(F("planned_end"), F("planned_start")), planned_end__gte=moment
-        )
-        .order_by()
-        .values(earliest=Func("planned_start", function="MIN", output_field=DateTimeField()))
-    )
-    floor = Least(Value(lowest), Coalesce(Subquery(earliest_long), Value(lowest)))
     general = Q(**{f"{start}__gte": lowest}) | long_window(prefix)
-    return Q(_ByVendor(general, Q(**{f"{start}__gte": floor})))
+    return Q(_Since(general, F(start), lowest, moment))
 
 
 def meeting(

@@ -33,13 +33,9 @@ from changedesk.accounts.models import School
 from changedesk.accounts.services import create_user, set_membership
 from changedesk.committee.services import build_agenda, create_meeting
 from changedesk.communication.services import create_notice
-from changedesk.lib import heap
 from changedesk.site.demo import SCHOOL_SLUG, build_demo
 from changedesk.wsgi import application
 
-# Importing the WSGI application settled the collector (lib/heap.py): give this test
-# process Python's own back.
-heap.unsettle()
 load_all_checks()
 # Every check the installed schemathesis has.
 ALL_CHECKS = CHECKS.get_all()

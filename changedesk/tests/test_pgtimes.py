@@ -4,6 +4,8 @@ as Django's own loader reads them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -51,6 +53,8 @@ def test_a_connection_in_utc_reads_times_with_the_c_loader():
 
 
 def test_the_c_loader_reads_every_time_as_djangos_loader_does():
+    connection.ensure_connection()
+    assert _loader() is UtcTimes
     with connection.cursor() as cursor:
         fast = _read(cursor)
     with connection.cursor() as cursor:
@@ -66,6 +70,8 @@ def test_the_c_loader_reads_every_time_as_djangos_loader_does():
 def test_a_time_round_trips_through_the_orm():
     from changedesk.accounts.models import School
 
+    connection.ensure_connection()
+    assert _loader() is UtcTimes
     school = School.objects.create(name="Round Trip Primary", slug="round-trip")
     school.created_at = datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=UTC)
     school.save(update_fields=["created_at"])
@@ -85,5 +91,22 @@ def test_a_connection_in_another_zone_keeps_djangos_loader():
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
+        use_c_loader(None, connection)
+    assert _loader() is UtcTimes
+
+
+def test_a_connection_django_reads_in_another_zone_keeps_djangos_loader():
+    # A database `TIME_ZONE` (or USE_TZ off) gives Django another zone: leave it be.
+    raw = connection.connection
+    try:
+        register_tzloader(UTC, raw)
+        elsewhere = SimpleNamespace(
+            vendor="postgresql", timezone=ZoneInfo("Europe/London"), connection=raw
+        )
+        use_c_loader(None, elsewhere)
+        assert _loader() is not UtcTimes
+        use_c_loader(None, SimpleNamespace(vendor="postgresql", timezone=None, connection=raw))
+        assert _loader() is not UtcTimes
+    finally:
         use_c_loader(None, connection)
     assert _loader() is UtcTimes

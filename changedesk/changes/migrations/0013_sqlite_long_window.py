@@ -1,7 +1,8 @@
 """On SQLite, the few long windows in a partial index of their own, so that the schedule's
 lower bound on `planned_start` is one range (see changedesk/schedule/windows.py, whose
 LONG_WINDOW, 7 days = 604,800 seconds, is this index's condition, written as `since`
-writes it). PostgreSQL has its own (0006)."""
+writes it). PostgreSQL has its own (0006). Django does not know it: a later migration
+that rebuilds the table on SQLite drops it and must create it again."""
 
 from typing import Any
 

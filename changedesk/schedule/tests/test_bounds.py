@@ -88,19 +88,28 @@ def test_meeting_keeps_a_window_longer_than_the_bound_by_a_microsecond(school, t
     start = at(2025, 3, 10) + timedelta(milliseconds=500)
     end = start + HOUR
     tick = timedelta(microseconds=1)
+    second = start - timedelta(milliseconds=500)  # the whole second before the range
     windows = {
-        "a microsecond longer": (start - LONG_WINDOW - tick, start + tick),
+        "two microseconds longer": (start - LONG_WINDOW - tick, start + tick),
         "exactly as long, ending just inside": (start - LONG_WINDOW + tick, start + tick),
         "a microsecond longer, ending as the range starts": (start - LONG_WINDOW - tick, start),
         "a microsecond shorter, ending just inside": (start - LONG_WINDOW + 2 * tick, start + tick),
+        # x.999999, which SQLite rounds up to the next second.
+        "from a second's last microsecond": (second - LONG_WINDOW - tick, start + tick),
+        "to a second's last microsecond": (
+            start - LONG_WINDOW - 2 * tick,
+            second + timedelta(seconds=1) - tick,
+        ),
     }
     for name, (s, e) in windows.items():
+        assert e - s != LONG_WINDOW or "exactly" in name
         planned(school, team["olivia"], s, e, title=name)
     found = set(
         Change.objects.filter(meeting(start, end), school=school).values_list("title", flat=True)
     )
     assert found == {name for name, (s, e) in windows.items() if overlaps(s, e, start, end)}
-    assert "a microsecond longer" in found
+    assert "two microseconds longer" in found
+    assert "from a second's last microsecond" in found and "to a second's last microsecond" in found
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own bound")
