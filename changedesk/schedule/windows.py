@@ -35,9 +35,9 @@ the subquery finds it (one exactly as long is found too, which loses nothing).
 The subquery is not bounded by school or state: a long window still running in any school,
 even a draft's, widens the range for every school's queries, back to what they cost with
 the `OR` (exact, only slower). SQLite serves a school or a few, where that is the same
-school anyway. Django does not know this index (the models' state has PostgreSQL's
-indexes): a migration that rebuilds the table on SQLite (altering a column) drops it, so
-such a migration must create it again; `test_bounds` fails without it.
+school anyway. Django does not know this index (nor PostgreSQL's: both are made by their
+migrations' own SQL): a migration that rebuilds the table on SQLite (altering a column)
+drops it, so such a migration must create it again; `test_bounds` fails without it.
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ def test_a_time_round_trips_through_the_orm():
 
 
 def test_a_connection_in_another_zone_keeps_djangos_loader():
+    connection.ensure_connection()
     raw = connection.connection
     try:
         register_tzloader(UTC, raw)  # as Django made it
@@ -97,6 +98,7 @@ def test_a_connection_in_another_zone_keeps_djangos_loader():
 
 def test_a_connection_django_reads_in_another_zone_keeps_djangos_loader():
     # A database `TIME_ZONE` (or USE_TZ off) gives Django another zone: leave it be.
+    connection.ensure_connection()
     raw = connection.connection
     try:
         register_tzloader(UTC, raw)
